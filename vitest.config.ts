@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['src/**/*.test.ts', 'src/**/*.test.tsx'],
+    environment: 'node',
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    // tfjs keeps global engine state: one file per worker process keeps backends apart.
+    pool: 'forks',
+    fileParallelism: true,
+  },
+});
