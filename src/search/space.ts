@@ -106,6 +106,12 @@ export interface SearchConfig {
   partialChannels: number;
   /** 1 = first-order; 2 = DARTS's unrolled second-order approximation. */
   order: 1 | 2;
+  /**
+   * First order: 'sequential' updates α, then β from a second validation pass at the new α
+   * (Algorithm 1 as written); 'joint' takes α's and β's gradients from one validation pass
+   * (one forward/backward fewer per step). Second order is always joint.
+   */
+  archUpdate: 'sequential' | 'joint';
   batchSize: number;
   epochs: number;
   /** 0 = run `epochs` epochs; otherwise stop after this many search steps. */
@@ -138,6 +144,7 @@ export const PAPER_CONFIG: SearchConfig = {
   stemMultiplier: 3,
   partialChannels: 1,
   order: 1,
+  archUpdate: 'sequential',
   batchSize: 64,
   epochs: 25,
   maxSteps: 0,
@@ -195,6 +202,8 @@ export function validateConfig(config: SearchConfig): void {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) fail(key, `must be a non-negative integer, got ${JSON.stringify(v)}`);
   }
   if (config.order !== 1 && config.order !== 2) fail('order', `must be 1 or 2, got ${JSON.stringify(config.order)}`);
+  if (config.archUpdate !== 'sequential' && config.archUpdate !== 'joint')
+    fail('archUpdate', `must be "sequential" or "joint", got ${JSON.stringify(config.archUpdate)}`);
   const nonNegative: (keyof SearchConfig)[] = [
     'learningRate', 'learningRateMin', 'momentum', 'weightDecay', 'gradClip', 'archLearningRate',
     'archWeightDecay', 'activationLearningRate', 'activationWeightDecay',

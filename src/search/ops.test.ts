@@ -1,0 +1,270 @@
+// Every op and activation: forward semantics and gradients against central finite differences
+// on the cpu backend (tfjs computes in float32, so checks use a random projection of the output
+// and a random direction, which keeps the difference quotient well above rounding noise).
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import {
+  activation,
+  avgPool3x3,
+  batchNorm,
+  channelShuffle,
+  conv1x1,
+  conv2d,
+  crossEntropy,
+  depthwiseConv,
+  maxPool3x3,
+  mixedActivation,
+  setConvFormulation,
+  subsample2,
+  sumTensors,
+  type ActivationParams,
+} from './ops';
+import { ACTIVATIONS } from './space';
+import { Random } from './random';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+function randomTensor(shape: number[], seed: number, scale = 1): tf.Tensor {
+  const rng = new Random(seed);
+  const size = shape.reduce((a, b) => a * b, 1);
+  return tf.tensor(Float32Array.from({ length: size }, () => rng.normal() * scale), shape);
+}
+
+/**
+ * Checks d/dθ of L = Σ f(θ) ⊙ R along a random direction v against (L(θ+εv) − L(θ−εv)) / 2ε,
+ * for each input θ of f. Returns the worst relative error.
+ */
+async function gradientError(f: (...xs: tf.Tensor[]) => tf.Tensor, inputs: tf.Tensor[], seed = 7, eps = 1e-2): Promise<number> {
+  const out = f(...inputs);
+  const projection = randomTensor(out.shape, seed + 1);
+  out.dispose();
+  const loss = (...xs: tf.Tensor[]) => tf.sum(tf.mul(f(...xs), projection)) as tf.Scalar;
+  const grads = tf.grads(loss)(inputs);
+  let worst = 0;
+  for (let i = 0; i < inputs.length; i++) {
+    const direction = randomTensor(inputs[i].shape, seed + 10 + i);
+    const analytic = (await tf.sum(tf.mul(grads[i], direction)).data())[0];
+    const shifted = (sign: number) => inputs.map((x, j) => (j === i ? tf.add(x, tf.mul(direction, sign * eps)) : x));
+    const plus = (await loss(...shifted(1)).data())[0];
+    const minus = (await loss(...shifted(-1)).data())[0];
+    const numeric = (plus - minus) / (2 * eps);
+    const error = Math.abs(analytic - numeric) / Math.max(1, Math.abs(numeric));
+    worst = Math.max(worst, error);
+  }
+  return worst;
+}
+
+const TOLERANCE = 2e-2; // float32 central differences with ε = 1e-2 on O(1) values
+
+describe('sumTensors', () => {
+  it('sums any number of tensors, in chunks of at most 7', async () => {
+    const terms = Array.from({ length: 9 }, (_, i) => tf.fill([2, 2], i + 1));
+    const total = await sumTensors(terms).data();
+    expect(Array.from(total)).toEqual([45, 45, 45, 45]);
+    const many = Array.from({ length: 50 }, () => tf.ones([3]));
+    expect(Array.from(await sumTensors(many).data())).toEqual([50, 50, 50]);
+  });
+});
+
+describe('convolutions', () => {
+  it('conv1x1 equals a 1x1 tf.conv2d, at stride 1 and 2 (odd sizes too)', async () => {
+    const x = randomTensor([2, 5, 7, 3], 1) as tf.Tensor4D;
+    const w = randomTensor([3, 4], 2) as tf.Tensor2D;
+    for (const stride of [1, 2] as const) {
+      const ours = await conv1x1(x, w, stride).data();
+      const reference = await tf.conv2d(x, tf.reshape(w, [1, 1, 3, 4]) as tf.Tensor4D, stride, 'valid').data();
+      expect(ours.length).toBe(reference.length);
+      ours.forEach((v, i) => expect(v).toBeCloseTo(reference[i], 5));
+    }
+  });
+
+  it('depthwise conv matches tfjs forward for every kernel, dilation and stride, in both formulations', async () => {
+    const x = randomTensor([2, 8, 8, 3], 3) as tf.Tensor4D;
+    for (const k of [3, 5])
+      for (const dilation of [1, 2])
+        for (const stride of [1, 2] as const) {
+          const w = randomTensor([k, k, 3, 1], 4 + k) as tf.Tensor4D;
+          const pad = (dilation * (k - 1)) / 2;
+          const padded = tf.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]]) as tf.Tensor4D;
+          let reference = tf.depthwiseConv2d(padded, w, 1, 'valid', 'NHWC', dilation);
+          if (stride === 2) reference = subsample2(reference);
+          const expected = await reference.data();
+          for (const f of ['native', 'portable'] as const) {
+            setConvFormulation(f);
+            const ours = await depthwiseConv(x, w, stride, dilation).data();
+            expect(ours.length, `${f} k${k} d${dilation} s${stride}`).toBe(expected.length);
+            ours.forEach((v, i) => expect(v).toBeCloseTo(expected[i], 4));
+          }
+          setConvFormulation(null);
+        }
+  });
+
+  it('depthwise conv gradients (input and filter) match finite differences, dilated too', async () => {
+    const x = randomTensor([1, 7, 6, 2], 5);
+    for (const f of ['native', 'portable'] as const) {
+      setConvFormulation(f);
+      for (const [k, dilation, stride] of [
+        [3, 1, 1],
+        [5, 1, 2],
+        [3, 2, 1],
+        [5, 2, 2],
+      ] as const) {
+        const w = randomTensor([k, k, 2, 1], 6, 0.5);
+        const err = await gradientError((a, b) => depthwiseConv(a as tf.Tensor4D, b as tf.Tensor4D, stride, dilation), [x, w]);
+        expect(err, `${f} k${k} d${dilation} s${stride}`).toBeLessThan(TOLERANCE);
+      }
+    }
+    setConvFormulation(null);
+  });
+
+  it('stem conv2d: both formulations agree with tf.conv2d and have correct gradients', async () => {
+    const x = randomTensor([2, 6, 6, 3], 8) as tf.Tensor4D;
+    const w = randomTensor([3, 3, 3, 4], 9, 0.3) as tf.Tensor4D;
+    const expected = await tf.conv2d(x, w, 1, 'same').data();
+    for (const f of ['native', 'portable'] as const) {
+      setConvFormulation(f);
+      const ours = await conv2d(x, w).data();
+      ours.forEach((v, i) => expect(v).toBeCloseTo(expected[i], 4));
+      expect(await gradientError((a, b) => conv2d(a as tf.Tensor4D, b as tf.Tensor4D), [x, w])).toBeLessThan(TOLERANCE);
+    }
+    setConvFormulation(null);
+  });
+
+  it('conv1x1 gradients match finite differences', async () => {
+    const x = randomTensor([2, 5, 5, 3], 10);
+    const w = randomTensor([3, 2], 11);
+    expect(await gradientError((a, b) => conv1x1(a as tf.Tensor4D, b as tf.Tensor2D, 2), [x, w])).toBeLessThan(TOLERANCE);
+  });
+});
+
+describe('pooling and normalisation', () => {
+  it('avg pool excludes padding from the count (count_include_pad=False) and its gradient is exact', async () => {
+    const x = tf.tensor4d(Float32Array.from({ length: 16 }, (_, i) => i), [1, 4, 4, 1]);
+    const y = await avgPool3x3(x, 1).data();
+    // Corner (0,0) averages {0,1,4,5} = 2.5; an inner pixel averages 9 values.
+    expect(y[0]).toBeCloseTo(2.5, 5);
+    expect(y[5]).toBeCloseTo((0 + 1 + 2 + 4 + 5 + 6 + 8 + 9 + 10) / 9, 5);
+    const ys2 = await avgPool3x3(x, 2).data();
+    expect(ys2.length).toBe(4);
+    expect(ys2[0]).toBeCloseTo(2.5, 5);
+    // tfjs's own AvgPoolGrad divides by 9 at the border; ours must match finite differences.
+    const xr = randomTensor([2, 5, 5, 2], 12);
+    expect(await gradientError((a) => avgPool3x3(a as tf.Tensor4D, 1), [xr])).toBeLessThan(TOLERANCE);
+    expect(await gradientError((a) => avgPool3x3(a as tf.Tensor4D, 2), [xr])).toBeLessThan(TOLERANCE);
+  });
+
+  it('max pool: padding never wins; gradient matches finite differences', async () => {
+    const x = tf.tensor4d([-5, -6, -7, -8], [1, 2, 2, 1]);
+    expect(Array.from(await maxPool3x3(x, 1).data())).toEqual([-5, -5, -5, -5]);
+    const xr = randomTensor([1, 6, 6, 2], 13);
+    expect(await gradientError((a) => maxPool3x3(a as tf.Tensor4D, 2), [xr])).toBeLessThan(TOLERANCE);
+  });
+
+  it('batch norm normalises per channel and differentiates with and without affine parameters', async () => {
+    const x = randomTensor([4, 3, 3, 2], 14, 3);
+    const y = batchNorm(x as tf.Tensor4D, null, null);
+    const { mean, variance } = tf.moments(y, [0, 1, 2]);
+    (await mean.data()).forEach((m) => expect(m).toBeCloseTo(0, 5));
+    (await variance.data()).forEach((v) => expect(v).toBeCloseTo(1, 3));
+    const gamma = randomTensor([2], 15);
+    const beta = randomTensor([2], 16);
+    expect(await gradientError((a) => batchNorm(a as tf.Tensor4D, null, null), [x], 3, 1e-2)).toBeLessThan(TOLERANCE);
+    expect(
+      await gradientError((a, g, b) => batchNorm(a as tf.Tensor4D, g as tf.Tensor1D, b as tf.Tensor1D), [x, gamma, beta]),
+    ).toBeLessThan(TOLERANCE);
+  });
+
+  it('channel shuffle interleaves groups like PyTorch channel_shuffle', async () => {
+    const x = tf.tensor4d([0, 1, 2, 3, 4, 5], [1, 1, 1, 6]);
+    expect(Array.from(await channelShuffle(x, 2).data())).toEqual([0, 3, 1, 4, 2, 5]);
+  });
+
+  it('cross-entropy equals −log softmax of the true class', async () => {
+    const logits = tf.tensor2d([[1, 2, 3], [0, 0, 0]]);
+    const loss = (await crossEntropy(logits, tf.tensor1d([2, 0], 'int32')).data())[0];
+    const expected = (-Math.log(Math.exp(3) / (Math.exp(1) + Math.exp(2) + Math.exp(3))) + Math.log(3)) / 2;
+    expect(loss).toBeCloseTo(expected, 5);
+  });
+});
+
+describe('activations', () => {
+  const ctx = (training: boolean) => ({ training, rng: new Random(3) });
+  const params = (): ActivationParams => ({ preluSlope: tf.tensor1d([0.25, 0.1, -0.2]), swishBeta: tf.scalar(1.5) });
+
+  it('each activation has the paper\'s values at chosen points', async () => {
+    const x = tf.tensor4d([-2, -0.5, 0.5, 1, 3, 7], [1, 1, 2, 3]);
+    const values = async (name: (typeof ACTIVATIONS)[number], training = false) =>
+      Array.from(await activation(name, x, params(), ctx(training)).data());
+    const close = (got: number[], want: number[]) => got.forEach((v, i) => expect(v).toBeCloseTo(want[i], 4));
+    close(await values('relu'), [0, 0, 0.5, 1, 3, 7]);
+    close(await values('relu6'), [0, 0, 0.5, 1, 3, 6]);
+    close(await values('leaky_relu'), [-0.02, -0.005, 0.5, 1, 3, 7]);
+    // PReLU slopes are per channel (channels: 0.25, 0.1, −0.2).
+    close(await values('prelu'), [-0.5, -0.05, 0.5, 1 * 1, 3, 7].map((v, i) => (i === 0 ? -0.5 : i === 1 ? -0.05 : v)));
+    close(await values('rrelu'), [-2 * (1 / 8 + 1 / 3) / 2, -0.5 * (1 / 8 + 1 / 3) / 2, 0.5, 1, 3, 7]);
+    close(await values('elu'), [Math.exp(-2) - 1, Math.exp(-0.5) - 1, 0.5, 1, 3, 7]);
+    close(await values('celu'), [Math.exp(-2) - 1, Math.exp(-0.5) - 1, 0.5, 1, 3, 7]);
+    const selu = (v: number) => 1.0507009873554805 * (v > 0 ? v : 1.6732632423543772 * (Math.exp(v) - 1));
+    close(await values('selu'), [-2, -0.5, 0.5, 1, 3, 7].map(selu));
+    const swish = (v: number) => v / (1 + Math.exp(-1.5 * v));
+    close(await values('swish'), [-2, -0.5, 0.5, 1, 3, 7].map(swish));
+  });
+
+  it('RReLU draws per-element slopes in [1/8, 1/3) in training, reproducibly from the seed', async () => {
+    const x = tf.fill([1, 4, 4, 8], -1) as tf.Tensor4D;
+    const a = Array.from(await activation('rrelu', x, {}, ctx(true)).data());
+    const b = Array.from(await activation('rrelu', x, {}, ctx(true)).data());
+    expect(a).toEqual(b); // same seed, same slopes
+    const slopes = a.map((v) => -v);
+    expect(Math.min(...slopes)).toBeGreaterThanOrEqual(1 / 8 - 1e-6);
+    expect(Math.max(...slopes)).toBeLessThan(1 / 3);
+    expect(new Set(slopes.map((s) => s.toFixed(5))).size).toBeGreaterThan(100);
+    const rng = new Random(3);
+    const first = Array.from(await activation('rrelu', x, {}, { training: true, rng }).data());
+    const second = Array.from(await activation('rrelu', x, {}, { training: true, rng }).data());
+    expect(first).not.toEqual(second); // new slopes every step
+  });
+
+  it('every activation\'s gradient (input and learned parameters) matches finite differences', async () => {
+    // Avoid the kinks at 0 and 6 where finite differences are not defined.
+    const x = tf.tensor4d([-2.1, -0.7, 0.4, 1.3, 2.2, 4.9, -1.4, 0.9, 7.3, -3.3, 5.1, 0.3], [1, 2, 2, 3]);
+    for (const name of ACTIVATIONS) {
+      const slope = tf.tensor1d([0.25, 0.1, -0.2]);
+      const b = tf.scalar(1.5);
+      // Differentiate only with respect to what the activation uses (tf.grads insists).
+      const learned = name === 'prelu' ? [slope] : name === 'swish' ? [b] : [];
+      const f = (input: tf.Tensor, p?: tf.Tensor) =>
+        activation(
+          name,
+          input as tf.Tensor4D,
+          { preluSlope: name === 'prelu' ? (p as tf.Tensor1D) : slope, swishBeta: name === 'swish' ? p : b },
+          { training: false, rng: new Random(1) },
+        );
+      const err = await gradientError(f as (...xs: tf.Tensor[]) => tf.Tensor, [x, ...learned], 3, 1e-3);
+      expect(err, name).toBeLessThan(TOLERANCE);
+    }
+  });
+
+  it('the mixed activation is the softmax(β)-weighted sum, and β gets the right gradient', async () => {
+    const x = randomTensor([1, 3, 3, 3], 20) as tf.Tensor4D;
+    const beta = randomTensor([9], 21);
+    const p = params();
+    const mixed = await mixedActivation(x, tf.softmax(beta) as tf.Tensor1D, ACTIVATIONS, p, ctx(false)).data();
+    const w = await tf.softmax(beta).data();
+    const expected = new Float32Array(mixed.length);
+    for (let i = 0; i < ACTIVATIONS.length; i++) {
+      const a = await activation(ACTIVATIONS[i], x, p, ctx(false)).data();
+      a.forEach((v, j) => (expected[j] += w[i] * v));
+    }
+    mixed.forEach((v, i) => expect(v).toBeCloseTo(expected[i], 5));
+    const err = await gradientError(
+      (input, b) => mixedActivation(input as tf.Tensor4D, tf.softmax(b) as tf.Tensor1D, ACTIVATIONS, p, ctx(false)),
+      [x, beta],
+      4,
+      1e-3,
+    );
+    expect(err).toBeLessThan(TOLERANCE);
+  });
+});

@@ -1,0 +1,375 @@
+// tfjs building blocks of the DARTS space, NHWC. Every op here must have a correct gradient on
+// every backend the lab offers; where a tfjs kernel or gradient is missing or wrong, the op is
+// written in a form that only uses ops whose gradients are right (see the notes at each op).
+import * as tf from '@tensorflow/tfjs';
+import type { ActivationName } from './space';
+import type { Random } from './random';
+
+/**
+ * How convolutions are computed. 'native' uses tfjs conv kernels (cpu, webgl, webgpu have their
+ * gradient kernels); 'portable' uses pad + slices + matMul only, because tfjs-backend-wasm 4.22
+ * lacks Conv2DBackpropFilter and the depthwise gradient kernels.
+ */
+export type ConvFormulation = 'native' | 'portable';
+let formulationOverride: ConvFormulation | null = null;
+
+export function setConvFormulation(f: ConvFormulation | null): void {
+  formulationOverride = f;
+}
+export function convFormulation(): ConvFormulation {
+  if (formulationOverride) return formulationOverride;
+  return tf.getBackend() === 'wasm' ? 'portable' : 'native';
+}
+
+/** The most tensors one addN may take: webgpu 4.22 silently drops a command buffer at 8+. */
+export const MAX_ADDN = 7;
+
+/** Sum of tensors in chunks of at most MAX_ADDN (never one addN over 8+ inputs). */
+export function sumTensors(terms: tf.Tensor[]): tf.Tensor {
+  if (terms.length === 0) throw new Error('sumTensors: nothing to sum');
+  if (terms.length === 1) return terms[0];
+  let level = terms;
+  while (level.length > 1) {
+    const next: tf.Tensor[] = [];
+    for (let i = 0; i < level.length; i += MAX_ADDN) {
+      const chunk = level.slice(i, i + MAX_ADDN);
+      next.push(chunk.length === 1 ? chunk[0] : tf.addN(chunk));
+    }
+    level = next;
+  }
+  return level[0];
+}
+
+/** What a forward pass needs besides its input. */
+export interface ForwardContext {
+  training: boolean;
+  /** Draws random slopes (RReLU) and drop-path masks; seeded, part of a checkpoint. */
+  rng: Random;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Spatial helpers
+
+/** Takes every second row and column starting at 0 (stride-2 sampling of a stride-1 result). */
+export function subsample2(x: tf.Tensor4D): tf.Tensor4D {
+  const [n, h, w, c] = x.shape;
+  const ph = h % 2;
+  const pw = w % 2;
+  const even = ph || pw ? tf.pad(x, [[0, 0], [0, ph], [0, pw], [0, 0]]) : x;
+  const h2 = (h + ph) / 2;
+  const w2 = (w + pw) / 2;
+  // Reshape into 2x2 blocks and keep the top-left element: slice + reshape have gradients
+  // everywhere, unlike strided slices on some backends.
+  const blocks = tf.reshape(even, [n, h2, 2, w2, 2 * c]);
+  const rows = tf.slice(blocks, [0, 0, 0, 0, 0], [n, h2, 1, w2, c]);
+  return tf.reshape(rows, [n, h2, w2, c]);
+}
+
+function padSpatial(x: tf.Tensor4D, pad: number): tf.Tensor4D {
+  return pad === 0 ? x : tf.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Convolutions
+
+/** 1x1 convolution as a matMul (fast everywhere, gradients everywhere). weight: [cin, cout]. */
+export function conv1x1(x: tf.Tensor4D, weight: tf.Tensor2D, stride: 1 | 2 = 1): tf.Tensor4D {
+  const input = stride === 2 ? subsample2(x) : x;
+  const [n, h, w, c] = input.shape;
+  const out = tf.matMul(tf.reshape(input, [n * h * w, c]), weight);
+  return tf.reshape(out, [n, h, w, weight.shape[1]]);
+}
+
+/**
+ * Depthwise k×k convolution with 'same' zero padding for the given dilation, then stride.
+ * weight: [k, k, c, 1].
+ */
+export function depthwiseConv(
+  x: tf.Tensor4D,
+  weight: tf.Tensor4D,
+  stride: 1 | 2,
+  dilation: number,
+): tf.Tensor4D {
+  const k = weight.shape[0];
+  const pad = (dilation * (k - 1)) / 2;
+  if (convFormulation() === 'portable') {
+    const out = depthwisePortable(x, weight, dilation);
+    return stride === 2 ? subsample2(out) : out;
+  }
+  if (dilation === 1) {
+    return tf.depthwiseConv2d(padSpatial(x, pad), weight, stride, 'valid');
+  }
+  // tfjs has no gradient for dilated depthwise conv: run it as an undilated conv over the
+  // dilation's sub-grids (spaceToBatchND), whose gradients exist.
+  const [, h, w] = x.shape;
+  const extraH = (dilation - ((h + 2 * pad) % dilation)) % dilation;
+  const extraW = (dilation - ((w + 2 * pad) % dilation)) % dilation;
+  const grids = tf.spaceToBatchND(x, [dilation, dilation], [
+    [pad, pad + extraH],
+    [pad, pad + extraW],
+  ]) as tf.Tensor4D;
+  const conv = tf.depthwiseConv2d(grids, weight, 1, 'valid');
+  const full = tf.batchToSpaceND(conv, [dilation, dilation], [
+    [0, extraH],
+    [0, extraW],
+  ]) as tf.Tensor4D;
+  return stride === 2 ? subsample2(full) : full;
+}
+
+/**
+ * Depthwise conv for backends without depthwise gradient kernels (wasm): the forward pass and
+ * the input gradient use the forward depthwise kernel (the input gradient is a depthwise conv
+ * of dy with the flipped kernel), and the filter gradient is k² per-tap reductions. Only x and
+ * the filter are kept for the backward pass, so memory stays as low as the native op's.
+ */
+function depthwisePortable(x: tf.Tensor4D, weight: tf.Tensor4D, dilation: number): tf.Tensor4D {
+  const k = weight.shape[0];
+  const pad = (dilation * (k - 1)) / 2;
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xIn, w, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc];
+    save([xIn, w]);
+    const value = tf.depthwiseConv2d(padSpatial(xIn, pad), w, 1, 'valid', 'NHWC', dilation);
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
+      const dy4 = dy as tf.Tensor4D;
+      const [n, h, wd, c] = xs.shape;
+      // dx: correlation of dy with the spatially flipped kernel ('same' padding is symmetric).
+      const flipped = tf.reverse(ws, [0, 1]) as tf.Tensor4D;
+      const dx = tf.depthwiseConv2d(padSpatial(dy4, pad), flipped, 1, 'valid', 'NHWC', dilation);
+      // dW[i, j, c] = Σ_{n,h,w} x_pad[n, h + i·d, w + j·d, c] · dy[n, h, w, c]
+      // One depthwise conv computes all k² taps: batch moves into channels (n·C + c), dy becomes
+      // an H×W kernel, and stride d picks the dilated tap offsets.
+      const xp = padSpatial(xs, pad);
+      const [, hp, wp] = xp.shape;
+      const xAsChannels = tf.reshape(tf.transpose(xp, [1, 2, 0, 3]), [1, hp, wp, n * c]) as tf.Tensor4D;
+      const dyAsKernel = tf.reshape(tf.transpose(dy4, [1, 2, 0, 3]), [h, wd, n * c, 1]) as tf.Tensor4D;
+      const taps = tf.depthwiseConv2d(xAsChannels, dyAsKernel, dilation, 'valid');
+      const dw = tf.reshape(tf.sum(tf.reshape(taps, [k, k, n, c]), 2), [k, k, c, 1]);
+      return [dx, dw];
+    };
+    return { value, gradFunc };
+  });
+  return op(x, weight) as tf.Tensor4D;
+}
+
+/** Full k×k convolution, stride 1, 'same' padding (the stem). weight: [k, k, cin, cout]. */
+export function conv2d(x: tf.Tensor4D, weight: tf.Tensor4D): tf.Tensor4D {
+  const [k, , cin, cout] = weight.shape;
+  const pad = (k - 1) / 2;
+  if (convFormulation() === 'native') return tf.conv2d(padSpatial(x, pad), weight, 1, 'valid');
+  // im2col: k² shifted copies side by side in channels, then one matMul.
+  const [n, h, w] = x.shape;
+  const padded = padSpatial(x, pad);
+  const columns: tf.Tensor4D[] = [];
+  for (let i = 0; i < k; i++)
+    for (let j = 0; j < k; j++) columns.push(tf.slice(padded, [0, i, j, 0], [n, h, w, cin]));
+  const patches = tf.concat(columns, 3);
+  const out = tf.matMul(tf.reshape(patches, [n * h * w, k * k * cin]), tf.reshape(weight, [k * k * cin, cout]));
+  return tf.reshape(out, [n, h, w, cout]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Normalisation and pooling
+
+export const BN_EPSILON = 1e-5;
+
+/**
+ * Batch normalisation with batch statistics, written out so that it differentiates everywhere
+ * (tf.grad through tf.batchNorm without scale and offset threw). gamma/beta null = affine=False.
+ */
+export function batchNorm(x: tf.Tensor4D, gamma: tf.Tensor1D | null, beta: tf.Tensor1D | null): tf.Tensor4D {
+  const { mean, variance } = tf.moments(x, [0, 1, 2]);
+  let y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, BN_EPSILON)));
+  if (gamma) y = tf.mul(y, gamma);
+  if (beta) y = tf.add(y, beta);
+  return y as tf.Tensor4D;
+}
+
+/** Batch norm with given statistics (evaluation of a trained discrete network). */
+export function batchNormInference(
+  x: tf.Tensor4D,
+  mean: tf.Tensor1D,
+  variance: tf.Tensor1D,
+  gamma: tf.Tensor1D | null,
+  beta: tf.Tensor1D | null,
+): tf.Tensor4D {
+  let y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, BN_EPSILON)));
+  if (gamma) y = tf.mul(y, gamma);
+  if (beta) y = tf.add(y, beta);
+  return y as tf.Tensor4D;
+}
+
+/** 3×3 max pool, padding 1 (padding never wins), stride 1 or 2, as nn.MaxPool2d(3, s, 1). */
+export function maxPool3x3(x: tf.Tensor4D, stride: 1 | 2): tf.Tensor4D {
+  return tf.maxPool(x, 3, stride, 1);
+}
+
+const avgPoolCorrection = new Map<string, tf.Tensor>();
+
+/**
+ * 3×3 average pool, padding 1, count_include_pad=False, as DARTS's nn.AvgPool2d.
+ * tfjs's avgPool forward excludes padding but its gradient divides by 9 everywhere, so the op
+ * is an unpadded pool over a zero-padded input (gradient 1/9, exact) times a constant map 9/count.
+ */
+export function avgPool3x3(x: tf.Tensor4D, stride: 1 | 2): tf.Tensor4D {
+  const [, h, w] = x.shape;
+  const pooled = tf.avgPool(padSpatial(x, 1), 3, stride, 'valid');
+  const [, oh, ow] = pooled.shape;
+  const key = `${tf.getBackend()}:${h}x${w}/${stride}`;
+  let correction = avgPoolCorrection.get(key);
+  if (!correction || correction.isDisposed) {
+    const values = new Float32Array(oh * ow);
+    for (let r = 0; r < oh; r++) {
+      for (let c = 0; c < ow; c++) {
+        const rows = Math.min(h, r * stride + 2) - Math.max(0, r * stride - 1);
+        const cols = Math.min(w, c * stride + 2) - Math.max(0, c * stride - 1);
+        values[r * ow + c] = 9 / (rows * cols);
+      }
+    }
+    correction = tf.keep(tf.tensor(values, [1, oh, ow, 1]));
+    avgPoolCorrection.set(key, correction);
+  }
+  return tf.mul(pooled, correction);
+}
+
+/** Global average pool to [n, c]. */
+export function globalAvgPool(x: tf.Tensor4D): tf.Tensor2D {
+  return tf.mean(x, [1, 2]) as tf.Tensor2D;
+}
+
+/** PyTorch's channel_shuffle for NHWC (PC-DARTS): [g groups of c/g] → interleaved. */
+export function channelShuffle(x: tf.Tensor4D, groups: number): tf.Tensor4D {
+  const [n, h, w, c] = x.shape;
+  const grouped = tf.reshape(x, [n * h * w, groups, c / groups]);
+  return tf.reshape(tf.transpose(grouped, [0, 2, 1]), [n, h, w, c]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Activations (the paper's 9)
+
+export const LEAKY_RELU_SLOPE = 0.01;
+export const RRELU_LOWER = 1 / 8;
+export const RRELU_UPPER = 1 / 3;
+export const SELU_ALPHA = 1.6732632423543772;
+export const SELU_SCALE = 1.0507009873554805;
+export const CELU_ALPHA = 1.0;
+export const PRELU_INIT = 0.25;
+export const SWISH_INIT = 1.0;
+
+/** Learned parameters of the activations that have them (per edge). */
+export interface ActivationParams {
+  /** PReLU: one slope per channel (nn.PReLU(C)). */
+  preluSlope?: tf.Tensor1D;
+  /** Swish: x · sigmoid(b·x), one learned b. */
+  swishBeta?: tf.Tensor;
+}
+
+/** Activations that own parameters, and how many for c channels. */
+export function activationParamCount(name: ActivationName, channels: number): number {
+  if (name === 'prelu') return channels;
+  if (name === 'swish') return 1;
+  return 0;
+}
+
+const rreluNoise = new Map<string, tf.Tensor1D>();
+
+/**
+ * Per-element RReLU slopes in [1/8, 1/3) for `size` elements. Drawing size fresh uniforms in JS
+ * every step is too slow, so each size owns a seeded pool of 2·size uniforms and each call takes
+ * a window at a random offset: per-element random slopes that differ every step, reproducible
+ * from the seed, and identical on every backend.
+ */
+function rreluSlopes(size: number, rng: Random): tf.Tensor1D {
+  const key = `${tf.getBackend()}:${size}`;
+  let pool = rreluNoise.get(key);
+  if (!pool || pool.isDisposed) {
+    // The pool is a fixed function of its size, so it needs no checkpointing.
+    const values = new Float32Array(2 * size);
+    let s = (size * 2654435761) >>> 0;
+    for (let i = 0; i < values.length; i++) {
+      s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
+      s ^= s >>> 12;
+      values[i] = RRELU_LOWER + ((s >>> 0) / 4294967296) * (RRELU_UPPER - RRELU_LOWER);
+    }
+    pool = tf.keep(tf.tensor1d(values));
+    rreluNoise.set(key, pool);
+  }
+  const offset = rng.int(size + 1);
+  return tf.slice(pool, [offset], [size]);
+}
+
+/** Frees cached constant tensors (pools of noise, pool corrections), e.g. on backend switch. */
+export function disposeOpCaches(): void {
+  for (const t of rreluNoise.values()) t.dispose();
+  for (const t of avgPoolCorrection.values()) t.dispose();
+  rreluNoise.clear();
+  avgPoolCorrection.clear();
+}
+
+export function activation(
+  name: ActivationName,
+  x: tf.Tensor4D,
+  params: ActivationParams,
+  ctx: ForwardContext,
+): tf.Tensor4D {
+  switch (name) {
+    case 'relu':
+      return tf.relu(x);
+    case 'relu6':
+      return tf.relu6(x);
+    case 'leaky_relu':
+      return tf.leakyRelu(x, LEAKY_RELU_SLOPE);
+    case 'prelu': {
+      if (!params.preluSlope) throw new Error('prelu needs its slope parameter');
+      // max(x,0) + a·min(x,0): differentiable in both x and a on every backend.
+      return tf.add(tf.relu(x), tf.mul(params.preluSlope, tf.minimum(x, 0))) as tf.Tensor4D;
+    }
+    case 'rrelu': {
+      const negative = tf.minimum(x, 0);
+      if (!ctx.training) return tf.add(tf.relu(x), tf.mul(negative, (RRELU_LOWER + RRELU_UPPER) / 2)) as tf.Tensor4D;
+      const slopes = tf.reshape(rreluSlopes(x.size, ctx.rng), x.shape);
+      return tf.add(tf.relu(x), tf.mul(negative, slopes)) as tf.Tensor4D;
+    }
+    case 'elu':
+      return tf.elu(x);
+    case 'celu':
+      // CELU(x) = max(0,x) + α(exp(min(0,x)/α) − 1); with α = 1 it equals ELU's formula, but
+      // keep the general form so α can change (and exp never sees a large positive x).
+      return tf.add(tf.relu(x), tf.mul(CELU_ALPHA, tf.sub(tf.exp(tf.div(tf.minimum(x, 0), CELU_ALPHA)), 1))) as tf.Tensor4D;
+    case 'selu':
+      return tf.selu(x);
+    case 'swish': {
+      if (!params.swishBeta) throw new Error('swish needs its b parameter');
+      return tf.mul(x, tf.sigmoid(tf.mul(params.swishBeta, x))) as tf.Tensor4D;
+    }
+  }
+}
+
+/** Σ w_i · act_i(x) over the activations with a non-zero weight (weights: softmax(β) row). */
+export function mixedActivation(
+  x: tf.Tensor4D,
+  weights: tf.Tensor1D,
+  names: readonly ActivationName[],
+  params: ActivationParams,
+  ctx: ForwardContext,
+  skip?: readonly boolean[],
+): tf.Tensor4D {
+  const terms: tf.Tensor[] = [];
+  names.forEach((name, i) => {
+    if (skip?.[i]) return;
+    const w = tf.slice(weights, [i], [1]);
+    terms.push(tf.mul(activation(name, x, params, ctx), w));
+  });
+  return sumTensors(terms) as tf.Tensor4D;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Losses
+
+/** Mean softmax cross-entropy of logits [n, k] against integer labels. */
+export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
+  const k = logits.shape[1];
+  const oneHot = tf.oneHot(tf.cast(labels, 'int32'), k);
+  const logProbs = tf.logSoftmax(logits);
+  return tf.neg(tf.mean(tf.sum(tf.mul(oneHot, logProbs), 1)));
+}

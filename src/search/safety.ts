@@ -1,0 +1,87 @@
+// Guards against backends that compute wrong numbers silently.
+//
+// tfjs-backend-webgpu 4.22 compiles tf.addN of 8+ tensors into one shader that binds more than
+// the default 8 storage buffers: the pipeline is invalid, the batched command buffer is dropped,
+// and later reads are stale — no exception. The engine never calls addN with more than 7 inputs
+// (ops.sumTensors), and installSafeAddN re-registers AddN on every backend so that any caller
+// (tfjs internals included) sums in chunks. GPU validation errors and device loss are turned into
+// loud errors through watchWebGpuDevice.
+import * as tf from '@tensorflow/tfjs';
+import { MAX_ADDN } from './ops';
+
+const patched = new Set<string>();
+
+/** Replaces the AddN kernel of `backendName` with one that sums at most MAX_ADDN at a time. */
+export function installSafeAddN(backendName: string = tf.getBackend()): void {
+  if (patched.has(backendName)) return;
+  const original = tf.getKernel('AddN', backendName);
+  if (!original) return;
+  const originalFunc = original.kernelFunc;
+  tf.unregisterKernel('AddN', backendName);
+  tf.registerKernel({
+    kernelName: 'AddN',
+    backendName,
+    kernelFunc: (args) => {
+      const inputs = args.inputs as unknown as tf.TensorInfo[];
+      if (inputs.length <= MAX_ADDN) return originalFunc(args);
+      const backend = args.backend as tf.KernelBackend & { disposeData(id: object): void };
+      let level: tf.TensorInfo[] = inputs;
+      const intermediates: tf.TensorInfo[] = [];
+      while (level.length > MAX_ADDN) {
+        const next: tf.TensorInfo[] = [];
+        for (let i = 0; i < level.length; i += MAX_ADDN) {
+          const chunk = level.slice(i, i + MAX_ADDN);
+          if (chunk.length === 1) next.push(chunk[0]);
+          else {
+            const partial = originalFunc({ ...args, inputs: chunk as unknown as tf.NamedTensorInfoMap }) as tf.TensorInfo;
+            intermediates.push(partial);
+            next.push(partial);
+          }
+        }
+        level = next;
+      }
+      const result = originalFunc({ ...args, inputs: level as unknown as tf.NamedTensorInfoMap }) as tf.TensorInfo;
+      for (const t of intermediates) backend.disposeData(t.dataId);
+      return result;
+    },
+  });
+  patched.add(backendName);
+}
+
+/** What a GPU error looks like to the user. */
+export interface DeviceFailure {
+  kind: 'validation' | 'out-of-memory' | 'internal' | 'device-lost';
+  message: string;
+}
+
+interface MinimalGpuDevice {
+  addEventListener?(type: 'uncapturederror', listener: (event: { error: { message: string; constructor: { name: string } } }) => void): void;
+  lost?: Promise<{ reason: string; message: string }>;
+}
+
+/**
+ * Listens to the webgpu backend's device: any uncaptured GPU error (an invalid pipeline means
+ * results are stale) or a lost device calls onFailure once. Returns false off webgpu.
+ */
+export function watchWebGpuDevice(onFailure: (failure: DeviceFailure) => void): boolean {
+  if (tf.getBackend() !== 'webgpu') return false;
+  const backend = tf.backend() as unknown as { device?: MinimalGpuDevice };
+  const device = backend.device;
+  if (!device) return false;
+  let reported = false;
+  const report = (f: DeviceFailure) => {
+    if (reported) return;
+    reported = true;
+    onFailure(f);
+  };
+  device.addEventListener?.('uncapturederror', (event) => {
+    const name = event.error?.constructor?.name ?? '';
+    const kind = name.includes('OutOfMemory') ? 'out-of-memory' : name.includes('Internal') ? 'internal' : 'validation';
+    report({ kind, message: `WebGPU ${kind} error: ${event.error?.message ?? 'unknown'}. Results after this point would be wrong, so the search stopped.` });
+  });
+  device.lost?.then((info) => {
+    if (info.reason === 'destroyed') return; // we disposed it ourselves
+    report({ kind: 'device-lost', message: `The GPU device was lost (${info.reason || 'unknown reason'}: ${info.message}). Resume from the last checkpoint, on this or another backend.` });
+  });
+  return true;
+}

@@ -1,0 +1,504 @@
+// The DARTS search network (quark0/darts cnn/model_search.py) with the factorized mixed edge:
+// stem conv3x3 → 3C + BN; L cells (reductions at L/3 and 2L/3, channels doubling there); each cell
+// preprocesses its two inputs (ReLU-conv1x1-BN, or FactorizedReduce after a reduction), then 4
+// nodes over 14 mixed edges; global average pool and a linear classifier.
+//
+// A mixed edge sums softmax(α)-weighted ops. Conv ops see the edge's mixed activation
+// (softmax(β) over 9 activations, computed once per edge) instead of their leading ReLU; pools,
+// skip and none see the raw input. Inside mixed ops BN is non-affine and pools are followed by
+// BN, as in DARTS. With partial channels K (PC-DARTS) only 1/K of the channels pass through the
+// mixed op, the rest bypass it, channels are shuffled, and edges are weighted per node.
+import * as tf from '@tensorflow/tfjs';
+import {
+  ACTIVATIONS,
+  EDGE_LIST,
+  EDGES,
+  NODES,
+  PARAM_OPS,
+  candidateOps,
+  type ActivationName,
+  type CandidateOp,
+  type OpName,
+  type SearchConfig,
+} from './space';
+import { Random } from './random';
+import {
+  PRELU_INIT,
+  SWISH_INIT,
+  activation,
+  batchNorm,
+  channelShuffle,
+  conv1x1,
+  conv2d,
+  crossEntropy,
+  depthwiseConv,
+  globalAvgPool,
+  maxPool3x3,
+  avgPool3x3,
+  mixedActivation,
+  sumTensors,
+  type ActivationParams,
+  type ForwardContext,
+} from './ops';
+
+export interface InputShape {
+  height: number;
+  width: number;
+  channels: number;
+  classes: number;
+}
+
+/** Which parameter group a variable belongs to: each group has its own optimiser. */
+export type ParamGroup = 'weights' | 'alpha' | 'beta' | 'edge';
+
+interface Param {
+  name: string;
+  group: ParamGroup;
+  variable: tf.Variable;
+}
+
+/** PyTorch's default init for conv and linear weights: U(−1/√fan_in, 1/√fan_in). */
+function uniformFanIn(rng: Random, size: number, fanIn: number): Float32Array {
+  const bound = 1 / Math.sqrt(fanIn);
+  const values = new Float32Array(size);
+  for (let i = 0; i < size; i++) values[i] = (rng.next() * 2 - 1) * bound;
+  return values;
+}
+
+/** Ops whose leading ReLU is replaced by the edge's activation: SepConv and DilConv. */
+const CONV_SPECS: Record<string, { kernel: number; dilation: number; separable: boolean }> = {
+  sep_conv_3x3: { kernel: 3, dilation: 1, separable: true },
+  sep_conv_5x5: { kernel: 5, dilation: 1, separable: true },
+  dil_conv_3x3: { kernel: 3, dilation: 2, separable: false },
+  dil_conv_5x5: { kernel: 5, dilation: 2, separable: false },
+};
+
+export interface SupernetOptions {
+  config: SearchConfig;
+  input: InputShape;
+}
+
+/**
+ * Edge i of cell type t: which activation rows exist, and (fixed modes) which are known zero.
+ * `mixWeights` is the softmax(β) of a fixed-β mode computed once, so zero terms are skipped.
+ */
+interface FixedActivationMix {
+  weights: number[][]; // [14][9] softmax, per cell type
+}
+
+export class Supernet {
+  readonly config: SearchConfig;
+  readonly input: InputShape;
+  readonly candidates: CandidateOp[];
+  private readonly params = new Map<string, Param>();
+  private readonly cells: { reduction: boolean; reductionPrev: boolean; cin0: number; cin1: number; c: number }[] = [];
+  private readonly stemChannels: number;
+  private readonly fixedMix: { normal: FixedActivationMix; reduce: FixedActivationMix } | null;
+
+  constructor({ config, input }: SupernetOptions, rng: Random) {
+    this.config = config;
+    this.input = input;
+    this.candidates = candidateOps(config.mode);
+    const C = config.channels;
+    const k = config.partialChannels;
+
+    this.stemChannels = config.stemMultiplier * C;
+    this.addConv('stem.conv', [3, 3, input.channels, this.stemChannels], 9 * input.channels, rng);
+    this.addConst('stem.bn.gamma', 'weights', new Float32Array(this.stemChannels).fill(1), [this.stemChannels]);
+    this.addConst('stem.bn.beta', 'weights', new Float32Array(this.stemChannels), [this.stemChannels]);
+
+    let cPrevPrev = this.stemChannels;
+    let cPrev = this.stemChannels;
+    let cCurr = C;
+    let reductionPrev = false;
+    for (let i = 0; i < config.layers; i++) {
+      const reduction = isReductionLayer(i, config.layers);
+      if (reduction) cCurr *= 2;
+      const prefix = `cells.${i}`;
+      if (reductionPrev) this.addFactorizedReduce(`${prefix}.pre0`, cPrevPrev, cCurr, rng);
+      else this.addConv1x1(`${prefix}.pre0`, cPrevPrev, cCurr, rng);
+      this.addConv1x1(`${prefix}.pre1`, cPrev, cCurr, rng);
+      const cOp = cCurr / k;
+      for (const edge of EDGE_LIST) {
+        const stride = reduction && edge.from < 2 ? 2 : 1;
+        this.addEdge(`${prefix}.edges.${edge.index}`, cOp, stride, rng);
+      }
+      this.cells.push({ reduction, reductionPrev, cin0: cPrevPrev, cin1: cPrev, c: cCurr });
+      reductionPrev = reduction;
+      cPrevPrev = cPrev;
+      cPrev = NODES * cCurr;
+    }
+    this.addConst('classifier.weight', 'weights', uniformFanIn(rng, cPrev * input.classes, cPrev), [cPrev, input.classes]);
+    this.addConst('classifier.bias', 'weights', uniformFanIn(rng, input.classes, cPrev), [input.classes]);
+
+    // Architecture parameters: 1e-3 · N(0, 1), as DARTS initialises α.
+    const archInit = (rows: number, cols: number) => {
+      const v = new Float32Array(rows * cols);
+      for (let i = 0; i < v.length; i++) v[i] = 1e-3 * rng.normal();
+      return v;
+    };
+    const width = this.candidates.length;
+    this.addConst('alphaNormal', 'alpha', archInit(EDGES, width), [EDGES, width]);
+    this.addConst('alphaReduce', 'alpha', archInit(EDGES, width), [EDGES, width]);
+    if (config.mode === 'factorized') {
+      this.addConst('betaNormal', 'beta', archInit(EDGES, ACTIVATIONS.length), [EDGES, ACTIVATIONS.length]);
+      this.addConst('betaReduce', 'beta', archInit(EDGES, ACTIVATIONS.length), [EDGES, ACTIVATIONS.length]);
+    }
+    if (k > 1) {
+      this.addConst('edgeNormal', 'edge', archInit(1, EDGES), [EDGES]);
+      this.addConst('edgeReduce', 'edge', archInit(1, EDGES), [EDGES]);
+    }
+    this.fixedMix = config.mode === 'fixed-beta' ? fixedMixFromConfig(config) : null;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Parameters
+
+  private addConst(name: string, group: ParamGroup, values: Float32Array, shape: number[]): void {
+    if (this.params.has(name)) throw new Error(`duplicate parameter ${name}`);
+    const variable = tf.variable(tf.tensor(values, shape), true, name + '_' + uniqueSuffix());
+    this.params.set(name, { name, group, variable });
+  }
+
+  private addConv(name: string, shape: number[], fanIn: number, rng: Random): void {
+    const size = shape.reduce((a, b) => a * b, 1);
+    this.addConst(name, 'weights', uniformFanIn(rng, size, fanIn), shape);
+  }
+
+  private addConv1x1(prefix: string, cin: number, cout: number, rng: Random): void {
+    this.addConv(`${prefix}.conv`, [cin, cout], cin, rng);
+  }
+
+  private addFactorizedReduce(prefix: string, cin: number, cout: number, rng: Random): void {
+    if (cout % 2 !== 0) throw new Error(`FactorizedReduce needs an even channel count, got ${cout}`);
+    this.addConv(`${prefix}.conv1`, [cin, cout / 2], cin, rng);
+    this.addConv(`${prefix}.conv2`, [cin, cout / 2], cin, rng);
+  }
+
+  private addConvOp(prefix: string, op: OpName, c: number, rng: Random): void {
+    const spec = CONV_SPECS[op];
+    const k = spec.kernel;
+    this.addConv(`${prefix}.dw1`, [k, k, c, 1], k * k, rng);
+    this.addConv(`${prefix}.pw1`, [c, c], c, rng);
+    if (spec.separable) {
+      this.addConv(`${prefix}.dw2`, [k, k, c, 1], k * k, rng);
+      this.addConv(`${prefix}.pw2`, [c, c], c, rng);
+    }
+  }
+
+  private addEdge(prefix: string, c: number, stride: number, rng: Random): void {
+    const mode = this.config.mode;
+    if (stride === 2) this.addFactorizedReduce(`${prefix}.skip`, c, c, rng);
+    if (mode === 'nonfactorized') {
+      for (const cand of this.candidates)
+        if (cand.activation) this.addConvOp(`${prefix}.${cand.activation}+${cand.op}`, cand.op, c, rng);
+    } else {
+      for (const op of PARAM_OPS) this.addConvOp(`${prefix}.${op}`, op, c, rng);
+    }
+    const used = this.activationsUsed();
+    if (used.includes('prelu')) this.addConst(`${prefix}.prelu`, 'weights', new Float32Array(c).fill(PRELU_INIT), [c]);
+    if (used.includes('swish')) this.addConst(`${prefix}.swish`, 'weights', new Float32Array(1).fill(SWISH_INIT), []);
+  }
+
+  /** The activations an edge can apply in this mode. */
+  activationsUsed(): readonly ActivationName[] {
+    return this.config.mode === 'darts' ? [this.config.activation] : ACTIVATIONS;
+  }
+
+  private get(name: string): tf.Variable {
+    const p = this.params.get(name);
+    if (!p) throw new Error(`missing parameter ${name}`);
+    return p.variable;
+  }
+  private has(name: string): boolean {
+    return this.params.has(name);
+  }
+
+  variables(group?: ParamGroup): tf.Variable[] {
+    const out: tf.Variable[] = [];
+    for (const p of this.params.values()) if (!group || p.group === group) out.push(p.variable);
+    return out;
+  }
+
+  namedVariables(): { name: string; group: ParamGroup; variable: tf.Variable }[] {
+    return [...this.params.values()];
+  }
+
+  /** Number of ω weights (α, β and edge weights excluded), as DARTS counts a supernet. */
+  countWeights(): number {
+    return this.variables('weights').reduce((n, v) => n + v.size, 0);
+  }
+
+  dispose(): void {
+    for (const p of this.params.values()) p.variable.dispose();
+    this.params.clear();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Forward
+
+  /** Logits [n, classes] of images [n, h, w, c]. Call inside tf.tidy or a gradient function. */
+  forward(images: tf.Tensor4D, ctx: ForwardContext): tf.Tensor2D {
+    let s = conv2d(images, this.get('stem.conv') as tf.Tensor4D);
+    s = batchNorm(s, this.get('stem.bn.gamma') as tf.Tensor1D, this.get('stem.bn.beta') as tf.Tensor1D);
+    const arch = {
+      normal: this.cellArch('Normal'),
+      reduce: this.cellArch('Reduce'),
+    };
+    let s0 = s;
+    let s1 = s;
+    this.cells.forEach((cell, i) => {
+      const out = this.cellForward(i, cell, cell.reduction ? arch.reduce : arch.normal, s0, s1, ctx);
+      s0 = s1;
+      s1 = out;
+    });
+    const pooled = globalAvgPool(s1);
+    return tf.add(tf.matMul(pooled, this.get('classifier.weight') as tf.Tensor2D), this.get('classifier.bias')) as tf.Tensor2D;
+  }
+
+  loss(images: tf.Tensor4D, labels: tf.Tensor1D, ctx: ForwardContext): tf.Scalar {
+    return crossEntropy(this.forward(images, ctx), labels);
+  }
+
+  /** Softmaxed architecture weights of one cell type, split into per-edge rows of scalars. */
+  private cellArch(type: 'Normal' | 'Reduce'): CellArch {
+    const alpha = tf.unstack(tf.softmax(this.get(`alpha${type}`), -1)).map((row) => tf.unstack(row));
+    let beta: tf.Tensor1D[] | null = null;
+    if (this.config.mode === 'factorized') beta = tf.unstack(tf.softmax(this.get(`beta${type}`), -1)) as tf.Tensor1D[];
+    else if (this.config.mode === 'fixed-beta' && this.fixedMix) {
+      const fixed = type === 'Normal' ? this.fixedMix.normal : this.fixedMix.reduce;
+      beta = fixed.weights.map((row) => tf.tensor1d(row));
+    }
+    let edgeWeights: tf.Tensor[] | null = null;
+    if (this.config.partialChannels > 1) {
+      // PC-DARTS edge normalisation: softmax over each node's incoming edges.
+      const raw = this.get(`edge${type}`);
+      const parts: tf.Tensor[] = [];
+      let start = 0;
+      for (let node = 0; node < NODES; node++) {
+        const n = node + 2;
+        parts.push(...tf.unstack(tf.softmax(tf.slice(raw, [start], [n]))));
+        start += n;
+      }
+      edgeWeights = parts;
+    }
+    return { type, alpha, beta, edgeWeights };
+  }
+
+  private cellForward(
+    index: number,
+    cell: { reduction: boolean; reductionPrev: boolean; c: number },
+    arch: CellArch,
+    s0: tf.Tensor4D,
+    s1: tf.Tensor4D,
+    ctx: ForwardContext,
+  ): tf.Tensor4D {
+    const prefix = `cells.${index}`;
+    const p0 = cell.reductionPrev ? this.factorizedReduce(`${prefix}.pre0`, s0, true) : this.reluConvBn(`${prefix}.pre0`, s0);
+    const p1 = this.reluConvBn(`${prefix}.pre1`, s1);
+    const states: tf.Tensor4D[] = [p0, p1];
+    let edgeIndex = 0;
+    for (let node = 0; node < NODES; node++) {
+      const terms: tf.Tensor[] = [];
+      for (let from = 0; from < node + 2; from++) {
+        const stride = cell.reduction && from < 2 ? 2 : 1;
+        let out = this.mixedEdge(`${prefix}.edges.${edgeIndex}`, edgeIndex, arch, states[from], stride, ctx);
+        if (arch.edgeWeights) out = tf.mul(out, arch.edgeWeights[edgeIndex]);
+        terms.push(out);
+        edgeIndex++;
+      }
+      states.push(sumTensors(terms) as tf.Tensor4D);
+    }
+    return tf.concat(states.slice(2), 3);
+  }
+
+  private reluConvBn(prefix: string, x: tf.Tensor4D): tf.Tensor4D {
+    return batchNorm(conv1x1(tf.relu(x), this.get(`${prefix}.conv`) as tf.Tensor2D), null, null);
+  }
+
+  /** DARTS FactorizedReduce (non-affine BN): two stride-2 1x1 convs, the second shifted by one. */
+  private factorizedReduce(prefix: string, x: tf.Tensor4D, withRelu: boolean): tf.Tensor4D {
+    let input = withRelu ? tf.relu(x) : x;
+    const [n, h, w, c] = input.shape;
+    // Odd sizes: pad to even so both paths agree (DARTS itself only sees even sizes here).
+    if (h % 2 || w % 2) input = tf.pad(input, [[0, 0], [0, h % 2], [0, w % 2], [0, 0]]);
+    const he = h + (h % 2);
+    const we = w + (w % 2);
+    const path1 = conv1x1(input, this.get(`${prefix}.conv1`) as tf.Tensor2D, 2);
+    const shifted = tf.slice(input, [0, 1, 1, 0], [n, he - 1, we - 1, c]);
+    const path2 = conv1x1(shifted, this.get(`${prefix}.conv2`) as tf.Tensor2D, 2);
+    return batchNorm(tf.concat([path1, path2], 3), null, null);
+  }
+
+  /** SepConv / DilConv without their leading ReLU: the input is already activated. */
+  private convOp(prefix: string, op: OpName, activated: tf.Tensor4D, stride: 1 | 2): tf.Tensor4D {
+    const spec = CONV_SPECS[op];
+    let y = depthwiseConv(activated, this.get(`${prefix}.dw1`) as tf.Tensor4D, stride, spec.dilation);
+    y = batchNorm(conv1x1(y, this.get(`${prefix}.pw1`) as tf.Tensor2D), null, null);
+    if (!spec.separable) return y;
+    y = depthwiseConv(tf.relu(y), this.get(`${prefix}.dw2`) as tf.Tensor4D, 1, 1);
+    return batchNorm(conv1x1(y, this.get(`${prefix}.pw2`) as tf.Tensor2D), null, null);
+  }
+
+  private activationParams(prefix: string): ActivationParams {
+    return {
+      preluSlope: this.has(`${prefix}.prelu`) ? (this.get(`${prefix}.prelu`) as tf.Tensor1D) : undefined,
+      swishBeta: this.has(`${prefix}.swish`) ? this.get(`${prefix}.swish`) : undefined,
+    };
+  }
+
+  private mixedEdge(
+    prefix: string,
+    edgeIndex: number,
+    arch: CellArch,
+    x: tf.Tensor4D,
+    stride: 1 | 2,
+    ctx: ForwardContext,
+  ): tf.Tensor4D {
+    const k = this.config.partialChannels;
+    let xOp = x;
+    let xBypass: tf.Tensor4D | null = null;
+    if (k > 1) {
+      const [n, h, w, c] = x.shape;
+      const cp = c / k;
+      xOp = tf.slice(x, [0, 0, 0, 0], [n, h, w, cp]);
+      xBypass = tf.slice(x, [0, 0, 0, cp], [n, h, w, c - cp]);
+    }
+    const weights = arch.alpha[edgeIndex];
+    const params = this.activationParams(prefix);
+    const terms: tf.Tensor[] = [];
+    // Activated inputs, computed once per edge and shared by the conv ops.
+    const activated = new Map<string, tf.Tensor4D>();
+    const activatedFor = (name: ActivationName | null): tf.Tensor4D => {
+      const key = name ?? 'mixed';
+      let a = activated.get(key);
+      if (!a) {
+        if (name) a = activation(name, xOp, params, ctx);
+        else if (this.config.mode === 'darts') a = activation(this.config.activation, xOp, params, ctx);
+        else {
+          const beta = arch.beta![edgeIndex];
+          const skip =
+            this.config.mode === 'fixed-beta' && this.fixedMix
+              ? (arch.type === 'Normal' ? this.fixedMix.normal : this.fixedMix.reduce).weights[edgeIndex].map((w) => w === 0)
+              : undefined;
+          a = mixedActivation(xOp, beta, ACTIVATIONS, params, ctx, skip);
+        }
+        activated.set(key, a);
+      }
+      return a;
+    };
+    this.candidates.forEach((cand, i) => {
+      let out: tf.Tensor4D;
+      switch (cand.op) {
+        case 'none':
+          return; // contributes zero; its weight still takes part in the softmax
+        case 'max_pool_3x3':
+          out = batchNorm(maxPool3x3(xOp, stride), null, null);
+          break;
+        case 'avg_pool_3x3':
+          out = batchNorm(avgPool3x3(xOp, stride), null, null);
+          break;
+        case 'skip_connect':
+          out = stride === 1 ? xOp : this.factorizedReduce(`${prefix}.skip`, xOp, true);
+          break;
+        default: {
+          const name = this.config.mode === 'nonfactorized' ? `${prefix}.${cand.activation}+${cand.op}` : `${prefix}.${cand.op}`;
+          out = this.convOp(name, cand.op, activatedFor(cand.activation), stride);
+        }
+      }
+      terms.push(tf.mul(out, weights[i]));
+    });
+    let y = sumTensors(terms) as tf.Tensor4D;
+    if (xBypass) {
+      const bypass = stride === 2 ? tf.maxPool(xBypass, 2, 2, 'same') : xBypass;
+      y = channelShuffle(tf.concat([y, bypass], 3), k);
+    }
+    return y;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Architecture weights out of and into the net
+
+  /** Raw α/β (and PC edge weights) as plain arrays: read with await data(), never dataSync. */
+  async archWeights(): Promise<RawArchWeights> {
+    const read = async (name: string, cols: number) => {
+      if (!this.has(name)) return null;
+      const values = await this.get(name).data();
+      const rows: number[][] = [];
+      for (let r = 0; r < values.length / cols; r++) rows.push(Array.from(values.subarray(r * cols, (r + 1) * cols)));
+      return rows;
+    };
+    const width = this.candidates.length;
+    const betaFromMode = (type: 'Normal' | 'Reduce'): number[][] | null => {
+      if (this.config.mode === 'darts') {
+        const onehot = ACTIVATIONS.map((a) => (a === this.config.activation ? 0 : -Infinity));
+        return Array.from({ length: EDGES }, () => onehot.map((v) => (v === -Infinity ? -1e9 : v)));
+      }
+      if (this.config.mode === 'fixed-beta') {
+        const fb = this.config.fixedBeta;
+        if (fb) return (type === 'Normal' ? fb.betaNormal : fb.betaReduce).map((r) => [...r]);
+        return Array.from({ length: EDGES }, () => ACTIVATIONS.map(() => 0));
+      }
+      return null;
+    };
+    const edgeNormal = await read('edgeNormal', EDGES);
+    const edgeReduce = await read('edgeReduce', EDGES);
+    return {
+      alphaNormal: (await read('alphaNormal', width))!,
+      alphaReduce: (await read('alphaReduce', width))!,
+      betaNormal: (await read('betaNormal', ACTIVATIONS.length)) ?? betaFromMode('Normal'),
+      betaReduce: (await read('betaReduce', ACTIVATIONS.length)) ?? betaFromMode('Reduce'),
+      edgeNormal: edgeNormal ? edgeNormal[0] : null,
+      edgeReduce: edgeReduce ? edgeReduce[0] : null,
+    };
+  }
+}
+
+export interface RawArchWeights {
+  alphaNormal: number[][];
+  alphaReduce: number[][];
+  betaNormal: number[][] | null;
+  betaReduce: number[][] | null;
+  edgeNormal: number[] | null;
+  edgeReduce: number[] | null;
+}
+
+interface CellArch {
+  type: 'Normal' | 'Reduce';
+  alpha: tf.Tensor[][];
+  beta: tf.Tensor1D[] | null;
+  edgeWeights: tf.Tensor[] | null;
+}
+
+export function isReductionLayer(i: number, layers: number): boolean {
+  return i === Math.floor(layers / 3) || i === Math.floor((2 * layers) / 3);
+}
+
+function softmaxRow(row: number[]): number[] {
+  const max = Math.max(...row);
+  const e = row.map((v) => Math.exp(v - max));
+  const s = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / s);
+}
+
+function fixedMixFromConfig(config: SearchConfig): { normal: FixedActivationMix; reduce: FixedActivationMix } {
+  const uniform = Array.from({ length: EDGES }, () => ACTIVATIONS.map(() => 0));
+  const fb = config.fixedBeta;
+  // Tiny weights (below 1e-6) are dropped, so a one-hot β from a genotype costs one activation.
+  const clean = (rows: number[][]) =>
+    rows.map((row) => {
+      const w = softmaxRow(row).map((v) => (v < 1e-6 ? 0 : v));
+      const s = w.reduce((a, b) => a + b, 0);
+      return w.map((v) => v / s);
+    });
+  return {
+    normal: { weights: clean(fb ? fb.betaNormal : uniform) },
+    reduce: { weights: clean(fb ? fb.betaReduce : uniform) },
+  };
+}
+
+let suffixCounter = 0;
+function uniqueSuffix(): string {
+  return String(++suffixCounter);
+}
+
