@@ -1,0 +1,372 @@
+// Re-training a genotype from scratch: DARTS's cnn/train.py recipe, scalable by preset.
+// SGD (momentum 0.9, weight decay 3e-4) with a cosine learning rate from `learningRate` to
+// `learningRateMin` stepped per epoch, gradient clipping at 5, the auxiliary loss weighted 0.4,
+// drop path ramped linearly to `dropPathProb`, DARTS's crop-and-flip augmentation (the data set
+// decides: 32x32 colour only) and cutout (16 px, also 32x32 colour only) on the normalised batch.
+// Pure engine: no DOM, worker or Node APIs.
+import * as tf from '@tensorflow/tfjs';
+import { BatchStream } from '../data/batches';
+import type { Batch, Dataset } from '../data/types';
+import type { Genotype } from './genotype';
+import { DiscreteNetwork, auxiliaryHeadFits } from './network';
+import { crossEntropy } from './ops';
+import { SgdMomentum, clipByGlobalNorm, correctCount, cosineLearningRate } from './optimizer';
+import { Random } from './random';
+
+export interface TrainConfig {
+  channels: number;
+  layers: number;
+  batchSize: number;
+  epochs: number;
+  /** 0 = run `epochs` epochs; otherwise stop after this many steps (the schedules span the epochs these cover). */
+  maxSteps: number;
+  learningRate: number;
+  learningRateMin: number;
+  momentum: number;
+  weightDecay: number;
+  gradClip: number;
+  /** Use the auxiliary head (where it fits the images: 21..32 pixels, see auxiliaryHeadFits). */
+  auxiliary: boolean;
+  auxiliaryWeight: number;
+  /** Use cutout where it applies (32x32 colour data, as DARTS's CIFAR-10 recipe). */
+  cutout: boolean;
+  cutoutLength: number;
+  /** Final drop-path probability; epoch e uses dropPathProb · e / epochs. */
+  dropPathProb: number;
+  seed: number;
+}
+
+/** DARTS's train.py for CIFAR-10: 36 channels, 20 cells, 600 epochs, batch 96. */
+export const FULL_TRAIN_CONFIG: TrainConfig = {
+  channels: 36,
+  layers: 20,
+  batchSize: 96,
+  epochs: 600,
+  maxSteps: 0,
+  learningRate: 0.025,
+  learningRateMin: 0,
+  momentum: 0.9,
+  weightDecay: 3e-4,
+  gradClip: 5,
+  auxiliary: true,
+  auxiliaryWeight: 0.4,
+  cutout: true,
+  cutoutLength: 16,
+  dropPathProb: 0.2,
+  seed: 0,
+};
+
+/** The search network's size (16 channels, 8 cells) and a few epochs: minutes on a GPU. */
+export const QUICK_TRAIN_CONFIG: TrainConfig = {
+  ...FULL_TRAIN_CONFIG,
+  channels: 16,
+  layers: 8,
+  batchSize: 64,
+  epochs: 10,
+  dropPathProb: 0.1,
+};
+
+export const TRAIN_PRESETS = { quick: QUICK_TRAIN_CONFIG, full: FULL_TRAIN_CONFIG } as const;
+export type TrainPresetName = keyof typeof TRAIN_PRESETS;
+
+/** Checks a training config and names the first field that is wrong. */
+export function validateTrainConfig(config: TrainConfig): void {
+  const fail = (field: string, why: string): never => {
+    throw new Error(`train config.${field}: ${why}`);
+  };
+  for (const key of ['channels', 'layers', 'batchSize', 'cutoutLength'] as const) {
+    const v = config[key];
+    if (!Number.isInteger(v) || v < 1) fail(key, `must be a positive integer, got ${JSON.stringify(v)}`);
+  }
+  if (config.channels % 2 !== 0) fail('channels', `must be even, got ${config.channels}`);
+  if (config.layers < 3) fail('layers', `must be at least 3, got ${config.layers}`);
+  for (const key of ['epochs', 'maxSteps', 'seed'] as const) {
+    const v = config[key];
+    if (!Number.isInteger(v) || v < 0) fail(key, `must be a non-negative integer, got ${JSON.stringify(v)}`);
+  }
+  if (config.epochs === 0 && config.maxSteps === 0) fail('epochs', 'must be positive unless maxSteps is set');
+  for (const key of ['learningRate', 'learningRateMin', 'momentum', 'weightDecay', 'gradClip', 'auxiliaryWeight'] as const) {
+    const v = config[key];
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) fail(key, `must be a finite number >= 0, got ${JSON.stringify(v)}`);
+  }
+  if (!(config.dropPathProb >= 0 && config.dropPathProb < 1)) fail('dropPathProb', `must be in [0, 1), got ${config.dropPathProb}`);
+}
+
+export function makeTrainConfig(overrides: Partial<TrainConfig> = {}, preset: TrainPresetName = 'quick'): TrainConfig {
+  const config = { ...TRAIN_PRESETS[preset], ...overrides };
+  validateTrainConfig(config);
+  return config;
+}
+
+/**
+ * DARTS's Cutout on a normalised NHWC batch, in place: per image one length×length square
+ * (centre uniform over the image, clipped at the border) set to 0 in every channel.
+ */
+export function applyCutout(batch: Batch, length: number, rng: Random): void {
+  const [n, h, w, c] = batch.shape;
+  const half = Math.floor(length / 2);
+  for (let b = 0; b < n; b++) {
+    const cy = rng.int(h);
+    const cx = rng.int(w);
+    const y1 = Math.max(0, cy - half);
+    const y2 = Math.min(h, cy + half);
+    const x1 = Math.max(0, cx - half);
+    const x2 = Math.min(w, cx + half);
+    for (let y = y1; y < y2; y++) batch.x.fill(0, ((b * h + y) * w + x1) * c, ((b * h + y) * w + x2) * c);
+  }
+}
+
+export interface TrainProgress {
+  /** Epochs completed (the epoch of the next step). */
+  epoch: number;
+  step: number;
+  stepsTotal: number;
+  stepsPerEpoch: number;
+  learningRate: number;
+  dropPathProb: number;
+  /** Training loss of the step (with the auxiliary term when the head is on). */
+  loss: number;
+  /** Accuracy of the main logits on the step's batch. */
+  accuracy: number;
+  imagesPerSecond: number;
+  stepMilliseconds: number;
+  seconds: number;
+}
+
+export interface EvalResult {
+  loss: number;
+  accuracy: number;
+  count: number;
+}
+
+export interface TrainSummary {
+  steps: number;
+  epochs: number;
+  seconds: number;
+  params: number;
+  auxiliaryParams: number;
+  trainLoss: number;
+  trainAccuracy: number;
+  testLoss: number;
+  testAccuracy: number;
+}
+
+/** The training loss became NaN or infinite (the run cannot continue). */
+export class TrainDivergedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TrainDivergedError';
+  }
+}
+
+/** Re-trains a genotype's discrete network on a data set, one step at a time. */
+export class GenotypeTrainer {
+  readonly config: TrainConfig;
+  readonly net: DiscreteNetwork;
+  readonly optimizer: SgdMomentum;
+  readonly stepsPerEpoch: number;
+  readonly stepsTotal: number;
+  /** The auxiliary head is in use (configured and fits the images). */
+  readonly auxiliary: boolean;
+  /** Cutout is in use (configured and the data are 32x32 colour). */
+  readonly cutout: boolean;
+  step = 0;
+  seconds = 0;
+  /** Test hook: makes the next step's loss NaN (what a diverging run looks like). */
+  injectNaN = false;
+  private readonly stream: BatchStream;
+  private readonly rng: Random;
+  private readonly cutoutRng: Random;
+  private readonly vars: tf.Variable[];
+
+  constructor(
+    readonly genotype: Genotype,
+    readonly dataset: Dataset,
+    config: Partial<TrainConfig> = {},
+    preset: TrainPresetName = 'quick',
+  ) {
+    this.config = makeTrainConfig(config, preset);
+    const c = this.config;
+    this.auxiliary = c.auxiliary && auxiliaryHeadFits(dataset.height, dataset.width);
+    this.cutout = c.cutout && dataset.augment;
+    const seeds = new Random(c.seed);
+    this.net = new DiscreteNetwork(
+      {
+        genotype,
+        channels: c.channels,
+        layers: c.layers,
+        classes: dataset.classNames.length,
+        inChannels: dataset.channels,
+        auxiliary: this.auxiliary,
+        dropPathProb: 0,
+      },
+      seeds.fork(),
+    );
+    this.rng = seeds.fork();
+    this.cutoutRng = seeds.fork();
+    const all = Int32Array.from({ length: dataset.train.count }, (_, i) => i);
+    this.stream = new BatchStream(dataset, all, { batchSize: c.batchSize, seed: seeds.uint32(), augment: dataset.augment });
+    this.stepsPerEpoch = this.stream.batchesPerEpoch;
+    this.stepsTotal = c.maxSteps > 0 ? c.maxSteps : c.epochs * this.stepsPerEpoch;
+    this.vars = this.net.variables();
+    this.optimizer = new SgdMomentum(this.vars, c.momentum, c.weightDecay);
+  }
+
+  get epoch(): number {
+    return Math.floor(this.step / this.stepsPerEpoch);
+  }
+
+  get done(): boolean {
+    return this.step >= this.stepsTotal;
+  }
+
+  /** Epochs the schedules span: the configured ones, or those a step limit covers. */
+  get epochsPlanned(): number {
+    if (this.config.maxSteps > 0) return Math.max(1, Math.ceil(this.stepsTotal / this.stepsPerEpoch));
+    return this.config.epochs;
+  }
+
+  /** Cosine learning rate of the current epoch (DARTS: CosineAnnealingLR stepped per epoch). */
+  learningRate(): number {
+    return cosineLearningRate(this.epoch, this.epochsPlanned, this.config.learningRate, this.config.learningRateMin);
+  }
+
+  /** Drop-path probability of the current epoch: dropPathProb · epoch / epochs. */
+  dropPathProb(): number {
+    return (this.config.dropPathProb * Math.min(this.epoch, this.epochsPlanned)) / this.epochsPlanned;
+  }
+
+  /** One SGD step on the next training batch; reads the loss and accuracy back (one readback). */
+  async runStep(): Promise<TrainProgress> {
+    const started = now();
+    const batch = this.stream.next();
+    if (this.cutout) applyCutout(batch, this.config.cutoutLength, this.cutoutRng);
+    const lr = this.learningRate();
+    const dropPath = this.dropPathProb();
+    this.net.dropPathProb = dropPath;
+    const x = tf.tensor4d(batch.x, batch.shape);
+    const y = tf.tensor1d(batch.y, 'int32');
+    const ctx = { training: true, rng: this.rng };
+    const poison = this.injectNaN;
+    this.injectNaN = false;
+    let result: { loss: tf.Scalar; correct: tf.Scalar };
+    try {
+      // The update is queued before the loss is read back, so the device never waits for the
+      // host between the backward pass and the update.
+      result = tf.tidy(() => {
+        let logits: tf.Tensor2D | null = null;
+        const { value, grads } = tf.variableGrads(() => {
+          const out = this.net.forward(x, ctx);
+          logits = tf.keep(out.logits);
+          let loss = crossEntropy(out.logits, y);
+          if (out.auxLogits) loss = tf.add(loss, tf.mul(crossEntropy(out.auxLogits, y), this.config.auxiliaryWeight));
+          if (poison) loss = tf.add(loss, NaN);
+          return loss;
+        }, this.vars);
+        const correct = correctCount(logits!, y);
+        (logits as tf.Tensor2D | null)?.dispose();
+        const byVariable = new Map<tf.Variable, tf.Tensor>();
+        for (const v of this.vars) byVariable.set(v, grads[v.name] ?? tf.zerosLike(v));
+        this.optimizer.apply(clipByGlobalNorm(byVariable, this.config.gradClip), lr);
+        return { loss: value, correct };
+      });
+    } finally {
+      tf.dispose([x, y]);
+    }
+    const [lossValue, correctValue] = await Promise.all([result.loss.data(), result.correct.data()]);
+    tf.dispose([result.loss, result.correct]);
+    if (!Number.isFinite(lossValue[0]))
+      throw new TrainDivergedError(
+        `The training loss became ${lossValue[0]} at step ${this.step + 1} (epoch ${this.epoch}, learning rate ${lr}): ` +
+          'training diverged and the weights are no longer usable. Start again with a lower learning rate.',
+      );
+    this.step++;
+    const ms = now() - started;
+    this.seconds += ms / 1000;
+    return {
+      epoch: this.epoch,
+      step: this.step,
+      stepsTotal: this.stepsTotal,
+      stepsPerEpoch: this.stepsPerEpoch,
+      learningRate: lr,
+      dropPathProb: dropPath,
+      loss: lossValue[0],
+      accuracy: correctValue[0] / batch.shape[0],
+      imagesPerSecond: (batch.shape[0] / ms) * 1000,
+      stepMilliseconds: ms,
+      seconds: this.seconds,
+    };
+  }
+
+  /** Mean loss and accuracy over batches in eval mode (running BN statistics, no drop path). */
+  async evaluate(batches: Iterable<Batch>): Promise<EvalResult> {
+    let loss = 0;
+    let correct = 0;
+    let count = 0;
+    const ctx = { training: false, rng: new Random(0) };
+    for (const batch of batches) {
+      const [l, c] = tf.tidy(() => {
+        const x = tf.tensor4d(batch.x, batch.shape);
+        const y = tf.tensor1d(batch.y, 'int32');
+        const { logits } = this.net.forward(x, ctx);
+        return [tf.mul(crossEntropy(logits, y), batch.shape[0]), correctCount(logits, y)];
+      });
+      const [lv, cv] = await Promise.all([l.data(), c.data()]);
+      tf.dispose([l, c]);
+      loss += lv[0];
+      correct += cv[0];
+      count += batch.shape[0];
+    }
+    return { loss: loss / Math.max(count, 1), accuracy: correct / Math.max(count, 1), count };
+  }
+
+  dispose(): void {
+    this.optimizer.dispose();
+    this.net.dispose();
+  }
+}
+
+/**
+ * Trains to the end and evaluates on `test` batches (e.g. evalBatches(dataset, 'test', 256)).
+ * `onProgress` sees every step; returning false stops early.
+ */
+export async function trainGenotype(
+  trainer: GenotypeTrainer,
+  test: () => Iterable<Batch>,
+  onProgress?: (p: TrainProgress) => boolean | void,
+): Promise<TrainSummary> {
+  let last: TrainProgress | null = null;
+  let lossSum = 0;
+  let accSum = 0;
+  let window = 0;
+  while (!trainer.done) {
+    last = await trainer.runStep();
+    // Training metrics averaged over the last epoch's steps (or fewer).
+    if (last.step % trainer.stepsPerEpoch === 1 || trainer.stepsPerEpoch === 1) {
+      lossSum = 0;
+      accSum = 0;
+      window = 0;
+    }
+    lossSum += last.loss;
+    accSum += last.accuracy;
+    window++;
+    if (onProgress && onProgress(last) === false) break;
+  }
+  const result = await trainer.evaluate(test());
+  const { params, auxiliaryParams } = trainer.net.countParams();
+  return {
+    steps: trainer.step,
+    epochs: trainer.step / trainer.stepsPerEpoch,
+    seconds: trainer.seconds,
+    params,
+    auxiliaryParams,
+    trainLoss: window ? lossSum / window : NaN,
+    trainAccuracy: window ? accSum / window : NaN,
+    testLoss: result.loss,
+    testAccuracy: result.accuracy,
+  };
+}
+
+function now(): number {
+  return typeof performance !== 'undefined' ? performance.now() : Date.now();
+}
