@@ -9,5 +9,6 @@ export default defineConfig({
     // tfjs keeps global engine state: one file per worker process keeps backends apart.
     pool: 'forks',
     fileParallelism: true,
+    maxWorkers: 2,
   },
 });

@@ -14,6 +14,7 @@ import {
   depthwiseConv,
   maxPool3x3,
   mixedActivation,
+  mixedActivationAll,
   setConvFormulation,
   subsample2,
   sumTensors,
@@ -266,5 +267,32 @@ describe('activations', () => {
       1e-3,
     );
     expect(err).toBeLessThan(TOLERANCE);
+  });
+
+  it('the recomputing mixed activation equals the autodiff one in value and every gradient', async () => {
+    const x = tf.tensor4d([-2.1, -0.7, 0.4, 1.3, 2.2, 4.9, -1.4, 0.9, 7.3, -3.3, 5.1, 0.3], [1, 2, 2, 3]);
+    const beta = randomTensor([9], 22);
+    const slope = tf.tensor1d([0.25, 0.1, -0.2]);
+    const b = tf.scalar(1.5);
+    for (const training of [false, true]) {
+      const run = (fused: boolean) => {
+        const f = (xi: tf.Tensor, be: tf.Tensor, a: tf.Tensor, bb: tf.Tensor) => {
+          const c = { training, rng: new Random(9) };
+          const w = tf.softmax(be) as tf.Tensor1D;
+          const p = { preluSlope: a as tf.Tensor1D, swishBeta: bb };
+          const y = fused ? mixedActivationAll(xi as tf.Tensor4D, w, p, c) : mixedActivation(xi as tf.Tensor4D, w, ACTIVATIONS, p, c);
+          return tf.sum(tf.mul(y, tf.range(1, 13).reshape([1, 2, 2, 3])));
+        };
+        return tf.valueAndGrads(f as (...xs: tf.Tensor[]) => tf.Scalar)([x, beta, slope, b]);
+      };
+      const reference = run(false);
+      const fused = run(true);
+      expect((await fused.value.data())[0]).toBeCloseTo((await reference.value.data())[0], 4);
+      for (let i = 0; i < 4; i++) {
+        const want = await reference.grads[i].data();
+        const got = await fused.grads[i].data();
+        got.forEach((v, j) => expect(v, `training=${training} input ${i} [${j}]`).toBeCloseTo(want[j], 4));
+      }
+    }
   });
 });

@@ -2,7 +2,7 @@
 // every backend the lab offers; where a tfjs kernel or gradient is missing or wrong, the op is
 // written in a form that only uses ops whose gradients are right (see the notes at each op).
 import * as tf from '@tensorflow/tfjs';
-import type { ActivationName } from './space';
+import { ACTIVATIONS, type ActivationName } from './space';
 import type { Random } from './random';
 
 /**
@@ -178,11 +178,46 @@ export const BN_EPSILON = 1e-5;
  * (tf.grad through tf.batchNorm without scale and offset threw). gamma/beta null = affine=False.
  */
 export function batchNorm(x: tf.Tensor4D, gamma: tf.Tensor1D | null, beta: tf.Tensor1D | null): tf.Tensor4D {
+  const c = x.shape[3];
+  return batchNormRecomputed(x, gamma ?? constantVector(1, c), beta ?? constantVector(0, c));
+}
+
+/**
+ * y = (x − mean) / √(var + ε) · γ + β with batch statistics and a hand-written gradient that
+ * recomputes the statistics from x: the tape keeps only x (autodiff through moments kept three
+ * tensors of x's size and ran ~25 kernels backward; there are ~8 BNs per mixed edge).
+ * dx = γ·rstd/N · (N·dy − Σdy − x̂·Σ(dy·x̂)), dγ = Σ dy·x̂, dβ = Σ dy.
+ */
+const batchNormRecomputed = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [x, gamma, beta, save] = args as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
+  save([x, gamma]);
   const { mean, variance } = tf.moments(x, [0, 1, 2]);
-  let y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, BN_EPSILON)));
-  if (gamma) y = tf.mul(y, gamma);
-  if (beta) y = tf.add(y, beta);
-  return y as tf.Tensor4D;
+  const scale = tf.mul(tf.rsqrt(tf.add(variance, BN_EPSILON)), gamma);
+  const value = tf.add(tf.mul(tf.sub(x, mean), scale), beta) as tf.Tensor4D;
+  const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
+    const [xs, g] = saved as [tf.Tensor4D, tf.Tensor1D];
+    const n = xs.size / xs.shape[3];
+    const { mean: m, variance: v } = tf.moments(xs, [0, 1, 2]);
+    const rstd = tf.rsqrt(tf.add(v, BN_EPSILON));
+    const xhat = tf.mul(tf.sub(xs, m), rstd);
+    const sumDy = tf.sum(dy, [0, 1, 2]);
+    const sumDyXhat = tf.sum(tf.mul(dy, xhat), [0, 1, 2]);
+    const dx = tf.mul(tf.sub(tf.sub(tf.mul(dy, n), sumDy), tf.mul(xhat, sumDyXhat)), tf.div(tf.mul(rstd, g), n));
+    return [dx, sumDyXhat, sumDy];
+  };
+  return { value, gradFunc };
+});
+
+const constants = new Map<string, tf.Tensor1D>();
+/** A cached constant vector (per backend), so non-affine BN creates no tensors per step. */
+function constantVector(value: number, size: number): tf.Tensor1D {
+  const key = `${tf.getBackend()}:${value}:${size}`;
+  let t = constants.get(key);
+  if (!t || t.isDisposed) {
+    t = tf.keep(tf.fill([size], value) as tf.Tensor1D);
+    constants.set(key, t);
+  }
+  return t;
 }
 
 /** Batch norm with given statistics (evaluation of a trained discrete network). */
@@ -302,6 +337,8 @@ function rreluSlopes(size: number, rng: Random): tf.Tensor1D {
 export function disposeOpCaches(): void {
   for (const t of rreluNoise.values()) t.dispose();
   for (const t of avgPoolCorrection.values()) t.dispose();
+  for (const t of constants.values()) t.dispose();
+  constants.clear();
   rreluNoise.clear();
   avgPoolCorrection.clear();
 }
@@ -361,6 +398,85 @@ export function mixedActivation(
     terms.push(tf.mul(activation(name, x, params, ctx), w));
   });
   return sumTensors(terms) as tf.Tensor4D;
+}
+
+/**
+ * The factorized edge's mixed activation over all 9 activations, Σ softmax(β)_i · act_i(x), with a
+ * hand-written gradient that recomputes the activations from x: the tape keeps x instead of
+ * ~45 intermediate tensors of x's size per edge (the autodiff version ran wasm out of memory
+ * at the quick preset), and the backward pass is a few dozen element-wise kernels.
+ * Same values and gradients as mixedActivation over ACTIVATIONS (checked in ops.test.ts).
+ */
+export function mixedActivationAll(
+  x: tf.Tensor4D,
+  weights: tf.Tensor1D,
+  params: Required<ActivationParams>,
+  ctx: ForwardContext,
+): tf.Tensor4D {
+  // RReLU's slopes: drawn exactly as activation('rrelu') draws them, so both versions agree.
+  const slopes = ctx.training
+    ? tf.reshape(rreluSlopes(x.size, ctx.rng), x.shape)
+    : tf.scalar((RRELU_LOWER + RRELU_UPPER) / 2);
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xi, w, a, b, sl, save] = args as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    save([xi, w, a, b, sl]);
+    const value = sumTensors(activationTerms(xi, a, b, sl).map((t, i) => tf.mul(t, tf.slice(w, [i], [1]))));
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [xs, ws, as, bs, ss] = saved as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.Tensor, tf.Tensor];
+      const terms = activationTerms(xs, as, bs, ss);
+      const dw = tf.stack(terms.map((t) => tf.sum(tf.mul(dy, t))));
+      const wi = tf.unstack(ws);
+      const positive = tf.step(xs);
+      const negative = tf.sub(1, positive);
+      const negX = tf.minimum(xs, 0);
+      const expNeg = tf.exp(negX);
+      const sig = tf.sigmoid(tf.mul(bs, xs));
+      const sigSlope = tf.mul(sig, tf.sub(1, sig));
+      // d act_i / dx for each activation, in ACTIVATIONS order.
+      const derivatives = [
+        positive,
+        tf.mul(positive, tf.step(tf.sub(6, xs))),
+        tf.add(positive, tf.mul(negative, LEAKY_RELU_SLOPE)),
+        tf.add(positive, tf.mul(negative, as)),
+        tf.add(positive, tf.mul(negative, ss)),
+        tf.add(positive, tf.mul(negative, expNeg)),
+        tf.add(positive, tf.mul(negative, tf.exp(tf.div(negX, CELU_ALPHA)))),
+        tf.mul(tf.add(positive, tf.mul(negative, tf.mul(expNeg, SELU_ALPHA))), SELU_SCALE),
+        tf.add(sig, tf.mul(tf.mul(bs, xs), sigSlope)),
+      ];
+      const dx = tf.mul(dy, sumTensors(derivatives.map((d, i) => tf.mul(d, wi[i]))));
+      const preluIndex = ACTIVATION_INDEX.prelu;
+      const swishIndex = ACTIVATION_INDEX.swish;
+      const da = tf.mul(tf.sum(tf.mul(dy, negX), [0, 1, 2]), wi[preluIndex]);
+      const db = tf.reshape(tf.mul(tf.sum(tf.mul(dy, tf.mul(tf.square(xs), sigSlope))), wi[swishIndex]), bs.shape);
+      return [dx, dw, da, db, tf.zerosLike(ss)];
+    };
+    return { value: value as tf.Tensor4D, gradFunc };
+  });
+  return op(x, weights, params.preluSlope, params.swishBeta, slopes) as tf.Tensor4D;
+}
+
+// activationTerms and the derivatives above are written in this order: fail loudly if it changes.
+const ACTIVATION_ORDER = ['relu', 'relu6', 'leaky_relu', 'prelu', 'rrelu', 'elu', 'celu', 'selu', 'swish'];
+if (ACTIVATION_ORDER.join() !== ACTIVATIONS.join()) throw new Error('ops.ts: mixedActivationAll assumes the ACTIVATIONS order');
+const ACTIVATION_INDEX = Object.fromEntries(ACTIVATIONS.map((n, i) => [n, i])) as Record<ActivationName, number>;
+
+/** The 9 activations of x in ACTIVATIONS order (slopes: RReLU's, per element or one scalar). */
+function activationTerms(x: tf.Tensor4D, preluSlope: tf.Tensor, swishBeta: tf.Tensor, rreluSlope: tf.Tensor): tf.Tensor[] {
+  const positive = tf.relu(x);
+  const negX = tf.minimum(x, 0);
+  const expNegMinusOne = tf.sub(tf.exp(negX), 1);
+  return [
+    positive,
+    tf.relu6(x),
+    tf.add(positive, tf.mul(negX, LEAKY_RELU_SLOPE)),
+    tf.add(positive, tf.mul(negX, preluSlope)),
+    tf.add(positive, tf.mul(negX, rreluSlope)),
+    tf.add(positive, expNegMinusOne),
+    tf.add(positive, tf.mul(CELU_ALPHA, tf.sub(tf.exp(tf.div(negX, CELU_ALPHA)), 1))),
+    tf.mul(tf.add(positive, tf.mul(expNegMinusOne, SELU_ALPHA)), SELU_SCALE),
+    tf.mul(x, tf.sigmoid(tf.mul(swishBeta, x))),
+  ];
 }
 
 // ---------------------------------------------------------------------------------------------

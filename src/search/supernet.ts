@@ -36,6 +36,7 @@ import {
   maxPool3x3,
   avgPool3x3,
   mixedActivation,
+  mixedActivationAll,
   sumTensors,
   type ActivationParams,
   type ForwardContext,
@@ -381,7 +382,10 @@ export class Supernet {
             this.config.mode === 'fixed-beta' && this.fixedMix
               ? (arch.type === 'Normal' ? this.fixedMix.normal : this.fixedMix.reduce).weights[edgeIndex].map((w) => w === 0)
               : undefined;
-          a = mixedActivation(xOp, beta, ACTIVATIONS, params, ctx, skip);
+          a =
+            this.config.mode === 'factorized'
+              ? mixedActivationAll(xOp, beta, params as Required<ActivationParams>, ctx)
+              : mixedActivation(xOp, beta, ACTIVATIONS, params, ctx, skip);
         }
         activated.set(key, a);
       }

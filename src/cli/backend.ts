@@ -1,0 +1,57 @@
+// Backends under Node: wasm (default, fastest on a CPU), cpu (the reference), and webgpu through
+// the npm package `webgpu` (Dawn), which runs tfjs-backend-webgpu on a machine's Vulkan driver —
+// a GPU machine without a browser can measure the real step time.
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { installSafeAddN, watchWebGpuDevice, type DeviceFailure } from '../search/safety';
+
+export const NODE_BACKENDS = ['wasm', 'cpu', 'webgpu'] as const;
+export type NodeBackend = (typeof NODE_BACKENDS)[number];
+
+export interface BackendInfo {
+  backend: NodeBackend;
+  adapterInfo: string | null;
+  /** Set when the GPU reported an error or was lost; the run must stop. */
+  failure: () => DeviceFailure | null;
+}
+
+/** Where Debian's Chromium keeps SwiftShader's Vulkan driver (a software GPU, for tests). */
+export const SWIFTSHADER_ENV = {
+  LD_LIBRARY_PATH: '/usr/lib/chromium',
+  VK_ICD_FILENAMES: '/usr/lib/chromium/vk_swiftshader_icd.json',
+};
+
+let gpuInstalled = false;
+
+async function installNodeWebGpu(): Promise<void> {
+  if (gpuInstalled) return;
+  const { create, globals } = (await import('webgpu')) as unknown as {
+    create: (options: string[]) => unknown;
+    globals: Record<string, unknown>;
+  };
+  Object.assign(globalThis, globals);
+  Object.defineProperty(globalThis, 'navigator', { value: { gpu: create([]) }, configurable: true, writable: true });
+  await import('@tensorflow/tfjs-backend-webgpu');
+  gpuInstalled = true;
+}
+
+/** Selects a backend, makes it safe (chunked AddN), and watches a GPU for silent failures. */
+export async function useBackend(name: NodeBackend): Promise<BackendInfo> {
+  if (!NODE_BACKENDS.includes(name)) throw new Error(`--backend: must be one of ${NODE_BACKENDS.join(', ')}, got ${JSON.stringify(name)}`);
+  if (name === 'webgpu') await installNodeWebGpu();
+  const ok = await tf.setBackend(name);
+  if (!ok || tf.getBackend() !== name) {
+    const hint = name === 'webgpu' ? ' (no WebGPU adapter: is a Vulkan driver installed? For SwiftShader set LD_LIBRARY_PATH=/usr/lib/chromium VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json)' : '';
+    throw new Error(`backend ${name} could not be initialised${hint}`);
+  }
+  await tf.ready();
+  installSafeAddN(name);
+  let failure: DeviceFailure | null = null;
+  let adapterInfo: string | null = null;
+  if (name === 'webgpu') {
+    watchWebGpuDevice((f) => (failure = f));
+    const info = (tf.backend() as unknown as { adapterInfo?: Record<string, unknown> }).adapterInfo;
+    adapterInfo = info ? JSON.stringify(info) : null;
+  }
+  return { backend: name, adapterInfo, failure: () => failure };
+}

@@ -1,0 +1,315 @@
+// Headless lab: `npm run --silent lab -- COMMAND [--flags]` prints one JSON object to stdout;
+// errors go to stderr with a non-zero exit, and nothing is written half-done.
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import * as tf from '@tensorflow/tfjs';
+import { NODE_BACKENDS, useBackend, type NodeBackend } from './backend';
+import { FlagError, parseFlags, type Flags } from './flags';
+import { ACTIVATIONS, EDGES, PRESETS, SEARCH_MODES, candidateOps, makeConfig, type PresetName, type SearchConfig, type SearchMode } from '../search/space';
+import { Supernet } from '../search/supernet';
+import { Random } from '../search/random';
+import { SearchEngine, SearchError } from '../search/engine';
+import { deriveGenotype, genotypeOf, parseGenotypeInput, stringifyGenotypeFile, toGenotypeFile, type ArchWeights } from '../search/genotype';
+import { exportPytorch } from '../search/pytorch';
+import { loadDatasetNode } from '../data/node';
+import { evalBatches, makeSearchStreams, type Dataset } from '../data/index';
+import { runBench } from './bench';
+
+// The cpu backend's "install tfjs-node" banner would only confuse a CLI user.
+tf.env().set('PROD', true);
+
+export class UsageError extends Error {}
+
+const USAGE = `usage: npm run --silent lab -- COMMAND [--flags]
+  count           --mode M --channels C --layers L --in-channels 3 --classes 10 [--partial-channels K]
+  count-genotype  --genotype FILE --channels C --layers L [--auxiliary] [--classes 10] [--in-channels 3]
+  derive          --weights FILE [--mode M]
+  search          --dataset NAME|PATH [--preset quick|paper] [--mode M] [--steps N] [--seed S] --out FILE
+                  [--backend wasm|cpu|webgpu] and any config field as a flag (--channels, --layers,
+                  --batch-size, --partial-channels, --order, --activation, --learning-rate, ...)
+  train           --genotype FILE --dataset NAME|PATH [--preset quick|full] [--epochs N] [--steps N]
+  export-pytorch  --genotype FILE --out model.py
+  bench           [--backend wasm|cpu|webgpu] [--sizes quick,paper] [--modes darts,factorized,nonfactorized] [--steps N]`;
+
+async function main(argv: string[]): Promise<unknown> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === 'help') {
+    process.stderr.write(USAGE + '\n');
+    if (!command) throw new UsageError('no command given');
+    return null;
+  }
+  const flags = parseFlags(rest);
+  switch (command) {
+    case 'count':
+      return count(flags);
+    case 'count-genotype':
+      return countGenotype(flags);
+    case 'derive':
+      return derive(flags);
+    case 'search':
+      return search(flags);
+    case 'train':
+      return train(flags);
+    case 'export-pytorch':
+      return exportPytorchCommand(flags);
+    case 'bench':
+      return runBench(flags);
+    default:
+      throw new UsageError(`unknown command "${command}"\n${USAGE}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function count(flags: Flags): Promise<unknown> {
+  await useBackend('cpu');
+  const mode = flags.enumOf('mode', SEARCH_MODES, 'factorized');
+  const config = makeConfig({
+    mode,
+    channels: flags.int('channels', 16),
+    layers: flags.int('layers', 8),
+    partialChannels: flags.int('partial-channels', 1),
+    activation: flags.enumOf('activation', ACTIVATIONS, 'relu'),
+  });
+  const input = { height: 32, width: 32, channels: flags.int('in-channels', 3), classes: flags.int('classes', 10) };
+  flags.assertAllUsed();
+  const net = new Supernet({ config, input }, new Random(0));
+  const result = {
+    supernetParams: net.countWeights(),
+    alphaShape: [EDGES, candidateOps(mode).length],
+    betaShape: mode === 'factorized' ? [EDGES, ACTIVATIONS.length] : null,
+  };
+  net.dispose();
+  return result;
+}
+
+async function countGenotype(flags: Flags): Promise<unknown> {
+  await useBackend('cpu');
+  const file = flags.string('genotype');
+  const genotype = genotypeOf(parseGenotypeInput(await readText(file)));
+  const options = {
+    genotype,
+    channels: flags.int('channels', 36),
+    layers: flags.int('layers', 20),
+    classes: flags.int('classes', 10),
+    inChannels: flags.int('in-channels', 3),
+    auxiliary: flags.bool('auxiliary'),
+    dropPathProb: 0,
+  };
+  flags.assertAllUsed();
+  const { DiscreteNetwork } = await import('../search/network');
+  const net = new DiscreteNetwork(options, new Random(0));
+  const counts = net.countParams();
+  net.dispose();
+  return { params: counts.params, auxiliaryParams: counts.auxiliaryParams };
+}
+
+async function derive(flags: Flags): Promise<unknown> {
+  const file = flags.string('weights');
+  const modeFlag = flags.optionalString('mode');
+  flags.assertAllUsed();
+  let weights: ArchWeights;
+  try {
+    weights = JSON.parse(await readText(file));
+  } catch (e) {
+    throw new UsageError(`${file}: not JSON (${(e as Error).message})`);
+  }
+  if (typeof weights !== 'object' || weights === null) throw new UsageError(`${file}: expected an object with alphaNormal and alphaReduce`);
+  for (const key of ['alphaNormal', 'alphaReduce'] as const)
+    if (!Array.isArray(weights[key])) throw new UsageError(`${file}: ${key} is missing (expected ${EDGES} rows of 8 or 40 numbers)`);
+  const width = weights.alphaNormal[0]?.length;
+  const mode: SearchMode = modeFlag
+    ? (flagEnum('mode', modeFlag, SEARCH_MODES) as SearchMode)
+    : width === 40
+      ? 'nonfactorized'
+      : weights.betaNormal
+        ? 'factorized'
+        : 'darts';
+  const genotype = deriveGenotype(weights, mode);
+  return toGenotypeFile(genotype, { weights });
+}
+
+/** Config flags: every SearchConfig field, kebab-cased (--batch-size, --arch-learning-rate ...). */
+function configFromFlags(flags: Flags, preset: PresetName): SearchConfig {
+  const base = PRESETS[preset];
+  const overrides: Record<string, unknown> = {};
+  for (const key of Object.keys(base) as (keyof SearchConfig)[]) {
+    if (key === 'fixedBeta') continue;
+    const flag = key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+    if (!flags.has(flag)) continue;
+    const current = base[key];
+    overrides[key] = typeof current === 'number' ? flags.number(flag) : flags.string(flag);
+  }
+  if (flags.has('steps')) overrides.maxSteps = flags.int('steps');
+  return makeConfig(overrides as Partial<SearchConfig>, preset);
+}
+
+async function search(flags: Flags): Promise<unknown> {
+  const datasetName = flags.string('dataset', 'fashion-mnist');
+  const preset = flags.enumOf('preset', ['quick', 'paper'] as const, 'quick');
+  const out = flags.string('out');
+  const backendName = flags.enumOf('backend', NODE_BACKENDS, 'wasm') as NodeBackend;
+  const fixedBetaFile = flags.optionalString('fixed-beta-from');
+  const config = configFromFlags(flags, preset);
+  const quiet = flags.bool('quiet');
+  flags.assertAllUsed();
+  if (config.mode === 'fixed-beta' && fixedBetaFile) {
+    const source = parseGenotypeInput(await readText(fixedBetaFile));
+    config.fixedBeta = fixedBetaFromGenotypeFile(source);
+  }
+  const backend = await useBackend(backendName);
+  const dataset = await loadDatasetNode(datasetName, {});
+  const streams = makeSearchStreams(dataset, { batchSize: config.batchSize, seed: config.seed, trainPortion: config.trainPortion });
+  const engine = new SearchEngine(config, inputOf(dataset), streams);
+  const started = Date.now();
+  let last = null;
+  try {
+    while (!engine.done) {
+      last = await engine.runStep();
+      const failure = backend.failure();
+      if (failure) throw new Error(failure.message);
+      if (!quiet && (last.step % 10 === 0 || last.step === 1))
+        process.stderr.write(`step ${last.step}/${last.stepsTotal} train ${last.trainLoss.toFixed(3)} val ${last.valLoss.toFixed(3)} acc ${last.valAccuracy.toFixed(3)} (${last.stepMilliseconds.toFixed(0)} ms)\n`);
+    }
+    const weights = await engine.archWeights();
+    const genotype = await engine.genotype();
+    const file = toGenotypeFile(genotype, {
+      weights,
+      run: {
+        mode: config.mode,
+        dataset: dataset.name,
+        config: config as unknown as Record<string, unknown>,
+        backend: backendName,
+        steps: engine.step,
+        epochs: engine.step / engine.stepsPerEpoch,
+        seconds: (Date.now() - started) / 1000,
+        metrics: { valAccuracy: last?.valAccuracy ?? 0, valLoss: last?.valLoss ?? null, trainLoss: last?.trainLoss ?? null },
+        createdAt: new Date().toISOString(),
+      },
+    });
+    await writeAtomically(out, stringifyGenotypeFile(file));
+    return {
+      out,
+      mode: config.mode,
+      dataset: dataset.name,
+      backend: backendName,
+      steps: engine.step,
+      seconds: (Date.now() - started) / 1000,
+      trainLoss: last?.trainLoss ?? null,
+      valLoss: last?.valLoss ?? null,
+      valAccuracy: last?.valAccuracy ?? null,
+      darts: file.darts,
+    };
+  } finally {
+    engine.dispose();
+  }
+}
+
+async function train(flags: Flags): Promise<unknown> {
+  const genotypeFile = flags.string('genotype');
+  const datasetName = flags.string('dataset', 'fashion-mnist');
+  const preset = flags.enumOf('preset', ['quick', 'full'] as const, 'quick');
+  const epochs = flags.has('epochs') ? flags.int('epochs') : undefined;
+  const maxSteps = flags.has('steps') ? flags.int('steps') : undefined;
+  const seed = flags.int('seed', 0);
+  const backendName = flags.enumOf('backend', NODE_BACKENDS, 'wasm') as NodeBackend;
+  const reluOnly = flags.bool('all-relu');
+  const channels = flags.has('channels') ? flags.int('channels') : undefined;
+  const layers = flags.has('layers') ? flags.int('layers') : undefined;
+  const batchSize = flags.has('batch-size') ? flags.int('batch-size') : undefined;
+  flags.assertAllUsed();
+  let genotype = genotypeOf(parseGenotypeInput(await readText(genotypeFile)));
+  if (reluOnly) genotype = withAllRelu(genotype);
+  await useBackend(backendName);
+  const dataset = await loadDatasetNode(datasetName, {});
+  const { GenotypeTrainer, trainGenotype } = await import('../search/train');
+  const overrides: Record<string, number> = { seed };
+  if (epochs !== undefined) overrides.epochs = epochs;
+  if (maxSteps !== undefined) overrides.maxSteps = maxSteps;
+  if (flags.has('channels')) overrides.channels = channels!;
+  if (flags.has('layers')) overrides.layers = layers!;
+  if (flags.has('batch-size')) overrides.batchSize = batchSize!;
+  const trainer = new GenotypeTrainer(genotype, dataset, overrides, preset);
+  try {
+    const summary = await trainGenotype(
+      trainer,
+      () => evalBatches(dataset, 'test', 100),
+      (p) => {
+        if (p.step % 20 === 0 || p.step === 1)
+          process.stderr.write(`step ${p.step}/${p.stepsTotal} epoch ${p.epoch} loss ${p.loss.toFixed(3)} acc ${p.accuracy.toFixed(3)}\n`);
+      },
+    );
+    return { genotype: genotypeFile, dataset: dataset.name, preset, allRelu: reluOnly, backend: backendName, ...summary };
+  } finally {
+    trainer.dispose();
+  }
+}
+
+async function exportPytorchCommand(flags: Flags): Promise<unknown> {
+  const file = flags.string('genotype');
+  const out = flags.string('out');
+  flags.assertAllUsed();
+  const parsed = parseGenotypeInput(await readText(file));
+  await writeAtomically(out, exportPytorch(parsed));
+  return { out, darts: parsed.darts };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function inputOf(dataset: Dataset) {
+  return { height: dataset.height, width: dataset.width, channels: dataset.channels, classes: dataset.classNames.length };
+}
+
+/** The paper's Table 2 baseline: the same genotype with every activation set to ReLU. */
+export function withAllRelu<T extends { normal: { activation: string | null }[]; reduce: { activation: string | null }[] }>(g: T): T {
+  const relu = (edges: T['normal']) => edges.map((e) => ({ ...e, activation: e.activation === null ? null : 'relu' }));
+  return { ...g, normal: relu(g.normal), reduce: relu(g.reduce) };
+}
+
+/** Config-A: β frozen from a genotype (one-hot on each edge's activation) or from its weights. */
+function fixedBetaFromGenotypeFile(file: ReturnType<typeof parseGenotypeInput>): SearchConfig['fixedBeta'] {
+  const weights = file.weights;
+  if (weights?.betaNormal && weights?.betaReduce) return { betaNormal: weights.betaNormal, betaReduce: weights.betaReduce };
+  const rows = (edges: { from: number; activation: string | null }[]) => {
+    const beta = Array.from({ length: EDGES }, () => ACTIVATIONS.map(() => 0));
+    edges.forEach((edge, entry) => {
+      if (!edge.activation) return;
+      const node = Math.floor(entry / 2);
+      const edgeIndex = (node * (node + 3)) / 2 + edge.from;
+      beta[edgeIndex] = ACTIVATIONS.map((a) => (a === edge.activation ? 0 : -30));
+    });
+    return beta;
+  };
+  return { betaNormal: rows(file.normal), betaReduce: rows(file.reduce) };
+}
+
+function flagEnum<T extends string>(name: string, value: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`--${name}: must be one of ${allowed.join(', ')}, got "${value}"`);
+  return value as T;
+}
+
+async function readText(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (e) {
+    throw new UsageError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+}
+
+/** Writes through a temporary file and a rename, so a failure never leaves half a file. */
+export async function writeAtomically(path: string, text: string): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  await writeFile(tmp, text);
+  await rename(tmp, path);
+}
+
+main(process.argv.slice(2)).then(
+  (result) => {
+    if (result !== null && result !== undefined) process.stdout.write(JSON.stringify(result) + '\n');
+    process.exit(0);
+  },
+  (error: Error) => {
+    const prefix = error instanceof SearchError ? `search failed (${error.code}): ` : 'error: ';
+    process.stderr.write(prefix + error.message + '\n');
+    process.exit(error instanceof UsageError || error instanceof FlagError ? 2 : 1);
+  },
+);

@@ -1,0 +1,121 @@
+// The search as a user runs it: learning, determinism, resuming, every mode, and failures.
+// Runs on the wasm backend (the fastest CPU backend; its convs use the portable formulation).
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { SearchEngine, SearchError } from './engine';
+import { makeConfig, type SearchConfig } from './space';
+import { installSafeAddN } from './safety';
+import { makeSearchStreams, makeSyntheticDataset, type Dataset } from '../data/index';
+import { validateGenotype } from './genotype';
+
+let dataset: Dataset;
+
+beforeAll(async () => {
+  await tf.setBackend('wasm');
+  installSafeAddN('wasm');
+  dataset = makeSyntheticDataset({ seed: 5, height: 8, width: 8, channels: 3, classes: 4, trainCount: 640, testCount: 64 });
+});
+
+const input = () => ({ height: dataset.height, width: dataset.width, channels: dataset.channels, classes: dataset.classNames.length });
+
+function engineFor(overrides: Partial<SearchConfig>): SearchEngine {
+  const config = makeConfig({ channels: 4, layers: 3, batchSize: 16, maxSteps: 1000, seed: 3, ...overrides });
+  const streams = makeSearchStreams(dataset, { batchSize: config.batchSize, seed: config.seed, trainPortion: config.trainPortion });
+  return new SearchEngine(config, input(), streams);
+}
+
+describe('reproducibility and resuming', () => {
+  it('the same seed gives the same α/β trajectory exactly; another seed does not', async () => {
+    const run = async (seed: number) => {
+      const engine = engineFor({ mode: 'factorized', seed, archLearningRate: 0.01 });
+      for (let i = 0; i < 3; i++) await engine.runStep();
+      const w = await engine.archWeights();
+      engine.dispose();
+      return [...w.alphaNormal.flat(), ...w.betaReduce!.flat()];
+    };
+    const a = await run(11);
+    const b = await run(11);
+    const c = await run(12);
+    expect(a).toEqual(b);
+    expect(c).not.toEqual(a);
+  }, 300_000);
+
+  it('a run restored from a checkpoint continues exactly as one that never stopped', async () => {
+    const uninterrupted = engineFor({ mode: 'factorized', archLearningRate: 0.01 });
+    for (let i = 0; i < 2; i++) await uninterrupted.runStep();
+    const checkpoint = await uninterrupted.checkpoint();
+    for (let i = 0; i < 2; i++) await uninterrupted.runStep();
+    const expected = await uninterrupted.archWeights();
+    uninterrupted.dispose();
+
+    const resumed = engineFor({ mode: 'factorized', archLearningRate: 0.01 });
+    resumed.restore(structuredClone(checkpoint));
+    expect(resumed.step).toBe(2);
+    for (let i = 0; i < 2; i++) await resumed.runStep();
+    const got = await resumed.archWeights();
+    resumed.dispose();
+    expect(got.alphaNormal).toEqual(expected.alphaNormal);
+    expect(got.betaNormal).toEqual(expected.betaNormal);
+  }, 300_000);
+
+  it('a checkpoint of another network is refused with a message', async () => {
+    const a = engineFor({ mode: 'factorized' });
+    const cp = await a.checkpoint();
+    a.dispose();
+    const b = engineFor({ mode: 'darts' });
+    expect(() => b.restore(cp)).toThrow(/checkpoint: .*variables/);
+    b.dispose();
+  });
+});
+
+describe('every mode runs and learns its architecture weights', () => {
+  const cases: [string, Partial<SearchConfig>][] = [
+    ['darts with a fixed PReLU', { mode: 'darts', activation: 'prelu' }],
+    ['nonfactorized (40 ops)', { mode: 'nonfactorized' }],
+    ['fixed-beta', { mode: 'fixed-beta' }],
+    ['factorized + partial channels K=2', { mode: 'factorized', partialChannels: 2 }],
+    ['factorized, second order', { mode: 'factorized', order: 2 }],
+    ['factorized, sequential α then β', { mode: 'factorized', archUpdate: 'sequential' }],
+  ];
+  for (const [name, overrides] of cases) {
+    it(name, async () => {
+      const engine = engineFor({ ...overrides, archLearningRate: 0.01, activationLearningRate: 0.01 });
+      const start = await engine.archWeights();
+      for (let i = 0; i < 2; i++) {
+        const p = await engine.runStep();
+        expect(Number.isFinite(p.trainLoss) && Number.isFinite(p.valLoss)).toBe(true);
+      }
+      const end = await engine.archWeights();
+      expect(end.alphaNormal).not.toEqual(start.alphaNormal);
+      expect(end.alphaNormal[0].length).toBe(overrides.mode === 'nonfactorized' ? 40 : 8);
+      if (overrides.mode === 'factorized') expect(end.betaNormal).not.toEqual(start.betaNormal);
+      if (overrides.partialChannels) expect(end.edgeNormal).not.toEqual(start.edgeNormal);
+      const genotype = await engine.genotype();
+      validateGenotype(genotype);
+      if (overrides.mode === 'darts')
+        for (const e of genotype.normal) expect(e.activation === null || e.activation === 'prelu').toBe(true);
+      engine.dispose();
+    }, 300_000);
+  }
+});
+
+describe('failures the user sees', () => {
+  it('a NaN loss stops the step with a message saying what happened and what to do', async () => {
+    const engine = engineFor({ mode: 'factorized' });
+    await engine.runStep();
+    engine.injectNaN = true;
+    const error = await engine.runStep().catch((e) => e);
+    expect(error).toBeInstanceOf(SearchError);
+    expect(error.code).toBe('nan-loss');
+    expect(error.message).toMatch(/loss became NaN at step 2.*Resume from the last checkpoint/);
+    expect(engine.step).toBe(1);
+    engine.dispose();
+  }, 120_000);
+
+  it('a bad config names the field', () => {
+    expect(() => engineFor({ channels: 0 })).toThrow('config.channels: must be a positive integer, got 0');
+    expect(() => engineFor({ partialChannels: 3 })).toThrow(/config.partialChannels: channels \(4\) must be divisible/);
+    expect(() => engineFor({ mode: 'dart' as never })).toThrow(/config.mode: must be one of factorized, darts/);
+  });
+});
