@@ -82,10 +82,13 @@ describe('every mode runs and learns its architecture weights', () => {
     it(name, async () => {
       const engine = engineFor({ ...overrides, archLearningRate: 0.01, activationLearningRate: 0.01 });
       const start = await engine.archWeights();
+      let tensorsAfterFirstStep = -1;
       for (let i = 0; i < 2; i++) {
         const p = await engine.runStep();
         expect(Number.isFinite(p.trainLoss) && Number.isFinite(p.valLoss)).toBe(true);
+        if (i === 0) tensorsAfterFirstStep = tf.memory().numTensors;
       }
+      expect(tf.memory().numTensors, 'tensors leaked by a step').toBe(tensorsAfterFirstStep);
       const end = await engine.archWeights();
       expect(end.alphaNormal).not.toEqual(start.alphaNormal);
       expect(end.alphaNormal[0].length).toBe(overrides.mode === 'nonfactorized' ? 40 : 8);

@@ -92,12 +92,10 @@ export function depthwiseConv(
 ): tf.Tensor4D {
   const k = weight.shape[0];
   const pad = (dilation * (k - 1)) / 2;
-  if (convFormulation() === 'portable') {
-    const out = depthwisePortable(x, weight, dilation);
-    return stride === 2 ? subsample2(out) : out;
-  }
+  if (convFormulation() === 'portable') return depthwisePortable(x, weight, stride, dilation);
   if (dilation === 1) {
-    return tf.depthwiseConv2d(padSpatial(x, pad), weight, stride, 'valid');
+    // A numeric pad, not tf.pad: the tape then keeps x rather than a padded copy.
+    return tf.depthwiseConv2d(x, weight, stride, pad);
   }
   // tfjs has no gradient for dilated depthwise conv: run it as an undilated conv over the
   // dilation's sub-grids (spaceToBatchND), whose gradients exist.
@@ -119,30 +117,38 @@ export function depthwiseConv(
 /**
  * Depthwise conv for backends without depthwise gradient kernels (wasm): the forward pass and
  * the input gradient use the forward depthwise kernel (the input gradient is a depthwise conv
- * of dy with the flipped kernel), and the filter gradient is k² per-tap reductions. Only x and
- * the filter are kept for the backward pass, so memory stays as low as the native op's.
+ * of dy with the flipped kernel), and the filter gradient is one more depthwise conv. Only x
+ * and the filter are kept for the backward pass.
  */
-function depthwisePortable(x: tf.Tensor4D, weight: tf.Tensor4D, dilation: number): tf.Tensor4D {
+function depthwisePortable(x: tf.Tensor4D, weight: tf.Tensor4D, stride: 1 | 2, dilation: number): tf.Tensor4D {
   const k = weight.shape[0];
   const pad = (dilation * (k - 1)) / 2;
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xIn, w, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc];
     save([xIn, w]);
-    const value = tf.depthwiseConv2d(padSpatial(xIn, pad), w, 1, 'valid', 'NHWC', dilation);
+    const padded = padSpatial(xIn, pad);
+    // tfjs allows stride 2 or dilation 2, not both: the stride-1 result is then subsampled
+    // inside the op, so the full-size intermediate is never kept.
+    const value =
+      stride === 2 && dilation === 1
+        ? tf.depthwiseConv2d(padded, w, 2, 'valid')
+        : stride === 2
+          ? subsample2(tf.depthwiseConv2d(padded, w, 1, 'valid', 'NHWC', dilation))
+          : tf.depthwiseConv2d(padded, w, 1, 'valid', 'NHWC', dilation);
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
-      const dy4 = dy as tf.Tensor4D;
       const [n, h, wd, c] = xs.shape;
+      // A stride-2 output is the stride-1 output sampled at even positions: scatter dy back.
+      const dyFull = stride === 2 ? upsample2(dy as tf.Tensor4D, h, wd) : (dy as tf.Tensor4D);
       // dx: correlation of dy with the spatially flipped kernel ('same' padding is symmetric).
       const flipped = tf.reverse(ws, [0, 1]) as tf.Tensor4D;
-      const dx = tf.depthwiseConv2d(padSpatial(dy4, pad), flipped, 1, 'valid', 'NHWC', dilation);
-      // dW[i, j, c] = Σ_{n,h,w} x_pad[n, h + i·d, w + j·d, c] · dy[n, h, w, c]
-      // One depthwise conv computes all k² taps: batch moves into channels (n·C + c), dy becomes
-      // an H×W kernel, and stride d picks the dilated tap offsets.
+      const dx = tf.depthwiseConv2d(padSpatial(dyFull, pad), flipped, 1, 'valid', 'NHWC', dilation);
+      // One depthwise conv computes all k² filter taps: batch moves into channels (n·C + c),
+      // dy becomes an H×W kernel, and stride d picks the dilated tap offsets.
       const xp = padSpatial(xs, pad);
       const [, hp, wp] = xp.shape;
       const xAsChannels = tf.reshape(tf.transpose(xp, [1, 2, 0, 3]), [1, hp, wp, n * c]) as tf.Tensor4D;
-      const dyAsKernel = tf.reshape(tf.transpose(dy4, [1, 2, 0, 3]), [h, wd, n * c, 1]) as tf.Tensor4D;
+      const dyAsKernel = tf.reshape(tf.transpose(dyFull, [1, 2, 0, 3]), [h, wd, n * c, 1]) as tf.Tensor4D;
       const taps = tf.depthwiseConv2d(xAsChannels, dyAsKernel, dilation, 'valid');
       const dw = tf.reshape(tf.sum(tf.reshape(taps, [k, k, n, c]), 2), [k, k, c, 1]);
       return [dx, dw];
@@ -150,6 +156,14 @@ function depthwisePortable(x: tf.Tensor4D, weight: tf.Tensor4D, dilation: number
     return { value, gradFunc };
   });
   return op(x, weight) as tf.Tensor4D;
+}
+
+/** The adjoint of subsample2: values at even positions of an h×w map, zeros elsewhere. */
+export function upsample2(x: tf.Tensor4D, h: number, w: number): tf.Tensor4D {
+  const [n, h2, w2, c] = x.shape;
+  const blocks = tf.pad(tf.reshape(x, [n, h2, 1, w2, 1, c]), [[0, 0], [0, 0], [0, 1], [0, 0], [0, 1], [0, 0]]);
+  const full = tf.reshape(blocks, [n, 2 * h2, 2 * w2, c]);
+  return (full.shape[1] === h && full.shape[2] === w ? full : tf.slice(full, [0, 0, 0, 0], [n, h, w, c])) as tf.Tensor4D;
 }
 
 /** Full k×k convolution, stride 1, 'same' padding (the stem). weight: [k, k, cin, cout]. */

@@ -264,10 +264,10 @@ export class TriLevelOptimizer {
         return crossEntropyOf(logits, val.y);
       }, vars);
       const valLoss = tf.keep(unrolled.value);
-      const valCorrect = tf.keep(correctCount(logits!, val.y));
+      const valCorrect = tf.tidy(() => correctCount(logits!, val.y));
       (logits as tf.Tensor2D | null)?.dispose();
       const dWeights = this.weightVars.map((v) => unrolled.grads.get(v)!);
-      const r = tf.keep(tf.div(0.01, tf.add(globalNorm(dWeights), 1e-12)));
+      const r = tf.tidy(() => tf.div(0.01, tf.add(globalNorm(dWeights), 1e-12)));
       // tidy keeps arrays of tensors (not Maps): gradients in archVars order.
       const hessianArch = (sign: 1 | -1): tf.Tensor[] =>
         tf.tidy(() => {
@@ -288,8 +288,8 @@ export class TriLevelOptimizer {
         this.alphaOptimizer.apply(pick(final, this.alphaVars));
         if (this.betaOptimizer) this.betaOptimizer.apply(pick(final, this.betaVars));
       });
+      // unrolled.value is valLoss (kept, returned): dispose only the gradients.
       for (const g of [...unrolled.grads.values(), ...plus, ...minus]) g.dispose();
-      unrolled.value.dispose();
       r.dispose();
       return { valLoss, valCorrect };
     } finally {

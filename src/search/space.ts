@@ -165,14 +165,15 @@ export const PAPER_CONFIG: SearchConfig = {
 };
 
 /**
- * Small enough for a few seconds a step on one CPU core, and for α/β to move visibly within
- * a few hundred steps: fewer cells and channels, larger architecture learning rates.
+ * Small enough for a few seconds a step on one CPU core and for wasm's 2 GB heap (a batch of 8
+ * 28x28 images at C=8, L=5 peaks near 3 GB of heap with the tape), and for α/β to move visibly
+ * within a few hundred steps: fewer cells and channels, larger architecture learning rates.
  */
 export const QUICK_CONFIG: SearchConfig = {
   ...PAPER_CONFIG,
   channels: 8,
   layers: 5,
-  batchSize: 32,
+  batchSize: 8,
   epochs: 10,
   archLearningRate: 3e-3,
   activationLearningRate: 3e-3,
