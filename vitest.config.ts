@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'src/**/*.test.tsx'],
+    // The WebGPU parity suite needs a Vulkan driver in the environment: `npm run test:gpu`.
+    exclude: ['src/**/*.gpu.test.ts', 'node_modules/**'],
     environment: 'node',
     testTimeout: 120_000,
     hookTimeout: 120_000,

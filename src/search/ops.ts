@@ -59,9 +59,10 @@ export function subsample2(x: tf.Tensor4D): tf.Tensor4D {
   const h2 = (h + ph) / 2;
   const w2 = (w + pw) / 2;
   // Reshape into 2x2 blocks and keep the top-left element: slice + reshape have gradients
-  // everywhere, unlike strided slices on some backends.
-  const blocks = tf.reshape(even, [n, h2, 2, w2, 2 * c]);
-  const rows = tf.slice(blocks, [0, 0, 0, 0, 0], [n, h2, 1, w2, c]);
+  // everywhere, unlike strided slices on some backends. Stay 4-D: webgpu 4.22's Pad (the slice
+  // gradient) emits invalid WGSL (vec5) for 5-D tensors.
+  const blocks = tf.reshape(even, [n * h2, 2, w2, 2 * c]);
+  const rows = tf.slice(blocks, [0, 0, 0, 0], [n * h2, 1, w2, c]);
   return tf.reshape(rows, [n, h2, w2, c]);
 }
 
@@ -161,7 +162,7 @@ function depthwisePortable(x: tf.Tensor4D, weight: tf.Tensor4D, stride: 1 | 2, d
 /** The adjoint of subsample2: values at even positions of an h×w map, zeros elsewhere. */
 export function upsample2(x: tf.Tensor4D, h: number, w: number): tf.Tensor4D {
   const [n, h2, w2, c] = x.shape;
-  const blocks = tf.pad(tf.reshape(x, [n, h2, 1, w2, 1, c]), [[0, 0], [0, 0], [0, 1], [0, 0], [0, 1], [0, 0]]);
+  const blocks = tf.pad(tf.reshape(x, [n * h2, 1, w2, c]), [[0, 0], [0, 1], [0, 0], [0, c]]);
   const full = tf.reshape(blocks, [n, 2 * h2, 2 * w2, c]);
   return (full.shape[1] === h && full.shape[2] === w ? full : tf.slice(full, [0, 0, 0, 0], [n, h, w, c])) as tf.Tensor4D;
 }
