@@ -25,7 +25,8 @@ const USAGE = `usage: npm run --silent lab -- COMMAND [--flags]
   derive          --weights FILE [--mode M]
   search          --dataset NAME|PATH [--preset quick|paper] [--mode M] [--steps N] [--seed S] --out FILE
                   [--backend wasm|cpu|webgpu] and any config field as a flag (--channels, --layers,
-                  --batch-size, --partial-channels, --order, --activation, --learning-rate, ...)
+                  --batch-size, --partial-channels, --order, --activation, --learning-rate, ...);
+                  --eval-images N (default 1000) test images to score the final supernet on
   train           --genotype FILE --dataset NAME|PATH [--preset quick|full] [--epochs N] [--steps N]
   export-pytorch  --genotype FILE --out model.py
   bench           [--backend wasm|cpu|webgpu] [--sizes quick,paper] [--modes darts,factorized,nonfactorized] [--steps N]`;
@@ -151,6 +152,7 @@ async function search(flags: Flags): Promise<unknown> {
   const fixedBetaFile = flags.optionalString('fixed-beta-from');
   const config = configFromFlags(flags, preset);
   const quiet = flags.bool('quiet');
+  const evalImages = flags.int('eval-images', 1000);
   flags.assertAllUsed();
   if (config.mode === 'fixed-beta' && fixedBetaFile) {
     const source = parseGenotypeInput(await readText(fixedBetaFile));
@@ -170,6 +172,9 @@ async function search(flags: Flags): Promise<unknown> {
       if (!quiet && (last.step % 10 === 0 || last.step === 1))
         process.stderr.write(`step ${last.step}/${last.stepsTotal} train ${last.trainLoss.toFixed(3)} val ${last.valLoss.toFixed(3)} acc ${last.valAccuracy.toFixed(3)} (${last.stepMilliseconds.toFixed(0)} ms)\n`);
     }
+    // The supernet's accuracy on held-out images (the data set's test split), a steadier
+    // figure than the last validation batch.
+    const heldOut = evalImages > 0 ? await engine.evaluate(evalBatches(dataset, 'test', 100, { limit: Math.ceil(evalImages / 100) })) : null;
     const weights = await engine.archWeights();
     const genotype = await engine.genotype();
     const file = toGenotypeFile(genotype, {
@@ -182,7 +187,13 @@ async function search(flags: Flags): Promise<unknown> {
         steps: engine.step,
         epochs: engine.step / engine.stepsPerEpoch,
         seconds: (Date.now() - started) / 1000,
-        metrics: { valAccuracy: last?.valAccuracy ?? 0, valLoss: last?.valLoss ?? null, trainLoss: last?.trainLoss ?? null },
+        metrics: {
+          valAccuracy: last?.valAccuracy ?? 0,
+          valLoss: last?.valLoss ?? null,
+          trainLoss: last?.trainLoss ?? null,
+          testAccuracy: heldOut?.accuracy ?? null,
+          testImages: heldOut?.count ?? 0,
+        },
         createdAt: new Date().toISOString(),
       },
     });
@@ -197,6 +208,8 @@ async function search(flags: Flags): Promise<unknown> {
       trainLoss: last?.trainLoss ?? null,
       valLoss: last?.valLoss ?? null,
       valAccuracy: last?.valAccuracy ?? null,
+      testAccuracy: heldOut?.accuracy ?? null,
+      testImages: heldOut?.count ?? 0,
       darts: file.darts,
     };
   } finally {

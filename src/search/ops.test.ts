@@ -160,7 +160,12 @@ describe('pooling and normalisation', () => {
     const x = tf.tensor4d([-5, -6, -7, -8], [1, 2, 2, 1]);
     expect(Array.from(await maxPool3x3(x, 1).data())).toEqual([-5, -5, -5, -5]);
     const xr = randomTensor([1, 6, 6, 2], 13);
-    expect(await gradientError((a) => maxPool3x3(a as tf.Tensor4D, 2), [xr])).toBeLessThan(TOLERANCE);
+    for (const f of ['native', 'portable'] as const) {
+      setConvFormulation(f);
+      for (const stride of [1, 2] as const)
+        expect(await gradientError((a) => maxPool3x3(a as tf.Tensor4D, stride), [xr]), `${f} stride ${stride}`).toBeLessThan(TOLERANCE);
+    }
+    setConvFormulation(null);
   });
 
   it('batch norm normalises per channel and differentiates with and without affine parameters', async () => {
