@@ -10,31 +10,16 @@ import { crossEntropy } from './ops';
 import { exportPytorch } from './pytorch';
 import { Random } from './random';
 import type { ActivationName, OpName } from './space';
+import { ALL_ACTIVATIONS, findTorchPython } from './testdata/fixtures';
+
+const e = (op: OpName, from: number, activation: ActivationName | null = null): GenotypeEdge => ({ op, from, activation });
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
   expect(tf.getBackend()).toBe('cpu');
 });
 
-const e = (op: OpName, from: number, activation: ActivationName | null = null): GenotypeEdge => ({ op, from, activation });
 
-/** Every activation and every op (skip_connect at stride 2 too: FactorizedReduce in the reduce cell). */
-const ALL_ACTIVATIONS: Genotype = {
-  normal: [
-    e('sep_conv_3x3', 0, 'relu'), e('sep_conv_5x5', 1, 'relu6'),
-    e('dil_conv_3x3', 0, 'leaky_relu'), e('dil_conv_5x5', 2, 'prelu'),
-    e('sep_conv_3x3', 3, 'rrelu'), e('skip_connect', 1),
-    e('sep_conv_5x5', 4, 'elu'), e('avg_pool_3x3', 0),
-  ],
-  normalConcat: [2, 3, 4, 5],
-  reduce: [
-    e('dil_conv_3x3', 0, 'celu'), e('sep_conv_3x3', 1, 'selu'),
-    e('skip_connect', 0), e('dil_conv_5x5', 2, 'swish'),
-    e('max_pool_3x3', 1), e('sep_conv_5x5', 3, 'prelu'),
-    e('avg_pool_3x3', 0), e('skip_connect', 4),
-  ],
-  reduceConcat: [2, 3, 4, 5],
-};
 
 const nets: DiscreteNetwork[] = [];
 function build(options: Partial<DiscreteNetworkOptions> & { genotype: Genotype }, seed = 1): DiscreteNetwork {
@@ -239,15 +224,6 @@ describe('DiscreteNetwork forward', () => {
   });
 });
 
-/** The first Python that imports torch (Debian's python3-torch is at /usr/bin/python3). */
-function findTorchPython(): string | null {
-  const candidates = [process.env.PYTHON, 'python3', '/usr/bin/python3', 'python'].filter((p): p is string => !!p);
-  for (const py of candidates) {
-    const r = spawnSync(py, ['-c', 'import torch'], { encoding: 'utf8', timeout: 60_000 });
-    if (r.status === 0) return py;
-  }
-  return null;
-}
 
 describe('DiscreteNetwork against the PyTorch export', () => {
   const python = findTorchPython();
