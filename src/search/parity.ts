@@ -3,91 +3,15 @@
 // it on webgpu (Dawn through the npm package `webgpu`; `npm run test:gpu` points Dawn at a
 // Vulkan driver: SwiftShader from Debian's Chromium here, a real GPU's driver on a GPU
 // machine); parity.wasm.test.ts runs it on wasm.
-//
-// Tolerances: float32 kernels that sum in different orders agree to ~1e-6 relative per op; the
-// checks allow 1e-4 relative (+1e-5 absolute) per op and 1e-3 on α/β after search steps, where
-// differences compound through a network of ~10³ ops.
+// Cases and tolerances: parity-cases.ts (shared with the browser page parity.html).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend, type NodeBackend } from '../cli/backend';
-import {
-  activation,
-  avgPool3x3,
-  batchNorm,
-  conv1x1,
-  conv2d,
-  depthwiseConv,
-  maxPool3x3,
-  mixedActivationAll,
-  sumTensors,
-} from './ops';
-import { ACTIVATIONS } from './space';
-import { Random } from './random';
-import { SearchEngine } from './engine';
-import { makeConfig } from './space';
-import { makeSearchStreams, makeSyntheticDataset } from '../data/index';
-
-function values(shape: number[], seed: number, scale = 1): Float32Array {
-  const rng = new Random(seed);
-  return Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal() * scale);
-}
-
-interface Case {
-  name: string;
-  shapes: number[][];
-  f: (...xs: tf.Tensor[]) => tf.Tensor;
-}
-
-const ctx = () => ({ training: false, rng: new Random(1) });
-const cases: Case[] = [
-  { name: 'sumTensors of 9 (AddN chunking)', shapes: Array.from({ length: 9 }, () => [2, 3]), f: (...xs) => sumTensors(xs) },
-  { name: 'conv1x1 stride 2', shapes: [[2, 5, 5, 3], [3, 4]], f: (x, w) => conv1x1(x as tf.Tensor4D, w as tf.Tensor2D, 2) },
-  { name: 'stem conv2d', shapes: [[2, 6, 6, 3], [3, 3, 3, 4]], f: (x, w) => conv2d(x as tf.Tensor4D, w as tf.Tensor4D) },
-  { name: 'batch norm (affine)', shapes: [[4, 3, 3, 2], [2], [2]], f: (x, g, b) => batchNorm(x as tf.Tensor4D, g as tf.Tensor1D, b as tf.Tensor1D) },
-  { name: 'max pool stride 2', shapes: [[2, 6, 6, 2]], f: (x) => maxPool3x3(x as tf.Tensor4D, 2) },
-  { name: 'avg pool stride 1', shapes: [[2, 5, 5, 2]], f: (x) => avgPool3x3(x as tf.Tensor4D, 1) },
-  ...[
-    [3, 1, 1],
-    [5, 1, 2],
-    [3, 2, 1],
-    [5, 2, 2],
-  ].map(([k, d, s]) => ({
-    name: `depthwise k${k} dilation ${d} stride ${s}`,
-    shapes: [[2, 7, 7, 3], [k, k, 3, 1]],
-    f: (x: tf.Tensor, w: tf.Tensor) => depthwiseConv(x as tf.Tensor4D, w as tf.Tensor4D, s as 1 | 2, d),
-  })),
-  ...ACTIVATIONS.map((name) => ({
-    name: `activation ${name}`,
-    shapes: name === 'prelu' ? [[2, 3, 3, 4], [4]] : name === 'swish' ? [[2, 3, 3, 4], []] : [[2, 3, 3, 4]],
-    f: (x: tf.Tensor, p?: tf.Tensor) =>
-      activation(name, x as tf.Tensor4D, { preluSlope: name === 'prelu' ? (p as tf.Tensor1D) : undefined, swishBeta: name === 'swish' ? p : undefined }, ctx()),
-  })),
-  {
-    name: 'mixed activation (all 9, recomputed gradient)',
-    shapes: [[2, 3, 3, 4], [9], [4], []],
-    f: (x, beta, a, b) => mixedActivationAll(x as tf.Tensor4D, tf.softmax(beta) as tf.Tensor1D, { preluSlope: a as tf.Tensor1D, swishBeta: b }, ctx()),
-  },
-];
-
-/** Output and the gradient of Σ output·R with respect to each input, as plain arrays. */
-async function evaluate(c: Case): Promise<Float32Array[]> {
-  const inputs = c.shapes.map((shape, i) => tf.tensor(values(shape, 100 + i), shape));
-  const out = c.f(...inputs);
-  const projection = tf.tensor(values(out.shape, 7), out.shape);
-  const grads = tf.grads((...xs: tf.Tensor[]) => tf.sum(tf.mul(c.f(...xs), projection)) as tf.Scalar)(inputs);
-  const result = [await out.data(), ...(await Promise.all(grads.map((g) => g.data())))] as Float32Array[];
-  tf.dispose([...inputs, out, projection, ...grads]);
-  return result;
-}
+import { OP_TOLERANCE, PARITY_CASES, SEARCH_TOLERANCE, compareArrays, evaluateCase, runParitySearch } from './parity-cases';
 
 function expectClose(got: Float32Array, want: Float32Array, rel: number, abs: number, label: string) {
   expect(got.length, label).toBe(want.length);
-  let worst = 0;
-  let at = 0;
-  for (let i = 0; i < want.length; i++) {
-    const e = Math.abs(got[i] - want[i]) / (abs + rel * Math.abs(want[i]));
-    if (e > worst) [worst, at] = [e, i];
-  }
+  const { worst, at } = compareArrays(got, want, rel, abs);
   expect(worst, `${label}: worst error (in units of the tolerance) at [${at}]: got ${got[at]}, cpu ${want[at]}`).toBeLessThanOrEqual(1);
 }
 
@@ -112,33 +36,26 @@ export function defineParitySuite(backend: NodeBackend): void {
   describe(`${backend} against cpu`, () => {
   it('every op and activation: forward value and gradients', async (t) => {
     if (!available) return t.skip();
-    for (const c of cases) {
+    for (const c of PARITY_CASES) {
       await tf.setBackend('cpu');
-      const want = await evaluate(c);
+      const want = await evaluateCase(c);
       await tf.setBackend(backend);
-      const got = await evaluate(c);
-      got.forEach((g, i) => expectClose(g, want[i], 1e-4, 1e-5, `${c.name} ${i === 0 ? 'forward' : `gradient ${i - 1}`}`));
+      const got = await evaluateCase(c);
+      got.forEach((g, i) => expectClose(g, want[i], OP_TOLERANCE.rel, OP_TOLERANCE.abs, `${c.name} ${i === 0 ? 'forward' : `gradient ${i - 1}`}`));
     }
   }, 300_000);
 
   it('two factorized search steps from the same seed give the same α/β', async (t) => {
     if (!available) return t.skip();
-    const dataset = makeSyntheticDataset({ seed: 5, height: 8, width: 8, channels: 3, classes: 4, trainCount: 128, testCount: 16 });
-    const run = async (backend: string) => {
-      await tf.setBackend(backend);
-      const config = makeConfig({ mode: 'factorized', channels: 4, layers: 3, batchSize: 8, maxSteps: 2, seed: 4, archLearningRate: 0.01, activationLearningRate: 0.01 });
-      const engine = new SearchEngine(config, { height: 8, width: 8, channels: 3, classes: 4 }, makeSearchStreams(dataset, { batchSize: 8, seed: 4 }));
-      const losses: number[] = [];
-      while (!engine.done) losses.push((await engine.runStep()).valLoss);
-      const w = await engine.archWeights();
-      engine.dispose();
-      return { losses, alpha: Float32Array.from(w.alphaNormal.flat()), beta: Float32Array.from(w.betaReduce!.flat()) };
+    const run = async (b: string) => {
+      await tf.setBackend(b);
+      return runParitySearch(2);
     };
     const cpu = await run('cpu');
     const gpu = await run(backend);
-    expectClose(Float32Array.from(gpu.losses), Float32Array.from(cpu.losses), 1e-3, 1e-4, 'validation losses');
-    expectClose(gpu.alpha, cpu.alpha, 1e-3, 1e-4, 'α (normal)');
-    expectClose(gpu.beta, cpu.beta, 1e-3, 1e-4, 'β (reduce)');
+    expectClose(Float32Array.from(gpu.losses), Float32Array.from(cpu.losses), SEARCH_TOLERANCE.rel, SEARCH_TOLERANCE.abs, 'validation losses');
+    expectClose(gpu.alpha, cpu.alpha, SEARCH_TOLERANCE.rel, SEARCH_TOLERANCE.abs, 'α (normal)');
+    expectClose(gpu.beta, cpu.beta, SEARCH_TOLERANCE.rel, SEARCH_TOLERANCE.abs, 'β (reduce)');
   }, 600_000);
 });
 }

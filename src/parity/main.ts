@@ -1,0 +1,101 @@
+// The browser parity page (parity.html): runs the engine's parity cases on each backend that
+// the page can start and compares them with the cpu backend. e2e/8-parity.test.mjs reads
+// window.__parity; a person can open the page to check their own GPU.
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-webgpu';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import wasmUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
+import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
+import wasmThreadedSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
+import { installSafeAddN, watchWebGpuDevice } from '../search/safety';
+import { OP_TOLERANCE, PARITY_CASES, SEARCH_TOLERANCE, compareArrays, evaluateCase, runParitySearch } from '../search/parity-cases';
+
+export interface ParityRow {
+  backend: string;
+  check: string;
+  worst: number;
+  ms: number;
+  ok: boolean;
+}
+declare global {
+  interface Window {
+    __parity?: { done: boolean; rows: ParityRow[]; unavailable: Record<string, string>; gpuError: string | null };
+  }
+}
+
+const params = new URLSearchParams(location.search);
+const backends = (params.get('backends') ?? 'webgpu,webgl,wasm').split(',').filter(Boolean);
+const withSearch = params.get('search') !== '0';
+const state: NonNullable<Window['__parity']> = { done: false, rows: [], unavailable: {}, gpuError: null };
+window.__parity = state;
+const tbody = document.querySelector('#results tbody')!;
+const status = document.getElementById('status')!;
+
+function report(row: ParityRow) {
+  state.rows.push(row);
+  const tr = document.createElement('tr');
+  if (!row.ok) tr.className = 'fail';
+  for (const v of [row.backend, row.check, Number.isFinite(row.worst) ? row.worst.toFixed(3) : String(row.worst), row.ms.toFixed(0)]) {
+    const td = document.createElement('td');
+    td.textContent = v;
+    tr.appendChild(td);
+  }
+  tbody.appendChild(tr);
+}
+
+async function use(backend: string): Promise<boolean> {
+  try {
+    if (!(await tf.setBackend(backend))) return false;
+    await tf.ready();
+    installSafeAddN(backend);
+    if (backend === 'webgpu') watchWebGpuDevice((f) => (state.gpuError = f.message));
+    return tf.getBackend() === backend;
+  } catch {
+    return false;
+  }
+}
+
+async function main() {
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  const abs = (u: string) => new URL(u, location.href).href;
+  setWasmPaths({
+    'tfjs-backend-wasm.wasm': abs(wasmUrl),
+    'tfjs-backend-wasm-simd.wasm': abs(wasmSimdUrl),
+    'tfjs-backend-wasm-threaded-simd.wasm': abs(wasmThreadedSimdUrl),
+  });
+  await use('cpu');
+  const reference: Float32Array[][] = [];
+  for (const c of PARITY_CASES) reference.push(await evaluateCase(c));
+  const referenceSearch = withSearch ? await runParitySearch(2) : null;
+  for (const backend of backends) {
+    if (!(await use(backend))) {
+      state.unavailable[backend] = `${backend} could not be initialised in this browser`;
+      continue;
+    }
+    for (const [i, c] of PARITY_CASES.entries()) {
+      const t = performance.now();
+      const got = await evaluateCase(c);
+      const worst = Math.max(...got.map((g, k) => compareArrays(g, reference[i][k], OP_TOLERANCE.rel, OP_TOLERANCE.abs).worst));
+      report({ backend, check: c.name, worst, ms: performance.now() - t, ok: worst <= 1 });
+    }
+    if (referenceSearch) {
+      const t = performance.now();
+      const got = await runParitySearch(2);
+      const worst = Math.max(
+        compareArrays(got.losses, referenceSearch.losses, SEARCH_TOLERANCE.rel, SEARCH_TOLERANCE.abs).worst,
+        compareArrays(got.alpha, referenceSearch.alpha, SEARCH_TOLERANCE.rel, SEARCH_TOLERANCE.abs).worst,
+        compareArrays(got.beta, referenceSearch.beta, SEARCH_TOLERANCE.rel, SEARCH_TOLERANCE.abs).worst,
+      );
+      report({ backend, check: 'two factorized search steps (losses, α, β)', worst, ms: performance.now() - t, ok: worst <= 1 });
+    }
+  }
+  const failed = state.rows.filter((r) => !r.ok).length;
+  status.textContent = `done: ${state.rows.length - failed} passed, ${failed} failed${state.gpuError ? `; GPU error: ${state.gpuError}` : ''}`;
+  state.done = true;
+}
+
+main().catch((e) => {
+  status.textContent = `error: ${(e as Error).message}`;
+  state.gpuError = state.gpuError ?? (e as Error).message;
+  state.done = true;
+});
