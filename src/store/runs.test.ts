@@ -1,0 +1,603 @@
+import { IDBDatabase as FakeIDBDatabase, IDBFactory, IDBObjectStore } from 'fake-indexeddb';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { SearchCheckpoint } from '../search/engine';
+import { DARTS_V2, toDartsString, toGenotypeFile, type GenotypeFile } from '../search/genotype';
+import { ACTIVATIONS, EDGES, OPS, QUICK_CONFIG } from '../search/space';
+import { DEFAULT_DB_NAME, openRunStore, thinnedSteps, type ArchSnapshotInput, type MetricRow, type RunDataset, type RunStore } from './runs';
+
+const DATASET: RunDataset = {
+  name: 'fashion-mnist-subset',
+  source: 'built-in',
+  height: 28,
+  width: 28,
+  channels: 1,
+  classes: 10,
+  trainCount: 2000,
+  testCount: 500,
+};
+
+/** A deterministic generator, so values are real but reproducible. */
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+/** float32-exact values, so stored snapshots compare equal. */
+function rows(n: number, cols: number, r: () => number): number[][] {
+  return Array.from({ length: n }, () => Array.from({ length: cols }, () => Math.fround(r() * 2 - 1)));
+}
+
+function snapshot(step: number, seed = step): ArchSnapshotInput {
+  const r = rng(seed + 1);
+  return {
+    step,
+    epoch: Math.floor(step / 10),
+    kind: 'raw',
+    alphaNormal: rows(EDGES, OPS.length, r),
+    alphaReduce: rows(EDGES, OPS.length, r),
+    betaNormal: rows(EDGES, ACTIVATIONS.length, r),
+    betaReduce: rows(EDGES, ACTIVATIONS.length, r),
+  };
+}
+
+function metric(step: number): MetricRow {
+  return {
+    step,
+    epoch: Math.floor(step / 10),
+    trainLoss: 2.3 - step * 0.01,
+    valLoss: 2.31 - step * 0.009,
+    valAccuracy: Math.min(0.95, 0.1 + step * 0.007 + (step % 3) * 0.001),
+    imagesPerSecond: 150 + step,
+    seconds: step * 0.42,
+  };
+}
+
+function genotypeFile(): GenotypeFile {
+  const g = {
+    ...DARTS_V2,
+    normal: DARTS_V2.normal.map((e) => (e.activation ? { ...e, activation: 'selu' as const } : e)),
+  };
+  return toGenotypeFile(g, { run: { mode: 'factorized', dataset: DATASET.name, steps: 30, metrics: { valAccuracy: 0.31 } } });
+}
+
+function floats(n: number, seed: number): Float32Array {
+  const r = rng(seed);
+  return Float32Array.from({ length: n }, () => r() * 2 - 1);
+}
+
+function fakeCheckpoint(step: number): SearchCheckpoint {
+  const variables = [
+    { name: 'stem/conv', shape: [3, 3, 1, 24], values: floats(216, step) },
+    { name: 'cell0/edge0/sep_conv_3x3/dw', shape: [3, 3, 8, 1], values: floats(72, step + 1) },
+    { name: 'alpha_normal', shape: [14, 8], values: floats(112, step + 2) },
+  ];
+  const slots = (k: number) => variables.map((v, i) => ({ name: v.name, shape: v.shape, values: floats(v.values.length, step * 10 + k + i) }));
+  return {
+    format: 'factorized-nas-checkpoint',
+    version: 1,
+    config: QUICK_CONFIG,
+    input: { height: 28, width: 28, channels: 1, classes: 10 },
+    step,
+    seconds: step * 0.4,
+    rng: [1, 2, 3, step],
+    data: {
+      train: { order: [11, 12, 13, 14], augment: [1, 2, 3, 4], epoch: 0, position: step % 7, count: 1000, batchSize: 8 },
+      val: { order: [21, 22, 23, 24], augment: [5, 6, 7, 8], epoch: 0, position: step % 7, count: 1000, batchSize: 8 },
+    },
+    variables,
+    optimizers: {
+      weights: { step, slots: { momentum: slots(1) } },
+      alpha: { step, slots: { m: slots(2), v: slots(3) } },
+      beta: { step, slots: { m: slots(4), v: slots(5) } },
+    },
+  };
+}
+
+/** The same structure with every typed array turned into a plain array (for exact comparisons). */
+function plain(v: unknown): unknown {
+  if (ArrayBuffer.isView(v)) return { typed: v.constructor.name, values: Array.from(v as Float32Array) };
+  if (Array.isArray(v)) return v.map(plain);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
+  return v;
+}
+
+const stores: RunStore[] = [];
+async function open(factory: IDBFactory, extra: Parameters<typeof openRunStore>[0] = {}): Promise<RunStore> {
+  const s = await openRunStore({ indexedDB: factory, ...extra });
+  stores.push(s);
+  return s;
+}
+afterEach(async () => {
+  vi.restoreAllMocks();
+  for (const s of stores.splice(0)) await s.close().catch(() => undefined);
+});
+
+async function newRun(store: RunStore, name = 'quick factorized'): Promise<string> {
+  return store.createRun({ name, config: QUICK_CONFIG, dataset: DATASET, mode: 'factorized', backend: 'webgpu', stepsTotal: 100 });
+}
+
+describe('run store round trip', () => {
+  it('stores config, data set, metrics, snapshots, genotype and status, and lists them', async () => {
+    const store = await open(new IDBFactory());
+    expect(store.persistent).toBe(true);
+    expect(store.warning).toBeNull();
+    const id = await newRun(store);
+    await store.appendMetrics(id, [metric(1), metric(2), metric(3)]);
+    await store.appendMetrics(id, metric(4));
+    await store.appendSnapshot(id, snapshot(2));
+    await store.appendSnapshot(id, snapshot(4));
+    const g = genotypeFile();
+    await store.setGenotype(id, JSON.stringify(g)); // as the worker's genotype message carries it
+    await store.setStatus(id, 'paused');
+
+    const { runs, problems } = await store.listRuns();
+    expect(problems).toEqual([]);
+    expect(runs).toHaveLength(1);
+    const s = runs[0]!;
+    expect(s).toMatchObject({
+      id,
+      name: 'quick factorized',
+      mode: 'factorized',
+      dataset: DATASET,
+      backend: 'webgpu',
+      status: 'paused',
+      message: null,
+      steps: 4,
+      epoch: 0,
+      stepsTotal: 100,
+      metricCount: 4,
+      snapshotCount: 2,
+      checkpointStep: null,
+      lastMetrics: metric(4),
+    });
+    const best = [1, 2, 3, 4].map(metric).reduce((a, b) => (b.valAccuracy > a.valAccuracy ? b : a));
+    expect(s.bestValAccuracy).toBe(best.valAccuracy);
+    expect(s.bestStep).toBe(best.step);
+    expect(s.genotype?.darts).toBe(toDartsString(g));
+    expect(s.genotype?.normal).toEqual(g.normal);
+    expect(Date.parse(s.updatedAt)).toBeGreaterThanOrEqual(Date.parse(s.createdAt));
+
+    const run = await store.getRun(id);
+    expect(run.config).toEqual(QUICK_CONFIG);
+    expect(run.metrics).toEqual([1, 2, 3, 4].map(metric));
+    expect(run.snapshots.map((x) => x.step)).toEqual([2, 4]);
+    const want = snapshot(4);
+    expect(run.snapshots[1]).toEqual({ ...want, edgeNormal: null, edgeReduce: null });
+    expect(run.problems).toEqual([]);
+
+    await store.setStatus(id, 'failed', 'The loss became NaN at step 5');
+    expect((await store.getRun(id)).message).toBe('The loss became NaN at step 5');
+  });
+
+  it('lists newest first and deletes a run with its history', async () => {
+    const store = await open(new IDBFactory());
+    const a = await newRun(store, 'a');
+    const b = await newRun(store, 'b');
+    await store.appendMetrics(a, metric(1)); // a is now the most recently updated
+    expect((await store.listRuns()).runs.map((r) => r.name)).toEqual(['a', 'b']);
+    await store.saveCheckpoint(a, fakeCheckpoint(1));
+    await store.deleteRun(a);
+    expect((await store.listRuns()).runs.map((r) => r.id)).toEqual([b]);
+    await expect(store.getRun(a)).rejects.toThrow(/not found/);
+    await expect(store.appendMetrics(a, metric(2))).rejects.toThrow(/not found/);
+  });
+
+  it('thins snapshots to at most maxSnapshots, keeping the first and the last', async () => {
+    const store = await open(new IDBFactory(), { maxSnapshots: 10, maxMetrics: 25 });
+    const id = await newRun(store);
+    for (let step = 1; step <= 57; step++) {
+      await store.appendSnapshot(id, snapshot(step));
+      await store.appendMetrics(id, metric(step));
+    }
+    const run = await store.getRun(id);
+    const steps = run.snapshots.map((s) => s.step);
+    expect(steps.length).toBeLessThanOrEqual(10);
+    expect(steps.length).toBeGreaterThanOrEqual(5);
+    expect(steps[0]).toBe(1);
+    expect(steps[steps.length - 1]).toBe(57);
+    for (let i = 1; i < steps.length; i++) expect(steps[i]!).toBeGreaterThan(steps[i - 1]!);
+    expect(run.snapshotCount).toBe(steps.length);
+    // Each kept snapshot is still the one written at its step.
+    for (const s of run.snapshots) expect(s.alphaNormal).toEqual(snapshot(s.step).alphaNormal);
+    const msteps = run.metrics.map((m) => m.step);
+    expect(msteps.length).toBeLessThanOrEqual(25);
+    expect(msteps[0]).toBe(1);
+    expect(msteps[msteps.length - 1]).toBe(57);
+    // The best accuracy is remembered even when its row was thinned away.
+    expect(run.bestValAccuracy).toBe(Math.max(...Array.from({ length: 57 }, (_, i) => metric(i + 1).valAccuracy)));
+  });
+
+  it('thins like the page does', () => {
+    expect(thinnedSteps([1, 2, 3], 3)).toEqual([]);
+    expect(thinnedSteps([1, 2, 3, 4, 5], 4)).toEqual([2, 4]);
+    expect(thinnedSteps([1, 2, 3, 4, 5, 6], 5)).toEqual([2, 4]);
+  });
+
+  it('writes appends made without waiting, in order, merged into few transactions', async () => {
+    const store = await open(new IDBFactory());
+    const id = await newRun(store);
+    const transactions = vi.spyOn(FakeIDBDatabase.prototype, 'transaction');
+    const writes: Promise<void>[] = [];
+    for (let step = 1; step <= 10; step++) writes.push(store.appendMetrics(id, metric(step)));
+    await Promise.all(writes);
+    expect(transactions).toHaveBeenCalledTimes(1); // ten appends, one transaction
+    // A resume from step 5 drops what came after it; later appends land after the truncation.
+    writes.push(store.truncateAfter(id, 5));
+    for (let step = 6; step <= 8; step++) writes.push(store.appendMetrics(id, { ...metric(step), trainLoss: 9 }));
+    writes.push(store.appendSnapshot(id, snapshot(8)));
+    await Promise.all(writes);
+    const run = await store.getRun(id);
+    expect(run.metrics.map((m) => m.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(run.metrics.slice(5).every((m) => m.trainLoss === 9)).toBe(true);
+    expect(run.steps).toBe(8);
+    expect(run.metricCount).toBe(8);
+  });
+
+  it('rejects bad input naming the field, without storing it', async () => {
+    const store = await open(new IDBFactory());
+    const id = await newRun(store);
+    await expect(store.appendMetrics(id, [{ ...metric(1), valLoss: 'x' as unknown as number }])).rejects.toThrow('metrics[0].valLoss: expected a number');
+    await expect(store.appendSnapshot(id, { ...snapshot(1), alphaReduce: rows(13, 8, rng(1)) })).rejects.toThrow('snapshot.alphaReduce: expected 14 rows, got 13');
+    await expect(store.appendSnapshot(id, { ...snapshot(1), betaReduce: null })).rejects.toThrow('snapshot.betaReduce: betaNormal and betaReduce go together');
+    await expect(store.setGenotype(id, { ...genotypeFile(), normal: [] })).rejects.toThrow('genotype.normal: expected 8 entries');
+    await expect(store.createRun({ name: 'x', config: QUICK_CONFIG, dataset: { name: 'd' } as RunDataset })).rejects.toThrow('dataset.source: expected a string');
+    expect((await store.getRun(id)).metrics).toEqual([]);
+  });
+});
+
+describe('checkpoints', () => {
+  it('round-trips typed arrays exactly and keeps only the latest', async () => {
+    const store = await open(new IDBFactory());
+    const id = await newRun(store);
+    const first = fakeCheckpoint(40);
+    await store.saveCheckpoint(id, first);
+    const back = await store.loadCheckpoint(id);
+    expect(back!.variables[0]!.values).toBeInstanceOf(Float32Array);
+    expect(plain(back)).toEqual(plain(first));
+
+    const second = fakeCheckpoint(80);
+    await store.saveCheckpoint(id, second);
+    const latest = await store.loadCheckpoint(id);
+    expect(latest!.step).toBe(80);
+    expect(plain(latest)).toEqual(plain(second));
+    const s = (await store.listRuns()).runs[0]!;
+    expect(s.checkpointStep).toBe(80);
+    expect(s.steps).toBe(80);
+    // listRuns and getRun never carry the checkpoint
+    expect(JSON.stringify(s)).not.toContain('variables');
+    expect(Object.keys(await store.getRun(id))).not.toContain('checkpoint');
+
+    await store.deleteCheckpoint(id);
+    expect(await store.loadCheckpoint(id)).toBeNull();
+    expect((await store.listRuns()).runs[0]!.checkpointStep).toBeNull();
+  });
+
+  it('stores a view on a larger buffer as a compact array', async () => {
+    const store = await open(new IDBFactory());
+    const id = await newRun(store);
+    const cp = fakeCheckpoint(3);
+    const big = new Float32Array(10_000);
+    big.set(cp.variables[2]!.values, 500);
+    cp.variables[2]!.values = big.subarray(500, 500 + 112);
+    await store.saveCheckpoint(id, cp);
+    const back = await store.loadCheckpoint(id);
+    expect(back!.variables[2]!.values.buffer.byteLength).toBe(112 * 4);
+    expect(Array.from(back!.variables[2]!.values)).toEqual(Array.from(cp.variables[2]!.values));
+  });
+
+  it('finds the interrupted run after a reload, not a finished one', async () => {
+    const factory = new IDBFactory();
+    const before = await open(factory);
+    const interrupted = await newRun(before, 'interrupted');
+    await before.appendMetrics(interrupted, [metric(1), metric(2)]);
+    await before.saveCheckpoint(interrupted, fakeCheckpoint(2));
+    const pausedNoCheckpoint = await newRun(before, 'paused without checkpoint');
+    await before.setStatus(pausedNoCheckpoint, 'paused');
+    const finished = await newRun(before, 'finished');
+    await before.saveCheckpoint(finished, fakeCheckpoint(5));
+    await before.setStatus(finished, 'done'); // the newest run, but not resumable
+    // The tab dies here: nothing is closed or flushed beyond what was awaited.
+
+    const after = await open(factory);
+    expect(after.persistent).toBe(true);
+    const found = await after.findResumable();
+    expect(found).not.toBeNull();
+    expect(found!.id).toBe(interrupted);
+    expect(found!.status).toBe('running');
+    expect(found!.checkpointStep).toBe(2);
+    expect(plain(await after.loadCheckpoint(found!.id))).toEqual(plain(fakeCheckpoint(2)));
+    expect((await after.getRun(interrupted)).metrics).toEqual([metric(1), metric(2)]);
+
+    await after.setStatus(interrupted, 'stopped');
+    expect(await after.findResumable()).toBeNull();
+  });
+});
+
+describe('export and import', () => {
+  async function storedRun(store: RunStore): Promise<string> {
+    const id = await newRun(store, 'exported');
+    await store.appendMetrics(id, [1, 2, 3, 4, 5].map(metric));
+    await store.appendSnapshot(id, { ...snapshot(1), edgeNormal: Array.from({ length: 14 }, (_, i) => Math.fround(i / 7)), edgeReduce: Array(14).fill(0.5) });
+    await store.appendSnapshot(id, snapshot(5));
+    await store.setGenotype(id, genotypeFile());
+    await store.saveCheckpoint(id, fakeCheckpoint(5));
+    return id;
+  }
+
+  it('round-trips a run to a new id with the same history and genotype', async () => {
+    const store = await open(new IDBFactory());
+    const id = await storedRun(store);
+    const text = await store.exportRun(id);
+    const file = JSON.parse(text);
+    expect(file.format).toBe('factorized-nas-run');
+    expect(file.version).toBe(1);
+    expect(file.checkpoint).toBeUndefined();
+    expect(Array.isArray(file.snapshots[0].alphaNormal[0])).toBe(true);
+
+    const copy = await store.importRun(text);
+    expect(copy).not.toBe(id);
+    const a = await store.getRun(id);
+    const b = await store.getRun(copy);
+    expect(b.metrics).toEqual(a.metrics);
+    expect(b.snapshots).toEqual(a.snapshots);
+    expect(b.genotype).toEqual(a.genotype);
+    expect(b.config).toEqual(a.config);
+    expect(b.dataset).toEqual(a.dataset);
+    expect(b.bestValAccuracy).toBe(a.bestValAccuracy);
+    expect(b.name).toBe('exported');
+    // It was exported mid-search without a checkpoint: here nothing can continue it.
+    expect(b.status).toBe('stopped');
+    expect(b.checkpointStep).toBeNull();
+    expect((await store.listRuns()).runs).toHaveLength(2);
+  });
+
+  it('carries the checkpoint as base64 when asked, exactly', async () => {
+    const store = await open(new IDBFactory());
+    const id = await storedRun(store);
+    const text = await store.exportRun(id, { includeCheckpoint: true });
+    expect(JSON.parse(text).checkpoint.variables[0].values.$typed).toBe('Float32Array');
+    const other = await open(new IDBFactory());
+    const copy = await other.importRun(text);
+    expect(plain(await other.loadCheckpoint(copy))).toEqual(plain(fakeCheckpoint(5)));
+    const found = await other.findResumable();
+    expect(found?.id).toBe(copy);
+    expect(found?.status).toBe('paused');
+  });
+
+  it('refuses malformed files naming the first thing wrong, and stores nothing', async () => {
+    const store = await open(new IDBFactory());
+    const id = await storedRun(store);
+    const good = JSON.parse(await store.exportRun(id, { includeCheckpoint: true }));
+    const edit = (f: (x: any) => void): string => {
+      const copy = structuredClone(good);
+      f(copy);
+      return JSON.stringify(copy);
+    };
+    const cases: [string, string | RegExp][] = [
+      [edit((x) => (x.metrics[3].step = 'four')), 'run.metrics[3].step: expected a number, got "four"'],
+      [edit((x) => delete x.metrics[1].valAccuracy), 'run.metrics[1].valAccuracy: expected a number, got nothing'],
+      [edit((x) => (x.metrics[2].step = 1)), 'run.metrics[2].step: steps must increase'],
+      [edit((x) => (x.format = 'something-else')), 'run.format: expected "factorized-nas-run"'],
+      [edit((x) => delete x.version), 'run.version: missing'],
+      [edit((x) => (x.version = 2)), 'run.version: unsupported version 2'],
+      [edit((x) => (x.status = 'exploded')), 'run.status: unknown status "exploded"'],
+      [edit((x) => (x.dataset = 'mnist')), 'run.dataset: expected an object'],
+      [edit((x) => (x.config.channels = -3)), 'run.config.channels: must be a positive integer'],
+      [edit((x) => (x.genotype.normal[0].op = 'conv_7x7')), 'run.genotype.normal[0].op: unknown op "conv_7x7"'],
+      [edit((x) => x.snapshots[1].alphaNormal[3].pop()), 'run.snapshots[1].alphaNormal[3]: expected 8 numbers'],
+      [edit((x) => (x.snapshots[0].betaNormal[0][2] = null)), 'run.snapshots[0].betaNormal[0][2]: expected a number, got null'],
+      [edit((x) => (x.checkpoint.variables[1].values.base64 = 'AAAAAAAAAAAAAAAA')), 'run.checkpoint.variables[1].values: expected 72 values, got 3'],
+      [edit((x) => (x.checkpoint.variables[1].values.base64 = 'AAAA')), 'run.checkpoint.variables[1].values.base64: 3 bytes is not a whole number of Float32Array elements'],
+      [edit((x) => (x.checkpoint.variables[0].values.base64 = '%%%')), 'run.checkpoint.variables[0].values.base64: not valid base64'],
+      [edit((x) => (x.checkpoint.rng = [1, 2])), 'run.checkpoint.rng: expected 4 integers'],
+      ['{"format": "factorized-nas-run", ', /^run: not JSON/],
+      ['[1, 2, 3]', 'run: expected an object, got an array'],
+    ];
+    for (const [text, message] of cases) {
+      await expect(store.importRun(text), String(message)).rejects.toThrow(message);
+    }
+    const { runs } = await store.listRuns();
+    expect(runs.map((r) => r.id)).toEqual([id]);
+  });
+
+  it('imports a bare genotype file or DARTS string as a finished run with only a genotype', async () => {
+    const store = await open(new IDBFactory());
+    const g = toGenotypeFile(DARTS_V2, {
+      weights: { alphaNormal: rows(14, 8, rng(3)), alphaReduce: rows(14, 8, rng(4)), betaNormal: rows(14, 9, rng(5)), betaReduce: rows(14, 9, rng(6)) },
+      run: { mode: 'factorized', dataset: 'cifar10', steps: 200, metrics: { valAccuracy: 0.62 } },
+    });
+    const id = await store.importRun(JSON.stringify(g));
+    const run = await store.getRun(id);
+    expect(run.status).toBe('done');
+    expect(run.genotype?.darts).toBe(g.darts);
+    expect(run.mode).toBe('factorized');
+    expect(run.dataset.name).toBe('cifar10');
+    expect(run.bestValAccuracy).toBe(0.62);
+    expect(run.metrics).toEqual([]);
+    expect(run.snapshots).toHaveLength(1);
+    expect(run.snapshots[0]!.alphaNormal).toEqual(g.weights!.alphaNormal);
+    expect(run.config).toBeNull();
+
+    const fromString = await store.importRun(toDartsString(DARTS_V2));
+    expect((await store.getRun(fromString)).genotype?.normal.map((e) => e.op)).toEqual(DARTS_V2.normal.map((e) => e.op));
+
+    // It exports and imports again like any run.
+    const again = await store.importRun(await store.exportRun(id));
+    expect((await store.getRun(again)).genotype).toEqual(run.genotype);
+
+    await expect(store.importRun(JSON.stringify({ ...g, normalConcat: [2, 3] }))).rejects.toThrow('genotype.normalConcat: expected [2, 3, 4, 5]');
+    expect((await store.listRuns()).runs).toHaveLength(3);
+  });
+});
+
+describe('damaged records', () => {
+  function rawPut(factory: IDBFactory, store: string, value: unknown): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const req = factory.open(DEFAULT_DB_NAME);
+      req.onsuccess = () => {
+        const db = req.result;
+        const t = db.transaction(store, 'readwrite');
+        t.objectStore(store).put(value);
+        t.oncomplete = () => {
+          db.close();
+          resolve();
+        };
+        t.onerror = () => reject(t.error);
+      };
+      req.onerror = () => reject(req.error);
+    });
+  }
+
+  it('skips a damaged run with a problem message; the others still list and open', async () => {
+    const factory = new IDBFactory();
+    const store = await open(factory);
+    const good = await newRun(store, 'good');
+    await store.appendMetrics(good, [metric(1), metric(2)]);
+    const other = await newRun(store, 'other');
+    await rawPut(factory, 'runs', { id: 'garbage', schema: 1, name: 42, mode: 'factorized' });
+    await rawPut(factory, 'runs', { id: 'older', name: 'from an older lab', status: 'done' });
+    await rawPut(factory, 'metrics', { runId: good, step: 7, epoch: 0, trainLoss: 'lots' });
+
+    const { runs, problems } = await store.listRuns();
+    expect(runs.map((r) => r.id).sort()).toEqual([good, other].sort());
+    expect(problems).toHaveLength(2);
+    const byId = Object.fromEntries(problems.map((p) => [p.id, p.message]));
+    expect(byId.garbage).toMatch(/Run garbage could not be read.*run\.name: expected a string, got 42/);
+    expect(byId.older).toMatch(/run\.schema: expected 1, got nothing \(written by another version/);
+
+    await expect(store.getRun('garbage')).rejects.toThrow(/run\.name: expected a string/);
+    const run = await store.getRun(good);
+    expect(run.metrics).toEqual([metric(1), metric(2)]);
+    expect(run.problems).toEqual([expect.stringMatching(/metrics\[2\]\.trainLoss: expected a number, got "lots" \(skipped\)/)]);
+    expect(await store.findResumable()).toBeNull();
+
+    await store.deleteRun('garbage');
+    expect((await store.listRuns()).problems.map((p) => p.id)).toEqual(['older']);
+  });
+});
+
+describe('when storage fails', () => {
+  async function exercise(store: RunStore) {
+    const id = await newRun(store);
+    await store.appendMetrics(id, [metric(1), metric(2)]);
+    await store.appendSnapshot(id, snapshot(2));
+    await store.setGenotype(id, genotypeFile());
+    await store.saveCheckpoint(id, fakeCheckpoint(2));
+    const run = await store.getRun(id);
+    expect(run.metrics).toEqual([metric(1), metric(2)]);
+    expect(run.snapshots[0]!.betaReduce).toEqual(snapshot(2).betaReduce);
+    expect(plain(await store.loadCheckpoint(id))).toEqual(plain(fakeCheckpoint(2)));
+    expect((await store.findResumable())?.id).toBe(id);
+    const copy = await store.importRun(await store.exportRun(id, { includeCheckpoint: true }));
+    expect((await store.getRun(copy)).metrics).toEqual(run.metrics);
+    await store.deleteRun(copy);
+    expect((await store.listRuns()).runs.map((r) => r.id)).toEqual([id]);
+    return id;
+  }
+
+  it('goes on in memory when open() throws (e.g. a private window), with a clear message once', async () => {
+    const onWarning = vi.fn();
+    const refusing = {
+      open() {
+        throw new DOMException('The operation is insecure.', 'SecurityError');
+      },
+    } as unknown as IDBFactory;
+    const store = await open(refusing as never, { onWarning });
+    expect(store.persistent).toBe(false);
+    expect(store.warning).toBe(
+      'Runs are kept in memory only: this browser refused storage (SecurityError: The operation is insecure.). Export a run to keep it.',
+    );
+    await exercise(store);
+    expect(onWarning).toHaveBeenCalledTimes(1);
+    expect(onWarning).toHaveBeenCalledWith(store.warning);
+  });
+
+  it('goes on in memory when the open request fails, is blocked, or IndexedDB is missing', async () => {
+    const failing = {
+      open() {
+        const req: Record<string, unknown> = { error: new DOMException('Quota exceeded', 'QuotaExceededError') };
+        setTimeout(() => (req.onerror as (e: Event) => void)?.({ preventDefault() {} } as Event), 1);
+        return req;
+      },
+    } as unknown as IDBFactory;
+    const a = await open(failing);
+    expect(a.persistent).toBe(false);
+    expect(a.warning).toMatch(/^Runs are kept in memory only: this browser refused storage \(QuotaExceededError: Quota exceeded\)\. Export a run to keep it\.$/);
+    await exercise(a);
+
+    const blocked = {
+      open() {
+        const req: Record<string, unknown> = {};
+        setTimeout(() => (req.onblocked as () => void)?.(), 1);
+        return req;
+      },
+    } as unknown as IDBFactory;
+    const b = await open(blocked, { openTimeoutMs: 30 });
+    expect(b.persistent).toBe(false);
+    expect(b.warning).toMatch(/BlockedError: the run database is held open by another tab/);
+    await exercise(b);
+
+    const c = await open(null as never);
+    expect(c.persistent).toBe(false);
+    expect(c.warning).toMatch(/^Runs are kept in memory only: this browser has no IndexedDB/);
+    await exercise(c);
+  });
+
+  it('moves to memory when a write fails mid-run (quota), keeping what was stored and saying so once', async () => {
+    const onWarning = vi.fn();
+    const factory = new IDBFactory();
+    const store = await open(factory, { onWarning });
+    const id = await newRun(store);
+    await store.appendMetrics(id, [metric(1), metric(2)]);
+    await store.appendSnapshot(id, snapshot(2));
+    const finished = await newRun(store, 'finished earlier');
+    await store.setStatus(finished, 'done');
+
+    const realPut = IDBObjectStore.prototype.put;
+    vi.spyOn(IDBObjectStore.prototype, 'put').mockImplementation(function (this: IDBObjectStore, ...args: Parameters<IDBObjectStore['put']>) {
+      if (this.name === 'checkpoints') throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+      return realPut.apply(this, args);
+    });
+    await store.saveCheckpoint(id, fakeCheckpoint(2)); // does not reject
+    expect(store.persistent).toBe(false);
+    expect(store.warning).toMatch(/^Runs are kept in memory only from now on: this browser refused to store more \(QuotaExceededError: The quota has been exceeded\.\)/);
+    expect(plain(await store.loadCheckpoint(id))).toEqual(plain(fakeCheckpoint(2)));
+    await store.appendMetrics(id, metric(3));
+    await store.saveCheckpoint(id, fakeCheckpoint(3));
+    const run = await store.getRun(id);
+    expect(run.metrics).toEqual([metric(1), metric(2), metric(3)]);
+    expect(run.snapshots.map((s) => s.step)).toEqual([2]);
+    expect((await store.listRuns()).runs.map((r) => r.name).sort()).toEqual(['finished earlier', 'quick factorized']);
+    expect(onWarning).toHaveBeenCalledTimes(1);
+
+    // What was stored before the failure is still in IndexedDB for the next page load.
+    vi.restoreAllMocks();
+    const later = await open(factory);
+    expect((await later.getRun(id)).metrics).toEqual([metric(1), metric(2)]);
+  });
+
+  it('goes on when the database is closed under it (storage cleared), from what it has seen', async () => {
+    const { forceCloseDatabase } = await import('fake-indexeddb');
+    const factory = new IDBFactory();
+    const store = await open(factory);
+    const id = await newRun(store);
+    await store.appendMetrics(id, metric(1));
+    // Reach the connection the store holds: open a second one and force-close every connection.
+    const db = await new Promise<IDBDatabase>((resolve) => {
+      const req = factory.open(DEFAULT_DB_NAME);
+      req.onsuccess = () => resolve(req.result);
+    });
+    const all = (db as unknown as { _rawDatabase: { connections: IDBDatabase[] } })._rawDatabase.connections;
+    expect(all.length).toBe(2);
+    for (const c of [...all]) forceCloseDatabase(c as never);
+    await store.appendMetrics(id, metric(2));
+    expect(store.persistent).toBe(false);
+    expect(store.warning).toMatch(/^Runs are kept in memory only from now on/);
+    const run = await store.getRun(id);
+    expect(run.id).toBe(id);
+    expect(run.metrics.map((m) => m.step)).toContain(2);
+  });
+});

@@ -1,0 +1,851 @@
+// Runs that survive a reload: every run's config, data set, metrics, α/β snapshots, genotype,
+// status and latest checkpoint, in IndexedDB. Pure TypeScript for the page and the Web Worker
+// (only `indexedDB` from globalThis; no React, no DOM).
+//
+// Storage layout (database "factorized-nas-lab-runs", version 1):
+//   runs         key "id"              StoredRun: the summary listRuns reads (small; no history)
+//   metrics      key ["runId","step"]  StoredMetric, index "runId"
+//   snapshots    key ["runId","step"]  StoredSnapshot (α/β packed as Float32Array), index "runId"
+//   checkpoints  key "runId"           StoredCheckpoint: the latest SearchCheckpoint only
+// Appends write only the new rows plus the small run record; appends that arrive while a write
+// is in flight are merged into one transaction. When IndexedDB is missing, refuses to open,
+// stays blocked, or a write fails (quota), the store carries on in memory and says so once
+// (`warning`, `onWarning`): storage trouble never rejects a call or stops a search.
+import type { SearchCheckpoint } from '../search/engine';
+import { parseGenotypeFile, validateGenotypeFile, GenotypeError, type GenotypeFile } from '../search/genotype';
+import { SEARCH_MODES, type SearchConfig, type SearchMode } from '../search/space';
+import {
+  RESUMABLE_STATUSES,
+  RUN_SCHEMA,
+  RUN_STATUSES,
+  RunStoreError,
+  checkCheckpoint,
+  checkDataset,
+  checkMetricRow,
+  checkSnapshot,
+  checkStoredMetric,
+  checkStoredRun,
+  checkStoredSnapshot,
+  compactTypedArrays,
+  decodeRunFile,
+  encodeRunFile,
+  packSnapshot,
+  type ArchSnapshot,
+  type ArchSnapshotInput,
+  type MetricRow,
+  type RunDataset,
+  type RunRecord,
+  type RunStatus,
+  type RunSummary,
+  type StoredCheckpoint,
+  type StoredMetric,
+  type StoredRun,
+  type StoredSnapshot,
+} from './run-format';
+
+export * from './run-format';
+
+export const DEFAULT_DB_NAME = 'factorized-nas-lab-runs';
+export const DB_VERSION = 1;
+/** Snapshots kept per run; beyond this every other older one is dropped (first and last stay). */
+export const DEFAULT_MAX_SNAPSHOTS = 400;
+/** Metric rows kept per run, thinned the same way (a paper-length search has ~10k steps). */
+export const DEFAULT_MAX_METRICS = 20000;
+export const DEFAULT_OPEN_TIMEOUT_MS = 4000;
+
+export interface RunStoreOptions {
+  dbName?: string;
+  /** The IndexedDB to use; null = none (memory only). Default: globalThis.indexedDB. */
+  indexedDB?: IDBFactory | null;
+  maxSnapshots?: number;
+  maxMetrics?: number;
+  /** How long to wait for a blocked or slow open before going on in memory. */
+  openTimeoutMs?: number;
+  /** Called once, when the store starts keeping runs in memory only. */
+  onWarning?: (message: string) => void;
+}
+
+export interface NewRun {
+  name: string;
+  config: SearchConfig;
+  dataset: RunDataset;
+  /** Defaults to config.mode. */
+  mode?: SearchMode;
+  backend?: string | null;
+  stepsTotal?: number | null;
+  /** Defaults to 'running'. */
+  status?: RunStatus;
+}
+
+export interface RunProblem {
+  id: string;
+  message: string;
+}
+
+export interface RunList {
+  /** Newest first (by updatedAt). */
+  runs: RunSummary[];
+  /** Stored runs that could not be read (damaged, or from another version); skipped above. */
+  problems: RunProblem[];
+}
+
+type StoreName = 'runs' | 'metrics' | 'snapshots' | 'checkpoints';
+type RowStore = 'metrics' | 'snapshots';
+const ALL_STORES: StoreName[] = ['runs', 'metrics', 'snapshots', 'checkpoints'];
+
+/** What a storage transaction can do. Values read are `unknown`: they are checked by the caller. */
+interface Tx {
+  getRun(id: string): Promise<unknown>;
+  allRuns(): Promise<{ id: string; value: unknown }[]>;
+  putRun(row: StoredRun): Promise<void>;
+  deleteRun(id: string): Promise<void>;
+  putRows(store: RowStore, rows: (StoredMetric | StoredSnapshot)[]): Promise<void>;
+  /** Steps stored for a run, ascending. */
+  rowSteps(store: RowStore, id: string): Promise<number[]>;
+  /** Rows stored for a run, ascending by step. */
+  getRows(store: RowStore, id: string): Promise<unknown[]>;
+  deleteRows(store: RowStore, id: string, steps: number[]): Promise<void>;
+  getCheckpoint(id: string): Promise<unknown>;
+  putCheckpoint(rec: StoredCheckpoint): Promise<void>;
+  deleteCheckpoint(id: string): Promise<void>;
+}
+
+interface Backend {
+  transact<T>(stores: StoreName[], mode: IDBTransactionMode, body: (tx: Tx) => Promise<T>): Promise<T>;
+  close(): void;
+}
+
+// ---------------------------------------------------------------------------------------------
+// IndexedDB
+
+function request<T>(r: IDBRequest<T>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error ?? namedError('UnknownError', 'an IndexedDB request failed'));
+  });
+}
+
+function namedError(name: string, message: string): Error {
+  const e = new Error(message);
+  e.name = name;
+  return e;
+}
+
+class IdbBackend implements Backend {
+  constructor(private readonly db: IDBDatabase) {}
+
+  transact<T>(stores: StoreName[], mode: IDBTransactionMode, body: (tx: Tx) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let t: IDBTransaction;
+      try {
+        t = this.db.transaction(stores, mode);
+      } catch (e) {
+        reject(e);
+        return;
+      }
+      const done = body(this.wrap(t));
+      done.catch(() => {
+        try {
+          t.abort();
+        } catch {
+          // already finished
+        }
+      });
+      t.oncomplete = () => done.then(resolve, reject);
+      t.onabort = () => done.then(() => reject(t.error ?? namedError('AbortError', 'the IndexedDB transaction was aborted')), reject);
+    });
+  }
+
+  private wrap(t: IDBTransaction): Tx {
+    const s = (name: StoreName) => t.objectStore(name);
+    return {
+      getRun: (id) => request(s('runs').get(id)),
+      allRuns: async () => {
+        const store = s('runs');
+        const [keys, values] = await Promise.all([request(store.getAllKeys()), request(store.getAll())]);
+        return keys.map((k, i) => ({ id: String(k), value: values[i] }));
+      },
+      putRun: async (row) => {
+        await request(s('runs').put(row));
+      },
+      deleteRun: async (id) => {
+        await request(s('runs').delete(id));
+      },
+      putRows: async (store, rows) => {
+        const os = s(store);
+        await Promise.all(rows.map((r) => request(os.put(r))));
+      },
+      rowSteps: async (store, id) => {
+        const keys = await request(s(store).index('runId').getAllKeys(id));
+        return keys.map((k) => (k as [string, number])[1]).sort((a, b) => a - b);
+      },
+      getRows: async (store, id) => request(s(store).index('runId').getAll(id)),
+      deleteRows: async (store, id, steps) => {
+        const os = s(store);
+        await Promise.all(steps.map((step) => request(os.delete([id, step]))));
+      },
+      getCheckpoint: (id) => request(s('checkpoints').get(id)),
+      putCheckpoint: async (rec) => {
+        await request(s('checkpoints').put(rec));
+      },
+      deleteCheckpoint: async (id) => {
+        await request(s('checkpoints').delete(id));
+      },
+    };
+  }
+
+  /** Everything needed to go on in memory (checkpoints only of runs that can be resumed). */
+  async dump(): Promise<MemoryBackend> {
+    const mem = new MemoryBackend();
+    await this.transact(ALL_STORES, 'readonly', async (tx) => {
+      const runs = await tx.allRuns();
+      for (const { id, value } of runs) {
+        mem.runs.set(id, value);
+        for (const store of ['metrics', 'snapshots'] as const) {
+          const rows = await tx.getRows(store, id);
+          const m = new Map<number, unknown>();
+          for (const r of rows) m.set((r as { step: number }).step, r);
+          mem[store].set(id, m);
+        }
+        const status = (value as { status?: unknown } | null)?.status;
+        if (RESUMABLE_STATUSES.includes(status as RunStatus)) {
+          const cp = await tx.getCheckpoint(id);
+          if (cp !== undefined) mem.checkpoints.set(id, cp);
+        }
+      }
+    });
+    return mem;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+function openDatabase(factory: IDBFactory, name: string, timeoutMs: number): Promise<IDBDatabase> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    let blocked = false;
+    let req: IDBOpenDBRequest;
+    try {
+      req = factory.open(name, DB_VERSION);
+    } catch (e) {
+      reject(e);
+      return;
+    }
+    const timer = setTimeout(() => {
+      if (settled) return;
+      settled = true;
+      reject(
+        blocked
+          ? namedError('BlockedError', 'the run database is held open by another tab of this lab with an older version; close it and reload')
+          : namedError('TimeoutError', `opening the run database took longer than ${timeoutMs} ms`),
+      );
+    }, timeoutMs);
+    req.onupgradeneeded = () => {
+      const db = req.result;
+      const have = new Set(Array.from(db.objectStoreNames));
+      if (!have.has('runs')) db.createObjectStore('runs', { keyPath: 'id' });
+      for (const store of ['metrics', 'snapshots'] as const)
+        if (!have.has(store)) db.createObjectStore(store, { keyPath: ['runId', 'step'] }).createIndex('runId', 'runId');
+      if (!have.has('checkpoints')) db.createObjectStore('checkpoints', { keyPath: 'runId' });
+    };
+    req.onblocked = () => {
+      blocked = true;
+    };
+    req.onsuccess = () => {
+      clearTimeout(timer);
+      const db = req.result;
+      if (settled) {
+        db.close(); // too late: we went on in memory; don't hold the database open
+        return;
+      }
+      settled = true;
+      // Let another tab upgrade the database: later writes here then fail and fall back.
+      db.onversionchange = () => db.close();
+      resolve(db);
+    };
+    req.onerror = (ev) => {
+      clearTimeout(timer);
+      ev.preventDefault?.();
+      if (settled) return;
+      settled = true;
+      reject(req.error ?? namedError('UnknownError', 'IndexedDB refused to open the run database'));
+    };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Memory (the fallback, with the same copy-on-write semantics as IndexedDB)
+
+class MemoryBackend implements Backend {
+  readonly runs = new Map<string, unknown>();
+  readonly metrics = new Map<string, Map<number, unknown>>();
+  readonly snapshots = new Map<string, Map<number, unknown>>();
+  readonly checkpoints = new Map<string, unknown>();
+  private readonly tx: Tx;
+
+  constructor() {
+    const clone = <T>(v: T): T => structuredClone(v);
+    const rows = (store: RowStore, id: string) => {
+      let m = this[store].get(id);
+      if (!m) this[store].set(id, (m = new Map()));
+      return m;
+    };
+    this.tx = {
+      getRun: async (id) => clone(this.runs.get(id)),
+      allRuns: async () => [...this.runs.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([id, value]) => ({ id, value: clone(value) })),
+      putRun: async (row) => void this.runs.set(row.id, clone(row)),
+      deleteRun: async (id) => void this.runs.delete(id),
+      putRows: async (store, list) => {
+        for (const r of list) rows(store, r.runId).set(r.step, clone(r));
+      },
+      rowSteps: async (store, id) => [...rows(store, id).keys()].sort((a, b) => a - b),
+      getRows: async (store, id) => [...rows(store, id).entries()].sort(([a], [b]) => a - b).map(([, v]) => clone(v)),
+      deleteRows: async (store, id, steps) => {
+        const m = rows(store, id);
+        for (const s of steps) m.delete(s);
+      },
+      getCheckpoint: async (id) => clone(this.checkpoints.get(id)),
+      putCheckpoint: async (rec) => void this.checkpoints.set(rec.runId, clone(rec)),
+      deleteCheckpoint: async (id) => void this.checkpoints.delete(id),
+    };
+  }
+
+  transact<T>(_stores: StoreName[], _mode: IDBTransactionMode, body: (tx: Tx) => Promise<T>): Promise<T> {
+    return body(this.tx);
+  }
+
+  close(): void {}
+}
+
+// ---------------------------------------------------------------------------------------------
+// The store
+
+/** Which rows to drop so that at most `max` remain: every other older one; first and last stay. */
+export function thinnedSteps(steps: readonly number[], max: number): number[] {
+  if (steps.length <= max) return [];
+  const drop: number[] = [];
+  for (let i = 1; i < steps.length - 1; i += 2) drop.push(steps[i]!);
+  return drop;
+}
+
+function newId(): string {
+  const c = (globalThis as { crypto?: { randomUUID?: () => string } }).crypto;
+  if (c?.randomUUID) return c.randomUUID();
+  return `run-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+}
+
+function errorText(e: unknown): string {
+  if (e && typeof e === 'object' && 'name' in e) {
+    const { name, message } = e as { name: string; message?: string };
+    return message ? `${name}: ${message}` : name;
+  }
+  return String(e);
+}
+
+function summaryOf(row: StoredRun): RunSummary {
+  const { schema: _schema, ...summary } = row;
+  void _schema;
+  return summary;
+}
+
+interface PendingAppends {
+  metrics: MetricRow[];
+  snapshots: ArchSnapshot[];
+  waiters: { resolve: () => void; reject: (e: unknown) => void }[];
+}
+
+export class RunStore {
+  /** false once runs are kept in memory only (see `warning`). */
+  persistent: boolean;
+  /** Why runs are kept in memory only; null while they are stored. */
+  warning: string | null = null;
+  readonly maxSnapshots: number;
+  readonly maxMetrics: number;
+
+  private backend: Backend;
+  private queue: Promise<unknown> = Promise.resolve();
+  /** Appends not yet written, per run; merged into one transaction while another write runs. */
+  private pending: Map<string, PendingAppends> | null = null;
+  /** The last good record of each run seen here: enough to go on if storage fails unreadably. */
+  private readonly known = new Map<string, StoredRun>();
+  private lastStamp = 0;
+
+  /** Use openRunStore. */
+  constructor(backend: Backend, persistent: boolean, private readonly options: RunStoreOptions) {
+    this.backend = backend;
+    this.persistent = persistent;
+    this.maxSnapshots = Math.max(2, options.maxSnapshots ?? DEFAULT_MAX_SNAPSHOTS);
+    this.maxMetrics = Math.max(2, options.maxMetrics ?? DEFAULT_MAX_METRICS);
+  }
+
+  // --- writing a run -------------------------------------------------------------------------
+
+  /** Starts a record for a new run (status 'running' unless given); returns its id. */
+  async createRun(meta: NewRun): Promise<string> {
+    const v = this.checkNewRun(meta);
+    const id = newId();
+    const now = this.stamp();
+    const row: StoredRun = {
+      schema: RUN_SCHEMA,
+      id,
+      name: v.name,
+      mode: v.mode,
+      config: structuredClone(v.config),
+      dataset: v.dataset,
+      backend: v.backend,
+      status: v.status,
+      message: null,
+      createdAt: now,
+      updatedAt: now,
+      steps: 0,
+      epoch: 0,
+      seconds: 0,
+      stepsTotal: v.stepsTotal,
+      bestValAccuracy: null,
+      bestStep: null,
+      lastMetrics: null,
+      genotype: null,
+      checkpointStep: null,
+      checkpointAt: null,
+      metricCount: 0,
+      snapshotCount: 0,
+    };
+    await this.exec(['runs'], 'readwrite', async (tx) => {
+      await tx.putRun(row);
+      this.known.set(id, row);
+    });
+    return id;
+  }
+
+  /** Adds curve points (extra fields, e.g. a whole progress message, are ignored). */
+  appendMetrics(id: string, rows: readonly MetricRow[] | MetricRow): Promise<void> {
+    let list: MetricRow[];
+    try {
+      list = (Array.isArray(rows) ? rows : [rows as MetricRow]).map((r, i) => checkMetricRow(r, `metrics[${i}]`));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.enqueueAppend(id, list, []);
+  }
+
+  /**
+   * Adds an α/β snapshot (number[][] rows, as the worker's `weights` message carries them:
+   * pass `raw` with kind 'raw', the default, or the softmaxed rows with kind 'softmax').
+   */
+  appendSnapshot(id: string, snapshot: ArchSnapshotInput): Promise<void> {
+    let s: ArchSnapshot;
+    try {
+      s = checkSnapshot(snapshot, 'snapshot');
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.enqueueAppend(id, [], [s]);
+  }
+
+  /** The current genotype (a GenotypeFile, or its JSON text as the worker's message carries it). */
+  async setGenotype(id: string, genotype: GenotypeFile | string): Promise<void> {
+    let file: GenotypeFile;
+    try {
+      file = typeof genotype === 'string' ? parseGenotypeFile(genotype) : validateGenotypeFile(genotype);
+    } catch (e) {
+      if (e instanceof GenotypeError) throw new RunStoreError('invalid', e.message);
+      throw e;
+    }
+    await this.update(id, (row) => ({ ...row, genotype: file }));
+  }
+
+  async setStatus(id: string, status: RunStatus, message?: string | null): Promise<void> {
+    if (!RUN_STATUSES.includes(status)) throw new RunStoreError('invalid', `status: unknown status ${JSON.stringify(status)} (expected one of ${RUN_STATUSES.join(', ')})`);
+    await this.update(id, (row) => ({ ...row, status, message: message ?? null }));
+  }
+
+  async renameRun(id: string, name: string): Promise<void> {
+    if (typeof name !== 'string' || !name.trim()) throw new RunStoreError('invalid', 'name: expected a non-empty string');
+    await this.update(id, (row) => ({ ...row, name: name.trim() }));
+  }
+
+  /** Keeps this checkpoint as the run's only one (typed arrays stored as they are). */
+  async saveCheckpoint(id: string, checkpoint: SearchCheckpoint): Promise<void> {
+    const cp = compactTypedArrays(checkCheckpoint(checkpoint, 'checkpoint'));
+    const savedAt = this.stamp();
+    await this.exec(['runs', 'checkpoints'], 'readwrite', async (tx) => {
+      const row = await this.readRow(tx, id);
+      await tx.putCheckpoint({ runId: id, step: cp.step, savedAt, checkpoint: cp });
+      const next: StoredRun = {
+        ...row,
+        steps: Math.max(row.steps, cp.step),
+        seconds: Math.max(row.seconds, cp.seconds),
+        checkpointStep: cp.step,
+        checkpointAt: savedAt,
+        updatedAt: savedAt,
+      };
+      await tx.putRun(next);
+      this.known.set(id, next);
+    });
+  }
+
+  /** The run's latest checkpoint, or null when it has none. */
+  async loadCheckpoint(id: string): Promise<SearchCheckpoint | null> {
+    return this.exec(['runs', 'checkpoints'], 'readonly', async (tx) => {
+      await this.readRow(tx, id);
+      const rec = await tx.getCheckpoint(id);
+      if (rec === undefined) return null;
+      const r = rec as Partial<StoredCheckpoint> | null;
+      return checkCheckpoint(r?.checkpoint, `checkpoint of run ${id}`, 'corrupt');
+    });
+  }
+
+  /** Frees the space of a checkpoint that is no longer needed (e.g. a finished run). */
+  async deleteCheckpoint(id: string): Promise<void> {
+    await this.exec(['runs', 'checkpoints'], 'readwrite', async (tx) => {
+      const row = await this.readRow(tx, id);
+      await tx.deleteCheckpoint(id);
+      const next = { ...row, checkpointStep: null, checkpointAt: null };
+      await tx.putRun(next);
+      this.known.set(id, next);
+    });
+  }
+
+  /**
+   * Drops metrics and snapshots after `step` (call when a run resumes from a checkpoint at that
+   * step, so the steps it re-runs don't leave a second, stale history behind).
+   */
+  async truncateAfter(id: string, step: number): Promise<void> {
+    await this.exec(['runs', 'metrics', 'snapshots'], 'readwrite', async (tx) => {
+      const row = await this.readRow(tx, id);
+      const counts: Record<RowStore, number> = { metrics: 0, snapshots: 0 };
+      for (const store of ['metrics', 'snapshots'] as const) {
+        const steps = await tx.rowSteps(store, id);
+        const drop = steps.filter((s) => s > step);
+        if (drop.length) await tx.deleteRows(store, id, drop);
+        counts[store] = steps.length - drop.length;
+      }
+      const metrics = (await tx.getRows('metrics', id)).flatMap((m) => {
+        try {
+          return [checkStoredMetric(m, 'metric')];
+        } catch {
+          return [];
+        }
+      });
+      let best: MetricRow | null = null;
+      for (const m of metrics) if (!best || m.valAccuracy > best.valAccuracy) best = m;
+      const last = metrics[metrics.length - 1] ?? null;
+      const next: StoredRun = {
+        ...row,
+        steps: Math.min(row.steps, Math.max(step, row.checkpointStep ?? 0)),
+        epoch: last ? last.epoch : row.epoch,
+        seconds: last ? last.seconds : row.seconds,
+        bestValAccuracy: best ? best.valAccuracy : null,
+        bestStep: best ? best.step : null,
+        lastMetrics: last,
+        metricCount: counts.metrics,
+        snapshotCount: counts.snapshots,
+        updatedAt: this.stamp(),
+      };
+      await tx.putRun(next);
+      this.known.set(id, next);
+    });
+  }
+
+  async deleteRun(id: string): Promise<void> {
+    await this.exec(ALL_STORES, 'readwrite', async (tx) => {
+      if ((await tx.getRun(id)) === undefined) throw new RunStoreError('not-found', `run ${id}: not found`);
+      for (const store of ['metrics', 'snapshots'] as const) await tx.deleteRows(store, id, await tx.rowSteps(store, id));
+      await tx.deleteCheckpoint(id);
+      await tx.deleteRun(id);
+      this.known.delete(id);
+    });
+  }
+
+  // --- reading -------------------------------------------------------------------------------
+
+  /** Every run, newest first; damaged records are skipped and reported in `problems`. */
+  async listRuns(): Promise<RunList> {
+    return this.exec(['runs'], 'readonly', async (tx) => {
+      const runs: RunSummary[] = [];
+      const problems: RunProblem[] = [];
+      for (const { id, value } of await tx.allRuns()) {
+        try {
+          const row = checkStoredRun(value);
+          if (row.id !== id) throw new RunStoreError('corrupt', `run.id: ${JSON.stringify(row.id)} differs from its key`);
+          runs.push(summaryOf(row));
+        } catch (e) {
+          if (!(e instanceof RunStoreError)) throw e;
+          problems.push({ id, message: `Run ${id} could not be read and is skipped: ${e.message}` });
+        }
+      }
+      runs.sort((a, b) => (a.updatedAt < b.updatedAt ? 1 : a.updatedAt > b.updatedAt ? -1 : a.createdAt < b.createdAt ? 1 : -1));
+      return { runs, problems };
+    });
+  }
+
+  /** The run with its whole history (not the checkpoint). Damaged history rows are skipped and
+   * named in `problems`; a damaged run record throws RunStoreError('corrupt'). */
+  async getRun(id: string): Promise<RunRecord> {
+    return this.exec(['runs', 'metrics', 'snapshots'], 'readonly', async (tx) => {
+      const row = await this.readRow(tx, id);
+      const problems: string[] = [];
+      const read = <T>(rows: unknown[], what: string, check: (v: unknown, path: string) => T): T[] =>
+        rows.flatMap((r, i) => {
+          try {
+            return [check(r, `${what}[${i}]`)];
+          } catch (e) {
+            if (!(e instanceof RunStoreError)) throw e;
+            problems.push(`${e.message} (skipped)`);
+            return [];
+          }
+        });
+      const metrics = read(await tx.getRows('metrics', id), 'metrics', checkStoredMetric);
+      const snapshots = read(await tx.getRows('snapshots', id), 'snapshots', checkStoredSnapshot);
+      return { ...summaryOf(row), metrics, snapshots, problems };
+    });
+  }
+
+  /** The newest run that was running or paused and has a checkpoint (after a reload: the
+   * interrupted one), or null. */
+  async findResumable(): Promise<RunSummary | null> {
+    const { runs } = await this.listRuns();
+    return runs.find((r) => RESUMABLE_STATUSES.includes(r.status) && r.checkpointStep !== null) ?? null;
+  }
+
+  // --- files ---------------------------------------------------------------------------------
+
+  /** The run as a "factorized-nas-run" file (version 1); the checkpoint only when asked for. */
+  async exportRun(id: string, options: { includeCheckpoint?: boolean } = {}): Promise<string> {
+    const run = await this.getRun(id);
+    const checkpoint = options.includeCheckpoint ? await this.loadCheckpoint(id) : null;
+    return encodeRunFile(run, checkpoint, new Date().toISOString());
+  }
+
+  /**
+   * Stores a run file (or a genotype file / DARTS string, as a finished run with only a
+   * genotype) under a new id. A malformed file throws RunStoreError('invalid') naming the first
+   * thing wrong, and stores nothing.
+   */
+  async importRun(text: string): Promise<string> {
+    if (typeof text !== 'string') throw new RunStoreError('invalid', 'run: expected the text of a run file');
+    const imported = decodeRunFile(text, this.stamp());
+    const id = newId();
+    const row: StoredRun = { schema: RUN_SCHEMA, id, ...imported.summary };
+    await this.exec(ALL_STORES, 'readwrite', async (tx) => {
+      await tx.putRows('metrics', imported.metrics.map((m) => ({ runId: id, ...m })));
+      await tx.putRows('snapshots', imported.snapshots.map((s) => packSnapshot(id, s)));
+      if (imported.checkpoint) await tx.putCheckpoint({ runId: id, step: imported.checkpoint.step, savedAt: row.updatedAt, checkpoint: imported.checkpoint });
+      await tx.putRun(row);
+      this.known.set(id, row);
+    });
+    return id;
+  }
+
+  /** Waits for every write asked for so far. */
+  async flush(): Promise<void> {
+    this.pending = null;
+    await this.queue.catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    this.backend.close();
+  }
+
+  // --- internals -----------------------------------------------------------------------------
+
+  private checkNewRun(meta: NewRun) {
+    const fail = (why: string): never => {
+      throw new RunStoreError('invalid', why);
+    };
+    if (!meta || typeof meta !== 'object') fail('run: expected {name, config, dataset, mode}');
+    if (typeof meta.name !== 'string') fail(`name: expected a string, got ${typeof meta.name}`);
+    if (!meta.config || typeof meta.config !== 'object') fail('config: expected a search config');
+    const mode = meta.mode ?? meta.config.mode;
+    if (!SEARCH_MODES.includes(mode)) fail(`mode: unknown mode ${JSON.stringify(mode)} (expected one of ${SEARCH_MODES.join(', ')})`);
+    const status = meta.status ?? 'running';
+    if (!RUN_STATUSES.includes(status)) fail(`status: unknown status ${JSON.stringify(status)}`);
+    const stepsTotal = meta.stepsTotal ?? null;
+    if (stepsTotal !== null && !(Number.isInteger(stepsTotal) && stepsTotal >= 0)) fail(`stepsTotal: expected a non-negative integer, got ${stepsTotal}`);
+    return {
+      name: meta.name.trim() || 'Untitled run',
+      config: meta.config,
+      mode,
+      dataset: checkDataset(meta.dataset, 'dataset'),
+      backend: meta.backend ?? null,
+      status,
+      stepsTotal,
+    };
+  }
+
+  /** An ISO time, strictly increasing within this store (so "newest first" is well defined). */
+  private stamp(): string {
+    const t = Math.max(Date.now(), this.lastStamp + 1);
+    this.lastStamp = t;
+    return new Date(t).toISOString();
+  }
+
+  private async readRow(tx: Tx, id: string): Promise<StoredRun> {
+    const value = await tx.getRun(id);
+    if (value === undefined) throw new RunStoreError('not-found', `run ${id}: not found`);
+    let row: StoredRun;
+    try {
+      row = checkStoredRun(value);
+    } catch (e) {
+      if (e instanceof RunStoreError) throw new RunStoreError('corrupt', `Run ${id} could not be read: ${e.message}`);
+      throw e;
+    }
+    this.known.set(id, row);
+    return row;
+  }
+
+  private async update(id: string, change: (row: StoredRun) => StoredRun): Promise<void> {
+    await this.exec(['runs'], 'readwrite', async (tx) => {
+      const next = { ...change(await this.readRow(tx, id)), updatedAt: this.stamp() };
+      await tx.putRun(next);
+      this.known.set(id, next);
+    });
+  }
+
+  private enqueueAppend(id: string, metrics: MetricRow[], snapshots: ArchSnapshot[]): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let batch = this.pending;
+      if (!batch) {
+        batch = this.pending = new Map();
+        const mine = batch;
+        void this.enqueue(async () => {
+          if (this.pending === mine) this.pending = null; // later appends start a new batch
+          for (const [runId, p] of mine) {
+            try {
+              await this.attempt(['runs', 'metrics', 'snapshots'], 'readwrite', (tx) => this.writeAppends(tx, runId, p));
+              p.waiters.forEach((w) => w.resolve());
+            } catch (e) {
+              p.waiters.forEach((w) => w.reject(e));
+            }
+          }
+        });
+      }
+      let p = batch.get(id);
+      if (!p) batch.set(id, (p = { metrics: [], snapshots: [], waiters: [] }));
+      p.metrics.push(...metrics);
+      p.snapshots.push(...snapshots);
+      p.waiters.push({ resolve, reject });
+    });
+  }
+
+  private async writeAppends(tx: Tx, id: string, p: PendingAppends): Promise<void> {
+    const row = await this.readRow(tx, id);
+    const next: StoredRun = { ...row, updatedAt: this.stamp() };
+    if (p.metrics.length) {
+      await tx.putRows('metrics', p.metrics.map((m) => ({ runId: id, ...m })));
+      next.metricCount = row.metricCount + p.metrics.length; // an upper bound (a step may repeat)
+      if (next.metricCount > this.maxMetrics) {
+        const steps = await tx.rowSteps('metrics', id);
+        const drop = thinnedSteps(steps, this.maxMetrics);
+        if (drop.length) await tx.deleteRows('metrics', id, drop);
+        next.metricCount = steps.length - drop.length;
+      }
+      let last = row.lastMetrics;
+      for (const m of p.metrics) {
+        if (!last || m.step >= last.step) last = m;
+        if (next.bestValAccuracy === null || m.valAccuracy > next.bestValAccuracy) {
+          next.bestValAccuracy = m.valAccuracy;
+          next.bestStep = m.step;
+        }
+      }
+      next.lastMetrics = last;
+      if (last) {
+        next.steps = Math.max(row.steps, last.step);
+        next.epoch = last.epoch;
+        next.seconds = last.seconds;
+      }
+    }
+    if (p.snapshots.length) {
+      await tx.putRows('snapshots', p.snapshots.map((s) => packSnapshot(id, s)));
+      next.snapshotCount = row.snapshotCount + p.snapshots.length;
+      if (next.snapshotCount > this.maxSnapshots) {
+        const steps = await tx.rowSteps('snapshots', id);
+        const drop = thinnedSteps(steps, this.maxSnapshots);
+        if (drop.length) await tx.deleteRows('snapshots', id, drop);
+        next.snapshotCount = steps.length - drop.length;
+      }
+    }
+    await tx.putRun(next);
+    this.known.set(id, next);
+  }
+
+  /** Runs an operation after every earlier one (one at a time keeps writes in call order). */
+  private enqueue<T>(op: () => Promise<T>): Promise<T> {
+    const p = this.queue.then(op, op);
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+
+  private exec<T>(stores: StoreName[], mode: IDBTransactionMode, body: (tx: Tx) => Promise<T>): Promise<T> {
+    this.pending = null; // appends after this call must not be written before it
+    return this.enqueue(() => this.attempt(stores, mode, body));
+  }
+
+  /** One transaction; if storage fails (not the caller's mistake), go on in memory and retry. */
+  private async attempt<T>(stores: StoreName[], mode: IDBTransactionMode, body: (tx: Tx) => Promise<T>): Promise<T> {
+    try {
+      return await this.backend.transact(stores, mode, body);
+    } catch (e) {
+      if (e instanceof RunStoreError || !(this.backend instanceof IdbBackend)) throw e;
+      await this.fallBack(e);
+      return this.backend.transact(stores, mode, body);
+    }
+  }
+
+  private async fallBack(cause: unknown): Promise<void> {
+    const idb = this.backend as IdbBackend;
+    let mem: MemoryBackend;
+    try {
+      mem = await idb.dump();
+    } catch {
+      // Unreadable too: go on with what this store has seen (records, without their history).
+      mem = new MemoryBackend();
+      for (const [id, row] of this.known) mem.runs.set(id, structuredClone(row));
+    }
+    try {
+      idb.close();
+    } catch {
+      // already closed
+    }
+    this.backend = mem;
+    this.persistent = false;
+    this.warn(
+      `Runs are kept in memory only from now on: this browser refused to store more (${errorText(cause)}). ` +
+        'Runs saved before stay in the browser; export a run to keep it.',
+    );
+  }
+
+  /** @internal */
+  warn(message: string): void {
+    if (this.warning !== null) return;
+    this.warning = message;
+    try {
+      this.options.onWarning?.(message);
+    } catch {
+      // a listener's failure is not the store's
+    }
+  }
+}
+
+/**
+ * Opens the run store: IndexedDB when the browser allows it, else memory (with `warning` set).
+ * Never rejects for storage reasons.
+ */
+export async function openRunStore(options: RunStoreOptions = {}): Promise<RunStore> {
+  const factory = options.indexedDB === undefined ? (globalThis as { indexedDB?: IDBFactory }).indexedDB : options.indexedDB;
+  const memoryOnly = (why: string) => {
+    const store = new RunStore(new MemoryBackend(), false, options);
+    store.warn(`Runs are kept in memory only: ${why}. Export a run to keep it.`);
+    return store;
+  };
+  if (!factory) return memoryOnly('this browser has no IndexedDB (a private window, or storage is turned off)');
+  try {
+    const db = await openDatabase(factory, options.dbName ?? DEFAULT_DB_NAME, options.openTimeoutMs ?? DEFAULT_OPEN_TIMEOUT_MS);
+    return new RunStore(new IdbBackend(db), true, options);
+  } catch (e) {
+    return memoryOnly(`this browser refused storage (${errorText(e)})`);
+  }
+}
