@@ -174,7 +174,7 @@ async function search(flags: Flags): Promise<unknown> {
     }
     // The supernet's accuracy on held-out images (the data set's test split), a steadier
     // figure than the last validation batch.
-    const heldOut = evalImages > 0 ? await engine.evaluate(evalBatches(dataset, 'test', 100, { limit: Math.ceil(evalImages / 100) })) : null;
+    const heldOut = evalImages > 0 ? await engine.evaluate(evalBatches(dataset, 'test', 100, { limit: evalImages })) : null;
     const weights = await engine.archWeights();
     const genotype = await engine.genotype();
     const file = toGenotypeFile(genotype, {

@@ -41,7 +41,7 @@ describe('factorized search', () => {
   it('200 steps lower the validation loss clearly, move α and β off uniform, and leak no tensors', async () => {
     // Larger architecture learning rates than the paper's so that 200 tiny steps move α/β.
     const engine = engineFor({ mode: 'factorized', archLearningRate: 0.01, activationLearningRate: 0.01, archUpdate: 'joint' });
-    const valBatches = () => evalBatches(dataset, 'val', 32, { trainPortion: 0.5, limit: 4 });
+    const valBatches = () => evalBatches(dataset, 'val', 32, { trainPortion: 0.5, limit: 128 });
     const before = await engine.evaluate(valBatches());
     let tensorsAtStep10 = -1;
     for (let i = 0; i < 200; i++) {
