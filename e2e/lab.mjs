@@ -1,0 +1,135 @@
+// Shared helpers for the e2e tests: Chromium with or without WebGPU, the lab at a setup given
+// as a URL hash, and readers for the values the page shows (from its data attributes).
+import { chromium } from 'playwright-core';
+import { encodeSetup, defaultSetup } from '../src/store/setup.ts';
+
+export const BASE_URL = process.env.E2E_BASE_URL ?? 'http://localhost:5173/';
+
+export const WEBGPU_FLAGS = [
+  '--enable-unsafe-webgpu',
+  '--enable-features=Vulkan',
+  '--use-webgpu-adapter=swiftshader',
+];
+const COMMON_FLAGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+
+/** Debian's Chromium; Playwright never downloads a browser here. */
+export async function launch({ webgpu = true } = {}) {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: [...(webgpu ? WEBGPU_FLAGS : []), ...COMMON_FLAGS],
+  });
+}
+
+/** A setup small enough for SwiftShader and 2 cores: synthetic 16x16, C=4, 3 cells, batch 8. */
+export function tinySetup({ backend = 'wasm', maxSteps = 20, mode = 'factorized', ...config } = {}) {
+  const s = defaultSetup();
+  return {
+    ...s,
+    dataset: 'synthetic',
+    synthetic: { seed: 1, size: 16, channels: 3, classes: 4 },
+    backend,
+    config: { ...s.config, mode, channels: 4, layers: 3, batchSize: 8, maxSteps, ...config },
+  };
+}
+
+export function hashOf(setup) {
+  return '#' + encodeSetup(setup);
+}
+
+/** Opens the lab; collects page errors so tests can assert there were none. */
+export async function openLab(browser, hash = '', { viewport = { width: 1280, height: 800 } } = {}) {
+  const context = await browser.newContext({ viewport, acceptDownloads: true });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => {
+    if (process.env.E2E_VERBOSE) console.log(`  [page ${m.type()}] ${m.text()}`);
+  });
+  await page.goto(BASE_URL + hash);
+  await page.getByRole('button', { name: 'Start search' }).waitFor();
+  return { page, context, errors };
+}
+
+export const stepBar = (page) => page.getByRole('progressbar', { name: 'Search progress', exact: true });
+export const status = (page) => page.getByRole('status');
+
+export async function stepOf(page) {
+  return Number(await stepBar(page).getAttribute('aria-valuenow'));
+}
+
+/** Waits until the step bar reaches `n` (fails early if the run errors). */
+export async function waitForStep(page, n, timeout) {
+  await page.waitForFunction(
+    (n) => {
+      const bar = document.querySelector('[role=progressbar][aria-label="Search progress"]');
+      const st = document.querySelector('[role=status]');
+      if (st?.getAttribute('data-phase') === 'error') throw new Error(`run failed: ${st.textContent}`);
+      return Number(bar?.getAttribute('aria-valuenow')) >= n;
+    },
+    n,
+    { timeout, polling: 250 },
+  );
+}
+
+export async function waitForPhase(page, phases, timeout) {
+  const list = Array.isArray(phases) ? phases : [phases];
+  await page.waitForFunction((list) => list.includes(document.querySelector('[role=status]')?.getAttribute('data-phase')), list, {
+    timeout,
+    polling: 250,
+  });
+}
+
+/** Waits until the D3 drawings in a region show the snapshot React rendered (data-step). */
+export async function drawn(page, region) {
+  await page.waitForFunction(
+    (name) => {
+      const el = document.querySelector(`[aria-label="${name}"]`);
+      const step = el?.getAttribute('data-step');
+      const svgs = el ? [...el.querySelectorAll('svg[data-step]')] : [];
+      return svgs.length > 0 && svgs.every((s) => s.getAttribute('data-step') === step);
+    },
+    region,
+    { timeout: 10_000, polling: 100 },
+  );
+}
+
+/** Softmaxed α as the heatmap shows it: { normal: number[14][k], reduce: ... } and its step. */
+export async function readHeatmap(page, region) {
+  await drawn(page, region);
+  return page.getByRole('region', { name: region }).evaluate((el) => {
+    const out = { step: Number(el.getAttribute('data-step')), normal: [], reduce: [] };
+    for (const r of el.querySelectorAll('rect[data-cell]')) {
+      const cell = r.getAttribute('data-cell');
+      const row = Number(r.getAttribute('data-row'));
+      const col = Number(r.getAttribute('data-col'));
+      (out[cell][row] ??= [])[col] = Number(r.getAttribute('data-value'));
+    }
+    return out;
+  });
+}
+
+/** The edges a cell diagram draws: [{edge, from, node, op, activation, label}]. */
+export async function readCellEdges(page, region) {
+  await drawn(page, region);
+  return page
+    .getByRole('region', { name: region })
+    .locator('[data-edge]')
+    .evaluateAll((els) =>
+      els.map((e) => ({
+        edge: Number(e.getAttribute('data-edge')),
+        from: Number(e.getAttribute('data-from')),
+        node: Number(e.getAttribute('data-node')),
+        op: e.getAttribute('data-op'),
+        activation: e.getAttribute('data-activation') || null,
+        label: e.getAttribute('data-label'),
+      })),
+    );
+}
+
+/** Fills a labelled text field (exact label) and checks the page accepted it. */
+export async function setField(page, label, value) {
+  const field = page.getByLabel(label, { exact: true });
+  const tag = await field.evaluate((el) => el.tagName);
+  if (tag === 'SELECT') await field.selectOption(String(value));
+  else await field.fill(String(value));
+}

@@ -1,0 +1,27 @@
+// Entry: restores the setup from the URL hash, loads the selected data set, renders the lab.
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { App } from './ui/App';
+import { ErrorBoundary } from './ui/ErrorBoundary';
+import { initSetupFromHash, injectNaN, loadSelectedDataset } from './store/controller';
+import { useLab } from './store/lab';
+import './ui/styles.css';
+
+initSetupFromHash();
+void loadSelectedDataset();
+
+// Hooks for tests and for poking at a run from the console.
+declare global {
+  interface Window {
+    __lab: { injectNaN(): void; state(): ReturnType<typeof useLab.getState> };
+  }
+}
+window.__lab = { injectNaN, state: () => useLab.getState() };
+
+createRoot(document.getElementById('root')!).render(
+  <StrictMode>
+    <ErrorBoundary name="The lab">
+      <App />
+    </ErrorBoundary>
+  </StrictMode>,
+);

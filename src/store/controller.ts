@@ -1,0 +1,355 @@
+// Owns the search worker: sends the UI's commands, turns the worker's messages into store
+// updates, keeps the user's file bytes (to re-send to a fresh worker), and keeps the setup
+// and the URL hash in step.
+import type { DatasetInfo, FileBytes, FromWorker, ToWorker } from '../worker/protocol';
+import { appendThinned, isActive, MAX_CURVE_POINTS, MAX_SNAPSHOTS, useLab, type Snapshot } from './lab';
+import { datasetSpecOf, decodeSetup, encodeSetup, setupProblems, type DatasetChoice, type Setup } from './setup';
+
+let worker: Worker | null = null;
+/** The user's files of the current "files" data set, kept to re-send to a fresh worker. */
+let ownFiles: FileBytes[] | null = null;
+let ownFilesSentTo: Worker | null = null;
+let nextRequestId = 1;
+const pendingLoads = new Map<number, { choice: DatasetChoice; names: string[]; resolve: (ok: boolean) => void }>();
+let deriveWaiters: ((json: string | null) => void)[] = [];
+
+function createWorker(): Worker {
+  const w = new Worker(new URL('../worker/search.worker.ts', import.meta.url), { type: 'module', name: 'search' });
+  w.onmessage = (e: MessageEvent<FromWorker>) => handleMessage(e.data);
+  w.onerror = (e: ErrorEvent) => {
+    e.preventDefault();
+    const detail = e.message || 'the worker script failed to load or threw an uncaught error';
+    crashed(`The search worker crashed (${detail}). Your settings are kept: press "Start search" to start a fresh worker, or choose another backend.`);
+  };
+  w.onmessageerror = () => crashed('A message from the search worker could not be read. Press "Start search" to start again.');
+  return w;
+}
+
+function crashed(message: string): void {
+  worker?.terminate();
+  worker = null;
+  ownFilesSentTo = null;
+  for (const [, p] of pendingLoads) p.resolve(false);
+  pendingLoads.clear();
+  flushDeriveWaiters(null);
+  useLab.setState((s) => ({
+    phase: s.phase === 'idle' || s.phase === 'done' ? s.phase : 'error',
+    error: { code: 'worker-crash', message, recoverable: true },
+    datasetLoad: null,
+    checkpointStep: null, // it lived in the worker
+  }));
+}
+
+function getWorker(): Worker {
+  if (!worker) worker = createWorker();
+  return worker;
+}
+
+function send(msg: ToWorker, transfer: Transferable[] = []): void {
+  getWorker().postMessage(msg, transfer);
+}
+
+function flushDeriveWaiters(json: string | null): void {
+  const waiters = deriveWaiters;
+  deriveWaiters = [];
+  for (const w of waiters) w(json);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Worker → store
+
+function handleMessage(msg: FromWorker): void {
+  const set = useLab.setState;
+  switch (msg.type) {
+    case 'ready': {
+      const a = msg.adapterInfo;
+      const adapter = a ? [a.vendor, a.architecture, a.description].filter(Boolean).join(' ') || null : null;
+      set({
+        backend: { backend: msg.backend, requested: msg.requested, fallbackReason: msg.fallbackReason, adapter },
+        phase: 'running',
+      });
+      break;
+    }
+    case 'progress': {
+      const point = { step: msg.step, trainLoss: msg.trainLoss, valLoss: msg.valLoss, valAccuracy: msg.valAccuracy };
+      set((s) => ({ progress: msg, curve: appendThinned(s.curve, point, MAX_CURVE_POINTS) }));
+      break;
+    }
+    case 'weights': {
+      const snap: Snapshot = {
+        step: msg.step,
+        epoch: msg.epoch,
+        alphaNormal: msg.alphaNormal,
+        alphaReduce: msg.alphaReduce,
+        betaNormal: msg.betaNormal,
+        betaReduce: msg.betaReduce,
+        raw: msg.raw,
+      };
+      set((s) => {
+        const last = s.snapshots[s.snapshots.length - 1];
+        // Same step again (pause, derive): replace rather than add.
+        const base = last && last.step === snap.step ? s.snapshots.slice(0, -1) : s.snapshots;
+        const snapshots = appendThinned(base, snap, MAX_SNAPSHOTS);
+        let viewIndex = s.viewIndex;
+        if (viewIndex !== null && snapshots.length < base.length + 1) {
+          const step = s.snapshots[viewIndex]?.step ?? 0;
+          viewIndex = nearestIndex(snapshots, step);
+        }
+        return { snapshots, viewIndex };
+      });
+      break;
+    }
+    case 'genotype':
+      set({ genotype: { step: msg.step, json: msg.json, darts: msg.darts } });
+      flushDeriveWaiters(msg.json);
+      break;
+    case 'checkpointSaved':
+      set({ checkpointStep: msg.step });
+      break;
+    case 'paused':
+      set({ phase: 'paused' });
+      break;
+    case 'resumed':
+      set({ phase: 'running' });
+      break;
+    case 'done':
+      set({ phase: 'done', done: { reason: msg.reason, step: msg.step, seconds: msg.seconds } });
+      break;
+    case 'error':
+      set((s) => ({
+        error: { code: msg.code, message: msg.message, recoverable: msg.recoverable },
+        phase: msg.code === 'busy' ? s.phase : 'error',
+      }));
+      flushDeriveWaiters(null);
+      if (msg.restartWorker) {
+        worker?.terminate();
+        worker = null;
+        ownFilesSentTo = null;
+        set({ checkpointStep: null });
+      }
+      break;
+    case 'datasetProgress': {
+      const p = pendingLoads.get(msg.requestId);
+      if (p) set({ datasetLoad: { name: p.names.join(', '), fraction: msg.fraction, phase: msg.phase } });
+      break;
+    }
+    case 'datasetLoaded': {
+      const p = pendingLoads.get(msg.requestId);
+      if (!p) break;
+      pendingLoads.delete(msg.requestId);
+      loaded(p.choice, msg.info);
+      p.resolve(true);
+      break;
+    }
+    case 'datasetError': {
+      const p = pendingLoads.get(msg.requestId);
+      if (!p) break;
+      pendingLoads.delete(msg.requestId);
+      set({ datasetLoad: null, datasetError: msg.message });
+      p.resolve(false);
+      break;
+    }
+  }
+}
+
+function nearestIndex(snaps: Snapshot[], step: number): number {
+  let best = 0;
+  for (let i = 0; i < snaps.length; i++) if (Math.abs(snaps[i]!.step - step) < Math.abs(snaps[best]!.step - step)) best = i;
+  return best;
+}
+
+function loaded(choice: DatasetChoice, info: DatasetInfo): void {
+  useLab.setState((s) => ({
+    datasets: { ...s.datasets, [choice]: info },
+    datasetLoad: null,
+  }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Data sets
+
+function requestLoad(choice: DatasetChoice, setup: Setup, files?: FileBytes[]): Promise<boolean> {
+  const requestId = nextRequestId++;
+  const spec = datasetSpecOf(setup);
+  const names = spec.kind === 'files' ? spec.names : [choice === 'builtin' ? 'Fashion-MNIST subset' : 'synthetic'];
+  return new Promise<boolean>((resolve) => {
+    pendingLoads.set(requestId, { choice, names, resolve });
+    useLab.setState({ datasetLoad: { name: names.join(', '), fraction: 0, phase: 'Starting' } });
+    send({ type: 'loadDataset', requestId, spec, files });
+  });
+}
+
+/** Loads the setup's built-in or synthetic data set in the worker (to show its classes). */
+export function loadSelectedDataset(): Promise<boolean> {
+  const { setup } = useLab.getState();
+  if (setup.dataset === 'files') return ensureOwnFilesSent();
+  useLab.setState({ datasetError: null });
+  return requestLoad(setup.dataset, setup);
+}
+
+async function ensureOwnFilesSent(): Promise<boolean> {
+  const { setup } = useLab.getState();
+  if (!ownFiles) return false;
+  const w = getWorker();
+  if (ownFilesSentTo === w) return true;
+  const ok = await requestLoad('files', setup, ownFiles);
+  if (ok) ownFilesSentTo = w;
+  return ok;
+}
+
+/**
+ * Reads the user's files in the worker. On success the data set becomes the selected one; on
+ * failure the message (naming the file) is shown and the previous selection stays.
+ */
+export async function loadOwnFiles(files: File[]): Promise<boolean> {
+  if (!files.length) return false;
+  useLab.setState({ datasetError: null, datasetLoad: { name: files.map((f) => f.name).join(', '), fraction: 0, phase: 'Reading files' } });
+  let bytes: FileBytes[];
+  try {
+    bytes = await Promise.all(files.map(async (f) => ({ name: f.name, bytes: await f.arrayBuffer() })));
+  } catch (e) {
+    useLab.setState({ datasetLoad: null, datasetError: `Could not read the files: ${(e as Error).message}` });
+    return false;
+  }
+  const names = bytes.map((b) => b.name);
+  const previous = useLab.getState().setup;
+  const candidate: Setup = { ...previous, dataset: 'files', files: names };
+  const ok = await requestLoad('files', candidate, bytes);
+  if (!ok) return false;
+  ownFiles = bytes;
+  ownFilesSentTo = worker;
+  useLab.getState().setSetup((s) => ({ ...s, dataset: 'files', files: names }));
+  return true;
+}
+
+export function hasOwnFiles(): boolean {
+  return ownFiles !== null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commands
+
+export async function startSearch(options: { fromCheckpoint?: boolean } = {}): Promise<void> {
+  const state = useLab.getState();
+  if (isActive(state.phase)) return;
+  const problems = setupProblems(state.setup);
+  if (problems.length) {
+    useLab.setState({ error: { code: 'bad-config', message: `Fix the setup first: ${problems.join('; ')}`, recoverable: true } });
+    return;
+  }
+  const setup = state.setup;
+  const keepHistory = options.fromCheckpoint === true;
+  useLab.setState((s) => ({
+    phase: 'starting',
+    error: null,
+    done: null,
+    runConfig: { ...setup.config },
+    runDataset: s.datasets[setup.dataset] ?? null,
+    backend: null,
+    progress: keepHistory ? s.progress : null,
+    curve: keepHistory ? s.curve.filter((p) => p.step <= (s.checkpointStep ?? 0)) : [],
+    snapshots: keepHistory ? s.snapshots.filter((p) => p.step <= (s.checkpointStep ?? 0)) : [],
+    viewIndex: null,
+    genotype: keepHistory ? s.genotype : null,
+    checkpointStep: keepHistory ? s.checkpointStep : null,
+  }));
+  if (setup.dataset === 'files') {
+    const ok = await ensureOwnFilesSent();
+    if (!ok) {
+      useLab.setState({
+        phase: 'error',
+        error: { code: 'dataset', message: 'Your data set files are not loaded: choose or drop them again.', recoverable: true },
+      });
+      return;
+    }
+  }
+  send({
+    type: 'start',
+    config: { ...setup.config },
+    dataset: datasetSpecOf(setup),
+    backend: setup.backend,
+    fromCheckpoint: options.fromCheckpoint,
+  });
+}
+
+export function pauseSearch(): void {
+  if (useLab.getState().phase !== 'running') return;
+  useLab.setState({ phase: 'pausing' });
+  send({ type: 'pause' });
+}
+
+export function resumeSearch(): void {
+  const phase = useLab.getState().phase;
+  if (phase !== 'paused' && phase !== 'pausing') return;
+  useLab.setState({ phase: 'running' });
+  send({ type: 'resume' });
+}
+
+export function stopSearch(): void {
+  if (!isActive(useLab.getState().phase)) return;
+  useLab.setState({ phase: 'stopping' });
+  send({ type: 'stop' });
+}
+
+export function requestCheckpoint(): void {
+  send({ type: 'checkpoint' });
+}
+
+/**
+ * The genotype file of the current state: asks a live run to derive it now (so the file and
+ * the cells on the page come from the same step); otherwise the last one.
+ */
+export function currentGenotypeJson(): Promise<string | null> {
+  const { phase, genotype } = useLab.getState();
+  if (!worker || !isActive(phase) || phase === 'starting') return Promise.resolve(genotype?.json ?? null);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      deriveWaiters = deriveWaiters.filter((w) => w !== waiter);
+      resolve(useLab.getState().genotype?.json ?? null);
+    }, 15_000);
+    const waiter = (json: string | null) => {
+      clearTimeout(timer);
+      resolve(json ?? useLab.getState().genotype?.json ?? null);
+    };
+    deriveWaiters.push(waiter);
+    send({ type: 'derive' });
+  });
+}
+
+/** Test hook: the next step's loss becomes NaN. */
+export function injectNaN(): void {
+  send({ type: 'injectNaN' });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Setup ↔ URL hash
+
+let writingHash = false;
+
+export function initSetupFromHash(): void {
+  if (location.hash.length > 1) {
+    const { setup, warnings } = decodeSetup(location.hash);
+    useLab.getState().replaceSetup(setup, warnings);
+  }
+  writeHash(useLab.getState().setup);
+  useLab.subscribe((s, prev) => {
+    if (s.setup !== prev.setup) writeHash(s.setup);
+    const datasetChanged =
+      s.setup.dataset !== prev.setup.dataset || (s.setup.dataset === 'synthetic' && s.setup.synthetic !== prev.setup.synthetic);
+    if (datasetChanged && s.setup.dataset !== 'files' && setupProblems(s.setup).every((p) => !/^(Image size|Classes|Colour)/.test(p)))
+      void loadSelectedDataset();
+  });
+  window.addEventListener('hashchange', () => {
+    if (writingHash) return;
+    const { setup, warnings } = decodeSetup(location.hash);
+    useLab.getState().replaceSetup(setup, warnings);
+  });
+}
+
+function writeHash(setup: Setup): void {
+  const hash = '#' + encodeSetup(setup);
+  if (location.hash === hash) return;
+  writingHash = true;
+  history.replaceState(null, '', hash);
+  writingHash = false;
+}

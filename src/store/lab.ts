@@ -1,0 +1,130 @@
+// The lab's state: the serialisable setup (mirrored in the URL hash) and what the running search
+// reports (progress, α/β snapshots for replay, genotype, errors). Components read slices of it;
+// the controller (./controller) turns worker messages into these updates.
+import { create } from 'zustand';
+import type { SearchConfig } from '../search/space';
+import type { DatasetInfo, ErrorCode, ProgressMessage, RawWeights } from '../worker/protocol';
+import { defaultSetup, type DatasetChoice, type Setup } from './setup';
+
+export type Phase = 'idle' | 'starting' | 'running' | 'pausing' | 'paused' | 'stopping' | 'done' | 'error';
+
+export interface Snapshot {
+  step: number;
+  epoch: number;
+  alphaNormal: number[][];
+  alphaReduce: number[][];
+  betaNormal: number[][] | null;
+  betaReduce: number[][] | null;
+  raw: RawWeights;
+}
+
+export interface CurvePoint {
+  step: number;
+  trainLoss: number;
+  valLoss: number;
+  valAccuracy: number;
+}
+
+export interface BackendStatus {
+  backend: string;
+  requested: string;
+  fallbackReason?: string;
+  adapter: string | null;
+}
+
+export interface LabError {
+  code: ErrorCode;
+  message: string;
+  recoverable: boolean;
+}
+
+export interface GenotypeState {
+  step: number;
+  json: string;
+  darts: string;
+}
+
+export interface DatasetLoad {
+  name: string;
+  fraction: number;
+  phase: string;
+}
+
+/** Snapshots kept for replay; older ones are thinned (every other one) beyond this. */
+export const MAX_SNAPSHOTS = 400;
+/** Curve points kept; thinned the same way beyond this. */
+export const MAX_CURVE_POINTS = 4000;
+
+export interface LabState {
+  setup: Setup;
+  setupWarnings: string[];
+
+  datasets: Partial<Record<DatasetChoice, DatasetInfo>>;
+  datasetLoad: DatasetLoad | null;
+  datasetError: string | null;
+
+  phase: Phase;
+  runConfig: SearchConfig | null;
+  runDataset: DatasetInfo | null;
+  backend: BackendStatus | null;
+  progress: ProgressMessage | null;
+  curve: CurvePoint[];
+  snapshots: Snapshot[];
+  /** Index into snapshots shown by the heatmaps and cells; null follows the latest. */
+  viewIndex: number | null;
+  genotype: GenotypeState | null;
+  checkpointStep: number | null;
+  error: LabError | null;
+  done: { reason: 'finished' | 'stopped'; step: number; seconds: number } | null;
+
+  setSetup(update: (s: Setup) => Setup): void;
+  replaceSetup(setup: Setup, warnings?: string[]): void;
+  setViewIndex(i: number | null): void;
+  dismissError(): void;
+}
+
+export const useLab = create<LabState>()((set) => ({
+  setup: defaultSetup(),
+  setupWarnings: [],
+  datasets: {},
+  datasetLoad: null,
+  datasetError: null,
+  phase: 'idle',
+  runConfig: null,
+  runDataset: null,
+  backend: null,
+  progress: null,
+  curve: [],
+  snapshots: [],
+  viewIndex: null,
+  genotype: null,
+  checkpointStep: null,
+  error: null,
+  done: null,
+
+  setSetup: (update) => set((s) => ({ setup: update(s.setup) })),
+  replaceSetup: (setup, warnings = []) => set({ setup, setupWarnings: warnings }),
+  setViewIndex: (i) => set({ viewIndex: i }),
+  dismissError: () => set({ error: null }),
+}));
+
+/** Appends keeping at most `max` entries: beyond it, every other older entry is dropped. */
+export function appendThinned<T>(list: T[], item: T, max: number): T[] {
+  const next = list.concat([item]);
+  if (next.length <= max) return next;
+  const kept: T[] = [];
+  for (let i = 0; i < next.length - 1; i++) if (i % 2 === 0) kept.push(next[i]!);
+  kept.push(next[next.length - 1]!);
+  return kept;
+}
+
+/** The snapshot the visuals show (the replayed one, or the latest). */
+export function selectViewedSnapshot(s: LabState): Snapshot | null {
+  if (!s.snapshots.length) return null;
+  if (s.viewIndex === null) return s.snapshots[s.snapshots.length - 1]!;
+  return s.snapshots[Math.min(s.viewIndex, s.snapshots.length - 1)]!;
+}
+
+export function isActive(phase: Phase): boolean {
+  return phase === 'starting' || phase === 'running' || phase === 'pausing' || phase === 'paused' || phase === 'stopping';
+}

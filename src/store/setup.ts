@@ -1,0 +1,383 @@
+// The lab's setup: one serialisable object (data set, backend, every search setting), the
+// presets, and its URL-hash form, so a link reproduces an experiment.
+import {
+  ACTIVATIONS,
+  EDGES,
+  PAPER_CONFIG,
+  QUICK_CONFIG,
+  SEARCH_MODES,
+  validateConfig,
+  type ActivationName,
+  type SearchConfig,
+  type SearchMode,
+} from '../search/space';
+import { BACKEND_CHOICES, type BackendChoice, type DatasetSpec } from '../worker/protocol';
+
+export type DatasetChoice = 'builtin' | 'synthetic' | 'files';
+
+export interface SyntheticSetup {
+  seed: number;
+  size: number;
+  channels: number;
+  classes: number;
+}
+
+export interface Setup {
+  dataset: DatasetChoice;
+  /** Names of the user's files (the bytes cannot travel in a link). */
+  files: string[];
+  synthetic: SyntheticSetup;
+  backend: BackendChoice;
+  config: SearchConfig;
+}
+
+export const DEFAULT_SYNTHETIC: SyntheticSetup = { seed: 1, size: 16, channels: 3, classes: 10 };
+
+// ---------------------------------------------------------------------------------------------
+// Presets
+
+export interface Preset {
+  id: string;
+  label: string;
+  description: string;
+  config: SearchConfig;
+}
+
+/** Small enough that α/β visibly move within a minute on a laptop GPU. */
+export const QUICK_DEMO_CONFIG: SearchConfig = { ...QUICK_CONFIG, maxSteps: 300 };
+
+export const PRESETS: Preset[] = [
+  {
+    id: 'quick',
+    label: 'Quick demo',
+    description: 'A-DARTS on a small supernet (8 channels, 5 cells), 300 steps: α and β move within a minute on a laptop GPU.',
+    config: QUICK_DEMO_CONFIG,
+  },
+  {
+    id: 'paper',
+    label: 'Paper (CIFAR-10 settings)',
+    description: 'A-DARTS with the paper’s CIFAR-10 search settings: 16 channels, 8 cells, batch 64, 25 epochs.',
+    config: PAPER_CONFIG,
+  },
+  {
+    id: 'darts-relu',
+    label: 'Baseline: DARTS (fixed ReLU)',
+    description: 'Plain DARTS: α searched, every conv op keeps ReLU (choose another fixed activation below).',
+    config: { ...PAPER_CONFIG, mode: 'darts', activation: 'relu' },
+  },
+  {
+    id: 'nonfactorized',
+    label: 'Baseline: non-factorized (40 ops)',
+    description: 'One softmax over 40 combined ops (each activation × each conv op, plus 4 parameter-free ops).',
+    config: { ...PAPER_CONFIG, mode: 'nonfactorized' },
+  },
+  {
+    id: 'fixed-beta',
+    label: 'Baseline: fixed β (Config-A)',
+    description: 'α searched with β frozen (uniform unless loaded from a genotype or weights file).',
+    config: { ...PAPER_CONFIG, mode: 'fixed-beta' },
+  },
+  {
+    id: 'pc-darts',
+    label: 'Baseline: partial channels K=4',
+    description: 'PC-DARTS settings: 1/4 of the channels through each mixed op, edge normalisation, batch 256, 15 warm-up epochs.',
+    config: {
+      ...PAPER_CONFIG,
+      partialChannels: 4,
+      batchSize: 256,
+      learningRate: 0.1,
+      learningRateMin: 0,
+      epochs: 50,
+      warmupEpochs: 15,
+    },
+  },
+];
+
+/** The preset these settings are (the seed aside), or null for custom settings. */
+export function presetOf(config: SearchConfig): Preset | null {
+  return PRESETS.find((p) => sameConfig({ ...p.config, seed: config.seed }, config)) ?? null;
+}
+
+export function sameConfig(a: SearchConfig, b: SearchConfig): boolean {
+  return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
+}
+
+function canonical(c: SearchConfig): unknown[] {
+  const values: unknown[] = CONFIG_FIELDS.map((f) => c[f.key]);
+  return values.concat([JSON.stringify(c.fixedBeta)]);
+}
+
+export function defaultSetup(): Setup {
+  return {
+    dataset: 'builtin',
+    files: [],
+    synthetic: { ...DEFAULT_SYNTHETIC },
+    backend: 'auto',
+    config: { ...QUICK_DEMO_CONFIG },
+  };
+}
+
+export function datasetSpecOf(setup: Setup): DatasetSpec {
+  if (setup.dataset === 'synthetic') return { kind: 'synthetic', ...setup.synthetic };
+  if (setup.dataset === 'files') return { kind: 'files', names: setup.files.slice() };
+  return { kind: 'builtin' };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fields: one per config entry, with its label (the accessible name of its input)
+
+export type FieldKind = 'int' | 'number' | 'select';
+
+export interface ConfigField {
+  key: Exclude<keyof SearchConfig, 'fixedBeta'>;
+  label: string;
+  kind: FieldKind;
+  options?: readonly string[];
+  min?: number;
+  max?: number;
+  step?: number | 'any';
+  help: string;
+  group: 'run' | 'network' | 'weights' | 'arch';
+}
+
+export const CONFIG_FIELDS: ConfigField[] = [
+  { key: 'mode', label: 'Mode', kind: 'select', options: SEARCH_MODES, group: 'run', help: 'factorized = A-DARTS (α over ops, β over activations)' },
+  { key: 'activation', label: 'Activation', kind: 'select', options: ACTIVATIONS, group: 'run', help: 'The fixed activation of darts mode' },
+  { key: 'seed', label: 'Seed', kind: 'int', min: 0, group: 'run', help: 'Weights, batch order and augmentation' },
+  { key: 'maxSteps', label: 'Stop after steps', kind: 'int', min: 0, group: 'run', help: '0 = run the configured epochs' },
+  { key: 'channels', label: 'Channels', kind: 'int', min: 1, group: 'network', help: 'Initial channels C (paper: 16)' },
+  { key: 'layers', label: 'Layers', kind: 'int', min: 3, group: 'network', help: 'Cells in the supernet (paper: 8)' },
+  { key: 'nodes', label: 'Nodes per cell', kind: 'int', min: 4, max: 4, group: 'network', help: 'Intermediate nodes (DARTS cell: 4)' },
+  { key: 'stemMultiplier', label: 'Stem multiplier', kind: 'int', min: 1, group: 'network', help: 'Stem channels = multiplier × C (paper: 3)' },
+  { key: 'partialChannels', label: 'Partial channels (K)', kind: 'int', min: 1, group: 'network', help: 'PC-DARTS: 1/K of channels through the mixed op; 1 = off' },
+  { key: 'batchSize', label: 'Batch size', kind: 'int', min: 1, group: 'weights', help: 'Per step, for ω and for α/β (paper: 64)' },
+  { key: 'epochs', label: 'Epochs', kind: 'int', min: 0, group: 'weights', help: 'Paper: 25' },
+  { key: 'trainPortion', label: 'Train portion', kind: 'number', min: 0, max: 1, step: 'any', group: 'weights', help: 'Share of training images for ω; the rest tunes α/β' },
+  { key: 'learningRate', label: 'Learning rate', kind: 'number', min: 0, step: 'any', group: 'weights', help: 'SGD for ω, cosine schedule (paper: 0.05)' },
+  { key: 'learningRateMin', label: 'Minimum learning rate', kind: 'number', min: 0, step: 'any', group: 'weights', help: 'End of the cosine schedule (paper: 0.001)' },
+  { key: 'momentum', label: 'Momentum', kind: 'number', min: 0, step: 'any', group: 'weights', help: 'SGD momentum (paper: 0.9)' },
+  { key: 'weightDecay', label: 'Weight decay', kind: 'number', min: 0, step: 'any', group: 'weights', help: 'For ω (paper: 3e-4)' },
+  { key: 'gradClip', label: 'Gradient clip', kind: 'number', min: 0, step: 'any', group: 'weights', help: 'Max gradient norm for ω (paper: 5)' },
+  { key: 'order', label: 'Order', kind: 'select', options: ['1', '2'], group: 'arch', help: '1 = first order; 2 = DARTS unrolled second order' },
+  { key: 'archUpdate', label: 'Arch update', kind: 'select', options: ['sequential', 'joint'], group: 'arch', help: 'First order: α then β (sequential) or both from one pass' },
+  { key: 'archLearningRate', label: 'α learning rate', kind: 'number', min: 0, step: 'any', group: 'arch', help: 'Adam for α (paper: 6e-4)' },
+  { key: 'archWeightDecay', label: 'α weight decay', kind: 'number', min: 0, step: 'any', group: 'arch', help: 'Paper: 1e-3' },
+  { key: 'activationLearningRate', label: 'β learning rate', kind: 'number', min: 0, step: 'any', group: 'arch', help: 'Adam for β (paper: 6e-4)' },
+  { key: 'activationWeightDecay', label: 'β weight decay', kind: 'number', min: 0, step: 'any', group: 'arch', help: 'Paper: 1e-3' },
+  { key: 'archBeta1', label: 'Adam β1', kind: 'number', min: 0, max: 0.999999, step: 'any', group: 'arch', help: 'Paper: 0.5' },
+  { key: 'archBeta2', label: 'Adam β2', kind: 'number', min: 0, max: 0.999999, step: 'any', group: 'arch', help: 'Paper: 0.999' },
+  { key: 'warmupEpochs', label: 'Warm-up epochs', kind: 'int', min: 0, group: 'arch', help: 'Epochs before α/β are updated (PC-DARTS: 15)' },
+];
+
+/** Sets one config field from its text form; returns null when the text does not fit. */
+export function parseFieldValue(field: ConfigField, text: string): SearchConfig[ConfigField['key']] | null {
+  const t = text.trim();
+  if (field.kind === 'select') {
+    if (field.key === 'order') return t === '1' ? 1 : t === '2' ? 2 : null;
+    return field.options!.includes(t) ? (t as SearchConfig[ConfigField['key']]) : null;
+  }
+  if (t === '') return null;
+  const v = Number(t);
+  if (!Number.isFinite(v)) return null;
+  if (field.kind === 'int' && !Number.isInteger(v)) return null;
+  return v;
+}
+
+export function fieldText(field: ConfigField, config: SearchConfig): string {
+  return String(config[field.key]);
+}
+
+/** Problems of a setup, by field label (empty when it can run). */
+export function setupProblems(setup: Setup): string[] {
+  const problems: string[] = [];
+  try {
+    validateConfig(setup.config);
+  } catch (e) {
+    const msg = (e as Error).message; // "config.<field>: why"
+    const m = /^config\.([A-Za-z.]+): (.*)$/.exec(msg);
+    const field = m && CONFIG_FIELDS.find((f) => f.key === m[1]);
+    problems.push(field ? `${field.label}: ${m![2]}` : msg);
+  }
+  const s = setup.synthetic;
+  if (setup.dataset === 'synthetic') {
+    if (!(Number.isInteger(s.size) && s.size >= 8 && s.size <= 64)) problems.push('Image size: must be an integer from 8 to 64');
+    if (!(Number.isInteger(s.classes) && s.classes >= 2 && s.classes <= 100)) problems.push('Classes: must be an integer from 2 to 100');
+    if (!(s.channels === 1 || s.channels === 3)) problems.push('Colour channels: must be 1 or 3');
+  }
+  return problems;
+}
+
+// ---------------------------------------------------------------------------------------------
+// URL hash: "#dataset=builtin&backend=auto&mode=factorized&channels=8&..." (every field)
+
+const HASH_VERSION = '1';
+
+export function encodeSetup(setup: Setup): string {
+  const p = new URLSearchParams();
+  p.set('v', HASH_VERSION);
+  p.set('dataset', setup.dataset);
+  if (setup.dataset === 'files') p.set('files', setup.files.join('|'));
+  if (setup.dataset === 'synthetic') {
+    p.set('synSeed', String(setup.synthetic.seed));
+    p.set('synSize', String(setup.synthetic.size));
+    p.set('synChannels', String(setup.synthetic.channels));
+    p.set('synClasses', String(setup.synthetic.classes));
+  }
+  p.set('backend', setup.backend);
+  for (const f of CONFIG_FIELDS) p.set(f.key, String(setup.config[f.key]));
+  if (setup.config.fixedBeta) p.set('fixedBeta', encodeBeta(setup.config.fixedBeta));
+  return p.toString();
+}
+
+export interface DecodedSetup {
+  setup: Setup;
+  /** Fields the hash had wrong (kept at their defaults), and other notes for the user. */
+  warnings: string[];
+}
+
+/** Reads a hash (with or without '#'); fields it lacks or has wrong keep `base`'s values. */
+export function decodeSetup(hash: string, base: Setup = defaultSetup()): DecodedSetup {
+  const text = hash.startsWith('#') ? hash.slice(1) : hash;
+  const p = new URLSearchParams(text);
+  const warnings: string[] = [];
+  const setup: Setup = {
+    ...base,
+    files: base.files.slice(),
+    synthetic: { ...base.synthetic },
+    config: { ...base.config },
+  };
+  const dataset = p.get('dataset');
+  if (dataset === 'builtin' || dataset === 'synthetic') setup.dataset = dataset;
+  else if (dataset === 'files') {
+    const names = (p.get('files') ?? '').split('|').filter(Boolean);
+    warnings.push(
+      `This link was made with the data set ${names.length ? names.join(', ') : '(own files)'}: files cannot travel in a link, so load them again (the built-in data set is selected meanwhile).`,
+    );
+    setup.dataset = 'builtin';
+  } else if (dataset !== null) warnings.push(`dataset: unknown data set "${dataset}"`);
+  const synKeys: [string, keyof SyntheticSetup][] = [
+    ['synSeed', 'seed'],
+    ['synSize', 'size'],
+    ['synChannels', 'channels'],
+    ['synClasses', 'classes'],
+  ];
+  for (const [k, field] of synKeys) {
+    const v = p.get(k);
+    if (v === null) continue;
+    const n = Number(v);
+    if (Number.isInteger(n) && n >= 0) setup.synthetic[field] = n;
+    else warnings.push(`${k}: "${v}" is not a non-negative integer`);
+  }
+  const backend = p.get('backend');
+  if (backend !== null) {
+    if ((BACKEND_CHOICES as readonly string[]).includes(backend)) setup.backend = backend as BackendChoice;
+    else warnings.push(`backend: unknown backend "${backend}"`);
+  }
+  const config = setup.config as unknown as Record<string, unknown>;
+  for (const f of CONFIG_FIELDS) {
+    const v = p.get(f.key);
+    if (v === null) continue;
+    const parsed = parseFieldValue(f, v);
+    if (parsed === null) warnings.push(`${f.label}: "${v}" is not valid here`);
+    else config[f.key] = parsed;
+  }
+  const fb = p.get('fixedBeta');
+  if (fb !== null) {
+    const beta = decodeBeta(fb);
+    if (beta) setup.config.fixedBeta = beta;
+    else warnings.push('fixedBeta: could not be read (expected 2 × 14 rows of 9 numbers)');
+  } else if (p.has('mode')) setup.config.fixedBeta = null;
+  return { setup, warnings };
+}
+
+type FixedBeta = NonNullable<SearchConfig['fixedBeta']>;
+
+function encodeBeta(b: FixedBeta): string {
+  const round = (rows: number[][]) => rows.map((r) => r.map((x) => Math.round(x * 1e4) / 1e4));
+  const json = JSON.stringify([round(b.betaNormal), round(b.betaReduce)]);
+  return base64UrlEncode(json);
+}
+
+function decodeBeta(s: string): FixedBeta | null {
+  try {
+    const [n, r] = JSON.parse(base64UrlDecode(s)) as [number[][], number[][]];
+    const ok = (rows: unknown) =>
+      Array.isArray(rows) &&
+      rows.length === EDGES &&
+      rows.every((row) => Array.isArray(row) && row.length === ACTIVATIONS.length && row.every((x) => typeof x === 'number' && Number.isFinite(x)));
+    if (!ok(n) || !ok(r)) return null;
+    return { betaNormal: n, betaReduce: r };
+  } catch {
+    return null;
+  }
+}
+
+function base64UrlEncode(text: string): string {
+  const bytes = new TextEncoder().encode(text);
+  let bin = '';
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+function base64UrlDecode(s: string): string {
+  const b64 = s.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((s.length + 3) % 4);
+  const bin = atob(b64);
+  return new TextDecoder().decode(Uint8Array.from(bin, (c) => c.charCodeAt(0)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fixed β from a file (fixed-beta mode)
+
+/**
+ * Reads frozen β from a genotype file (its weights.betaNormal/betaReduce, or else its chosen
+ * activations as strong one-hot rows) or from a weights JSON with betaNormal/betaReduce.
+ */
+export function fixedBetaFromJson(text: string, fileName: string): FixedBeta {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${fileName}: not JSON (${(e as Error).message})`);
+  }
+  const obj = data as Record<string, unknown>;
+  const w = (obj && typeof obj === 'object' && 'weights' in obj ? obj.weights : obj) as Record<string, unknown> | undefined;
+  const check = (rows: unknown, name: string): number[][] => {
+    if (
+      !Array.isArray(rows) ||
+      rows.length !== EDGES ||
+      !rows.every((r) => Array.isArray(r) && r.length === ACTIVATIONS.length && r.every((x) => typeof x === 'number' && Number.isFinite(x)))
+    )
+      throw new Error(`${fileName}: ${name} must be ${EDGES} rows of ${ACTIVATIONS.length} finite numbers`);
+    return rows as number[][];
+  };
+  if (w && w.betaNormal != null && w.betaReduce != null)
+    return { betaNormal: check(w.betaNormal, 'betaNormal'), betaReduce: check(w.betaReduce, 'betaReduce') };
+  if (Array.isArray(obj?.normal) && Array.isArray(obj?.reduce)) {
+    const rows = (cell: unknown[]): number[][] => {
+      const out = Array.from({ length: EDGES }, () => ACTIVATIONS.map(() => 0));
+      cell.forEach((e, i) => {
+        const edge = e as { from?: number; activation?: string | null };
+        const node = Math.floor(i / 2);
+        const index = (node * (node + 3)) / 2 + (edge.from ?? 0);
+        const k = ACTIVATIONS.indexOf((edge.activation ?? '') as ActivationName);
+        if (index < EDGES && k >= 0) out[index]![k] = 5;
+      });
+      return out;
+    };
+    return { betaNormal: rows(obj.normal as unknown[]), betaReduce: rows(obj.reduce as unknown[]) };
+  }
+  throw new Error(`${fileName}: has no β (expected weights.betaNormal and weights.betaReduce, or a genotype's normal and reduce cells)`);
+}
+
+export function modeLabel(mode: SearchMode): string {
+  switch (mode) {
+    case 'factorized':
+      return 'factorized (A-DARTS)';
+    case 'darts':
+      return 'darts (fixed activation)';
+    case 'nonfactorized':
+      return 'nonfactorized (40 ops)';
+    case 'fixed-beta':
+      return 'fixed-beta (Config-A)';
+  }
+}

@@ -1,0 +1,239 @@
+// A pair of heatmaps (normal and reduction cell) of softmaxed architecture weights: 14 edge
+// rows × candidate columns, one colour scale with a legend, a tooltip naming edge, candidate
+// and value. Fed plain arrays; D3 draws inside the component.
+import { useEffect, useRef, useState } from 'react';
+import * as d3 from 'd3';
+import { EDGE_LIST } from '../search/space';
+import { formatNumber, subscriptRuns } from './labels';
+import { setSubscriptText } from './svg';
+import { useDeferredDraw } from './deferred';
+
+export interface HeatmapPanel {
+  id: 'normal' | 'reduce';
+  title: string;
+  /** 14 rows of softmaxed weights. */
+  values: number[][];
+  /** Raw (pre-softmax) values, for the tooltip. */
+  raw?: number[][] | null;
+  /** "row:col" of cells the derived genotype keeps (outlined). */
+  marks?: Set<string>;
+}
+
+export interface HeatmapProps {
+  panels: HeatmapPanel[];
+  rowLabels: string[];
+  columns: string[];
+  /** Shown in the tooltip: "op" or "activation". */
+  columnKind: string;
+  caption?: string;
+  /** The snapshot's step: written to the svg (data-step) once its values are drawn. */
+  step: number;
+}
+
+interface Hover {
+  x: number;
+  y: number;
+  panel: string;
+  edge: string;
+  column: string;
+  value: string;
+}
+
+const ROW_LABEL_W = 100;
+const CELL_H = 15;
+const GROUP_GAP = 5;
+const LEGEND_H = 34;
+
+function rowY(r: number): number {
+  return r * CELL_H + EDGE_LIST[r]!.node * GROUP_GAP;
+}
+
+export function Heatmap({ panels, rowLabels, columns, columnKind, caption, step }: HeatmapProps) {
+  const svgRef = useRef<SVGSVGElement>(null);
+  /** rects[panel][row][col], filled when the structure is drawn. */
+  const rects = useRef<SVGRectElement[][][]>([]);
+  const legendTop = useRef<number | null>(null);
+  const [hover, setHover] = useState<Hover | null>(null);
+  // Many columns (non-factorized: 40): panels stacked, upright labels; else side by side.
+  const many = columns.length > 12;
+  const cellW = many ? 17 : 16;
+  const maxLabel = d3.max(columns, (c) => c.length) ?? 8;
+  const angle = many ? 90 : 60;
+  const rad = (angle * Math.PI) / 180;
+  const labelLen = maxLabel * 6.2;
+  const headerH = Math.ceil(labelLen * Math.sin(rad)) + 24;
+  const panelW = columns.length * cellW;
+  const gridH = rowY(rowLabels.length - 1) + CELL_H;
+  // Room on the right for the last column's slanted label.
+  const overhang = Math.max(0, Math.ceil(labelLen * Math.cos(rad)) - cellW / 2);
+  const PANEL_GAP = Math.max(14, overhang + 6);
+  const STACK_GAP = 10;
+  const panelH = headerH + gridH;
+  const width = many
+    ? ROW_LABEL_W + panelW + 8
+    : ROW_LABEL_W + panels.length * panelW + (panels.length - 1) * PANEL_GAP + Math.max(8, overhang);
+  const gridsH = many ? panels.length * panelH + (panels.length - 1) * STACK_GAP : panelH;
+  const height = gridsH + LEGEND_H + 8;
+  const panelOrigin = (p: number): [number, number] =>
+    many ? [ROW_LABEL_W, p * (panelH + STACK_GAP)] : [ROW_LABEL_W + p * (panelW + PANEL_GAP), 0];
+
+  // Structure: redrawn when the shape (columns, panels) changes.
+  useEffect(() => {
+    const svg = d3.select(svgRef.current!);
+    svg.selectAll('*').remove();
+    rects.current = [];
+    legendTop.current = null;
+    for (let p = 0; p < (many ? panels.length : 1); p++) {
+      const rows = svg
+        .append('g')
+        .attr('class', 'row-labels')
+        .attr('transform', `translate(0,${panelOrigin(p)[1] + headerH})`);
+      rowLabels.forEach((label, r) => {
+        const t = rows
+          .append('text')
+          .attr('x', ROW_LABEL_W - 6)
+          .attr('y', rowY(r) + CELL_H / 2)
+          .attr('dy', '0.35em')
+          .attr('text-anchor', 'end')
+          .attr('class', 'hm-row-label');
+        setSubscriptText(t, label);
+      });
+    }
+    panels.forEach((panel, p) => {
+      const [x0, y0] = panelOrigin(p);
+      const g = svg.append('g').attr('class', 'hm-panel').attr('data-panel', panel.id).attr('transform', `translate(${x0},${y0})`);
+      g.append('text')
+        .attr('class', 'hm-panel-title')
+        .attr('x', many ? -ROW_LABEL_W : panelW / 2)
+        .attr('y', 11)
+        .attr('text-anchor', many ? 'start' : 'middle')
+        .text(panel.title);
+      const header = g.append('g').attr('transform', `translate(0,${headerH - 4})`);
+      columns.forEach((c, k) => {
+        header
+          .append('text')
+          .attr('class', 'hm-col-label')
+          .attr('transform', `translate(${k * cellW + cellW / 2 + (many ? 4 : 3)},0) rotate(${-angle})`)
+          .attr('text-anchor', 'start')
+          .text(c);
+      });
+      const grid = g.append('g').attr('class', 'hm-grid').attr('transform', `translate(0,${headerH})`);
+      const panelRects: SVGRectElement[][] = [];
+      rects.current.push(panelRects);
+      for (let r = 0; r < rowLabels.length; r++) {
+        panelRects.push([]);
+        for (let k = 0; k < columns.length; k++) {
+          const rect = grid
+            .append('rect')
+            .attr('class', 'hm-cell')
+            .attr('data-cell', panel.id)
+            .attr('data-row', r)
+            .attr('data-col', k)
+            .attr('data-op', columns[k]!)
+            .attr('x', k * cellW)
+            .attr('y', rowY(r))
+            .attr('width', cellW - 1)
+            .attr('height', CELL_H - 1);
+          panelRects[r]!.push(rect.node()!);
+        }
+      }
+    });
+    const legend = svg.append('g').attr('class', 'hm-legend').attr('transform', `translate(${ROW_LABEL_W},${gridsH + 10})`);
+    const grad = svg.append('defs').append('linearGradient').attr('id', `grad-${columnKind}`);
+    d3.range(0, 1.0001, 0.1).forEach((t) =>
+      grad.append('stop').attr('offset', `${t * 100}%`).attr('stop-color', d3.interpolateViridis(t)),
+    );
+    legend.append('rect').attr('width', 150).attr('height', 8).attr('fill', `url(#grad-${columnKind})`).attr('rx', 1);
+    legend.append('g').attr('class', 'hm-legend-axis').attr('transform', 'translate(0,8)');
+    legend.append('text').attr('class', 'hm-legend-title').attr('x', 158).attr('y', 8).text('softmax weight');
+    // Pointer handling: one listener on the svg (cheaper than one per cell).
+    svg.on('mousemove', (event: MouseEvent) => {
+      const target = event.target as Element;
+      if (!target.classList.contains('hm-cell')) {
+        setHover(null);
+        return;
+      }
+      const r = Number(target.getAttribute('data-row'));
+      const k = Number(target.getAttribute('data-col'));
+      const panelId = target.getAttribute('data-cell');
+      const value = Number(target.getAttribute('data-value'));
+      const raw = target.getAttribute('data-raw');
+      const box = svgRef.current!.getBoundingClientRect();
+      const panelTitle = panels.find((p) => p.id === panelId)?.title ?? '';
+      setHover({
+        x: event.clientX - box.left,
+        y: event.clientY - box.top,
+        panel: panelTitle,
+        edge: rowLabels[r] ?? '',
+        column: `${columnKind} ${columns[k]}`,
+        value: `${formatNumber(value, 4)}${raw !== null ? ` (raw α/β ${formatNumber(Number(raw), 4)})` : ''}`,
+      });
+    });
+    svg.on('mouseleave', () => setHover(null));
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [columns.join('|'), panels.map((p) => p.id + p.title).join('|'), rowLabels.join('|'), cellW, headerH, many]);
+
+  // Values: recoloured on every snapshot, in a task of their own.
+  useDeferredDraw(() => {
+    const svgEl = svgRef.current;
+    if (!svgEl) return;
+    let vmax = 0;
+    for (const p of panels) for (const row of p.values) for (const v of row) if (Number.isFinite(v) && v > vmax) vmax = v;
+    const top = vmax > 0 ? niceCeil(vmax) : 1;
+    const color = d3.scaleSequential(d3.interpolateViridis).domain([0, top]);
+    panels.forEach((p, pi) => {
+      const grid = rects.current[pi];
+      if (!grid) return;
+      grid.forEach((row, r) =>
+        row.forEach((rect, k) => {
+          const v = p.values[r]?.[k];
+          const rawV = p.raw?.[r]?.[k];
+          rect.setAttribute('fill', v === undefined || !Number.isFinite(v) ? '#ccc' : color(v));
+          rect.setAttribute('data-value', v === undefined ? '' : String(v));
+          if (rawV !== undefined) rect.setAttribute('data-raw', String(rawV));
+          const marked = p.marks?.has(`${r}:${k}`) ?? false;
+          if (rect.classList.contains('hm-kept') !== marked) rect.classList.toggle('hm-kept', marked);
+        }),
+      );
+    });
+    if (legendTop.current !== top) {
+      legendTop.current = top;
+      const axis = d3
+        .axisBottom(d3.scaleLinear().domain([0, top]).range([0, 150]))
+        .ticks(4)
+        .tickSize(3)
+        .tickFormat(d3.format('.2~f'));
+      d3.select(svgEl).select<SVGGElement>('.hm-legend-axis').call(axis);
+    }
+    svgEl.setAttribute('data-step', String(step));
+  }, [panels, step, columns.length]);
+
+  return (
+    <div className="heatmap">
+      <svg ref={svgRef} viewBox={`0 0 ${width} ${height}`} width={width} height={height} role="img" aria-label={caption} />
+      {hover && (
+        <div className="tooltip" style={{ left: hover.x + 14, top: hover.y + 10 }} role="tooltip">
+          <div>
+            {hover.panel}: <EdgeName name={hover.edge} />
+          </div>
+          <div>{hover.column}</div>
+          <strong>{hover.value}</strong>
+        </div>
+      )}
+    </div>
+  );
+}
+
+function niceCeil(v: number): number {
+  const steps = [0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.8, 1];
+  return steps.find((s) => s >= v - 1e-9) ?? 1;
+}
+
+/** "c_{k-1} → node 2" with a real subscript. */
+export function EdgeName({ name }: { name: string }) {
+  return (
+    <>
+      {subscriptRuns(name).map((run, i) => (run.sub ? <sub key={i}>{run.text}</sub> : <span key={i}>{run.text}</span>))}
+    </>
+  );
+}

@@ -1,0 +1,144 @@
+// Start/Pause/Resume/Stop, the epoch and step bars, throughput and ETA, and the status line.
+import { useLab, isActive, type LabState } from '../store/lab';
+import { pauseSearch, requestCheckpoint, resumeSearch, startSearch, stopSearch } from '../store/controller';
+import { formatDuration, formatNumber } from './labels';
+
+export function statusText(s: Pick<LabState, 'phase' | 'backend' | 'progress' | 'done' | 'error' | 'setup'>): string {
+  const b = s.backend;
+  const backend = b ? `${b.backend}${b.fallbackReason ? ` (${b.fallbackReason})` : ''}` : null;
+  const on = backend ? ` on ${backend}` : '';
+  switch (s.phase) {
+    case 'idle':
+      return `Ready. Backend: ${s.setup.backend}${s.setup.backend === 'auto' ? ' (hardware WebGPU if available, else wasm, webgl, cpu)' : ''}.`;
+    case 'starting':
+      return 'Starting: loading the data set and the backend…';
+    case 'running':
+      return `Searching${on}.`;
+    case 'pausing':
+      return `Pausing after the current step${on}…`;
+    case 'paused':
+      return `Paused at step ${s.progress?.step ?? 0}${on}.`;
+    case 'stopping':
+      return `Stopping after the current step${on}…`;
+    case 'done': {
+      const d = s.done;
+      if (!d) return `Search done${on}.`;
+      const how = d.reason === 'finished' ? `${d.step} step${d.step === 1 ? '' : 's'}` : `stopped at step ${d.step}`;
+      return `Search done: ${how} in ${formatDuration(d.seconds)}${on}.`;
+    }
+    case 'error':
+      return `Stopped with an error${on}: ${s.error?.message ?? 'see the message below'}`;
+  }
+}
+
+export function RunControls() {
+  const phase = useLab((s) => s.phase);
+  const progress = useLab((s) => s.progress);
+  const backend = useLab((s) => s.backend);
+  const done = useLab((s) => s.done);
+  const error = useLab((s) => s.error);
+  const setup = useLab((s) => s.setup);
+  const checkpointStep = useLab((s) => s.checkpointStep);
+  const active = isActive(phase);
+  const status = statusText({ phase, backend, progress, done, error, setup });
+
+  const step = progress?.step ?? 0;
+  const stepsTotal = progress?.stepsTotal ?? 0;
+  const epochsTotal = progress?.epochsTotal ?? 0;
+  const stepsPerEpoch = progress?.stepsPerEpoch ?? 1;
+  const epochFraction = progress ? step / stepsPerEpoch : 0;
+  const epochDone = Math.min(epochsTotal, Math.floor(epochFraction));
+  const secondsPerStep = progress && step > 0 ? progress.seconds / step : NaN;
+  const eta = progress ? (stepsTotal - step) * secondsPerStep : NaN;
+
+  return (
+    <section className="card run" aria-label="Search run">
+      <div className="run-buttons">
+        <button type="button" className="primary" onClick={() => void startSearch()} disabled={active}>
+          Start search
+        </button>
+        <button type="button" onClick={pauseSearch} disabled={phase !== 'running'}>
+          Pause
+        </button>
+        <button type="button" onClick={resumeSearch} disabled={phase !== 'paused'}>
+          Resume
+        </button>
+        <button type="button" onClick={stopSearch} disabled={!active || phase === 'stopping'}>
+          Stop
+        </button>
+        <span className="spacer" />
+        <button type="button" className="small" onClick={requestCheckpoint} disabled={phase !== 'running' && phase !== 'paused'}>
+          Save checkpoint
+        </button>
+        <button
+          type="button"
+          className="small"
+          onClick={() => void startSearch({ fromCheckpoint: true })}
+          disabled={active || checkpointStep === null}
+          title="Continue from the last checkpoint with the current settings (e.g. lower learning rates)"
+        >
+          Continue from checkpoint{checkpointStep !== null ? ` (step ${checkpointStep})` : ''}
+        </button>
+      </div>
+      <div className="run-main">
+        <div className="bars">
+          <Bar
+            label="Epoch progress"
+            title="Epoch"
+            caption={`${epochsTotal ? Math.min(epochsTotal, Math.floor(epochFraction) + (active && step < stepsTotal ? 1 : 0)) : 0} / ${epochsTotal || '–'}`}
+            now={epochDone}
+            max={epochsTotal}
+            fraction={epochsTotal ? epochFraction / epochsTotal : 0}
+          />
+          <Bar label="Search progress" title="Step" caption={`${step} / ${stepsTotal || '–'}`} now={step} max={stepsTotal} fraction={stepsTotal ? step / stepsTotal : 0} />
+        </div>
+        <dl className="stats">
+          <div>
+            <dt>ETA</dt>
+            <dd>{active && Number.isFinite(eta) ? formatDuration(eta) : phase === 'done' ? 'done' : '–'}</dd>
+          </div>
+          <div>
+            <dt>images/s</dt>
+            <dd>{progress ? Math.round(progress.imagesPerSecond).toLocaleString('en-US') : '–'}</dd>
+          </div>
+          <div>
+            <dt>step time</dt>
+            <dd>{progress ? `${Math.round(progress.stepMilliseconds).toLocaleString('en-US')} ms` : '–'}</dd>
+          </div>
+          <div>
+            <dt>learning rate</dt>
+            <dd>{progress ? formatNumber(progress.learningRate, 4) : '–'}</dd>
+          </div>
+          <div>
+            <dt>elapsed</dt>
+            <dd>{progress ? formatDuration(progress.seconds) : '–'}</dd>
+          </div>
+        </dl>
+      </div>
+      <p role="status" className={`status ${phase}`} data-phase={phase} data-backend={backend?.backend ?? ''}>
+        {status}
+        {backend?.adapter && <span className="adapter"> WebGPU adapter: {backend.adapter}.</span>}
+      </p>
+    </section>
+  );
+}
+
+function Bar({ label, title, caption, now, max, fraction }: { label: string; title: string; caption: string; now: number; max: number; fraction: number }) {
+  return (
+    <div className="bar">
+      <span className="bar-title">{title}</span>
+      <div
+        role="progressbar"
+        aria-label={label}
+        aria-valuemin={0}
+        aria-valuemax={max}
+        aria-valuenow={now}
+        aria-valuetext={`${title} ${caption}`}
+        className="bar-track"
+      >
+        <div className="bar-fill" style={{ transform: `scaleX(${Math.max(0, Math.min(1, fraction))})` }} />
+      </div>
+      <span className="bar-value">{caption}</span>
+    </div>
+  );
+}

@@ -1,0 +1,170 @@
+// Every message between the page and the search worker. Messages carry plain arrays, strings,
+// numbers and ArrayBuffers only (never tensors), so structured cloning is all they need.
+import type { SearchConfig } from '../search/space';
+
+export const BACKEND_CHOICES = ['auto', 'webgpu', 'webgl', 'wasm', 'cpu'] as const;
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+
+/** Which data set a run uses. Own files travel once with loadDataset; later messages name them. */
+export type DatasetSpec =
+  | { kind: 'builtin' }
+  | { kind: 'synthetic'; seed: number; size: number; channels: number; classes: number }
+  | { kind: 'files'; names: string[] };
+
+/** What the page shows about a loaded data set (the images stay in the worker). */
+export interface DatasetInfo {
+  key: string;
+  name: string;
+  source: string;
+  height: number;
+  width: number;
+  channels: number;
+  classNames: string[];
+  trainCount: number;
+  testCount: number;
+}
+
+export interface FileBytes {
+  name: string;
+  bytes: ArrayBuffer;
+}
+
+export interface AdapterInfo {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  isFallbackAdapter: boolean;
+}
+
+/** Raw (pre-softmax) architecture weights, 14 rows each (DARTS edge order). */
+export interface RawWeights {
+  alphaNormal: number[][];
+  alphaReduce: number[][];
+  betaNormal: number[][] | null;
+  betaReduce: number[][] | null;
+  edgeNormal: number[] | null;
+  edgeReduce: number[] | null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// UI → worker
+
+export interface LoadDatasetMessage {
+  type: 'loadDataset';
+  requestId: number;
+  spec: DatasetSpec;
+  /** Only for spec.kind === 'files'. */
+  files?: FileBytes[];
+}
+export interface StartMessage {
+  type: 'start';
+  config: SearchConfig;
+  dataset: DatasetSpec;
+  backend: BackendChoice;
+  /** Continue from the worker's last checkpoint (same architecture; other settings may change). */
+  fromCheckpoint?: boolean;
+}
+export type ToWorker =
+  | LoadDatasetMessage
+  | StartMessage
+  | { type: 'pause' }
+  | { type: 'resume' }
+  | { type: 'stop' }
+  | { type: 'derive' }
+  | { type: 'checkpoint' }
+  /** Test hook: the next step's loss becomes NaN (engine.injectNaN). */
+  | { type: 'injectNaN' };
+
+// ---------------------------------------------------------------------------------------------
+// Worker → UI
+
+export interface ReadyMessage {
+  type: 'ready';
+  /** The tfjs backend that runs the search. */
+  backend: string;
+  requested: BackendChoice;
+  adapterInfo: AdapterInfo | null;
+  /** Why the backend is not the one asked for (or, for auto, not hardware WebGPU). */
+  fallbackReason?: string;
+}
+export interface ProgressMessage {
+  type: 'progress';
+  epoch: number;
+  step: number;
+  stepsTotal: number;
+  stepsPerEpoch: number;
+  epochsTotal: number;
+  learningRate: number;
+  imagesPerSecond: number;
+  stepMilliseconds: number;
+  seconds: number;
+  trainLoss: number;
+  valLoss: number;
+  valAccuracy: number;
+}
+export interface WeightsMessage {
+  type: 'weights';
+  step: number;
+  epoch: number;
+  /** Softmaxed rows (what the heatmaps show). β is null where the mode has none. */
+  alphaNormal: number[][];
+  alphaReduce: number[][];
+  betaNormal: number[][] | null;
+  betaReduce: number[][] | null;
+  /** The same weights before softmax, plus PC-DARTS edge weights. */
+  raw: RawWeights;
+}
+export interface GenotypeMessage {
+  type: 'genotype';
+  step: number;
+  /** The genotype file (format version 1) as text, ready to save. */
+  json: string;
+  darts: string;
+}
+export type ErrorCode =
+  | 'nan-loss'
+  | 'bad-config'
+  | 'bad-checkpoint'
+  | 'no-checkpoint'
+  | 'device-lost'
+  | 'gpu-error'
+  | 'backend'
+  | 'dataset'
+  | 'busy'
+  | 'internal'
+  | 'worker-crash';
+export interface ErrorMessage {
+  type: 'error';
+  code: ErrorCode;
+  /** What happened and what the user can do. */
+  message: string;
+  /** true: the page and worker are fine, the user can change settings and start again. */
+  recoverable: boolean;
+  /** The worker's backend is unusable (lost GPU device): the page starts a fresh worker. */
+  restartWorker?: boolean;
+}
+export type FromWorker =
+  | ReadyMessage
+  | ProgressMessage
+  | WeightsMessage
+  | GenotypeMessage
+  | { type: 'checkpointSaved'; step: number }
+  | ErrorMessage
+  | { type: 'done'; reason: 'finished' | 'stopped'; step: number; seconds: number }
+  | { type: 'paused'; step: number }
+  | { type: 'resumed'; step: number }
+  | { type: 'datasetProgress'; requestId: number; fraction: number; phase: string }
+  | { type: 'datasetLoaded'; requestId: number; info: DatasetInfo }
+  | { type: 'datasetError'; requestId: number; message: string };
+
+export function datasetKey(spec: DatasetSpec): string {
+  switch (spec.kind) {
+    case 'builtin':
+      return 'builtin';
+    case 'synthetic':
+      return `synthetic:seed=${spec.seed},size=${spec.size},channels=${spec.channels},classes=${spec.classes}`;
+    case 'files':
+      return `files:${spec.names.join('|')}`;
+  }
+}

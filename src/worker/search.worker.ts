@@ -1,0 +1,484 @@
+/// <reference lib="webworker" />
+// The search worker: a thin adapter between the page's messages and the engine. It loads data
+// sets, picks the backend, runs the step loop (yielding between steps so pause/stop arrive),
+// and reports progress, architecture weights and genotypes. Reads are always async (t.data()).
+import '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { SearchEngine, SearchError, type SearchCheckpoint } from '../search/engine';
+import { deriveGenotype, softmax, stringifyGenotypeFile, toDartsString, toGenotypeFile } from '../search/genotype';
+import { watchWebGpuDevice } from '../search/safety';
+import { validateConfig, type SearchConfig } from '../search/space';
+import {
+  DatasetError,
+  loadBuiltinDataset,
+  loadDatasetFromFiles,
+  makeSearchStreams,
+  makeSyntheticDataset,
+  type Dataset,
+} from '../data/index';
+import { errorText, selectBackend, type BackendSelection } from './backend';
+import {
+  datasetKey,
+  type DatasetInfo,
+  type DatasetSpec,
+  type ErrorCode,
+  type FromWorker,
+  type LoadDatasetMessage,
+  type RawWeights,
+  type StartMessage,
+  type ToWorker,
+} from './protocol';
+
+const scope = self as unknown as DedicatedWorkerGlobalScope;
+const post = (msg: FromWorker) => scope.postMessage(msg);
+
+const WEIGHTS_EVERY_MS = 250;
+const GENOTYPE_EVERY_MS = 1000;
+const CHECKPOINT_EVERY_MS = 60_000;
+const ACCURACY_WINDOW = 20;
+
+// ---------------------------------------------------------------------------------------------
+// Data sets (cached by key; own files: only the latest set is kept)
+
+const datasets = new Map<string, Dataset>();
+
+function infoOf(key: string, d: Dataset): DatasetInfo {
+  return {
+    key,
+    name: d.name,
+    source: d.source,
+    height: d.height,
+    width: d.width,
+    channels: d.channels,
+    classNames: d.classNames.slice(),
+    trainCount: d.train.count,
+    testCount: d.test.count,
+  };
+}
+
+async function loadDataset(msg: LoadDatasetMessage): Promise<void> {
+  const { requestId, spec } = msg;
+  const key = datasetKey(spec);
+  let lastPost = 0;
+  const onProgress = (fraction: number, phase: string) => {
+    const t = performance.now();
+    if (t - lastPost < 100 && fraction < 1) return;
+    lastPost = t;
+    post({ type: 'datasetProgress', requestId, fraction, phase });
+  };
+  try {
+    let dataset = datasets.get(key);
+    if (!dataset) {
+      if (spec.kind === 'files') {
+        if (!msg.files?.length) throw new DatasetError(null, 'no files given');
+        dataset = await loadDatasetFromFiles(
+          msg.files.map((f) => ({ name: f.name, bytes: new Uint8Array(f.bytes) })),
+          { onProgress },
+        );
+        for (const k of [...datasets.keys()]) if (k.startsWith('files:')) datasets.delete(k);
+      } else {
+        dataset = await makeDataset(spec, onProgress);
+      }
+      datasets.set(key, dataset);
+    }
+    post({ type: 'datasetProgress', requestId, fraction: 1, phase: 'Done' });
+    post({ type: 'datasetLoaded', requestId, info: infoOf(key, dataset) });
+  } catch (e) {
+    post({ type: 'datasetError', requestId, message: errorText(e) });
+  }
+}
+
+async function makeDataset(spec: DatasetSpec, onProgress?: (f: number, phase: string) => void): Promise<Dataset> {
+  if (spec.kind === 'builtin') {
+    const base = new URL(`${import.meta.env.BASE_URL}data/`, self.location.href).href;
+    return loadBuiltinDataset(base, undefined, { onProgress });
+  }
+  if (spec.kind === 'synthetic') {
+    onProgress?.(0, 'Generating synthetic images');
+    return makeSyntheticDataset({
+      seed: spec.seed,
+      height: spec.size,
+      width: spec.size,
+      channels: spec.channels,
+      classes: spec.classes,
+    });
+  }
+  throw new DatasetError(spec.names.join(', '), 'these files are no longer loaded in the search worker: load them again');
+}
+
+async function getDataset(spec: DatasetSpec): Promise<Dataset> {
+  const key = datasetKey(spec);
+  let d = datasets.get(key);
+  if (!d) {
+    d = await makeDataset(spec);
+    datasets.set(key, d);
+  }
+  return d;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Runs
+
+interface Run {
+  engine: SearchEngine;
+  config: SearchConfig;
+  dataset: Dataset;
+  backend: string;
+  paused: boolean;
+  stopRequested: boolean;
+  deriveRequested: boolean;
+  checkpointRequested: boolean;
+  resume: (() => void) | null;
+  deviceFailure: { code: ErrorCode; message: string } | null;
+  accuracies: number[];
+  lastLosses: { trainLoss: number; valLoss: number };
+  finished: boolean;
+}
+
+let run: Run | null = null;
+let looping = false;
+let backendSel: BackendSelection | null = null;
+let lastCheckpoint: SearchCheckpoint | null = null;
+
+async function ensureBackend(requested: StartMessage['backend']): Promise<BackendSelection> {
+  if (backendSel && backendSel.requested === requested) return backendSel;
+  backendSel = await selectBackend(requested);
+  return backendSel;
+}
+
+async function start(msg: StartMessage): Promise<void> {
+  if (looping) {
+    post({ type: 'error', code: 'busy', message: 'A search is already running: stop it first.', recoverable: true });
+    return;
+  }
+  looping = true;
+  try {
+    if (run) {
+      run.engine.dispose();
+      run = null;
+    }
+    try {
+      validateConfig(msg.config);
+    } catch (e) {
+      throw new SearchError('bad-config', `${errorText(e)}. Fix this field and start again.`);
+    }
+    let dataset: Dataset;
+    try {
+      dataset = await getDataset(msg.dataset);
+    } catch (e) {
+      fail('dataset', `${errorText(e)}`, true);
+      return;
+    }
+    let sel: BackendSelection;
+    try {
+      sel = await ensureBackend(msg.backend);
+    } catch (e) {
+      fail('backend', `${errorText(e)}. Try another backend or another browser.`, true);
+      return;
+    }
+    post({ type: 'ready', backend: sel.backend, requested: sel.requested, adapterInfo: sel.adapterInfo, fallbackReason: sel.fallbackReason });
+
+    const config = msg.config;
+    const streams = makeSearchStreams(dataset, { batchSize: config.batchSize, seed: config.seed, trainPortion: config.trainPortion });
+    const engine = new SearchEngine(
+      config,
+      { height: dataset.height, width: dataset.width, channels: dataset.channels, classes: dataset.classNames.length },
+      { train: streams.train, val: streams.val },
+    );
+    const r: Run = {
+      engine,
+      config,
+      dataset,
+      backend: sel.backend,
+      paused: false,
+      stopRequested: false,
+      deriveRequested: false,
+      checkpointRequested: false,
+      resume: null,
+      deviceFailure: null,
+      accuracies: [],
+      lastLosses: { trainLoss: NaN, valLoss: NaN },
+      finished: false,
+    };
+    run = r;
+    if (msg.fromCheckpoint) {
+      if (!lastCheckpoint) {
+        fail('no-checkpoint', 'There is no checkpoint to resume from yet (one is taken every minute, on pause and on request).', true);
+        return;
+      }
+      try {
+        engine.restore(lastCheckpoint);
+      } catch (e) {
+        fail(
+          'bad-checkpoint',
+          `${errorText(e)}. The checkpoint only fits the same network: keep mode, channels, layers, partial channels and batch size as they were.`,
+          true,
+        );
+        return;
+      }
+    } else {
+      lastCheckpoint = null;
+    }
+    if (sel.backend === 'webgpu') {
+      watchWebGpuDevice((f) => {
+        r.deviceFailure = { code: f.kind === 'device-lost' ? 'device-lost' : 'gpu-error', message: f.message };
+        r.resume?.();
+      });
+    }
+    // First picture before the first step (the uniform start).
+    await sendWeights(r, true);
+    await loop(r);
+  } catch (e) {
+    reportError(e);
+  } finally {
+    looping = false;
+  }
+}
+
+function fail(code: ErrorCode, message: string, recoverable: boolean): void {
+  post({ type: 'error', code, message, recoverable });
+  if (run) {
+    run.engine.dispose();
+    run = null;
+  }
+}
+
+function reportError(e: unknown): void {
+  if (e instanceof DeviceFailureError) {
+    post({ type: 'error', code: e.code, message: e.message, recoverable: true, restartWorker: true });
+    if (run) run = null; // its tensors went with the device
+    return;
+  }
+  if (e instanceof SearchError) {
+    const hint =
+      e.code === 'nan-loss'
+        ? lastCheckpoint
+          ? ` A checkpoint from step ${lastCheckpoint.step} is available: lower the learning rates and use "Continue from checkpoint".`
+          : ' No checkpoint was taken yet: lower the learning rates and start again.'
+        : '';
+    fail(e.code, e.message + hint, true);
+    return;
+  }
+  const text = errorText(e);
+  const gpu = backendSel?.backend === 'webgpu';
+  post({
+    type: 'error',
+    code: 'internal',
+    message: `The search stopped with an error: ${text}. ${gpu ? 'WebGPU may have failed: start again, or choose the wasm backend.' : 'Start again, or choose another backend.'}`,
+    recoverable: true,
+    restartWorker: gpu,
+  });
+  if (run) {
+    try {
+      run.engine.dispose();
+    } catch {
+      // the backend may be gone already
+    }
+    run = null;
+  }
+}
+
+const yieldToEvents = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+async function loop(r: Run): Promise<void> {
+  const { engine } = r;
+  let lastWeights = performance.now();
+  let lastGenotype = performance.now();
+  let lastCheckpointAt = performance.now();
+  while (!engine.done && !r.stopRequested) {
+    checkDevice(r);
+    if (r.paused) {
+      await pausePoint(r);
+      continue;
+    }
+    const p = await engine.runStep();
+    checkDevice(r);
+    r.accuracies.push(p.valAccuracy);
+    if (r.accuracies.length > ACCURACY_WINDOW) r.accuracies.shift();
+    r.lastLosses = { trainLoss: p.trainLoss, valLoss: p.valLoss };
+    post({
+      type: 'progress',
+      epoch: p.epoch,
+      step: p.step,
+      stepsTotal: p.stepsTotal,
+      stepsPerEpoch: p.stepsPerEpoch,
+      epochsTotal: engine.epochsPlanned,
+      learningRate: p.learningRate,
+      imagesPerSecond: p.imagesPerSecond,
+      stepMilliseconds: p.stepMilliseconds,
+      seconds: p.seconds,
+      trainLoss: p.trainLoss,
+      valLoss: p.valLoss,
+      valAccuracy: p.valAccuracy,
+    });
+    const t = performance.now();
+    const wantGenotype = t - lastGenotype >= GENOTYPE_EVERY_MS || r.deriveRequested;
+    if (t - lastWeights >= WEIGHTS_EVERY_MS || wantGenotype) {
+      await sendWeights(r, wantGenotype);
+      lastWeights = performance.now();
+      if (wantGenotype) lastGenotype = lastWeights;
+      r.deriveRequested = false;
+    }
+    if (r.checkpointRequested || t - lastCheckpointAt >= CHECKPOINT_EVERY_MS) {
+      await takeCheckpoint(r);
+      lastCheckpointAt = performance.now();
+    }
+    await yieldToEvents();
+  }
+  checkDevice(r);
+  await sendWeights(r, true);
+  r.finished = true;
+  post({ type: 'done', reason: engine.done ? 'finished' : 'stopped', step: engine.step, seconds: engine.seconds });
+}
+
+function checkDevice(r: Run): void {
+  const f = r.deviceFailure;
+  if (f) throw new DeviceFailureError(f.code, f.message);
+}
+
+/** The GPU device was lost or reported an error: this worker's webgpu backend is unusable. */
+class DeviceFailureError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+async function pausePoint(r: Run): Promise<void> {
+  await sendWeights(r, true);
+  await takeCheckpoint(r);
+  post({ type: 'paused', step: r.engine.step });
+  while (r.paused && !r.stopRequested && !r.deviceFailure) {
+    await new Promise<void>((resolve) => {
+      r.resume = resolve;
+    });
+    r.resume = null;
+    // derive/checkpoint requests while paused
+    if (r.deriveRequested) {
+      r.deriveRequested = false;
+      await sendWeights(r, true);
+    }
+    if (r.checkpointRequested) await takeCheckpoint(r);
+  }
+  if (!r.stopRequested && !r.deviceFailure) post({ type: 'resumed', step: r.engine.step });
+}
+
+async function takeCheckpoint(r: Run): Promise<void> {
+  r.checkpointRequested = false;
+  lastCheckpoint = await r.engine.checkpoint();
+  post({ type: 'checkpointSaved', step: lastCheckpoint.step });
+}
+
+/** Reads α/β once and posts the softmaxed and raw weights (and, if asked, the genotype). */
+async function sendWeights(r: Run, withGenotype: boolean): Promise<void> {
+  const w = await r.engine.archWeights();
+  const raw: RawWeights = {
+    alphaNormal: w.alphaNormal,
+    alphaReduce: w.alphaReduce,
+    betaNormal: w.betaNormal,
+    betaReduce: w.betaReduce,
+    edgeNormal: w.edgeNormal,
+    edgeReduce: w.edgeReduce,
+  };
+  const sm = (rows: number[][] | null) => (rows ? rows.map((row) => softmax(row)) : null);
+  post({
+    type: 'weights',
+    step: r.engine.step,
+    epoch: r.engine.epoch,
+    alphaNormal: sm(raw.alphaNormal)!,
+    alphaReduce: sm(raw.alphaReduce)!,
+    betaNormal: sm(raw.betaNormal),
+    betaReduce: sm(raw.betaReduce),
+    raw,
+  });
+  if (!withGenotype) return;
+  const genotype = deriveGenotype(raw, r.config.mode, { fixedActivation: r.config.activation });
+  const acc = r.accuracies;
+  const file = toGenotypeFile(genotype, {
+    weights: raw,
+    run: {
+      mode: r.config.mode,
+      dataset: r.dataset.name,
+      datasetSource: r.dataset.source,
+      config: { ...r.config } as unknown as Record<string, unknown>,
+      backend: r.backend,
+      steps: r.engine.step,
+      epochs: r.engine.step / r.engine.stepsPerEpoch,
+      seconds: r.engine.seconds,
+      metrics: {
+        valAccuracy: acc.length ? acc.reduce((a, b) => a + b, 0) / acc.length : 0,
+        valAccuracySteps: acc.length,
+        trainLoss: r.lastLosses.trainLoss,
+        valLoss: r.lastLosses.valLoss,
+      },
+      createdAt: new Date().toISOString(),
+    },
+  });
+  post({ type: 'genotype', step: r.engine.step, json: stringifyGenotypeFile(file), darts: toDartsString(genotype) });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Messages
+
+async function handleIdleRequest(r: Run, what: 'derive' | 'checkpoint'): Promise<void> {
+  try {
+    if (what === 'derive') await sendWeights(r, true);
+    else await takeCheckpoint(r);
+  } catch (e) {
+    reportError(e);
+  }
+}
+
+scope.onmessage = (event: MessageEvent<ToWorker>) => {
+  const msg = event.data;
+  switch (msg.type) {
+    case 'loadDataset':
+      void loadDataset(msg);
+      break;
+    case 'start':
+      void start(msg).catch(reportError);
+      break;
+    case 'pause':
+      if (run && looping) run.paused = true;
+      break;
+    case 'resume':
+      if (run && run.paused) {
+        run.paused = false;
+        run.resume?.();
+      }
+      break;
+    case 'stop':
+      if (run && looping) {
+        run.stopRequested = true;
+        run.resume?.();
+      }
+      break;
+    case 'derive':
+      if (!run) break;
+      if (looping && !run.paused) run.deriveRequested = true;
+      else if (looping) {
+        run.deriveRequested = true;
+        run.resume?.();
+      } else void handleIdleRequest(run, 'derive');
+      break;
+    case 'checkpoint':
+      if (!run) break;
+      if (looping && !run.paused) run.checkpointRequested = true;
+      else if (looping) {
+        run.checkpointRequested = true;
+        run.resume?.();
+      } else if (run.finished) void handleIdleRequest(run, 'checkpoint');
+      break;
+    case 'injectNaN':
+      if (run) run.engine.injectNaN = true;
+      break;
+  }
+};
+
+// Errors that escape every handler still reach the page as an error message.
+scope.addEventListener('unhandledrejection', (event) => {
+  event.preventDefault();
+  reportError(event.reason);
+});
