@@ -5,14 +5,14 @@ import * as tf from '@tensorflow/tfjs';
 import { NODE_BACKENDS, useBackend, type NodeBackend } from './backend';
 import type { Flags } from './flags';
 import { SearchEngine, type BatchSource } from '../search/engine';
-import { makeConfig, type SearchConfig, type SearchMode } from '../search/space';
+import { QUICK_CONFIG, makeConfig, type SearchConfig, type SearchMode } from '../search/space';
 import { Random } from '../search/random';
 import type { Batch } from '../data/types';
 
 /** Bench sizes: the paper's CIFAR-10 supernet and the lab's quick preset on Fashion-MNIST. */
 export const BENCH_SIZES = {
   paper: { channels: 16, layers: 8, batchSize: 64, height: 32, width: 32, inChannels: 3, classes: 10 },
-  quick: { channels: 8, layers: 5, batchSize: 32, height: 28, width: 28, inChannels: 1, classes: 10 },
+  quick: { channels: QUICK_CONFIG.channels, layers: QUICK_CONFIG.layers, batchSize: QUICK_CONFIG.batchSize, height: 28, width: 28, inChannels: 1, classes: 10 },
 } as const;
 export type BenchSize = keyof typeof BENCH_SIZES;
 
