@@ -17,6 +17,7 @@ for (const r of result.rows)
   console.log(
     `| ${r.size} | ${r.mode} | ${r.archUpdate} | ${fmt(r.msPerStep, 0)} | ${fmt(r.imagesPerSecond)} | ${fmt(r.forwardMs, 0)} | ${fmt(r.forwardBackwardMs, 0)} | ${fmt(r.optimizerMs, 0)} | ${fmt(r.gflopsPerSecond, 2)} | ${r.tensors} | ${fmt(r.megabytes)} |`,
   );
+for (const f of result.failures) console.log(`| ${f.size} | ${f.mode} | ${f.archUpdate} | failed: ${f.reason.split('\n')[0].slice(0, 80)} |`);
 console.log('\nRatios (ms per step):');
 for (const [k, v] of Object.entries(result.ratios)) console.log(`  ${k} = ${v.toFixed(2)}x`);
 await mkdir(new URL('./results/', import.meta.url), { recursive: true });

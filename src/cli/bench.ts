@@ -152,17 +152,25 @@ export async function runBench(flags: Flags) {
   for (const s of sizes) if (!(s in BENCH_SIZES)) throw new Error(`--sizes: unknown size "${s}" (quick, paper)`);
   const info = await useBackend(backendName);
   const rows: BenchRow[] = [];
+  const failures: { size: string; mode: string; archUpdate: string; reason: string }[] = [];
   for (const size of sizes) {
     for (const mode of modes) {
       // Non-factorized at paper size is ~14x a factorized step: only with --full on a CPU.
       if (size === 'paper' && mode === 'nonfactorized' && skipNonfactorizedPaper && backendName !== 'webgpu') continue;
       const archUpdates: SearchConfig['archUpdate'][] = mode === 'factorized' ? ['joint', 'sequential'] : ['joint'];
       for (const archUpdate of archUpdates) {
-        const row = await benchOne(backendName, size, mode, size === 'paper' ? paperSteps : steps, archUpdate);
-        process.stderr.write(`${row.backend} ${row.size} ${row.mode}${mode === 'factorized' ? ` (${archUpdate})` : ''}: ${row.msPerStep.toFixed(0)} ms/step, ${row.imagesPerSecond.toFixed(1)} img/s\n`);
-        rows.push(row);
+        try {
+          const row = await benchOne(backendName, size, mode, size === 'paper' ? paperSteps : steps, archUpdate);
+          process.stderr.write(`${row.backend} ${row.size} ${row.mode}${mode === 'factorized' ? ` (${archUpdate})` : ''}: ${row.msPerStep.toFixed(0)} ms/step, ${row.imagesPerSecond.toFixed(1)} img/s\n`);
+          rows.push(row);
+        } catch (e) {
+          // wasm's heap (2 GB usable) cannot hold every configuration: say so and go on.
+          const reason = (e as Error).message || String(e);
+          process.stderr.write(`${backendName} ${size} ${mode}: failed (${reason.slice(0, 120)})\n`);
+          failures.push({ size, mode, archUpdate, reason: reason.slice(0, 300) });
+        }
       }
     }
   }
-  return { backend: backendName, adapterInfo: info.adapterInfo, date: new Date().toISOString(), rows, ratios: ratios(rows) };
+  return { backend: backendName, adapterInfo: info.adapterInfo, date: new Date().toISOString(), rows, failures, ratios: ratios(rows) };
 }
