@@ -3,12 +3,14 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './ui/App';
 import { ErrorBoundary } from './ui/ErrorBoundary';
-import { initSetupFromHash, injectNaN, loadSelectedDataset } from './store/controller';
+import { findResumable, refreshRuns, initSetupFromHash, injectNaN, loadSelectedDataset } from './store/controller';
 import { useLab } from './store/lab';
 import './ui/styles.css';
 
 initSetupFromHash();
 void loadSelectedDataset();
+findResumable();
+refreshRuns();
 
 // Hooks for tests and for poking at a run from the console.
 declare global {

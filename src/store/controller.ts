@@ -1,7 +1,9 @@
 // Owns the search worker: sends the UI's commands, turns the worker's messages into store
 // updates, keeps the user's file bytes (to re-send to a fresh worker), and keeps the setup
 // and the URL hash in step.
-import type { DatasetInfo, FileBytes, FromWorker, ToWorker } from '../worker/protocol';
+import { genotypeOf, softmax, stringifyGenotypeFile, toDartsString } from '../search/genotype';
+import type { RunRecord } from './runs';
+import { datasetSpecOfKey, type DatasetInfo, type FileBytes, type FromWorker, type ToWorker } from '../worker/protocol';
 import { appendThinned, isActive, MAX_CURVE_POINTS, MAX_SNAPSHOTS, useLab, type Snapshot } from './lab';
 import { datasetSpecOf, decodeSetup, encodeSetup, setupProblems, type DatasetChoice, type Setup } from './setup';
 
@@ -106,6 +108,31 @@ function handleMessage(msg: FromWorker): void {
     case 'checkpointSaved':
       set({ checkpointStep: msg.step });
       break;
+    case 'runStarted':
+      set({ runId: msg.runId, openedRun: null });
+      refreshRuns();
+      break;
+    case 'runList':
+      set({ runs: msg.runs, runProblems: msg.problems });
+      break;
+    case 'runRecord':
+      showRecord(msg.record);
+      break;
+    case 'runExported':
+      downloadText(msg.text, `run-${msg.name.replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '') || msg.runId}.json`);
+      break;
+    case 'runImported':
+      set({ runsMessage: { kind: 'info', text: 'Imported: the run is in the list.' } });
+      break;
+    case 'runStoreError':
+      set({ runsMessage: { kind: 'error', text: msg.message } });
+      break;
+    case 'resumable':
+      set((s) => ({ resumable: isActive(s.phase) ? null : msg.run }));
+      break;
+    case 'storageWarning':
+      set({ storageWarning: msg.message });
+      break;
     case 'paused':
       set({ phase: 'paused' });
       break;
@@ -114,6 +141,7 @@ function handleMessage(msg: FromWorker): void {
       break;
     case 'done':
       set({ phase: 'done', done: { reason: msg.reason, step: msg.step, seconds: msg.seconds } });
+      refreshRuns();
       break;
     case 'error':
       set((s) => ({
@@ -229,9 +257,10 @@ export function hasOwnFiles(): boolean {
 // ---------------------------------------------------------------------------------------------
 // Commands
 
-export async function startSearch(options: { fromCheckpoint?: boolean } = {}): Promise<void> {
+export async function startSearch(options: { fromCheckpoint?: boolean; resumeRunId?: string } = {}): Promise<void> {
   const state = useLab.getState();
   if (isActive(state.phase)) return;
+  useLab.setState({ resumable: null });
   const problems = setupProblems(state.setup);
   if (problems.length) {
     useLab.setState({ error: { code: 'bad-config', message: `Fix the setup first: ${problems.join('; ')}`, recoverable: true } });
@@ -251,7 +280,7 @@ export async function startSearch(options: { fromCheckpoint?: boolean } = {}): P
     snapshots: keepHistory ? s.snapshots.filter((p) => p.step <= (s.checkpointStep ?? 0)) : [],
     viewIndex: null,
     genotype: keepHistory ? s.genotype : null,
-    checkpointStep: keepHistory ? s.checkpointStep : null,
+    checkpointStep: keepHistory || options.resumeRunId ? s.checkpointStep : null,
   }));
   if (setup.dataset === 'files') {
     const ok = await ensureOwnFilesSent();
@@ -269,7 +298,155 @@ export async function startSearch(options: { fromCheckpoint?: boolean } = {}): P
     dataset: datasetSpecOf(setup),
     backend: setup.backend,
     fromCheckpoint: options.fromCheckpoint,
+    resumeRunId: options.resumeRunId,
+    checkpointEverySteps: setup.checkpointEvery,
   });
+}
+
+/** Asks the worker for a stored run that a reload interrupted (shown as a notice). */
+export function findResumable(): void {
+  send({ type: 'findResumable' });
+}
+
+/**
+ * Continues the interrupted stored run: the setup takes its settings and data set, and the
+ * worker rebuilds the engine from its stored checkpoint (so the steps continue exactly).
+ */
+export async function resumeStoredRun(): Promise<void> {
+  const r = useLab.getState().resumable;
+  if (!r || isActive(useLab.getState().phase)) return;
+  const spec = datasetSpecOfKey(r.datasetKey);
+  if (!spec) {
+    useLab.setState({
+      error: {
+        code: 'dataset',
+        message: `The run ‘${r.name}’ used your own files (${r.datasetName}), which are not kept: it cannot be resumed here.`,
+        recoverable: true,
+      },
+    });
+    return;
+  }
+  useLab.getState().setSetup((s) => ({
+    ...s,
+    dataset: spec.kind === 'synthetic' ? 'synthetic' : 'builtin',
+    synthetic: spec.kind === 'synthetic' ? { seed: spec.seed, size: spec.size, channels: spec.channels, classes: spec.classes } : s.synthetic,
+    config: { ...r.config },
+  }));
+  useLab.setState({ checkpointStep: r.step });
+  await startSearch({ resumeRunId: r.id });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stored runs (the worker owns the run store; the page asks by message)
+
+export function refreshRuns(): void {
+  send({ type: 'listRuns' });
+}
+
+/** Shows a stored run read-only (its heatmaps, cells, curves and genotype). */
+export function openStoredRun(runId: string): void {
+  if (isActive(useLab.getState().phase)) {
+    useLab.setState({ runsMessage: { kind: 'error', text: 'Stop the search first to open a stored run.' } });
+    return;
+  }
+  useLab.setState({ runsMessage: null });
+  send({ type: 'getRun', runId });
+}
+
+export function deleteStoredRun(runId: string): void {
+  useLab.setState((s) => ({ runsMessage: null, openedRun: s.openedRun?.id === runId ? null : s.openedRun }));
+  send({ type: 'deleteRun', runId });
+}
+
+export function exportStoredRun(runId: string): void {
+  useLab.setState({ runsMessage: null });
+  send({ type: 'exportRun', runId });
+}
+
+/** Imports a run file, genotype file or DARTS string; a malformed file changes nothing. */
+export async function importRunFile(file: File): Promise<void> {
+  let text: string;
+  try {
+    text = await file.text();
+  } catch (e) {
+    useLab.setState({ runsMessage: { kind: 'error', text: `Could not read ${file.name}: ${(e as Error).message}` } });
+    return;
+  }
+  useLab.setState({ runsMessage: null });
+  send({ type: 'importRun', text });
+}
+
+function downloadText(text: string, name: string): void {
+  const url = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+function showRecord(record: RunRecord): void {
+  if (isActive(useLab.getState().phase)) return;
+  const sm = (rows: number[][] | null) => (rows ? rows.map((r) => softmax(r)) : null);
+  const snapshots: Snapshot[] = record.snapshots.map((s) => {
+    const raw = s.kind === 'raw';
+    return {
+      step: s.step,
+      epoch: s.epoch ?? 0,
+      alphaNormal: raw ? sm(s.alphaNormal)! : s.alphaNormal,
+      alphaReduce: raw ? sm(s.alphaReduce)! : s.alphaReduce,
+      betaNormal: raw ? sm(s.betaNormal) : s.betaNormal,
+      betaReduce: raw ? sm(s.betaReduce) : s.betaReduce,
+      raw: { alphaNormal: s.alphaNormal, alphaReduce: s.alphaReduce, betaNormal: s.betaNormal, betaReduce: s.betaReduce, edgeNormal: s.edgeNormal, edgeReduce: s.edgeReduce },
+    };
+  });
+  let genotype: LabGenotype = null;
+  if (record.genotype) {
+    try {
+      genotype = { step: record.steps, json: stringifyGenotypeFile(record.genotype), darts: toDartsString(genotypeOf(record.genotype)) };
+    } catch {
+      genotype = null;
+    }
+  }
+  const d = record.dataset;
+  useLab.setState({
+    phase: 'done',
+    openedRun: { id: record.id, name: record.name },
+    runsMessage: record.problems.length ? { kind: 'info', text: `Some stored history could not be read: ${record.problems.join('; ')}` } : null,
+    runConfig: record.config,
+    runDataset: {
+      key: d.key ?? d.source,
+      name: d.name,
+      source: d.source,
+      height: d.height ?? 0,
+      width: d.width ?? 0,
+      channels: d.channels ?? 0,
+      classNames: [],
+      trainCount: d.trainCount ?? 0,
+      testCount: d.testCount ?? 0,
+    },
+    backend: null,
+    progress: null,
+    error: null,
+    curve: record.metrics.map((m) => ({ step: m.step, trainLoss: m.trainLoss, valLoss: m.valLoss, valAccuracy: m.valAccuracy })),
+    snapshots,
+    viewIndex: null,
+    genotype,
+    checkpointStep: null,
+    done: { reason: record.status === 'done' ? 'finished' : 'stopped', step: record.steps, seconds: record.seconds },
+  });
+}
+
+type LabGenotype = ReturnType<typeof useLab.getState>['genotype'];
+
+/** Keeps the interrupted run stored but stops offering it. */
+export function discardResumable(): void {
+  const r = useLab.getState().resumable;
+  if (!r) return;
+  useLab.setState({ resumable: null });
+  send({ type: 'discardRun', runId: r.id });
 }
 
 export function pauseSearch(): void {

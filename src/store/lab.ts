@@ -3,7 +3,8 @@
 // the controller (./controller) turns worker messages into these updates.
 import { create } from 'zustand';
 import type { SearchConfig } from '../search/space';
-import type { DatasetInfo, ErrorCode, ProgressMessage, RawWeights } from '../worker/protocol';
+import type { DatasetInfo, ErrorCode, ProgressMessage, RawWeights, ResumableRun } from '../worker/protocol';
+import type { RunProblem, RunSummary } from './runs';
 import { defaultSetup, type DatasetChoice, type Setup } from './setup';
 
 export type Phase = 'idle' | 'starting' | 'running' | 'pausing' | 'paused' | 'stopping' | 'done' | 'error';
@@ -76,6 +77,19 @@ export interface LabState {
   checkpointStep: number | null;
   error: LabError | null;
   done: { reason: 'finished' | 'stopped'; step: number; seconds: number } | null;
+  /** The stored run being searched (or the last one). */
+  runId: string | null;
+  /** The stored run a reload interrupted, offered for resuming. */
+  resumable: ResumableRun | null;
+  /** Why runs are not being stored (memory only). */
+  storageWarning: string | null;
+  /** The stored runs (newest first) and the stored ones that could not be read. */
+  runs: RunSummary[];
+  runProblems: RunProblem[];
+  /** The last run store request that failed (e.g. a malformed import), or a note. */
+  runsMessage: { kind: 'error' | 'info'; text: string } | null;
+  /** The stored run shown read-only (opened from the runs list), if any. */
+  openedRun: { id: string; name: string } | null;
 
   setSetup(update: (s: Setup) => Setup): void;
   replaceSetup(setup: Setup, warnings?: string[]): void;
@@ -101,6 +115,13 @@ export const useLab = create<LabState>()((set) => ({
   checkpointStep: null,
   error: null,
   done: null,
+  runId: null,
+  resumable: null,
+  storageWarning: null,
+  runs: [],
+  runProblems: [],
+  runsMessage: null,
+  openedRun: null,
 
   setSetup: (update) => set((s) => ({ setup: update(s.setup) })),
   replaceSetup: (setup, warnings = []) => set({ setup, setupWarnings: warnings }),

@@ -29,6 +29,8 @@ export interface Setup {
   synthetic: SyntheticSetup;
   backend: BackendChoice;
   config: SearchConfig;
+  /** Checkpoint every this many steps (kept with the stored run); 0: every minute. */
+  checkpointEvery: number;
 }
 
 export const DEFAULT_SYNTHETIC: SyntheticSetup = { seed: 1, size: 16, channels: 3, classes: 10 };
@@ -114,6 +116,7 @@ export function defaultSetup(): Setup {
     synthetic: { ...DEFAULT_SYNTHETIC },
     backend: 'auto',
     config: { ...QUICK_DEMO_CONFIG },
+    checkpointEvery: 0,
   };
 }
 
@@ -224,6 +227,7 @@ export function encodeSetup(setup: Setup): string {
     p.set('synClasses', String(setup.synthetic.classes));
   }
   p.set('backend', setup.backend);
+  if (setup.checkpointEvery > 0) p.set('ckptSteps', String(setup.checkpointEvery));
   for (const f of CONFIG_FIELDS) p.set(f.key, String(setup.config[f.key]));
   if (setup.config.fixedBeta) p.set('fixedBeta', encodeBeta(setup.config.fixedBeta));
   return p.toString();
@@ -272,6 +276,12 @@ export function decodeSetup(hash: string, base: Setup = defaultSetup()): Decoded
   if (backend !== null) {
     if ((BACKEND_CHOICES as readonly string[]).includes(backend)) setup.backend = backend as BackendChoice;
     else warnings.push(`backend: unknown backend "${backend}"`);
+  }
+  const ckpt = p.get('ckptSteps');
+  if (ckpt !== null) {
+    const n = Number(ckpt);
+    if (Number.isInteger(n) && n >= 0) setup.checkpointEvery = n;
+    else warnings.push(`ckptSteps: "${ckpt}" is not a non-negative integer`);
   }
   const config = setup.config as unknown as Record<string, unknown>;
   for (const f of CONFIG_FIELDS) {

@@ -10,6 +10,7 @@ import { ErrorBoundary } from './ErrorBoundary';
 import { GenotypePanel } from './GenotypePanel';
 import { ReplaySlider } from './ReplaySlider';
 import { RunControls } from './RunControls';
+import { RunsPanel } from './RunsPanel';
 import { SetupPanel } from './SetupPanel';
 import { TrainingCurves } from './TrainingCurves';
 import { AlphaHeatmaps, BetaHeatmaps } from './WeightsPanels';
@@ -109,6 +110,9 @@ export function App() {
               <GenotypePanel />
             </ErrorBoundary>
           </div>
+          <ErrorBoundary name="The runs list">
+            <RunsPanel />
+          </ErrorBoundary>
         </main>
       </div>
       {dragging && (

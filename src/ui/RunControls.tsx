@@ -1,6 +1,6 @@
 // Start/Pause/Resume/Stop, the epoch and step bars, throughput and ETA, and the status line.
 import { useLab, isActive, type LabState } from '../store/lab';
-import { pauseSearch, requestCheckpoint, resumeSearch, startSearch, stopSearch } from '../store/controller';
+import { discardResumable, pauseSearch, requestCheckpoint, resumeSearch, resumeStoredRun, startSearch, stopSearch } from '../store/controller';
 import { formatDuration, formatNumber } from './labels';
 
 export function statusText(s: Pick<LabState, 'phase' | 'backend' | 'progress' | 'done' | 'error' | 'setup'>): string {
@@ -39,6 +39,8 @@ export function RunControls() {
   const error = useLab((s) => s.error);
   const setup = useLab((s) => s.setup);
   const checkpointStep = useLab((s) => s.checkpointStep);
+  const resumable = useLab((s) => s.resumable);
+  const storageWarning = useLab((s) => s.storageWarning);
   const active = isActive(phase);
   const status = statusText({ phase, backend, progress, done, error, setup });
 
@@ -53,6 +55,19 @@ export function RunControls() {
 
   return (
     <section className="card run" aria-label="Search run">
+      {resumable && !active && (
+        <div className="resume-notice" role="region" aria-label="Interrupted run">
+          <span>
+            Resume ‘{resumable.name}’ from step {resumable.step}
+          </span>
+          <button type="button" className="primary small" onClick={() => void resumeStoredRun()}>
+            Resume run
+          </button>
+          <button type="button" className="small" onClick={discardResumable}>
+            Discard
+          </button>
+        </div>
+      )}
       <div className="run-buttons">
         <button type="button" className="primary" onClick={() => void startSearch()} disabled={active}>
           Start search
@@ -118,6 +133,7 @@ export function RunControls() {
       <p role="status" className={`status ${phase}`} data-phase={phase} data-backend={backend?.backend ?? ''}>
         {status}
         {backend?.adapter && <span className="adapter"> WebGPU adapter: {backend.adapter}.</span>}
+        {storageWarning && <span className="storage-warning"> Runs are not saved: {storageWarning}</span>}
       </p>
     </section>
   );

@@ -77,6 +77,15 @@ export function SetupPanel() {
         options={BACKEND_CHOICES.map((b) => ({ value: b, label: BACKEND_LABELS[b] ?? b }))}
         help="Where tfjs runs the search, in a Web Worker."
       />
+      <SynField
+        label="Checkpoint every (steps)"
+        value={setup.checkpointEvery}
+        onChange={(t) => {
+          const n = Number(t);
+          if (t.trim() !== '' && Number.isInteger(n) && n >= 0) setSetup((s) => ({ ...s, checkpointEvery: n }));
+        }}
+      />
+      <small className="field-note">Runs are stored in this browser. 0: a checkpoint every minute (one is taken at least once a minute anyway).</small>
       {GROUPS.map((g) => (
         <fieldset key={g.id} className="group">
           <legend>{g.title}</legend>

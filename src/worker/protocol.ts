@@ -1,6 +1,7 @@
 // Every message between the page and the search worker. Messages carry plain arrays, strings,
 // numbers and ArrayBuffers only (never tensors), so structured cloning is all they need.
 import type { SearchConfig } from '../search/space';
+import type { RunProblem, RunRecord, RunSummary } from '../store/runs';
 
 export const BACKEND_CHOICES = ['auto', 'webgpu', 'webgl', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
@@ -64,6 +65,22 @@ export interface StartMessage {
   backend: BackendChoice;
   /** Continue from the worker's last checkpoint (same architecture; other settings may change). */
   fromCheckpoint?: boolean;
+  /** Continue a stored run (after a reload) from its stored checkpoint. */
+  resumeRunId?: string;
+  /** Take a checkpoint every this many steps; 0 or absent: every minute. */
+  checkpointEverySteps?: number;
+}
+
+/** The stored run a reload interrupted (running or paused, with a checkpoint). */
+export interface ResumableRun {
+  id: string;
+  name: string;
+  step: number;
+  config: SearchConfig;
+  /** The stored data set key (see datasetKey). */
+  datasetKey: string | null;
+  datasetName: string;
+  backend: string | null;
 }
 export type ToWorker =
   | LoadDatasetMessage
@@ -74,7 +91,20 @@ export type ToWorker =
   | { type: 'derive' }
   | { type: 'checkpoint' }
   /** Test hook: the next step's loss becomes NaN (engine.injectNaN). */
-  | { type: 'injectNaN' };
+  | { type: 'injectNaN' }
+  /** Asks for the stored run a reload interrupted (answered with `resumable`). */
+  | { type: 'findResumable' }
+  /** Marks a resumable stored run as stopped, so it is not offered again. */
+  | { type: 'discardRun'; runId: string }
+  /** The stored runs (answered with `runList`). */
+  | { type: 'listRuns' }
+  /** One stored run with its history (answered with `runRecord`). */
+  | { type: 'getRun'; runId: string }
+  | { type: 'deleteRun'; runId: string }
+  /** The run file's text (answered with `runExported`). */
+  | { type: 'exportRun'; runId: string }
+  /** A run file, genotype file or DARTS string (answered with `runImported` or `runStoreError`). */
+  | { type: 'importRun'; text: string };
 
 // ---------------------------------------------------------------------------------------------
 // Worker → UI
@@ -150,6 +180,17 @@ export type FromWorker =
   | WeightsMessage
   | GenotypeMessage
   | { type: 'checkpointSaved'; step: number }
+  /** The run being searched is stored under this id (resumed: from the checkpoint at `step`). */
+  | { type: 'runStarted'; runId: string; step: number }
+  | { type: 'resumable'; run: ResumableRun | null }
+  /** Runs are not being stored (kept in memory only): why. */
+  | { type: 'storageWarning'; message: string }
+  | { type: 'runList'; runs: RunSummary[]; problems: RunProblem[] }
+  | { type: 'runRecord'; record: RunRecord }
+  | { type: 'runExported'; runId: string; name: string; text: string }
+  | { type: 'runImported'; runId: string }
+  /** A request to the run store failed (the store's message, naming the field when a file is malformed). */
+  | { type: 'runStoreError'; message: string }
   | ErrorMessage
   | { type: 'done'; reason: 'finished' | 'stopped'; step: number; seconds: number }
   | { type: 'paused'; step: number }
@@ -167,4 +208,12 @@ export function datasetKey(spec: DatasetSpec): string {
     case 'files':
       return `files:${spec.names.join('|')}`;
   }
+}
+
+/** The DatasetSpec a stored data set key names, or null (own files cannot be rebuilt from a key). */
+export function datasetSpecOfKey(key: string | null): DatasetSpec | null {
+  if (key === 'builtin') return { kind: 'builtin' };
+  const m = key?.match(/^synthetic:seed=(\d+),size=(\d+),channels=(\d+),classes=(\d+)$/);
+  if (m) return { kind: 'synthetic', seed: Number(m[1]), size: Number(m[2]), channels: Number(m[3]), classes: Number(m[4]) };
+  return null;
 }

@@ -16,6 +16,7 @@ import {
   makeSyntheticDataset,
   type Dataset,
 } from '../data/index';
+import { openRunStore, type RunStore } from '../store/runs';
 import { errorText, selectBackend, type BackendSelection } from './backend';
 import {
   datasetKey,
@@ -117,9 +118,62 @@ async function getDataset(spec: DatasetSpec): Promise<Dataset> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The run store: the worker owns the only one; every run is persisted as it goes.
+
+let storePromise: Promise<RunStore> | null = null;
+function getStore(): Promise<RunStore> {
+  storePromise ??= openRunStore({ onWarning: (message) => post({ type: 'storageWarning', message }) });
+  return storePromise;
+}
+
+/** Writes to the stored run; a failed write is logged and never stops the search. */
+async function persist(runId: string | null, write: (store: RunStore, id: string) => Promise<unknown>): Promise<void> {
+  if (!runId) return;
+  try {
+    await write(await getStore(), runId);
+  } catch (e) {
+    console.warn(`Could not store run ${runId}: ${errorText(e)}`);
+  }
+}
+
+/** Answers a page request to the run store; a failure reaches the page as runStoreError. */
+async function storeRequest(body: (store: RunStore) => Promise<void>): Promise<void> {
+  try {
+    await body(await getStore());
+  } catch (e) {
+    post({ type: 'runStoreError', message: errorText(e) });
+  }
+}
+
+async function postRunList(store: RunStore): Promise<void> {
+  const { runs, problems } = await store.listRuns();
+  post({ type: 'runList', runs, problems });
+}
+
+async function findResumable(): Promise<void> {
+  try {
+    const r = await (await getStore()).findResumable();
+    post({
+      type: 'resumable',
+      run:
+        r && r.config && r.checkpointStep !== null
+          ? { id: r.id, name: r.name, step: r.checkpointStep, config: r.config, datasetKey: r.dataset.key ?? null, datasetName: r.dataset.name, backend: r.backend }
+          : null,
+    });
+  } catch (e) {
+    console.warn(`Could not look for an interrupted run: ${errorText(e)}`);
+    post({ type: 'resumable', run: null });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Runs
 
 interface Run {
+  /** The stored run's id (null when it could not be stored). */
+  runId: string | null;
+  /** Checkpoint every this many steps (0: by time only). */
+  checkpointEvery: number;
   engine: SearchEngine;
   config: SearchConfig;
   dataset: Dataset;
@@ -139,6 +193,8 @@ let run: Run | null = null;
 let looping = false;
 let backendSel: BackendSelection | null = null;
 let lastCheckpoint: SearchCheckpoint | null = null;
+/** The stored run lastCheckpoint belongs to. */
+let lastRunId: string | null = null;
 
 async function ensureBackend(requested: StartMessage['backend']): Promise<BackendSelection> {
   if (backendSel && backendSel.requested === requested) return backendSel;
@@ -186,6 +242,8 @@ async function start(msg: StartMessage): Promise<void> {
       { train: streams.train, val: streams.val },
     );
     const r: Run = {
+      runId: null,
+      checkpointEvery: Math.max(0, Math.floor(msg.checkpointEverySteps ?? 0)),
       engine,
       config,
       dataset,
@@ -201,7 +259,32 @@ async function start(msg: StartMessage): Promise<void> {
       finished: false,
     };
     run = r;
-    if (msg.fromCheckpoint) {
+    if (msg.resumeRunId) {
+      let cp: SearchCheckpoint | null;
+      try {
+        cp = await (await getStore()).loadCheckpoint(msg.resumeRunId);
+      } catch (e) {
+        fail('bad-checkpoint', `The stored run could not be read: ${errorText(e)}`, true);
+        return;
+      }
+      if (!cp) {
+        fail('no-checkpoint', 'The stored run has no checkpoint to resume from.', true);
+        return;
+      }
+      try {
+        engine.restore(cp);
+      } catch (e) {
+        fail('bad-checkpoint', `${errorText(e)}. The stored checkpoint does not fit this run's network.`, true);
+        return;
+      }
+      lastCheckpoint = cp;
+      lastRunId = msg.resumeRunId;
+      r.runId = msg.resumeRunId;
+      await persist(r.runId, async (store, id) => {
+        await store.truncateAfter(id, cp.step);
+        await store.setStatus(id, 'running');
+      });
+    } else if (msg.fromCheckpoint) {
       if (!lastCheckpoint) {
         fail('no-checkpoint', 'There is no checkpoint to resume from yet (one is taken every minute, on pause and on request).', true);
         return;
@@ -216,9 +299,45 @@ async function start(msg: StartMessage): Promise<void> {
         );
         return;
       }
+      const cp = lastCheckpoint;
+      if (lastRunId) {
+        r.runId = lastRunId;
+        await persist(r.runId, async (store, id) => {
+          await store.truncateAfter(id, cp.step);
+          await store.setStatus(id, 'running');
+        });
+      }
     } else {
       lastCheckpoint = null;
+      lastRunId = null;
     }
+    if (!r.runId) {
+      try {
+        const store = await getStore();
+        r.runId = await store.createRun({
+          name: `${config.mode} · ${dataset.name} · seed ${config.seed} · ${new Date().toISOString().slice(0, 16).replace('T', ' ')}`,
+          config,
+          dataset: {
+            name: dataset.name,
+            source: dataset.source,
+            key: datasetKey(msg.dataset),
+            height: dataset.height,
+            width: dataset.width,
+            channels: dataset.channels,
+            classes: dataset.classNames.length,
+            trainCount: dataset.train.count,
+            testCount: dataset.test.count,
+          },
+          backend: sel.backend,
+          stepsTotal: engine.stepsTotal,
+        });
+        if (msg.fromCheckpoint && lastCheckpoint) await store.saveCheckpoint(r.runId, lastCheckpoint);
+      } catch (e) {
+        console.warn(`Could not store the run: ${errorText(e)}`);
+      }
+      lastRunId = r.runId;
+    }
+    if (r.runId) post({ type: 'runStarted', runId: r.runId, step: engine.step });
     if (sel.backend === 'webgpu') {
       watchWebGpuDevice((f) => {
         r.deviceFailure = { code: f.kind === 'device-lost' ? 'device-lost' : 'gpu-error', message: f.message };
@@ -238,6 +357,7 @@ async function start(msg: StartMessage): Promise<void> {
 function fail(code: ErrorCode, message: string, recoverable: boolean): void {
   post({ type: 'error', code, message, recoverable });
   if (run) {
+    void persist(run.runId, (store, id) => store.setStatus(id, 'failed', message));
     run.engine.dispose();
     run = null;
   }
@@ -246,6 +366,7 @@ function fail(code: ErrorCode, message: string, recoverable: boolean): void {
 function reportError(e: unknown): void {
   if (e instanceof DeviceFailureError) {
     post({ type: 'error', code: e.code, message: e.message, recoverable: true, restartWorker: true });
+    if (run) void persist(run.runId, (store, id) => store.setStatus(id, 'failed', e.message));
     if (run) run = null; // its tensors went with the device
     return;
   }
@@ -269,6 +390,7 @@ function reportError(e: unknown): void {
     restartWorker: gpu,
   });
   if (run) {
+    void persist(run.runId, (store, id) => store.setStatus(id, 'failed', text));
     try {
       run.engine.dispose();
     } catch {
@@ -311,6 +433,17 @@ async function loop(r: Run): Promise<void> {
       valLoss: p.valLoss,
       valAccuracy: p.valAccuracy,
     });
+    void persist(r.runId, (store, id) =>
+      store.appendMetrics(id, {
+        step: p.step,
+        epoch: p.epoch,
+        trainLoss: p.trainLoss,
+        valLoss: p.valLoss,
+        valAccuracy: p.valAccuracy,
+        imagesPerSecond: p.imagesPerSecond,
+        seconds: p.seconds,
+      }),
+    );
     const t = performance.now();
     const wantGenotype = t - lastGenotype >= GENOTYPE_EVERY_MS || r.deriveRequested;
     if (t - lastWeights >= WEIGHTS_EVERY_MS || wantGenotype) {
@@ -319,7 +452,8 @@ async function loop(r: Run): Promise<void> {
       if (wantGenotype) lastGenotype = lastWeights;
       r.deriveRequested = false;
     }
-    if (r.checkpointRequested || t - lastCheckpointAt >= CHECKPOINT_EVERY_MS) {
+    const dueBySteps = r.checkpointEvery > 0 && engine.step % r.checkpointEvery === 0;
+    if (r.checkpointRequested || dueBySteps || t - lastCheckpointAt >= CHECKPOINT_EVERY_MS) {
       await takeCheckpoint(r);
       lastCheckpointAt = performance.now();
     }
@@ -328,6 +462,7 @@ async function loop(r: Run): Promise<void> {
   checkDevice(r);
   await sendWeights(r, true);
   r.finished = true;
+  await persist(r.runId, (store, id) => store.setStatus(id, engine.done ? 'done' : 'stopped'));
   post({ type: 'done', reason: engine.done ? 'finished' : 'stopped', step: engine.step, seconds: engine.seconds });
 }
 
@@ -349,6 +484,7 @@ class DeviceFailureError extends Error {
 async function pausePoint(r: Run): Promise<void> {
   await sendWeights(r, true);
   await takeCheckpoint(r);
+  await persist(r.runId, (store, id) => store.setStatus(id, 'paused'));
   post({ type: 'paused', step: r.engine.step });
   while (r.paused && !r.stopRequested && !r.deviceFailure) {
     await new Promise<void>((resolve) => {
@@ -362,12 +498,18 @@ async function pausePoint(r: Run): Promise<void> {
     }
     if (r.checkpointRequested) await takeCheckpoint(r);
   }
-  if (!r.stopRequested && !r.deviceFailure) post({ type: 'resumed', step: r.engine.step });
+  if (!r.stopRequested && !r.deviceFailure) {
+    await persist(r.runId, (store, id) => store.setStatus(id, 'running'));
+    post({ type: 'resumed', step: r.engine.step });
+  }
 }
 
 async function takeCheckpoint(r: Run): Promise<void> {
   r.checkpointRequested = false;
-  lastCheckpoint = await r.engine.checkpoint();
+  const cp = await r.engine.checkpoint();
+  lastCheckpoint = cp;
+  lastRunId = r.runId;
+  await persist(r.runId, (store, id) => store.saveCheckpoint(id, cp));
   post({ type: 'checkpointSaved', step: lastCheckpoint.step });
 }
 
@@ -382,6 +524,7 @@ async function sendWeights(r: Run, withGenotype: boolean): Promise<void> {
     edgeNormal: w.edgeNormal,
     edgeReduce: w.edgeReduce,
   };
+  void persist(r.runId, (store, id) => store.appendSnapshot(id, { step: r.engine.step, epoch: r.engine.epoch, kind: 'raw', ...raw }));
   const sm = (rows: number[][] | null) => (rows ? rows.map((row) => softmax(row)) : null);
   post({
     type: 'weights',
@@ -416,7 +559,9 @@ async function sendWeights(r: Run, withGenotype: boolean): Promise<void> {
       createdAt: new Date().toISOString(),
     },
   });
-  post({ type: 'genotype', step: r.engine.step, json: stringifyGenotypeFile(file), darts: toDartsString(genotype) });
+  const json = stringifyGenotypeFile(file);
+  void persist(r.runId, (store, id) => store.setGenotype(id, json));
+  post({ type: 'genotype', step: r.engine.step, json, darts: toDartsString(genotype) });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -473,6 +618,42 @@ scope.onmessage = (event: MessageEvent<ToWorker>) => {
       break;
     case 'injectNaN':
       if (run) run.engine.injectNaN = true;
+      break;
+    case 'findResumable':
+      void findResumable();
+      break;
+    case 'listRuns':
+      void storeRequest(postRunList);
+      break;
+    case 'getRun':
+      void storeRequest(async (store) => post({ type: 'runRecord', record: await store.getRun(msg.runId) }));
+      break;
+    case 'deleteRun':
+      if (run && looping && run.runId === msg.runId) {
+        post({ type: 'runStoreError', message: 'This run is being searched: stop it before deleting it.' });
+        break;
+      }
+      void storeRequest(async (store) => {
+        await store.deleteRun(msg.runId);
+        await postRunList(store);
+      });
+      break;
+    case 'exportRun':
+      void storeRequest(async (store) => {
+        const text = await store.exportRun(msg.runId);
+        const name = (await store.listRuns()).runs.find((r) => r.id === msg.runId)?.name ?? msg.runId;
+        post({ type: 'runExported', runId: msg.runId, name, text });
+      });
+      break;
+    case 'importRun':
+      void storeRequest(async (store) => {
+        const runId = await store.importRun(msg.text);
+        post({ type: 'runImported', runId });
+        await postRunList(store);
+      });
+      break;
+    case 'discardRun':
+      if (run?.runId !== msg.runId) void persist(msg.runId, (store, id) => store.setStatus(id, 'stopped', 'Discarded after a reload'));
       break;
   }
 };

@@ -1,0 +1,100 @@
+// The stored runs (kept by the search worker in IndexedDB): open one read-only, delete or
+// export it, or import a run file (or a genotype file). Damaged stored runs are listed as a note.
+import { useId } from 'react';
+import { deleteStoredRun, exportStoredRun, importRunFile, openStoredRun } from '../store/controller';
+import { isActive, useLab } from '../store/lab';
+import { modeLabel } from '../store/setup';
+
+export function RunsPanel() {
+  const runs = useLab((s) => s.runs);
+  const problems = useLab((s) => s.runProblems);
+  const message = useLab((s) => s.runsMessage);
+  const opened = useLab((s) => s.openedRun);
+  const currentRunId = useLab((s) => s.runId);
+  const phase = useLab((s) => s.phase);
+  const active = isActive(phase);
+  const inputId = useId();
+  return (
+    <section className="card runs" aria-label="Runs">
+      <div className="runs-head">
+        <h2>Runs</h2>
+        <label className="button small" htmlFor={inputId}>
+          Import run or genotype
+        </label>
+        <input
+          id={inputId}
+          type="file"
+          accept=".json,.txt,application/json,text/plain"
+          aria-label="Import run or genotype"
+          className="visually-hidden"
+          onChange={(e) => {
+            const f = e.target.files?.[0];
+            e.target.value = '';
+            if (f) void importRunFile(f);
+          }}
+        />
+      </div>
+      {opened && <p className="note">Showing the stored run ‘{opened.name}’ (read-only).</p>}
+      {message && (
+        <p className={message.kind === 'error' ? 'runs-error' : 'note'} role={message.kind === 'error' ? 'alert' : undefined} data-kind={message.kind}>
+          {message.text}
+        </p>
+      )}
+      {problems.length > 0 && (
+        <div className="runs-problems" role="note" aria-label="Runs that could not be read">
+          {problems.map((p) => (
+            <p key={p.id}>{p.message}</p>
+          ))}
+        </div>
+      )}
+      {runs.length === 0 ? (
+        <p className="note">No stored runs yet: every search is stored in this browser as it runs.</p>
+      ) : (
+        <table className="runs-table">
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Mode</th>
+              <th scope="col">Data set</th>
+              <th scope="col">Steps</th>
+              <th scope="col">Best val. acc.</th>
+              <th scope="col">Status</th>
+              <th scope="col">
+                <span className="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {runs.map((r) => {
+              const live = active && r.id === currentRunId;
+              return (
+                <tr key={r.id} data-run-id={r.id} data-status={r.status} aria-current={opened?.id === r.id ? 'true' : undefined}>
+                  <th scope="row">{r.name}</th>
+                  <td>{modeLabel(r.mode)}</td>
+                  <td>{r.dataset.name}</td>
+                  <td>
+                    {r.steps}
+                    {r.stepsTotal ? ` / ${r.stepsTotal}` : ''}
+                  </td>
+                  <td>{r.bestValAccuracy === null ? '–' : `${(r.bestValAccuracy * 100).toFixed(1)}%`}</td>
+                  <td title={r.message ?? undefined}>{r.status}</td>
+                  <td className="runs-actions">
+                    <button type="button" className="small" onClick={() => openStoredRun(r.id)} disabled={active} aria-label={`Open ${r.name}`}>
+                      Open
+                    </button>
+                    <button type="button" className="small" onClick={() => deleteStoredRun(r.id)} disabled={live} aria-label={`Delete ${r.name}`}>
+                      Delete
+                    </button>
+                    <button type="button" className="small" onClick={() => exportStoredRun(r.id)} aria-label={`Export ${r.name}`}>
+                      Export
+                    </button>
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
