@@ -495,10 +495,11 @@ export function genotypeOf(g: Genotype | GenotypeFile): Genotype {
 }
 
 /**
- * JSON text of a file: two-space indentation, but each array of numbers/strings/nulls (a weight
- * row, a concat, the op list) and each edge entry on one line. JSON.parse gives the file back.
+ * JSON with two-space indentation, but each array of numbers/strings/nulls (a weight row, a
+ * concat) and each object of such values that `oneLine` accepts on one line. JSON.parse gives
+ * the value back. Shared by genotype files and run files.
  */
-export function stringifyGenotypeFile(file: GenotypeFile): string {
+export function formatCompactJson(value: unknown, oneLine: (obj: object, size: number) => boolean): string {
   const isPrimitive = (v: unknown) => v === null || typeof v !== 'object';
   const fmt = (v: unknown, indent: string): string => {
     if (isPrimitive(v)) return JSON.stringify(v) ?? 'null';
@@ -510,11 +511,16 @@ export function stringifyGenotypeFile(file: GenotypeFile): string {
     }
     const entries = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined);
     if (entries.length === 0) return '{}';
-    if ('op' in (v as object) && 'from' in (v as object) && entries.every(([, x]) => isPrimitive(x)))
-      return `{ ${entries.map(([k, x]) => `${JSON.stringify(k)}: ${JSON.stringify(x)}`).join(', ')} }`;
+    if (entries.every(([, x]) => isPrimitive(x)) && oneLine(v as object, entries.length))
+      return `{ ${entries.map(([k, x]) => `${JSON.stringify(k)}: ${JSON.stringify(x) ?? 'null'}`).join(', ')} }`;
     return `{\n${entries.map(([k, x]) => `${inner}${JSON.stringify(k)}: ${fmt(x, inner)}`).join(',\n')}\n${indent}}`;
   };
-  return fmt(file, '') + '\n';
+  return fmt(value, '') + '\n';
+}
+
+/** JSON text of a genotype file: each edge entry and each weight row on one line. */
+export function stringifyGenotypeFile(file: GenotypeFile): string {
+  return formatCompactJson(file, (obj) => 'op' in obj && 'from' in obj);
 }
 
 function describe(v: unknown): string {

@@ -2,7 +2,7 @@
 // validators that name the first thing wrong (e.g. `run.metrics[3].step: expected a number`).
 // Pure TypeScript: no DOM, React or worker APIs, so the page, the worker and Node tests share it.
 import type { SearchCheckpoint } from '../search/engine';
-import { GENOTYPE_FORMAT, GenotypeError, parseGenotypeInput, validateGenotypeFile, type GenotypeFile } from '../search/genotype';
+import { GENOTYPE_FORMAT, GenotypeError, formatCompactJson, parseGenotypeInput, validateGenotypeFile, type GenotypeFile } from '../search/genotype';
 import { EDGES, SEARCH_MODES, validateConfig, type SearchConfig, type SearchMode } from '../search/space';
 
 // ---------------------------------------------------------------------------------------------
@@ -635,27 +635,9 @@ function shortFloat32(x: number): number {
 
 const shortRows = (rows: number[][] | null) => rows && rows.map((r) => r.map(shortFloat32));
 
-/**
- * JSON with two-space indentation, but arrays of numbers/strings/nulls and objects of only such
- * values (a weight row, a metrics row) on one line. JSON.parse gives the value back.
- */
+/** JSON of a run file: weight rows and metrics rows (objects of ≤ 10 plain values) on one line. */
 export function formatJson(value: unknown): string {
-  const isPrimitive = (v: unknown) => v === null || typeof v !== 'object';
-  const fmt = (v: unknown, indent: string): string => {
-    if (isPrimitive(v)) return JSON.stringify(v) ?? 'null';
-    const inner = indent + '  ';
-    if (Array.isArray(v)) {
-      if (v.length === 0) return '[]';
-      if (v.every(isPrimitive)) return `[${v.map((x) => JSON.stringify(x) ?? 'null').join(', ')}]`;
-      return `[\n${v.map((x) => inner + fmt(x, inner)).join(',\n')}\n${indent}]`;
-    }
-    const entries = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined);
-    if (entries.length === 0) return '{}';
-    if (entries.every(([, x]) => isPrimitive(x)) && entries.length <= 10)
-      return `{ ${entries.map(([k, x]) => `${JSON.stringify(k)}: ${JSON.stringify(x) ?? 'null'}`).join(', ')} }`;
-    return `{\n${entries.map(([k, x]) => `${inner}${JSON.stringify(k)}: ${fmt(x, inner)}`).join(',\n')}\n${indent}}`;
-  };
-  return fmt(value, '') + '\n';
+  return formatCompactJson(value, (_obj, size) => size <= 10);
 }
 
 /** The export file of a run: history, snapshots as plain arrays, genotype, optional checkpoint. */
