@@ -2,7 +2,7 @@
 // validators that name the first thing wrong (e.g. `run.metrics[3].step: expected a number`).
 // Pure TypeScript: no DOM, React or worker APIs, so the page, the worker and Node tests share it.
 import type { SearchCheckpoint } from '../search/engine';
-import { GENOTYPE_FORMAT, GenotypeError, formatCompactJson, parseGenotypeInput, validateGenotypeFile, type GenotypeFile } from '../search/genotype';
+import { GENOTYPE_FORMAT, GenotypeError, formatCompactJson, parseGenotypeInput, validateGenotypeFile, type ArchWeights, type GenotypeFile } from '../search/genotype';
 import { EDGES, SEARCH_MODES, validateConfig, type SearchConfig, type SearchMode } from '../search/space';
 
 // ---------------------------------------------------------------------------------------------
@@ -45,18 +45,11 @@ export interface MetricRow {
 }
 
 /** α/β at one step, as the worker's `weights` message carries them (14 rows each). */
-export interface ArchSnapshotInput {
+export interface ArchSnapshotInput extends ArchWeights {
   step: number;
   epoch?: number | null;
   /** 'raw' (pre-softmax; the default, and what re-deriving a genotype needs) or 'softmax'. */
   kind?: 'raw' | 'softmax';
-  alphaNormal: number[][];
-  alphaReduce: number[][];
-  betaNormal?: number[][] | null;
-  betaReduce?: number[][] | null;
-  /** PC-DARTS edge-normalisation weights (raw), 14 entries. */
-  edgeNormal?: number[] | null;
-  edgeReduce?: number[] | null;
 }
 
 /** A stored snapshot read back (values are float32-rounded). */

@@ -2,6 +2,7 @@
 // numbers and ArrayBuffers only (never tensors), so structured cloning is all they need.
 import type { SearchConfig } from '../search/space';
 import type { RunProblem, RunRecord, RunSummary } from '../store/runs';
+import type { RawArchWeights } from '../search/supernet';
 
 export const BACKEND_CHOICES = ['auto', 'webgpu', 'webgl', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
@@ -38,15 +39,8 @@ export interface AdapterInfo {
   isFallbackAdapter: boolean;
 }
 
-/** Raw (pre-softmax) architecture weights, 14 rows each (DARTS edge order). */
-export interface RawWeights {
-  alphaNormal: number[][];
-  alphaReduce: number[][];
-  betaNormal: number[][] | null;
-  betaReduce: number[][] | null;
-  edgeNormal: number[] | null;
-  edgeReduce: number[] | null;
-}
+/** Raw (pre-softmax) architecture weights, 14 rows each (DARTS edge order), as the engine reads them. */
+export type RawWeights = RawArchWeights;
 
 // ---------------------------------------------------------------------------------------------
 // UI → worker
