@@ -13,6 +13,7 @@ import { exportPytorch } from '../search/pytorch';
 import { loadDatasetNode } from '../data/node';
 import { evalBatches, makeSearchStreams, type Dataset } from '../data/index';
 import { runBench } from './bench';
+import { runParity } from './parity';
 
 // The cpu backend's "install tfjs-node" banner would only confuse a CLI user.
 tf.env().set('PROD', true);
@@ -29,7 +30,9 @@ const USAGE = `usage: npm run --silent lab -- COMMAND [--flags]
                   --eval-images N (default 1000) test images to score the final supernet on
   train           --genotype FILE --dataset NAME|PATH [--preset quick|full] [--epochs N] [--steps N]
   export-pytorch  --genotype FILE --out model.py
-  bench           [--backend wasm|cpu|webgpu] [--sizes quick,paper] [--modes darts,factorized,nonfactorized] [--steps N]`;
+  bench           [--backend wasm|cpu|webgpu] [--sizes quick,paper] [--modes darts,factorized,nonfactorized] [--steps N]
+  parity          [--backend webgpu|wasm|cpu] [--search-steps 20]: every op, gradient and a short search
+                  against the cpu reference; exits 1 when a check fails`;
 
 async function main(argv: string[]): Promise<unknown> {
   const [command, ...rest] = argv;
@@ -54,6 +57,14 @@ async function main(argv: string[]): Promise<unknown> {
       return exportPytorchCommand(flags);
     case 'bench':
       return runBench(flags);
+    case 'parity': {
+      const report = await runParity(flags);
+      if (!report.passed) {
+        process.stdout.write(JSON.stringify(report) + '\n');
+        throw new Error(`parity failed on ${report.backend}: ${report.deviceError ?? report.failed.join('; ')}`);
+      }
+      return report;
+    }
     default:
       throw new UsageError(`unknown command "${command}"\n${USAGE}`);
   }
