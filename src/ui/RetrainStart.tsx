@@ -9,13 +9,15 @@ import { isActive, isTraining, useLab } from '../store/lab';
 import { RETRAIN_FIELDS, retrainProblems, type RetrainField } from '../store/setup';
 
 const PRESET_LABELS: Record<TrainPresetName, string> = {
-  quick: 'quick: the search network’s size, a few epochs (minutes on a GPU)',
-  full: 'full: DARTS’s CIFAR-10 recipe (36 channels, 20 cells, 600 epochs)',
+  quick: 'quick: C=16, 8 cells, 10 epochs (minutes on a GPU)',
+  full: 'full: DARTS’s recipe, C=36, 20 cells, 600 epochs',
 };
 
 export function RetrainStart() {
   const genotype = useLab((s) => s.genotype);
   const opened = useLab((s) => s.openedRun);
+  // The search on show, by its stored name when it has one.
+  const searchName = useLab((s) => s.runs.find((r) => r.id === s.runId)?.name ?? null);
   const retrain = useLab((s) => s.setup.retrain);
   const setSetup = useLab((s) => s.setSetup);
   const searching = isActive(useLab((s) => s.phase));
@@ -26,7 +28,7 @@ export function RetrainStart() {
   const reluId = useId();
   const fileId = useId();
 
-  const source = file ? { json: file.json, name: file.name } : genotype ? { json: genotype.json, name: opened?.name ?? `the search’s genotype (step ${genotype.step})` } : null;
+  const source = file ? { json: file.json, name: file.name } : genotype ? { json: genotype.json, name: opened?.name ?? `${searchName ?? 'the search'} at step ${genotype.step}` } : null;
   const problems = retrainProblems(retrain);
   const preset = TRAIN_PRESETS[retrain.preset];
   const blocked = searching ? 'Stop the search to re-train (the worker runs one job at a time).' : training ? 'A re-training is running.' : null;
@@ -49,6 +51,7 @@ export function RetrainStart() {
         {source ? (
           <>
             Trains <strong>{source.name}</strong>
+            {file && ' · '}
             {file && (
               <button type="button" className="small link" onClick={() => setFile(null)}>
                 use the panel’s genotype
