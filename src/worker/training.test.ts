@@ -80,7 +80,7 @@ describe('TrainingJob', () => {
     await store.close();
   });
 
-  it('stops when asked, keeping the last scoring; a NaN loss fails with a clear message', async () => {
+  it('stops when asked (keeping the last scoring), pauses and resumes; a NaN loss fails with a clear message', async () => {
     const store = await openRunStore({ indexedDB: new IDBFactory() });
     const a = host(store);
     const stopped = new TrainingJob({ ...a.h, post: (m) => (a.messages.push(m), m.type === 'trainingEvaluation' && stopped.stop()) });
@@ -91,6 +91,24 @@ describe('TrainingJob', () => {
     const stoppedRun = await store.getRun(stopped.runId!);
     expect(stoppedRun.status).toBe('stopped');
     expect(stoppedRun.training!.testAccuracy).toBeNull(); // only a finished run has a final score
+
+    // Pause after the first step, resume when paused: it goes on to the end.
+    const p = host(store);
+    const paused = new TrainingJob({
+      ...p.h,
+      post: (m) => {
+        p.messages.push(m);
+        if (m.type === 'trainingProgress' && m.step === 1) paused.pause();
+        if (m.type === 'trainingPaused') setTimeout(() => paused.resume(), 10);
+      },
+    });
+    await paused.run(message({ evalEvery: 0 }));
+    expect(p.messages.filter((m) => m.type === 'trainingPaused' || m.type === 'trainingResumed')).toEqual([
+      { type: 'trainingPaused', step: 1 },
+      { type: 'trainingResumed', step: 1 },
+    ]);
+    expect(of(p.messages, 'trainingDone')[0]).toMatchObject({ reason: 'finished', step: 6 });
+    expect((await store.getRun(paused.runId!)).status).toBe('done');
 
     const b = host(store);
     const diverging = new TrainingJob({ ...b.h, post: (m) => (b.messages.push(m), m.type === 'trainingProgress' && diverging.injectNaN()) });
