@@ -8,7 +8,7 @@ import { ACTIVATIONS, EDGES, PRESETS, SEARCH_MODES, candidateOps, makeConfig, ty
 import { Supernet } from '../search/supernet';
 import { Random } from '../search/random';
 import { SearchEngine, SearchError } from '../search/engine';
-import { deriveGenotype, genotypeOf, parseGenotypeInput, stringifyGenotypeFile, toGenotypeFile, type ArchWeights } from '../search/genotype';
+import { deriveGenotype, genotypeOf, parseGenotypeInput, stringifyGenotypeFile, toGenotypeFile, withAllRelu, type ArchWeights } from '../search/genotype';
 import { exportPytorch } from '../search/pytorch';
 import { loadDatasetNode } from '../data/node';
 import { evalBatches, makeSearchStreams, type Dataset } from '../data/index';
@@ -281,12 +281,6 @@ async function exportPytorchCommand(flags: Flags): Promise<unknown> {
 
 function inputOf(dataset: Dataset) {
   return { height: dataset.height, width: dataset.width, channels: dataset.channels, classes: dataset.classNames.length };
-}
-
-/** The paper's Table 2 baseline: the same genotype with every activation set to ReLU. */
-export function withAllRelu<T extends { normal: { activation: string | null }[]; reduce: { activation: string | null }[] }>(g: T): T {
-  const relu = (edges: T['normal']) => edges.map((e) => ({ ...e, activation: e.activation === null ? null : 'relu' }));
-  return { ...g, normal: relu(g.normal), reduce: relu(g.reduce) };
 }
 
 /** Config-A: β frozen from a genotype (one-hot on each edge's activation) or from its weights. */

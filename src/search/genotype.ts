@@ -724,6 +724,12 @@ export function parseGenotypeInput(text: string): GenotypeFile {
   return parseGenotypeFile(text);
 }
 
+/** The paper's Table 2 baseline: the same cells with every conv op's activation set to ReLU. */
+export function withAllRelu<T extends Genotype>(g: T): T {
+  const relu = (edges: GenotypeEdge[]) => edges.map((e) => ({ ...e, activation: e.activation === null ? null : ('relu' as const) }));
+  return { ...g, normal: relu(g.normal), reduce: relu(g.reduce) };
+}
+
 /** Same cells (op, input, activation, in order) and concats. */
 export function genotypeEquals(a: Genotype, b: Genotype): boolean {
   const cellEq = (x: readonly GenotypeEdge[], y: readonly GenotypeEdge[]) =>

@@ -4,8 +4,8 @@
 import { genotypeOf, softmax, stringifyGenotypeFile, toDartsString } from '../search/genotype';
 import type { RunRecord } from './runs';
 import { datasetSpecOfKey, type DatasetInfo, type FileBytes, type FromWorker, type ToWorker } from '../worker/protocol';
-import { appendThinned, isActive, MAX_CURVE_POINTS, MAX_SNAPSHOTS, useLab, type Snapshot } from './lab';
-import { datasetSpecOf, decodeSetup, encodeSetup, setupProblems, type DatasetChoice, type Setup } from './setup';
+import { appendThinned, isActive, isTraining, MAX_CURVE_POINTS, MAX_SNAPSHOTS, useLab, type Snapshot, type TrainingState } from './lab';
+import { datasetSpecOf, decodeSetup, encodeSetup, retrainConfig, retrainProblems, setupProblems, type DatasetChoice, type Setup } from './setup';
 
 let worker: Worker | null = null;
 /** The user's files of the current "files" data set, kept to re-send to a fresh worker. */
@@ -35,6 +35,7 @@ function crashed(message: string): void {
   pendingLoads.clear();
   flushDeriveWaiters(null);
   useLab.setState((s) => ({
+    training: isTraining(s.training) ? { ...s.training!, phase: 'error' } : s.training,
     phase: s.phase === 'idle' || s.phase === 'done' ? s.phase : 'error',
     error: { code: 'worker-crash', message, recoverable: true },
     datasetLoad: null,
@@ -144,10 +145,18 @@ function handleMessage(msg: FromWorker): void {
       refreshRuns();
       break;
     case 'error':
-      set((s) => ({
-        error: { code: msg.code, message: msg.message, recoverable: msg.recoverable },
-        phase: msg.code === 'busy' ? s.phase : 'error',
-      }));
+      set((s) =>
+        msg.job === 'training'
+          ? {
+              error: { code: msg.code, message: msg.message, recoverable: msg.recoverable },
+              training: s.training && msg.code !== 'busy' ? { ...s.training, phase: 'error' } : s.training,
+            }
+          : {
+              error: { code: msg.code, message: msg.message, recoverable: msg.recoverable },
+              phase: msg.code === 'busy' ? s.phase : 'error',
+            },
+      );
+      if (msg.job === 'training') refreshRuns();
       flushDeriveWaiters(null);
       if (msg.restartWorker) {
         worker?.terminate();
@@ -155,6 +164,37 @@ function handleMessage(msg: FromWorker): void {
         ownFilesSentTo = null;
         set({ checkpointStep: null });
       }
+      break;
+    case 'trainingStarted': {
+      const { type: _type, ...started } = msg;
+      void _type;
+      updateTraining({ phase: 'running', runId: msg.runId, started });
+      refreshRuns();
+      break;
+    }
+    case 'trainingProgress': {
+      const point = { step: msg.step, trainLoss: msg.trainLoss, trainAccuracy: msg.trainAccuracy };
+      set((s) => (s.training ? { training: { ...s.training, progress: msg, curve: appendThinned(s.training.curve, point, MAX_CURVE_POINTS) } } : {}));
+      break;
+    }
+    case 'trainingEvaluation': {
+      const { type: _type, ...evaluation } = msg;
+      void _type;
+      set((s) => (s.training ? { training: { ...s.training, evaluations: [...s.training.evaluations, evaluation] } } : {}));
+      break;
+    }
+    case 'trainingPaused':
+      updateTraining({ phase: 'paused' });
+      break;
+    case 'trainingResumed':
+      updateTraining({ phase: 'running' });
+      break;
+    case 'trainingDone':
+      updateTraining({
+        phase: 'done',
+        result: { reason: msg.reason, step: msg.step, seconds: msg.seconds, testAccuracy: msg.testAccuracy, testCount: msg.testCount },
+      });
+      refreshRuns();
       break;
     case 'datasetProgress': {
       const p = pendingLoads.get(msg.requestId);
@@ -178,6 +218,10 @@ function handleMessage(msg: FromWorker): void {
       break;
     }
   }
+}
+
+function updateTraining(change: Partial<TrainingState>): void {
+  useLab.setState((s) => (s.training ? { training: { ...s.training, ...change } } : {}));
 }
 
 function nearestIndex(snaps: Snapshot[], step: number): number {
@@ -260,6 +304,10 @@ export function hasOwnFiles(): boolean {
 export async function startSearch(options: { fromCheckpoint?: boolean; resumeRunId?: string } = {}): Promise<void> {
   const state = useLab.getState();
   if (isActive(state.phase)) return;
+  if (isTraining(state.training)) {
+    useLab.setState({ error: { code: 'busy', message: 'A re-training is running: stop it before starting a search.', recoverable: true } });
+    return;
+  }
   useLab.setState({ resumable: null });
   const problems = setupProblems(state.setup);
   if (problems.length) {
@@ -301,6 +349,69 @@ export async function startSearch(options: { fromCheckpoint?: boolean; resumeRun
     resumeRunId: options.resumeRunId,
     checkpointEverySteps: setup.checkpointEvery,
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Re-training a genotype (in the same worker: it runs a search or a re-training, not both)
+
+/**
+ * Re-trains a genotype (a genotype file's JSON or a DARTS string) with the setup's re-training
+ * settings, on the setup's data set and backend. `source` names where the genotype came from.
+ */
+export async function startTraining(genotype: string, source: string): Promise<void> {
+  const state = useLab.getState();
+  if (isTraining(state.training)) return;
+  if (isActive(state.phase)) {
+    useLab.setState({ error: { code: 'busy', message: 'A search is running: stop it before re-training a genotype.', recoverable: true } });
+    return;
+  }
+  const setup = state.setup;
+  const problems = retrainProblems(setup.retrain);
+  if (problems.length) {
+    useLab.setState({ error: { code: 'bad-config', message: `Fix the re-training settings first: ${problems.join('; ')}`, recoverable: true } });
+    return;
+  }
+  useLab.setState({
+    error: null,
+    training: { phase: 'starting', runId: null, source, started: null, progress: null, curve: [], evaluations: [], result: null, stored: false },
+  });
+  if (setup.dataset === 'files' && !(await ensureOwnFilesSent())) {
+    updateTraining({ phase: 'error' });
+    useLab.setState({ error: { code: 'dataset', message: 'Your data set files are not loaded: choose or drop them again.', recoverable: true } });
+    return;
+  }
+  const r = setup.retrain;
+  send({
+    type: 'startTraining',
+    genotype,
+    source,
+    dataset: datasetSpecOf(setup),
+    backend: setup.backend,
+    preset: r.preset,
+    allRelu: r.allRelu,
+    config: retrainConfig(r),
+    evalEvery: r.evalEvery,
+    testImages: r.testImages,
+  });
+}
+
+export function pauseTraining(): void {
+  if (useLab.getState().training?.phase !== 'running') return;
+  updateTraining({ phase: 'pausing' });
+  send({ type: 'pause' });
+}
+
+export function resumeTraining(): void {
+  const phase = useLab.getState().training?.phase;
+  if (phase !== 'paused' && phase !== 'pausing') return;
+  updateTraining({ phase: 'running' });
+  send({ type: 'resume' });
+}
+
+export function stopTraining(): void {
+  if (!isTraining(useLab.getState().training)) return;
+  updateTraining({ phase: 'stopping' });
+  send({ type: 'stop' });
 }
 
 /** Asks the worker for a stored run that a reload interrupted (shown as a notice). */
@@ -347,6 +458,10 @@ export function refreshRuns(): void {
 export function openStoredRun(runId: string): void {
   if (isActive(useLab.getState().phase)) {
     useLab.setState({ runsMessage: { kind: 'error', text: 'Stop the search first to open a stored run.' } });
+    return;
+  }
+  if (isTraining(useLab.getState().training)) {
+    useLab.setState({ runsMessage: { kind: 'error', text: 'Stop the re-training first to open a stored run.' } });
     return;
   }
   useLab.setState({ runsMessage: null });
@@ -411,7 +526,12 @@ function showRecord(record: RunRecord): void {
     }
   }
   const d = record.dataset;
+  if (record.kind === 'train') {
+    showTrainingRecord(record, genotype);
+    return;
+  }
   useLab.setState({
+    training: null,
     phase: 'done',
     openedRun: { id: record.id, name: record.name },
     runsMessage: record.problems.length ? { kind: 'info', text: `Some stored history could not be read: ${record.problems.join('; ')}` } : null,
@@ -440,6 +560,66 @@ function showRecord(record: RunRecord): void {
 }
 
 type LabGenotype = ReturnType<typeof useLab.getState>['genotype'];
+
+/** A stored re-training: its curves, scorings and result in the "Re-training" region, and its
+ * genotype in the genotype panel (to re-train again); the search views are cleared. */
+function showTrainingRecord(record: RunRecord, genotype: LabGenotype): void {
+  const t = record.training;
+  const d = record.dataset;
+  const last = record.trainMetrics[record.trainMetrics.length - 1];
+  const finished = record.status === 'done';
+  useLab.setState({
+    phase: 'idle',
+    openedRun: { id: record.id, name: record.name },
+    runsMessage: record.problems.length ? { kind: 'info', text: `Some stored history could not be read: ${record.problems.join('; ')}` } : null,
+    runConfig: null,
+    runDataset: null,
+    backend: null,
+    progress: null,
+    error: null,
+    curve: [],
+    snapshots: [],
+    viewIndex: null,
+    genotype,
+    checkpointStep: null,
+    done: null,
+    training: {
+      phase: 'done',
+      runId: record.id,
+      source: t?.source ?? record.name,
+      started: t
+        ? {
+            runId: record.id,
+            backend: record.backend ?? '',
+            preset: t.preset,
+            allRelu: t.allRelu,
+            source: t.source,
+            datasetName: d.name,
+            config: t.config,
+            stepsTotal: record.stepsTotal ?? record.steps,
+            stepsPerEpoch: 0,
+            epochsTotal: 0,
+            params: t.params ?? 0,
+            auxiliaryParams: t.auxiliaryParams ?? 0,
+            auxiliary: t.auxiliary,
+            cutout: t.cutout,
+            darts: genotype?.darts ?? '',
+          }
+        : null,
+      progress: null,
+      curve: record.trainMetrics.map((m) => ({ step: m.step, trainLoss: m.trainLoss, trainAccuracy: m.trainAccuracy })),
+      evaluations: t?.evaluations ?? [],
+      result: {
+        reason: finished ? 'finished' : 'stopped',
+        step: record.steps,
+        seconds: last?.seconds ?? record.seconds,
+        testAccuracy: finished ? (t?.testAccuracy ?? null) : (t?.evaluations[t.evaluations.length - 1]?.testAccuracy ?? null),
+        testCount: finished ? (t?.testCount ?? null) : (t?.evaluations[t.evaluations.length - 1]?.testCount ?? null),
+      },
+      stored: true,
+    },
+  });
+}
 
 /** Keeps the interrupted run stored but stops offering it. */
 export function discardResumable(): void {

@@ -3,8 +3,8 @@
 // the controller (./controller) turns worker messages into these updates.
 import { create } from 'zustand';
 import type { SearchConfig } from '../search/space';
-import type { DatasetInfo, ErrorCode, ProgressMessage, RawWeights, ResumableRun } from '../worker/protocol';
-import type { RunProblem, RunSummary } from './runs';
+import type { DatasetInfo, ErrorCode, ProgressMessage, RawWeights, ResumableRun, TrainingProgressMessage, TrainingStartedMessage } from '../worker/protocol';
+import type { RunProblem, RunSummary, TrainEvaluation } from './runs';
 import { defaultSetup, type DatasetChoice, type Setup } from './setup';
 
 export type Phase = 'idle' | 'starting' | 'running' | 'pausing' | 'paused' | 'stopping' | 'done' | 'error';
@@ -51,6 +51,33 @@ export interface DatasetLoad {
   phase: string;
 }
 
+export type TrainingPhase = 'starting' | 'running' | 'pausing' | 'paused' | 'stopping' | 'done' | 'error';
+
+/** One re-training step on the curves. */
+export interface TrainCurvePoint {
+  step: number;
+  trainLoss: number;
+  trainAccuracy: number;
+}
+
+/** A re-training: the one running in the worker, or a stored one opened from the runs list. */
+export interface TrainingState {
+  phase: TrainingPhase;
+  /** The stored run (null until the worker reports it, or when it could not be stored). */
+  runId: string | null;
+  /** Where the genotype came from (a run's or a file's name). */
+  source: string;
+  /** What the worker built (network size, steps, backend); null until it starts. */
+  started: Omit<TrainingStartedMessage, 'type'> | null;
+  progress: TrainingProgressMessage | null;
+  curve: TrainCurvePoint[];
+  evaluations: TrainEvaluation[];
+  /** How it ended; testAccuracy is the final one (null when stopped before any scoring). */
+  result: { reason: 'finished' | 'stopped'; step: number; seconds: number; testAccuracy: number | null; testCount: number | null } | null;
+  /** Opened from the runs list: read-only. */
+  stored: boolean;
+}
+
 /** Snapshots kept for replay; older ones are thinned (every other one) beyond this. */
 export const MAX_SNAPSHOTS = 400;
 /** Curve points kept; thinned the same way beyond this. */
@@ -90,6 +117,8 @@ export interface LabState {
   runsMessage: { kind: 'error' | 'info'; text: string } | null;
   /** The stored run shown read-only (opened from the runs list), if any. */
   openedRun: { id: string; name: string } | null;
+  /** The re-training shown in the "Re-training" region (running, finished or opened). */
+  training: TrainingState | null;
 
   setSetup(update: (s: Setup) => Setup): void;
   replaceSetup(setup: Setup, warnings?: string[]): void;
@@ -122,6 +151,7 @@ export const useLab = create<LabState>()((set) => ({
   runProblems: [],
   runsMessage: null,
   openedRun: null,
+  training: null,
 
   setSetup: (update) => set((s) => ({ setup: update(s.setup) })),
   replaceSetup: (setup, warnings = []) => set({ setup, setupWarnings: warnings }),
@@ -144,6 +174,11 @@ export function selectViewedSnapshot(s: LabState): Snapshot | null {
   if (!s.snapshots.length) return null;
   if (s.viewIndex === null) return s.snapshots[s.snapshots.length - 1]!;
   return s.snapshots[Math.min(s.viewIndex, s.snapshots.length - 1)]!;
+}
+
+/** A re-training is in progress in the worker (it then runs no search). */
+export function isTraining(training: TrainingState | null): boolean {
+  return training !== null && training.phase !== 'done' && training.phase !== 'error';
 }
 
 export function isActive(phase: Phase): boolean {

@@ -4,6 +4,7 @@
 import type { SearchCheckpoint } from '../search/engine';
 import { GENOTYPE_FORMAT, GenotypeError, formatCompactJson, parseGenotypeInput, validateGenotypeFile, type ArchWeights, type GenotypeFile } from '../search/genotype';
 import { EDGES, SEARCH_MODES, validateConfig, type SearchConfig, type SearchMode } from '../search/space';
+import { TRAIN_PRESET_NAMES, validateTrainConfig, type TrainConfig, type TrainPresetName } from '../search/train-config';
 
 // ---------------------------------------------------------------------------------------------
 // Types
@@ -17,6 +18,11 @@ export const RUN_STATUSES = ['running', 'paused', 'done', 'stopped', 'failed'] a
 export type RunStatus = (typeof RUN_STATUSES)[number];
 /** A run with one of these statuses and a checkpoint can be continued (after a reload too). */
 export const RESUMABLE_STATUSES: readonly RunStatus[] = ['running', 'paused'];
+
+/** What a run did: search an architecture, or re-train a genotype's network from scratch.
+ * Records and files without a kind were written before re-training existed: searches. */
+export const RUN_KINDS = ['search', 'train'] as const;
+export type RunKind = (typeof RUN_KINDS)[number];
 
 /** Which data set a run used: its identity and sizes (never the images). */
 export interface RunDataset {
@@ -44,6 +50,51 @@ export interface MetricRow {
   seconds: number;
 }
 
+/** One step of a re-training run (its metric rows; a search's are MetricRow). */
+export interface TrainMetricRow {
+  step: number;
+  epoch: number;
+  /** The step's training loss (with the auxiliary term when the head is on). */
+  trainLoss: number;
+  /** Accuracy of the main logits on the step's batch. */
+  trainAccuracy: number;
+  learningRate: number;
+  imagesPerSecond: number;
+  seconds: number;
+}
+
+/** One scoring of a re-training run on the test images. */
+export interface TrainEvaluation {
+  step: number;
+  epoch: number;
+  testLoss: number;
+  testAccuracy: number;
+  /** Test images scored. */
+  testCount: number;
+}
+
+/** What a re-training run trained and what it scored (RunSummary.training; null for searches). */
+export interface RunTraining {
+  preset: TrainPresetName;
+  /** The genotype's activations were all set to ReLU (the paper's Table 2 baseline). */
+  allRelu: boolean;
+  /** The whole config (the preset with the user's overrides). */
+  config: TrainConfig;
+  /** Where the genotype came from: a run's name or a file's name. */
+  source: string;
+  /** The auxiliary head and cutout as used (configured, and fitting the data). */
+  auxiliary: boolean;
+  cutout: boolean;
+  params: number | null;
+  auxiliaryParams: number | null;
+  /** Every scoring on the test images, in step order (few: one per epoch or per N steps). */
+  evaluations: TrainEvaluation[];
+  /** The test accuracy after the last step; null until the run has finished. */
+  testAccuracy: number | null;
+  testLoss: number | null;
+  testCount: number | null;
+}
+
 /** α/β at one step, as the worker's `weights` message carries them (14 rows each). */
 export interface ArchSnapshotInput extends ArchWeights {
   step: number;
@@ -69,9 +120,14 @@ export interface ArchSnapshot {
 export interface RunSummary {
   id: string;
   name: string;
+  kind: RunKind;
+  /** The search mode (a re-training: the mode of the search that found the genotype, if known). */
   mode: SearchMode;
-  /** null only for a run imported from a bare genotype file without a usable config. */
+  /** The search config; null for a re-training and for a run imported from a bare genotype
+   * file without a usable config. */
   config: SearchConfig | null;
+  /** A re-training's settings and scores; null for a search. */
+  training: RunTraining | null;
   dataset: RunDataset;
   /** The tfjs backend that ran it, when known. */
   backend: string | null;
@@ -99,7 +155,10 @@ export interface RunSummary {
 
 /** getRun: the summary, the whole history, and any stored rows that could not be read. */
 export interface RunRecord extends RunSummary {
+  /** A search's curve points (empty for a re-training). */
   metrics: MetricRow[];
+  /** A re-training's steps (empty for a search). */
+  trainMetrics: TrainMetricRow[];
   snapshots: ArchSnapshot[];
   /** Damaged history rows that were skipped, one message each. */
   problems: string[];
@@ -131,10 +190,8 @@ export interface StoredSnapshot {
   edgeReduce: Float32Array | null;
 }
 
-/** The record in the `metrics` object store (key [runId, step]). */
-export interface StoredMetric extends MetricRow {
-  runId: string;
-}
+/** The record in the `metrics` object store (key [runId, step]): a search's or a re-training's row. */
+export type StoredMetric = (MetricRow | TrainMetricRow) & { runId: string };
 
 /** The record in the `checkpoints` object store (key runId): only the latest per run. */
 export interface StoredCheckpoint {
@@ -148,6 +205,7 @@ export interface StoredCheckpoint {
 export interface ImportedRun {
   summary: Omit<RunSummary, 'id'>;
   metrics: MetricRow[];
+  trainMetrics: TrainMetricRow[];
   snapshots: ArchSnapshot[];
   checkpoint: SearchCheckpoint | null;
 }
@@ -243,12 +301,93 @@ export function checkMetricRow(v: unknown, path: string, code: Code = 'invalid')
 
 /** Metric rows in increasing step order (a file's history; each step once). */
 export function checkMetricRows(v: unknown, path: string, code: Code = 'invalid'): MetricRow[] {
+  return checkIncreasing(v, path, code, checkMetricRow);
+}
+
+/** One step of a re-training; extra fields are dropped. */
+export function checkTrainMetricRow(v: unknown, path: string, code: Code = 'invalid'): TrainMetricRow {
+  const c = checks(code);
+  const o = c.obj(v, path);
+  return {
+    step: c.int(o.step, `${path}.step`),
+    epoch: c.int(o.epoch, `${path}.epoch`),
+    trainLoss: c.num(o.trainLoss, `${path}.trainLoss`),
+    trainAccuracy: c.num(o.trainAccuracy, `${path}.trainAccuracy`),
+    learningRate: c.num(o.learningRate, `${path}.learningRate`),
+    imagesPerSecond: c.num(o.imagesPerSecond, `${path}.imagesPerSecond`),
+    seconds: c.num(o.seconds, `${path}.seconds`),
+  };
+}
+
+/** Rows in increasing step order, each step once (a file's history). */
+function checkIncreasing<T extends { step: number }>(v: unknown, path: string, code: Code, check: (v: unknown, path: string, code: Code) => T): T[] {
   const c = checks(code);
   if (!Array.isArray(v)) return c.fail(path, `expected an array, got ${describe(v)}`);
-  const rows = v.map((r, i) => checkMetricRow(r, `${path}[${i}]`, code));
+  const rows = v.map((r, i) => check(r, `${path}[${i}]`, code));
   for (let i = 1; i < rows.length; i++)
     if (rows[i]!.step <= rows[i - 1]!.step) c.fail(`${path}[${i}].step`, `steps must increase (got ${rows[i]!.step} after ${rows[i - 1]!.step})`);
   return rows;
+}
+
+export function checkTrainEvaluation(v: unknown, path: string, code: Code = 'invalid'): TrainEvaluation {
+  const c = checks(code);
+  const o = c.obj(v, path);
+  const fraction = (x: unknown, p: string) => {
+    const n = c.num(x, p);
+    if (n < 0 || n > 1) c.fail(p, `expected an accuracy in [0, 1], got ${n}`);
+    return n;
+  };
+  return {
+    step: c.int(o.step, `${path}.step`),
+    epoch: c.int(o.epoch, `${path}.epoch`),
+    testLoss: c.num(o.testLoss, `${path}.testLoss`),
+    testAccuracy: fraction(o.testAccuracy, `${path}.testAccuracy`),
+    testCount: c.int(o.testCount, `${path}.testCount`),
+  };
+}
+
+/** A re-training's settings and scores (RunTraining). */
+export function checkTraining(v: unknown, path: string, code: Code = 'invalid'): RunTraining {
+  const c = checks(code);
+  const o = c.obj(v, path);
+  const bool = (x: unknown, p: string): boolean => (typeof x === 'boolean' ? x : c.fail(p, `expected true or false, got ${describe(x)}`));
+  const preset = c.oneOf(o.preset, TRAIN_PRESET_NAMES, `${path}.preset`, 'preset');
+  const allRelu = bool(o.allRelu, `${path}.allRelu`);
+  const config = c.obj(o.config, `${path}.config`) as unknown as TrainConfig;
+  try {
+    validateTrainConfig(config);
+  } catch (e) {
+    // validateTrainConfig names fields as `train config.channels: ...`; put them under `path`.
+    const m = (e as Error).message;
+    const field = /^train config\.([A-Za-z]+): (.*)$/s.exec(m);
+    if (field) c.fail(`${path}.config.${field[1]}`, field[2]!);
+    c.fail(`${path}.config`, m);
+  }
+  const optional = (key: string, f: (x: unknown, p: string) => number): number | null => (o[key] === undefined || o[key] === null ? null : f(o[key], `${path}.${key}`));
+  const source = c.str(o.source, `${path}.source`);
+  const auxiliary = bool(o.auxiliary, `${path}.auxiliary`);
+  const cutout = bool(o.cutout, `${path}.cutout`);
+  const params = optional('params', c.int);
+  const auxiliaryParams = optional('auxiliaryParams', c.int);
+  const evaluations = checkIncreasing(o.evaluations, `${path}.evaluations`, code, checkTrainEvaluation);
+  const testAccuracy = optional('testAccuracy', (x, p) => {
+    const n = c.num(x, p);
+    return n >= 0 && n <= 1 ? n : c.fail(p, `expected an accuracy in [0, 1], got ${n}`);
+  });
+  return {
+    preset,
+    allRelu,
+    config: { ...config },
+    source,
+    auxiliary,
+    cutout,
+    params,
+    auxiliaryParams,
+    evaluations,
+    testAccuracy,
+    testLoss: optional('testLoss', c.num),
+    testCount: optional('testCount', c.int),
+  };
 }
 
 function checkRows(v: unknown, path: string, code: Code, width?: number): number[][] {
@@ -376,6 +515,7 @@ function checkSummaryFields(o: Record<string, unknown>, path: string, code: Code
     o[key] === undefined ? null : c.nullable(o[key], `${path}.${key}`, f);
   // In the order a file lists them, so the first thing wrong is the one named.
   const name = c.str(o.name, `${path}.name`);
+  const kind: RunKind = o.kind === undefined ? 'search' : c.oneOf(o.kind, RUN_KINDS, `${path}.kind`, 'kind');
   const mode = c.oneOf(o.mode, SEARCH_MODES, `${path}.mode`, 'mode');
   const status = c.oneOf(o.status, RUN_STATUSES, `${path}.status`, 'status');
   const message = optional('message', c.str);
@@ -384,6 +524,10 @@ function checkSummaryFields(o: Record<string, unknown>, path: string, code: Code
   const backend = optional('backend', c.str);
   const dataset = checkDataset(o.dataset, `${path}.dataset`, code);
   const config = c.nullable(o.config, `${path}.config`, (x, p) => (strictConfig ? checkConfig(x, p, code) : checkStoredConfig(x, p, code)));
+  if (kind === 'train' && config !== null) c.fail(`${path}.config`, 'a re-training has no search config (expected null; its settings are in training.config)');
+  let training: RunTraining | null = null;
+  if (kind === 'train') training = checkTraining(o.training, `${path}.training`, code);
+  else if (o.training !== undefined && o.training !== null) c.fail(`${path}.training`, 'only a re-training (kind "train") has training settings');
   const steps = c.int(o.steps, `${path}.steps`);
   const epoch = c.int(o.epoch, `${path}.epoch`);
   const seconds = c.num(o.seconds, `${path}.seconds`);
@@ -392,7 +536,7 @@ function checkSummaryFields(o: Record<string, unknown>, path: string, code: Code
   const bestStep = optional('bestStep', c.int);
   const lastMetrics = optional('lastMetrics', (x, p) => checkMetricRow(x, p, code));
   const genotype = optional('genotype', (x, p) => checkGenotype(x, p, code));
-  return { name, mode, config, dataset, backend, status, message, createdAt, updatedAt, steps, epoch, seconds, stepsTotal, bestValAccuracy, bestStep, lastMetrics, genotype };
+  return { name, kind, mode, config, training, dataset, backend, status, message, createdAt, updatedAt, steps, epoch, seconds, stepsTotal, bestValAccuracy, bestStep, lastMetrics, genotype };
 }
 
 /** A record read from the `runs` store; throws RunStoreError('corrupt') naming the first problem. */
@@ -414,6 +558,10 @@ export function checkStoredRun(v: unknown, path = 'run'): StoredRun {
 
 export function checkStoredMetric(v: unknown, path: string): MetricRow {
   return checkMetricRow(v, path, 'corrupt');
+}
+
+export function checkStoredTrainMetric(v: unknown, path: string): TrainMetricRow {
+  return checkTrainMetricRow(v, path, 'corrupt');
 }
 
 function checkPacked(v: unknown, path: string): PackedRows {
@@ -640,6 +788,7 @@ export function encodeRunFile(run: RunRecord, checkpoint: SearchCheckpoint | nul
     version: RUN_FILE_VERSION,
     exportedAt,
     name: run.name,
+    kind: run.kind,
     mode: run.mode,
     status: run.status,
     message: run.message,
@@ -648,6 +797,7 @@ export function encodeRunFile(run: RunRecord, checkpoint: SearchCheckpoint | nul
     backend: run.backend,
     dataset: run.dataset,
     config: run.config,
+    ...(run.kind === 'train' ? { training: run.training } : {}),
     steps: run.steps,
     epoch: run.epoch,
     seconds: run.seconds,
@@ -655,7 +805,7 @@ export function encodeRunFile(run: RunRecord, checkpoint: SearchCheckpoint | nul
     bestValAccuracy: run.bestValAccuracy,
     bestStep: run.bestStep,
     genotype: run.genotype,
-    metrics: run.metrics,
+    metrics: run.kind === 'train' ? run.trainMetrics : run.metrics,
     snapshots: run.snapshots.map((s) => ({
       step: s.step,
       epoch: s.epoch,
@@ -706,8 +856,10 @@ function runFromGenotype(g: GenotypeFile, now: string): ImportedRun {
   return {
     summary: {
       name: `Imported genotype (${mode}${dataset !== 'unknown' ? `, ${dataset}` : ''})`,
+      kind: 'search',
       mode,
       config,
+      training: null,
       dataset: { name: dataset, source: 'imported genotype' },
       backend: typeof info.backend === 'string' ? info.backend : null,
       status: 'done',
@@ -728,6 +880,7 @@ function runFromGenotype(g: GenotypeFile, now: string): ImportedRun {
       snapshotCount: snapshots.length,
     },
     metrics: [],
+    trainMetrics: [],
     snapshots,
     checkpoint: null,
   };
@@ -770,7 +923,9 @@ export function decodeRunFile(text: string, now: string): ImportedRun {
   const fields = checkSummaryFields(o, P, 'invalid', true);
   if (fields.config && fields.config.mode !== fields.mode)
     c.fail(`${P}.config.mode`, `is ${describe(fields.config.mode)} but the run's mode is ${describe(fields.mode)}`);
-  const metrics = checkMetricRows(o.metrics, `${P}.metrics`);
+  const train = fields.kind === 'train';
+  const metrics = train ? [] : checkMetricRows(o.metrics, `${P}.metrics`);
+  const trainMetrics = train ? checkIncreasing(o.metrics, `${P}.metrics`, 'invalid', checkTrainMetricRow) : [];
   if (!Array.isArray(o.snapshots)) c.fail(`${P}.snapshots`, `expected an array, got ${describe(o.snapshots)}`);
   const snapshots = (o.snapshots as unknown[]).map((s, i) => checkSnapshot(s, `${P}.snapshots[${i}]`));
   for (let i = 1; i < snapshots.length; i++)
@@ -778,6 +933,7 @@ export function decodeRunFile(text: string, now: string): ImportedRun {
       c.fail(`${P}.snapshots[${i}].step`, `steps must increase (got ${snapshots[i]!.step} after ${snapshots[i - 1]!.step})`);
   let checkpoint: SearchCheckpoint | null = null;
   if (o.checkpoint !== undefined && o.checkpoint !== null) {
+    if (train) c.fail(`${P}.checkpoint`, 'a re-training has no checkpoint (expected none)');
     checkpoint = checkCheckpoint(decodeTyped(o.checkpoint, `${P}.checkpoint`), `${P}.checkpoint`);
   }
   // A file says "running" for a run that was exported mid-search; here nothing runs it.
@@ -793,10 +949,11 @@ export function decodeRunFile(text: string, now: string): ImportedRun {
       lastMetrics: last,
       checkpointStep: checkpoint ? checkpoint.step : null,
       checkpointAt: checkpoint ? now : null,
-      metricCount: metrics.length,
+      metricCount: train ? trainMetrics.length : metrics.length,
       snapshotCount: snapshots.length,
     },
     metrics,
+    trainMetrics,
     snapshots,
     checkpoint,
   };

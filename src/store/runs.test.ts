@@ -3,7 +3,18 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { SearchCheckpoint } from '../search/engine';
 import { DARTS_V2, toDartsString, toGenotypeFile, type GenotypeFile } from '../search/genotype';
 import { ACTIVATIONS, EDGES, OPS, QUICK_CONFIG } from '../search/space';
-import { DEFAULT_DB_NAME, openRunStore, thinnedSteps, type ArchSnapshotInput, type MetricRow, type RunDataset, type RunStore } from './runs';
+import { QUICK_TRAIN_CONFIG } from '../search/train-config';
+import {
+  DEFAULT_DB_NAME,
+  openRunStore,
+  thinnedSteps,
+  type ArchSnapshotInput,
+  type MetricRow,
+  type RunDataset,
+  type RunStore,
+  type RunTraining,
+  type TrainMetricRow,
+} from './runs';
 
 const DATASET: RunDataset = {
   name: 'fashion-mnist-subset',
@@ -433,6 +444,123 @@ describe('export and import', () => {
   });
 });
 
+describe('re-training runs', () => {
+  const training = (): RunTraining => ({
+    preset: 'quick',
+    allRelu: true,
+    config: { ...QUICK_TRAIN_CONFIG, channels: 4, layers: 3, batchSize: 8, maxSteps: 6 },
+    source: 'found.json',
+    auxiliary: false,
+    cutout: false,
+    params: null,
+    auxiliaryParams: null,
+    evaluations: [],
+    testAccuracy: null,
+    testLoss: null,
+    testCount: null,
+  });
+  const trainRow = (step: number): TrainMetricRow => ({
+    step,
+    epoch: Math.floor(step / 4),
+    trainLoss: 2 - step * 0.1,
+    trainAccuracy: Math.fround(0.1 * step),
+    learningRate: 0.025,
+    imagesPerSecond: 30 + step,
+    seconds: step * 0.5,
+  });
+
+  async function trainedRun(store: RunStore): Promise<string> {
+    const id = await store.createRun({ name: 're-train found.json', kind: 'train', config: null, mode: 'factorized', training: training(), genotype: genotypeFile(), dataset: DATASET, backend: 'wasm', stepsTotal: 6 });
+    await store.updateTraining(id, { params: 12345, auxiliaryParams: 0 });
+    await store.appendTrainMetrics(id, [1, 2, 3].map(trainRow));
+    await store.addEvaluation(id, { step: 3, epoch: 0, testLoss: 1.5, testAccuracy: 0.375, testCount: 200 });
+    await store.appendTrainMetrics(id, [4, 5, 6].map(trainRow));
+    await store.addEvaluation(id, { step: 6, epoch: 1, testLoss: 1.2, testAccuracy: 0.5, testCount: 200 });
+    await store.updateTraining(id, { testAccuracy: 0.5, testLoss: 1.2, testCount: 200 });
+    await store.setStatus(id, 'done');
+    return id;
+  }
+
+  it('stores its kind, settings, genotype, step rows, evaluations and final test accuracy', async () => {
+    const store = await open(new IDBFactory());
+    const search = await newRun(store, 'a search');
+    const id = await trainedRun(store);
+    const run = await store.getRun(id);
+    expect(run.kind).toBe('train');
+    expect(run.config).toBeNull();
+    expect(run.training).toMatchObject({ preset: 'quick', allRelu: true, source: 'found.json', params: 12345, testAccuracy: 0.5, testCount: 200 });
+    expect(run.training!.config.channels).toBe(4);
+    expect(run.training!.evaluations.map((e) => [e.step, e.testAccuracy])).toEqual([[3, 0.375], [6, 0.5]]);
+    expect(run.trainMetrics).toEqual([1, 2, 3, 4, 5, 6].map(trainRow));
+    expect(run.metrics).toEqual([]);
+    expect(run.genotype?.darts).toBe(genotypeFile().darts);
+    expect([run.steps, run.epoch, run.seconds, run.status]).toEqual([6, 1, 3, 'done']);
+    expect(run.bestValAccuracy).toBeNull();
+    const { runs } = await store.listRuns();
+    expect(runs.map((r) => [r.id, r.kind])).toEqual([[id, 'train'], [search, 'search']]);
+    // Never offered for resuming (it has no checkpoint).
+    expect(await store.findResumable()).toBeNull();
+  });
+
+  it('exports and imports like any run, and refuses malformed re-training files naming the field', async () => {
+    const store = await open(new IDBFactory());
+    const id = await trainedRun(store);
+    const text = await store.exportRun(id);
+    const file = JSON.parse(text);
+    expect(file.kind).toBe('train');
+    expect(file.training.testAccuracy).toBe(0.5);
+    expect(file.metrics[0]).toEqual({ step: 1, epoch: 0, trainLoss: 1.9, trainAccuracy: Math.fround(0.1), learningRate: 0.025, imagesPerSecond: 31, seconds: 0.5 });
+    const copy = await store.importRun(text);
+    const a = await store.getRun(id);
+    const b = await store.getRun(copy);
+    expect(b.kind).toBe('train');
+    expect(b.training).toEqual(a.training);
+    expect(b.trainMetrics).toEqual(a.trainMetrics);
+    expect(b.genotype).toEqual(a.genotype);
+    expect(b.status).toBe('done');
+
+    const edit = (f: (x: any) => void): string => {
+      const c = structuredClone(file);
+      f(c);
+      return JSON.stringify(c);
+    };
+    const cases: [string, string][] = [
+      [edit((x) => (x.kind = 'finetune')), 'run.kind: unknown kind "finetune" (expected one of search, train)'],
+      [edit((x) => delete x.training), 'run.training: expected an object, got nothing'],
+      [edit((x) => (x.training.preset = 'huge')), 'run.training.preset: unknown preset "huge"'],
+      [edit((x) => (x.training.allRelu = 'yes')), 'run.training.allRelu: expected true or false, got "yes"'],
+      [edit((x) => (x.training.config.channels = 5)), 'run.training.config.channels: must be even, got 5'],
+      [edit((x) => (x.training.testAccuracy = 1.5)), 'run.training.testAccuracy: expected an accuracy in [0, 1], got 1.5'],
+      [edit((x) => (x.training.evaluations[1].step = 2)), 'run.training.evaluations[1].step: steps must increase'],
+      [edit((x) => delete x.metrics[2].trainAccuracy), 'run.metrics[2].trainAccuracy: expected a number, got nothing'],
+      [edit((x) => (x.config = QUICK_CONFIG)), 'run.config: a re-training has no search config'],
+      [edit((x) => (x.kind = 'search')), 'run.training: only a re-training (kind "train") has training settings'],
+    ];
+    for (const [bad, message] of cases) await expect(store.importRun(bad), message).rejects.toThrow(message);
+    expect((await store.listRuns()).runs).toHaveLength(2);
+  });
+
+  it('marks re-trainings a reload interrupted as stopped, and only those', async () => {
+    const store = await open(new IDBFactory());
+    const done = await trainedRun(store);
+    const interrupted = await store.createRun({ name: 'cut short', kind: 'train', config: null, mode: 'darts', training: training(), dataset: DATASET });
+    const live = await store.createRun({ name: 'live', kind: 'train', config: null, mode: 'darts', training: training(), dataset: DATASET });
+    const search = await newRun(store, 'a search');
+    expect(await store.stopInterruptedTrainings([live])).toBe(1);
+    const status = async (id: string) => (await store.getRun(id)).status;
+    expect([await status(done), await status(interrupted), await status(live), await status(search)]).toEqual(['done', 'stopped', 'running', 'running']);
+    expect((await store.getRun(interrupted)).message).toMatch(/Interrupted/);
+  });
+
+  it('refuses a re-training without its settings, or with a search config', async () => {
+    const store = await open(new IDBFactory());
+    await expect(store.createRun({ name: 'x', kind: 'train', config: null, mode: 'factorized', dataset: DATASET })).rejects.toThrow('training: expected an object');
+    await expect(store.createRun({ name: 'x', kind: 'train', config: QUICK_CONFIG, training: training(), dataset: DATASET })).rejects.toThrow('config: a re-training has no search config');
+    const search = await newRun(store);
+    await expect(store.addEvaluation(search, { step: 1, epoch: 0, testLoss: 1, testAccuracy: 0.5, testCount: 10 })).rejects.toThrow('not a re-training');
+  });
+});
+
 describe('damaged records', () => {
   function rawPut(factory: IDBFactory, store: string, value: unknown): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -476,6 +604,27 @@ describe('damaged records', () => {
 
     await store.deleteRun('garbage');
     expect((await store.listRuns()).problems.map((p) => p.id)).toEqual(['older']);
+  });
+
+  it('reads a record stored before runs had a kind as a search', async () => {
+    const factory = new IDBFactory();
+    const store = await open(factory);
+    const id = await newRun(store, 'before kinds');
+    await store.appendMetrics(id, [metric(1)]);
+    const { runs } = await store.listRuns();
+    const { kind: _kind, training: _training, ...old } = { ...runs[0]!, schema: 1 };
+    void _kind;
+    void _training;
+    await rawPut(factory, 'runs', { ...old, id: 'old-run' });
+    const run = await store.getRun('old-run');
+    expect(run.kind).toBe('search');
+    expect(run.training).toBeNull();
+    expect(run.name).toBe('before kinds');
+    expect((await store.listRuns()).problems).toEqual([]);
+    const file = JSON.parse(await store.exportRun('old-run'));
+    delete file.kind;
+    const copy = await store.importRun(JSON.stringify(file));
+    expect((await store.getRun(copy)).kind).toBe('search');
   });
 });
 

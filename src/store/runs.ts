@@ -16,6 +16,7 @@ import { parseGenotypeFile, validateGenotypeFile, GenotypeError, type GenotypeFi
 import { SEARCH_MODES, type SearchConfig, type SearchMode } from '../search/space';
 import {
   RESUMABLE_STATUSES,
+  RUN_KINDS,
   RUN_SCHEMA,
   RUN_STATUSES,
   RunStoreError,
@@ -26,6 +27,10 @@ import {
   checkStoredMetric,
   checkStoredRun,
   checkStoredSnapshot,
+  checkStoredTrainMetric,
+  checkTrainEvaluation,
+  checkTrainMetricRow,
+  checkTraining,
   compactTypedArrays,
   decodeRunFile,
   encodeRunFile,
@@ -34,13 +39,17 @@ import {
   type ArchSnapshotInput,
   type MetricRow,
   type RunDataset,
+  type RunKind,
   type RunRecord,
+  type RunTraining,
   type RunStatus,
   type RunSummary,
   type StoredCheckpoint,
   type StoredMetric,
   type StoredRun,
   type StoredSnapshot,
+  type TrainEvaluation,
+  type TrainMetricRow,
 } from './run-format';
 
 export * from './run-format';
@@ -67,9 +76,16 @@ export interface RunStoreOptions {
 
 export interface NewRun {
   name: string;
-  config: SearchConfig;
+  /** Defaults to 'search'. */
+  kind?: RunKind;
+  /** A search's config (null for a re-training). */
+  config: SearchConfig | null;
+  /** A re-training's settings (required for kind 'train'). */
+  training?: RunTraining;
+  /** The genotype a re-training trains (as trained: after any all-ReLU change). */
+  genotype?: GenotypeFile | string;
   dataset: RunDataset;
-  /** Defaults to config.mode. */
+  /** Defaults to config.mode (required when there is no config). */
   mode?: SearchMode;
   backend?: string | null;
   stepsTotal?: number | null;
@@ -352,6 +368,7 @@ function summaryOf(row: StoredRun): RunSummary {
 
 interface PendingAppends {
   metrics: MetricRow[];
+  trainMetrics: TrainMetricRow[];
   snapshots: ArchSnapshot[];
   waiters: { resolve: () => void; reject: (e: unknown) => void }[];
 }
@@ -391,8 +408,10 @@ export class RunStore {
       schema: RUN_SCHEMA,
       id,
       name: v.name,
+      kind: v.kind,
       mode: v.mode,
       config: structuredClone(v.config),
+      training: v.training,
       dataset: v.dataset,
       backend: v.backend,
       status: v.status,
@@ -406,7 +425,7 @@ export class RunStore {
       bestValAccuracy: null,
       bestStep: null,
       lastMetrics: null,
-      genotype: null,
+      genotype: v.genotype,
       checkpointStep: null,
       checkpointAt: null,
       metricCount: 0,
@@ -427,7 +446,50 @@ export class RunStore {
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.enqueueAppend(id, list, []);
+    return this.enqueueAppend(id, list, [], []);
+  }
+
+  /** Adds a re-training's step rows (extra fields, e.g. a whole progress message, are ignored). */
+  appendTrainMetrics(id: string, rows: readonly TrainMetricRow[] | TrainMetricRow): Promise<void> {
+    let list: TrainMetricRow[];
+    try {
+      list = (Array.isArray(rows) ? rows : [rows as TrainMetricRow]).map((r, i) => checkTrainMetricRow(r, `metrics[${i}]`));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.enqueueAppend(id, [], list, []);
+  }
+
+  /** Adds a re-training's scoring on the test images (kept in step order, one per step). */
+  async addEvaluation(id: string, evaluation: TrainEvaluation): Promise<void> {
+    const e = checkTrainEvaluation(evaluation, 'evaluation');
+    await this.update(id, (row) => {
+      const training = this.trainingOf(row);
+      const evaluations = training.evaluations.filter((x) => x.step < e.step).concat([e]);
+      return { ...row, training: { ...training, evaluations } };
+    });
+  }
+
+  /** Records what a re-training measured: parameter counts as it starts, the final test score at the end. */
+  async updateTraining(
+    id: string,
+    result: Partial<Pick<RunTraining, 'params' | 'auxiliaryParams' | 'testAccuracy' | 'testLoss' | 'testCount'>>,
+  ): Promise<void> {
+    await this.update(id, (row) => {
+      const training = checkTraining({ ...this.trainingOf(row), ...result }, 'training');
+      return { ...row, training };
+    });
+  }
+
+  /**
+   * Marks re-trainings left 'running' or 'paused' (a reload or a crash ended them; they have no
+   * checkpoint to continue from) as stopped, except those in `activeIds`. Returns how many.
+   */
+  async stopInterruptedTrainings(activeIds: readonly string[] = []): Promise<number> {
+    const { runs } = await this.listRuns();
+    const stale = runs.filter((r) => r.kind === 'train' && RESUMABLE_STATUSES.includes(r.status) && !activeIds.includes(r.id));
+    for (const r of stale) await this.setStatus(r.id, 'stopped', 'Interrupted (the page was closed or reloaded during the re-training)');
+    return stale.length;
   }
 
   /**
@@ -441,7 +503,7 @@ export class RunStore {
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.enqueueAppend(id, [], [s]);
+    return this.enqueueAppend(id, [], [], [s]);
   }
 
   /** The current genotype (a GenotypeFile, or its JSON text as the worker's message carries it). */
@@ -597,9 +659,11 @@ export class RunStore {
             return [];
           }
         });
-      const metrics = read(await tx.getRows('metrics', id), 'metrics', checkStoredMetric);
+      const rows = await tx.getRows('metrics', id);
+      const metrics = row.kind === 'train' ? [] : read(rows, 'metrics', checkStoredMetric);
+      const trainMetrics = row.kind === 'train' ? read(rows, 'metrics', checkStoredTrainMetric) : [];
       const snapshots = read(await tx.getRows('snapshots', id), 'snapshots', checkStoredSnapshot);
-      return { ...summaryOf(row), metrics, snapshots, problems };
+      return { ...summaryOf(row), metrics, trainMetrics, snapshots, problems };
     });
   }
 
@@ -630,7 +694,7 @@ export class RunStore {
     const id = newId();
     const row: StoredRun = { schema: RUN_SCHEMA, id, ...imported.summary };
     await this.exec(ALL_STORES, 'readwrite', async (tx) => {
-      await tx.putRows('metrics', imported.metrics.map((m) => ({ runId: id, ...m })));
+      await tx.putRows('metrics', [...imported.metrics, ...imported.trainMetrics].map((m) => ({ runId: id, ...m })));
       await tx.putRows('snapshots', imported.snapshots.map((s) => packSnapshot(id, s)));
       if (imported.checkpoint) await tx.putCheckpoint({ runId: id, step: imported.checkpoint.step, savedAt: row.updatedAt, checkpoint: imported.checkpoint });
       await tx.putRun(row);
@@ -658,17 +722,35 @@ export class RunStore {
     };
     if (!meta || typeof meta !== 'object') fail('run: expected {name, config, dataset, mode}');
     if (typeof meta.name !== 'string') fail(`name: expected a string, got ${typeof meta.name}`);
-    if (!meta.config || typeof meta.config !== 'object') fail('config: expected a search config');
-    const mode = meta.mode ?? meta.config.mode;
-    if (!SEARCH_MODES.includes(mode)) fail(`mode: unknown mode ${JSON.stringify(mode)} (expected one of ${SEARCH_MODES.join(', ')})`);
+    const kind = meta.kind ?? 'search';
+    if (!RUN_KINDS.includes(kind)) fail(`kind: unknown kind ${JSON.stringify(kind)} (expected one of ${RUN_KINDS.join(', ')})`);
+    let training: RunTraining | null = null;
+    let genotype: GenotypeFile | null = null;
+    if (kind === 'train') {
+      if (meta.config) fail('config: a re-training has no search config (its settings go in training)');
+      training = checkTraining(meta.training, 'training');
+    } else if (!meta.config || typeof meta.config !== 'object') fail('config: expected a search config');
+    if (meta.genotype !== undefined) {
+      try {
+        genotype = typeof meta.genotype === 'string' ? parseGenotypeFile(meta.genotype) : validateGenotypeFile(meta.genotype);
+      } catch (e) {
+        if (e instanceof GenotypeError) fail(e.message);
+        throw e;
+      }
+    }
+    const mode = meta.mode ?? meta.config?.mode;
+    if (mode === undefined || !SEARCH_MODES.includes(mode)) fail(`mode: unknown mode ${JSON.stringify(mode)} (expected one of ${SEARCH_MODES.join(', ')})`);
     const status = meta.status ?? 'running';
     if (!RUN_STATUSES.includes(status)) fail(`status: unknown status ${JSON.stringify(status)}`);
     const stepsTotal = meta.stepsTotal ?? null;
     if (stepsTotal !== null && !(Number.isInteger(stepsTotal) && stepsTotal >= 0)) fail(`stepsTotal: expected a non-negative integer, got ${stepsTotal}`);
     return {
       name: meta.name.trim() || 'Untitled run',
-      config: meta.config,
-      mode,
+      kind,
+      config: meta.config ?? null,
+      training,
+      genotype,
+      mode: mode as SearchMode,
       dataset: checkDataset(meta.dataset, 'dataset'),
       backend: meta.backend ?? null,
       status,
@@ -697,6 +779,11 @@ export class RunStore {
     return row;
   }
 
+  private trainingOf(row: StoredRun): RunTraining {
+    if (row.kind !== 'train' || !row.training) throw new RunStoreError('invalid', `run ${row.id}: not a re-training`);
+    return row.training;
+  }
+
   private async update(id: string, change: (row: StoredRun) => StoredRun): Promise<void> {
     await this.exec(['runs'], 'readwrite', async (tx) => {
       const next = { ...change(await this.readRow(tx, id)), updatedAt: this.stamp() };
@@ -705,7 +792,7 @@ export class RunStore {
     });
   }
 
-  private enqueueAppend(id: string, metrics: MetricRow[], snapshots: ArchSnapshot[]): Promise<void> {
+  private enqueueAppend(id: string, metrics: MetricRow[], trainMetrics: TrainMetricRow[], snapshots: ArchSnapshot[]): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       let batch = this.pending;
       if (!batch) {
@@ -724,8 +811,9 @@ export class RunStore {
         });
       }
       let p = batch.get(id);
-      if (!p) batch.set(id, (p = { metrics: [], snapshots: [], waiters: [] }));
+      if (!p) batch.set(id, (p = { metrics: [], trainMetrics: [], snapshots: [], waiters: [] }));
       p.metrics.push(...metrics);
+      p.trainMetrics.push(...trainMetrics);
       p.snapshots.push(...snapshots);
       p.waiters.push({ resolve, reject });
     });
@@ -734,15 +822,24 @@ export class RunStore {
   private async writeAppends(tx: Tx, id: string, p: PendingAppends): Promise<void> {
     const row = await this.readRow(tx, id);
     const next: StoredRun = { ...row, updatedAt: this.stamp() };
-    if (p.metrics.length) {
-      await tx.putRows('metrics', p.metrics.map((m) => ({ runId: id, ...m })));
-      next.metricCount = row.metricCount + p.metrics.length; // an upper bound (a step may repeat)
+    const rows: (MetricRow | TrainMetricRow)[] = [...p.metrics, ...p.trainMetrics];
+    if (rows.length) {
+      await tx.putRows('metrics', rows.map((m) => ({ runId: id, ...m })));
+      next.metricCount = row.metricCount + rows.length; // an upper bound (a step may repeat)
       if (next.metricCount > this.maxMetrics) {
         const steps = await tx.rowSteps('metrics', id);
         const drop = thinnedSteps(steps, this.maxMetrics);
         if (drop.length) await tx.deleteRows('metrics', id, drop);
         next.metricCount = steps.length - drop.length;
       }
+    }
+    if (p.trainMetrics.length) {
+      const last = p.trainMetrics.reduce((a, b) => (b.step >= a.step ? b : a));
+      next.steps = Math.max(row.steps, last.step);
+      next.epoch = last.epoch;
+      next.seconds = last.seconds;
+    }
+    if (p.metrics.length) {
       let last = row.lastMetrics;
       for (const m of p.metrics) {
         if (!last || m.step >= last.step) last = m;

@@ -8,6 +8,8 @@ import {
   encodeSetup,
   fixedBetaFromJson,
   presetOf,
+  retrainConfig,
+  retrainProblems,
   setupProblems,
   type Setup,
 } from './setup';
@@ -140,5 +142,39 @@ describe('fixed β from a file', () => {
   it('names the file when it has no β', () => {
     expect(() => fixedBetaFromJson('{"x": 1}', 'mine.json')).toThrow(/mine\.json/);
     expect(() => fixedBetaFromJson('not json', 'mine.json')).toThrow(/mine\.json: not JSON/);
+  });
+});
+
+describe('re-training settings', () => {
+  it('round-trip through the hash, which names them only when changed', () => {
+    expect(encodeSetup(defaultSetup())).not.toMatch(/rt[A-Z]/);
+    const s: Setup = {
+      ...defaultSetup(),
+      retrain: { preset: 'full', allRelu: true, seed: 3, channels: 4, layers: 3, batchSize: 8, epochs: 2, maxSteps: 6, learningRate: 0.01, evalEvery: 3, testImages: 100 },
+    };
+    const hash = encodeSetup(s);
+    expect(hash).toMatch(/rtPreset=full/);
+    expect(hash).toMatch(/rtRelu=1/);
+    expect(hash).toMatch(/rtSteps=6/);
+    const back = decodeSetup('#' + hash);
+    expect(back.warnings).toEqual([]);
+    expect(back.setup.retrain).toEqual(s.retrain);
+  });
+
+  it('keeps defaults for wrong hash values, and says which', () => {
+    const { setup, warnings } = decodeSetup('#rtPreset=huge&rtChannels=-2&rtLr=abc&rtSteps=5');
+    expect(setup.retrain).toMatchObject({ preset: 'quick', channels: 0, learningRate: 0, maxSteps: 5 });
+    expect(warnings).toEqual(['rtPreset: unknown re-training preset "huge"', 'Re-train channels: "-2" is not valid here', 'Re-train learning rate: "abc" is not valid here']);
+  });
+
+  it('changes only the preset fields that are set (0 keeps the preset’s), and names problems by label', () => {
+    const r = { ...defaultSetup().retrain, channels: 4, maxSteps: 10, seed: 2 };
+    expect(retrainConfig(r)).toEqual({ seed: 2, channels: 4, maxSteps: 10 });
+    expect(retrainProblems(r)).toEqual([]);
+    expect(retrainProblems({ ...r, channels: 5, layers: 2, batchSize: 1.5 })).toEqual([
+      'Re-train batch size: must be an integer ≥ 0',
+      'Re-train channels: must be even, got 5',
+      'Re-train layers: must be at least 3, got 2',
+    ]);
   });
 });

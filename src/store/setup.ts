@@ -11,6 +11,7 @@ import {
   type SearchConfig,
   type SearchMode,
 } from '../search/space';
+import { TRAIN_PRESET_NAMES, TRAIN_PRESETS, type TrainConfig, type TrainPresetName } from '../search/train-config';
 import { BACKEND_CHOICES, type BackendChoice, type DatasetSpec } from '../worker/protocol';
 
 export type DatasetChoice = 'builtin' | 'synthetic' | 'files';
@@ -31,6 +32,83 @@ export interface Setup {
   config: SearchConfig;
   /** Checkpoint every this many steps (kept with the stored run); 0: every minute. */
   checkpointEvery: number;
+  /** How "Re-train" trains a genotype (same data set and backend as the search). */
+  retrain: RetrainSetup;
+}
+
+/** Re-training settings: a preset, the all-ReLU baseline, and changes to the preset (0 = the preset's value). */
+export interface RetrainSetup {
+  preset: TrainPresetName;
+  /** Train the same cells with every activation ReLU (the paper's Table 2 baseline). */
+  allRelu: boolean;
+  seed: number;
+  channels: number;
+  layers: number;
+  batchSize: number;
+  epochs: number;
+  /** Stop after this many steps (0: the epochs). */
+  maxSteps: number;
+  learningRate: number;
+  /** Score the test images every this many steps (0: at the end of each epoch). */
+  evalEvery: number;
+  /** Test images per scoring (0: all). */
+  testImages: number;
+}
+
+export const DEFAULT_RETRAIN: RetrainSetup = {
+  preset: 'quick',
+  allRelu: false,
+  seed: 0,
+  channels: 0,
+  layers: 0,
+  batchSize: 0,
+  epochs: 0,
+  maxSteps: 0,
+  learningRate: 0,
+  evalEvery: 0,
+  testImages: 0,
+};
+
+/** A labelled re-training field; its URL-hash key is `hash`. 0 keeps the preset's value. */
+export interface RetrainField {
+  key: Exclude<keyof RetrainSetup, 'preset' | 'allRelu'>;
+  label: string;
+  hash: string;
+  integer: boolean;
+  help: string;
+}
+
+export const RETRAIN_FIELDS: RetrainField[] = [
+  { key: 'channels', label: 'Re-train channels', hash: 'rtChannels', integer: true, help: 'Initial channels C (0: the preset’s)' },
+  { key: 'layers', label: 'Re-train layers', hash: 'rtLayers', integer: true, help: 'Cells (0: the preset’s)' },
+  { key: 'batchSize', label: 'Re-train batch size', hash: 'rtBatch', integer: true, help: '0: the preset’s' },
+  { key: 'epochs', label: 'Re-train epochs', hash: 'rtEpochs', integer: true, help: '0: the preset’s' },
+  { key: 'maxSteps', label: 'Re-train steps', hash: 'rtSteps', integer: true, help: 'Stop after this many steps (0: run the epochs)' },
+  { key: 'learningRate', label: 'Re-train learning rate', hash: 'rtLr', integer: false, help: 'SGD, cosine to 0 (0: the preset’s, 0.025)' },
+  { key: 'seed', label: 'Re-train seed', hash: 'rtSeed', integer: true, help: 'Weights, batch order, augmentation' },
+  { key: 'evalEvery', label: 'Evaluate every (steps)', hash: 'rtEvalEvery', integer: true, help: 'Score the test images (0: each epoch)' },
+  { key: 'testImages', label: 'Test images', hash: 'rtTestImages', integer: true, help: 'Per scoring (0: all)' },
+];
+
+/** The preset's config with the user's changes (0 keeps the preset's value; the seed is always set). */
+export function retrainConfig(r: RetrainSetup): Partial<TrainConfig> {
+  const out: Partial<TrainConfig> = { seed: r.seed };
+  for (const key of ['channels', 'layers', 'batchSize', 'epochs', 'maxSteps', 'learningRate'] as const) if (r[key] > 0) out[key] = r[key];
+  return out;
+}
+
+/** Problems of the re-training settings, by field label (empty when it can run). */
+export function retrainProblems(r: RetrainSetup): string[] {
+  const problems: string[] = [];
+  for (const f of RETRAIN_FIELDS) {
+    const v = r[f.key];
+    if (!(Number.isFinite(v) && v >= 0 && (!f.integer || Number.isInteger(v)))) problems.push(`${f.label}: must be ${f.integer ? 'an integer' : 'a number'} ≥ 0`);
+  }
+  const channels = r.channels || TRAIN_PRESETS[r.preset].channels;
+  if (channels % 2 !== 0) problems.push(`Re-train channels: must be even, got ${channels}`);
+  const layers = r.layers || TRAIN_PRESETS[r.preset].layers;
+  if (layers < 3) problems.push(`Re-train layers: must be at least 3, got ${layers}`);
+  return problems;
 }
 
 export const DEFAULT_SYNTHETIC: SyntheticSetup = { seed: 1, size: 16, channels: 3, classes: 10 };
@@ -117,6 +195,7 @@ export function defaultSetup(): Setup {
     backend: 'auto',
     config: { ...QUICK_DEMO_CONFIG },
     checkpointEvery: 0,
+    retrain: { ...DEFAULT_RETRAIN },
   };
 }
 
@@ -230,6 +309,11 @@ export function encodeSetup(setup: Setup): string {
   if (setup.checkpointEvery > 0) p.set('ckptSteps', String(setup.checkpointEvery));
   for (const f of CONFIG_FIELDS) p.set(f.key, String(setup.config[f.key]));
   if (setup.config.fixedBeta) p.set('fixedBeta', encodeBeta(setup.config.fixedBeta));
+  // Re-training settings only where they differ from the defaults (older links stay as they were).
+  const r = setup.retrain;
+  if (r.preset !== DEFAULT_RETRAIN.preset) p.set('rtPreset', r.preset);
+  if (r.allRelu) p.set('rtRelu', '1');
+  for (const f of RETRAIN_FIELDS) if (r[f.key] !== DEFAULT_RETRAIN[f.key]) p.set(f.hash, String(r[f.key]));
   return p.toString();
 }
 
@@ -249,6 +333,7 @@ export function decodeSetup(hash: string, base: Setup = defaultSetup()): Decoded
     files: base.files.slice(),
     synthetic: { ...base.synthetic },
     config: { ...base.config },
+    retrain: { ...base.retrain },
   };
   const dataset = p.get('dataset');
   if (dataset === 'builtin' || dataset === 'synthetic') setup.dataset = dataset;
@@ -297,6 +382,20 @@ export function decodeSetup(hash: string, base: Setup = defaultSetup()): Decoded
     if (beta) setup.config.fixedBeta = beta;
     else warnings.push('fixedBeta: could not be read (expected 2 × 14 rows of 9 numbers)');
   } else if (p.has('mode')) setup.config.fixedBeta = null;
+  const rtPreset = p.get('rtPreset');
+  if (rtPreset !== null) {
+    if ((TRAIN_PRESET_NAMES as string[]).includes(rtPreset)) setup.retrain.preset = rtPreset as TrainPresetName;
+    else warnings.push(`rtPreset: unknown re-training preset "${rtPreset}"`);
+  }
+  const rtRelu = p.get('rtRelu');
+  if (rtRelu !== null) setup.retrain.allRelu = rtRelu === '1' || rtRelu === 'true';
+  for (const f of RETRAIN_FIELDS) {
+    const v = p.get(f.hash);
+    if (v === null) continue;
+    const n = Number(v);
+    if (v.trim() !== '' && Number.isFinite(n) && n >= 0 && (!f.integer || Number.isInteger(n))) setup.retrain[f.key] = n;
+    else warnings.push(`${f.label}: "${v}" is not valid here`);
+  }
   return { setup, warnings };
 }
 

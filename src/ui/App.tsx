@@ -9,6 +9,7 @@ import { ErrorBanner } from './ErrorBanner';
 import { ErrorBoundary } from './ErrorBoundary';
 import { GenotypePanel } from './GenotypePanel';
 import { ReplaySlider } from './ReplaySlider';
+import { RetrainPanel } from './RetrainPanel';
 import { RunControls } from './RunControls';
 import { RunsPanel } from './RunsPanel';
 import { SetupPanel } from './SetupPanel';
@@ -110,6 +111,9 @@ export function App() {
               <GenotypePanel />
             </ErrorBoundary>
           </div>
+          <ErrorBoundary name="The re-training">
+            <RetrainPanel />
+          </ErrorBoundary>
           <ErrorBoundary name="The runs list">
             <RunsPanel />
           </ErrorBoundary>

@@ -1,7 +1,9 @@
-// The found genotype: its DARTS string, a JSON download (format version 1) and a copy button.
+// The found genotype: its DARTS string, a JSON download (format version 1), a copy button, and
+// "Re-train" (RetrainStart) to train it from scratch in the lab.
 import { useState } from 'react';
 import { useLab } from '../store/lab';
 import { currentGenotypeJson } from '../store/controller';
+import { RetrainStart } from './RetrainStart';
 import { saveBlob } from './svg';
 
 export function GenotypePanel() {
@@ -82,6 +84,7 @@ export function GenotypePanel() {
           />
         </div>
       )}
+      <RetrainStart />
     </section>
   );
 }

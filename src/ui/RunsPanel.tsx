@@ -48,7 +48,7 @@ export function RunsPanel() {
         </div>
       )}
       {runs.length === 0 ? (
-        <p className="note">No stored runs yet: every search is stored in this browser as it runs.</p>
+        <p className="note">No stored runs yet: every search and re-training is stored in this browser as it runs.</p>
       ) : (
         <table className="runs-table">
           <thead>
@@ -57,7 +57,7 @@ export function RunsPanel() {
               <th scope="col">Mode</th>
               <th scope="col">Data set</th>
               <th scope="col">Steps</th>
-              <th scope="col">Best val. acc.</th>
+              <th scope="col">Best val. / test acc.</th>
               <th scope="col">Status</th>
               <th scope="col">
                 <span className="visually-hidden">Actions</span>
@@ -68,15 +68,23 @@ export function RunsPanel() {
             {runs.map((r) => {
               const live = active && r.id === currentRunId;
               return (
-                <tr key={r.id} data-run-id={r.id} data-status={r.status} aria-current={opened?.id === r.id ? 'true' : undefined}>
+                <tr key={r.id} data-run-id={r.id} data-status={r.status} data-kind={r.kind} aria-current={opened?.id === r.id ? 'true' : undefined}>
                   <th scope="row">{r.name}</th>
-                  <td>{modeLabel(r.mode)}</td>
+                  <td>{r.kind === 'train' ? `re-train (${r.training?.preset ?? '?'}${r.training?.allRelu ? ', all ReLU' : ''})` : modeLabel(r.mode)}</td>
                   <td>{r.dataset.name}</td>
                   <td>
                     {r.steps}
                     {r.stepsTotal ? ` / ${r.stepsTotal}` : ''}
                   </td>
-                  <td>{r.bestValAccuracy === null ? '–' : `${(r.bestValAccuracy * 100).toFixed(1)}%`}</td>
+                  <td data-test-accuracy={r.training?.testAccuracy ?? undefined}>
+                    {r.kind === 'train'
+                      ? r.training?.testAccuracy == null
+                        ? '–'
+                        : `test ${(r.training.testAccuracy * 100).toFixed(1)}%`
+                      : r.bestValAccuracy === null
+                        ? '–'
+                        : `${(r.bestValAccuracy * 100).toFixed(1)}%`}
+                  </td>
                   <td title={r.message ?? undefined}>{r.status}</td>
                   <td className="runs-actions">
                     <button type="button" className="small" onClick={() => openStoredRun(r.id)} disabled={active} aria-label={`Open ${r.name}`}>

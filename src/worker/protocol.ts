@@ -1,6 +1,9 @@
 // Every message between the page and the search worker. Messages carry plain arrays, strings,
 // numbers and ArrayBuffers only (never tensors), so structured cloning is all they need.
+// The worker runs one job at a time: a search (`start`) or a re-training (`startTraining`);
+// `pause`, `resume`, `stop` and `injectNaN` go to whichever runs.
 import type { SearchConfig } from '../search/space';
+import type { TrainConfig, TrainPresetName } from '../search/train-config';
 import type { RunProblem, RunRecord, RunSummary } from '../store/runs';
 import type { RawArchWeights } from '../search/supernet';
 
@@ -65,6 +68,26 @@ export interface StartMessage {
   checkpointEverySteps?: number;
 }
 
+/** Re-trains a genotype's discrete network from scratch (DARTS's train.py recipe, by preset). */
+export interface StartTrainingMessage {
+  type: 'startTraining';
+  /** The genotype: a genotype file's JSON text, or a DARTS `Genotype(...)` string. */
+  genotype: string;
+  /** Where the genotype came from (a run's or a file's name), kept with the stored run. */
+  source: string;
+  dataset: DatasetSpec;
+  backend: BackendChoice;
+  preset: TrainPresetName;
+  /** Train the same cells with every activation ReLU (the paper's Table 2 baseline). */
+  allRelu: boolean;
+  /** Changes to the preset (e.g. a smaller network, a step limit, the seed). */
+  config: Partial<TrainConfig>;
+  /** Score the test images every this many steps; 0: at the end of each epoch. */
+  evalEvery: number;
+  /** Test images per scoring; 0: all of them. */
+  testImages: number;
+}
+
 /** The stored run a reload interrupted (running or paused, with a checkpoint). */
 export interface ResumableRun {
   id: string;
@@ -79,12 +102,13 @@ export interface ResumableRun {
 export type ToWorker =
   | LoadDatasetMessage
   | StartMessage
+  | StartTrainingMessage
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'stop' }
   | { type: 'derive' }
   | { type: 'checkpoint' }
-  /** Test hook: the next step's loss becomes NaN (engine.injectNaN). */
+  /** Test hook: the next step's loss becomes NaN (engine.injectNaN, or the trainer's). */
   | { type: 'injectNaN' }
   /** Asks for the stored run a reload interrupted (answered with `resumable`). */
   | { type: 'findResumable' }
@@ -167,9 +191,76 @@ export interface ErrorMessage {
   recoverable: boolean;
   /** The worker's backend is unusable (lost GPU device): the page starts a fresh worker. */
   restartWorker?: boolean;
+  /** The job that stopped: a re-training says so; absent means the search (or no job). */
+  job?: 'search' | 'training';
+}
+
+/** A re-training has started (its network is built; `runId` is the stored run, if stored). */
+export interface TrainingStartedMessage {
+  type: 'trainingStarted';
+  runId: string | null;
+  /** The tfjs backend that trains, and why it is not the one asked for. */
+  backend: string;
+  fallbackReason?: string;
+  preset: TrainPresetName;
+  allRelu: boolean;
+  source: string;
+  datasetName: string;
+  /** The preset with the changes applied. */
+  config: TrainConfig;
+  stepsTotal: number;
+  stepsPerEpoch: number;
+  epochsTotal: number;
+  params: number;
+  auxiliaryParams: number;
+  /** The auxiliary head and cutout as used (configured, and fitting the data). */
+  auxiliary: boolean;
+  cutout: boolean;
+  /** The DARTS string of the genotype as trained (after any all-ReLU change). */
+  darts: string;
+}
+export interface TrainingProgressMessage {
+  type: 'trainingProgress';
+  step: number;
+  stepsTotal: number;
+  epoch: number;
+  epochsTotal: number;
+  stepsPerEpoch: number;
+  learningRate: number;
+  dropPathProb: number;
+  trainLoss: number;
+  trainAccuracy: number;
+  imagesPerSecond: number;
+  stepMilliseconds: number;
+  seconds: number;
+}
+/** One scoring on the test images (main logits, eval mode). */
+export interface TrainingEvaluationMessage {
+  type: 'trainingEvaluation';
+  step: number;
+  epoch: number;
+  testLoss: number;
+  testAccuracy: number;
+  testCount: number;
+}
+export interface TrainingDoneMessage {
+  type: 'trainingDone';
+  reason: 'finished' | 'stopped';
+  step: number;
+  seconds: number;
+  /** The test accuracy after the last step (finished), or of the last scoring (stopped; null if none). */
+  testAccuracy: number | null;
+  testLoss: number | null;
+  testCount: number | null;
 }
 export type FromWorker =
   | ReadyMessage
+  | TrainingStartedMessage
+  | TrainingProgressMessage
+  | TrainingEvaluationMessage
+  | TrainingDoneMessage
+  | { type: 'trainingPaused'; step: number }
+  | { type: 'trainingResumed'; step: number }
   | ProgressMessage
   | WeightsMessage
   | GenotypeMessage

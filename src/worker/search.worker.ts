@@ -18,6 +18,7 @@ import {
 } from '../data/index';
 import { openRunStore, type RunStore } from '../store/runs';
 import { errorText, selectBackend, type BackendSelection } from './backend';
+import { TrainingJob, type TrainingHost } from './training';
 import {
   datasetKey,
   type DatasetInfo,
@@ -27,6 +28,7 @@ import {
   type LoadDatasetMessage,
   type RawWeights,
   type StartMessage,
+  type StartTrainingMessage,
   type ToWorker,
 } from './protocol';
 
@@ -122,7 +124,11 @@ async function getDataset(spec: DatasetSpec): Promise<Dataset> {
 
 let storePromise: Promise<RunStore> | null = null;
 function getStore(): Promise<RunStore> {
-  storePromise ??= openRunStore({ onWarning: (message) => post({ type: 'storageWarning', message }) });
+  storePromise ??= openRunStore({ onWarning: (message) => post({ type: 'storageWarning', message }) }).then(async (store) => {
+    // Re-trainings have no checkpoint: one a reload or crash cut short is over, not 'running'.
+    await store.stopInterruptedTrainings().catch((e: unknown) => console.warn(`Could not tidy interrupted re-trainings: ${errorText(e)}`));
+    return store;
+  });
   return storePromise;
 }
 
@@ -190,6 +196,9 @@ interface Run {
 }
 
 let run: Run | null = null;
+/** The re-training in progress (the worker runs one job at a time: a search or a re-training). */
+let training: TrainingJob | null = null;
+/** A job (search or re-training) is running. */
 let looping = false;
 let backendSel: BackendSelection | null = null;
 let lastCheckpoint: SearchCheckpoint | null = null;
@@ -565,6 +574,37 @@ async function sendWeights(r: Run, withGenotype: boolean): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Re-training (src/worker/training.ts), with this worker's data sets, backend and run store
+
+const trainingHost: TrainingHost = {
+  post,
+  dataset: getDataset,
+  backend: ensureBackend,
+  store: getStore,
+  persist,
+};
+
+async function startTraining(msg: StartTrainingMessage): Promise<void> {
+  if (looping) {
+    post({ type: 'error', code: 'busy', message: 'The worker is busy with a search or a re-training: stop it first.', recoverable: true, job: 'training' });
+    return;
+  }
+  looping = true;
+  if (run) {
+    run.engine.dispose(); // one network at a time on the device
+    run = null;
+  }
+  const job = new TrainingJob(trainingHost);
+  training = job;
+  try {
+    await job.run(msg);
+  } finally {
+    training = null;
+    looping = false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Messages
 
 async function handleIdleRequest(r: Run, what: 'derive' | 'checkpoint'): Promise<void> {
@@ -585,17 +625,23 @@ scope.onmessage = (event: MessageEvent<ToWorker>) => {
     case 'start':
       void start(msg).catch(reportError);
       break;
+    case 'startTraining':
+      void startTraining(msg);
+      break;
     case 'pause':
-      if (run && looping) run.paused = true;
+      if (training) training.pause();
+      else if (run && looping) run.paused = true;
       break;
     case 'resume':
-      if (run && run.paused) {
+      if (training) training.resume();
+      else if (run && run.paused) {
         run.paused = false;
         run.resume?.();
       }
       break;
     case 'stop':
-      if (run && looping) {
+      if (training) training.stop();
+      else if (run && looping) {
         run.stopRequested = true;
         run.resume?.();
       }
@@ -617,7 +663,8 @@ scope.onmessage = (event: MessageEvent<ToWorker>) => {
       } else if (run.finished) void handleIdleRequest(run, 'checkpoint');
       break;
     case 'injectNaN':
-      if (run) run.engine.injectNaN = true;
+      if (training) training.injectNaN();
+      else if (run) run.engine.injectNaN = true;
       break;
     case 'findResumable':
       void findResumable();
@@ -629,8 +676,8 @@ scope.onmessage = (event: MessageEvent<ToWorker>) => {
       void storeRequest(async (store) => post({ type: 'runRecord', record: await store.getRun(msg.runId) }));
       break;
     case 'deleteRun':
-      if (run && looping && run.runId === msg.runId) {
-        post({ type: 'runStoreError', message: 'This run is being searched: stop it before deleting it.' });
+      if ((run && looping && run.runId === msg.runId) || training?.runId === msg.runId) {
+        post({ type: 'runStoreError', message: 'This run is in progress: stop it before deleting it.' });
         break;
       }
       void storeRequest(async (store) => {

@@ -1,0 +1,175 @@
+// "Re-train" in the genotype panel: trains the shown genotype (the current run's or an opened
+// stored run's) or a genotype file from scratch, with a preset, the all-ReLU baseline option and
+// changes to the preset's sizes (kept in the setup and its link).
+import { useEffect, useId, useState } from 'react';
+import { parseGenotypeInput } from '../search/genotype';
+import { TRAIN_PRESETS, TRAIN_PRESET_NAMES, type TrainPresetName } from '../search/train-config';
+import { startTraining } from '../store/controller';
+import { isActive, isTraining, useLab } from '../store/lab';
+import { RETRAIN_FIELDS, retrainProblems, type RetrainField } from '../store/setup';
+
+const PRESET_LABELS: Record<TrainPresetName, string> = {
+  quick: 'quick: C=16, 8 cells, 10 epochs (minutes on a GPU)',
+  full: 'full: DARTS’s recipe, C=36, 20 cells, 600 epochs',
+};
+
+export function RetrainStart() {
+  const genotype = useLab((s) => s.genotype);
+  const opened = useLab((s) => s.openedRun);
+  // The search on show, by its stored name when it has one.
+  const searchName = useLab((s) => s.runs.find((r) => r.id === s.runId)?.name ?? null);
+  const retrain = useLab((s) => s.setup.retrain);
+  const setSetup = useLab((s) => s.setSetup);
+  const searching = isActive(useLab((s) => s.phase));
+  const training = isTraining(useLab((s) => s.training));
+  const [file, setFile] = useState<{ name: string; json: string } | null>(null);
+  const [fileError, setFileError] = useState<string | null>(null);
+  const presetId = useId();
+  const reluId = useId();
+  const fileId = useId();
+
+  const source = file ? { json: file.json, name: file.name } : genotype ? { json: genotype.json, name: opened?.name ?? `${searchName ?? 'the search'} at step ${genotype.step}` } : null;
+  const problems = retrainProblems(retrain);
+  const preset = TRAIN_PRESETS[retrain.preset];
+  const blocked = searching ? 'Stop the search to re-train (the worker runs one job at a time).' : training ? 'A re-training is running.' : null;
+
+  const readFile = async (f: File) => {
+    try {
+      const text = await f.text();
+      parseGenotypeInput(text); // names the first thing wrong
+      setFile({ name: f.name, json: text });
+      setFileError(null);
+    } catch (e) {
+      setFileError(`${f.name}: ${(e as Error).message}`);
+    }
+  };
+
+  return (
+    <div className="retrain-start" role="group" aria-label="Re-train">
+      <h3>Re-train from scratch</h3>
+      <p className="hint">
+        {source ? (
+          <>
+            Trains <strong>{source.name}</strong>
+            {file && ' · '}
+            {file && (
+              <button type="button" className="small link" onClick={() => setFile(null)}>
+                use the panel’s genotype
+              </button>
+            )}
+          </>
+        ) : (
+          'Run a search, open a stored run, or choose a genotype file to re-train.'
+        )}
+      </p>
+      <div className="retrain-row">
+        <div className="field">
+          <label htmlFor={presetId}>Re-train preset</label>
+          <select
+            id={presetId}
+            value={retrain.preset}
+            onChange={(e) => setSetup((s) => ({ ...s, retrain: { ...s.retrain, preset: e.target.value as TrainPresetName } }))}
+          >
+            {TRAIN_PRESET_NAMES.map((p) => (
+              <option key={p} value={p}>
+                {PRESET_LABELS[p]}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="field checkbox">
+          <input
+            id={reluId}
+            type="checkbox"
+            checked={retrain.allRelu}
+            onChange={(e) => setSetup((s) => ({ ...s, retrain: { ...s.retrain, allRelu: e.target.checked } }))}
+          />
+          <label htmlFor={reluId}>All activations ReLU</label>
+          <small>the paper’s Table 2 baseline: same cells, every activation relu</small>
+        </div>
+      </div>
+      <details className="retrain-settings">
+        <summary>Re-training settings (0 = the preset’s: C={preset.channels}, {preset.layers} cells, batch {preset.batchSize}, {preset.epochs} epochs)</summary>
+        <div className="retrain-grid">
+          {RETRAIN_FIELDS.map((f) => (
+            <RetrainNumber key={f.key} field={f} />
+          ))}
+        </div>
+      </details>
+      <div className="retrain-row">
+        <label className="button small" htmlFor={fileId}>
+          Choose a genotype file…
+        </label>
+        <input
+          id={fileId}
+          type="file"
+          accept=".json,.txt,application/json,text/plain"
+          aria-label="Genotype file to re-train"
+          className="visually-hidden"
+          onChange={(e) => {
+            const f = e.target.files?.[0];
+            e.target.value = '';
+            if (f) void readFile(f);
+          }}
+        />
+        <span className="spacer" />
+        <button
+          type="button"
+          className="primary"
+          disabled={!source || blocked !== null || problems.length > 0}
+          title={blocked ?? (problems.length ? problems.join('; ') : undefined)}
+          onClick={() => source && void startTraining(source.json, source.name)}
+        >
+          Re-train
+        </button>
+      </div>
+      {fileError && (
+        <p className="runs-error" role="alert">
+          {fileError}
+        </p>
+      )}
+      {problems.length > 0 && <p className="hint invalid">{problems.join('; ')}</p>}
+      {blocked && <p className="hint">{blocked}</p>}
+    </div>
+  );
+}
+
+function RetrainNumber({ field }: { field: RetrainField }) {
+  const value = useLab((s) => s.setup.retrain[field.key]);
+  const setSetup = useLab((s) => s.setSetup);
+  const id = useId();
+  const [draft, setDraft] = useState(String(value));
+  const [problem, setProblem] = useState(false);
+  useEffect(() => {
+    setDraft(String(value));
+    setProblem(false);
+  }, [value]);
+  return (
+    <div className={`field${problem ? ' invalid' : ''}`}>
+      <label htmlFor={id}>{field.label}</label>
+      <input
+        id={id}
+        type="text"
+        inputMode={field.integer ? 'numeric' : 'decimal'}
+        value={draft}
+        aria-invalid={problem || undefined}
+        aria-describedby={`${id}-help`}
+        onChange={(e) => {
+          const text = e.target.value;
+          setDraft(text);
+          const n = Number(text);
+          const ok = text.trim() !== '' && Number.isFinite(n) && n >= 0 && (!field.integer || Number.isInteger(n));
+          setProblem(!ok);
+          if (ok) setSetup((s) => ({ ...s, retrain: { ...s.retrain, [field.key]: n } }));
+        }}
+        onBlur={() => {
+          setDraft(String(value));
+          setProblem(false);
+        }}
+        spellCheck={false}
+        autoComplete="off"
+      />
+      <small id={`${id}-help`}>{problem ? `Needs ${field.integer ? 'a whole number' : 'a number'} ≥ 0` : field.help}</small>
+    </div>
+  );
+}
