@@ -29,9 +29,10 @@ if command -v node >/dev/null && node -e 'process.exit(+process.versions.node.sp
 else xz -dc $G/node.xz > /tmp/node && chmod +x /tmp/node && NODE=/tmp/node; fi
 mkdir -p $G/node_modules/webgpu/dist/linux-x64
 [ -s $G/node_modules/webgpu/dist/linux-x64/dawn.node ] || xz -dc $G/dawn.node.xz > $G/node_modules/webgpu/dist/linux-x64/dawn.node
+# The Vulkan loader, and the GL dispatch libraries NVIDIA's Vulkan driver (libGLX_nvidia) needs.
 if ! ldconfig -p | grep -q 'libvulkan.so.1 '; then
-  mkdir -p /tmp/vk && dpkg -x $G/libvulkan1_*.deb /tmp/vk
-  export LD_LIBRARY_PATH=/tmp/vk/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}
+  for f in $G/libvulkan1_*.deb $G/gl/*.deb; do [ -f "$f" ] && dpkg -x "$f" /; done
+  ldconfig
 fi
 if ! ls /usr/share/vulkan/icd.d/*nvidia* /etc/vulkan/icd.d/*nvidia* >/dev/null 2>&1 && [ -f /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json ]; then
   export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
@@ -40,11 +41,12 @@ fi
 { nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv; $NODE --version; nproc; } > "$OUT/machine.txt" 2>&1
 log "node $($NODE --version), VK_DRIVER_FILES=${VK_DRIVER_FILES:-default}"
 
-lab() { $NODE $G/lab.mjs "$@"; }
-phase parity 120 parity-webgpu.json lab parity --backend webgpu --search-steps 20
-phase webgpu-darts 120 webgpu-darts.json lab bench --backend webgpu --sizes paper --modes darts --paper-steps "$STEPS"
-phase webgpu-factorized 160 webgpu-factorized.json lab bench --backend webgpu --sizes paper --modes factorized --paper-steps "$STEPS"
-phase pytorch 90 pytorch.json python3 bench/pytorch_supernet.py --device cuda --steps 20 --fp32
-phase pytorch-tf32 60 pytorch-tf32.json python3 bench/pytorch_supernet.py --device cuda --steps 20 --modes darts,factorized
-phase webgpu-nonfactorized 200 webgpu-nonfactorized.json lab bench --backend webgpu --sizes paper --modes nonfactorized --paper-steps "$STEPS"
+phase parity 90 parity-webgpu.json $NODE $G/lab.mjs parity --backend webgpu --search-steps 20
+phase webgpu-darts 100 webgpu-darts.json $NODE $G/lab.mjs bench --backend webgpu --sizes paper --modes darts --paper-steps "$STEPS"
+phase webgpu-factorized 150 webgpu-factorized.json $NODE $G/lab.mjs bench --backend webgpu --sizes paper --modes factorized --paper-steps "$STEPS"
+phase webgpu-nonfactorized 100 webgpu-nonfactorized.json $NODE $G/lab.mjs bench --backend webgpu --sizes paper --modes nonfactorized --paper-steps "$STEPS"
+# PyTorch in float32 (tfjs has no TF32), then with its default TF32 convolutions.
+[ -n "${SKIP_PYTORCH:-}" ] || phase pytorch 60 pytorch.json python3 bench/pytorch_supernet.py --device cuda --steps 10 --fp32 --modes darts,factorized
+[ -n "${SKIP_PYTORCH:-}" ] || phase pytorch-nonfactorized 40 pytorch-nonfactorized.json python3 bench/pytorch_supernet.py --device cuda --steps 5 --fp32 --modes nonfactorized
+[ -n "${SKIP_PYTORCH:-}" ] || phase pytorch-tf32 40 pytorch-tf32.json python3 bench/pytorch_supernet.py --device cuda --steps 10 --modes darts,factorized
 log "done"
