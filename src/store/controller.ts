@@ -2,6 +2,7 @@
 // updates, keeps the user's file bytes (to re-send to a fresh worker), and keeps the setup
 // and the URL hash in step.
 import { genotypeOf, softmax, stringifyGenotypeFile, toDartsString } from '../search/genotype';
+import { compareRuns } from './compare';
 import type { RunRecord } from './runs';
 import { datasetSpecOfKey, type DatasetInfo, type FileBytes, type FromWorker, type ToWorker } from '../worker/protocol';
 import { appendThinned, isActive, MAX_CURVE_POINTS, MAX_SNAPSHOTS, useLab, type Snapshot } from './lab';
@@ -118,6 +119,9 @@ function handleMessage(msg: FromWorker): void {
     case 'runRecord':
       showRecord(msg.record);
       break;
+    case 'runComparison':
+      showComparison(msg.records);
+      break;
     case 'runExported':
       downloadText(msg.text, `run-${msg.name.replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '') || msg.runId}.json`);
       break;
@@ -125,7 +129,8 @@ function handleMessage(msg: FromWorker): void {
       set({ runsMessage: { kind: 'info', text: 'Imported: the run is in the list.' } });
       break;
     case 'runStoreError':
-      set({ runsMessage: { kind: 'error', text: msg.message } });
+      // A comparison still being read will not arrive: close it (the message says why).
+      set((s) => ({ runsMessage: { kind: 'error', text: msg.message }, comparison: s.comparison?.result === null ? null : s.comparison }));
       break;
     case 'resumable':
       set((s) => ({ resumable: isActive(s.phase) ? null : msg.run }));
@@ -351,6 +356,41 @@ export function openStoredRun(runId: string): void {
   }
   useLab.setState({ runsMessage: null });
   send({ type: 'getRun', runId });
+}
+
+/** The two runs, read once from the run store, as the comparison view (A, B). */
+let comparedRecords: [RunRecord, RunRecord] | null = null;
+
+/** Opens the comparison of two stored runs (B − A); works during a search too. */
+export function compareStoredRuns(runIdA: string, runIdB: string): void {
+  comparedRecords = null;
+  useLab.setState({ runsMessage: null, comparison: { runIds: [runIdA, runIdB], result: null } });
+  send({ type: 'compareRuns', runIds: [runIdA, runIdB] });
+}
+
+function showComparison(records: [RunRecord, RunRecord]): void {
+  const asked = useLab.getState().comparison;
+  // Closed, or another pair asked for since: not wanted any more.
+  if (!asked || asked.runIds[0] !== records[0].id || asked.runIds[1] !== records[1].id) return;
+  comparedRecords = records;
+  try {
+    useLab.setState({ comparison: { runIds: asked.runIds, result: compareRuns(records[0], records[1]) } });
+  } catch (e) {
+    useLab.setState({ comparison: null, runsMessage: { kind: 'error', text: `The runs could not be compared: ${(e as Error).message}` } });
+  }
+}
+
+/** B becomes A and A becomes B (the differences change sign); nothing is read again. */
+export function swapComparison(): void {
+  if (!comparedRecords) return;
+  const [a, b] = comparedRecords;
+  useLab.setState({ comparison: { runIds: [b.id, a.id], result: null } });
+  showComparison([b, a]);
+}
+
+export function closeComparison(): void {
+  comparedRecords = null;
+  useLab.setState({ comparison: null });
 }
 
 export function deleteStoredRun(runId: string): void {

@@ -4,6 +4,7 @@
 import { create } from 'zustand';
 import type { SearchConfig } from '../search/space';
 import type { DatasetInfo, ErrorCode, ProgressMessage, RawWeights, ResumableRun } from '../worker/protocol';
+import type { RunComparison } from './compare';
 import type { RunProblem, RunSummary } from './runs';
 import { defaultSetup, type DatasetChoice, type Setup } from './setup';
 
@@ -90,6 +91,8 @@ export interface LabState {
   runsMessage: { kind: 'error' | 'info'; text: string } | null;
   /** The stored run shown read-only (opened from the runs list), if any. */
   openedRun: { id: string; name: string } | null;
+  /** Two stored runs side by side (A, B); result is null while they are being read. */
+  comparison: { runIds: [string, string]; result: RunComparison | null } | null;
 
   setSetup(update: (s: Setup) => Setup): void;
   replaceSetup(setup: Setup, warnings?: string[]): void;
@@ -122,6 +125,7 @@ export const useLab = create<LabState>()((set) => ({
   runProblems: [],
   runsMessage: null,
   openedRun: null,
+  comparison: null,
 
   setSetup: (update) => set((s) => ({ setup: update(s.setup) })),
   replaceSetup: (setup, warnings = []) => set({ setup, setupWarnings: warnings }),

@@ -94,6 +94,8 @@ export type ToWorker =
   | { type: 'listRuns' }
   /** One stored run with its history (answered with `runRecord`). */
   | { type: 'getRun'; runId: string }
+  /** Two stored runs for the comparison view (answered with `runComparison`). */
+  | { type: 'compareRuns'; runIds: [string, string] }
   | { type: 'deleteRun'; runId: string }
   /** The run file's text (answered with `runExported`). */
   | { type: 'exportRun'; runId: string }
@@ -181,6 +183,8 @@ export type FromWorker =
   | { type: 'storageWarning'; message: string }
   | { type: 'runList'; runs: RunSummary[]; problems: RunProblem[] }
   | { type: 'runRecord'; record: RunRecord }
+  /** The two runs asked for by `compareRuns`, in order (A, B), each with only its last snapshot. */
+  | { type: 'runComparison'; records: [RunRecord, RunRecord] }
   | { type: 'runExported'; runId: string; name: string; text: string }
   | { type: 'runImported'; runId: string }
   /** A request to the run store failed (the store's message, naming the field when a file is malformed). */

@@ -628,6 +628,16 @@ scope.onmessage = (event: MessageEvent<ToWorker>) => {
     case 'getRun':
       void storeRequest(async (store) => post({ type: 'runRecord', record: await store.getRun(msg.runId) }));
       break;
+    case 'compareRuns':
+      void storeRequest(async (store) => {
+        // The view shows final weights only: the older snapshots need not cross to the page.
+        const read = async (id: string) => {
+          const r = await store.getRun(id);
+          return { ...r, snapshots: r.snapshots.slice(-1) };
+        };
+        post({ type: 'runComparison', records: [await read(msg.runIds[0]), await read(msg.runIds[1])] });
+      });
+      break;
     case 'deleteRun':
       if (run && looping && run.runId === msg.runId) {
         post({ type: 'runStoreError', message: 'This run is being searched: stop it before deleting it.' });
