@@ -44,9 +44,21 @@ test('a reloaded search resumes from its stored checkpoint and continues exactly
     assert.ok(await page.getByRole('button', { name: 'Discard' }).isVisible());
 
     await page.getByRole('button', { name: 'Resume run' }).click();
-    await page.waitForFunction(() => window.__lab.state().curve.length > 0, null, { timeout: 180_000, polling: 50 });
-    const firstStep = await page.evaluate(() => window.__lab.state().curve[0].step);
-    assert.equal(firstStep, cpStep + 1, 'the first step after resuming follows the checkpoint');
+    await page.waitForFunction((cp) => window.__lab.state().curve.some((p) => p.step > cp), cpStep, { timeout: 180_000, polling: 50 });
+    // The live view shows the whole run: the stored steps up to the checkpoint, then the new ones.
+    const { curveSteps, snapshotSteps } = await page.evaluate(() => ({
+      curveSteps: window.__lab.state().curve.map((p) => p.step),
+      snapshotSteps: window.__lab.state().snapshots.map((s) => s.step),
+    }));
+    assert.deepEqual(
+      curveSteps.filter((s) => s <= cpStep),
+      Array.from({ length: cpStep }, (_, i) => i + 1),
+      'the curves keep the stored steps before the checkpoint',
+    );
+    assert.equal(curveSteps.find((s) => s > cpStep), cpStep + 1, 'the first step after resuming follows the checkpoint');
+    assert.ok(curveSteps.every((s, i) => i === 0 || s > curveSteps[i - 1]), `each step once, in order: ${curveSteps}`);
+    assert.ok(snapshotSteps[0] < cpStep, `the replay reaches back before the checkpoint: ${snapshotSteps}`);
+    assert.ok(Number(await page.getByRole('region', { name: 'Training curves' }).getAttribute('data-points')) > cpStep);
     assert.ok(Number(await stepBar(page).getAttribute('aria-valuenow')) > cpStep, 'the step bar continues from the checkpoint');
     assert.equal(await stepBar(page).getAttribute('aria-valuemax'), String(MAX_STEPS));
     assert.equal(await page.evaluate(() => window.__lab.state().runId), runId, 'the same stored run continues');

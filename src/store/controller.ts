@@ -3,9 +3,9 @@
 // and the URL hash in step.
 import { genotypeOf, softmax, stringifyGenotypeFile, toDartsString } from '../search/genotype';
 import { compareRuns } from './compare';
-import type { RunRecord } from './runs';
+import type { ArchSnapshot, MetricRow, RunRecord } from './runs';
 import { datasetSpecOfKey, type DatasetInfo, type FileBytes, type FromWorker, type ToWorker } from '../worker/protocol';
-import { appendThinned, isActive, MAX_CURVE_POINTS, MAX_SNAPSHOTS, useLab, type Snapshot } from './lab';
+import { appendThinned, isActive, MAX_CURVE_POINTS, MAX_SNAPSHOTS, thinEvenly, useLab, type CurvePoint, type Snapshot } from './lab';
 import { datasetSpecOf, decodeSetup, encodeSetup, setupProblems, type DatasetChoice, type Setup } from './setup';
 
 let worker: Worker | null = null;
@@ -109,10 +109,27 @@ function handleMessage(msg: FromWorker): void {
     case 'checkpointSaved':
       set({ checkpointStep: msg.step });
       break;
-    case 'runStarted':
-      set({ runId: msg.runId, openedRun: null });
+    case 'runStarted': {
+      const history = msg.history;
+      if (!history) set({ runId: msg.runId, openedRun: null });
+      else
+        // A stored run resumed after a reload: its steps up to the checkpoint come first.
+        set((s) => ({
+          runId: msg.runId,
+          openedRun: null,
+          curve: thinEvenly(
+            history.metrics.filter((m) => m.step <= msg.step).map(curvePointOf).concat(s.curve.filter((p) => p.step > msg.step)),
+            MAX_CURVE_POINTS,
+          ),
+          snapshots: thinEvenly(
+            history.snapshots.filter((h) => h.step <= msg.step).map(snapshotOfStored).concat(s.snapshots.filter((p) => p.step > msg.step)),
+            MAX_SNAPSHOTS,
+          ),
+          viewIndex: null,
+        }));
       refreshRuns();
       break;
+    }
     case 'runList':
       set({ runs: msg.runs, runProblems: msg.problems });
       break;
@@ -427,21 +444,28 @@ function downloadText(text: string, name: string): void {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
+/** A stored snapshot as the visuals take it (softmaxed rows, plus the stored ones as raw). */
+function snapshotOfStored(s: ArchSnapshot): Snapshot {
+  const sm = (rows: number[][] | null) => (rows ? rows.map((r) => softmax(r)) : null);
+  const raw = s.kind === 'raw';
+  return {
+    step: s.step,
+    epoch: s.epoch ?? 0,
+    alphaNormal: raw ? sm(s.alphaNormal)! : s.alphaNormal,
+    alphaReduce: raw ? sm(s.alphaReduce)! : s.alphaReduce,
+    betaNormal: raw ? sm(s.betaNormal) : s.betaNormal,
+    betaReduce: raw ? sm(s.betaReduce) : s.betaReduce,
+    raw: { alphaNormal: s.alphaNormal, alphaReduce: s.alphaReduce, betaNormal: s.betaNormal, betaReduce: s.betaReduce, edgeNormal: s.edgeNormal, edgeReduce: s.edgeReduce },
+  };
+}
+
+function curvePointOf(m: MetricRow): CurvePoint {
+  return { step: m.step, trainLoss: m.trainLoss, valLoss: m.valLoss, valAccuracy: m.valAccuracy };
+}
+
 function showRecord(record: RunRecord): void {
   if (isActive(useLab.getState().phase)) return;
-  const sm = (rows: number[][] | null) => (rows ? rows.map((r) => softmax(r)) : null);
-  const snapshots: Snapshot[] = record.snapshots.map((s) => {
-    const raw = s.kind === 'raw';
-    return {
-      step: s.step,
-      epoch: s.epoch ?? 0,
-      alphaNormal: raw ? sm(s.alphaNormal)! : s.alphaNormal,
-      alphaReduce: raw ? sm(s.alphaReduce)! : s.alphaReduce,
-      betaNormal: raw ? sm(s.betaNormal) : s.betaNormal,
-      betaReduce: raw ? sm(s.betaReduce) : s.betaReduce,
-      raw: { alphaNormal: s.alphaNormal, alphaReduce: s.alphaReduce, betaNormal: s.betaNormal, betaReduce: s.betaReduce, edgeNormal: s.edgeNormal, edgeReduce: s.edgeReduce },
-    };
-  });
+  const snapshots: Snapshot[] = record.snapshots.map(snapshotOfStored);
   let genotype: LabGenotype = null;
   if (record.genotype) {
     try {
@@ -470,7 +494,7 @@ function showRecord(record: RunRecord): void {
     backend: null,
     progress: null,
     error: null,
-    curve: record.metrics.map((m) => ({ step: m.step, trainLoss: m.trainLoss, valLoss: m.valLoss, valAccuracy: m.valAccuracy })),
+    curve: record.metrics.map(curvePointOf),
     snapshots,
     viewIndex: null,
     genotype,

@@ -143,6 +143,15 @@ export function appendThinned<T>(list: T[], item: T, max: number): T[] {
   return kept;
 }
 
+/** At most `max` entries, evenly spread over the list (first and last kept): for a stored history. */
+export function thinEvenly<T>(list: readonly T[], max: number): T[] {
+  if (list.length <= max) return list.slice();
+  const out: T[] = [];
+  const stride = (list.length - 1) / (max - 1);
+  for (let i = 0; i < max; i++) out.push(list[Math.round(i * stride)]!);
+  return out;
+}
+
 /** The snapshot the visuals show (the replayed one, or the latest). */
 export function selectViewedSnapshot(s: LabState): Snapshot | null {
   if (!s.snapshots.length) return null;

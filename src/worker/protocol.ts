@@ -1,7 +1,7 @@
 // Every message between the page and the search worker. Messages carry plain arrays, strings,
 // numbers and ArrayBuffers only (never tensors), so structured cloning is all they need.
 import type { SearchConfig } from '../search/space';
-import type { RunProblem, RunRecord, RunSummary } from '../store/runs';
+import type { ArchSnapshot, MetricRow, RunProblem, RunRecord, RunSummary } from '../store/runs';
 import type { RawArchWeights } from '../search/supernet';
 
 export const BACKEND_CHOICES = ['auto', 'webgpu', 'webgl', 'wasm', 'cpu'] as const;
@@ -176,8 +176,9 @@ export type FromWorker =
   | WeightsMessage
   | GenotypeMessage
   | { type: 'checkpointSaved'; step: number }
-  /** The run being searched is stored under this id (resumed: from the checkpoint at `step`). */
-  | { type: 'runStarted'; runId: string; step: number }
+  /** The run being searched is stored under this id (resumed: from the checkpoint at `step`,
+   * with the stored history up to it, so the curves and replay show the whole run). */
+  | { type: 'runStarted'; runId: string; step: number; history?: { metrics: MetricRow[]; snapshots: ArchSnapshot[] } }
   | { type: 'resumable'; run: ResumableRun | null }
   /** Runs are not being stored (kept in memory only): why. */
   | { type: 'storageWarning'; message: string }

@@ -16,7 +16,7 @@ import {
   makeSyntheticDataset,
   type Dataset,
 } from '../data/index';
-import { openRunStore, type RunStore } from '../store/runs';
+import { openRunStore, type ArchSnapshot, type MetricRow, type RunStore } from '../store/runs';
 import { errorText, selectBackend, type BackendSelection } from './backend';
 import {
   datasetKey,
@@ -259,6 +259,7 @@ async function start(msg: StartMessage): Promise<void> {
       finished: false,
     };
     run = r;
+    let history: { metrics: MetricRow[]; snapshots: ArchSnapshot[] } | undefined;
     if (msg.resumeRunId) {
       let cp: SearchCheckpoint | null;
       try {
@@ -283,6 +284,9 @@ async function start(msg: StartMessage): Promise<void> {
       await persist(r.runId, async (store, id) => {
         await store.truncateAfter(id, cp.step);
         await store.setStatus(id, 'running');
+        // After a reload the page has nothing of this run: send what it stored before the checkpoint.
+        const stored = await store.getRun(id);
+        history = { metrics: stored.metrics, snapshots: stored.snapshots };
       });
     } else if (msg.fromCheckpoint) {
       if (!lastCheckpoint) {
@@ -337,7 +341,7 @@ async function start(msg: StartMessage): Promise<void> {
       }
       lastRunId = r.runId;
     }
-    if (r.runId) post({ type: 'runStarted', runId: r.runId, step: engine.step });
+    if (r.runId) post({ type: 'runStarted', runId: r.runId, step: engine.step, history });
     if (sel.backend === 'webgpu') {
       watchWebGpuDevice((f) => {
         r.deviceFailure = { code: f.kind === 'device-lost' ? 'device-lost' : 'gpu-error', message: f.message };
