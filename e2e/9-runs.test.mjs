@@ -86,6 +86,42 @@ test('a reloaded search resumes from its stored checkpoint and continues exactly
   }
 });
 
+test('a failed run resumes after a reload on another backend, from its stored checkpoint', { timeout: 600_000 }, async () => {
+  const browser = await launch({ webgpu: false });
+  try {
+    const steps = 4;
+    const { page, errors } = await openLab(browser, hashOf({ ...tinySetup({ backend: 'wasm', maxSteps: steps }), checkpointEvery: 1 }));
+    await page.getByRole('button', { name: 'Start search' }).click();
+    await page.waitForFunction(() => (window.__lab.state().checkpointStep ?? 0) >= 1, null, { timeout: 180_000, polling: 50 });
+    await page.evaluate(() => window.__lab.injectNaN());
+    await waitForPhase(page, 'error', 120_000);
+    const runId = await page.evaluate(() => window.__lab.state().runId);
+
+    await page.reload();
+    const notice = page.getByRole('region', { name: 'Interrupted run' });
+    await notice.waitFor({ timeout: 30_000 });
+    const cpStep = Number((await notice.textContent()).match(/from step (\d+)/)[1]);
+    assert.ok(cpStep >= 1 && cpStep < steps, `checkpoint step ${cpStep}`);
+    // Another backend for the rest of the run: the checkpoint is plain arrays.
+    await page.getByLabel('Backend', { exact: true }).selectOption('cpu');
+    await page.getByRole('button', { name: 'Resume run' }).click();
+    await waitForPhase(page, 'done', 400_000);
+    assert.equal(await page.getByRole('status').getAttribute('data-backend'), 'cpu');
+    const state = await page.evaluate(() => ({ runId: window.__lab.state().runId, steps: window.__lab.state().curve.map((p) => p.step) }));
+    assert.equal(state.runId, runId, 'the same stored run goes on');
+    assert.deepEqual(state.steps, Array.from({ length: steps }, (_, i) => i + 1), 'stored steps, then the ones run on cpu');
+    assert.equal(Number(await stepBar(page).getAttribute('aria-valuenow')), steps);
+    await page.waitForFunction(
+      (id) => document.querySelector(`[aria-label="Runs"] tr[data-run-id="${id}"]`)?.getAttribute('data-status') === 'done',
+      runId,
+      { timeout: 10_000 },
+    );
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
 test('the runs list: open, export, import, delete; a damaged stored run is reported and skipped', { timeout: 400_000 }, async () => {
   const browser = await launch({ webgpu: false });
   try {

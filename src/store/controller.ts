@@ -176,6 +176,9 @@ function handleMessage(msg: FromWorker): void {
         worker = null;
         ownFilesSentTo = null;
         set({ checkpointStep: null });
+        // The checkpoint went with the worker, but the stored one did not: offer it (the user
+        // may pick another backend before "Resume run").
+        findResumable();
       }
       break;
     case 'datasetProgress': {

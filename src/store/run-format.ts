@@ -15,8 +15,10 @@ export const RUN_SCHEMA = 1 as const;
 
 export const RUN_STATUSES = ['running', 'paused', 'done', 'stopped', 'failed'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
-/** A run with one of these statuses and a checkpoint can be continued (after a reload too). */
-export const RESUMABLE_STATUSES: readonly RunStatus[] = ['running', 'paused'];
+/** A run with one of these statuses and a checkpoint can be continued (after a reload too). A
+ * failed run (NaN loss, lost GPU) is too: its checkpoint is plain arrays, so it can go on with
+ * other settings or on another backend. */
+export const RESUMABLE_STATUSES: readonly RunStatus[] = ['running', 'paused', 'failed'];
 
 /** Which data set a run used: its identity and sizes (never the images). */
 export interface RunDataset {
