@@ -44,9 +44,21 @@ test('a reloaded search resumes from its stored checkpoint and continues exactly
     assert.ok(await page.getByRole('button', { name: 'Discard' }).isVisible());
 
     await page.getByRole('button', { name: 'Resume run' }).click();
-    await page.waitForFunction(() => window.__lab.state().curve.length > 0, null, { timeout: 180_000, polling: 50 });
-    const firstStep = await page.evaluate(() => window.__lab.state().curve[0].step);
-    assert.equal(firstStep, cpStep + 1, 'the first step after resuming follows the checkpoint');
+    await page.waitForFunction((cp) => window.__lab.state().curve.some((p) => p.step > cp), cpStep, { timeout: 180_000, polling: 50 });
+    // The live view shows the whole run: the stored steps up to the checkpoint, then the new ones.
+    const { curveSteps, snapshotSteps } = await page.evaluate(() => ({
+      curveSteps: window.__lab.state().curve.map((p) => p.step),
+      snapshotSteps: window.__lab.state().snapshots.map((s) => s.step),
+    }));
+    assert.deepEqual(
+      curveSteps.filter((s) => s <= cpStep),
+      Array.from({ length: cpStep }, (_, i) => i + 1),
+      'the curves keep the stored steps before the checkpoint',
+    );
+    assert.equal(curveSteps.find((s) => s > cpStep), cpStep + 1, 'the first step after resuming follows the checkpoint');
+    assert.ok(curveSteps.every((s, i) => i === 0 || s > curveSteps[i - 1]), `each step once, in order: ${curveSteps}`);
+    assert.ok(snapshotSteps[0] < cpStep, `the replay reaches back before the checkpoint: ${snapshotSteps}`);
+    assert.ok(Number(await page.getByRole('region', { name: 'Training curves' }).getAttribute('data-points')) > cpStep);
     assert.ok(Number(await stepBar(page).getAttribute('aria-valuenow')) > cpStep, 'the step bar continues from the checkpoint');
     assert.equal(await stepBar(page).getAttribute('aria-valuemax'), String(MAX_STEPS));
     assert.equal(await page.evaluate(() => window.__lab.state().runId), runId, 'the same stored run continues');
@@ -69,6 +81,42 @@ test('a reloaded search resumes from its stored checkpoint and continues exactly
     assert.ok(maxDiff <= 1e-5, `resumed α equals the uninterrupted run's (max |Δ| ${maxDiff})`);
     assert.deepEqual(errors, []);
     assert.deepEqual(other.errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('a failed run resumes after a reload on another backend, from its stored checkpoint', { timeout: 600_000 }, async () => {
+  const browser = await launch({ webgpu: false });
+  try {
+    const steps = 4;
+    const { page, errors } = await openLab(browser, hashOf({ ...tinySetup({ backend: 'wasm', maxSteps: steps }), checkpointEvery: 1 }));
+    await page.getByRole('button', { name: 'Start search' }).click();
+    await page.waitForFunction(() => (window.__lab.state().checkpointStep ?? 0) >= 1, null, { timeout: 180_000, polling: 50 });
+    await page.evaluate(() => window.__lab.injectNaN());
+    await waitForPhase(page, 'error', 120_000);
+    const runId = await page.evaluate(() => window.__lab.state().runId);
+
+    await page.reload();
+    const notice = page.getByRole('region', { name: 'Interrupted run' });
+    await notice.waitFor({ timeout: 30_000 });
+    const cpStep = Number((await notice.textContent()).match(/from step (\d+)/)[1]);
+    assert.ok(cpStep >= 1 && cpStep < steps, `checkpoint step ${cpStep}`);
+    // Another backend for the rest of the run: the checkpoint is plain arrays.
+    await page.getByLabel('Backend', { exact: true }).selectOption('cpu');
+    await page.getByRole('button', { name: 'Resume run' }).click();
+    await waitForPhase(page, 'done', 400_000);
+    assert.equal(await page.getByRole('status').getAttribute('data-backend'), 'cpu');
+    const state = await page.evaluate(() => ({ runId: window.__lab.state().runId, steps: window.__lab.state().curve.map((p) => p.step) }));
+    assert.equal(state.runId, runId, 'the same stored run goes on');
+    assert.deepEqual(state.steps, Array.from({ length: steps }, (_, i) => i + 1), 'stored steps, then the ones run on cpu');
+    assert.equal(Number(await stepBar(page).getAttribute('aria-valuenow')), steps);
+    await page.waitForFunction(
+      (id) => document.querySelector(`[aria-label="Runs"] tr[data-run-id="${id}"]`)?.getAttribute('data-status') === 'done',
+      runId,
+      { timeout: 10_000 },
+    );
+    assert.deepEqual(errors, []);
   } finally {
     await browser.close();
   }

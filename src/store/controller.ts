@@ -2,9 +2,10 @@
 // updates, keeps the user's file bytes (to re-send to a fresh worker), and keeps the setup
 // and the URL hash in step.
 import { genotypeOf, softmax, stringifyGenotypeFile, toDartsString } from '../search/genotype';
-import type { RunRecord } from './runs';
+import { compareRuns } from './compare';
+import type { ArchSnapshot, MetricRow, RunRecord } from './runs';
 import { datasetSpecOfKey, type DatasetInfo, type FileBytes, type FromWorker, type ToWorker } from '../worker/protocol';
-import { appendThinned, isActive, isTraining, MAX_CURVE_POINTS, MAX_SNAPSHOTS, useLab, type Snapshot, type TrainingState } from './lab';
+import { appendThinned, isActive, isTraining, MAX_CURVE_POINTS, MAX_SNAPSHOTS, thinEvenly, useLab, type CurvePoint, type Snapshot, type TrainingState } from './lab';
 import { datasetSpecOf, decodeSetup, encodeSetup, retrainConfig, retrainProblems, setupProblems, type DatasetChoice, type Setup } from './setup';
 
 let worker: Worker | null = null;
@@ -109,15 +110,35 @@ function handleMessage(msg: FromWorker): void {
     case 'checkpointSaved':
       set({ checkpointStep: msg.step });
       break;
-    case 'runStarted':
-      set({ runId: msg.runId, openedRun: null });
+    case 'runStarted': {
+      const history = msg.history;
+      if (!history) set({ runId: msg.runId, openedRun: null });
+      else
+        // A stored run resumed after a reload: its steps up to the checkpoint come first.
+        set((s) => ({
+          runId: msg.runId,
+          openedRun: null,
+          curve: thinEvenly(
+            history.metrics.filter((m) => m.step <= msg.step).map(curvePointOf).concat(s.curve.filter((p) => p.step > msg.step)),
+            MAX_CURVE_POINTS,
+          ),
+          snapshots: thinEvenly(
+            history.snapshots.filter((h) => h.step <= msg.step).map(snapshotOfStored).concat(s.snapshots.filter((p) => p.step > msg.step)),
+            MAX_SNAPSHOTS,
+          ),
+          viewIndex: null,
+        }));
       refreshRuns();
       break;
+    }
     case 'runList':
       set({ runs: msg.runs, runProblems: msg.problems });
       break;
     case 'runRecord':
       showRecord(msg.record);
+      break;
+    case 'runComparison':
+      showComparison(msg.records);
       break;
     case 'runExported':
       downloadText(msg.text, `run-${msg.name.replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '') || msg.runId}.json`);
@@ -126,7 +147,8 @@ function handleMessage(msg: FromWorker): void {
       set({ runsMessage: { kind: 'info', text: 'Imported: the run is in the list.' } });
       break;
     case 'runStoreError':
-      set({ runsMessage: { kind: 'error', text: msg.message } });
+      // A comparison still being read will not arrive: close it (the message says why).
+      set((s) => ({ runsMessage: { kind: 'error', text: msg.message }, comparison: s.comparison?.result === null ? null : s.comparison }));
       break;
     case 'resumable':
       set((s) => ({ resumable: isActive(s.phase) ? null : msg.run }));
@@ -163,6 +185,9 @@ function handleMessage(msg: FromWorker): void {
         worker = null;
         ownFilesSentTo = null;
         set({ checkpointStep: null });
+        // The checkpoint went with the worker, but the stored one did not: offer it (the user
+        // may pick another backend before "Resume run").
+        findResumable();
       }
       break;
     case 'trainingStarted': {
@@ -468,6 +493,41 @@ export function openStoredRun(runId: string): void {
   send({ type: 'getRun', runId });
 }
 
+/** The two runs, read once from the run store, as the comparison view (A, B). */
+let comparedRecords: [RunRecord, RunRecord] | null = null;
+
+/** Opens the comparison of two stored runs (B − A); works during a search too. */
+export function compareStoredRuns(runIdA: string, runIdB: string): void {
+  comparedRecords = null;
+  useLab.setState({ runsMessage: null, comparison: { runIds: [runIdA, runIdB], result: null } });
+  send({ type: 'compareRuns', runIds: [runIdA, runIdB] });
+}
+
+function showComparison(records: [RunRecord, RunRecord]): void {
+  const asked = useLab.getState().comparison;
+  // Closed, or another pair asked for since: not wanted any more.
+  if (!asked || asked.runIds[0] !== records[0].id || asked.runIds[1] !== records[1].id) return;
+  comparedRecords = records;
+  try {
+    useLab.setState({ comparison: { runIds: asked.runIds, result: compareRuns(records[0], records[1]) } });
+  } catch (e) {
+    useLab.setState({ comparison: null, runsMessage: { kind: 'error', text: `The runs could not be compared: ${(e as Error).message}` } });
+  }
+}
+
+/** B becomes A and A becomes B (the differences change sign); nothing is read again. */
+export function swapComparison(): void {
+  if (!comparedRecords) return;
+  const [a, b] = comparedRecords;
+  useLab.setState({ comparison: { runIds: [b.id, a.id], result: null } });
+  showComparison([b, a]);
+}
+
+export function closeComparison(): void {
+  comparedRecords = null;
+  useLab.setState({ comparison: null });
+}
+
 export function deleteStoredRun(runId: string): void {
   useLab.setState((s) => ({ runsMessage: null, openedRun: s.openedRun?.id === runId ? null : s.openedRun }));
   send({ type: 'deleteRun', runId });
@@ -502,21 +562,28 @@ function downloadText(text: string, name: string): void {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
+/** A stored snapshot as the visuals take it (softmaxed rows, plus the stored ones as raw). */
+function snapshotOfStored(s: ArchSnapshot): Snapshot {
+  const sm = (rows: number[][] | null) => (rows ? rows.map((r) => softmax(r)) : null);
+  const raw = s.kind === 'raw';
+  return {
+    step: s.step,
+    epoch: s.epoch ?? 0,
+    alphaNormal: raw ? sm(s.alphaNormal)! : s.alphaNormal,
+    alphaReduce: raw ? sm(s.alphaReduce)! : s.alphaReduce,
+    betaNormal: raw ? sm(s.betaNormal) : s.betaNormal,
+    betaReduce: raw ? sm(s.betaReduce) : s.betaReduce,
+    raw: { alphaNormal: s.alphaNormal, alphaReduce: s.alphaReduce, betaNormal: s.betaNormal, betaReduce: s.betaReduce, edgeNormal: s.edgeNormal, edgeReduce: s.edgeReduce },
+  };
+}
+
+function curvePointOf(m: MetricRow): CurvePoint {
+  return { step: m.step, trainLoss: m.trainLoss, valLoss: m.valLoss, valAccuracy: m.valAccuracy };
+}
+
 function showRecord(record: RunRecord): void {
   if (isActive(useLab.getState().phase)) return;
-  const sm = (rows: number[][] | null) => (rows ? rows.map((r) => softmax(r)) : null);
-  const snapshots: Snapshot[] = record.snapshots.map((s) => {
-    const raw = s.kind === 'raw';
-    return {
-      step: s.step,
-      epoch: s.epoch ?? 0,
-      alphaNormal: raw ? sm(s.alphaNormal)! : s.alphaNormal,
-      alphaReduce: raw ? sm(s.alphaReduce)! : s.alphaReduce,
-      betaNormal: raw ? sm(s.betaNormal) : s.betaNormal,
-      betaReduce: raw ? sm(s.betaReduce) : s.betaReduce,
-      raw: { alphaNormal: s.alphaNormal, alphaReduce: s.alphaReduce, betaNormal: s.betaNormal, betaReduce: s.betaReduce, edgeNormal: s.edgeNormal, edgeReduce: s.edgeReduce },
-    };
-  });
+  const snapshots: Snapshot[] = record.snapshots.map(snapshotOfStored);
   let genotype: LabGenotype = null;
   if (record.genotype) {
     try {
@@ -550,7 +617,7 @@ function showRecord(record: RunRecord): void {
     backend: null,
     progress: null,
     error: null,
-    curve: record.metrics.map((m) => ({ step: m.step, trainLoss: m.trainLoss, valLoss: m.valLoss, valAccuracy: m.valAccuracy })),
+    curve: record.metrics.map(curvePointOf),
     snapshots,
     viewIndex: null,
     genotype,

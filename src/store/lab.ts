@@ -4,6 +4,7 @@
 import { create } from 'zustand';
 import type { SearchConfig } from '../search/space';
 import type { DatasetInfo, ErrorCode, ProgressMessage, RawWeights, ResumableRun, TrainingProgressMessage, TrainingStartedMessage } from '../worker/protocol';
+import type { RunComparison } from './compare';
 import type { RunProblem, RunSummary, TrainEvaluation } from './runs';
 import { defaultSetup, type DatasetChoice, type Setup } from './setup';
 
@@ -119,6 +120,8 @@ export interface LabState {
   openedRun: { id: string; name: string } | null;
   /** The re-training shown in the "Re-training" region (running, finished or opened). */
   training: TrainingState | null;
+  /** Two stored runs side by side (A, B); result is null while they are being read. */
+  comparison: { runIds: [string, string]; result: RunComparison | null } | null;
 
   setSetup(update: (s: Setup) => Setup): void;
   replaceSetup(setup: Setup, warnings?: string[]): void;
@@ -152,6 +155,7 @@ export const useLab = create<LabState>()((set) => ({
   runsMessage: null,
   openedRun: null,
   training: null,
+  comparison: null,
 
   setSetup: (update) => set((s) => ({ setup: update(s.setup) })),
   replaceSetup: (setup, warnings = []) => set({ setup, setupWarnings: warnings }),
@@ -167,6 +171,15 @@ export function appendThinned<T>(list: T[], item: T, max: number): T[] {
   for (let i = 0; i < next.length - 1; i++) if (i % 2 === 0) kept.push(next[i]!);
   kept.push(next[next.length - 1]!);
   return kept;
+}
+
+/** At most `max` entries, evenly spread over the list (first and last kept): for a stored history. */
+export function thinEvenly<T>(list: readonly T[], max: number): T[] {
+  if (list.length <= max) return list.slice();
+  const out: T[] = [];
+  const stride = (list.length - 1) / (max - 1);
+  for (let i = 0; i < max; i++) out.push(list[Math.round(i * stride)]!);
+  return out;
 }
 
 /** The snapshot the visuals show (the replayed one, or the latest). */

@@ -16,8 +16,10 @@ export const RUN_SCHEMA = 1 as const;
 
 export const RUN_STATUSES = ['running', 'paused', 'done', 'stopped', 'failed'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
-/** A run with one of these statuses and a checkpoint can be continued (after a reload too). */
-export const RESUMABLE_STATUSES: readonly RunStatus[] = ['running', 'paused'];
+/** A run with one of these statuses and a checkpoint can be continued (after a reload too). A
+ * failed run (NaN loss, lost GPU) is too: its checkpoint is plain arrays, so it can go on with
+ * other settings or on another backend. */
+export const RESUMABLE_STATUSES: readonly RunStatus[] = ['running', 'paused', 'failed'];
 
 /** What a run did: search an architecture, or re-train a genotype's network from scratch.
  * Records and files without a kind were written before re-training existed: searches. */

@@ -325,6 +325,19 @@ describe('checkpoints', () => {
     await after.setStatus(interrupted, 'stopped');
     expect(await after.findResumable()).toBeNull();
   });
+
+  it('offers a failed run (NaN, lost GPU) that has a checkpoint, to go on, e.g. on another backend', async () => {
+    const store = await open(new IDBFactory());
+    const failed = await newRun(store, 'lost its GPU');
+    await store.saveCheckpoint(failed, fakeCheckpoint(3));
+    await store.setStatus(failed, 'failed', 'The GPU device was lost');
+    const failedEarly = await newRun(store, 'failed before any checkpoint');
+    await store.setStatus(failedEarly, 'failed', 'The loss became NaN at step 1'); // newer, but nothing to resume
+    const found = await store.findResumable();
+    expect(found?.id).toBe(failed);
+    expect(found?.status).toBe('failed');
+    expect(found?.checkpointStep).toBe(3);
+  });
 });
 
 describe('export and import', () => {

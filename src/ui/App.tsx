@@ -5,6 +5,7 @@ import { loadOwnFiles } from '../store/controller';
 import { useLab } from '../store/lab';
 import { modeLabel } from '../store/setup';
 import { Cells } from './Cells';
+import { CompareRuns } from './CompareRuns';
 import { ErrorBanner } from './ErrorBanner';
 import { ErrorBoundary } from './ErrorBoundary';
 import { GenotypePanel } from './GenotypePanel';
@@ -116,6 +117,9 @@ export function App() {
           </ErrorBoundary>
           <ErrorBoundary name="The runs list">
             <RunsPanel />
+          </ErrorBoundary>
+          <ErrorBoundary name="The run comparison">
+            <CompareRuns />
           </ErrorBoundary>
         </main>
       </div>

@@ -15,6 +15,8 @@ export interface CellDiagramProps {
   /** 8 entries, 2 per node (null before a run: the empty cell). */
   edges: GenotypeEdge[] | null;
   step: number | null;
+  /** Prefix for the SVG marker ids, so several diagrams of one cell type can share a page. */
+  markerScope?: string;
 }
 
 const W = 480;
@@ -65,7 +67,8 @@ export function edgeText(e: GenotypeEdge): string {
   return e.activation ? `${e.op} · ${e.activation}` : e.op;
 }
 
-export function CellDiagram({ id, title, edges, step }: CellDiagramProps) {
+export function CellDiagram({ id, title, edges, step, markerScope = '' }: CellDiagramProps) {
+  const markers = markerScope + id;
   const svgRef = useRef<SVGSVGElement>(null);
   const drawnKey = useRef<string | null>(null);
   // Redraw only when the cell itself changes (not on every snapshot).
@@ -80,7 +83,7 @@ export function CellDiagram({ id, title, edges, step }: CellDiagramProps) {
     for (const [op, colour] of Object.entries(OP_COLOURS)) {
       defs
         .append('marker')
-        .attr('id', `arrow-${id}-${op}`)
+        .attr('id', `arrow-${markers}-${op}`)
         .attr('viewBox', '0 0 10 10')
         .attr('refX', 9)
         .attr('refY', 5)
@@ -93,7 +96,7 @@ export function CellDiagram({ id, title, edges, step }: CellDiagramProps) {
     }
     defs
       .append('marker')
-      .attr('id', `arrow-${id}-concat`)
+      .attr('id', `arrow-${markers}-concat`)
       .attr('viewBox', '0 0 10 10')
       .attr('refX', 9)
       .attr('refY', 5)
@@ -115,7 +118,7 @@ export function CellDiagram({ id, title, edges, step }: CellDiagramProps) {
       concat
         .append('path')
         .attr('d', `M${sx},${BASE_Y + R} C${sx},${BASE_Y + R + h} ${tx},${BASE_Y + R + h} ${tx - 4},${BASE_Y + R - 1}`)
-        .attr('marker-end', `url(#arrow-${id}-concat)`);
+        .attr('marker-end', `url(#arrow-${markers}-concat)`);
     }
     svg.append('g').attr('class', 'cell-edges');
     svg.append('g').attr('class', 'cell-labels');
@@ -141,7 +144,7 @@ export function CellDiagram({ id, title, edges, step }: CellDiagramProps) {
       .attr('y', 28)
       .attr('text-anchor', 'middle')
       .text('Edges appear when the search starts');
-  }, [id]);
+  }, [markers]);
 
   // The 8 kept edges, redrawn (in a task of their own) when the derived cell changes.
   useDeferredDraw(() => {
@@ -150,10 +153,10 @@ export function CellDiagram({ id, title, edges, step }: CellDiagramProps) {
     const svg = d3.select(svgEl);
     if (drawnKey.current !== edgesKey) {
       drawnKey.current = edgesKey;
-      drawEdges(svg, id, edges);
+      drawEdges(svg, markers, edges);
     }
     svgEl.setAttribute('data-step', step === null ? '' : String(step));
-  }, [edgesKey, id, step]);
+  }, [edgesKey, markers, step]);
 
   const save = () => {
     const blob = svgToFile(svgRef.current!, `${title}${step !== null ? ` (step ${step})` : ''}`);

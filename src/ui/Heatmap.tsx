@@ -1,6 +1,7 @@
 // A pair of heatmaps (normal and reduction cell) of softmaxed architecture weights: 14 edge
 // rows × candidate columns, one colour scale with a legend, a tooltip naming edge, candidate
-// and value. Fed plain arrays; D3 draws inside the component.
+// and value. Fed plain arrays; D3 draws inside the component. With scale="difference" the
+// values are differences of two runs' weights (B − A), on a diverging scale centred at 0.
 import { useEffect, useRef, useState } from 'react';
 import * as d3 from 'd3';
 import { EDGE_LIST } from '../search/space';
@@ -28,6 +29,8 @@ export interface HeatmapProps {
   caption?: string;
   /** The snapshot's step: written to the svg (data-step) once its values are drawn. */
   step: number;
+  /** 'weight' (default): values in [0, 1], sequential colours; 'difference': B − A, diverging. */
+  scale?: 'weight' | 'difference';
 }
 
 interface Hover {
@@ -48,7 +51,11 @@ function rowY(r: number): number {
   return r * CELL_H + EDGE_LIST[r]!.node * GROUP_GAP;
 }
 
-export function Heatmap({ panels, rowLabels, columns, columnKind, caption, step }: HeatmapProps) {
+/** Diverging colours for B − A: blue where A weighs more, white at 0, red where B does. */
+const differenceColour = (t: number) => d3.interpolateRdBu(1 - t);
+
+export function Heatmap({ panels, rowLabels, columns, columnKind, caption, step, scale = 'weight' }: HeatmapProps) {
+  const difference = scale === 'difference';
   const svgRef = useRef<SVGSVGElement>(null);
   /** rects[panel][row][col], filled when the structure is drawn. */
   const rects = useRef<SVGRectElement[][][]>([]);
@@ -139,13 +146,19 @@ export function Heatmap({ panels, rowLabels, columns, columnKind, caption, step 
       }
     });
     const legend = svg.append('g').attr('class', 'hm-legend').attr('transform', `translate(${ROW_LABEL_W},${gridsH + 10})`);
-    const grad = svg.append('defs').append('linearGradient').attr('id', `grad-${columnKind}`);
+    const gradId = `grad-${difference ? 'diff-' : ''}${columnKind}`;
+    const grad = svg.append('defs').append('linearGradient').attr('id', gradId);
     d3.range(0, 1.0001, 0.1).forEach((t) =>
-      grad.append('stop').attr('offset', `${t * 100}%`).attr('stop-color', d3.interpolateViridis(t)),
+      grad.append('stop').attr('offset', `${t * 100}%`).attr('stop-color', difference ? differenceColour(t) : d3.interpolateViridis(t)),
     );
-    legend.append('rect').attr('width', 150).attr('height', 8).attr('fill', `url(#grad-${columnKind})`).attr('rx', 1);
+    legend.append('rect').attr('width', 150).attr('height', 8).attr('fill', `url(#${gradId})`).attr('rx', 1);
     legend.append('g').attr('class', 'hm-legend-axis').attr('transform', 'translate(0,8)');
-    legend.append('text').attr('class', 'hm-legend-title').attr('x', 158).attr('y', 8).text('softmax weight');
+    legend
+      .append('text')
+      .attr('class', 'hm-legend-title')
+      .attr('x', 158)
+      .attr('y', 8)
+      .text(difference ? 'B − A' : 'softmax weight');
     // Pointer handling: one listener on the svg (cheaper than one per cell).
     svg.on('mousemove', (event: MouseEvent) => {
       const target = event.target as Element;
@@ -166,21 +179,27 @@ export function Heatmap({ panels, rowLabels, columns, columnKind, caption, step 
         panel: panelTitle,
         edge: rowLabels[r] ?? '',
         column: `${columnKind} ${columns[k]}`,
-        value: `${formatNumber(value, 4)}${raw !== null ? ` (raw α/β ${formatNumber(Number(raw), 4)})` : ''}`,
+        value: difference
+          ? `${value > 0 ? '+' : ''}${formatNumber(value, 4)} (B − A)`
+          : `${formatNumber(value, 4)}${raw !== null ? ` (raw α/β ${formatNumber(Number(raw), 4)})` : ''}`,
       });
     });
     svg.on('mouseleave', () => setHover(null));
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [columns.join('|'), panels.map((p) => p.id + p.title).join('|'), rowLabels.join('|'), cellW, headerH, many]);
+  }, [columns.join('|'), panels.map((p) => p.id + p.title).join('|'), rowLabels.join('|'), cellW, headerH, many, difference]);
 
   // Values: recoloured on every snapshot, in a task of their own.
   useDeferredDraw(() => {
     const svgEl = svgRef.current;
     if (!svgEl) return;
     let vmax = 0;
-    for (const p of panels) for (const row of p.values) for (const v of row) if (Number.isFinite(v) && v > vmax) vmax = v;
-    const top = vmax > 0 ? niceCeil(vmax) : 1;
-    const color = d3.scaleSequential(d3.interpolateViridis).domain([0, top]);
+    for (const p of panels)
+      for (const row of p.values) for (const v of row) if (Number.isFinite(v) && (difference ? Math.abs(v) : v) > vmax) vmax = difference ? Math.abs(v) : v;
+    // Differences after a few steps can be ~1e-3: a nice bound of their own size, not a fixed one.
+    const top = difference ? (vmax > 0 ? d3.scaleLinear().domain([0, vmax]).nice().domain()[1]! : 1) : vmax > 0 ? niceCeil(vmax) : 1;
+    const color = difference
+      ? d3.scaleDiverging(differenceColour).domain([-top, 0, top])
+      : d3.scaleSequential(d3.interpolateViridis).domain([0, top]);
     panels.forEach((p, pi) => {
       const grid = rects.current[pi];
       if (!grid) return;
@@ -198,11 +217,12 @@ export function Heatmap({ panels, rowLabels, columns, columnKind, caption, step 
     });
     if (legendTop.current !== top) {
       legendTop.current = top;
+      const legendScale = d3.scaleLinear().domain(difference ? [-top, top] : [0, top]).range([0, 150]);
       const axis = d3
-        .axisBottom(d3.scaleLinear().domain([0, top]).range([0, 150]))
+        .axisBottom(legendScale)
         .ticks(4)
         .tickSize(3)
-        .tickFormat(d3.format('.2~f'));
+        .tickFormat(difference ? signed(legendScale.tickFormat(4, '+~g')) : d3.format('.2~f'));
       d3.select(svgEl).select<SVGGElement>('.hm-legend-axis').call(axis);
     }
     svgEl.setAttribute('data-step', String(step));
@@ -222,6 +242,11 @@ export function Heatmap({ panels, rowLabels, columns, columnKind, caption, step 
       )}
     </div>
   );
+}
+
+/** A tick format with an explicit sign, and a plain 0 at the centre. */
+function signed(format: (v: d3.NumberValue) => string): (v: d3.NumberValue) => string {
+  return (v) => (Number(v) === 0 ? '0' : format(v));
 }
 
 function niceCeil(v: number): number {

@@ -1,7 +1,8 @@
 // The stored runs (kept by the search worker in IndexedDB): open one read-only, delete or
-// export it, or import a run file (or a genotype file). Damaged stored runs are listed as a note.
-import { useId } from 'react';
-import { deleteStoredRun, exportStoredRun, importRunFile, openStoredRun } from '../store/controller';
+// export it, import a run file (or a genotype file), or tick two to compare them side by side.
+// Damaged stored runs are listed as a note.
+import { useId, useState } from 'react';
+import { compareStoredRuns, deleteStoredRun, exportStoredRun, importRunFile, openStoredRun } from '../store/controller';
 import { isActive, useLab } from '../store/lab';
 import { modeLabel } from '../store/setup';
 
@@ -14,10 +15,29 @@ export function RunsPanel() {
   const phase = useLab((s) => s.phase);
   const active = isActive(phase);
   const inputId = useId();
+  // Ticked for comparison, in the order ticked: the first is A, the second B (a third drops A).
+  const [ticked, setTicked] = useState<string[]>([]);
+  const picked = ticked.filter((id) => runs.some((r) => r.id === id));
+  const toggle = (id: string) =>
+    setTicked((t) => {
+      const live = t.filter((x) => runs.some((r) => r.id === x));
+      return live.includes(id) ? live.filter((x) => x !== id) : [...live, id].slice(-2);
+    });
   return (
     <section className="card runs" aria-label="Runs">
       <div className="runs-head">
         <h2>Runs</h2>
+        {runs.length > 1 && (
+          <button
+            type="button"
+            className="small"
+            disabled={picked.length !== 2}
+            title={picked.length === 2 ? 'Show the two ticked runs side by side (B − A)' : 'Tick two runs to compare them'}
+            onClick={() => compareStoredRuns(picked[0]!, picked[1]!)}
+          >
+            Compare selected
+          </button>
+        )}
         <label className="button small" htmlFor={inputId}>
           Import run or genotype
         </label>
@@ -53,6 +73,7 @@ export function RunsPanel() {
         <table className="runs-table">
           <thead>
             <tr>
+              <th scope="col">Compare</th>
               <th scope="col">Name</th>
               <th scope="col">Mode</th>
               <th scope="col">Data set</th>
@@ -67,8 +88,13 @@ export function RunsPanel() {
           <tbody>
             {runs.map((r) => {
               const live = active && r.id === currentRunId;
+              const slot = picked.indexOf(r.id);
               return (
                 <tr key={r.id} data-run-id={r.id} data-status={r.status} data-kind={r.kind} aria-current={opened?.id === r.id ? 'true' : undefined}>
+                  <td className="runs-compare">
+                    <input type="checkbox" checked={slot >= 0} onChange={() => toggle(r.id)} aria-label={`Compare ${r.name}`} />
+                    {slot >= 0 && <span className="run-badge">{slot === 0 ? 'A' : 'B'}</span>}
+                  </td>
                   <th scope="row">{r.name}</th>
                   <td>{r.kind === 'train' ? `re-train (${r.training?.preset ?? '?'}${r.training?.allRelu ? ', all ReLU' : ''})` : modeLabel(r.mode)}</td>
                   <td>{r.dataset.name}</td>

@@ -62,7 +62,7 @@ export function useViewed(): Viewed {
 }
 
 /** "row:col" keys of the α cells and β cells a genotype keeps, per cell type. */
-export function keptMarks(genotype: Genotype | null, config: SearchConfig) {
+export function keptMarks(genotype: Genotype | null, config: Pick<SearchConfig, 'mode'>) {
   const empty = { alpha: { normal: new Set<string>(), reduce: new Set<string>() }, beta: { normal: new Set<string>(), reduce: new Set<string>() } };
   if (!genotype) return empty;
   const cands = candidateOps(config.mode);

@@ -4,7 +4,7 @@
 // `pause`, `resume`, `stop` and `injectNaN` go to whichever runs.
 import type { SearchConfig } from '../search/space';
 import type { TrainConfig, TrainPresetName } from '../search/train-config';
-import type { RunProblem, RunRecord, RunSummary } from '../store/runs';
+import type { ArchSnapshot, MetricRow, RunProblem, RunRecord, RunSummary } from '../store/runs';
 import type { RawArchWeights } from '../search/supernet';
 
 export const BACKEND_CHOICES = ['auto', 'webgpu', 'webgl', 'wasm', 'cpu'] as const;
@@ -118,6 +118,8 @@ export type ToWorker =
   | { type: 'listRuns' }
   /** One stored run with its history (answered with `runRecord`). */
   | { type: 'getRun'; runId: string }
+  /** Two stored runs for the comparison view (answered with `runComparison`). */
+  | { type: 'compareRuns'; runIds: [string, string] }
   | { type: 'deleteRun'; runId: string }
   /** The run file's text (answered with `runExported`). */
   | { type: 'exportRun'; runId: string }
@@ -265,13 +267,16 @@ export type FromWorker =
   | WeightsMessage
   | GenotypeMessage
   | { type: 'checkpointSaved'; step: number }
-  /** The run being searched is stored under this id (resumed: from the checkpoint at `step`). */
-  | { type: 'runStarted'; runId: string; step: number }
+  /** The run being searched is stored under this id (resumed: from the checkpoint at `step`,
+   * with the stored history up to it, so the curves and replay show the whole run). */
+  | { type: 'runStarted'; runId: string; step: number; history?: { metrics: MetricRow[]; snapshots: ArchSnapshot[] } }
   | { type: 'resumable'; run: ResumableRun | null }
   /** Runs are not being stored (kept in memory only): why. */
   | { type: 'storageWarning'; message: string }
   | { type: 'runList'; runs: RunSummary[]; problems: RunProblem[] }
   | { type: 'runRecord'; record: RunRecord }
+  /** The two runs asked for by `compareRuns`, in order (A, B), each with only its last snapshot. */
+  | { type: 'runComparison'; records: [RunRecord, RunRecord] }
   | { type: 'runExported'; runId: string; name: string; text: string }
   | { type: 'runImported'; runId: string }
   /** A request to the run store failed (the store's message, naming the field when a file is malformed). */

@@ -16,7 +16,7 @@ import {
   makeSyntheticDataset,
   type Dataset,
 } from '../data/index';
-import { openRunStore, type RunStore } from '../store/runs';
+import { openRunStore, type ArchSnapshot, type MetricRow, type RunStore } from '../store/runs';
 import { errorText, selectBackend, type BackendSelection } from './backend';
 import { TrainingJob, type TrainingHost } from './training';
 import {
@@ -268,6 +268,7 @@ async function start(msg: StartMessage): Promise<void> {
       finished: false,
     };
     run = r;
+    let history: { metrics: MetricRow[]; snapshots: ArchSnapshot[] } | undefined;
     if (msg.resumeRunId) {
       let cp: SearchCheckpoint | null;
       try {
@@ -292,6 +293,9 @@ async function start(msg: StartMessage): Promise<void> {
       await persist(r.runId, async (store, id) => {
         await store.truncateAfter(id, cp.step);
         await store.setStatus(id, 'running');
+        // After a reload the page has nothing of this run: send what it stored before the checkpoint.
+        const stored = await store.getRun(id);
+        history = { metrics: stored.metrics, snapshots: stored.snapshots };
       });
     } else if (msg.fromCheckpoint) {
       if (!lastCheckpoint) {
@@ -346,7 +350,7 @@ async function start(msg: StartMessage): Promise<void> {
       }
       lastRunId = r.runId;
     }
-    if (r.runId) post({ type: 'runStarted', runId: r.runId, step: engine.step });
+    if (r.runId) post({ type: 'runStarted', runId: r.runId, step: engine.step, history });
     if (sel.backend === 'webgpu') {
       watchWebGpuDevice((f) => {
         r.deviceFailure = { code: f.kind === 'device-lost' ? 'device-lost' : 'gpu-error', message: f.message };
@@ -674,6 +678,16 @@ scope.onmessage = (event: MessageEvent<ToWorker>) => {
       break;
     case 'getRun':
       void storeRequest(async (store) => post({ type: 'runRecord', record: await store.getRun(msg.runId) }));
+      break;
+    case 'compareRuns':
+      void storeRequest(async (store) => {
+        // The view shows final weights only: the older snapshots need not cross to the page.
+        const read = async (id: string) => {
+          const r = await store.getRun(id);
+          return { ...r, snapshots: r.snapshots.slice(-1) };
+        };
+        post({ type: 'runComparison', records: [await read(msg.runIds[0]), await read(msg.runIds[1])] });
+      });
       break;
     case 'deleteRun':
       if ((run && looping && run.runId === msg.runId) || training?.runId === msg.runId) {
