@@ -223,13 +223,24 @@ const batchNormRecomputed = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc
   return { value, gradFunc };
 });
 
-const constants = new Map<string, tf.Tensor1D>();
+const constants = new Map<string, tf.Tensor>();
 /** A cached constant vector (per backend), so non-affine BN creates no tensors per step. */
 function constantVector(value: number, size: number): tf.Tensor1D {
   const key = `${tf.getBackend()}:${value}:${size}`;
-  let t = constants.get(key);
+  let t = constants.get(key) as tf.Tensor1D | undefined;
   if (!t || t.isDisposed) {
     t = tf.keep(tf.fill([size], value) as tf.Tensor1D);
+    constants.set(key, t);
+  }
+  return t;
+}
+
+/** A cached constant tensor (per backend), made once by make(). */
+function cachedConstant<T extends tf.Tensor>(name: string, make: () => T): T {
+  const key = `${tf.getBackend()}:${name}`;
+  let t = constants.get(key) as T | undefined;
+  if (!t || t.isDisposed) {
+    t = tf.keep(make());
     constants.set(key, t);
   }
   return t;
@@ -452,15 +463,71 @@ export function mixedActivation(
 }
 
 /**
- * The factorized edge's mixed activation over all 9 activations, Σ softmax(β)_i · act_i(x), with a
- * hand-written gradient that recomputes the activations from x: the tape keeps x instead of
- * ~45 intermediate tensors of x's size per edge (the autodiff version ran wasm out of memory
- * at the quick preset), and the backward pass is a few dozen element-wise kernels.
- * Same values and gradients as mixedActivation over ACTIVATIONS (checked in ops.test.ts).
+ * The mixed activation Σ softmax(β)_i · act_i(x) over the 9 activations, regrouped. With p = max(x,0),
+ * n = min(x,0), e = exp(n) − 1 (CELU with α = 1 is ELU), the 9 terms collapse into 5:
+ *   p·cPos + relu6(x)·w1 + n·(cLeak + cPrelu·a + cRrelu·s) + e·cExp + swish(x)·w8
+ * where the c's are linear in w = softmax(β) (ACTIVATION_COEFFICIENTS). A GPU step is bound by
+ * the number of kernels it launches, so this matters: 19 kernels forward and ~50 backward per
+ * edge instead of ~45 and ~90 for the 9 separate terms, and the coefficients of all 14 edges of
+ * a cell type come from one matMul shared by every cell of that type.
  */
+export interface ActivationCoefficients {
+  positive: tf.Scalar; // w0 + w2 + w3 + w4 + w5 + w6 + SELU_SCALE·w7
+  relu6: tf.Scalar; // w1
+  expm1: tf.Scalar; // w5 + w6 + SELU_SCALE·SELU_ALPHA·w7
+  swish: tf.Scalar; // w8
+  leaky: tf.Scalar; // LEAKY_RELU_SLOPE·w2
+  prelu: tf.Scalar; // w3 (times PReLU's per-channel slope)
+  rrelu: tf.Scalar; // w4 (times RReLU's per-element slope)
+}
+const COEFFICIENT_NAMES = ['positive', 'relu6', 'expm1', 'swish', 'leaky', 'prelu', 'rrelu'] as const;
+
+// Rows: activations in ACTIVATIONS order; columns: COEFFICIENT_NAMES.
+const ACTIVATION_COEFFICIENTS: number[][] = [
+  [1, 0, 0, 0, 0, 0, 0], // relu
+  [0, 1, 0, 0, 0, 0, 0], // relu6
+  [1, 0, 0, 0, LEAKY_RELU_SLOPE, 0, 0], // leaky_relu
+  [1, 0, 0, 0, 0, 1, 0], // prelu
+  [1, 0, 0, 0, 0, 0, 1], // rrelu
+  [1, 0, 1, 0, 0, 0, 0], // elu
+  [1, 0, 1, 0, 0, 0, 0], // celu (α = 1)
+  [SELU_SCALE, 0, SELU_SCALE * SELU_ALPHA, 0, 0, 0, 0], // selu
+  [0, 0, 0, 1, 0, 0, 0], // swish
+];
+if (CELU_ALPHA !== 1) throw new Error('ops.ts: the regrouped mixed activation assumes CELU α = 1 (CELU = ELU)');
+
+/** The coefficients of each row of softmax(β) ([rows, 9]): one matMul, then scalars per row. */
+export function activationCoefficients(betaSoftmax: tf.Tensor2D): ActivationCoefficients[] {
+  const matrix = cachedConstant('activation-coefficients', () => tf.tensor2d(ACTIVATION_COEFFICIENTS));
+  const coefficients = tf.matMul(betaSoftmax, matrix); // [rows, 7]
+  // tfjs's Unpack gradient fails when there is a single output, so one row is reshaped instead.
+  const rows = betaSoftmax.shape[0] === 1 ? [tf.reshape(coefficients, [COEFFICIENT_NAMES.length])] : tf.unstack(coefficients);
+  return rows.map((row) => {
+    const values = tf.unstack(row) as tf.Scalar[];
+    return Object.fromEntries(COEFFICIENT_NAMES.map((name, i) => [name, values[i]])) as unknown as ActivationCoefficients;
+  });
+}
+
+/** Σ weights_i · act_i(x) over all 9 activations (weights: one softmax(β) row of 9). */
 export function mixedActivationAll(
   x: tf.Tensor4D,
   weights: tf.Tensor1D,
+  params: Required<ActivationParams>,
+  ctx: ForwardContext,
+): tf.Tensor4D {
+  const [coefficients] = activationCoefficients(tf.reshape(weights, [1, ACTIVATIONS.length]) as tf.Tensor2D);
+  return mixedActivationOf(x, coefficients, params, ctx);
+}
+
+/**
+ * The mixed activation from precomputed coefficients, with a hand-written gradient that
+ * recomputes from x: the tape keeps x alone, not the activations (the autodiff version ran
+ * wasm out of memory at the quick preset). Same values and gradients as mixedActivation over
+ * ACTIVATIONS (checked in ops.test.ts).
+ */
+export function mixedActivationOf(
+  x: tf.Tensor4D,
+  c: ActivationCoefficients,
   params: Required<ActivationParams>,
   ctx: ForwardContext,
 ): tf.Tensor4D {
@@ -469,66 +536,63 @@ export function mixedActivationAll(
     ? tf.reshape(rreluSlopes(x.size, ctx.rng), x.shape)
     : tf.scalar((RRELU_LOWER + RRELU_UPPER) / 2);
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [xi, w, a, b, sl, save] = args as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
-    save([xi, w, a, b, sl]);
-    const value = sumTensors(activationTerms(xi, a, b, sl).map((t, i) => tf.mul(t, tf.slice(w, [i], [1]))));
+    const inputs = args.slice(0, 11) as tf.Tensor[];
+    const save = args[11] as tf.GradSaveFunc;
+    save(inputs);
+    const [xi, cPos, cRelu6, cExp, cSwish, cLeak, cPrelu, cRrelu, a, b, sl] = inputs;
+    const negative = tf.minimum(xi, 0);
+    // The slope of x < 0 without the exponential: leaky, PReLU (per channel) and RReLU (per element).
+    const negativeSlope = tf.add(tf.add(tf.mul(cPrelu, a), tf.mul(cRrelu, sl)), cLeak);
+    const value = sumTensors([
+      tf.mul(tf.relu(xi), cPos),
+      tf.mul(tf.relu6(xi), cRelu6),
+      tf.mul(negative, negativeSlope),
+      tf.mul(tf.sub(tf.exp(negative), 1), cExp),
+      tf.mul(tf.mul(xi, tf.sigmoid(tf.mul(b, xi))), cSwish),
+    ]);
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [xs, ws, as, bs, ss] = saved as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.Tensor, tf.Tensor];
-      const terms = activationTerms(xs, as, bs, ss);
-      const dw = tf.stack(terms.map((t) => tf.sum(tf.mul(dy, t))));
-      const wi = tf.unstack(ws);
-      const positive = tf.step(xs);
-      const negative = tf.sub(1, positive);
-      const negX = tf.minimum(xs, 0);
-      const expNeg = tf.exp(negX);
-      const sig = tf.sigmoid(tf.mul(bs, xs));
+      const [xs, sPos, sRelu6, sExp, sSwish, sLeak, sPrelu, sRrelu, as, bs, ss] = saved;
+      const positiveMask = tf.step(xs);
+      const negativeMask = tf.sub(1, positiveMask);
+      const neg = tf.minimum(xs, 0);
+      const expNeg = tf.exp(neg);
+      const bx = tf.mul(bs, xs);
+      const sig = tf.sigmoid(bx);
       const sigSlope = tf.mul(sig, tf.sub(1, sig));
-      // d act_i / dx for each activation, in ACTIVATIONS order.
-      const derivatives = [
-        positive,
-        tf.mul(positive, tf.step(tf.sub(6, xs))),
-        tf.add(positive, tf.mul(negative, LEAKY_RELU_SLOPE)),
-        tf.add(positive, tf.mul(negative, as)),
-        tf.add(positive, tf.mul(negative, ss)),
-        tf.add(positive, tf.mul(negative, expNeg)),
-        tf.add(positive, tf.mul(negative, tf.exp(tf.div(negX, CELU_ALPHA)))),
-        tf.mul(tf.add(positive, tf.mul(negative, tf.mul(expNeg, SELU_ALPHA))), SELU_SCALE),
-        tf.add(sig, tf.mul(tf.mul(bs, xs), sigSlope)),
-      ];
-      const dx = tf.mul(dy, sumTensors(derivatives.map((d, i) => tf.mul(d, wi[i]))));
-      const preluIndex = ACTIVATION_INDEX.prelu;
-      const swishIndex = ACTIVATION_INDEX.swish;
-      const da = tf.mul(tf.sum(tf.mul(dy, negX), [0, 1, 2]), wi[preluIndex]);
-      const db = tf.reshape(tf.mul(tf.sum(tf.mul(dy, tf.mul(tf.square(xs), sigSlope))), wi[swishIndex]), bs.shape);
-      return [dx, dw, da, db, tf.zerosLike(ss)];
+      const relu6Mask = tf.mul(positiveMask, tf.step(tf.sub(6, xs)));
+      const slope = tf.add(tf.add(tf.mul(sPrelu, as), tf.mul(sRrelu, ss)), sLeak);
+      // d/dx of each regrouped term.
+      const derivative = sumTensors([
+        tf.mul(positiveMask, sPos),
+        tf.mul(relu6Mask, sRelu6),
+        tf.mul(negativeMask, slope),
+        tf.mul(tf.mul(negativeMask, expNeg), sExp),
+        tf.mul(tf.add(sig, tf.mul(bx, sigSlope)), sSwish),
+      ]);
+      const dx = tf.mul(dy, derivative);
+      // d/dc of each coefficient: Σ dy · its term.
+      const dyNeg = tf.mul(dy, neg);
+      const dyNegPerChannel = tf.sum(dyNeg, [0, 1, 2]);
+      const swishTerm = tf.mul(xs, sig);
+      const dPos = tf.sum(tf.mul(dy, tf.relu(xs)));
+      const dRelu6 = tf.sum(tf.mul(dy, tf.relu6(xs)));
+      const dExp = tf.sum(tf.mul(dy, tf.sub(expNeg, 1)));
+      const dSwish = tf.sum(tf.mul(dy, swishTerm));
+      const dLeak = tf.sum(dyNegPerChannel);
+      const dPrelu = tf.sum(tf.mul(dyNegPerChannel, as));
+      const dRrelu = tf.sum(tf.mul(dyNeg, ss));
+      const da = tf.mul(dyNegPerChannel, sPrelu);
+      const db = tf.reshape(tf.mul(tf.sum(tf.mul(dy, tf.mul(tf.square(xs), sigSlope))), sSwish), bs.shape);
+      return [dx, dPos, dRelu6, dExp, dSwish, dLeak, dPrelu, dRrelu, da, db, tf.zerosLike(ss)];
     };
     return { value: value as tf.Tensor4D, gradFunc };
   });
-  return op(x, weights, params.preluSlope, params.swishBeta, slopes) as tf.Tensor4D;
+  return op(x, c.positive, c.relu6, c.expm1, c.swish, c.leaky, c.prelu, c.rrelu, params.preluSlope, params.swishBeta, slopes) as tf.Tensor4D;
 }
 
-// activationTerms and the derivatives above are written in this order: fail loudly if it changes.
+// ACTIVATION_COEFFICIENTS is written in this order: fail loudly if it changes.
 const ACTIVATION_ORDER = ['relu', 'relu6', 'leaky_relu', 'prelu', 'rrelu', 'elu', 'celu', 'selu', 'swish'];
-if (ACTIVATION_ORDER.join() !== ACTIVATIONS.join()) throw new Error('ops.ts: mixedActivationAll assumes the ACTIVATIONS order');
-const ACTIVATION_INDEX = Object.fromEntries(ACTIVATIONS.map((n, i) => [n, i])) as Record<ActivationName, number>;
-
-/** The 9 activations of x in ACTIVATIONS order (slopes: RReLU's, per element or one scalar). */
-function activationTerms(x: tf.Tensor4D, preluSlope: tf.Tensor, swishBeta: tf.Tensor, rreluSlope: tf.Tensor): tf.Tensor[] {
-  const positive = tf.relu(x);
-  const negX = tf.minimum(x, 0);
-  const expNegMinusOne = tf.sub(tf.exp(negX), 1);
-  return [
-    positive,
-    tf.relu6(x),
-    tf.add(positive, tf.mul(negX, LEAKY_RELU_SLOPE)),
-    tf.add(positive, tf.mul(negX, preluSlope)),
-    tf.add(positive, tf.mul(negX, rreluSlope)),
-    tf.add(positive, expNegMinusOne),
-    tf.add(positive, tf.mul(CELU_ALPHA, tf.sub(tf.exp(tf.div(negX, CELU_ALPHA)), 1))),
-    tf.mul(tf.add(positive, tf.mul(expNegMinusOne, SELU_ALPHA)), SELU_SCALE),
-    tf.mul(x, tf.sigmoid(tf.mul(swishBeta, x))),
-  ];
-}
+if (ACTIVATION_ORDER.join() !== ACTIVATIONS.join()) throw new Error('ops.ts: mixedActivationOf assumes the ACTIVATIONS order');
 
 // ---------------------------------------------------------------------------------------------
 // Losses

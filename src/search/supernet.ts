@@ -35,8 +35,10 @@ import {
   globalAvgPool,
   maxPool3x3,
   avgPool3x3,
+  activationCoefficients,
   mixedActivation,
-  mixedActivationAll,
+  mixedActivationOf,
+  type ActivationCoefficients,
   sumTensors,
   type ActivationParams,
   type ForwardContext,
@@ -265,7 +267,10 @@ export class Supernet {
   private cellArch(type: 'Normal' | 'Reduce'): CellArch {
     const alpha = tf.unstack(tf.softmax(this.get(`alpha${type}`), -1)).map((row) => tf.unstack(row));
     let beta: tf.Tensor1D[] | null = null;
-    if (this.config.mode === 'factorized') beta = tf.unstack(tf.softmax(this.get(`beta${type}`), -1)) as tf.Tensor1D[];
+    let activationMix: ActivationCoefficients[] | null = null;
+    // Factorized: the mixed activation's coefficients of all 14 edges in one matMul, shared by
+    // every cell of this type.
+    if (this.config.mode === 'factorized') activationMix = activationCoefficients(tf.softmax(this.get(`beta${type}`), -1) as tf.Tensor2D);
     else if (this.config.mode === 'fixed-beta' && this.fixedMix) {
       const fixed = type === 'Normal' ? this.fixedMix.normal : this.fixedMix.reduce;
       beta = fixed.weights.map((row) => tf.tensor1d(row));
@@ -283,7 +288,7 @@ export class Supernet {
       }
       edgeWeights = parts;
     }
-    return { type, alpha, beta, edgeWeights };
+    return { type, alpha, beta, activationMix, edgeWeights };
   }
 
   private cellForward(
@@ -376,16 +381,12 @@ export class Supernet {
       if (!a) {
         if (name) a = activation(name, xOp, params, ctx);
         else if (this.config.mode === 'darts') a = activation(this.config.activation, xOp, params, ctx);
+        else if (arch.activationMix) a = mixedActivationOf(xOp, arch.activationMix[edgeIndex], params as Required<ActivationParams>, ctx);
         else {
-          const beta = arch.beta![edgeIndex];
-          const skip =
-            this.config.mode === 'fixed-beta' && this.fixedMix
-              ? (arch.type === 'Normal' ? this.fixedMix.normal : this.fixedMix.reduce).weights[edgeIndex].map((w) => w === 0)
-              : undefined;
-          a =
-            this.config.mode === 'factorized'
-              ? mixedActivationAll(xOp, beta, params as Required<ActivationParams>, ctx)
-              : mixedActivation(xOp, beta, ACTIVATIONS, params, ctx, skip);
+          const skip = this.fixedMix
+            ? (arch.type === 'Normal' ? this.fixedMix.normal : this.fixedMix.reduce).weights[edgeIndex].map((w) => w === 0)
+            : undefined;
+          a = mixedActivation(xOp, arch.beta![edgeIndex], ACTIVATIONS, params, ctx, skip);
         }
         activated.set(key, a);
       }
@@ -470,7 +471,10 @@ export interface RawArchWeights {
 interface CellArch {
   type: 'Normal' | 'Reduce';
   alpha: tf.Tensor[][];
+  /** Fixed-β mode: softmax(β) rows. */
   beta: tf.Tensor1D[] | null;
+  /** Factorized mode: each edge's mixed-activation coefficients (linear in softmax(β)). */
+  activationMix: ActivationCoefficients[] | null;
   edgeWeights: tf.Tensor[] | null;
 }
 
