@@ -286,19 +286,31 @@ function checks(code: Code) {
   return { fail, num, int, str, obj, optInt, nullable, oneOf, date, floats, ints };
 }
 
+type NumberKind = 'int' | 'num';
+
+// Every field of a row, in the order it is checked (the first wrong one is named).
+const METRIC_ROW_FIELDS: Record<keyof MetricRow, NumberKind> = {
+  step: 'int',
+  epoch: 'int',
+  trainLoss: 'num',
+  valLoss: 'num',
+  valAccuracy: 'num',
+  imagesPerSecond: 'num',
+  seconds: 'num',
+};
+const TRAIN_METRIC_ROW_FIELDS: Record<keyof TrainMetricRow, NumberKind> = {
+  step: 'int',
+  epoch: 'int',
+  trainLoss: 'num',
+  trainAccuracy: 'num',
+  learningRate: 'num',
+  imagesPerSecond: 'num',
+  seconds: 'num',
+};
+
 /** One curve point; extra fields (e.g. a whole progress message) are dropped. */
 export function checkMetricRow(v: unknown, path: string, code: Code = 'invalid'): MetricRow {
-  const c = checks(code);
-  const o = c.obj(v, path);
-  return {
-    step: c.int(o.step, `${path}.step`),
-    epoch: c.int(o.epoch, `${path}.epoch`),
-    trainLoss: c.num(o.trainLoss, `${path}.trainLoss`),
-    valLoss: c.num(o.valLoss, `${path}.valLoss`),
-    valAccuracy: c.num(o.valAccuracy, `${path}.valAccuracy`),
-    imagesPerSecond: c.num(o.imagesPerSecond, `${path}.imagesPerSecond`),
-    seconds: c.num(o.seconds, `${path}.seconds`),
-  };
+  return checkNumberRow(v, path, code, METRIC_ROW_FIELDS);
 }
 
 /** Metric rows in increasing step order (a file's history; each step once). */
@@ -308,17 +320,16 @@ export function checkMetricRows(v: unknown, path: string, code: Code = 'invalid'
 
 /** One step of a re-training; extra fields are dropped. */
 export function checkTrainMetricRow(v: unknown, path: string, code: Code = 'invalid'): TrainMetricRow {
+  return checkNumberRow(v, path, code, TRAIN_METRIC_ROW_FIELDS);
+}
+
+/** An object of named numbers (non-negative integers or finite numbers); other fields are dropped. */
+function checkNumberRow<K extends string>(v: unknown, path: string, code: Code, fields: Record<K, NumberKind>): Record<K, number> {
   const c = checks(code);
   const o = c.obj(v, path);
-  return {
-    step: c.int(o.step, `${path}.step`),
-    epoch: c.int(o.epoch, `${path}.epoch`),
-    trainLoss: c.num(o.trainLoss, `${path}.trainLoss`),
-    trainAccuracy: c.num(o.trainAccuracy, `${path}.trainAccuracy`),
-    learningRate: c.num(o.learningRate, `${path}.learningRate`),
-    imagesPerSecond: c.num(o.imagesPerSecond, `${path}.imagesPerSecond`),
-    seconds: c.num(o.seconds, `${path}.seconds`),
-  };
+  const row = {} as Record<K, number>;
+  for (const key of Object.keys(fields) as K[]) row[key] = c[fields[key]](o[key], `${path}.${key}`);
+  return row;
 }
 
 /** Rows in increasing step order, each step once (a file's history). */

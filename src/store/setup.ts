@@ -36,19 +36,17 @@ export interface Setup {
   retrain: RetrainSetup;
 }
 
-/** Re-training settings: a preset, the all-ReLU baseline, and changes to the preset (0 = the preset's value). */
-export interface RetrainSetup {
+/** The preset's fields that the re-training settings can change (0 keeps the preset's value). */
+const RETRAIN_OVERRIDES = ['channels', 'layers', 'batchSize', 'epochs', 'maxSteps', 'learningRate'] as const;
+
+/**
+ * Re-training settings: a preset, the all-ReLU baseline, the seed, and changes to the preset
+ * (RETRAIN_OVERRIDES, named and typed as in TrainConfig; 0 = the preset's value).
+ */
+export interface RetrainSetup extends Pick<TrainConfig, 'seed' | (typeof RETRAIN_OVERRIDES)[number]> {
   preset: TrainPresetName;
   /** Train the same cells with every activation ReLU (the paper's Table 2 baseline). */
   allRelu: boolean;
-  seed: number;
-  channels: number;
-  layers: number;
-  batchSize: number;
-  epochs: number;
-  /** Stop after this many steps (0: the epochs). */
-  maxSteps: number;
-  learningRate: number;
   /** Score the test images every this many steps (0: at the end of each epoch). */
   evalEvery: number;
   /** Test images per scoring (0: all). */
@@ -93,7 +91,7 @@ export const RETRAIN_FIELDS: RetrainField[] = [
 /** The preset's config with the user's changes (0 keeps the preset's value; the seed is always set). */
 export function retrainConfig(r: RetrainSetup): Partial<TrainConfig> {
   const out: Partial<TrainConfig> = { seed: r.seed };
-  for (const key of ['channels', 'layers', 'batchSize', 'epochs', 'maxSteps', 'learningRate'] as const) if (r[key] > 0) out[key] = r[key];
+  for (const key of RETRAIN_OVERRIDES) if (r[key] > 0) out[key] = r[key];
   return out;
 }
 
