@@ -47,28 +47,31 @@ export async function benchOne(backend: string, sizeName: BenchSize, mode: Searc
     await f();
     return performance.now() - t;
   };
-  const checkBudget = (done: number, lastMs: number) => {
-    const elapsed = (performance.now() - started) / 1000;
-    if (budgetSeconds > 0 && elapsed > budgetSeconds)
-      throw new BudgetExceeded(
-        `cut by the ${budgetSeconds} s budget after ${done} of ${warmup + steps} steps (${(lastMs / 1000).toFixed(1)} s the last one, ${elapsed.toFixed(0)} s in all)`,
-      );
-  };
+  const overBudget = () => budgetSeconds > 0 && (performance.now() - started) / 1000 > budgetSeconds;
   onProgress?.('building the supernet');
   const engine = new SearchEngine(config, input, { train: randomSource(size, 1), val: randomSource(size, 2) });
   try {
     const stepTimes: number[] = [];
+    let cut: string | undefined;
     for (let i = 0; i < warmup + steps; i++) {
       const label = `step ${i + 1}/${warmup + steps}${i < warmup ? ' (warm-up)' : ''}`;
       onProgress?.(`${label} running`);
       const ms = await time(async () => void (await engine.runStep()));
       if (i >= warmup) stepTimes.push(ms);
       onProgress?.(`${label}: ${(ms / 1000).toFixed(2)} s`);
-      if (i + 1 < warmup + steps) checkBudget(i + 1, ms);
+      if (i + 1 < warmup + steps && overBudget()) {
+        const elapsed = ((performance.now() - started) / 1000).toFixed(0);
+        // With a timed step done the row still says something: report it, marked as cut.
+        if (stepTimes.length) {
+          cut = `${stepTimes.length} of ${steps} timed steps in the ${budgetSeconds} s budget`;
+          break;
+        }
+        throw new BudgetExceeded(`cut by the ${budgetSeconds} s budget after ${i + 1} warm-up step${i ? 's' : ''} (${(ms / 1000).toFixed(1)} s the last one, ${elapsed} s in all)`);
+      }
     }
     const forwardTimes: number[] = [];
     const backwardTimes: number[] = [];
-    if (split) {
+    if (split && !cut) {
       onProgress?.('timing forward and forward/backward passes');
       const x = tf.randomNormal([size.batchSize, size.height, size.width, size.inChannels]) as tf.Tensor4D;
       const y = tf.zeros([size.batchSize], 'int32') as tf.Tensor1D;
@@ -99,8 +102,8 @@ export async function benchOne(backend: string, sizeName: BenchSize, mode: Searc
     // A first-order step is one ω forward/backward plus one (joint) or two (sequential, factorized)
     // architecture forward/backward passes; the rest is the optimisers' updates.
     const archPasses = mode === 'factorized' && archUpdate === 'sequential' ? 2 : 1;
-    const forwardMs = split ? median(forwardTimes) : null;
-    const forwardBackwardMs = split ? median(backwardTimes) : null;
+    const forwardMs = forwardTimes.length ? median(forwardTimes) : null;
+    const forwardBackwardMs = backwardTimes.length ? median(backwardTimes) : null;
     const optimizerMs = forwardBackwardMs === null ? null : Math.max(0, msPerStep - (1 + archPasses) * forwardBackwardMs);
     const macsPerImage = forwardMacs(config, input);
     const flopsPerStep = searchStepFlops(macsPerImage, size.batchSize, archPasses);
@@ -110,7 +113,8 @@ export async function benchOne(backend: string, sizeName: BenchSize, mode: Searc
       size: sizeName,
       mode,
       archUpdate,
-      steps,
+      steps: stepTimes.length,
+      ...(cut ? { cut } : {}),
       msPerStep,
       imagesPerSecond: ((2 * size.batchSize) / msPerStep) * 1000,
       forwardMs,

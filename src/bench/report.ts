@@ -21,6 +21,8 @@ export interface BenchRow {
   archUpdate: SearchConfig['archUpdate'];
   /** Timed steps (after the warm-up ones). */
   steps: number;
+  /** Set when the time budget ended the row before all its timed steps: how many ran. */
+  cut?: string;
   /** Median of the timed steps. */
   msPerStep: number;
   imagesPerSecond: number;
@@ -87,7 +89,7 @@ function ratioCell(row: BenchRow, rows: BenchRow[]): string {
   return `${(row.msPerStep / ref.msPerStep).toFixed(2)}x ${ref.mode}`;
 }
 
-/** WebGPU adapter (or WebGL renderer) in a few words; a software adapter says so. */
+/** WebGPU adapter (or WebGL renderer) as the browser reports it. */
 export interface AdapterLike {
   vendor?: string;
   architecture?: string;
@@ -95,6 +97,17 @@ export interface AdapterLike {
   description?: string;
   isFallbackAdapter?: boolean;
 }
+
+const SOFTWARE_RENDERERS: [RegExp, string][] = [
+  [/swiftshader/i, 'SwiftShader'],
+  [/llvmpipe/i, 'llvmpipe'],
+  [/microsoft basic render/i, 'Microsoft Basic Render'],
+];
+
+/**
+ * The adapter in a few words for the table: a software one by name and "fallback adapter" (what
+ * WebGPU calls a software adapter) or "software"; a GPU by vendor, architecture, description.
+ */
 export function adapterLabel(info: AdapterLike | null | undefined): string {
   if (!info) return '';
   const words: string[] = [];
@@ -103,9 +116,9 @@ export function adapterLabel(info: AdapterLike | null | undefined): string {
     if (t && !words.some((w) => w.toLowerCase().includes(t.toLowerCase()))) words.push(t);
   }
   const text = words.join(' ');
-  const software = info.isFallbackAdapter || /swiftshader|llvmpipe|software|microsoft basic render/i.test(text);
-  const fallback = info.isFallbackAdapter ? 'fallback adapter' : software ? 'software' : '';
-  return [text, fallback].filter(Boolean).join(', ');
+  const software = SOFTWARE_RENDERERS.find(([re]) => re.test(text));
+  if (software || info.isFallbackAdapter) return `${software ? software[1] : text || 'unknown'}, ${info.isFallbackAdapter ? 'fallback adapter' : 'software'}`;
+  return text.length > 60 ? text.slice(0, 59) + '…' : text;
 }
 
 const MODE_ORDER = ['darts', 'factorized', 'fixed-beta', 'nonfactorized'];
@@ -116,22 +129,23 @@ const number = (v: number | null | undefined, digits: number) =>
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\s+/g, ' ').trim();
 
 /**
- * One markdown table of rows and failures, grouped by backend (in the order first seen), then
- * size, then mode. `labels` names a backend in the table (e.g. with its WebGPU adapter). The
- * forward/backward split columns appear only when some row measured them.
+ * One markdown table of rows and failures, grouped by backend (in the order of `labels`, then as
+ * first seen), then size, then mode. `labels` names a backend in the table (e.g. with its WebGPU
+ * adapter). The forward/backward split columns appear only when some row measured them.
  */
 export function formatTable(rows: BenchRow[], failures: BenchFailure[], labels: Record<string, string> = {}): string {
   const split = rows.some((r) => r.forwardMs !== null || r.forwardBackwardMs !== null);
   const header = ['backend', 'size', 'mode', 'ms/step (median)', 'images/s'];
   if (split) header.push('forward ms', 'fwd+bwd ms', 'optimisers ms');
   header.push('GFLOP/s', 'tensors', 'MB held', 'ratio');
-  const backends: string[] = [];
+  const backends: string[] = Object.keys(labels);
   const sizes: string[] = [];
   const entries: { backend: string; size: string; mode: string; archUpdate: string; cells: string[] }[] = [];
   const modeLabel = (mode: string, archUpdate: string) => (archUpdate === 'sequential' ? `${mode} (sequential)` : mode);
   const backendCell = (b: string) => (labels[b] ? `${b} (${labels[b]})` : b);
   for (const r of rows) {
-    const cells = [backendCell(r.backend), r.size, modeLabel(r.mode, r.archUpdate), number(r.msPerStep, 0), number(r.imagesPerSecond, 1)];
+    const ms = number(r.msPerStep, 0) + (r.cut ? ` (cut: ${r.cut})` : '');
+    const cells = [backendCell(r.backend), r.size, modeLabel(r.mode, r.archUpdate), ms, number(r.imagesPerSecond, 1)];
     if (split) cells.push(number(r.forwardMs, 0), number(r.forwardBackwardMs, 0), number(r.optimizerMs, 0));
     cells.push(number(r.gflopsPerSecond, 2), String(r.tensors), number(r.megabytes, 1), ratioCell(r, rows));
     entries.push({ backend: r.backend, size: r.size, mode: r.mode, archUpdate: r.archUpdate, cells });
