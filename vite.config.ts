@@ -11,9 +11,11 @@ const isolation = {
 };
 
 const page = (name: string) => fileURLToPath(new URL(name, import.meta.url));
-// The lab, plus the backend-parity page when it exists (e2e/8-parity.test.mjs loads it).
+// The lab, plus the backend-parity page when it exists (e2e/8-parity.test.mjs loads it) and the
+// bench page (npm run bench:browser).
 const input: Record<string, string> = { main: page('index.html') };
 if (existsSync(page('parity.html'))) input.parity = page('parity.html');
+if (existsSync(page('bench.html'))) input.bench = page('bench.html');
 
 export default defineConfig({
   plugins: [react()],

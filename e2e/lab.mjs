@@ -13,9 +13,10 @@ export const WEBGPU_FLAGS = [
 const COMMON_FLAGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 /** Debian's Chromium; Playwright never downloads a browser here. */
-export async function launch({ webgpu = true } = {}) {
+export async function launch({ webgpu = true, headless = true, executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium' } = {}) {
   return chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    executablePath,
+    headless,
     args: [...(webgpu ? WEBGPU_FLAGS : []), ...COMMON_FLAGS],
   });
 }

@@ -69,7 +69,7 @@ function uniformFanIn(rng: Random, size: number, fanIn: number): Float32Array {
 }
 
 /** Ops whose leading ReLU is replaced by the edge's activation: SepConv and DilConv. */
-const CONV_SPECS: Record<string, { kernel: number; dilation: number; separable: boolean }> = {
+export const CONV_SPECS: Record<string, { kernel: number; dilation: number; separable: boolean }> = {
   sep_conv_3x3: { kernel: 3, dilation: 1, separable: true },
   sep_conv_5x5: { kernel: 5, dilation: 1, separable: true },
   dil_conv_3x3: { kernel: 3, dilation: 2, separable: false },
