@@ -31,7 +31,7 @@ export async function runBench(flags: Flags) {
           process.stderr.write(`${row.backend} ${row.size} ${row.mode}${mode === 'factorized' ? ` (${archUpdate})` : ''}: ${row.msPerStep.toFixed(0)} ms/step, ${row.imagesPerSecond.toFixed(1)} img/s\n`);
           rows.push(row);
         } catch (e) {
-          // wasm's heap (2 GB usable) cannot hold every configuration: say so and go on.
+          // wasm's heap (4 GB at most) cannot hold every configuration: say so and go on.
           const reason = (e as Error).message || String(e);
           process.stderr.write(`${backendName} ${size} ${mode}: failed (${reason.slice(0, 120)})\n`);
           failures.push({ backend: backendName, size, mode, archUpdate, kind: 'error', reason: reason.slice(0, 300) });
