@@ -1,11 +1,12 @@
-// Two runs' training curves on shared axes: loss (validation solid, train dashed) and
-// validation accuracy per step, one x scale (in steps) for both panels and both runs, so a
-// curve's position means the same step in A and in B. Fed plain points; D3 draws.
+// Two runs' training curves on shared axes: loss (validation solid, train dashed; the axis spans
+// the losses, not from 0) and validation accuracy per step, one x scale (in steps) for both
+// panels and both runs, so a curve's position means the same step in A and in B. Fed plain
+// points; D3 draws.
 import { useEffect, useRef } from 'react';
 import * as d3 from 'd3';
 import type { ComparedPoint } from '../store/compare';
 import { useDeferredDraw } from './deferred';
-import { CurveLegend, appendCurvePanels, drawPanelAxes, finiteOr0, rawPath, smoothPath, stepScale, thin, valueScale, type CurvePanelFrame, type CurvesLayout } from './curves';
+import { CurveLegend, appendCurvePanels, drawPanelAxes, rawPath, smoothPath, stepScale, thin, valueScale, type CurvePanelFrame, type CurvesLayout } from './curves';
 
 export interface ComparedCurve {
   key: 'a' | 'b';
@@ -43,8 +44,11 @@ export function CompareCurves({ runs, stepDomain }: CompareCurvesProps) {
     const svg = d3.select(el);
     const x = stepScale(LAYOUT, stepDomain);
     const thinned = runs.map((r) => ({ ...r, points: thin(r.points) }));
-    const lossMax = d3.max(thinned, (r) => d3.max(r.points, (p) => Math.max(finiteOr0(p.trainLoss), finiteOr0(p.valLoss)))) ?? 1;
-    const domains: Record<'loss' | 'acc', [number, number]> = { loss: [0, Math.max(0.1, lossMax)], acc: [0, 1] };
+    // The losses' own range, not from 0: two runs' losses are close, and their gap is the point.
+    const losses = thinned.flatMap((r) => r.points.flatMap((p) => [p.trainLoss, p.valLoss])).filter(Number.isFinite);
+    const [lo, hi] = losses.length ? (d3.extent(losses) as [number, number]) : [0, 1];
+    const pad = Math.max(0.05, (hi - lo) * 0.05);
+    const domains: Record<'loss' | 'acc', [number, number]> = { loss: [Math.max(0, lo - pad), hi + pad], acc: [0, 1] };
     for (const panel of PANELS) {
       const g = svg.select(`.curve-panel.${panel.id}`);
       const y = valueScale(LAYOUT, domains[panel.id]);

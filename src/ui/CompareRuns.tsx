@@ -236,8 +236,8 @@ function DifferenceWeights({ c, which }: { c: RunComparison; which: 'alpha' | 'b
           Blue: A weighs it more; red: B does.{' '}
           {largest ? (
             <>
-              Largest change: {largest.value > 0 ? '+' : ''}
-              {formatNumber(largest.value, 4)}, {largest.cell === 'normal' ? 'normal' : 'reduction'} cell, <EdgeName name={EDGE_NAMES[largest.row]!} />,{' '}
+              Largest change: {largest.value > 0 ? '+' : largest.value < 0 ? '−' : ''}
+              {formatNumber(Math.abs(largest.value), 4)}, {largest.cell === 'normal' ? 'normal' : 'reduction'} cell, <EdgeName name={EDGE_NAMES[largest.row]!} />,{' '}
               {columns[largest.col]}.
             </>
           ) : (

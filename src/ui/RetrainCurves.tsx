@@ -6,15 +6,19 @@ import * as d3 from 'd3';
 import type { TrainCurvePoint } from '../store/lab';
 import type { TrainEvaluation } from '../store/runs';
 import { useThrottledDraw } from './deferred';
-import { CARD_CURVES, CurveLegend, appendCurvePanels, drawPanelAxes, finiteOr0, rawPath, smoothPath, stepDomain, stepScale, thin, valueScale, type PanelGroup } from './curves';
+import { CurveLegend, appendCurvePanels, drawPanelAxes, finiteOr0, rawPath, smoothPath, stepDomain, stepScale, thin, valueScale, type CurvesLayout, type PanelGroup } from './curves';
 
-const { width: W, height: H, panelWidth: PANEL_W } = CARD_CURVES;
+/** As wide as the two runs' chart: the region spans the page, so the panels get room to show the steps. */
+const LAYOUT: CurvesLayout = { width: 720, height: 210, panelWidth: 345, margin: { top: 22, right: 10, bottom: 30, left: 42 } };
+const { width: W, height: H, panelWidth: PANEL_W } = LAYOUT;
 
 const COLOURS = { train: '#1f77b4', test: '#e4572e' } as const;
 
 interface Props {
   curve: TrainCurvePoint[];
   evaluations: TrainEvaluation[];
+  /** The auxiliary head's loss weight when the head is on: the train loss includes it, the test loss does not. */
+  auxiliaryWeight?: number | null;
 }
 
 const PANELS = [
@@ -30,10 +34,10 @@ function appendPaths(g: PanelGroup): void {
   g.append('g').attr('class', 'test-points').attr('fill', COLOURS.test);
 }
 
-export function RetrainCurves({ curve, evaluations }: Props) {
+export function RetrainCurves({ curve, evaluations, auxiliaryWeight = null }: Props) {
   const svgRef = useRef<SVGSVGElement>(null);
 
-  useEffect(() => appendCurvePanels(svgRef.current!, CARD_CURVES, PANELS, 'training step', appendPaths, 'no steps yet'), []);
+  useEffect(() => appendCurvePanels(svgRef.current!, LAYOUT, PANELS, 'training step', appendPaths, 'no steps yet'), []);
 
   useThrottledDraw(() => {
     if (svgRef.current) draw(svgRef.current, curve, evaluations);
@@ -55,6 +59,7 @@ export function RetrainCurves({ curve, evaluations }: Props) {
           { key: 'train', colour: COLOURS.train, text: 'train (per batch, smoothed)' },
           { key: 'test', colour: COLOURS.test, text: 'test (each scoring)' },
         ]}
+        note={auxiliaryWeight ? `train loss includes ${auxiliaryWeight} × the auxiliary head’s; test loss is the network’s alone` : undefined}
       />
     </div>
   );
@@ -64,12 +69,12 @@ function draw(el: SVGSVGElement, all: TrainCurvePoint[], evaluations: TrainEvalu
   const svg = d3.select(el);
   const points = thin(all);
   const steps = [...points.map((p) => p.step), ...evaluations.map((e) => e.step)];
-  const x = stepScale(CARD_CURVES, stepDomain(steps));
+  const x = stepScale(LAYOUT, stepDomain(steps));
   svg.selectAll<SVGTextElement, unknown>('.curve-empty').attr('display', steps.length ? 'none' : 'inline');
   const maxLoss = Math.max(0.1, d3.max(points, (p) => finiteOr0(p.trainLoss)) ?? 1, d3.max(evaluations, (e) => finiteOr0(e.testLoss)) ?? 0);
   for (const p of PANELS) {
     const g = svg.select(`.curve-panel.${p.id}`);
-    const y = valueScale(CARD_CURVES, p.id === 'loss' ? [0, maxLoss] : [0, 1]);
+    const y = valueScale(LAYOUT, p.id === 'loss' ? [0, maxLoss] : [0, 1]);
     drawPanelAxes(g, p.id, x, y);
     g.select('path.raw.train').attr('d', rawPath(points, p.train, x, y));
     g.select('path.smooth.train').attr('d', smoothPath(points, p.train, x, y));

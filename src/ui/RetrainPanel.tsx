@@ -134,7 +134,7 @@ export function RetrainPanel() {
           <dd>{p ? Math.round(p.imagesPerSecond).toLocaleString('en-US') : '–'}</dd>
         </div>
       </dl>
-      <RetrainCurves curve={t.curve} evaluations={t.evaluations} />
+      <RetrainCurves curve={t.curve} evaluations={t.evaluations} auxiliaryWeight={s?.auxiliary ? s.config.auxiliaryWeight : null} />
       {result && (
         <p className="retrain-result" data-testid="retrain-result">
           {finalAccuracy !== null ? (
