@@ -92,9 +92,12 @@ describe('GenotypeTrainer (wasm)', () => {
       },
     );
     expect(tf.memory().numTensors).toBe(at10);
-    // Epoch 0 at the full rate, epoch 1 at half (cosine over 2 epochs); drop path 0.1 · e / 2.
+    // 2 epochs (< 10): the rate anneals per step, from 0.05 to half at step 30 and ~0 at the
+    // last; drop path 0.1 · epoch / 2.
     expect(seen[0]).toEqual({ lr: 0.05, drop: 0 });
-    expect(seen[59].lr).toBeCloseTo(0.025, 10);
+    expect(seen[30].lr).toBeCloseTo(0.025, 10);
+    expect(seen[59].lr).toBeCloseTo((0.05 * (1 + Math.cos((Math.PI * 59) / 60))) / 2, 10);
+    expect(seen[59].lr).toBeLessThan(1e-4);
     expect(seen[59].drop).toBeCloseTo(0.05, 10);
     expect(summary.steps).toBe(60);
     // Measured: 1.00 test accuracy after 60 steps (0.25 = chance before training).

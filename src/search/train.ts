@@ -1,6 +1,6 @@
 // Re-training a genotype from scratch: DARTS's cnn/train.py recipe, scalable by preset.
 // SGD (momentum 0.9, weight decay 3e-4) with a cosine learning rate from `learningRate` to
-// `learningRateMin` stepped per epoch, gradient clipping at 5, the auxiliary loss weighted 0.4,
+// `learningRateMin` stepped per epoch (per step in runs under 10 epochs), gradient clipping at 5, the auxiliary loss weighted 0.4,
 // drop path ramped linearly to `dropPathProb`, DARTS's crop-and-flip augmentation (the data set
 // decides: 32x32 colour only) and cutout (16 px, also 32x32 colour only) on the normalised batch.
 // Pure engine: no DOM, worker or Node APIs.
@@ -79,6 +79,9 @@ export class TrainDivergedError extends Error {
 }
 
 /** Re-trains a genotype's discrete network on a data set, one step at a time. */
+/** Runs shorter than this many epochs anneal the learning rate per step (see learningRate). */
+export const PER_STEP_BELOW_EPOCHS = 10;
+
 export class GenotypeTrainer {
   readonly config: TrainConfig;
   readonly net: DiscreteNetwork;
@@ -145,9 +148,15 @@ export class GenotypeTrainer {
     return this.config.epochs;
   }
 
-  /** Cosine learning rate of the current epoch (DARTS: CosineAnnealingLR stepped per epoch). */
+  /**
+   * Cosine learning rate. DARTS steps CosineAnnealingLR per epoch; a run of fewer than
+   * PER_STEP_BELOW_EPOCHS epochs (a quick re-train, a step limit) anneals per step instead, or it
+   * would end at the full rate, which left the last weights and BN statistics noisy.
+   */
   learningRate(): number {
-    return cosineLearningRate(this.epoch, this.epochsPlanned, this.config.learningRate, this.config.learningRateMin);
+    const { learningRate, learningRateMin } = this.config;
+    if (this.epochsPlanned < PER_STEP_BELOW_EPOCHS) return cosineLearningRate(this.step, this.stepsTotal, learningRate, learningRateMin);
+    return cosineLearningRate(this.epoch, this.epochsPlanned, learningRate, learningRateMin);
   }
 
   /** Drop-path probability of the current epoch: dropPathProb · epoch / epochs. */
