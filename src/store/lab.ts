@@ -3,22 +3,15 @@
 // the controller (./controller) turns worker messages into these updates.
 import { create } from 'zustand';
 import type { SearchConfig } from '../search/space';
-import type { DatasetInfo, ErrorCode, ProgressMessage, RawWeights, ResumableRun, TrainingProgressMessage, TrainingStartedMessage } from '../worker/protocol';
+import type { DatasetInfo, ErrorCode, ProgressMessage, ResumableRun, TrainingProgressMessage, TrainingStartedMessage, WeightsMessage } from '../worker/protocol';
 import type { RunComparison } from './compare';
 import type { RunProblem, RunSummary, TrainEvaluation } from './runs';
 import { defaultSetup, type DatasetChoice, type Setup } from './setup';
 
 export type Phase = 'idle' | 'starting' | 'running' | 'pausing' | 'paused' | 'stopping' | 'done' | 'error';
 
-export interface Snapshot {
-  step: number;
-  epoch: number;
-  alphaNormal: number[][];
-  alphaReduce: number[][];
-  betaNormal: number[][] | null;
-  betaReduce: number[][] | null;
-  raw: RawWeights;
-}
+/** One α/β snapshot as the heatmaps and the replay show it: a weights message without its type. */
+export type Snapshot = Omit<WeightsMessage, 'type'>;
 
 export interface CurvePoint {
   step: number;

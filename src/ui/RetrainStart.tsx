@@ -2,6 +2,7 @@
 // stored run's) or a genotype file from scratch, with a preset, the all-ReLU baseline option and
 // changes to the preset's sizes (kept in the setup and its link).
 import { useEffect, useId, useState } from 'react';
+import { JsonFileButton } from './JsonFileButton';
 import { parseGenotypeInput } from '../search/genotype';
 import { TRAIN_PRESETS, TRAIN_PRESET_NAMES, type TrainPresetName } from '../search/train-config';
 import { startTraining } from '../store/controller';
@@ -26,7 +27,6 @@ export function RetrainStart() {
   const [fileError, setFileError] = useState<string | null>(null);
   const presetId = useId();
   const reluId = useId();
-  const fileId = useId();
 
   const source = file ? { json: file.json, name: file.name } : genotype ? { json: genotype.json, name: opened?.name ?? `${searchName ?? 'the search'} at step ${genotype.step}` } : null;
   const problems = retrainProblems(retrain);
@@ -97,21 +97,7 @@ export function RetrainStart() {
         </div>
       </details>
       <div className="retrain-row">
-        <label className="button small" htmlFor={fileId}>
-          Choose a genotype file…
-        </label>
-        <input
-          id={fileId}
-          type="file"
-          accept=".json,.txt,application/json,text/plain"
-          aria-label="Genotype file to re-train"
-          className="visually-hidden"
-          onChange={(e) => {
-            const f = e.target.files?.[0];
-            e.target.value = '';
-            if (f) void readFile(f);
-          }}
-        />
+        <JsonFileButton label="Choose a genotype file…" inputLabel="Genotype file to re-train" onFile={(f) => void readFile(f)} />
         <span className="spacer" />
         <button
           type="button"

@@ -1,7 +1,8 @@
 // The stored runs (kept by the search worker in IndexedDB): open one read-only, delete or
 // export it, import a run file (or a genotype file), or tick two to compare them side by side.
 // Damaged stored runs are listed as a note.
-import { useId, useState } from 'react';
+import { useState } from 'react';
+import { JsonFileButton } from './JsonFileButton';
 import { compareStoredRuns, deleteStoredRun, exportStoredRun, importRunFile, openStoredRun } from '../store/controller';
 import { isActive, useLab } from '../store/lab';
 import { modeLabel } from '../store/setup';
@@ -14,7 +15,6 @@ export function RunsPanel() {
   const currentRunId = useLab((s) => s.runId);
   const phase = useLab((s) => s.phase);
   const active = isActive(phase);
-  const inputId = useId();
   // Ticked for comparison, in the order ticked: the first is A, the second B (a third drops A).
   const [ticked, setTicked] = useState<string[]>([]);
   const picked = ticked.filter((id) => runs.some((r) => r.id === id));
@@ -38,21 +38,7 @@ export function RunsPanel() {
             Compare selected
           </button>
         )}
-        <label className="button small" htmlFor={inputId}>
-          Import run or genotype
-        </label>
-        <input
-          id={inputId}
-          type="file"
-          accept=".json,.txt,application/json,text/plain"
-          aria-label="Import run or genotype"
-          className="visually-hidden"
-          onChange={(e) => {
-            const f = e.target.files?.[0];
-            e.target.value = '';
-            if (f) void importRunFile(f);
-          }}
-        />
+        <JsonFileButton label="Import run or genotype" inputLabel="Import run or genotype" onFile={(f) => void importRunFile(f)} />
       </div>
       {opened && <p className="note">Showing the stored run ‘{opened.name}’ (read-only).</p>}
       {message && (
