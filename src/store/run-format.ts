@@ -2,6 +2,7 @@
 // validators that name the first thing wrong (e.g. `run.metrics[3].step: expected a number`).
 // Pure TypeScript: no DOM, React or worker APIs, so the page, the worker and Node tests share it.
 import type { SearchCheckpoint } from '../search/engine';
+import type { RawArchWeights } from '../search/supernet';
 import { GENOTYPE_FORMAT, GenotypeError, formatCompactJson, parseGenotypeInput, validateGenotypeFile, type ArchWeights, type GenotypeFile } from '../search/genotype';
 import { EDGES, SEARCH_MODES, validateConfig, type SearchConfig, type SearchMode } from '../search/space';
 import { TRAIN_PRESET_NAMES, validateTrainConfig, type TrainConfig, type TrainPresetName } from '../search/train-config';
@@ -106,16 +107,10 @@ export interface ArchSnapshotInput extends ArchWeights {
 }
 
 /** A stored snapshot read back (values are float32-rounded). */
-export interface ArchSnapshot {
+export interface ArchSnapshot extends RawArchWeights {
   step: number;
   epoch: number | null;
   kind: 'raw' | 'softmax';
-  alphaNormal: number[][];
-  alphaReduce: number[][];
-  betaNormal: number[][] | null;
-  betaReduce: number[][] | null;
-  edgeNormal: number[] | null;
-  edgeReduce: number[] | null;
 }
 
 /** What listRuns gives per run: everything but the history and the checkpoint. */
