@@ -2,7 +2,7 @@ import { IDBFactory } from 'fake-indexeddb';
 import { describe, expect, it } from 'vitest';
 import { deriveGenotype } from '../search/genotype';
 import { ACTIVATIONS, EDGES, OPS, QUICK_CONFIG, candidateOps } from '../search/space';
-import { alignCurves, compareRuns, configDifferences, weightDifference } from './compare';
+import { alignCurves, compareRuns, configDifferences, largestWeight, sharedWeightMax, weightDifference, type FinalWeights } from './compare';
 import { openRunStore, type ArchSnapshot, type MetricRow, type RunRecord } from './runs';
 
 const zeros = (cols: number) => Array.from({ length: EDGES }, () => Array.from({ length: cols }, () => 0));
@@ -73,6 +73,52 @@ describe('weightDifference', () => {
   it('is null when the shapes differ, and has no largest when nothing changed', () => {
     expect(weightDifference({ normal: [[1, 0]], reduce: [[1]] }, { normal: [[1, 0, 0]], reduce: [[1]] })).toBeNull();
     expect(weightDifference({ normal: [[1]], reduce: [[1]] }, { normal: [[1]], reduce: [[1]] })!.largest).toBeNull();
+  });
+});
+
+describe('sharedWeightMax', () => {
+  const weights = (alphaNormal: number[][], alphaReduce: number[][], beta: [number[][], number[][]] | null): FinalWeights => ({
+    step: 3,
+    alphaNormal,
+    alphaReduce,
+    betaNormal: beta?.[0] ?? null,
+    betaReduce: beta?.[1] ?? null,
+  });
+
+  it('is the larger run’s largest weight, over both cells: A 0.4, B 0.9 → both heatmaps 0.9', () => {
+    // A's largest α is 0.4 (reduction cell), B's 0.9 (normal cell); β: A 0.3, B 0.7.
+    const a = weights([[0.35, 0.35, 0.3]], [[0.4, 0.35, 0.25]], [[[0.3, 0.3, 0.2, 0.2]], [[0.25, 0.25, 0.25, 0.25]]]);
+    const b = weights([[0.9, 0.05, 0.05]], [[0.6, 0.2, 0.2]], [[[0.7, 0.1, 0.1, 0.1]], [[0.4, 0.2, 0.2, 0.2]]]);
+    expect(largestWeight(a.alphaNormal, a.alphaReduce)).toBe(0.4);
+    expect(largestWeight(b.alphaNormal, b.alphaReduce)).toBe(0.9);
+    expect(sharedWeightMax(a, b, 'alpha')).toBe(0.9);
+    expect(sharedWeightMax(b, a, 'alpha')).toBe(0.9); // the same after swapping A and B
+    expect(sharedWeightMax(a, b, 'beta')).toBe(0.7);
+  });
+
+  it('skips what a run lacks (no β, no stored weights) and entries that are not finite', () => {
+    const a = weights([[0.2, NaN, 0.1]], [[Infinity, 0.25, 0.15]], [[[0.6, 0.4]], [[0.5, 0.5]]]);
+    const nonfactorized = weights([[0.05, 0.3]], [[0.1, 0.12]], null);
+    expect(sharedWeightMax(a, nonfactorized, 'alpha')).toBe(0.3);
+    expect(sharedWeightMax(a, nonfactorized, 'beta')).toBe(0.6); // only A has β: its own top
+    expect(sharedWeightMax(null, nonfactorized, 'alpha')).toBe(0.3);
+    expect(sharedWeightMax(null, null, 'beta')).toBe(0); // nothing: the heatmap falls back to 1
+  });
+
+  it('on compared runs: factorized (uniform) vs darts (fixed one-hot β) share β’s top 1', () => {
+    const selu = ACTIVATIONS.indexOf('selu');
+    const onehot = ACTIVATIONS.map((_, k) => (k === selu ? 0 : -1e9));
+    const a = record({ id: 'a', mode: 'factorized', snapshots: [snapshot(2, 8, true)] });
+    const b = record({
+      id: 'b',
+      mode: 'darts',
+      config: { ...QUICK_CONFIG, mode: 'darts', activation: 'selu' },
+      snapshots: [snapshot(2, 8, true, (s) => (s.betaNormal = s.betaReduce = Array.from({ length: EDGES }, () => [...onehot])))],
+    });
+    const c = compareRuns(a, b);
+    expect(largestWeight(c.a.weights!.betaNormal, c.a.weights!.betaReduce)).toBeCloseTo(1 / 9, 15);
+    expect(sharedWeightMax(c.a.weights, c.b.weights, 'beta')).toBe(1);
+    expect(sharedWeightMax(c.a.weights, c.b.weights, 'alpha')).toBeCloseTo(1 / 8, 15);
   });
 });
 

@@ -147,6 +147,24 @@ export function comparedRun(run: RunRecord): ComparedRun {
   };
 }
 
+/** The largest finite entry of the given matrices (missing ones skipped), 0 when there is none. */
+export function largestWeight(...grids: (readonly (readonly number[])[] | null | undefined)[]): number {
+  let max = 0;
+  for (const grid of grids) if (grid) for (const row of grid) for (const v of row) if (Number.isFinite(v) && v > max) max = v;
+  return max;
+}
+
+/**
+ * The top of the colour scale that run A's and run B's α (or β) heatmaps share: the largest
+ * softmaxed weight of either run, normal and reduction cell alike (each heatmap draws both cells
+ * on one scale). With one scale per run the same colour would mean different weights in A and B.
+ */
+export function sharedWeightMax(a: FinalWeights | null, b: FinalWeights | null, which: 'alpha' | 'beta'): number {
+  const cells = (w: FinalWeights | null) =>
+    !w ? [] : which === 'alpha' ? [w.alphaNormal, w.alphaReduce] : [w.betaNormal, w.betaReduce];
+  return largestWeight(...cells(a), ...cells(b));
+}
+
 /** Whether two matrices have the same number of rows and the same row lengths. */
 function sameShape(a: number[][], b: number[][]): boolean {
   return a.length === b.length && a.every((row, i) => row.length === b[i]!.length);

@@ -1,10 +1,11 @@
 // Two stored runs side by side (the paper's ablation: factorized vs a fixed activation vs
 // non-factorized): each run's derived cells and final α/β, the B − A difference of the softmaxed
-// weights on a diverging scale, and both runs' curves on shared axes. The runs are read once
+// weights on a diverging scale, and both runs' curves on shared axes. A's and B's α heatmaps share
+// one colour scale (the larger run's top), and so do their β heatmaps. The runs are read once
 // from the run store (controller.compareStoredRuns); everything here is drawn from that.
 import { useMemo } from 'react';
 import { closeComparison, swapComparison } from '../store/controller';
-import type { ComparedRun, RunComparison, WeightDifference } from '../store/compare';
+import { sharedWeightMax, type ComparedRun, type RunComparison, type WeightDifference } from '../store/compare';
 import { useLab } from '../store/lab';
 import { modeLabel } from '../store/setup';
 import { CellDiagram } from './CellDiagram';
@@ -51,6 +52,11 @@ function ComparisonBody({ c }: { c: RunComparison }) {
     // eslint-disable-next-line react-hooks/exhaustive-deps
     [c],
   );
+  // One colour domain for A's and B's heatmaps of the same kind, so a colour is one weight.
+  const domainMax = useMemo(
+    () => ({ alpha: sharedWeightMax(c.a.weights, c.b.weights, 'alpha'), beta: sharedWeightMax(c.a.weights, c.b.weights, 'beta') }),
+    [c],
+  );
   return (
     <>
       <RunsSummary c={c} />
@@ -75,8 +81,8 @@ function ComparisonBody({ c }: { c: RunComparison }) {
       </div>
       {runs.map(({ key, label, run }) => (
         <div className="weights-row" key={key}>
-          <RunWeights label={label} run={run} which="alpha" />
-          <RunWeights label={label} run={run} which="beta" />
+          <RunWeights label={label} run={run} which="alpha" domainMax={domainMax.alpha} />
+          <RunWeights label={label} run={run} which="beta" domainMax={domainMax.beta} />
         </div>
       ))}
       <div className="weights-row">
@@ -152,8 +158,8 @@ function RunsSummary({ c }: { c: RunComparison }) {
   );
 }
 
-/** One run's final α or β (normal and reduction cell), kept cells outlined. */
-function RunWeights({ label, run, which }: { label: string; run: ComparedRun; which: 'alpha' | 'beta' }) {
+/** One run's final α or β (normal and reduction cell), kept cells outlined, on the colour domain both runs share. */
+function RunWeights({ label, run, which, domainMax }: { label: string; run: ComparedRun; which: 'alpha' | 'beta'; domainMax: number }) {
   const w = run.weights;
   const greek = which === 'alpha' ? 'α' : 'β';
   const panels = useMemo<HeatmapPanel[] | null>(() => {
@@ -182,6 +188,7 @@ function RunWeights({ label, run, which }: { label: string; run: ComparedRun; wh
           columnKind={which === 'alpha' ? 'op' : 'activation'}
           caption={`Softmax of ${greek}, run ${label}`}
           step={w!.step}
+          domainMax={domainMax}
         />
       ) : (
         <p className="empty">

@@ -2,6 +2,8 @@
 // rows × candidate columns, one colour scale with a legend, a tooltip naming edge, candidate
 // and value. Fed plain arrays; D3 draws inside the component. With scale="difference" the
 // values are differences of two runs' weights (B − A), on a diverging scale centred at 0.
+// The scale's top comes from the values drawn, unless domainMax gives it (the comparison view
+// passes one top to run A's and run B's heatmaps, so a colour means the same weight in both).
 import { useEffect, useRef, useState } from 'react';
 import * as d3 from 'd3';
 import { EDGE_LIST } from '../search/space';
@@ -31,6 +33,11 @@ export interface HeatmapProps {
   step: number;
   /** 'weight' (default): values in [0, 1], sequential colours; 'difference': B − A, diverging. */
   scale?: 'weight' | 'difference';
+  /**
+   * The largest value the colour scale must cover (|value| for 'difference'), used instead of
+   * the largest value in `panels`; rounded up to the same nice top. Left out: the panels' own.
+   */
+  domainMax?: number;
 }
 
 interface Hover {
@@ -54,7 +61,7 @@ function rowY(r: number): number {
 /** Diverging colours for B − A: blue where A weighs more, white at 0, red where B does. */
 const differenceColour = (t: number) => d3.interpolateRdBu(1 - t);
 
-export function Heatmap({ panels, rowLabels, columns, columnKind, caption, step, scale = 'weight' }: HeatmapProps) {
+export function Heatmap({ panels, rowLabels, columns, columnKind, caption, step, scale = 'weight', domainMax }: HeatmapProps) {
   const difference = scale === 'difference';
   const svgRef = useRef<SVGSVGElement>(null);
   /** rects[panel][row][col], filled when the structure is drawn. */
@@ -193,8 +200,10 @@ export function Heatmap({ panels, rowLabels, columns, columnKind, caption, step,
     const svgEl = svgRef.current;
     if (!svgEl) return;
     let vmax = 0;
-    for (const p of panels)
-      for (const row of p.values) for (const v of row) if (Number.isFinite(v) && (difference ? Math.abs(v) : v) > vmax) vmax = difference ? Math.abs(v) : v;
+    if (domainMax !== undefined) vmax = domainMax;
+    else
+      for (const p of panels)
+        for (const row of p.values) for (const v of row) if (Number.isFinite(v) && (difference ? Math.abs(v) : v) > vmax) vmax = difference ? Math.abs(v) : v;
     // Differences after a few steps can be ~1e-3: a nice bound of their own size, not a fixed one.
     const top = difference ? (vmax > 0 ? d3.scaleLinear().domain([0, vmax]).nice().domain()[1]! : 1) : vmax > 0 ? niceCeil(vmax) : 1;
     const color = difference
@@ -226,7 +235,7 @@ export function Heatmap({ panels, rowLabels, columns, columnKind, caption, step,
       d3.select(svgEl).select<SVGGElement>('.hm-legend-axis').call(axis);
     }
     svgEl.setAttribute('data-step', String(step));
-  }, [panels, step, columns.length]);
+  }, [panels, step, columns.length, domainMax]);
 
   return (
     <div className="heatmap">
