@@ -176,6 +176,15 @@ test('two finished runs side by side: cells, final α/β, their B − A differen
     const betaDev = maxDeviation(betaDiff, minus(wB.beta, wA.beta));
     assert.ok(betaDev <= 1e-6, `β difference = B − A of the stored softmaxed β (max |Δ| ${betaDev})`);
     assert.match(await region(page, BETA_DIFF).textContent(), /B’s β is fixed one-hot on selu/);
+    // A's and B's heatmaps of one kind share a colour scale, so their legends read the same:
+    // β's tops at 1, B's fixed one-hot, though A's searched β is near 1/9 after 3 steps.
+    const legendTicks = async (name) => {
+      await drawn(page, name);
+      return region(page, name).locator('.hm-legend-axis .tick text').allTextContents();
+    };
+    for (const greek of ['α', 'β'])
+      assert.deepEqual(await legendTicks(`${greek} of run A`), await legendTicks(`${greek} of run B`), `${greek}: one legend for A and B`);
+    assert.equal((await legendTicks('β of run A')).at(-1), '1', 'A’s β legend tops at B’s one-hot 1');
     // A diverging legend: symmetric around 0.
     const legend = await region(page, ALPHA_DIFF).locator('.hm-legend-axis .tick text').allTextContents();
     assert.ok(legend.some((t) => t.startsWith('−') || t.startsWith('-')) && legend.some((t) => t.startsWith('+')), `legend ticks ${legend}`);
