@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ACTIVATIONS, type ActivationName } from './space';
 import type { Random } from './random';
+import { fusedBatchNorm, fusedKernelsActive, fusedMixedActivation } from './fused';
 
 /**
  * How convolutions are computed. 'native' uses tfjs conv kernels (cpu, webgl, webgpu have their
@@ -194,6 +195,8 @@ export const BN_EPSILON = 1e-5;
  */
 export function batchNorm(x: tf.Tensor4D, gamma: tf.Tensor1D | null, beta: tf.Tensor1D | null): tf.Tensor4D {
   const c = x.shape[3];
+  // Fused kernels (fused.ts) where the backend has them: 4 kernels instead of ~34.
+  if (fusedKernelsActive()) return fusedBatchNorm(x, gamma ?? constantVector(1, c), beta ?? constantVector(0, c), BN_EPSILON, gamma !== null || beta !== null);
   return batchNormRecomputed(x, gamma ?? constantVector(1, c), beta ?? constantVector(0, c));
 }
 
@@ -467,19 +470,19 @@ export function mixedActivation(
  * n = min(x,0), e = exp(n) − 1 (CELU with α = 1 is ELU), the 9 terms collapse into 5:
  *   p·cPos + relu6(x)·w1 + n·(cLeak + cPrelu·a + cRrelu·s) + e·cExp + swish(x)·w8
  * where the c's are linear in w = softmax(β) (ACTIVATION_COEFFICIENTS). A GPU step is bound by
- * the number of kernels it launches, so this matters: 19 kernels forward and ~50 backward per
- * edge instead of ~45 and ~90 for the 9 separate terms, and the coefficients of all 14 edges of
- * a cell type come from one matMul shared by every cell of that type.
+ * the number of kernels it launches, so this matters: composed from tfjs ops it is 19 kernels
+ * forward and ~50 backward per edge instead of ~45 and ~90 for the 9 separate terms, and fused
+ * (fused.ts) 1 forward and 6 backward; the coefficients of all 14 edges of a cell type come from
+ * one matMul shared by every cell of that type.
  */
-export interface ActivationCoefficients {
-  positive: tf.Scalar; // w0 + w2 + w3 + w4 + w5 + w6 + SELU_SCALE·w7
-  relu6: tf.Scalar; // w1
-  expm1: tf.Scalar; // w5 + w6 + SELU_SCALE·SELU_ALPHA·w7
-  swish: tf.Scalar; // w8
-  leaky: tf.Scalar; // LEAKY_RELU_SLOPE·w2
-  prelu: tf.Scalar; // w3 (times PReLU's per-channel slope)
-  rrelu: tf.Scalar; // w4 (times RReLU's per-element slope)
-}
+/**
+ * The 7 coefficients of one edge's regrouped mixed activation, a [7] tensor in
+ * COEFFICIENT_NAMES order:
+ *   positive = w0 + w2 + w3 + w4 + w5 + w6 + SELU_SCALE·w7, relu6 = w1,
+ *   expm1 = w5 + w6 + SELU_SCALE·SELU_ALPHA·w7, swish = w8, leaky = LEAKY_RELU_SLOPE·w2,
+ *   prelu = w3 (times PReLU's per-channel slope), rrelu = w4 (times RReLU's per-element slope).
+ */
+export type ActivationCoefficients = tf.Tensor1D;
 const COEFFICIENT_NAMES = ['positive', 'relu6', 'expm1', 'swish', 'leaky', 'prelu', 'rrelu'] as const;
 
 // Rows: activations in ACTIVATIONS order; columns: COEFFICIENT_NAMES.
@@ -496,16 +499,12 @@ const ACTIVATION_COEFFICIENTS: number[][] = [
 ];
 if (CELU_ALPHA !== 1) throw new Error('ops.ts: the regrouped mixed activation assumes CELU α = 1 (CELU = ELU)');
 
-/** The coefficients of each row of softmax(β) ([rows, 9]): one matMul, then scalars per row. */
+/** The coefficients of each row of softmax(β) ([rows, 9]): one matMul, then a [7] row each. */
 export function activationCoefficients(betaSoftmax: tf.Tensor2D): ActivationCoefficients[] {
   const matrix = cachedConstant('activation-coefficients', () => tf.tensor2d(ACTIVATION_COEFFICIENTS));
   const coefficients = tf.matMul(betaSoftmax, matrix); // [rows, 7]
   // tfjs's Unpack gradient fails when there is a single output, so one row is reshaped instead.
-  const rows = betaSoftmax.shape[0] === 1 ? [tf.reshape(coefficients, [COEFFICIENT_NAMES.length])] : tf.unstack(coefficients);
-  return rows.map((row) => {
-    const values = tf.unstack(row) as tf.Scalar[];
-    return Object.fromEntries(COEFFICIENT_NAMES.map((name, i) => [name, values[i]])) as unknown as ActivationCoefficients;
-  });
+  return betaSoftmax.shape[0] === 1 ? [tf.reshape(coefficients, [COEFFICIENT_NAMES.length])] : (tf.unstack(coefficients) as tf.Tensor1D[]);
 }
 
 /** Σ weights_i · act_i(x) over all 9 activations (weights: one softmax(β) row of 9). */
@@ -527,14 +526,19 @@ export function mixedActivationAll(
  */
 export function mixedActivationOf(
   x: tf.Tensor4D,
-  c: ActivationCoefficients,
+  coefficients: ActivationCoefficients,
   params: Required<ActivationParams>,
   ctx: ForwardContext,
 ): tf.Tensor4D {
   // RReLU's slopes: drawn exactly as activation('rrelu') draws them, so both versions agree.
-  const slopes = ctx.training
-    ? tf.reshape(rreluSlopes(x.size, ctx.rng), x.shape)
-    : tf.scalar((RRELU_LOWER + RRELU_UPPER) / 2);
+  const drawn = ctx.training ? rreluSlopes(x.size, ctx.rng) : null;
+  if (fusedKernelsActive()) {
+    const slopes = drawn ?? cachedConstant('rrelu-mean-slope', () => tf.tensor1d([(RRELU_LOWER + RRELU_UPPER) / 2]));
+    return fusedMixedActivation(x, coefficients, params.preluSlope, params.swishBeta, slopes);
+  }
+  const slopes = drawn ? tf.reshape(drawn, x.shape) : tf.scalar((RRELU_LOWER + RRELU_UPPER) / 2);
+  const values = tf.unstack(coefficients) as tf.Scalar[];
+  const c = Object.fromEntries(COEFFICIENT_NAMES.map((name, i) => [name, values[i]])) as Record<(typeof COEFFICIENT_NAMES)[number], tf.Scalar>;
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const inputs = args.slice(0, 11) as tf.Tensor[];
     const save = args[11] as tf.GradSaveFunc;

@@ -1,0 +1,54 @@
+// The fused kernels' WGSL programs (fused.ts) against the composite ops, on WebGPU under Node.
+// `npm run test:gpu` points Dawn at a Vulkan driver (SwiftShader here).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import { useBackend } from '../cli/backend';
+import { FUSED_SHAPES, checkBatchNorm, checkMixedActivation } from './fused.cases';
+import { batchNorm } from './ops';
+import { jsBatchNormStats } from './fused';
+
+let available = true;
+let failure: () => unknown = () => null;
+beforeAll(async () => {
+  try {
+    failure = (await useBackend('webgpu')).failure;
+  } catch (e) {
+    available = false;
+    console.warn(`skipped: no WebGPU adapter (${(e as Error).message})`);
+  }
+});
+afterAll(() => {
+  expect((failure() as { message?: string } | null)?.message ?? null, 'a WebGPU error was reported').toBeNull();
+});
+
+describe('fused kernels on webgpu', () => {
+  it('batch norm (non-affine and affine) matches the composite op', async (t) => {
+    if (!available) return t.skip();
+    for (const shape of FUSED_SHAPES) {
+      await checkBatchNorm(shape, false);
+      await checkBatchNorm(shape, true);
+    }
+  });
+
+  it('the mixed activation matches the composite op, with per-element RReLU slopes and with the mean slope', async (t) => {
+    if (!available) return t.skip();
+    for (const shape of FUSED_SHAPES) {
+      await checkMixedActivation(shape, true);
+      await checkMixedActivation(shape, false);
+    }
+  });
+
+  it('a tensor over 65535 workgroups of 64 (paper size: 64·32·32·64) is normalised everywhere', async (t) => {
+    if (!available) return t.skip();
+    const shape = [64, 32, 32, 65];
+    const size = shape.reduce((a, b) => a * b, 1);
+    const values = Float32Array.from({ length: size }, (_, i) => ((i * 7919) % 1000) / 100 - 3);
+    const y = await batchNorm(tf.tensor4d(values, shape as [number, number, number, number]), null, null).data();
+    // The last elements lie in the second row of workgroups: check them against the definition.
+    const stats = jsBatchNormStats(values, 65);
+    for (const i of [0, size - 1, size - 65, 64 * 65535 + 3]) {
+      const k = i % 65;
+      expect(y[i], `element ${i}`).toBeCloseTo((values[i] - stats[k]) / Math.sqrt(stats[65 + k] + 1e-5), 4);
+    }
+  });
+});
