@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { batchNorm, mixedActivationAll } from './ops';
 import { fusedKernelsActive, setFusedKernels } from './fused';
 import { Random } from './random';
+import { SgdMomentum, clipScale, globalNorm } from './optimizer';
 
 function randomTensor(shape: number[], seed: number, scale = 1, shift = 0): tf.Tensor {
   const rng = new Random(seed);
@@ -77,4 +78,41 @@ export async function checkMixedActivation(shape: number[], training: boolean, s
   const names = ['value', 'dx', 'dβ', 'dPReLU slope', 'dSwish b'];
   // Parameter gradients sum thousands of terms: float32 order of summation differs.
   got.slice(0, -1).forEach((g, i) => expectClose(g, want[i], `mixed activation ${shape} training=${training} ${names[i]}`, i < 2 ? 2e-5 : 1e-4, i < 2 ? 2e-5 : 1e-4));
+}
+
+/**
+ * Three SGD-with-momentum steps with gradient clipping, fused against composite: weights,
+ * momentum buffers and the global norm (shapes from a scalar, Swish's b, to more than a
+ * workgroup, and more tensors than one sum-of-squares kernel takes).
+ */
+export async function checkSgd(seed = 21): Promise<void> {
+  expect(fusedKernelsActive(), `fused kernels on ${tf.getBackend()}`).toBe(true);
+  const shapes = [[], [3], [5, 4], [3, 3, 7, 1], [130], [16, 16], [2], [9], [1, 1, 1, 3], [70, 3]];
+  const run = async (fused: boolean) => {
+    setFusedKernels(fused);
+    try {
+      const vars = shapes.map((s, i) => tf.variable(randomTensor(s, seed + i), true, `sgd_${fused}_${seed}_${i}`));
+      const optimizer = new SgdMomentum(vars, 0.9, 3e-4);
+      const norms: number[] = [];
+      for (let step = 0; step < 3; step++) {
+        const grads = new Map(vars.map((v, i) => [v, randomTensor(v.shape, 100 * step + i, 2)] as [tf.Variable, tf.Tensor]));
+        norms.push((await globalNorm([...grads.values()]).data())[0]);
+        const scale = clipScale(grads, 5);
+        optimizer.apply(grads, 0.05 - 0.01 * step, scale);
+      }
+      const state = await optimizer.getState();
+      const weights = await Promise.all(vars.map(async (v) => (await v.data()) as Float32Array));
+      vars.forEach((v) => v.dispose());
+      optimizer.dispose();
+      return { norms, weights, buffers: state.slots.momentum.map((m) => m.values) };
+    } finally {
+      setFusedKernels(true);
+    }
+  };
+  const want = await run(false);
+  const got = await run(true);
+  expectClose(Float32Array.from(got.norms), Float32Array.from(want.norms), 'global gradient norms', 1e-5, 1e-6);
+  expect(want.norms[0], 'the norm is large enough that clipping acts').toBeGreaterThan(5);
+  got.weights.forEach((w, i) => expectClose(w, want.weights[i], `weights ${i} (shape ${shapes[i]})`, 1e-5, 1e-6));
+  got.buffers.forEach((b, i) => expectClose(b, want.buffers[i], `momentum ${i}`, 1e-5, 1e-6));
 }

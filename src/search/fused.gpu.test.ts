@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../cli/backend';
-import { FUSED_SHAPES, checkBatchNorm, checkMixedActivation } from './fused.cases';
+import { FUSED_SHAPES, checkBatchNorm, checkMixedActivation, checkSgd } from './fused.cases';
 import { batchNorm } from './ops';
 import { jsBatchNormStats } from './fused';
 
@@ -36,6 +36,11 @@ describe('fused kernels on webgpu', () => {
       await checkMixedActivation(shape, true);
       await checkMixedActivation(shape, false);
     }
+  });
+
+  it('SGD with momentum and gradient clipping (3 steps) matches the composite optimiser', async (t) => {
+    if (!available) return t.skip();
+    await checkSgd();
   });
 
   it('a tensor over 65535 workgroups of 64 (paper size: 64·32·32·64) is normalised everywhere', async (t) => {

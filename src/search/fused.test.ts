@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../cli/backend';
-import { FUSED_SHAPES, checkBatchNorm, checkMixedActivation } from './fused.cases';
+import { FUSED_SHAPES, checkBatchNorm, checkMixedActivation, checkSgd } from './fused.cases';
 import { KERNELS, setFusedKernels } from './fused';
 import { batchNorm } from './ops';
 
@@ -28,6 +28,10 @@ for (const backend of ['cpu', 'wasm'] as const) {
         await checkMixedActivation(shape, true);
         await checkMixedActivation(shape, false);
       }
+    });
+
+    it('SGD with momentum and gradient clipping (3 steps) matches the composite optimiser', async () => {
+      await checkSgd();
     });
 
     it('a batch norm forward and backward runs 4 kernels (the composite ran ~34)', async () => {

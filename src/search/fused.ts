@@ -24,7 +24,16 @@ export const KERNELS = {
   mixGrad: 'LabMixedActivationGrad',
   /** dy, x, preluSlope, swishBeta, slopes → [8, C] per-channel sums for the parameter gradients. */
   mixGradStats: 'LabMixedActivationGradStats',
+  /** x0 … x6 (up to MAX_SUM_INPUTS tensors) → [1]: Σ x², for the global gradient norm. */
+  sumOfSquares: 'LabSumOfSquares',
+  /** w, g, buf, scale [1] → PyTorch's momentum buffer μ·buf + (g·scale + wd·w) (first step: without μ·buf). */
+  sgdMomentum: 'LabSgdMomentum',
+  /** w, buf → w − lr·buf. */
+  sgdApply: 'LabSgdApply',
 } as const;
+
+/** Inputs of one LabSumOfSquares: with its output within WebGPU's default 8 storage buffers. */
+export const MAX_SUM_INPUTS = 7;
 
 /** Rows of the mixed activation's per-channel gradient sums (LabMixedActivationGradStats). */
 export const MIX_STAT_ROWS = ['positive', 'relu6', 'expm1', 'swish', 'negative', 'negativePrelu', 'negativeRrelu', 'swishBeta'] as const;
@@ -113,6 +122,44 @@ export function fusedMixedActivation(
     return { value, gradFunc };
   });
   return op(x, coefficients, preluSlope, swishBeta, slopes) as tf.Tensor4D;
+}
+
+/** Σ over all tensors of Σ x² (a [1] tensor), MAX_SUM_INPUTS tensors per kernel. */
+export function fusedSumOfSquares(tensors: tf.Tensor[]): tf.Tensor {
+  const partial: tf.Tensor[] = [];
+  for (let i = 0; i < tensors.length; i += MAX_SUM_INPUTS) {
+    const inputs: Record<string, tf.Tensor> = {};
+    tensors.slice(i, i + MAX_SUM_INPUTS).forEach((t, j) => (inputs[`x${j}`] = t));
+    partial.push(run(KERNELS.sumOfSquares, inputs));
+  }
+  let level = partial;
+  while (level.length > 1) {
+    const next: tf.Tensor[] = [];
+    for (let i = 0; i < level.length; i += MAX_SUM_INPUTS) {
+      const chunk = level.slice(i, i + MAX_SUM_INPUTS);
+      next.push(chunk.length === 1 ? chunk[0] : tf.addN(chunk));
+    }
+    level = next;
+  }
+  return level[0];
+}
+
+/**
+ * One SGD-with-momentum update of w (torch.optim.SGD): buf ← μ·buf + (g·scale + wd·w), or
+ * without μ·buf on the first step; w ← w − lr·buf. Returns the new buffer and weights.
+ */
+export function fusedSgdStep(
+  w: tf.Tensor,
+  g: tf.Tensor,
+  buf: tf.Tensor,
+  scale: tf.Tensor,
+  learningRate: number,
+  momentum: number,
+  weightDecay: number,
+  first: boolean,
+): { buf: tf.Tensor; w: tf.Tensor } {
+  const next = run(KERNELS.sgdMomentum, { w, g, buf, scale }, { momentum: first ? 0 : momentum, weightDecay });
+  return { buf: next, w: run(KERNELS.sgdApply, { w, buf: next }, { learningRate }) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -322,6 +369,30 @@ function registerJs(backendName: string, memory: JsMemory): void {
     memory.output(backend, x.shape, [dy, x, coefficients, preluSlope, swishBeta, slopes], ([gv, xv, kv, av, bv, sv], out) =>
       jsMixedActivationGrad(gv, xv, kv, av, bv[0], sv, out),
     ),
+  );
+  reg(KERNELS.sumOfSquares, ({ inputs, backend }) => {
+    const xs = Object.keys(inputs).sort().map((k) => inputs[k]);
+    return memory.output(backend, [1], xs, (values, out) => {
+      let sum = 0;
+      for (const v of values) for (let i = 0; i < v.length; i++) sum += v[i] * v[i];
+      out[0] = sum;
+    });
+  });
+  reg(KERNELS.sgdMomentum, ({ inputs: { w, g, buf, scale }, backend, attrs }) =>
+    memory.output(backend, w.shape, [w, g, buf, scale], ([wv, gv, bv, sv], out) => {
+      // Attributes as float32, as tfjs makes them when the composite ops multiply by a number.
+      const momentum = Math.fround(attrs.momentum);
+      const weightDecay = Math.fround(attrs.weightDecay);
+      const k = sv[0];
+      // Rounded to float32 at each step, as the composite ops round.
+      for (let i = 0; i < wv.length; i++) out[i] = Math.fround(momentum * bv[i]) + Math.fround(Math.fround(gv[i] * k) + Math.fround(weightDecay * wv[i]));
+    }),
+  );
+  reg(KERNELS.sgdApply, ({ inputs: { w, buf }, backend, attrs }) =>
+    memory.output(backend, w.shape, [w, buf], ([wv, bv], out) => {
+      const learningRate = Math.fround(attrs.learningRate);
+      for (let i = 0; i < wv.length; i++) out[i] = wv[i] - Math.fround(bv[i] * learningRate);
+    }),
   );
   reg(KERNELS.mixGradStats, ({ inputs: { dy, x, preluSlope, swishBeta, slopes }, backend }) =>
     memory.output(backend, [MIX_STAT_ROWS.length, preluSlope.shape[0]], [dy, x, preluSlope, swishBeta, slopes], ([gv, xv, av, bv, sv], out) =>
@@ -558,6 +629,64 @@ function registerWebGpu(): void {
   });
 }
 
+function registerWebGpuOptimizer(): void {
+  const backendName = 'webgpu';
+  const reg = (kernelName: string, kernelFunc: (args: { inputs: Record<string, Info>; backend: WebGpuBackendLike; attrs: Record<string, number> }) => Info) => {
+    if (!tf.getKernel(kernelName, backendName)) tf.registerKernel({ kernelName, backendName, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
+  };
+  const sizeOf = (t: Info) => t.shape.reduce((p, d) => p * d, 1);
+  reg(KERNELS.sumOfSquares, ({ inputs, backend }) => {
+    const xs = Object.keys(inputs).sort().map((k) => inputs[k]);
+    const names = xs.map((_, i) => `X${i}`);
+    // One workgroup strides over every input (weights are small: ω's largest is 16k values).
+    const program: WebGpuProgram = {
+      variableNames: names,
+      outputShape: [1],
+      shaderKey: `lab_sum_of_squares_${xs.length}`,
+      dispatchLayout: { x: [0] },
+      dispatch: [1, 1, 1],
+      workgroupSize: [WORKGROUP, 1, 1],
+      getUserCode: () => `
+        var<workgroup> p0 : array<f32, ${WORKGROUP}>;
+        fn main(index : i32) {
+          // A static use of the uniforms: 'auto' layouts drop unused bindings, and tfjs binds them.
+          _ = uniforms.NAN;
+          let lane = localId.x;
+          var sum = 0.0;
+          ${names
+            .map(
+              (n) => `for (var i = i32(lane); i < i32(arrayLength(&${n})); i = i + ${WORKGROUP}) { let v = ${n}[i]; sum = sum + v * v; }`,
+            )
+            .join('\n')}
+          p0[lane] = sum;
+          ${treeReduce(['p0'])}
+          if (lane == 0u) { result[0] = p0[0]; }
+        }`,
+    };
+    return backend.runWebGPUProgram(program, xs, 'float32');
+  });
+  reg(KERNELS.sgdMomentum, ({ inputs: { w, g, buf, scale }, backend, attrs }) => {
+    const program = elementwise('lab_sgd_momentum', ['W', 'G', 'M', 'K'], [sizeOf(w)], 'channels : i32, momentum : f32, weightDecay : f32,', `
+      let value = uniforms.momentum * M[index] + (G[index] * K[0] + uniforms.weightDecay * W[index]);
+      setOutputAtIndex(index, value);`);
+    const out = backend.runWebGPUProgram(program, [w, g, buf, scale], 'float32', [
+      { type: 'int32', data: [1] },
+      { type: 'float32', data: [attrs.momentum] },
+      { type: 'float32', data: [attrs.weightDecay] },
+    ]);
+    return { ...out, shape: w.shape };
+  });
+  reg(KERNELS.sgdApply, ({ inputs: { w, buf }, backend, attrs }) => {
+    const program = elementwise('lab_sgd_apply', ['W', 'M'], [sizeOf(w)], 'channels : i32, learningRate : f32,', `
+      setOutputAtIndex(index, W[index] - M[index] * uniforms.learningRate);`);
+    const out = backend.runWebGPUProgram(program, [w, buf], 'float32', [
+      { type: 'int32', data: [1] },
+      { type: 'float32', data: [attrs.learningRate] },
+    ]);
+    return { ...out, shape: w.shape };
+  });
+}
+
 let registered = false;
 function ensureRegistered(): void {
   if (registered) return;
@@ -565,4 +694,5 @@ function ensureRegistered(): void {
   registerJs('cpu', cpuMemory);
   registerJs('wasm', wasmMemory);
   registerWebGpu();
+  registerWebGpuOptimizer();
 }

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { SearchConfig } from './space';
 import type { Supernet } from './supernet';
 import { sumTensors, type ForwardContext } from './ops';
+import { fusedKernelsActive, fusedSgdStep, fusedSumOfSquares } from './fused';
 
 /** PyTorch CosineAnnealingLR(T_max = epochs, eta_min), stepped once per epoch as DARTS does. */
 export function cosineLearningRate(epoch: number, epochs: number, lrMax: number, lrMin: number): number {
@@ -18,17 +19,19 @@ type Grads = Map<tf.Variable, tf.Tensor>;
 
 /** Global L2 norm of gradients (a scalar tensor). */
 export function globalNorm(grads: tf.Tensor[]): tf.Scalar {
+  // Fused: one kernel per 7 gradients instead of a square and a sum per gradient.
+  if (fusedKernelsActive()) return tf.reshape(tf.sqrt(fusedSumOfSquares(grads)), []) as tf.Scalar;
   return tf.sqrt(sumTensors(grads.map((g) => tf.sum(tf.square(g))))) as tf.Scalar;
 }
 
-/** torch.nn.utils.clip_grad_norm_: scale by max_norm / (norm + 1e-6) when the norm exceeds it. */
-export function clipByGlobalNorm(grads: Grads, maxNorm: number): Grads {
-  if (!(maxNorm > 0) || grads.size === 0) return grads;
+/**
+ * torch.nn.utils.clip_grad_norm_'s factor: min(1, max_norm / (norm + 1e-6)), or null when
+ * clipping is off. The optimiser multiplies it into each gradient.
+ */
+export function clipScale(grads: Grads, maxNorm: number): tf.Scalar | null {
+  if (!(maxNorm > 0) || grads.size === 0) return null;
   const norm = globalNorm([...grads.values()]);
-  const scale = tf.minimum(1, tf.div(maxNorm, tf.add(norm, 1e-6)));
-  const out: Grads = new Map();
-  for (const [v, g] of grads) out.set(v, tf.mul(g, scale));
-  return out;
+  return tf.minimum(1, tf.div(maxNorm, tf.add(norm, 1e-6))) as tf.Scalar;
 }
 
 export interface OptimizerState {
@@ -94,11 +97,24 @@ export class SgdMomentum extends SlotOptimizer {
     super(vars, ['momentum']);
   }
 
-  apply(grads: Grads, learningRate: number): void {
+  /** gradScale: the gradient-clipping factor (clipScale), or null. */
+  apply(grads: Grads, learningRate: number, gradScale: tf.Scalar | null = null): void {
     this.step++;
     tf.tidy(() => {
+      if (fusedKernelsActive()) {
+        // 2 kernels per variable instead of 7.
+        const scale = gradScale ? tf.reshape(gradScale, [1]) : tf.ones([1]);
+        for (const [v, g] of grads) {
+          const buf = this.slot('momentum', v);
+          const next = fusedSgdStep(v, g, buf, scale, learningRate, this.momentum, this.weightDecay, this.step === 1);
+          buf.assign(next.buf);
+          v.assign(next.w);
+        }
+        return;
+      }
       const lr = tf.scalar(learningRate);
-      for (const [v, g] of grads) {
+      for (const [v, raw] of grads) {
+        const g = gradScale ? tf.mul(raw, gradScale) : raw;
         const d = this.weightDecay ? tf.add(g, tf.mul(v, this.weightDecay)) : g;
         const buf = this.slot('momentum', v);
         const next = this.step === 1 ? d : tf.add(tf.mul(buf, this.momentum), d);
@@ -209,7 +225,7 @@ export class TriLevelOptimizer {
   private weightStep(train: StepBatch, learningRate: number, ctx: ForwardContext): tf.Scalar {
     return tf.tidy(() => {
       const { value, grads } = this.gradients(() => this.net.loss(train.x, train.y, ctx), this.weightVars);
-      this.weightOptimizer.apply(clipByGlobalNorm(grads, this.config.gradClip), learningRate);
+      this.weightOptimizer.apply(grads, learningRate, clipScale(grads, this.config.gradClip));
       return value;
     });
   }

@@ -10,7 +10,7 @@ import type { Batch, Dataset } from '../data/types';
 import type { Genotype } from './genotype';
 import { DiscreteNetwork, auxiliaryHeadFits } from './network';
 import { crossEntropy } from './ops';
-import { SgdMomentum, clipByGlobalNorm, correctCount, cosineLearningRate } from './optimizer';
+import { SgdMomentum, clipScale, correctCount, cosineLearningRate } from './optimizer';
 import { Random } from './random';
 import { makeTrainConfig, type TrainConfig, type TrainPresetName } from './train-config';
 
@@ -195,7 +195,7 @@ export class GenotypeTrainer {
         (logits as tf.Tensor2D | null)?.dispose();
         const byVariable = new Map<tf.Variable, tf.Tensor>();
         for (const v of this.vars) byVariable.set(v, grads[v.name] ?? tf.zerosLike(v));
-        this.optimizer.apply(clipByGlobalNorm(byVariable, this.config.gradClip), lr);
+        this.optimizer.apply(byVariable, lr, clipScale(byVariable, this.config.gradClip));
         return { loss: value, correct };
       });
     } finally {
