@@ -3,7 +3,8 @@
 import { expect } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { batchNorm, mixedActivationAll } from './ops';
-import { fusedKernelsActive, setFusedKernels } from './fused';
+import { fusedKernelsActive, fusedWeightedSum, setFusedKernels } from './fused';
+import { sumTensors } from './ops';
 import { Random } from './random';
 import { SgdMomentum, clipScale, globalNorm } from './optimizer';
 
@@ -115,4 +116,30 @@ export async function checkSgd(seed = 21): Promise<void> {
   expect(want.norms[0], 'the norm is large enough that clipping acts').toBeGreaterThan(5);
   got.weights.forEach((w, i) => expectClose(w, want.weights[i], `weights ${i} (shape ${shapes[i]})`, 1e-5, 1e-6));
   got.buffers.forEach((b, i) => expectClose(b, want.buffers[i], `momentum ${i}`, 1e-5, 1e-6));
+}
+
+/**
+ * A mixed edge's weighted sum, fused against multiply-and-add: value, each op output's gradient
+ * and the weights' gradient (zero for the ops left out, as none). `count` outputs out of
+ * `width` candidates: 7 of 8 (darts), 39 of 40 (non-factorized: several kernels chained).
+ */
+export async function checkWeightedSum(shape: number[], count: number, width: number, seed = 31): Promise<void> {
+  expect(fusedKernelsActive(), `fused kernels on ${tf.getBackend()}`).toBe(true);
+  const outputs = Array.from({ length: count }, (_, j) => randomTensor(shape, seed + j));
+  const weights = tf.softmax(randomTensor([width], seed + 100)) as tf.Tensor1D;
+  const indices = Array.from({ length: count }, (_, j) => width - count + j); // none (0) left out
+  const f = (...xs: tf.Tensor[]) => {
+    const ws = xs[xs.length - 1] as tf.Tensor1D;
+    const outs = xs.slice(0, -1) as tf.Tensor4D[];
+    if (fusedKernelsActive()) return fusedWeightedSum(outs, ws, indices);
+    const scalars = tf.unstack(ws);
+    return sumTensors(outs.map((o, j) => tf.mul(o, scalars[indices[j]])));
+  };
+  const want = await valueAndGrads(false, f, [...outputs, weights], seed + 200);
+  const got = await valueAndGrads(true, f, [...outputs, weights], seed + 200);
+  got.slice(0, -1).forEach((g, i) =>
+    // The weights' gradient is a dot product over every element: float32 order of summation.
+    expectClose(g, want[i], `weighted sum ${shape} ${count}/${width} ${i === 0 ? 'value' : i <= count ? `d output ${i - 1}` : 'd weights'}`, i <= count ? 1e-5 : 1e-4, i <= count ? 1e-5 : 1e-4),
+  );
+  expect(got[count + 1][0], 'the left-out op (none) gets a zero gradient').toBe(0);
 }

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../cli/backend';
-import { FUSED_SHAPES, checkBatchNorm, checkMixedActivation, checkSgd } from './fused.cases';
+import { FUSED_SHAPES, checkBatchNorm, checkMixedActivation, checkSgd, checkWeightedSum } from './fused.cases';
 import { batchNorm } from './ops';
 import { jsBatchNormStats } from './fused';
 
@@ -41,6 +41,13 @@ describe('fused kernels on webgpu', () => {
   it('SGD with momentum and gradient clipping (3 steps) matches the composite optimiser', async (t) => {
     if (!available) return t.skip();
     await checkSgd();
+  });
+
+  it("a mixed edge's weighted sum (7 of 8 ops, 39 of 40) matches multiply-and-add", async (t) => {
+    if (!available) return t.skip();
+    await checkWeightedSum([2, 5, 5, 3], 7, 8);
+    await checkWeightedSum([4, 16, 16, 8], 7, 8);
+    await checkWeightedSum([1, 3, 3, 2], 39, 40);
   });
 
   it('a tensor over 65535 workgroups of 64 (paper size: 64·32·32·64) is normalised everywhere', async (t) => {

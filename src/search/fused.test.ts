@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../cli/backend';
-import { FUSED_SHAPES, checkBatchNorm, checkMixedActivation, checkSgd } from './fused.cases';
+import { FUSED_SHAPES, checkBatchNorm, checkMixedActivation, checkSgd, checkWeightedSum } from './fused.cases';
 import { KERNELS, setFusedKernels } from './fused';
 import { batchNorm } from './ops';
 
@@ -32,6 +32,12 @@ for (const backend of ['cpu', 'wasm'] as const) {
 
     it('SGD with momentum and gradient clipping (3 steps) matches the composite optimiser', async () => {
       await checkSgd();
+    });
+
+    it("a mixed edge's weighted sum (7 of 8 ops, 39 of 40) matches multiply-and-add", async () => {
+      await checkWeightedSum([2, 5, 5, 3], 7, 8);
+      await checkWeightedSum([4, 16, 16, 8], 7, 8);
+      await checkWeightedSum([1, 3, 3, 2], 39, 40);
     });
 
     it('a batch norm forward and backward runs 4 kernels (the composite ran ~34)', async () => {

@@ -30,7 +30,16 @@ export const KERNELS = {
   sgdMomentum: 'LabSgdMomentum',
   /** w, buf → w − lr·buf. */
   sgdApply: 'LabSgdApply',
+  /** o0 … o5, weights [n], optional acc → acc + Σ weights[index_j] · o_j (a mixed edge's sum). */
+  weightedSum: 'LabWeightedSum',
+  /** x, weights [n] → weights[index] · x. */
+  scaleBy: 'LabScaleBy',
+  /** dy, o0 … o5 → [groups, n] partial sums: column index_j holds Σ dy · o_j, others 0. */
+  weightedSumGrad: 'LabWeightedSumGrad',
 } as const;
+
+/** Op outputs per LabWeightedSum (with the weights and the output: 8 storage buffers; 5 when it also reads a running sum) and per LabWeightedSumGrad. */
+export const MAX_SUM_TERMS = 6;
 
 /** Inputs of one LabSumOfSquares: with its output within WebGPU's default 8 storage buffers. */
 export const MAX_SUM_INPUTS = 7;
@@ -160,6 +169,65 @@ export function fusedSgdStep(
 ): { buf: tf.Tensor; w: tf.Tensor } {
   const next = run(KERNELS.sgdMomentum, { w, g, buf, scale }, { momentum: first ? 0 : momentum, weightDecay });
   return { buf: next, w: run(KERNELS.sgdApply, { w, buf: next }, { learningRate }) };
+}
+
+/**
+ * A mixed edge's Σ_j weights[indices[j]] · outputs[j] (weights: the edge's softmax(α) row; ops
+ * absent from `outputs`, such as none, get a zero gradient). Forward: one kernel per 6 outputs
+ * instead of a multiply each and the adds; backward: one scaling kernel per output and one
+ * dot-product kernel per 6 outputs for the weights' gradient, instead of three kernels each.
+ */
+export function fusedWeightedSum(outputs: tf.Tensor4D[], weights: tf.Tensor1D, indices: number[]): tf.Tensor4D {
+  if (outputs.length !== indices.length || outputs.length === 0) throw new Error('fusedWeightedSum: one index per output');
+  // The first kernel takes 6 outputs; each later one also reads the running sum, so 5.
+  const chunks: number[][] = [];
+  for (let i = 0; i < outputs.length; ) {
+    const take = i === 0 ? MAX_SUM_TERMS : MAX_SUM_TERMS - 1;
+    chunks.push(indices.slice(i, i + take));
+    i += take;
+  }
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const save = args[args.length - 1] as tf.GradSaveFunc;
+    const tensors = args.slice(0, -1) as tf.Tensor[];
+    const w = tensors[tensors.length - 1];
+    const outs = tensors.slice(0, -1);
+    save(tensors);
+    let acc: tf.Tensor | null = null;
+    let start = 0;
+    for (const chunk of chunks) {
+      const inputs: Record<string, tf.Tensor> = { weights: w };
+      chunk.forEach((_, j) => (inputs[`o${j}`] = outs[start + j]));
+      if (acc) inputs.acc = acc;
+      acc = run(KERNELS.weightedSum, inputs, { indices: encodeIndices(chunk) });
+      start += chunk.length;
+    }
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const ws = saved[saved.length - 1];
+      const os = saved.slice(0, -1);
+      const dOutputs = os.map((_, j) => run(KERNELS.scaleBy, { x: dy, weights: ws }, { index: indices[j] }));
+      const partial: tf.Tensor[] = [];
+      let first = 0;
+      for (const chunk of chunks) {
+        const inputs: Record<string, tf.Tensor> = { dy };
+        chunk.forEach((_, j) => (inputs[`o${j}`] = os[first + j]));
+        partial.push(tf.sum(run(KERNELS.weightedSumGrad, inputs, { indices: encodeIndices(chunk), width: ws.shape[0] }), 0));
+        first += chunk.length;
+      }
+      return [...dOutputs, partial.length === 1 ? partial[0] : tf.addN(partial)];
+    };
+    return { value: acc as tf.Tensor4D, gradFunc };
+  });
+  return op(...outputs, weights) as tf.Tensor4D;
+}
+
+/** Op indices as one attribute number (base 64, ≤ 6 of them; tfjs attributes are plain values). */
+function encodeIndices(indices: number[]): number {
+  return indices.reduce((code, index) => code * 64 + index + 1, 0);
+}
+function decodeIndices(code: number): number[] {
+  const out: number[] = [];
+  for (let c = code; c > 0; c = Math.floor(c / 64)) out.unshift((c % 64) - 1);
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -394,6 +462,38 @@ function registerJs(backendName: string, memory: JsMemory): void {
       for (let i = 0; i < wv.length; i++) out[i] = wv[i] - Math.fround(bv[i] * learningRate);
     }),
   );
+  reg(KERNELS.weightedSum, ({ inputs, backend, attrs }) => {
+    const indices = decodeIndices(attrs.indices);
+    const outs = indices.map((_, j) => inputs[`o${j}`]);
+    const list = [inputs.weights, ...outs, ...(inputs.acc ? [inputs.acc] : [])];
+    return memory.output(backend, outs[0].shape, list, ([wv, ...rest], out) => {
+      const acc = inputs.acc ? rest[rest.length - 1] : null;
+      const coefficients = indices.map((index) => wv[index]);
+      for (let i = 0; i < out.length; i++) {
+        let sum = acc ? acc[i] : 0;
+        for (let j = 0; j < indices.length; j++) sum += Math.fround(coefficients[j] * rest[j][i]);
+        out[i] = sum;
+      }
+    });
+  });
+  reg(KERNELS.scaleBy, ({ inputs: { x, weights }, backend, attrs }) =>
+    memory.output(backend, x.shape, [x, weights], ([xv, wv], out) => {
+      const k = wv[attrs.index];
+      for (let i = 0; i < out.length; i++) out[i] = xv[i] * k;
+    }),
+  );
+  reg(KERNELS.weightedSumGrad, ({ inputs, backend, attrs }) => {
+    const indices = decodeIndices(attrs.indices);
+    const outs = indices.map((_, j) => inputs[`o${j}`]);
+    return memory.output(backend, [1, attrs.width], [inputs.dy, ...outs], ([gv, ...ov], out) => {
+      out.fill(0); // wasm's fresh output memory is not zeroed
+      indices.forEach((index, j) => {
+        let sum = 0;
+        for (let i = 0; i < gv.length; i++) sum += gv[i] * ov[j][i];
+        out[index] = sum;
+      });
+    });
+  });
   reg(KERNELS.mixGradStats, ({ inputs: { dy, x, preluSlope, swishBeta, slopes }, backend }) =>
     memory.output(backend, [MIX_STAT_ROWS.length, preluSlope.shape[0]], [dy, x, preluSlope, swishBeta, slopes], ([gv, xv, av, bv, sv], out) =>
       out.set(jsMixedActivationGradStats(gv, xv, av, bv[0], sv)),
@@ -684,6 +784,61 @@ function registerWebGpuOptimizer(): void {
       { type: 'float32', data: [attrs.learningRate] },
     ]);
     return { ...out, shape: w.shape };
+  });
+  reg(KERNELS.weightedSum, ({ inputs, backend, attrs }) => {
+    const indices = decodeIndices(attrs.indices);
+    const outs = indices.map((_, j) => inputs[`o${j}`]);
+    const hasAcc = inputs.acc !== undefined;
+    const names = ['W', ...indices.map((_, j) => `O${j}`), ...(hasAcc ? ['Acc'] : [])];
+    const terms = indices.map((index, j) => `W[${index}] * O${j}[index]`).join(' + ');
+    const program = elementwise(`lab_weighted_sum_${indices.join('_')}${hasAcc ? '_acc' : ''}`, names, outs[0].shape, 'channels : i32,', `
+      setOutputAtIndex(index, ${hasAcc ? 'Acc[index] + ' : ''}${terms});`);
+    return backend.runWebGPUProgram(program, [inputs.weights, ...outs, ...(hasAcc ? [inputs.acc] : [])], 'float32', [{ type: 'int32', data: [1] }]);
+  });
+  reg(KERNELS.scaleBy, ({ inputs: { x, weights }, backend, attrs }) => {
+    const program = elementwise(`lab_scale_by_${attrs.index}`, ['X', 'W'], x.shape, 'channels : i32,', `
+      setOutputAtIndex(index, X[index] * W[${attrs.index}]);`);
+    return backend.runWebGPUProgram(program, [x, weights], 'float32', [{ type: 'int32', data: [1] }]);
+  });
+  reg(KERNELS.weightedSumGrad, ({ inputs, backend, attrs }) => {
+    const indices = decodeIndices(attrs.indices);
+    const outs = indices.map((_, j) => inputs[`o${j}`]);
+    const size = sizeOf(inputs.dy);
+    // Workgroups stride over the elements, each writing its partial sums as one row.
+    const groups = Math.max(1, Math.min(256, Math.ceil(size / (WORKGROUP * 16))));
+    const width = attrs.width;
+    const names = indices.map((_, j) => `q${j}`);
+    const program: WebGpuProgram = {
+      variableNames: ['G', ...indices.map((_, j) => `O${j}`)],
+      outputShape: [groups, width],
+      shaderKey: `lab_weighted_sum_grad_${indices.join('_')}_${width}`,
+      dispatchLayout: { x: [0, 1] },
+      dispatch: [groups, 1, 1],
+      workgroupSize: [WORKGROUP, 1, 1],
+      // The stride is a uniform: the compiled shader is cached by shaderKey, across group counts.
+      uniforms: 'count : i32, stride : i32,',
+      getUserCode: () => `
+        ${names.map((n) => `var<workgroup> ${n} : array<f32, ${WORKGROUP}>;`).join('\n')}
+        fn main(index : i32) {
+          let lane = localId.x;
+          let group = i32(workgroupId.x);
+          ${names.map((_, j) => `var t${j} = 0.0;`).join(' ')}
+          for (var i = group * ${WORKGROUP} + i32(lane); i < uniforms.count; i = i + uniforms.stride) {
+            let g = G[i];
+            ${names.map((_, j) => `t${j} = t${j} + g * O${j}[i];`).join('\n')}
+          }
+          ${names.map((n, j) => `${n}[lane] = t${j};`).join('\n')}
+          ${treeReduce(names)}
+          if (lane == 0u) {
+            for (var col = 0; col < ${width}; col = col + 1) { result[group * ${width} + col] = 0.0; }
+            ${indices.map((index, j) => `result[group * ${width} + ${index}] = ${names[j]}[0];`).join('\n')}
+          }
+        }`,
+    };
+    return backend.runWebGPUProgram(program, [inputs.dy, ...outs], 'float32', [
+      { type: 'int32', data: [size] },
+      { type: 'int32', data: [groups * WORKGROUP] },
+    ]);
   });
 }
 

@@ -43,6 +43,7 @@ import {
   type ActivationParams,
   type ForwardContext,
 } from './ops';
+import { fusedKernelsActive, fusedWeightedSum } from './fused';
 
 export interface InputShape {
   height: number;
@@ -265,7 +266,9 @@ export class Supernet {
 
   /** Softmaxed architecture weights of one cell type, split into per-edge rows of scalars. */
   private cellArch(type: 'Normal' | 'Reduce'): CellArch {
-    const alpha = tf.unstack(tf.softmax(this.get(`alpha${type}`), -1)).map((row) => tf.unstack(row));
+    const alphaRows = tf.unstack(tf.softmax(this.get(`alpha${type}`), -1)) as tf.Tensor1D[];
+    // Fused kernels read each edge's weights from its row; the composite sum needs scalars.
+    const alpha = fusedKernelsActive() ? null : alphaRows.map((row) => tf.unstack(row));
     let beta: tf.Tensor1D[] | null = null;
     let activationMix: ActivationCoefficients[] | null = null;
     // Factorized: the mixed activation's coefficients of all 14 edges in one matMul, shared by
@@ -288,7 +291,7 @@ export class Supernet {
       }
       edgeWeights = parts;
     }
-    return { type, alpha, beta, activationMix, edgeWeights };
+    return { type, alphaRows, alpha, beta, activationMix, edgeWeights };
   }
 
   private cellForward(
@@ -370,9 +373,9 @@ export class Supernet {
       xOp = tf.slice(x, [0, 0, 0, 0], [n, h, w, cp]);
       xBypass = tf.slice(x, [0, 0, 0, cp], [n, h, w, c - cp]);
     }
-    const weights = arch.alpha[edgeIndex];
     const params = this.activationParams(prefix);
-    const terms: tf.Tensor[] = [];
+    const outputs: tf.Tensor4D[] = [];
+    const indices: number[] = [];
     // Activated inputs, computed once per edge and shared by the conv ops.
     const activated = new Map<string, tf.Tensor4D>();
     const activatedFor = (name: ActivationName | null): tf.Tensor4D => {
@@ -411,9 +414,12 @@ export class Supernet {
           out = this.convOp(name, cand.op, activatedFor(cand.activation), stride);
         }
       }
-      terms.push(tf.mul(out, weights[i]));
+      outputs.push(out);
+      indices.push(i);
     });
-    let y = sumTensors(terms) as tf.Tensor4D;
+    let y = arch.alpha
+      ? (sumTensors(outputs.map((out, j) => tf.mul(out, arch.alpha![edgeIndex][indices[j]]))) as tf.Tensor4D)
+      : fusedWeightedSum(outputs, arch.alphaRows[edgeIndex], indices);
     if (xBypass) {
       const bypass = stride === 2 ? tf.maxPool(xBypass, 2, 2, 'same') : xBypass;
       y = channelShuffle(tf.concat([y, bypass], 3), k);
@@ -470,7 +476,10 @@ export interface RawArchWeights {
 
 interface CellArch {
   type: 'Normal' | 'Reduce';
-  alpha: tf.Tensor[][];
+  /** softmax(α), one [candidates] row per edge. */
+  alphaRows: tf.Tensor1D[];
+  /** The same as scalars (composite ops only; null with fused kernels). */
+  alpha: tf.Tensor[][] | null;
   /** Fixed-β mode: softmax(β) rows. */
   beta: tf.Tensor1D[] | null;
   /** Factorized mode: each edge's mixed-activation coefficients (linear in softmax(β)). */
