@@ -9,6 +9,7 @@ import { Random } from '../search/random';
 import type { Batch } from '../data/types';
 import { forwardMacs, searchStepFlops } from './macs';
 import { BENCH_SIZES, median, type BenchRow, type BenchSize } from './report';
+import { countKernels } from './kernels';
 
 /** Random batches of the right shape: timing does not depend on the pixels. */
 function randomSource(size: (typeof BENCH_SIZES)[BenchSize], seed: number): BatchSource {
@@ -53,10 +54,16 @@ export async function benchOne(backend: string, sizeName: BenchSize, mode: Searc
   try {
     const stepTimes: number[] = [];
     let cut: string | undefined;
+    let kernelsPerStep: number | undefined;
     for (let i = 0; i < warmup + steps; i++) {
       const label = `step ${i + 1}/${warmup + steps}${i < warmup ? ' (warm-up)' : ''}`;
       onProgress?.(`${label} running`);
-      const ms = await time(async () => void (await engine.runStep()));
+      // The last warm-up step (untimed) counts the kernels a step launches.
+      const counted = i === warmup - 1 && i > 0;
+      const ms = await time(async () => {
+        if (counted) kernelsPerStep = (await countKernels(() => engine.runStep())).launched;
+        else await engine.runStep();
+      });
       if (i >= warmup) stepTimes.push(ms);
       onProgress?.(`${label}: ${(ms / 1000).toFixed(2)} s`);
       if (i + 1 < warmup + steps && overBudget()) {
@@ -116,6 +123,7 @@ export async function benchOne(backend: string, sizeName: BenchSize, mode: Searc
       steps: stepTimes.length,
       ...(cut ? { cut } : {}),
       msPerStep,
+      ...(kernelsPerStep !== undefined ? { kernelsPerStep } : {}),
       imagesPerSecond: ((2 * size.batchSize) / msPerStep) * 1000,
       forwardMs,
       forwardBackwardMs,

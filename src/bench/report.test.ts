@@ -73,6 +73,15 @@ describe('bench report', () => {
     expect(table.split('\n')[2]).toContain('| 4,355 | 3.7 | 413 | 2,482 | 0 |');
   });
 
+  it('shows kernels per step only when some row counted them', () => {
+    const rows = [row('webgpu', 'quick', 'darts', 900, { kernelsPerStep: 26_512 }), row('webgpu', 'quick', 'factorized', 1000)];
+    const lines = formatTable(rows, []).split('\n');
+    expect(lines[0]).toContain('| images/s | kernels/step | GFLOP/s |');
+    expect(lines[2]).toContain('| 26,512 |');
+    expect(lines[3]).toContain('| 16.0 |  |'); // no count: an empty cell keeps the columns
+    expect(formatTable([row('wasm', 'quick', 'darts', 100)], []).split('\n')[0]).not.toContain('kernels/step');
+  });
+
   it('keeps the backends in the order of the labels, rows or not', () => {
     const rows = [row('wasm', 'quick', 'darts', 100)];
     const failures: BenchFailure[] = [{ backend: 'webgpu', size: 'quick', mode: 'darts', archUpdate: 'joint', kind: 'budget', reason: 'cut' }];

@@ -25,6 +25,8 @@ export interface BenchRow {
   cut?: string;
   /** Median of the timed steps. */
   msPerStep: number;
+  /** Kernels one step launches, no-ops left out (src/bench/kernels.ts): a GPU step's dispatch count. */
+  kernelsPerStep?: number;
   imagesPerSecond: number;
   /** The split of a step (Node bench; the browser bench measures it only with --split). */
   forwardMs: number | null;
@@ -137,6 +139,8 @@ export function formatTable(rows: BenchRow[], failures: BenchFailure[], labels: 
   const split = rows.some((r) => r.forwardMs !== null || r.forwardBackwardMs !== null);
   const header = ['backend', 'size', 'mode', 'ms/step (median)', 'images/s'];
   if (split) header.push('forward ms', 'fwd+bwd ms', 'optimisers ms');
+  const counted = rows.some((r) => r.kernelsPerStep !== undefined);
+  if (counted) header.push('kernels/step');
   header.push('GFLOP/s', 'tensors', 'MB held', 'ratio');
   const backends: string[] = Object.keys(labels);
   const sizes: string[] = [];
@@ -147,6 +151,7 @@ export function formatTable(rows: BenchRow[], failures: BenchFailure[], labels: 
     const ms = number(r.msPerStep, 0) + (r.cut ? ` (cut: ${r.cut})` : '');
     const cells = [backendCell(r.backend), r.size, modeLabel(r.mode, r.archUpdate), ms, number(r.imagesPerSecond, 1)];
     if (split) cells.push(number(r.forwardMs, 0), number(r.forwardBackwardMs, 0), number(r.optimizerMs, 0));
+    if (counted) cells.push(r.kernelsPerStep === undefined ? '' : number(r.kernelsPerStep, 0));
     cells.push(number(r.gflopsPerSecond, 2), String(r.tensors), number(r.megabytes, 1), ratioCell(r, rows));
     entries.push({ backend: r.backend, size: r.size, mode: r.mode, archUpdate: r.archUpdate, cells });
   }

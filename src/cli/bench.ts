@@ -4,6 +4,7 @@ import { NODE_BACKENDS, useBackend, type NodeBackend } from './backend';
 import type { Flags } from './flags';
 import type { SearchConfig, SearchMode } from '../search/space';
 import { benchOne } from '../bench/measure';
+import { setFusedKernels } from '../search/fused';
 import { isBenchSize, ratios, type BenchFailure, type BenchRow, type BenchSize } from '../bench/report';
 
 export { BENCH_SIZES, ratios, type BenchRow, type BenchSize } from '../bench/report';
@@ -15,7 +16,10 @@ export async function runBench(flags: Flags) {
   const steps = flags.int('steps', 10);
   const paperSteps = flags.int('paper-steps', 3);
   const skipNonfactorizedPaper = !flags.bool('full');
+  // --no-fused: tfjs's own kernels only (composite ops), to measure what the fused kernels buy.
+  const fused = !flags.bool('no-fused');
   flags.assertAllUsed();
+  setFusedKernels(fused);
   for (const s of sizes) if (!isBenchSize(s)) throw new Error(`--sizes: unknown size "${s}" (quick, paper)`);
   const info = await useBackend(backendName);
   const rows: BenchRow[] = [];
@@ -39,5 +43,5 @@ export async function runBench(flags: Flags) {
       }
     }
   }
-  return { backend: backendName, adapterInfo: info.adapterInfo, date: new Date().toISOString(), rows, failures, ratios: ratios(rows) };
+  return { backend: backendName, adapterInfo: info.adapterInfo, fusedKernels: fused, date: new Date().toISOString(), rows, failures, ratios: ratios(rows) };
 }

@@ -1,0 +1,36 @@
+// Kernels a piece of work launches: on a GPU each costs tens of microseconds of dispatch, so the
+// count sets the step time of small supernets. Counted through the engine (tf.profile keeps
+// every kernel's record and overflowed the stack on a non-factorized step).
+import * as tf from '@tensorflow/tfjs';
+
+/** Kernels that move no data on webgpu (views and reference counts), and customGrad's wrappers. */
+export const NO_OP_KERNELS = new Set(['Reshape', 'Identity', 'Cast (no-op)', 'forward']);
+
+type KernelCall = { kernelName?: string; inputs?: Record<string, tf.TensorInfo>; attrs?: { dtype?: string } };
+
+export interface KernelCount {
+  /** Kernels that dispatch work on webgpu (all but NO_OP_KERNELS). */
+  launched: number;
+  /** Every kernel by name, no-ops included. */
+  byName: Map<string, number>;
+}
+
+export async function countKernels(work: () => Promise<unknown>): Promise<KernelCount> {
+  const engine = tf.engine() as unknown as { runKernelFunc(p: KernelCall): unknown };
+  const original = engine.runKernelFunc;
+  const byName = new Map<string, number>();
+  engine.runKernelFunc = function (this: unknown, p: KernelCall) {
+    const sameDtypeCast = p.kernelName === 'Cast' && p.inputs?.x?.dtype === p.attrs?.dtype;
+    const name = sameDtypeCast ? 'Cast (no-op)' : (p.kernelName ?? 'forward');
+    byName.set(name, (byName.get(name) ?? 0) + 1);
+    return original.call(this, p);
+  };
+  try {
+    await work();
+  } finally {
+    engine.runKernelFunc = original;
+  }
+  let launched = 0;
+  for (const [name, n] of byName) if (!NO_OP_KERNELS.has(name)) launched += n;
+  return { launched, byName };
+}
