@@ -102,7 +102,7 @@ async function start(backend: string): Promise<BenchBackendInfo> {
 }
 
 async function main() {
-  for (const s of sizes) if (!isBenchSize(s)) throw new Error(`sizes: unknown size "${s}" (quick, paper)`);
+  for (const s of sizes) if (!isBenchSize(s)) throw new Error(`sizes: unknown size "${s}" (tiny, quick, paper)`);
   for (const backend of backends) {
     show(`${backend}: starting`);
     const info = await start(backend);

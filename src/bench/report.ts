@@ -5,6 +5,9 @@ import { QUICK_CONFIG, type SearchConfig, type SearchMode } from '../search/spac
 
 /** Bench sizes: the paper's CIFAR-10 supernet and the lab's quick preset on Fashion-MNIST. */
 export const BENCH_SIZES = {
+  // The unit tests' supernet: a step is almost all per-kernel overhead, so on a software GPU
+  // (SwiftShader) it measures dispatch cost, and it finishes there.
+  tiny: { channels: 4, layers: 3, batchSize: 2, height: 8, width: 8, inChannels: 3, classes: 4 },
   paper: { channels: 16, layers: 8, batchSize: 64, height: 32, width: 32, inChannels: 3, classes: 10 },
   quick: { channels: QUICK_CONFIG.channels, layers: QUICK_CONFIG.layers, batchSize: QUICK_CONFIG.batchSize, height: 28, width: 28, inChannels: 1, classes: 10 },
 } as const;

@@ -20,7 +20,7 @@ export async function runBench(flags: Flags) {
   const fused = !flags.bool('no-fused');
   flags.assertAllUsed();
   setFusedKernels(fused);
-  for (const s of sizes) if (!isBenchSize(s)) throw new Error(`--sizes: unknown size "${s}" (quick, paper)`);
+  for (const s of sizes) if (!isBenchSize(s)) throw new Error(`--sizes: unknown size "${s}" (tiny, quick, paper)`);
   const info = await useBackend(backendName);
   const rows: BenchRow[] = [];
   const failures: BenchFailure[] = [];
