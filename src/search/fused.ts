@@ -20,10 +20,11 @@ export const KERNELS = {
   bnGradApply: 'LabBatchNormGradApply',
   /** x, coefficients [7], preluSlope [C], swishBeta [1], slopes [size or 1] → mixed activation. */
   mixForward: 'LabMixedActivation',
-  /** dy, x, coefficients, preluSlope, swishBeta, slopes → dx. */
+  /**
+   * dy, x, coefficients, preluSlope, swishBeta, slopes → [dx, [8, C] per-channel sums for the
+   * parameter gradients (MIX_STAT_ROWS)]: one pass over the data on cpu and wasm, two programs on webgpu.
+   */
   mixGrad: 'LabMixedActivationGrad',
-  /** dy, x, preluSlope, swishBeta, slopes → [8, C] per-channel sums for the parameter gradients. */
-  mixGradStats: 'LabMixedActivationGradStats',
   /** x0 … x6 (up to MAX_SUM_INPUTS tensors) → [1]: Σ x², for the global gradient norm. */
   sumOfSquares: 'LabSumOfSquares',
   /** w, g, buf, scale [1] → PyTorch's momentum buffer μ·buf + (g·scale + wd·w) (first step: without μ·buf). */
@@ -44,7 +45,7 @@ export const MAX_SUM_TERMS = 6;
 /** Inputs of one LabSumOfSquares: with its output within WebGPU's default 8 storage buffers. */
 export const MAX_SUM_INPUTS = 7;
 
-/** Rows of the mixed activation's per-channel gradient sums (LabMixedActivationGradStats). */
+/** Rows of the mixed activation's per-channel gradient sums (LabMixedActivationGrad's second output). */
 export const MIX_STAT_ROWS = ['positive', 'relu6', 'expm1', 'swish', 'negative', 'negativePrelu', 'negativeRrelu', 'swishBeta'] as const;
 
 let enabled = true;
@@ -64,6 +65,9 @@ export function fusedKernelsActive(): boolean {
 
 function run(name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, number> = {}): tf.Tensor {
   return tf.engine().runKernel(name, inputs as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+}
+function runMulti(name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, number> = {}): tf.Tensor[] {
+  return tf.engine().runKernel(name, inputs as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as unknown as tf.Tensor[];
 }
 
 /** Batch norm with batch statistics; gamma/beta are the affine parameters (ones/zeros if not). */
@@ -118,9 +122,8 @@ export function fusedMixedActivation(
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [xs, cs, as, bs, ss] = saved;
       const b1 = tf.reshape(bs, [1]);
-      const dx = run(KERNELS.mixGrad, { dy, x: xs, coefficients: cs, preluSlope: as, swishBeta: b1, slopes: ss });
+      const [dx, perChannel] = runMulti(KERNELS.mixGrad, { dy, x: xs, coefficients: cs, preluSlope: as, swishBeta: b1, slopes: ss }); // dx, [8, C]
       const c = as.shape[0];
-      const perChannel = run(KERNELS.mixGradStats, { dy, x: xs, preluSlope: as, swishBeta: b1, slopes: ss }); // [8, C]
       const totals = tf.sum(perChannel, 1); // [8]
       // Coefficient order: positive, relu6, expm1, swish, leaky (Σdy·n), prelu (Σdy·n·a), rrelu (Σdy·n·s).
       const dCoefficients = tf.slice(totals, [0], [7]);
@@ -241,13 +244,13 @@ export function jsBatchNormStats(x: Float32Array, c: number): Float32Array {
   const m = x.length / c;
   const out = new Float32Array(2 * c);
   const sum = new Float64Array(c);
-  for (let i = 0; i < x.length; i++) sum[i % c] += x[i];
+  for (let i = 0, k = 0; i < x.length; i++, k = k + 1 === c ? 0 : k + 1) sum[k] += x[i];
   const mean = new Float64Array(c);
   for (let k = 0; k < c; k++) mean[k] = sum[k] / m;
   const sq = new Float64Array(c);
-  for (let i = 0; i < x.length; i++) {
-    const d = x[i] - mean[i % c];
-    sq[i % c] += d * d;
+  for (let i = 0, k = 0; i < x.length; i++, k = k + 1 === c ? 0 : k + 1) {
+    const d = x[i] - mean[k];
+    sq[k] += d * d;
   }
   for (let k = 0; k < c; k++) {
     out[k] = mean[k];
@@ -260,10 +263,7 @@ export function jsBatchNormApply(x: Float32Array, stats: Float32Array, gamma: Fl
   const c = gamma.length;
   const scale = new Float32Array(c);
   for (let k = 0; k < c; k++) scale[k] = gamma[k] / Math.sqrt(stats[c + k] + epsilon);
-  for (let i = 0; i < x.length; i++) {
-    const k = i % c;
-    out[i] = (x[i] - stats[k]) * scale[k] + beta[k];
-  }
+  for (let i = 0, k = 0; i < x.length; i++, k = k + 1 === c ? 0 : k + 1) out[i] = (x[i] - stats[k]) * scale[k] + beta[k];
 }
 
 export function jsBatchNormGradStats(dy: Float32Array, x: Float32Array, c: number, epsilon: number): Float32Array {
@@ -272,8 +272,7 @@ export function jsBatchNormGradStats(dy: Float32Array, x: Float32Array, c: numbe
   out.set(base);
   const sumDy = new Float64Array(c);
   const sumDyCentered = new Float64Array(c);
-  for (let i = 0; i < x.length; i++) {
-    const k = i % c;
+  for (let i = 0, k = 0; i < x.length; i++, k = k + 1 === c ? 0 : k + 1) {
     sumDy[k] += dy[i];
     sumDyCentered[k] += dy[i] * (x[i] - base[k]);
   }
@@ -288,18 +287,15 @@ export function jsBatchNormGradApply(dy: Float32Array, x: Float32Array, stats: F
   const c = gamma.length;
   const m = x.length / c;
   const rstd = new Float64Array(c);
-  for (let k = 0; k < c; k++) rstd[k] = 1 / Math.sqrt(stats[c + k] + epsilon);
-  for (let i = 0; i < x.length; i++) {
-    const k = i % c;
-    const xhat = (x[i] - stats[k]) * rstd[k];
-    out[i] = (dy[i] * m - stats[2 * c + k] - xhat * stats[3 * c + k]) * ((rstd[k] * gamma[k]) / m);
+  const factor = new Float64Array(c);
+  for (let k = 0; k < c; k++) {
+    rstd[k] = 1 / Math.sqrt(stats[c + k] + epsilon);
+    factor[k] = (rstd[k] * gamma[k]) / m;
   }
-}
-
-function sigmoid(z: number): number {
-  if (z >= 0) return 1 / (1 + Math.exp(-z));
-  const e = Math.exp(z);
-  return e / (1 + e);
+  for (let i = 0, k = 0; i < x.length; i++, k = k + 1 === c ? 0 : k + 1) {
+    const xhat = (x[i] - stats[k]) * rstd[k];
+    out[i] = (dy[i] * m - stats[2 * c + k] - xhat * stats[3 * c + k]) * factor[k];
+  }
 }
 
 export function jsMixedActivation(
@@ -313,20 +309,22 @@ export function jsMixedActivation(
   const c = a.length;
   const [cPos, cRelu6, cExp, cSwish, cLeak, cPrelu, cRrelu] = coef;
   const perElement = slopes.length !== 1;
-  for (let i = 0; i < x.length; i++) {
+  // k counts channels alongside i (no modulo in the loop); sigmoid in its overflow-free form.
+  for (let i = 0, k = 0; i < x.length; i++, k = k + 1 === c ? 0 : k + 1) {
     const v = x[i];
-    const n = v < 0 ? v : 0;
-    const p = v > 0 ? v : 0;
-    const s = perElement ? slopes[i] : slopes[0];
-    out[i] =
-      p * cPos +
-      Math.min(p, 6) * cRelu6 +
-      n * (cLeak + cPrelu * a[i % c] + cRrelu * s) +
-      (Math.exp(n) - 1) * cExp +
-      v * sigmoid(b * v) * cSwish;
+    const bx = b * v;
+    const sig = bx >= 0 ? 1 / (1 + Math.exp(-bx)) : 1 - 1 / (1 + Math.exp(bx));
+    let y = v * sig * cSwish;
+    if (v > 0) y += v * cPos + (v < 6 ? v : 6) * cRelu6;
+    else y += v * (cLeak + cPrelu * a[k] + cRrelu * (perElement ? slopes[i] : slopes[0])) + (Math.exp(v) - 1) * cExp;
+    out[i] = y;
   }
 }
 
+/**
+ * The mixed activation's backward in one pass: dx into `dx`, and the per-channel sums of
+ * MIX_STAT_ROWS into `stats` ([8, C]).
+ */
 export function jsMixedActivationGrad(
   dy: Float32Array,
   x: Float32Array,
@@ -334,46 +332,39 @@ export function jsMixedActivationGrad(
   a: Float32Array,
   b: number,
   slopes: Float32Array,
-  out: Float32Array,
+  dx: Float32Array,
+  stats: Float32Array,
 ): void {
   const c = a.length;
   const [cPos, cRelu6, cExp, cSwish, cLeak, cPrelu, cRrelu] = coef;
   const perElement = slopes.length !== 1;
-  for (let i = 0; i < x.length; i++) {
-    const v = x[i];
-    const s = perElement ? slopes[i] : slopes[0];
-    const bx = b * v;
-    const sig = sigmoid(bx);
-    let d = (sig + bx * sig * (1 - sig)) * cSwish;
-    if (v > 0) d += cPos + (v < 6 ? cRelu6 : 0);
-    else d += cLeak + cPrelu * a[i % c] + cRrelu * s + Math.exp(v) * cExp;
-    out[i] = dy[i] * d;
-  }
-}
-
-export function jsMixedActivationGradStats(dy: Float32Array, x: Float32Array, a: Float32Array, b: number, slopes: Float32Array): Float32Array {
-  const c = a.length;
-  const rows = MIX_STAT_ROWS.length;
-  const sums = new Float64Array(rows * c);
-  const perElement = slopes.length !== 1;
-  for (let i = 0; i < x.length; i++) {
-    const k = i % c;
+  const sums = new Float64Array(MIX_STAT_ROWS.length * c);
+  for (let i = 0, k = 0; i < x.length; i++, k = k + 1 === c ? 0 : k + 1) {
     const v = x[i];
     const g = dy[i];
-    const n = v < 0 ? v : 0;
-    const p = v > 0 ? v : 0;
     const s = perElement ? slopes[i] : slopes[0];
-    const sig = sigmoid(b * v);
-    sums[k] += g * p;
-    sums[c + k] += g * Math.min(p, 6);
-    sums[2 * c + k] += g * (Math.exp(n) - 1);
+    const bx = b * v;
+    const sig = bx >= 0 ? 1 / (1 + Math.exp(-bx)) : 1 - 1 / (1 + Math.exp(bx));
+    const sigSlope = sig * (1 - sig);
+    let d = (sig + bx * sigSlope) * cSwish;
+    if (v > 0) {
+      d += cPos + (v < 6 ? cRelu6 : 0);
+      sums[k] += g * v;
+      sums[c + k] += g * (v < 6 ? v : 6);
+    } else {
+      const e = Math.exp(v);
+      d += cLeak + cPrelu * a[k] + cRrelu * s + e * cExp;
+      const gn = g * v;
+      sums[2 * c + k] += g * (e - 1);
+      sums[4 * c + k] += gn;
+      sums[5 * c + k] += gn * a[k];
+      sums[6 * c + k] += gn * s;
+    }
     sums[3 * c + k] += g * v * sig;
-    sums[4 * c + k] += g * n;
-    sums[5 * c + k] += g * n * a[k];
-    sums[6 * c + k] += g * n * s;
-    sums[7 * c + k] += g * v * v * sig * (1 - sig);
+    sums[7 * c + k] += g * v * v * sigSlope;
+    dx[i] = g * d;
   }
-  return Float32Array.from(sums);
+  stats.set(sums);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -381,37 +372,42 @@ export function jsMixedActivationGradStats(dy: Float32Array, x: Float32Array, a:
 
 type Info = tf.TensorInfo;
 interface JsMemory {
-  /** Allocates the output, then hands the inputs' and the output's arrays to fill. */
-  output(backend: unknown, shape: number[], inputs: Info[], fill: (ins: Float32Array[], out: Float32Array) => void): Info;
+  /** Allocates the outputs, then hands the inputs' and the outputs' arrays to fill. */
+  outputs(backend: unknown, shapes: number[][], inputs: Info[], fill: (ins: Float32Array[], outs: Float32Array[]) => void): Info[];
+}
+function single(memory: JsMemory) {
+  return (backend: unknown, shape: number[], inputs: Info[], fill: (ins: Float32Array[], out: Float32Array) => void): Info =>
+    memory.outputs(backend, [shape], inputs, (ins, [out]) => fill(ins, out))[0];
 }
 
 const cpuMemory: JsMemory = {
-  output(backend, shape, inputs, fill) {
+  outputs(backend, shapes, inputs, fill) {
     const be = backend as { readSync(id: unknown): Float32Array; makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): Info };
-    const out = new Float32Array(shape.reduce((p, d) => p * d, 1));
+    const outs = shapes.map((shape) => new Float32Array(shape.reduce((p, d) => p * d, 1)));
     fill(
       inputs.map((t) => be.readSync(t.dataId)),
-      out,
+      outs,
     );
-    return be.makeTensorInfo(shape, 'float32', out);
+    return outs.map((out, i) => be.makeTensorInfo(shapes[i], 'float32', out));
   },
 };
 
 const wasmMemory: JsMemory = {
-  output(backend, shape, inputs, fill) {
+  outputs(backend, shapes, inputs, fill) {
     const be = backend as { makeOutput(shape: number[], dtype: 'float32'): Info; typedArrayFromHeap(t: Info): Float32Array };
     // Allocate first: growing the wasm heap detaches earlier views of it.
-    const info = be.makeOutput(shape, 'float32');
+    const infos = shapes.map((shape) => be.makeOutput(shape, 'float32'));
     fill(
       inputs.map((t) => be.typedArrayFromHeap(t)),
-      be.typedArrayFromHeap(info),
+      infos.map((info) => be.typedArrayFromHeap(info)),
     );
-    return info;
+    return infos;
   },
 };
 
-function registerJs(backendName: string, memory: JsMemory): void {
-  const reg = (kernelName: string, kernelFunc: (args: { inputs: Record<string, Info>; backend: unknown; attrs: Record<string, number> }) => Info) => {
+function registerJs(backendName: string, jsMemory: JsMemory): void {
+  const memory = { output: single(jsMemory) };
+  const reg = (kernelName: string, kernelFunc: (args: { inputs: Record<string, Info>; backend: unknown; attrs: Record<string, number> }) => Info | Info[]) => {
     if (!tf.getKernel(kernelName, backendName)) tf.registerKernel({ kernelName, backendName, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
   };
   reg(KERNELS.bnStats, ({ inputs: { x }, backend }) => {
@@ -434,8 +430,8 @@ function registerJs(backendName: string, memory: JsMemory): void {
     ),
   );
   reg(KERNELS.mixGrad, ({ inputs: { dy, x, coefficients, preluSlope, swishBeta, slopes }, backend }) =>
-    memory.output(backend, x.shape, [dy, x, coefficients, preluSlope, swishBeta, slopes], ([gv, xv, kv, av, bv, sv], out) =>
-      jsMixedActivationGrad(gv, xv, kv, av, bv[0], sv, out),
+    jsMemory.outputs(backend, [x.shape, [MIX_STAT_ROWS.length, preluSlope.shape[0]]], [dy, x, coefficients, preluSlope, swishBeta, slopes], ([gv, xv, kv, av, bv, sv], [dx, stats]) =>
+      jsMixedActivationGrad(gv, xv, kv, av, bv[0], sv, dx, stats),
     ),
   );
   reg(KERNELS.sumOfSquares, ({ inputs, backend }) => {
@@ -494,11 +490,6 @@ function registerJs(backendName: string, memory: JsMemory): void {
       });
     });
   });
-  reg(KERNELS.mixGradStats, ({ inputs: { dy, x, preluSlope, swishBeta, slopes }, backend }) =>
-    memory.output(backend, [MIX_STAT_ROWS.length, preluSlope.shape[0]], [dy, x, preluSlope, swishBeta, slopes], ([gv, xv, av, bv, sv], out) =>
-      out.set(jsMixedActivationGradStats(gv, xv, av, bv[0], sv)),
-    ),
-  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -595,7 +586,7 @@ function treeReduce(names: string[]): string {
 
 function registerWebGpu(): void {
   const backendName = 'webgpu';
-  const reg = (kernelName: string, kernelFunc: (args: { inputs: Record<string, Info>; backend: WebGpuBackendLike; attrs: Record<string, number> }) => Info) => {
+  const reg = (kernelName: string, kernelFunc: (args: { inputs: Record<string, Info>; backend: WebGpuBackendLike; attrs: Record<string, number> }) => Info | Info[]) => {
     if (!tf.getKernel(kernelName, backendName)) tf.registerKernel({ kernelName, backendName, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
   };
   const sizeOf = (t: Info) => t.shape.reduce((p, d) => p * d, 1);
@@ -695,12 +686,9 @@ function registerWebGpu(): void {
         d = d + K[4] + K[5] * A[k] + K[6] * s + exp(v) * K[2];
       }
       setOutputAtIndex(index, G[index] * d);`);
-    return backend.runWebGPUProgram(program, [dy, x, coefficients, preluSlope, swishBeta, slopes], 'float32', elementData(channelsOf(x.shape), 0, sizeOf(slopes)));
-  });
-  reg(KERNELS.mixGradStats, ({ inputs: { dy, x, preluSlope, swishBeta, slopes }, backend }) => {
     const c = channelsOf(x.shape);
     const names = MIX_STAT_ROWS.map((_, r) => `q${r}`);
-    const program = perChannel('lab_mixed_activation_grad_stats', ['G', 'X', 'A', 'B', 'S'], MIX_STAT_ROWS.length, c, names, `
+    const statsProgram = perChannel('lab_mixed_activation_grad_stats', ['G', 'X', 'A', 'B', 'S'], MIX_STAT_ROWS.length, c, names, `
       let perElement = arrayLength(&S) != 1u;
       var t0 = 0.0; var t1 = 0.0; var t2 = 0.0; var t3 = 0.0; var t4 = 0.0; var t5 = 0.0; var t6 = 0.0; var t7 = 0.0;
       for (var m = i32(lane); m < M; m = m + ${WORKGROUP}) {
@@ -725,7 +713,10 @@ function registerWebGpu(): void {
       if (lane == 0u) {
         ${names.map((n, r) => `result[${r} * C + c] = ${n}[0];`).join('\n')}
       }`);
-    return backend.runWebGPUProgram(program, [dy, x, preluSlope, swishBeta, slopes], 'float32', reduceUniforms(x));
+    return [
+      backend.runWebGPUProgram(program, [dy, x, coefficients, preluSlope, swishBeta, slopes], 'float32', elementData(channelsOf(x.shape), 0, sizeOf(slopes))),
+      backend.runWebGPUProgram(statsProgram, [dy, x, preluSlope, swishBeta, slopes], 'float32', reduceUniforms(x)),
+    ];
   });
 }
 
