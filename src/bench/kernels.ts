@@ -2,14 +2,18 @@
 // count sets the step time of small supernets. Counted through the engine (tf.profile keeps
 // every kernel's record and overflowed the stack on a non-factorized step).
 import * as tf from '@tensorflow/tfjs';
+import { KERNELS } from '../search/fused';
 
 /** Kernels that move no data on webgpu (views and reference counts), and customGrad's wrappers. */
 export const NO_OP_KERNELS = new Set(['Reshape', 'Identity', 'Cast (no-op)', 'forward']);
 
+/** Kernels that run more than one GPU program on webgpu: dx and the parameter sums. */
+export const DISPATCHES_PER_KERNEL: Record<string, number> = { [KERNELS.mixGrad]: 2 };
+
 type KernelCall = { kernelName?: string; inputs?: Record<string, tf.TensorInfo>; attrs?: { dtype?: string } };
 
 export interface KernelCount {
-  /** Kernels that dispatch work on webgpu (all but NO_OP_KERNELS). */
+  /** GPU programs a webgpu run would dispatch: every kernel but NO_OP_KERNELS, by DISPATCHES_PER_KERNEL. */
   launched: number;
   /** Every kernel by name, no-ops included. */
   byName: Map<string, number>;
@@ -31,6 +35,6 @@ export async function countKernels(work: () => Promise<unknown>): Promise<Kernel
     engine.runKernelFunc = original;
   }
   let launched = 0;
-  for (const [name, n] of byName) if (!NO_OP_KERNELS.has(name)) launched += n;
+  for (const [name, n] of byName) if (!NO_OP_KERNELS.has(name)) launched += n * (DISPATCHES_PER_KERNEL[name] ?? 1);
   return { launched, byName };
 }
