@@ -221,6 +221,18 @@ export class TriLevelOptimizer {
     return { trainLoss, valLoss, valCorrect };
   }
 
+  /**
+   * The updates of one step without the passes that compute the gradients: ω's clipped SGD with
+   * the given gradients, then α's and β's Adam with zero gradients (the bench times this).
+   */
+  applyUpdates(weightGrads: Grads, learningRate: number): void {
+    tf.tidy(() => {
+      this.weightOptimizer.apply(weightGrads, learningRate, clipScale(weightGrads, this.config.gradClip));
+      this.alphaOptimizer.apply(new Map(this.alphaVars.map((v) => [v, tf.zerosLike(v)])));
+      this.betaOptimizer?.apply(new Map(this.betaVars.map((v) => [v, tf.zerosLike(v)])));
+    });
+  }
+
   /** ω ← SGD step on the train batch (gradient clipped to the configured global norm). */
   private weightStep(train: StepBatch, learningRate: number, ctx: ForwardContext): tf.Scalar {
     return tf.tidy(() => {
