@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../cli/backend';
 import { FUSED_SHAPES, checkBatchNorm, checkMixedActivation, checkSgd, checkWeightedSum } from './fused.cases';
 import { batchNorm } from './ops';
-import { jsBatchNormStats } from './fused';
+import { jsBatchNormStats } from './fused-js';
 
 let available = true;
 let failure: () => unknown = () => null;

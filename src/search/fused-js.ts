@@ -1,0 +1,264 @@
+// The fused kernels on cpu and wasm: one JavaScript loop each over the tensors' memory (a loop
+// over the data beats ~20 separate wasm kernels that each allocate their output). Sums in float64.
+import * as tf from '@tensorflow/tfjs';
+import { KERNELS, MIX_STAT_ROWS, channelsOf, decodeIndices } from './fused-names';
+
+
+export function jsBatchNormStats(x: Float32Array, c: number): Float32Array {
+  const m = x.length / c;
+  const out = new Float32Array(2 * c);
+  const sum = new Float64Array(c);
+  for (let i = 0, k = 0; i < x.length; i++, k = k + 1 === c ? 0 : k + 1) sum[k] += x[i];
+  const mean = new Float64Array(c);
+  for (let k = 0; k < c; k++) mean[k] = sum[k] / m;
+  const sq = new Float64Array(c);
+  for (let i = 0, k = 0; i < x.length; i++, k = k + 1 === c ? 0 : k + 1) {
+    const d = x[i] - mean[k];
+    sq[k] += d * d;
+  }
+  for (let k = 0; k < c; k++) {
+    out[k] = mean[k];
+    out[c + k] = sq[k] / m;
+  }
+  return out;
+}
+
+export function jsBatchNormApply(x: Float32Array, stats: Float32Array, gamma: Float32Array, beta: Float32Array, epsilon: number, out: Float32Array): void {
+  const c = gamma.length;
+  const scale = new Float32Array(c);
+  for (let k = 0; k < c; k++) scale[k] = gamma[k] / Math.sqrt(stats[c + k] + epsilon);
+  for (let i = 0, k = 0; i < x.length; i++, k = k + 1 === c ? 0 : k + 1) out[i] = (x[i] - stats[k]) * scale[k] + beta[k];
+}
+
+export function jsBatchNormGradStats(dy: Float32Array, x: Float32Array, c: number, epsilon: number): Float32Array {
+  const base = jsBatchNormStats(x, c);
+  const out = new Float32Array(4 * c);
+  out.set(base);
+  const sumDy = new Float64Array(c);
+  const sumDyCentered = new Float64Array(c);
+  for (let i = 0, k = 0; i < x.length; i++, k = k + 1 === c ? 0 : k + 1) {
+    sumDy[k] += dy[i];
+    sumDyCentered[k] += dy[i] * (x[i] - base[k]);
+  }
+  for (let k = 0; k < c; k++) {
+    out[2 * c + k] = sumDy[k];
+    out[3 * c + k] = sumDyCentered[k] / Math.sqrt(base[c + k] + epsilon);
+  }
+  return out;
+}
+
+export function jsBatchNormGradApply(dy: Float32Array, x: Float32Array, stats: Float32Array, gamma: Float32Array, epsilon: number, out: Float32Array): void {
+  const c = gamma.length;
+  const m = x.length / c;
+  const rstd = new Float64Array(c);
+  const factor = new Float64Array(c);
+  for (let k = 0; k < c; k++) {
+    rstd[k] = 1 / Math.sqrt(stats[c + k] + epsilon);
+    factor[k] = (rstd[k] * gamma[k]) / m;
+  }
+  for (let i = 0, k = 0; i < x.length; i++, k = k + 1 === c ? 0 : k + 1) {
+    const xhat = (x[i] - stats[k]) * rstd[k];
+    out[i] = (dy[i] * m - stats[2 * c + k] - xhat * stats[3 * c + k]) * factor[k];
+  }
+}
+
+export function jsMixedActivation(
+  x: Float32Array,
+  coef: Float32Array,
+  a: Float32Array,
+  b: number,
+  slopes: Float32Array,
+  out: Float32Array,
+): void {
+  const c = a.length;
+  const [cPos, cRelu6, cExp, cSwish, cLeak, cPrelu, cRrelu] = coef;
+  const perElement = slopes.length !== 1;
+  // k counts channels alongside i (no modulo in the loop); sigmoid in its overflow-free form.
+  for (let i = 0, k = 0; i < x.length; i++, k = k + 1 === c ? 0 : k + 1) {
+    const v = x[i];
+    const bx = b * v;
+    const sig = bx >= 0 ? 1 / (1 + Math.exp(-bx)) : 1 - 1 / (1 + Math.exp(bx));
+    let y = v * sig * cSwish;
+    if (v > 0) y += v * cPos + (v < 6 ? v : 6) * cRelu6;
+    else y += v * (cLeak + cPrelu * a[k] + cRrelu * (perElement ? slopes[i] : slopes[0])) + (Math.exp(v) - 1) * cExp;
+    out[i] = y;
+  }
+}
+
+/**
+ * The mixed activation's backward in one pass: dx into `dx`, and the per-channel sums of
+ * MIX_STAT_ROWS into `stats` ([8, C]).
+ */
+export function jsMixedActivationGrad(
+  dy: Float32Array,
+  x: Float32Array,
+  coef: Float32Array,
+  a: Float32Array,
+  b: number,
+  slopes: Float32Array,
+  dx: Float32Array,
+  stats: Float32Array,
+): void {
+  const c = a.length;
+  const [cPos, cRelu6, cExp, cSwish, cLeak, cPrelu, cRrelu] = coef;
+  const perElement = slopes.length !== 1;
+  const sums = new Float64Array(MIX_STAT_ROWS.length * c);
+  for (let i = 0, k = 0; i < x.length; i++, k = k + 1 === c ? 0 : k + 1) {
+    const v = x[i];
+    const g = dy[i];
+    const s = perElement ? slopes[i] : slopes[0];
+    const bx = b * v;
+    const sig = bx >= 0 ? 1 / (1 + Math.exp(-bx)) : 1 - 1 / (1 + Math.exp(bx));
+    const sigSlope = sig * (1 - sig);
+    let d = (sig + bx * sigSlope) * cSwish;
+    if (v > 0) {
+      d += cPos + (v < 6 ? cRelu6 : 0);
+      sums[k] += g * v;
+      sums[c + k] += g * (v < 6 ? v : 6);
+    } else {
+      const e = Math.exp(v);
+      d += cLeak + cPrelu * a[k] + cRrelu * s + e * cExp;
+      const gn = g * v;
+      sums[2 * c + k] += g * (e - 1);
+      sums[4 * c + k] += gn;
+      sums[5 * c + k] += gn * a[k];
+      sums[6 * c + k] += gn * s;
+    }
+    sums[3 * c + k] += g * v * sig;
+    sums[7 * c + k] += g * v * v * sigSlope;
+    dx[i] = g * d;
+  }
+  stats.set(sums);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Registration: cpu and wasm run the JavaScript above on their tensors' memory.
+
+type Info = tf.TensorInfo;
+interface JsMemory {
+  /** Allocates the outputs, then hands the inputs' and the outputs' arrays to fill. */
+  outputs(backend: unknown, shapes: number[][], inputs: Info[], fill: (ins: Float32Array[], outs: Float32Array[]) => void): Info[];
+}
+function single(memory: JsMemory) {
+  return (backend: unknown, shape: number[], inputs: Info[], fill: (ins: Float32Array[], out: Float32Array) => void): Info =>
+    memory.outputs(backend, [shape], inputs, (ins, [out]) => fill(ins, out))[0];
+}
+
+const cpuMemory: JsMemory = {
+  outputs(backend, shapes, inputs, fill) {
+    const be = backend as { readSync(id: unknown): Float32Array; makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): Info };
+    const outs = shapes.map((shape) => new Float32Array(shape.reduce((p, d) => p * d, 1)));
+    fill(
+      inputs.map((t) => be.readSync(t.dataId)),
+      outs,
+    );
+    return outs.map((out, i) => be.makeTensorInfo(shapes[i], 'float32', out));
+  },
+};
+
+const wasmMemory: JsMemory = {
+  outputs(backend, shapes, inputs, fill) {
+    const be = backend as { makeOutput(shape: number[], dtype: 'float32'): Info; typedArrayFromHeap(t: Info): Float32Array };
+    // Allocate first: growing the wasm heap detaches earlier views of it.
+    const infos = shapes.map((shape) => be.makeOutput(shape, 'float32'));
+    fill(
+      inputs.map((t) => be.typedArrayFromHeap(t)),
+      infos.map((info) => be.typedArrayFromHeap(info)),
+    );
+    return infos;
+  },
+};
+
+function registerJs(backendName: string, jsMemory: JsMemory): void {
+  const memory = { output: single(jsMemory) };
+  const reg = (kernelName: string, kernelFunc: (args: { inputs: Record<string, Info>; backend: unknown; attrs: Record<string, number> }) => Info | Info[]) => {
+    if (!tf.getKernel(kernelName, backendName)) tf.registerKernel({ kernelName, backendName, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
+  };
+  reg(KERNELS.bnStats, ({ inputs: { x }, backend }) => {
+    const c = channelsOf(x.shape);
+    return memory.output(backend, [2, c], [x], ([xv], out) => out.set(jsBatchNormStats(xv, c)));
+  });
+  reg(KERNELS.bnApply, ({ inputs: { x, stats, gamma, beta }, backend, attrs }) =>
+    memory.output(backend, x.shape, [x, stats, gamma, beta], ([xv, sv, gv, bv], out) => jsBatchNormApply(xv, sv, gv, bv, attrs.epsilon, out)),
+  );
+  reg(KERNELS.bnGradStats, ({ inputs: { dy, x }, backend, attrs }) => {
+    const c = channelsOf(x.shape);
+    return memory.output(backend, [4, c], [dy, x], ([dv, xv], out) => out.set(jsBatchNormGradStats(dv, xv, c, attrs.epsilon)));
+  });
+  reg(KERNELS.bnGradApply, ({ inputs: { dy, x, gradStats, gamma }, backend, attrs }) =>
+    memory.output(backend, x.shape, [dy, x, gradStats, gamma], ([dv, xv, sv, gv], out) => jsBatchNormGradApply(dv, xv, sv, gv, attrs.epsilon, out)),
+  );
+  reg(KERNELS.mixForward, ({ inputs: { x, coefficients, preluSlope, swishBeta, slopes }, backend }) =>
+    memory.output(backend, x.shape, [x, coefficients, preluSlope, swishBeta, slopes], ([xv, kv, av, bv, sv], out) =>
+      jsMixedActivation(xv, kv, av, bv[0], sv, out),
+    ),
+  );
+  reg(KERNELS.mixGrad, ({ inputs: { dy, x, coefficients, preluSlope, swishBeta, slopes }, backend }) =>
+    jsMemory.outputs(backend, [x.shape, [MIX_STAT_ROWS.length, preluSlope.shape[0]]], [dy, x, coefficients, preluSlope, swishBeta, slopes], ([gv, xv, kv, av, bv, sv], [dx, stats]) =>
+      jsMixedActivationGrad(gv, xv, kv, av, bv[0], sv, dx, stats),
+    ),
+  );
+  reg(KERNELS.sumOfSquares, ({ inputs, backend }) => {
+    const xs = Object.keys(inputs).sort().map((k) => inputs[k]);
+    return memory.output(backend, [1], xs, (values, out) => {
+      let sum = 0;
+      for (const v of values) for (let i = 0; i < v.length; i++) sum += v[i] * v[i];
+      out[0] = sum;
+    });
+  });
+  reg(KERNELS.sgdMomentum, ({ inputs: { w, g, buf, scale }, backend, attrs }) =>
+    memory.output(backend, w.shape, [w, g, buf, scale], ([wv, gv, bv, sv], out) => {
+      // Attributes as float32, as tfjs makes them when the composite ops multiply by a number.
+      const momentum = Math.fround(attrs.momentum);
+      const weightDecay = Math.fround(attrs.weightDecay);
+      const k = sv[0];
+      // Rounded to float32 at each step, as the composite ops round.
+      for (let i = 0; i < wv.length; i++) out[i] = Math.fround(momentum * bv[i]) + Math.fround(Math.fround(gv[i] * k) + Math.fround(weightDecay * wv[i]));
+    }),
+  );
+  reg(KERNELS.sgdApply, ({ inputs: { w, buf }, backend, attrs }) =>
+    memory.output(backend, w.shape, [w, buf], ([wv, bv], out) => {
+      const learningRate = Math.fround(attrs.learningRate);
+      for (let i = 0; i < wv.length; i++) out[i] = wv[i] - Math.fround(bv[i] * learningRate);
+    }),
+  );
+  reg(KERNELS.weightedSum, ({ inputs, backend, attrs }) => {
+    const indices = decodeIndices(attrs.indices);
+    const outs = indices.map((_, j) => inputs[`o${j}`]);
+    const list = [inputs.weights, ...outs, ...(inputs.acc ? [inputs.acc] : [])];
+    return memory.output(backend, outs[0].shape, list, ([wv, ...rest], out) => {
+      const acc = inputs.acc ? rest[rest.length - 1] : null;
+      const coefficients = indices.map((index) => wv[index]);
+      for (let i = 0; i < out.length; i++) {
+        let sum = acc ? acc[i] : 0;
+        for (let j = 0; j < indices.length; j++) sum += Math.fround(coefficients[j] * rest[j][i]);
+        out[i] = sum;
+      }
+    });
+  });
+  reg(KERNELS.scaleBy, ({ inputs: { x, weights }, backend, attrs }) =>
+    memory.output(backend, x.shape, [x, weights], ([xv, wv], out) => {
+      const k = wv[attrs.index];
+      for (let i = 0; i < out.length; i++) out[i] = xv[i] * k;
+    }),
+  );
+  reg(KERNELS.weightedSumGrad, ({ inputs, backend, attrs }) => {
+    const indices = decodeIndices(attrs.indices);
+    const outs = indices.map((_, j) => inputs[`o${j}`]);
+    return memory.output(backend, [1, attrs.width], [inputs.dy, ...outs], ([gv, ...ov], out) => {
+      out.fill(0); // wasm's fresh output memory is not zeroed
+      indices.forEach((index, j) => {
+        let sum = 0;
+        for (let i = 0; i < gv.length; i++) sum += gv[i] * ov[j][i];
+        out[index] = sum;
+      });
+    });
+  });
+}
+
+
+/** Registers the JavaScript kernels for cpu and wasm (once; later calls do nothing). */
+export function registerJsKernels(): void {
+  registerJs('cpu', cpuMemory);
+  registerJs('wasm', wasmMemory);
+}

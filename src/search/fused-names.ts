@@ -1,0 +1,56 @@
+// The fused kernels' names and the constants their implementations share (fused.ts runs them;
+// fused-js.ts implements them on cpu and wasm, fused-wgsl.ts on webgpu).
+export const KERNELS = {
+  /** x [.., C] → [2, C]: mean, biased variance (two-pass). */
+  bnStats: 'LabBatchNormStats',
+  /** x, stats [2, C], gamma [C], beta [C] → (x − mean) · rsqrt(var + ε) · gamma + beta. */
+  bnApply: 'LabBatchNormApply',
+  /** dy, x → [4, C]: mean, variance, Σdy, Σdy·x̂ (x̂ = (x − mean) · rsqrt(var + ε)). */
+  bnGradStats: 'LabBatchNormGradStats',
+  /** dy, x, gradStats [4, C], gamma → dx. */
+  bnGradApply: 'LabBatchNormGradApply',
+  /** x, coefficients [7], preluSlope [C], swishBeta [1], slopes [size or 1] → mixed activation. */
+  mixForward: 'LabMixedActivation',
+  /**
+   * dy, x, coefficients, preluSlope, swishBeta, slopes → [dx, [8, C] per-channel sums for the
+   * parameter gradients (MIX_STAT_ROWS)]: one pass over the data on cpu and wasm, two programs on webgpu.
+   */
+  mixGrad: 'LabMixedActivationGrad',
+  /** x0 … x6 (up to MAX_SUM_INPUTS tensors) → [1]: Σ x², for the global gradient norm. */
+  sumOfSquares: 'LabSumOfSquares',
+  /** w, g, buf, scale [1] → PyTorch's momentum buffer μ·buf + (g·scale + wd·w) (first step: without μ·buf). */
+  sgdMomentum: 'LabSgdMomentum',
+  /** w, buf → w − lr·buf. */
+  sgdApply: 'LabSgdApply',
+  /** o0 … o5, weights [n], optional acc → acc + Σ weights[index_j] · o_j (a mixed edge's sum). */
+  weightedSum: 'LabWeightedSum',
+  /** x, weights [n] → weights[index] · x. */
+  scaleBy: 'LabScaleBy',
+  /** dy, o0 … o5 → [groups, n] partial sums: column index_j holds Σ dy · o_j, others 0. */
+  weightedSumGrad: 'LabWeightedSumGrad',
+} as const;
+
+/** Op outputs per LabWeightedSum (with the weights and the output: 8 storage buffers; 5 when it also reads a running sum) and per LabWeightedSumGrad. */
+export const MAX_SUM_TERMS = 6;
+
+/** Inputs of one LabSumOfSquares: with its output within WebGPU's default 8 storage buffers. */
+export const MAX_SUM_INPUTS = 7;
+
+/** Rows of the mixed activation's per-channel gradient sums (LabMixedActivationGrad's second output). */
+export const MIX_STAT_ROWS = ['positive', 'relu6', 'expm1', 'swish', 'negative', 'negativePrelu', 'negativeRrelu', 'swishBeta'] as const;
+
+/** Op indices as one attribute number (base 64, ≤ 6 of them; tfjs attributes are plain values). */
+export function encodeIndices(indices: number[]): number {
+  return indices.reduce((code, index) => code * 64 + index + 1, 0);
+}
+export function decodeIndices(code: number): number[] {
+  const out: number[] = [];
+  for (let c = code; c > 0; c = Math.floor(c / 64)) out.unshift((c % 64) - 1);
+  return out;
+}
+
+
+/** Channels: the last dimension (NHWC). */
+export function channelsOf(shape: number[]): number {
+  return shape[shape.length - 1];
+}

@@ -1,0 +1,350 @@
+// The fused kernels on webgpu: WGSL programs run through the backend's program runner (the
+// interface of tfjs-backend-webgpu's WebGPUProgram; the package is not imported here, so Node
+// tests and pages without WebGPU never load it).
+import * as tf from '@tensorflow/tfjs';
+import { KERNELS, MIX_STAT_ROWS, channelsOf, decodeIndices } from './fused-names';
+
+type Info = tf.TensorInfo;
+
+const WORKGROUP = 64;
+
+interface WebGpuProgram {
+  variableNames: string[];
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number];
+  size?: boolean;
+  uniforms?: string;
+  getUserCode(): string;
+}
+type Uniform = { type: 'int32' | 'float32'; data: number[] };
+interface WebGpuBackendLike {
+  runWebGPUProgram(program: WebGpuProgram, inputs: Info[], dtype: 'float32', uniforms?: Uniform[]): Info;
+}
+
+const WGSL_SIGMOID = `
+  fn labSigmoid(z : f32) -> f32 {
+    if (z >= 0.0) { return 1.0 / (1.0 + exp(-z)); }
+    let e = exp(z);
+    return e / (1.0 + e);
+  }`;
+
+/** One thread per element; 2-D dispatch beyond 65535 workgroups (getGlobalIndex folds it). */
+function elementwise(key: string, variableNames: string[], shape: number[], uniforms: string, body: string): WebGpuProgram {
+  const size = shape.reduce((p, d) => p * d, 1);
+  const groups = Math.ceil(size / WORKGROUP);
+  const nx = Math.min(groups, 65535);
+  return {
+    variableNames,
+    outputShape: shape,
+    shaderKey: key,
+    dispatchLayout: { x: shape.map((_, i) => i) },
+    dispatch: [nx, Math.ceil(groups / nx), 1],
+    workgroupSize: [WORKGROUP, 1, 1],
+    size: true,
+    uniforms,
+    getUserCode: () => `
+      ${WGSL_SIGMOID}
+      fn main(index : i32) {
+        if (index < uniforms.size) {
+          let k = index % uniforms.channels;
+          ${body}
+        }
+      }`,
+  };
+}
+
+/**
+ * One workgroup per channel over x viewed as [rows, channels]; `body` runs the strided passes
+ * and writes result[r * channels + c] from lane 0. treeReduce(names) sums shared arrays.
+ */
+function perChannel(key: string, variableNames: string[], rows: number, channels: number, sharedArrays: string[], body: string): WebGpuProgram {
+  return {
+    variableNames,
+    outputShape: [rows, channels],
+    shaderKey: key,
+    dispatchLayout: { x: [0, 1] },
+    dispatch: [channels, 1, 1],
+    workgroupSize: [WORKGROUP, 1, 1],
+    uniforms: 'channels : i32, count : i32, epsilon : f32,',
+    getUserCode: () => `
+      ${sharedArrays.map((n) => `var<workgroup> ${n} : array<f32, ${WORKGROUP}>;`).join('\n')}
+      ${WGSL_SIGMOID}
+      fn main(index : i32) {
+        let c = i32(workgroupId.x);
+        let lane = localId.x;
+        let C = uniforms.channels;
+        let M = uniforms.count / C;
+        ${body}
+      }`,
+  };
+}
+
+function treeReduce(names: string[]): string {
+  return `
+    workgroupBarrier();
+    for (var half = ${WORKGROUP / 2}u; half > 0u; half = half >> 1u) {
+      if (lane < half) {
+        ${names.map((n) => `${n}[lane] = ${n}[lane] + ${n}[lane + half];`).join('\n')}
+      }
+      workgroupBarrier();
+    }`;
+}
+
+function registerWebGpu(): void {
+  const backendName = 'webgpu';
+  const reg = (kernelName: string, kernelFunc: (args: { inputs: Record<string, Info>; backend: WebGpuBackendLike; attrs: Record<string, number> }) => Info | Info[]) => {
+    if (!tf.getKernel(kernelName, backendName)) tf.registerKernel({ kernelName, backendName, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
+  };
+  const sizeOf = (t: Info) => t.shape.reduce((p, d) => p * d, 1);
+  const reduceUniforms = (x: Info, epsilon = 0): Uniform[] => [
+    { type: 'int32', data: [channelsOf(x.shape)] },
+    { type: 'int32', data: [sizeOf(x)] },
+    { type: 'float32', data: [epsilon] },
+  ];
+  const elementUniforms = 'channels : i32, epsilon : f32, slopeCount : i32,';
+  const elementData = (channels: number, epsilon = 0, slopeCount = 1): Uniform[] => [
+    { type: 'int32', data: [channels] },
+    { type: 'float32', data: [epsilon] },
+    { type: 'int32', data: [slopeCount] },
+  ];
+  const meanAndVariance = `
+    var sum = 0.0;
+    for (var m = i32(lane); m < M; m = m + ${WORKGROUP}) { sum = sum + X[m * C + c]; }
+    p0[lane] = sum;
+    ${treeReduce(['p0'])}
+    let mean = p0[0] / f32(M);
+    var squares = 0.0;`;
+
+  reg(KERNELS.bnStats, ({ inputs: { x }, backend }) => {
+    const c = channelsOf(x.shape);
+    const program = perChannel('lab_bn_stats', ['X'], 2, c, ['p0', 'p1'], `
+      ${meanAndVariance}
+      for (var m = i32(lane); m < M; m = m + ${WORKGROUP}) { let d = X[m * C + c] - mean; squares = squares + d * d; }
+      p1[lane] = squares;
+      ${treeReduce(['p1'])}
+      if (lane == 0u) { result[c] = mean; result[C + c] = p1[0] / f32(M); }`);
+    return backend.runWebGPUProgram(program, [x], 'float32', reduceUniforms(x));
+  });
+  reg(KERNELS.bnGradStats, ({ inputs: { dy, x }, backend, attrs }) => {
+    const c = channelsOf(x.shape);
+    const program = perChannel('lab_bn_grad_stats', ['G', 'X'], 4, c, ['p0', 'p1', 'p2', 'p3'], `
+      ${meanAndVariance}
+      var sumDy = 0.0;
+      var sumDyCentered = 0.0;
+      for (var m = i32(lane); m < M; m = m + ${WORKGROUP}) {
+        let d = X[m * C + c] - mean;
+        let g = G[m * C + c];
+        squares = squares + d * d;
+        sumDy = sumDy + g;
+        sumDyCentered = sumDyCentered + g * d;
+      }
+      p1[lane] = squares;
+      p2[lane] = sumDy;
+      p3[lane] = sumDyCentered;
+      ${treeReduce(['p1', 'p2', 'p3'])}
+      if (lane == 0u) {
+        let variance = p1[0] / f32(M);
+        result[c] = mean;
+        result[C + c] = variance;
+        result[2 * C + c] = p2[0];
+        result[3 * C + c] = p3[0] * inverseSqrt(variance + uniforms.epsilon);
+      }`);
+    return backend.runWebGPUProgram(program, [dy, x], 'float32', reduceUniforms(x, attrs.epsilon));
+  });
+  reg(KERNELS.bnApply, ({ inputs: { x, stats, gamma, beta }, backend, attrs }) => {
+    const program = elementwise('lab_bn_apply', ['X', 'S', 'W', 'B'], x.shape, elementUniforms, `
+      let value = (X[index] - S[k]) * inverseSqrt(S[uniforms.channels + k] + uniforms.epsilon) * W[k] + B[k];
+      setOutputAtIndex(index, value);`);
+    return backend.runWebGPUProgram(program, [x, stats, gamma, beta], 'float32', elementData(channelsOf(x.shape), attrs.epsilon));
+  });
+  reg(KERNELS.bnGradApply, ({ inputs: { dy, x, gradStats, gamma }, backend, attrs }) => {
+    const program = elementwise('lab_bn_grad_apply', ['G', 'X', 'S', 'W'], x.shape, elementUniforms, `
+      let C = uniforms.channels;
+      let M = f32(uniforms.size / C);
+      let rstd = inverseSqrt(S[C + k] + uniforms.epsilon);
+      let xhat = (X[index] - S[k]) * rstd;
+      let value = (G[index] * M - S[2 * C + k] - xhat * S[3 * C + k]) * (rstd * W[k] / M);
+      setOutputAtIndex(index, value);`);
+    return backend.runWebGPUProgram(program, [dy, x, gradStats, gamma], 'float32', elementData(channelsOf(x.shape), attrs.epsilon));
+  });
+  const slopeAt = `select(S[0], S[index], uniforms.slopeCount != 1)`;
+  reg(KERNELS.mixForward, ({ inputs: { x, coefficients, preluSlope, swishBeta, slopes }, backend }) => {
+    const program = elementwise('lab_mixed_activation', ['X', 'K', 'A', 'B', 'S'], x.shape, elementUniforms, `
+      let v = X[index];
+      let n = min(v, 0.0);
+      let p = max(v, 0.0);
+      let s = ${slopeAt};
+      let value = p * K[0] + min(p, 6.0) * K[1] + n * (K[4] + K[5] * A[k] + K[6] * s) + (exp(n) - 1.0) * K[2]
+        + v * labSigmoid(B[0] * v) * K[3];
+      setOutputAtIndex(index, value);`);
+    return backend.runWebGPUProgram(program, [x, coefficients, preluSlope, swishBeta, slopes], 'float32', elementData(channelsOf(x.shape), 0, sizeOf(slopes)));
+  });
+  reg(KERNELS.mixGrad, ({ inputs: { dy, x, coefficients, preluSlope, swishBeta, slopes }, backend }) => {
+    const program = elementwise('lab_mixed_activation_grad', ['G', 'X', 'K', 'A', 'B', 'S'], x.shape, elementUniforms, `
+      let v = X[index];
+      let s = ${slopeAt};
+      let bx = B[0] * v;
+      let sig = labSigmoid(bx);
+      var d = (sig + bx * sig * (1.0 - sig)) * K[3];
+      if (v > 0.0) {
+        d = d + K[0] + select(0.0, K[1], v < 6.0);
+      } else {
+        d = d + K[4] + K[5] * A[k] + K[6] * s + exp(v) * K[2];
+      }
+      setOutputAtIndex(index, G[index] * d);`);
+    const c = channelsOf(x.shape);
+    const names = MIX_STAT_ROWS.map((_, r) => `q${r}`);
+    const statsProgram = perChannel('lab_mixed_activation_grad_stats', ['G', 'X', 'A', 'B', 'S'], MIX_STAT_ROWS.length, c, names, `
+      let perElement = arrayLength(&S) != 1u;
+      var t0 = 0.0; var t1 = 0.0; var t2 = 0.0; var t3 = 0.0; var t4 = 0.0; var t5 = 0.0; var t6 = 0.0; var t7 = 0.0;
+      for (var m = i32(lane); m < M; m = m + ${WORKGROUP}) {
+        let i = m * C + c;
+        let v = X[i];
+        let g = G[i];
+        let n = min(v, 0.0);
+        let p = max(v, 0.0);
+        let s = select(S[0], S[i], perElement);
+        let sig = labSigmoid(B[0] * v);
+        t0 = t0 + g * p;
+        t1 = t1 + g * min(p, 6.0);
+        t2 = t2 + g * (exp(n) - 1.0);
+        t3 = t3 + g * v * sig;
+        t4 = t4 + g * n;
+        t5 = t5 + g * n * A[c];
+        t6 = t6 + g * n * s;
+        t7 = t7 + g * v * v * sig * (1.0 - sig);
+      }
+      ${names.map((n, r) => `${n}[lane] = t${r};`).join('\n')}
+      ${treeReduce(names)}
+      if (lane == 0u) {
+        ${names.map((n, r) => `result[${r} * C + c] = ${n}[0];`).join('\n')}
+      }`);
+    return [
+      backend.runWebGPUProgram(program, [dy, x, coefficients, preluSlope, swishBeta, slopes], 'float32', elementData(channelsOf(x.shape), 0, sizeOf(slopes))),
+      backend.runWebGPUProgram(statsProgram, [dy, x, preluSlope, swishBeta, slopes], 'float32', reduceUniforms(x)),
+    ];
+  });
+}
+
+function registerWebGpuOptimizer(): void {
+  const backendName = 'webgpu';
+  const reg = (kernelName: string, kernelFunc: (args: { inputs: Record<string, Info>; backend: WebGpuBackendLike; attrs: Record<string, number> }) => Info) => {
+    if (!tf.getKernel(kernelName, backendName)) tf.registerKernel({ kernelName, backendName, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
+  };
+  const sizeOf = (t: Info) => t.shape.reduce((p, d) => p * d, 1);
+  reg(KERNELS.sumOfSquares, ({ inputs, backend }) => {
+    const xs = Object.keys(inputs).sort().map((k) => inputs[k]);
+    const names = xs.map((_, i) => `X${i}`);
+    // One workgroup strides over every input (weights are small: ω's largest is 16k values).
+    const program: WebGpuProgram = {
+      variableNames: names,
+      outputShape: [1],
+      shaderKey: `lab_sum_of_squares_${xs.length}`,
+      dispatchLayout: { x: [0] },
+      dispatch: [1, 1, 1],
+      workgroupSize: [WORKGROUP, 1, 1],
+      getUserCode: () => `
+        var<workgroup> p0 : array<f32, ${WORKGROUP}>;
+        fn main(index : i32) {
+          // A static use of the uniforms: 'auto' layouts drop unused bindings, and tfjs binds them.
+          _ = uniforms.NAN;
+          let lane = localId.x;
+          var sum = 0.0;
+          ${names
+            .map(
+              (n) => `for (var i = i32(lane); i < i32(arrayLength(&${n})); i = i + ${WORKGROUP}) { let v = ${n}[i]; sum = sum + v * v; }`,
+            )
+            .join('\n')}
+          p0[lane] = sum;
+          ${treeReduce(['p0'])}
+          if (lane == 0u) { result[0] = p0[0]; }
+        }`,
+    };
+    return backend.runWebGPUProgram(program, xs, 'float32');
+  });
+  reg(KERNELS.sgdMomentum, ({ inputs: { w, g, buf, scale }, backend, attrs }) => {
+    const program = elementwise('lab_sgd_momentum', ['W', 'G', 'M', 'K'], [sizeOf(w)], 'channels : i32, momentum : f32, weightDecay : f32,', `
+      let value = uniforms.momentum * M[index] + (G[index] * K[0] + uniforms.weightDecay * W[index]);
+      setOutputAtIndex(index, value);`);
+    const out = backend.runWebGPUProgram(program, [w, g, buf, scale], 'float32', [
+      { type: 'int32', data: [1] },
+      { type: 'float32', data: [attrs.momentum] },
+      { type: 'float32', data: [attrs.weightDecay] },
+    ]);
+    return { ...out, shape: w.shape };
+  });
+  reg(KERNELS.sgdApply, ({ inputs: { w, buf }, backend, attrs }) => {
+    const program = elementwise('lab_sgd_apply', ['W', 'M'], [sizeOf(w)], 'channels : i32, learningRate : f32,', `
+      setOutputAtIndex(index, W[index] - M[index] * uniforms.learningRate);`);
+    const out = backend.runWebGPUProgram(program, [w, buf], 'float32', [
+      { type: 'int32', data: [1] },
+      { type: 'float32', data: [attrs.learningRate] },
+    ]);
+    return { ...out, shape: w.shape };
+  });
+  reg(KERNELS.weightedSum, ({ inputs, backend, attrs }) => {
+    const indices = decodeIndices(attrs.indices);
+    const outs = indices.map((_, j) => inputs[`o${j}`]);
+    const hasAcc = inputs.acc !== undefined;
+    const names = ['W', ...indices.map((_, j) => `O${j}`), ...(hasAcc ? ['Acc'] : [])];
+    const terms = indices.map((index, j) => `W[${index}] * O${j}[index]`).join(' + ');
+    const program = elementwise(`lab_weighted_sum_${indices.join('_')}${hasAcc ? '_acc' : ''}`, names, outs[0].shape, 'channels : i32,', `
+      setOutputAtIndex(index, ${hasAcc ? 'Acc[index] + ' : ''}${terms});`);
+    return backend.runWebGPUProgram(program, [inputs.weights, ...outs, ...(hasAcc ? [inputs.acc] : [])], 'float32', [{ type: 'int32', data: [1] }]);
+  });
+  reg(KERNELS.scaleBy, ({ inputs: { x, weights }, backend, attrs }) => {
+    const program = elementwise(`lab_scale_by_${attrs.index}`, ['X', 'W'], x.shape, 'channels : i32,', `
+      setOutputAtIndex(index, X[index] * W[${attrs.index}]);`);
+    return backend.runWebGPUProgram(program, [x, weights], 'float32', [{ type: 'int32', data: [1] }]);
+  });
+  reg(KERNELS.weightedSumGrad, ({ inputs, backend, attrs }) => {
+    const indices = decodeIndices(attrs.indices);
+    const outs = indices.map((_, j) => inputs[`o${j}`]);
+    const size = sizeOf(inputs.dy);
+    // Workgroups stride over the elements, each writing its partial sums as one row.
+    const groups = Math.max(1, Math.min(256, Math.ceil(size / (WORKGROUP * 16))));
+    const width = attrs.width;
+    const names = indices.map((_, j) => `q${j}`);
+    const program: WebGpuProgram = {
+      variableNames: ['G', ...indices.map((_, j) => `O${j}`)],
+      outputShape: [groups, width],
+      shaderKey: `lab_weighted_sum_grad_${indices.join('_')}_${width}`,
+      dispatchLayout: { x: [0, 1] },
+      dispatch: [groups, 1, 1],
+      workgroupSize: [WORKGROUP, 1, 1],
+      // The stride is a uniform: the compiled shader is cached by shaderKey, across group counts.
+      uniforms: 'count : i32, stride : i32,',
+      getUserCode: () => `
+        ${names.map((n) => `var<workgroup> ${n} : array<f32, ${WORKGROUP}>;`).join('\n')}
+        fn main(index : i32) {
+          let lane = localId.x;
+          let group = i32(workgroupId.x);
+          ${names.map((_, j) => `var t${j} = 0.0;`).join(' ')}
+          for (var i = group * ${WORKGROUP} + i32(lane); i < uniforms.count; i = i + uniforms.stride) {
+            let g = G[i];
+            ${names.map((_, j) => `t${j} = t${j} + g * O${j}[i];`).join('\n')}
+          }
+          ${names.map((n, j) => `${n}[lane] = t${j};`).join('\n')}
+          ${treeReduce(names)}
+          if (lane == 0u) {
+            for (var col = 0; col < ${width}; col = col + 1) { result[group * ${width} + col] = 0.0; }
+            ${indices.map((index, j) => `result[group * ${width} + ${index}] = ${names[j]}[0];`).join('\n')}
+          }
+        }`,
+    };
+    return backend.runWebGPUProgram(program, [inputs.dy, ...outs], 'float32', [
+      { type: 'int32', data: [size] },
+      { type: 'int32', data: [groups * WORKGROUP] },
+    ]);
+  });
+}
+
+
+/** Registers the WGSL kernels for webgpu (once; later calls do nothing). */
+export function registerWebGpuKernels(): void {
+  registerWebGpu();
+  registerWebGpuOptimizer();
+}
