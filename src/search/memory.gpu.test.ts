@@ -1,16 +1,16 @@
 // WebGPU under Node (Dawn): a search step leaks no tensors and no GPU memory. `npm run test:gpu`.
 // The issue asks that numTensors not grow over 200 steps on any backend; cpu and wasm run 200
 // steps (engine.convergence.test.ts). On SwiftShader one step of even the smallest supernet with
-// every op (C=2, 3 cells so 2 are reduction cells, batch 2, 8x8x3 images) launches ~50,000
-// kernels (bench/kernel-count.ts) and took 25–80 s on the shared 2-core test machine (4x4 images
-// were no faster: per-kernel overhead dominates), so 200 steps would take hours and even 3 steps
-// of both modes took 7 minutes. What fits ~2 minutes: factorized, 1 warm-up step (it compiles
-// the shaders) and 1 step checked against it. A leak in a kernel or in the step repeats every
-// step, so one step's growth shows; numTensors and GPU bytes were measured constant from step 1
-// to 5. The train split is one batch, so the checked step starts a new epoch (learning rate,
-// shuffle). MEMORY_GPU_STEPS=200 npm run test:gpu -- src/search/memory.gpu.test.ts runs the
-// issue's 200 steps, darts too: hours here; on a real GPU's Vulkan driver the step is bound by
-// kernel dispatch as well (the quick preset took 8–9 s a step on the H200), so still minutes.
+// every op (C=2, 3 cells so 2 are reduction cells, batch 2, 8x8x3 images) launches ~12,000
+// kernels with the fused kernels (~50,000 before) and takes 25–50 s on the shared 2-core test
+// machine (4x4 images were no faster: per-kernel overhead dominates), so 200 steps would take
+// hours. What fits ~1.5 minutes: factorized, 1 warm-up step (it compiles the shaders) and 1 step
+// checked against it. A leak in a kernel or in the step repeats every step, so one step's growth
+// shows; numTensors and GPU bytes were measured constant from step 1 to 5. The train split is one
+// batch, so the checked step starts a new epoch (learning rate, shuffle).
+// MEMORY_GPU_STEPS=200 npm run test:gpu -- src/search/memory.gpu.test.ts runs the issue's 200
+// steps, darts too: hours here; on a real GPU's Vulkan driver the step is bound by kernel
+// dispatch as well, so minutes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../cli/backend';
