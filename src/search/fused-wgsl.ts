@@ -93,12 +93,13 @@ function treeReduce(names: string[]): string {
     }`;
 }
 
+type WebGpuKernel = (args: { inputs: Record<string, Info>; backend: WebGpuBackendLike; attrs: Record<string, number> }) => Info | Info[];
+function reg(kernelName: string, kernelFunc: WebGpuKernel): void {
+  if (!tf.getKernel(kernelName, 'webgpu')) tf.registerKernel({ kernelName, backendName: 'webgpu', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
+}
+const sizeOf = (t: Info) => t.shape.reduce((p, d) => p * d, 1);
+
 function registerWebGpu(): void {
-  const backendName = 'webgpu';
-  const reg = (kernelName: string, kernelFunc: (args: { inputs: Record<string, Info>; backend: WebGpuBackendLike; attrs: Record<string, number> }) => Info | Info[]) => {
-    if (!tf.getKernel(kernelName, backendName)) tf.registerKernel({ kernelName, backendName, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
-  };
-  const sizeOf = (t: Info) => t.shape.reduce((p, d) => p * d, 1);
   const reduceUniforms = (x: Info, epsilon = 0): Uniform[] => [
     { type: 'int32', data: [channelsOf(x.shape)] },
     { type: 'int32', data: [sizeOf(x)] },
@@ -230,11 +231,6 @@ function registerWebGpu(): void {
 }
 
 function registerWebGpuOptimizer(): void {
-  const backendName = 'webgpu';
-  const reg = (kernelName: string, kernelFunc: (args: { inputs: Record<string, Info>; backend: WebGpuBackendLike; attrs: Record<string, number> }) => Info) => {
-    if (!tf.getKernel(kernelName, backendName)) tf.registerKernel({ kernelName, backendName, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
-  };
-  const sizeOf = (t: Info) => t.shape.reduce((p, d) => p * d, 1);
   reg(KERNELS.sumOfSquares, ({ inputs, backend }) => {
     const xs = Object.keys(inputs).sort().map((k) => inputs[k]);
     const names = xs.map((_, i) => `X${i}`);

@@ -102,24 +102,15 @@ export function fusedMixedActivation(
   return op(x, coefficients, preluSlope, swishBeta, slopes) as tf.Tensor4D;
 }
 
-/** Σ over all tensors of Σ x² (a [1] tensor), MAX_SUM_INPUTS tensors per kernel. */
-export function fusedSumOfSquares(tensors: tf.Tensor[]): tf.Tensor {
+/** Σ x² of the tensors, as partial sums ([1] tensors) of MAX_SUM_INPUTS tensors each. */
+export function fusedSumsOfSquares(tensors: tf.Tensor[]): tf.Tensor[] {
   const partial: tf.Tensor[] = [];
   for (let i = 0; i < tensors.length; i += MAX_SUM_INPUTS) {
     const inputs: Record<string, tf.Tensor> = {};
     tensors.slice(i, i + MAX_SUM_INPUTS).forEach((t, j) => (inputs[`x${j}`] = t));
     partial.push(run(KERNELS.sumOfSquares, inputs));
   }
-  let level = partial;
-  while (level.length > 1) {
-    const next: tf.Tensor[] = [];
-    for (let i = 0; i < level.length; i += MAX_SUM_INPUTS) {
-      const chunk = level.slice(i, i + MAX_SUM_INPUTS);
-      next.push(chunk.length === 1 ? chunk[0] : tf.addN(chunk));
-    }
-    level = next;
-  }
-  return level[0];
+  return partial;
 }
 
 /**

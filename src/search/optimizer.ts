@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { SearchConfig } from './space';
 import type { Supernet } from './supernet';
 import { sumTensors, type ForwardContext } from './ops';
-import { fusedKernelsActive, fusedSgdStep, fusedSumOfSquares } from './fused';
+import { fusedKernelsActive, fusedSgdStep, fusedSumsOfSquares } from './fused';
 
 /** PyTorch CosineAnnealingLR(T_max = epochs, eta_min), stepped once per epoch as DARTS does. */
 export function cosineLearningRate(epoch: number, epochs: number, lrMax: number, lrMin: number): number {
@@ -20,7 +20,7 @@ type Grads = Map<tf.Variable, tf.Tensor>;
 /** Global L2 norm of gradients (a scalar tensor). */
 export function globalNorm(grads: tf.Tensor[]): tf.Scalar {
   // Fused: one kernel per 7 gradients instead of a square and a sum per gradient.
-  if (fusedKernelsActive()) return tf.reshape(tf.sqrt(fusedSumOfSquares(grads)), []) as tf.Scalar;
+  if (fusedKernelsActive()) return tf.reshape(tf.sqrt(sumTensors(fusedSumsOfSquares(grads))), []) as tf.Scalar;
   return tf.sqrt(sumTensors(grads.map((g) => tf.sum(tf.square(g))))) as tf.Scalar;
 }
 
