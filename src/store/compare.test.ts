@@ -59,6 +59,22 @@ function record(over: Partial<RunRecord> & Pick<RunRecord, 'id' | 'mode'>): RunR
   };
 }
 
+
+/** A factorized run (uniform β) against a darts run with fixed SELU (one-hot β), compared. */
+function factorizedAgainstSeluDarts() {
+  const a = record({ id: 'a', mode: 'factorized', snapshots: [snapshot(2, 8, true)] });
+  // The engine stores darts's fixed β as 0 on the activation and -1e9 elsewhere.
+  const selu = ACTIVATIONS.indexOf('selu');
+  const onehot = ACTIVATIONS.map((_, k) => (k === selu ? 0 : -1e9));
+  const b = record({
+    id: 'b',
+    mode: 'darts',
+    config: { ...QUICK_CONFIG, mode: 'darts', activation: 'selu' },
+    snapshots: [snapshot(2, 8, true, (s) => (s.betaNormal = s.betaReduce = Array.from({ length: EDGES }, () => [...onehot])))],
+  });
+  return { selu, c: compareRuns(a, b) };
+}
+
 describe('weightDifference', () => {
   it('is B − A entry by entry and names the largest change', () => {
     const a = { normal: [[0.5, 0.5]], reduce: [[0.25, 0.75]] };
@@ -106,16 +122,7 @@ describe('sharedWeightMax', () => {
   });
 
   it('on compared runs: factorized (uniform) vs darts (fixed one-hot β) share β’s top 1', () => {
-    const selu = ACTIVATIONS.indexOf('selu');
-    const onehot = ACTIVATIONS.map((_, k) => (k === selu ? 0 : -1e9));
-    const a = record({ id: 'a', mode: 'factorized', snapshots: [snapshot(2, 8, true)] });
-    const b = record({
-      id: 'b',
-      mode: 'darts',
-      config: { ...QUICK_CONFIG, mode: 'darts', activation: 'selu' },
-      snapshots: [snapshot(2, 8, true, (s) => (s.betaNormal = s.betaReduce = Array.from({ length: EDGES }, () => [...onehot])))],
-    });
-    const c = compareRuns(a, b);
+    const { c } = factorizedAgainstSeluDarts();
     expect(largestWeight(c.a.weights!.betaNormal, c.a.weights!.betaReduce)).toBeCloseTo(1 / 9, 15);
     expect(sharedWeightMax(c.a.weights, c.b.weights, 'beta')).toBe(1);
     expect(sharedWeightMax(c.a.weights, c.b.weights, 'alpha')).toBeCloseTo(1 / 8, 15);
@@ -177,17 +184,7 @@ describe('compareRuns', () => {
   });
 
   it('factorized vs darts: α and β differences, β of darts being its fixed one-hot', () => {
-    const a = record({ id: 'a', mode: 'factorized', snapshots: [snapshot(2, 8, true)] });
-    // The engine stores darts's fixed β as 0 on the activation and -1e9 elsewhere.
-    const selu = ACTIVATIONS.indexOf('selu');
-    const onehot = ACTIVATIONS.map((_, k) => (k === selu ? 0 : -1e9));
-    const b = record({
-      id: 'b',
-      mode: 'darts',
-      config: { ...QUICK_CONFIG, mode: 'darts', activation: 'selu' },
-      snapshots: [snapshot(2, 8, true, (s) => (s.betaNormal = s.betaReduce = Array.from({ length: EDGES }, () => [...onehot])))],
-    });
-    const c = compareRuns(a, b);
+    const { selu, c } = factorizedAgainstSeluDarts();
     expect(c.alphaDifference!.normal.flat().every((v) => v === 0)).toBe(true);
     expect(c.betaDifference!.normal[4]![selu]).toBeCloseTo(1 - 1 / 9, 12);
     expect(c.betaDifference!.normal[4]![0]).toBeCloseTo(-1 / 9, 12);
