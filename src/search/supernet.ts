@@ -80,7 +80,16 @@ export const CONV_SPECS: Record<string, { kernel: number; dilation: number; sepa
 export interface SupernetOptions {
   config: SearchConfig;
   input: InputShape;
+  /**
+   * Compute the parameter-free work on an input state once for all its outgoing edges (default
+   * true): the pools and their BN, the parameter-free activations, the partial-channel slices.
+   * Same values and gradients; off only to test that claim.
+   */
+  shareInputWork?: boolean;
 }
+
+/** Activations without per-edge parameters or noise: the same on every edge that reads x. */
+const SHAREABLE_ACTIVATIONS: ReadonlySet<ActivationName> = new Set(['relu', 'relu6', 'leaky_relu', 'elu', 'celu', 'selu']);
 
 /**
  * Edge i of cell type t: which activation rows exist, and (fixed modes) which are known zero.
@@ -98,10 +107,12 @@ export class Supernet {
   private readonly cells: { reduction: boolean; reductionPrev: boolean; cin0: number; cin1: number; c: number }[] = [];
   private readonly stemChannels: number;
   private readonly fixedMix: { normal: FixedActivationMix; reduce: FixedActivationMix } | null;
+  private readonly shareInputWork: boolean;
 
-  constructor({ config, input }: SupernetOptions, rng: Random) {
+  constructor({ config, input, shareInputWork = true }: SupernetOptions, rng: Random) {
     this.config = config;
     this.input = input;
+    this.shareInputWork = shareInputWork;
     this.candidates = candidateOps(config.mode);
     const C = config.channels;
     const k = config.partialChannels;
@@ -306,12 +317,16 @@ export class Supernet {
     const p0 = cell.reductionPrev ? this.factorizedReduce(`${prefix}.pre0`, s0, true) : this.reluConvBn(`${prefix}.pre0`, s0);
     const p1 = this.reluConvBn(`${prefix}.pre1`, s1);
     const states: tf.Tensor4D[] = [p0, p1];
+    // Up to 4 edges leave each state, all with the same stride: what they compute alike from
+    // it is computed once (about a fifth of a cell's pool and batch-norm kernels otherwise).
+    const sharedFrom: Map<string, tf.Tensor4D>[] = [];
     let edgeIndex = 0;
     for (let node = 0; node < NODES; node++) {
       const terms: tf.Tensor[] = [];
       for (let from = 0; from < node + 2; from++) {
         const stride = cell.reduction && from < 2 ? 2 : 1;
-        let out = this.mixedEdge(`${prefix}.edges.${edgeIndex}`, edgeIndex, arch, states[from], stride, ctx);
+        const shared = this.shareInputWork ? (sharedFrom[from] ??= new Map()) : new Map<string, tf.Tensor4D>();
+        let out = this.mixedEdge(`${prefix}.edges.${edgeIndex}`, edgeIndex, arch, states[from], stride, ctx, shared);
         if (arch.edgeWeights) out = tf.mul(out, arch.edgeWeights[edgeIndex]);
         terms.push(out);
         edgeIndex++;
@@ -363,15 +378,22 @@ export class Supernet {
     x: tf.Tensor4D,
     stride: 1 | 2,
     ctx: ForwardContext,
+    /** What this edge computes alike with the other edges leaving x (see cellForward). */
+    shared: Map<string, tf.Tensor4D>,
   ): tf.Tensor4D {
+    const once = (key: string, make: () => tf.Tensor4D): tf.Tensor4D => {
+      let t = shared.get(key);
+      if (!t) shared.set(key, (t = make()));
+      return t;
+    };
     const k = this.config.partialChannels;
     let xOp = x;
     let xBypass: tf.Tensor4D | null = null;
     if (k > 1) {
       const [n, h, w, c] = x.shape;
       const cp = c / k;
-      xOp = tf.slice(x, [0, 0, 0, 0], [n, h, w, cp]);
-      xBypass = tf.slice(x, [0, 0, 0, cp], [n, h, w, c - cp]);
+      xOp = once('partial', () => tf.slice(x, [0, 0, 0, 0], [n, h, w, cp]));
+      xBypass = once('bypass', () => tf.slice(x, [0, 0, 0, cp], [n, h, w, c - cp]));
     }
     const params = this.activationParams(prefix);
     const outputs: tf.Tensor4D[] = [];
@@ -382,8 +404,8 @@ export class Supernet {
       const key = name ?? 'mixed';
       let a = activated.get(key);
       if (!a) {
-        if (name) a = activation(name, xOp, params, ctx);
-        else if (this.config.mode === 'darts') a = activation(this.config.activation, xOp, params, ctx);
+        const single = name ?? (this.config.mode === 'darts' ? this.config.activation : null);
+        if (single) a = SHAREABLE_ACTIVATIONS.has(single) ? once(single, () => activation(single, xOp, params, ctx)) : activation(single, xOp, params, ctx);
         else if (arch.activationMix) a = mixedActivationOf(xOp, arch.activationMix[edgeIndex], params as Required<ActivationParams>, ctx);
         else {
           const skip = this.fixedMix
@@ -401,10 +423,10 @@ export class Supernet {
         case 'none':
           return; // contributes zero; its weight still takes part in the softmax
         case 'max_pool_3x3':
-          out = batchNorm(maxPool3x3(xOp, stride), null, null);
+          out = once('max_pool_3x3', () => batchNorm(maxPool3x3(xOp, stride), null, null));
           break;
         case 'avg_pool_3x3':
-          out = batchNorm(avgPool3x3(xOp, stride), null, null);
+          out = once('avg_pool_3x3', () => batchNorm(avgPool3x3(xOp, stride), null, null));
           break;
         case 'skip_connect':
           out = stride === 1 ? xOp : this.factorizedReduce(`${prefix}.skip`, xOp, true);
@@ -421,7 +443,7 @@ export class Supernet {
       ? (sumTensors(outputs.map((out, j) => tf.mul(out, arch.alpha![edgeIndex][indices[j]]))) as tf.Tensor4D)
       : fusedWeightedSum(outputs, arch.alphaRows[edgeIndex], indices);
     if (xBypass) {
-      const bypass = stride === 2 ? tf.maxPool(xBypass, 2, 2, 'same') : xBypass;
+      const bypass = stride === 2 ? once('bypass-pooled', () => tf.maxPool(xBypass!, 2, 2, 'same')) : xBypass;
       y = channelShuffle(tf.concat([y, bypass], 3), k);
     }
     return y;

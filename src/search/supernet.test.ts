@@ -1,0 +1,89 @@
+// The supernet computes the parameter-free work on an input state (pools and their BN, the
+// parameter-free activations, the partial-channel slices) once for all the edges leaving it.
+// That must change the kernel count and nothing else: same loss, same gradient for every
+// variable, in every mode.
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Supernet } from './supernet';
+import { makeConfig, type SearchConfig } from './space';
+import { Random } from './random';
+import { installSafeAddN } from './safety';
+import { countKernels } from '../bench/kernels';
+
+const input = { height: 8, width: 8, channels: 3, classes: 4 };
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+  installSafeAddN('cpu');
+});
+afterAll(() => tf.disposeVariables());
+
+async function lossAndGradients(config: SearchConfig, shareInputWork: boolean) {
+  const net = new Supernet({ config, input, shareInputWork }, new Random(7));
+  const images = tf.randomNormal([2, 8, 8, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
+  const labels = tf.tensor1d([1, 3]);
+  const variables = net.namedVariables();
+  let result: { loss: number; grads: Map<string, Float32Array> } | null = null;
+  const counted = await countKernels(async () => {
+    const { value, grads } = tf.variableGrads(
+      () => net.loss(images, labels, { training: true, rng: new Random(11) }),
+      variables.map((v) => v.variable),
+    );
+    const byName = new Map<string, Float32Array>();
+    for (const v of variables) byName.set(v.name, (await grads[v.variable.name].data()) as Float32Array);
+    result = { loss: (await value.data())[0], grads: byName };
+    tf.dispose([value, ...Object.values(grads)]);
+  });
+  tf.dispose([images, labels]);
+  net.dispose();
+  return { ...result!, kernels: counted.byName };
+}
+
+const cases: [string, Partial<SearchConfig>][] = [
+  ['darts (relu, shared by the edges)', { mode: 'darts', activation: 'relu' }],
+  ['darts (prelu, a slope per edge)', { mode: 'darts', activation: 'prelu' }],
+  ['factorized', { mode: 'factorized' }],
+  ['fixed β (Config-A)', { mode: 'fixed-beta' }],
+  ['nonfactorized', { mode: 'nonfactorized' }],
+  ['factorized with partial channels (A-PC-DARTS, K=2)', { mode: 'factorized', partialChannels: 2 }],
+];
+
+describe('work shared by the edges leaving one state', () => {
+  for (const [label, overrides] of cases) {
+    it(`${label}: same loss and gradients, 15 max pools a pass instead of 42`, async () => {
+      const config = makeConfig({ channels: 4, layers: 3, batchSize: 2, ...overrides });
+      const shared = await lossAndGradients(config, true);
+      const separate = await lossAndGradients(config, false);
+      expect(Number.isFinite(shared.loss)).toBe(true);
+      expect(Math.abs(shared.loss - separate.loss)).toBeLessThan(1e-6 * Math.abs(separate.loss));
+      // Gradients reach a shared tensor as a sum over its edges instead of edge by edge, so the
+      // float32 sums round differently: compare relative to each gradient's size.
+      expect([...shared.grads.keys()]).toEqual([...separate.grads.keys()]);
+      for (const [name, expected] of separate.grads) {
+        const actual = shared.grads.get(name)!;
+        let scale = 0;
+        let diff = 0;
+        for (let i = 0; i < expected.length; i++) {
+          scale = Math.max(scale, Math.abs(expected[i]));
+          diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
+        }
+        expect(diff, `gradient of ${name}`).toBeLessThanOrEqual(1e-5 * scale + 1e-9);
+      }
+      // 3 cells of 14 edges; the edges leave 5 states per cell: a pool per state, not per edge.
+      // Partial channels add the bypass's pool on the 8 stride-2 edges (2 states) of the 2
+      // reduction cells.
+      expect(separate.kernels.get('MaxPool')).toBe(42 + (config.partialChannels > 1 ? 16 : 0));
+      expect(shared.kernels.get('MaxPool')).toBe(15 + (config.partialChannels > 1 ? 4 : 0));
+      expect(shared.kernels.get('MaxPoolGrad')).toBeLessThan(separate.kernels.get('MaxPoolGrad')!);
+    });
+  }
+
+  it('relu in darts runs once per state, not once per edge', async () => {
+    const config = makeConfig({ mode: 'darts', activation: 'relu', channels: 4, layers: 3, batchSize: 2 });
+    const shared = await lossAndGradients(config, true);
+    const separate = await lossAndGradients(config, false);
+    // Per cell: 2 preprocessing ReLUs, the ReLU inside each sep conv (2 per edge), FactorizedReduce's
+    // ReLU in the reduction skips (4 per reduction cell), and the edge activation: 14 or 5.
+    expect(separate.kernels.get('Relu')! - shared.kernels.get('Relu')!).toBe(3 * (14 - 5));
+  });
+});
