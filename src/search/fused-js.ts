@@ -1,7 +1,7 @@
 // The fused kernels on cpu and wasm: one JavaScript loop each over the tensors' memory (a loop
 // over the data beats ~20 separate wasm kernels that each allocate their output). Sums in float64.
 import * as tf from '@tensorflow/tfjs';
-import { KERNELS, MIX_STAT_ROWS, channelsOf, decodeIndices } from './fused-names';
+import { KERNELS, MIX_STAT_ROWS, channelsOf, decodeIndices, mixParamGradShape } from './fused-names';
 
 
 export function jsBatchNormStats(x: Float32Array, c: number): Float32Array {
@@ -68,11 +68,13 @@ export function jsMixedActivation(
   a: Float32Array,
   b: number,
   slopes: Float32Array,
+  slopeOffset: number,
   out: Float32Array,
 ): void {
   const c = a.length;
   const [cPos, cRelu6, cExp, cSwish, cLeak, cPrelu, cRrelu] = coef;
   const perElement = slopes.length !== 1;
+  if (perElement) slopes = slopes.subarray(slopeOffset);
   // k counts channels alongside i (no modulo in the loop); sigmoid in its overflow-free form.
   for (let i = 0, k = 0; i < x.length; i++, k = k + 1 === c ? 0 : k + 1) {
     const v = x[i];
@@ -96,12 +98,14 @@ export function jsMixedActivationGrad(
   a: Float32Array,
   b: number,
   slopes: Float32Array,
+  slopeOffset: number,
   dx: Float32Array,
   stats: Float32Array,
 ): void {
   const c = a.length;
   const [cPos, cRelu6, cExp, cSwish, cLeak, cPrelu, cRrelu] = coef;
   const perElement = slopes.length !== 1;
+  if (perElement) slopes = slopes.subarray(slopeOffset);
   const sums = new Float64Array(MIX_STAT_ROWS.length * c);
   for (let i = 0, k = 0; i < x.length; i++, k = k + 1 === c ? 0 : k + 1) {
     const v = x[i];
@@ -129,6 +133,18 @@ export function jsMixedActivationGrad(
     dx[i] = g * d;
   }
   stats.set(sums);
+}
+
+/** One parameter gradient from the per-channel sums (KERNELS.mixParamGrad). */
+export function jsMixedActivationParamGrad(stats: Float32Array, coef: Float32Array, c: number, part: number, out: Float32Array): void {
+  const row = (r: number) => {
+    let sum = 0;
+    for (let k = 0; k < c; k++) sum += stats[r * c + k];
+    return Math.fround(sum);
+  };
+  if (part === 0) for (let r = 0; r < 7; r++) out[r] = row(r);
+  else if (part === 1) for (let k = 0; k < c; k++) out[k] = stats[4 * c + k] * coef[5];
+  else out[0] = row(7) * coef[3];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -188,16 +204,22 @@ function registerJs(backendName: string, jsMemory: JsMemory): void {
   reg(KERNELS.bnGradApply, ({ inputs: { dy, x, gradStats, gamma }, backend, attrs }) =>
     memory.output(backend, x.shape, [dy, x, gradStats, gamma], ([dv, xv, sv, gv], out) => jsBatchNormGradApply(dv, xv, sv, gv, attrs.epsilon, out)),
   );
-  reg(KERNELS.mixForward, ({ inputs: { x, coefficients, preluSlope, swishBeta, slopes }, backend }) =>
+  reg(KERNELS.mixForward, ({ inputs: { x, coefficients, preluSlope, swishBeta, slopes }, backend, attrs }) =>
     memory.output(backend, x.shape, [x, coefficients, preluSlope, swishBeta, slopes], ([xv, kv, av, bv, sv], out) =>
-      jsMixedActivation(xv, kv, av, bv[0], sv, out),
+      jsMixedActivation(xv, kv, av, bv[0], sv, attrs.slopeOffset, out),
     ),
   );
-  reg(KERNELS.mixGrad, ({ inputs: { dy, x, coefficients, preluSlope, swishBeta, slopes }, backend }) =>
+  reg(KERNELS.mixGrad, ({ inputs: { dy, x, coefficients, preluSlope, swishBeta, slopes }, backend, attrs }) =>
     jsMemory.outputs(backend, [x.shape, [MIX_STAT_ROWS.length, preluSlope.shape[0]]], [dy, x, coefficients, preluSlope, swishBeta, slopes], ([gv, xv, kv, av, bv, sv], [dx, stats]) =>
-      jsMixedActivationGrad(gv, xv, kv, av, bv[0], sv, dx, stats),
+      jsMixedActivationGrad(gv, xv, kv, av, bv[0], sv, attrs.slopeOffset, dx, stats),
     ),
   );
+  reg(KERNELS.mixParamGrad, ({ inputs: { stats, coefficients }, backend, attrs }) => {
+    const c = stats.shape[1];
+    return memory.output(backend, mixParamGradShape(attrs.part, c), [stats, coefficients], ([sv, kv], out) =>
+      jsMixedActivationParamGrad(sv, kv, c, attrs.part, out),
+    );
+  });
   reg(KERNELS.sumOfSquares, ({ inputs, backend }) => {
     const xs = Object.keys(inputs).sort().map((k) => inputs[k]);
     return memory.output(backend, [1], xs, (values, out) => {

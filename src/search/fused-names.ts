@@ -9,13 +9,22 @@ export const KERNELS = {
   bnGradStats: 'LabBatchNormGradStats',
   /** dy, x, gradStats [4, C], gamma → dx. */
   bnGradApply: 'LabBatchNormGradApply',
-  /** x, coefficients [7], preluSlope [C], swishBeta [1], slopes [size or 1] → mixed activation. */
+  /**
+   * x, coefficients [7], preluSlope [C], swishBeta [1], slopes → mixed activation. RReLU's slope
+   * of element i is slopes[slopeOffset + i] (a window into the seeded pool, so no slice kernel),
+   * or slopes[0] when slopes has one element (evaluation's mean slope).
+   */
   mixForward: 'LabMixedActivation',
   /**
    * dy, x, coefficients, preluSlope, swishBeta, slopes → [dx, [8, C] per-channel sums for the
    * parameter gradients (MIX_STAT_ROWS)]: one pass over the data on cpu and wasm, two programs on webgpu.
    */
   mixGrad: 'LabMixedActivationGrad',
+  /**
+   * stats [8, C] (mixGrad's sums), coefficients [7] → one parameter gradient, by `part`:
+   * 0 the coefficients' [7], 1 the PReLU slopes' [C], 2 Swish's b [1].
+   */
+  mixParamGrad: 'LabMixedActivationParamGrad',
   /** x0 … x6 (up to MAX_SUM_INPUTS tensors) → [1]: Σ x², for the global gradient norm. */
   sumOfSquares: 'LabSumOfSquares',
   /** w, g, buf, scale [1] → PyTorch's momentum buffer μ·buf + (g·scale + wd·w) (first step: without μ·buf). */
@@ -38,6 +47,11 @@ export const MAX_SUM_INPUTS = 7;
 
 /** Rows of the mixed activation's per-channel gradient sums (LabMixedActivationGrad's second output). */
 export const MIX_STAT_ROWS = ['positive', 'relu6', 'expm1', 'swish', 'negative', 'negativePrelu', 'negativeRrelu', 'swishBeta'] as const;
+
+/** The shape of KERNELS.mixParamGrad's output for `part` (0 coefficients, 1 PReLU slopes, 2 Swish's b). */
+export function mixParamGradShape(part: number, channels: number): number[] {
+  return [part === 0 ? 7 : part === 1 ? channels : 1];
+}
 
 /** Op indices as one attribute number (base 64, ≤ 6 of them; tfjs attributes are plain values). */
 export function encodeIndices(indices: number[]): number {

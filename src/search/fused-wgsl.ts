@@ -2,7 +2,7 @@
 // interface of tfjs-backend-webgpu's WebGPUProgram; the package is not imported here, so Node
 // tests and pages without WebGPU never load it).
 import * as tf from '@tensorflow/tfjs';
-import { KERNELS, MIX_STAT_ROWS, channelsOf, decodeIndices } from './fused-names';
+import { KERNELS, MIX_STAT_ROWS, channelsOf, decodeIndices, mixParamGradShape } from './fused-names';
 
 type Info = tf.TensorInfo;
 
@@ -68,7 +68,7 @@ function perChannel(key: string, variableNames: string[], rows: number, channels
     dispatchLayout: { x: [0, 1] },
     dispatch: [channels, 1, 1],
     workgroupSize: [WORKGROUP, 1, 1],
-    uniforms: 'channels : i32, count : i32, epsilon : f32,',
+    uniforms: 'channels : i32, count : i32, epsilon : f32, slopeOffset : i32,',
     getUserCode: () => `
       ${sharedArrays.map((n) => `var<workgroup> ${n} : array<f32, ${WORKGROUP}>;`).join('\n')}
       ${WGSL_SIGMOID}
@@ -100,16 +100,18 @@ function reg(kernelName: string, kernelFunc: WebGpuKernel): void {
 const sizeOf = (t: Info) => t.shape.reduce((p, d) => p * d, 1);
 
 function registerWebGpu(): void {
-  const reduceUniforms = (x: Info, epsilon = 0): Uniform[] => [
+  const reduceUniforms = (x: Info, epsilon = 0, slopeOffset = 0): Uniform[] => [
     { type: 'int32', data: [channelsOf(x.shape)] },
     { type: 'int32', data: [sizeOf(x)] },
     { type: 'float32', data: [epsilon] },
+    { type: 'int32', data: [slopeOffset] },
   ];
-  const elementUniforms = 'channels : i32, epsilon : f32, slopeCount : i32,';
-  const elementData = (channels: number, epsilon = 0, slopeCount = 1): Uniform[] => [
+  const elementUniforms = 'channels : i32, epsilon : f32, slopeCount : i32, slopeOffset : i32,';
+  const elementData = (channels: number, epsilon = 0, slopeCount = 1, slopeOffset = 0): Uniform[] => [
     { type: 'int32', data: [channels] },
     { type: 'float32', data: [epsilon] },
     { type: 'int32', data: [slopeCount] },
+    { type: 'int32', data: [slopeOffset] },
   ];
   const meanAndVariance = `
     var sum = 0.0;
@@ -171,8 +173,9 @@ function registerWebGpu(): void {
       setOutputAtIndex(index, value);`);
     return backend.runWebGPUProgram(program, [dy, x, gradStats, gamma], 'float32', elementData(channelsOf(x.shape), attrs.epsilon));
   });
-  const slopeAt = `select(S[0], S[index], uniforms.slopeCount != 1)`;
-  reg(KERNELS.mixForward, ({ inputs: { x, coefficients, preluSlope, swishBeta, slopes }, backend }) => {
+  // RReLU's slope: a window of the seeded pool at slopeOffset, or the one mean slope.
+  const slopeAt = `select(S[0], S[index + uniforms.slopeOffset], uniforms.slopeCount != 1)`;
+  reg(KERNELS.mixForward, ({ inputs: { x, coefficients, preluSlope, swishBeta, slopes }, backend, attrs }) => {
     const program = elementwise('lab_mixed_activation', ['X', 'K', 'A', 'B', 'S'], x.shape, elementUniforms, `
       let v = X[index];
       let n = min(v, 0.0);
@@ -181,9 +184,9 @@ function registerWebGpu(): void {
       let value = p * K[0] + min(p, 6.0) * K[1] + n * (K[4] + K[5] * A[k] + K[6] * s) + (exp(n) - 1.0) * K[2]
         + v * labSigmoid(B[0] * v) * K[3];
       setOutputAtIndex(index, value);`);
-    return backend.runWebGPUProgram(program, [x, coefficients, preluSlope, swishBeta, slopes], 'float32', elementData(channelsOf(x.shape), 0, sizeOf(slopes)));
+    return backend.runWebGPUProgram(program, [x, coefficients, preluSlope, swishBeta, slopes], 'float32', elementData(channelsOf(x.shape), 0, sizeOf(slopes), attrs.slopeOffset));
   });
-  reg(KERNELS.mixGrad, ({ inputs: { dy, x, coefficients, preluSlope, swishBeta, slopes }, backend }) => {
+  reg(KERNELS.mixGrad, ({ inputs: { dy, x, coefficients, preluSlope, swishBeta, slopes }, backend, attrs }) => {
     const program = elementwise('lab_mixed_activation_grad', ['G', 'X', 'K', 'A', 'B', 'S'], x.shape, elementUniforms, `
       let v = X[index];
       let s = ${slopeAt};
@@ -207,7 +210,7 @@ function registerWebGpu(): void {
         let g = G[i];
         let n = min(v, 0.0);
         let p = max(v, 0.0);
-        let s = select(S[0], S[i], perElement);
+        let s = select(S[0], S[i + uniforms.slopeOffset], perElement);
         let sig = labSigmoid(B[0] * v);
         t0 = t0 + g * p;
         t1 = t1 + g * min(p, 6.0);
@@ -224,9 +227,27 @@ function registerWebGpu(): void {
         ${names.map((n, r) => `result[${r} * C + c] = ${n}[0];`).join('\n')}
       }`);
     return [
-      backend.runWebGPUProgram(program, [dy, x, coefficients, preluSlope, swishBeta, slopes], 'float32', elementData(channelsOf(x.shape), 0, sizeOf(slopes))),
-      backend.runWebGPUProgram(statsProgram, [dy, x, preluSlope, swishBeta, slopes], 'float32', reduceUniforms(x)),
+      backend.runWebGPUProgram(program, [dy, x, coefficients, preluSlope, swishBeta, slopes], 'float32', elementData(channelsOf(x.shape), 0, sizeOf(slopes), attrs.slopeOffset)),
+      backend.runWebGPUProgram(statsProgram, [dy, x, preluSlope, swishBeta, slopes], 'float32', reduceUniforms(x, 0, attrs.slopeOffset)),
     ];
+  });
+  // One thread per gradient element; the sums run over the C channels of one stats row.
+  const paramGradBodies = [
+    `var t = 0.0;
+      for (var j = 0; j < uniforms.channels; j = j + 1) { t = t + S[index * uniforms.channels + j]; }
+      setOutputAtIndex(index, t);`,
+    `setOutputAtIndex(index, S[4 * uniforms.channels + index] * K[5]);`,
+    `var t = 0.0;
+      for (var j = 0; j < uniforms.channels; j = j + 1) { t = t + S[7 * uniforms.channels + j]; }
+      setOutputAtIndex(index, t * K[3]);`,
+  ];
+  reg(KERNELS.mixParamGrad, ({ inputs: { stats, coefficients }, backend, attrs }) => {
+    const c = stats.shape[1];
+    // The coefficients' sums read no coefficient: bind only what the shader reads (WebGPU's
+    // automatic layout drops an unread binding that tfjs would still bind).
+    const inputs = attrs.part === 0 ? [stats] : [stats, coefficients];
+    const program = elementwise(`lab_mixed_activation_param_grad_${attrs.part}`, attrs.part === 0 ? ['S'] : ['S', 'K'], mixParamGradShape(attrs.part, c), elementUniforms, paramGradBodies[attrs.part]);
+    return backend.runWebGPUProgram(program, inputs, 'float32', elementData(c));
   });
 }
 

@@ -5,7 +5,8 @@ import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../cli/backend';
 import { FUSED_SHAPES, checkBatchNorm, checkMixedActivation, checkSgd, checkWeightedSum } from './fused.cases';
 import { KERNELS, setFusedKernels } from './fused';
-import { batchNorm } from './ops';
+import { batchNorm, mixedActivationAll } from './ops';
+import { Random } from './random';
 
 for (const backend of ['cpu', 'wasm'] as const) {
   describe(`fused kernels on ${backend}`, () => {
@@ -54,6 +55,21 @@ for (const backend of ['cpu', 'wasm'] as const) {
         [KERNELS.bnApply, KERNELS.bnGradApply, KERNELS.bnGradStats, KERNELS.bnStats].sort(),
       );
       expect(fused.length).toBeLessThan(composite.length / 3);
+    });
+
+    it("a training mixed activation's forward and backward run 5 kernels: no slice of the RReLU slopes, no zero gradient for them", async () => {
+      const x = tf.randomNormal([2, 4, 4, 3]) as tf.Tensor4D;
+      const beta = tf.randomNormal([9]);
+      const params = { preluSlope: tf.fill([3], 0.25) as tf.Tensor1D, swishBeta: tf.scalar(1) };
+      const info = await tf.profile(() =>
+        tf.grads((xi: tf.Tensor, b: tf.Tensor) => mixedActivationAll(xi as tf.Tensor4D, b as tf.Tensor1D, params, { training: true, rng: new Random(3) }))([x, beta]),
+      );
+      const lab = info.kernels.map((k) => k.name).filter((n) => n.startsWith('LabMixed'));
+      expect(lab.sort()).toEqual([KERNELS.mixForward, KERNELS.mixGrad, KERNELS.mixParamGrad, KERNELS.mixParamGrad, KERNELS.mixParamGrad].sort());
+      const names = info.kernels.map((k) => k.name);
+      expect(names).not.toContain('ZerosLike');
+      // The RReLU window is read in place from the seeded pool.
+      expect(names.filter((n) => n === 'Slice')).toEqual([]);
     });
   });
 }

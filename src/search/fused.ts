@@ -70,8 +70,10 @@ export function fusedBatchNorm(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tens
 
 /**
  * The regrouped mixed activation (see ops.mixedActivationOf) from its 7 coefficients
- * [positive, relu6, expm1, swish, leaky, prelu, rrelu]; slopes: RReLU's per-element slopes
- * (size x.size) or one mean slope (size 1, evaluation).
+ * [positive, relu6, expm1, swish, leaky, prelu, rrelu]. RReLU's slopes: element i takes
+ * slopes[slopeOffset + i] (a window into the seeded pool, read in place), or slopes[0] when
+ * there is one (evaluation's mean slope). The slopes are constants, not an input of the
+ * gradient: no zero gradient is made for them.
  */
 export function fusedMixedActivation(
   x: tf.Tensor4D,
@@ -79,27 +81,27 @@ export function fusedMixedActivation(
   preluSlope: tf.Tensor1D,
   swishBeta: tf.Tensor,
   slopes: tf.Tensor1D,
+  slopeOffset = 0,
 ): tf.Tensor4D {
+  if (slopes.size !== 1 && slopeOffset + x.size > slopes.size) throw new Error(`fusedMixedActivation: ${x.size} slopes from ${slopeOffset} overrun a pool of ${slopes.size}`);
+  const attrs = { slopeOffset };
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [xi, coef, a, b, s, save] = args as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.Tensor, tf.Tensor1D, tf.GradSaveFunc];
-    save([xi, coef, a, b, s]);
+    const [xi, coef, a, b, save] = args as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.Tensor, tf.GradSaveFunc];
+    save([xi, coef, a, b, slopes]);
     const beta1 = tf.reshape(b, [1]);
-    const value = run(KERNELS.mixForward, { x: xi, coefficients: coef, preluSlope: a, swishBeta: beta1, slopes: s }) as tf.Tensor4D;
+    const value = run(KERNELS.mixForward, { x: xi, coefficients: coef, preluSlope: a, swishBeta: beta1, slopes }, attrs) as tf.Tensor4D;
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [xs, cs, as, bs, ss] = saved;
       const b1 = tf.reshape(bs, [1]);
-      const [dx, perChannel] = runMulti(KERNELS.mixGrad, { dy, x: xs, coefficients: cs, preluSlope: as, swishBeta: b1, slopes: ss }); // dx, [8, C]
-      const c = as.shape[0];
-      const totals = tf.sum(perChannel, 1); // [8]
-      // Coefficient order: positive, relu6, expm1, swish, leaky (Σdy·n), prelu (Σdy·n·a), rrelu (Σdy·n·s).
-      const dCoefficients = tf.slice(totals, [0], [7]);
-      const dPreluSlope = tf.mul(tf.reshape(tf.slice(perChannel, [4, 0], [1, c]), [c]), tf.slice(cs, [5], [1]));
-      const dSwishBeta = tf.reshape(tf.mul(tf.slice(totals, [7], [1]), tf.slice(cs, [3], [1])), bs.shape);
-      return [dx, dCoefficients, dPreluSlope, dSwishBeta, tf.zerosLike(ss)];
+      const [dx, perChannel] = runMulti(KERNELS.mixGrad, { dy, x: xs, coefficients: cs, preluSlope: as, swishBeta: b1, slopes: ss }, attrs); // dx, [8, C]
+      // Each parameter's gradient from the per-channel sums in one small kernel (a sum, five
+      // slices and two multiplies before).
+      const part = (index: number) => run(KERNELS.mixParamGrad, { stats: perChannel, coefficients: cs }, { part: index });
+      return [dx, part(0), part(1), tf.reshape(part(2), bs.shape)];
     };
     return { value, gradFunc };
   });
-  return op(x, coefficients, preluSlope, swishBeta, slopes) as tf.Tensor4D;
+  return op(x, coefficients, preluSlope, swishBeta) as tf.Tensor4D;
 }
 
 /** Σ x² of the tensors, as partial sums ([1] tensors) of MAX_SUM_INPUTS tensors each. */

@@ -380,6 +380,12 @@ const rreluNoise = new Map<string, tf.Tensor1D>();
  * from the seed, and identical on every backend.
  */
 function rreluSlopes(size: number, rng: Random): tf.Tensor1D {
+  const { pool, offset } = rreluSlopeWindow(size, rng);
+  return tf.slice(pool, [offset], [size]);
+}
+
+/** The same draw as rreluSlopes, as the pool and the window's offset (the fused kernel reads it in place). */
+function rreluSlopeWindow(size: number, rng: Random): { pool: tf.Tensor1D; offset: number } {
   const key = `${tf.getBackend()}:${size}`;
   let pool = rreluNoise.get(key);
   if (!pool || pool.isDisposed) {
@@ -394,8 +400,7 @@ function rreluSlopes(size: number, rng: Random): tf.Tensor1D {
     pool = tf.keep(tf.tensor1d(values));
     rreluNoise.set(key, pool);
   }
-  const offset = rng.int(size + 1);
-  return tf.slice(pool, [offset], [size]);
+  return { pool, offset: rng.int(size + 1) };
 }
 
 /** Frees cached constant tensors (pools of noise, pool corrections), e.g. on backend switch. */
@@ -531,11 +536,15 @@ export function mixedActivationOf(
   ctx: ForwardContext,
 ): tf.Tensor4D {
   // RReLU's slopes: drawn exactly as activation('rrelu') draws them, so both versions agree.
-  const drawn = ctx.training ? rreluSlopes(x.size, ctx.rng) : null;
   if (fusedKernelsActive()) {
-    const slopes = drawn ?? cachedConstant('rrelu-mean-slope', () => tf.tensor1d([(RRELU_LOWER + RRELU_UPPER) / 2]));
-    return fusedMixedActivation(x, coefficients, params.preluSlope, params.swishBeta, slopes);
+    if (!ctx.training) {
+      const mean = cachedConstant('rrelu-mean-slope', () => tf.tensor1d([(RRELU_LOWER + RRELU_UPPER) / 2]));
+      return fusedMixedActivation(x, coefficients, params.preluSlope, params.swishBeta, mean);
+    }
+    const { pool, offset } = rreluSlopeWindow(x.size, ctx.rng);
+    return fusedMixedActivation(x, coefficients, params.preluSlope, params.swishBeta, pool, offset);
   }
+  const drawn = ctx.training ? rreluSlopes(x.size, ctx.rng) : null;
   const slopes = drawn ? tf.reshape(drawn, x.shape) : tf.scalar((RRELU_LOWER + RRELU_UPPER) / 2);
   const values = tf.unstack(coefficients) as tf.Scalar[];
   const c = Object.fromEntries(COEFFICIENT_NAMES.map((name, i) => [name, values[i]])) as Record<(typeof COEFFICIENT_NAMES)[number], tf.Scalar>;
