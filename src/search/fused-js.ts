@@ -181,6 +181,36 @@ export function jsMixedActivationGrad(
   }
 }
 
+/** The 3×3, padding 1 max pool's input gradient (KERNELS.maxPoolGrad) into dx. */
+export function jsMaxPool3x3Grad(x: Float32Array, dy: Float32Array, shape: number[], stride: number, dx: Float32Array): void {
+  const [n, h, w, c] = shape;
+  const oh = Math.ceil(h / stride);
+  const ow = Math.ceil(w / stride);
+  const taps = new Int32Array(9);
+  dx.fill(0); // wasm's fresh output memory is not zeroed
+  for (let b = 0; b < n; b++) {
+    for (let r = 0; r < oh; r++) {
+      const top = r * stride - 1;
+      for (let s = 0; s < ow; s++) {
+        const left = s * stride - 1;
+        // The window's taps in row-major order (offsets of channel 0).
+        let count = 0;
+        for (let y = Math.max(top, 0); y < Math.min(top + 3, h); y++)
+          for (let xx = Math.max(left, 0); xx < Math.min(left + 3, w); xx++) taps[count++] = ((b * h + y) * w + xx) * c;
+        const out = ((b * oh + r) * ow + s) * c;
+        for (let k = 0; k < c; k++) {
+          // The maximum without branches, then the first tap that holds it (as PyTorch routes).
+          let best = x[taps[0] + k];
+          for (let t = 1; t < count; t++) best = Math.max(best, x[taps[t] + k]);
+          let t = 0;
+          while (t < count - 1 && x[taps[t] + k] !== best) t++;
+          dx[taps[t] + k] += dy[out + k];
+        }
+      }
+    }
+  }
+}
+
 /** One parameter gradient from the per-channel sums (KERNELS.mixParamGrad). */
 export function jsMixedActivationParamGrad(stats: Float32Array, coef: Float32Array, c: number, part: number, out: Float32Array): void {
   const row = (r: number) => {
@@ -259,6 +289,9 @@ function registerJs(backendName: string, jsMemory: JsMemory): void {
     jsMemory.outputs(backend, [x.shape, [MIX_STAT_ROWS.length, preluSlope.shape[0]]], [dy, x, coefficients, preluSlope, swishBeta, slopes], ([gv, xv, kv, av, bv, sv], [dx, stats]) =>
       jsMixedActivationGrad(gv, xv, kv, av, bv[0], sv, attrs.slopeOffset, dx, stats),
     ),
+  );
+  reg(KERNELS.maxPoolGrad, ({ inputs: { x, dy }, backend, attrs }) =>
+    memory.output(backend, x.shape, [x, dy], ([xv, gv], out) => jsMaxPool3x3Grad(xv, gv, x.shape, attrs.stride, out)),
   );
   reg(KERNELS.mixParamGrad, ({ inputs: { stats, coefficients }, backend, attrs }) => {
     const c = stats.shape[1];

@@ -37,6 +37,12 @@ export const KERNELS = {
   scaleBy: 'LabScaleBy',
   /** dy, o0 … o5 → [groups, n] partial sums: column index_j holds Σ dy · o_j, others 0. */
   weightedSumGrad: 'LabWeightedSumGrad',
+  /**
+   * x [n, h, w, c], dy (the 3×3, padding 1 max pool's output gradient), attr stride → dx: each
+   * window's gradient to its first maximum in row-major order, as PyTorch. cpu and wasm only
+   * (wasm's MaxPoolGrad returned zeros; the composite routing ran ~80 kernels).
+   */
+  maxPoolGrad: 'LabMaxPool3x3Grad',
 } as const;
 
 /** Op outputs per LabWeightedSum (with the weights and the output: 8 storage buffers; 5 when it also reads a running sum) and per LabWeightedSumGrad. */

@@ -2,8 +2,8 @@
 // same cases run on cpu and wasm (fused.test.ts) and on webgpu (fused.gpu.test.ts).
 import { expect } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { batchNorm, mixedActivationAll } from './ops';
-import { fusedKernelsActive, fusedWeightedSum, setFusedKernels } from './fused';
+import { batchNorm, maxPool3x3, mixedActivationAll, setConvFormulation } from './ops';
+import { fusedKernelsActive, fusedMaxPoolGradActive, fusedWeightedSum, setFusedKernels } from './fused';
 import { sumTensors } from './ops';
 import { Random } from './random';
 import { SgdMomentum, clipScale, globalNorm } from './optimizer';
@@ -142,4 +142,27 @@ export async function checkWeightedSum(shape: number[], count: number, width: nu
     expectClose(g, want[i], `weighted sum ${shape} ${count}/${width} ${i === 0 ? 'value' : i <= count ? `d output ${i - 1}` : 'd weights'}`, i <= count ? 1e-5 : 1e-4, i <= count ? 1e-5 : 1e-4),
   );
   expect(got[count + 1][0], 'the left-out op (none) gets a zero gradient').toBe(0);
+}
+
+/**
+ * The portable max pool's gradient (wasm's formulation), fused against its composite routing:
+ * values on a coarse grid so windows tie, and the gradient must go to the first maximum in
+ * row-major order, as PyTorch routes it. Odd sizes exercise the edge windows at stride 2.
+ */
+export async function checkMaxPoolGrad(shape: number[], stride: 1 | 2, seed = 41): Promise<void> {
+  expect(fusedMaxPoolGradActive(), `the max pool gradient kernel on ${tf.getBackend()}`).toBe(true);
+  const rng = new Random(seed);
+  const size = shape.reduce((a, b) => a * b, 1);
+  const x = tf.tensor(Float32Array.from({ length: size }, () => Math.floor(rng.next() * 4)), shape);
+  setConvFormulation('portable');
+  try {
+    const f = (xi: tf.Tensor) => maxPool3x3(xi as tf.Tensor4D, stride);
+    const want = await valueAndGrads(false, f, [x], seed + 1);
+    const got = await valueAndGrads(true, f, [x], seed + 1);
+    const ties = (await tf.sum(tf.cast(tf.equal(got[1], 0), 'float32')).data())[0];
+    expect(ties, 'inputs that receive no gradient (ties and non-maxima)').toBeGreaterThan(0);
+    got.slice(0, -1).forEach((g, i) => expectClose(g, want[i], `max pool ${shape} stride ${stride} ${i === 0 ? 'value' : 'dx'}`, 0, 1e-6));
+  } finally {
+    setConvFormulation(null);
+  }
 }

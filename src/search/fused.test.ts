@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../cli/backend';
-import { FUSED_SHAPES, checkBatchNorm, checkMixedActivation, checkSgd, checkWeightedSum } from './fused.cases';
+import { FUSED_SHAPES, checkBatchNorm, checkMaxPoolGrad, checkMixedActivation, checkSgd, checkWeightedSum } from './fused.cases';
 import { KERNELS, setFusedKernels } from './fused';
 import { batchNorm, mixedActivationAll } from './ops';
 import { Random } from './random';
@@ -39,6 +39,14 @@ for (const backend of ['cpu', 'wasm'] as const) {
       await checkWeightedSum([2, 5, 5, 3], 7, 8);
       await checkWeightedSum([4, 16, 16, 8], 7, 8);
       await checkWeightedSum([1, 3, 3, 2], 39, 40);
+    });
+
+    it("the portable max pool's gradient (wasm's) routes to the first maximum of each window, as the composite routing", async () => {
+      for (const shape of FUSED_SHAPES) {
+        await checkMaxPoolGrad(shape, 1);
+        await checkMaxPoolGrad(shape, 2);
+      }
+      await checkMaxPoolGrad([2, 8, 8, 4], 2);
     });
 
     it('a batch norm forward and backward runs 4 kernels (the composite ran ~34)', async () => {

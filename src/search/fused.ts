@@ -182,6 +182,16 @@ export function fusedWeightedSum(outputs: tf.Tensor4D[], weights: tf.Tensor1D, i
   return op(...outputs, weights) as tf.Tensor4D;
 }
 
+/** Whether the current backend has the max pool gradient kernel (cpu and wasm). */
+export function fusedMaxPoolGradActive(): boolean {
+  return fusedKernelsActive() && tf.getKernel(KERNELS.maxPoolGrad, tf.getBackend()) !== undefined;
+}
+
+/** The 3×3, padding 1 max pool's input gradient, recomputed from x (see KERNELS.maxPoolGrad). */
+export function fusedMaxPoolGrad(x: tf.Tensor4D, dy: tf.Tensor4D, stride: 1 | 2): tf.Tensor4D {
+  return run(KERNELS.maxPoolGrad, { x, dy }, { stride }) as tf.Tensor4D;
+}
+
 let registered = false;
 function ensureRegistered(): void {
   if (registered) return;

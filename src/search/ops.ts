@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ACTIVATIONS, type ActivationName } from './space';
 import type { Random } from './random';
-import { fusedBatchNorm, fusedKernelsActive, fusedMixedActivation } from './fused';
+import { fusedBatchNorm, fusedKernelsActive, fusedMaxPoolGrad, fusedMaxPoolGradActive, fusedMixedActivation } from './fused';
 
 /**
  * How convolutions are computed. 'native' uses tfjs conv kernels (cpu, webgl, webgpu have their
@@ -281,6 +281,8 @@ function maxPoolPortable(x: tf.Tensor4D, stride: 1 | 2): tf.Tensor4D {
     const value = tf.maxPool(xIn, 3, stride, 1);
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [xs] = saved as [tf.Tensor4D];
+      // One JavaScript kernel on cpu and wasm (about 10x faster than the ~80 kernels below).
+      if (fusedMaxPoolGradActive()) return [fusedMaxPoolGrad(xs, dy as tf.Tensor4D, stride)];
       const [n, h, w, c] = xs.shape;
       const full = tf.maxPool(xs, 3, 1, 1); // the window maxima at every position
       const dyFull = stride === 2 ? upsample2(dy as tf.Tensor4D, h, w) : (dy as tf.Tensor4D);
