@@ -8,6 +8,7 @@ import { makeConfig, type SearchConfig } from './space';
 import { installSafeAddN } from './safety';
 import { makeSearchStreams, makeSyntheticDataset, type Dataset } from '../data/index';
 import { validateGenotype } from './genotype';
+import { setFusedKernels } from './fused';
 
 let dataset: Dataset;
 
@@ -99,6 +100,31 @@ describe('every mode runs and learns its architecture weights', () => {
       if (overrides.mode === 'darts')
         for (const e of genotype.normal) expect(e.activation === null || e.activation === 'prelu').toBe(true);
       engine.dispose();
+    }, 300_000);
+  }
+});
+
+describe("webgl's formulation (tfjs's own ops, no fused kernels)", () => {
+  // webgl has no fused kernels: its step runs the composite batch norm, mixed activation, edge
+  // sum and SGD. Those paths must not leak either (a leak there grows webgl's memory per step).
+  for (const mode of ['factorized', 'darts'] as const) {
+    it(`${mode}: steps learn and hold no more tensors after the first`, async () => {
+      setFusedKernels(false);
+      try {
+        const engine = engineFor({ mode, archLearningRate: 0.01 });
+        const start = await engine.archWeights();
+        let tensorsAfterFirstStep = -1;
+        for (let i = 0; i < 3; i++) {
+          const p = await engine.runStep();
+          expect(Number.isFinite(p.trainLoss) && Number.isFinite(p.valLoss)).toBe(true);
+          if (i === 0) tensorsAfterFirstStep = tf.memory().numTensors;
+        }
+        expect(tf.memory().numTensors, 'tensors leaked by a step').toBe(tensorsAfterFirstStep);
+        expect((await engine.archWeights()).alphaNormal).not.toEqual(start.alphaNormal);
+        engine.dispose();
+      } finally {
+        setFusedKernels(true);
+      }
     }, 300_000);
   }
 });
