@@ -27,26 +27,31 @@ export function jsBatchNormStats(x: Float32Array, c: number): Float32Array {
   return out;
 }
 
-export function jsBatchNormApply(x: Float32Array, stats: Float32Array, gamma: Float32Array, beta: Float32Array, epsilon: number, out: Float32Array): void {
+export function jsBatchNormApply(x: Float32Array, stats: Float32Array, gamma: Float32Array, beta: Float32Array, epsilon: number, out: Float32Array, relu = false): void {
   const c = gamma.length;
   for (let k = 0; k < c; k++) {
     const mean = stats[k];
     const scale = Math.fround(gamma[k] / Math.sqrt(stats[c + k] + epsilon));
     const shift = beta[k];
-    for (let i = k; i < x.length; i += c) out[i] = (x[i] - mean) * scale + shift;
+    if (relu) for (let i = k; i < x.length; i += c) out[i] = x[i] > mean ? (x[i] - mean) * scale : 0;
+    else for (let i = k; i < x.length; i += c) out[i] = (x[i] - mean) * scale + shift;
   }
 }
 
-export function jsBatchNormGradStats(dy: Float32Array, x: Float32Array, c: number, epsilon: number): Float32Array {
+// With relu (a non-affine BN followed by ReLU), the output is positive exactly where x > mean:
+// the backward kernels mask dy there and need no copy of the output.
+export function jsBatchNormGradStats(dy: Float32Array, x: Float32Array, c: number, epsilon: number, relu = false): Float32Array {
   const out = new Float32Array(4 * c);
   for (let k = 0; k < c; k++) {
     // The moments in float64 as jsBatchNormStats computes them, then Σdy and Σdy·(x − mean).
     const [mean, variance] = channelMoments(x, c, k);
+    const meanF = Math.fround(mean);
     let sumDy = 0;
     let sumDyCentered = 0;
     for (let i = k; i < x.length; i += c) {
-      sumDy += dy[i];
-      sumDyCentered += dy[i] * (x[i] - Math.fround(mean));
+      const g = relu && !(x[i] > meanF) ? 0 : dy[i];
+      sumDy += g;
+      sumDyCentered += g * (x[i] - meanF);
     }
     out[k] = mean;
     out[c + k] = variance;
@@ -56,7 +61,7 @@ export function jsBatchNormGradStats(dy: Float32Array, x: Float32Array, c: numbe
   return out;
 }
 
-export function jsBatchNormGradApply(dy: Float32Array, x: Float32Array, stats: Float32Array, gamma: Float32Array, epsilon: number, out: Float32Array): void {
+export function jsBatchNormGradApply(dy: Float32Array, x: Float32Array, stats: Float32Array, gamma: Float32Array, epsilon: number, out: Float32Array, relu = false): void {
   const c = gamma.length;
   const m = x.length / c;
   for (let k = 0; k < c; k++) {
@@ -67,7 +72,8 @@ export function jsBatchNormGradApply(dy: Float32Array, x: Float32Array, stats: F
     const sumDyXhat = stats[3 * c + k];
     for (let i = k; i < x.length; i += c) {
       const xhat = (x[i] - mean) * rstd;
-      out[i] = (dy[i] * m - sumDy - xhat * sumDyXhat) * factor;
+      const g = relu && !(x[i] > mean) ? 0 : dy[i];
+      out[i] = (g * m - sumDy - xhat * sumDyXhat) * factor;
     }
   }
 }
@@ -271,14 +277,14 @@ function registerJs(backendName: string, jsMemory: JsMemory): void {
     return memory.output(backend, [2, c], [x], ([xv], out) => out.set(jsBatchNormStats(xv, c)));
   });
   reg(KERNELS.bnApply, ({ inputs: { x, stats, gamma, beta }, backend, attrs }) =>
-    memory.output(backend, x.shape, [x, stats, gamma, beta], ([xv, sv, gv, bv], out) => jsBatchNormApply(xv, sv, gv, bv, attrs.epsilon, out)),
+    memory.output(backend, x.shape, [x, stats, gamma, beta], ([xv, sv, gv, bv], out) => jsBatchNormApply(xv, sv, gv, bv, attrs.epsilon, out, attrs.relu === 1)),
   );
   reg(KERNELS.bnGradStats, ({ inputs: { dy, x }, backend, attrs }) => {
     const c = channelsOf(x.shape);
-    return memory.output(backend, [4, c], [dy, x], ([dv, xv], out) => out.set(jsBatchNormGradStats(dv, xv, c, attrs.epsilon)));
+    return memory.output(backend, [4, c], [dy, x], ([dv, xv], out) => out.set(jsBatchNormGradStats(dv, xv, c, attrs.epsilon, attrs.relu === 1)));
   });
   reg(KERNELS.bnGradApply, ({ inputs: { dy, x, gradStats, gamma }, backend, attrs }) =>
-    memory.output(backend, x.shape, [dy, x, gradStats, gamma], ([dv, xv, sv, gv], out) => jsBatchNormGradApply(dv, xv, sv, gv, attrs.epsilon, out)),
+    memory.output(backend, x.shape, [dy, x, gradStats, gamma], ([dv, xv, sv, gv], out) => jsBatchNormGradApply(dv, xv, sv, gv, attrs.epsilon, out, attrs.relu === 1)),
   );
   reg(KERNELS.mixForward, ({ inputs: { x, coefficients, preluSlope, swishBeta, slopes }, backend, attrs }) =>
     memory.output(backend, x.shape, [x, coefficients, preluSlope, swishBeta, slopes], ([xv, kv, av, bv, sv], out) =>

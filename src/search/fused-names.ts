@@ -3,11 +3,17 @@
 export const KERNELS = {
   /** x [.., C] → [2, C]: mean, biased variance (two-pass). */
   bnStats: 'LabBatchNormStats',
-  /** x, stats [2, C], gamma [C], beta [C] → (x − mean) · rsqrt(var + ε) · gamma + beta. */
+  /**
+   * x, stats [2, C], gamma [C], beta [C] → (x − mean) · rsqrt(var + ε) · gamma + beta; with
+   * attr relu = 1 (non-affine only), then max(·, 0).
+   */
   bnApply: 'LabBatchNormApply',
-  /** dy, x → [4, C]: mean, variance, Σdy, Σdy·x̂ (x̂ = (x − mean) · rsqrt(var + ε)). */
+  /**
+   * dy, x → [4, C]: mean, variance, Σdy, Σdy·x̂ (x̂ = (x − mean) · rsqrt(var + ε)); with relu = 1,
+   * dy counts only where the output was positive (x > mean).
+   */
   bnGradStats: 'LabBatchNormGradStats',
-  /** dy, x, gradStats [4, C], gamma → dx. */
+  /** dy, x, gradStats [4, C], gamma → dx (relu = 1: dy masked as in bnGradStats). */
   bnGradApply: 'LabBatchNormGradApply',
   /**
    * x, coefficients [7], preluSlope [C], swishBeta [1], slopes → mixed activation. RReLU's slope

@@ -131,15 +131,18 @@ function registerWebGpu(): void {
       if (lane == 0u) { result[c] = mean; result[C + c] = p1[0] / f32(M); }`);
     return backend.runWebGPUProgram(program, [x], 'float32', reduceUniforms(x));
   });
+  // With relu (non-affine BN then ReLU) the output is positive exactly where x > mean: the
+  // backward programs mask dy there. A variant of the program, so part of its shader key.
+  const masked = (relu: number, g: string, x: string, mean: string) => (relu === 1 ? `select(0.0, ${g}, ${x} > ${mean})` : g);
   reg(KERNELS.bnGradStats, ({ inputs: { dy, x }, backend, attrs }) => {
     const c = channelsOf(x.shape);
-    const program = perChannel('lab_bn_grad_stats', ['G', 'X'], 4, c, ['p0', 'p1', 'p2', 'p3'], `
+    const program = perChannel(`lab_bn_grad_stats_${attrs.relu === 1 ? 'relu' : 'plain'}`, ['G', 'X'], 4, c, ['p0', 'p1', 'p2', 'p3'], `
       ${meanAndVariance}
       var sumDy = 0.0;
       var sumDyCentered = 0.0;
       for (var m = i32(lane); m < M; m = m + ${WORKGROUP}) {
         let d = X[m * C + c] - mean;
-        let g = G[m * C + c];
+        let g = ${masked(attrs.relu, 'G[m * C + c]', 'X[m * C + c]', 'mean')};
         squares = squares + d * d;
         sumDy = sumDy + g;
         sumDyCentered = sumDyCentered + g * d;
@@ -158,18 +161,20 @@ function registerWebGpu(): void {
     return backend.runWebGPUProgram(program, [dy, x], 'float32', reduceUniforms(x, attrs.epsilon));
   });
   reg(KERNELS.bnApply, ({ inputs: { x, stats, gamma, beta }, backend, attrs }) => {
-    const program = elementwise('lab_bn_apply', ['X', 'S', 'W', 'B'], x.shape, elementUniforms, `
+    const relu = attrs.relu === 1;
+    const program = elementwise(`lab_bn_apply_${relu ? 'relu' : 'plain'}`, ['X', 'S', 'W', 'B'], x.shape, elementUniforms, `
       let value = (X[index] - S[k]) * inverseSqrt(S[uniforms.channels + k] + uniforms.epsilon) * W[k] + B[k];
-      setOutputAtIndex(index, value);`);
+      setOutputAtIndex(index, ${relu ? 'select(0.0, value, X[index] > S[k])' : 'value'});`);
     return backend.runWebGPUProgram(program, [x, stats, gamma, beta], 'float32', elementData(channelsOf(x.shape), attrs.epsilon));
   });
   reg(KERNELS.bnGradApply, ({ inputs: { dy, x, gradStats, gamma }, backend, attrs }) => {
-    const program = elementwise('lab_bn_grad_apply', ['G', 'X', 'S', 'W'], x.shape, elementUniforms, `
+    const program = elementwise(`lab_bn_grad_apply_${attrs.relu === 1 ? 'relu' : 'plain'}`, ['G', 'X', 'S', 'W'], x.shape, elementUniforms, `
       let C = uniforms.channels;
       let M = f32(uniforms.size / C);
       let rstd = inverseSqrt(S[C + k] + uniforms.epsilon);
       let xhat = (X[index] - S[k]) * rstd;
-      let value = (G[index] * M - S[2 * C + k] - xhat * S[3 * C + k]) * (rstd * W[k] / M);
+      let g = ${masked(attrs.relu, 'G[index]', 'X[index]', 'S[k]')};
+      let value = (g * M - S[2 * C + k] - xhat * S[3 * C + k]) * (rstd * W[k] / M);
       setOutputAtIndex(index, value);`);
     return backend.runWebGPUProgram(program, [dy, x, gradStats, gamma], 'float32', elementData(channelsOf(x.shape), attrs.epsilon));
   });

@@ -2,7 +2,7 @@
 // same cases run on cpu and wasm (fused.test.ts) and on webgpu (fused.gpu.test.ts).
 import { expect } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { batchNorm, maxPool3x3, mixedActivationAll, setConvFormulation } from './ops';
+import { batchNorm, batchNormRelu, maxPool3x3, mixedActivationAll, setConvFormulation } from './ops';
 import { fusedKernelsActive, fusedMaxPoolGradActive, fusedWeightedSum, setFusedKernels } from './fused';
 import { sumTensors } from './ops';
 import { Random } from './random';
@@ -61,6 +61,17 @@ export async function checkBatchNorm(shape: number[], affine: boolean, seed = 1)
   const got = await valueAndGrads(true, f as (...xs: tf.Tensor[]) => tf.Tensor, inputs, seed + 3);
   const names = ['value', 'dx', 'dgamma', 'dbeta'];
   got.slice(0, -1).forEach((g, i) => expectClose(g, want[i], `batch norm ${shape} affine=${affine} ${names[i]}`));
+}
+
+/** ReLU(non-affine batch norm), fused into the batch norm's kernels, against the two ops. */
+export async function checkBatchNormRelu(shape: number[], seed = 5): Promise<void> {
+  expect(fusedKernelsActive(), `fused kernels on ${tf.getBackend()}`).toBe(true);
+  const x = randomTensor(shape, seed, 2, 0.5);
+  const f = (xi: tf.Tensor) => batchNormRelu(xi as tf.Tensor4D);
+  const want = await valueAndGrads(false, f, [x], seed + 3);
+  const got = await valueAndGrads(true, f, [x], seed + 3);
+  expect(want[0].some((v) => v === 0) && want[0].some((v) => v > 0), 'both sides of the ReLU are reached').toBe(true);
+  got.slice(0, -1).forEach((g, i) => expectClose(g, want[i], `batch norm + relu ${shape} ${i === 0 ? 'value' : 'dx'}`));
 }
 
 export async function checkMixedActivation(shape: number[], training: boolean, seed = 11): Promise<void> {

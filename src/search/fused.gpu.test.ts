@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../cli/backend';
-import { FUSED_SHAPES, checkBatchNorm, checkMixedActivation, checkSgd, checkWeightedSum } from './fused.cases';
+import { FUSED_SHAPES, checkBatchNorm, checkBatchNormRelu, checkMixedActivation, checkSgd, checkWeightedSum } from './fused.cases';
 import { batchNorm } from './ops';
 import { jsBatchNormStats } from './fused-js';
 
@@ -22,11 +22,12 @@ afterAll(() => {
 });
 
 describe('fused kernels on webgpu', () => {
-  it('batch norm (non-affine and affine) matches the composite op', async (t) => {
+  it('batch norm (non-affine, affine, and non-affine with its ReLU fused) matches the composite ops', async (t) => {
     if (!available) return t.skip();
     for (const shape of FUSED_SHAPES) {
       await checkBatchNorm(shape, false);
       await checkBatchNorm(shape, true);
+      await checkBatchNormRelu(shape);
     }
   });
 

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../cli/backend';
-import { FUSED_SHAPES, checkBatchNorm, checkMaxPoolGrad, checkMixedActivation, checkSgd, checkWeightedSum } from './fused.cases';
+import { FUSED_SHAPES, checkBatchNorm, checkBatchNormRelu, checkMaxPoolGrad, checkMixedActivation, checkSgd, checkWeightedSum } from './fused.cases';
 import { KERNELS, setFusedKernels } from './fused';
 import { batchNorm, mixedActivationAll } from './ops';
 import { Random } from './random';
@@ -17,10 +17,11 @@ for (const backend of ['cpu', 'wasm'] as const) {
       await tf.setBackend('cpu');
     });
 
-    it('batch norm (non-affine and affine) matches the composite op', async () => {
+    it('batch norm (non-affine, affine, and non-affine with its ReLU fused) matches the composite ops', async () => {
       for (const shape of FUSED_SHAPES) {
         await checkBatchNorm(shape, false);
         await checkBatchNorm(shape, true);
+        await checkBatchNormRelu(shape);
       }
     });
 

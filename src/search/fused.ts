@@ -36,15 +36,21 @@ function runMulti(name: string, inputs: Record<string, tf.Tensor>, attrs: Record
   return tf.engine().runKernel(name, inputs as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as unknown as tf.Tensor[];
 }
 
-/** Batch norm with batch statistics; gamma/beta are the affine parameters (ones/zeros if not). */
-export function fusedBatchNorm(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, epsilon: number, affine: boolean): tf.Tensor4D {
+/**
+ * Batch norm with batch statistics; gamma/beta are the affine parameters (ones/zeros if not).
+ * relu: ReLU of the output in the same kernels (non-affine only): the ReLU between a SepConv's
+ * two halves costs no kernel forward and none backward.
+ */
+export function fusedBatchNorm(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, epsilon: number, affine: boolean, relu = false): tf.Tensor4D {
+  if (relu && affine) throw new Error('fusedBatchNorm: relu is fused for non-affine batch norm only');
+  const attrs = { epsilon, relu: relu ? 1 : 0 };
   const forward = (xi: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
     const stats = run(KERNELS.bnStats, { x: xi });
-    return run(KERNELS.bnApply, { x: xi, stats, gamma: g, beta: b }, { epsilon }) as tf.Tensor4D;
+    return run(KERNELS.bnApply, { x: xi, stats, gamma: g, beta: b }, attrs) as tf.Tensor4D;
   };
   const backward = (dy: tf.Tensor, xs: tf.Tensor, g: tf.Tensor) => {
-    const gradStats = run(KERNELS.bnGradStats, { dy, x: xs }, { epsilon });
-    return { gradStats, dx: run(KERNELS.bnGradApply, { dy, x: xs, gradStats, gamma: g }, { epsilon }) };
+    const gradStats = run(KERNELS.bnGradStats, { dy, x: xs }, attrs);
+    return { gradStats, dx: run(KERNELS.bnGradApply, { dy, x: xs, gradStats, gamma: g }, attrs) };
   };
   if (!affine) {
     // Non-affine (every BN inside a mixed op): gamma and beta are constants, not inputs.

@@ -200,6 +200,13 @@ export function batchNorm(x: tf.Tensor4D, gamma: tf.Tensor1D | null, beta: tf.Te
   return batchNormRecomputed(x, gamma ?? constantVector(1, c), beta ?? constantVector(0, c));
 }
 
+/** ReLU(non-affine batch norm of x): one fused op where the backend has the kernels. */
+export function batchNormRelu(x: tf.Tensor4D): tf.Tensor4D {
+  const c = x.shape[3];
+  if (fusedKernelsActive()) return fusedBatchNorm(x, constantVector(1, c), constantVector(0, c), BN_EPSILON, false, true);
+  return tf.relu(batchNormRecomputed(x, constantVector(1, c), constantVector(0, c)));
+}
+
 /**
  * y = (x − mean) / √(var + ε) · γ + β with batch statistics and a hand-written gradient that
  * recomputes the statistics from x: the tape keeps only x (autodiff through moments kept three

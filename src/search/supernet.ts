@@ -27,6 +27,7 @@ import {
   SWISH_INIT,
   activation,
   batchNorm,
+  batchNormRelu,
   channelShuffle,
   conv1x1,
   conv2d,
@@ -358,9 +359,10 @@ export class Supernet {
   private convOp(prefix: string, op: OpName, activated: tf.Tensor4D, stride: 1 | 2): tf.Tensor4D {
     const spec = CONV_SPECS[op];
     let y = depthwiseConv(activated, this.get(`${prefix}.dw1`) as tf.Tensor4D, stride, spec.dilation);
-    y = batchNorm(conv1x1(y, this.get(`${prefix}.pw1`) as tf.Tensor2D), null, null);
-    if (!spec.separable) return y;
-    y = depthwiseConv(tf.relu(y), this.get(`${prefix}.dw2`) as tf.Tensor4D, 1, 1);
+    y = conv1x1(y, this.get(`${prefix}.pw1`) as tf.Tensor2D);
+    if (!spec.separable) return batchNorm(y, null, null);
+    // SepConv's inner BN → ReLU in one op (fused kernels: no ReLU kernel forward or backward).
+    y = depthwiseConv(batchNormRelu(y), this.get(`${prefix}.dw2`) as tf.Tensor4D, 1, 1);
     return batchNorm(conv1x1(y, this.get(`${prefix}.pw2`) as tf.Tensor2D), null, null);
   }
 
