@@ -104,14 +104,17 @@ describe('every mode runs and learns its architecture weights', () => {
   }
 });
 
-describe("webgl's formulation (tfjs's own ops, no fused kernels)", () => {
+describe("webgl's formulation (tfjs's own ops, no fused kernels, native convs)", () => {
   // webgl has no fused kernels: its step runs the composite batch norm, mixed activation, edge
-  // sum and SGD. Those paths must not leak either (a leak there grows webgl's memory per step).
+  // sum and SGD, and tfjs's own conv and pool kernels. Those paths must not leak either (a leak
+  // there grows webgl's memory per step). cpu runs the same formulation.
   for (const mode of ['factorized', 'darts'] as const) {
     it(`${mode}: steps learn and hold no more tensors after the first`, async () => {
+      await tf.setBackend('cpu');
+      installSafeAddN('cpu');
       setFusedKernels(false);
+      const engine = engineFor({ mode, archLearningRate: 0.01, batchSize: 4 });
       try {
-        const engine = engineFor({ mode, archLearningRate: 0.01 });
         const start = await engine.archWeights();
         let tensorsAfterFirstStep = -1;
         for (let i = 0; i < 3; i++) {
@@ -121,9 +124,10 @@ describe("webgl's formulation (tfjs's own ops, no fused kernels)", () => {
         }
         expect(tf.memory().numTensors, 'tensors leaked by a step').toBe(tensorsAfterFirstStep);
         expect((await engine.archWeights()).alphaNormal).not.toEqual(start.alphaNormal);
-        engine.dispose();
       } finally {
+        engine.dispose();
         setFusedKernels(true);
+        await tf.setBackend('wasm');
       }
     }, 300_000);
   }

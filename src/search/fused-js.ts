@@ -80,11 +80,13 @@ export function jsBatchNormGradApply(dy: Float32Array, x: Float32Array, stats: F
 
 // exp of a non-positive number (all the mixed activation needs: exp(min(x, 0)) and the sigmoid's
 // exp(−|b·x|)) in a few multiplies: exp(v) = 2^k · e^r with |r| ≤ ln2/2 and e^r by its Taylor
-// series to r⁷ (relative error below 6e-9, a tenth of float32's rounding). Math.exp took ~12 ns
+// series to r⁷ (relative error at most 7.1e-9, a tenth of float32's rounding). Math.exp took ~12 ns
 // here and was most of these kernels' time.
 const POW2_NEGATIVE = Float64Array.from({ length: 128 }, (_, k) => 2 ** -k);
 export function expNonPositive(v: number): number {
-  if (v < -87) return 0; // below float32's smallest normal: what float32 exp gives, to within 1e-38
+  // Below −87 float32's exp is under 1.7e-38 (normal down to −87.3, subnormal to −103.9): 0 is
+  // within 1.7e-38 of it, and keeps k within the table.
+  if (v < -87) return 0;
   // k = v·log2(e) rounded (half down), −126 … 0: `| 0` truncates toward zero, and is ~2x
   // faster here than Math.round.
   const k = (v * Math.LOG2E - 0.5) | 0;
@@ -187,22 +189,25 @@ export function jsMixedActivationGrad(
   }
 }
 
-/** The 3×3, padding 1 max pool's input gradient (KERNELS.maxPoolGrad) into dx. */
-export function jsMaxPool3x3Grad(x: Float32Array, dy: Float32Array, shape: number[], stride: number, dx: Float32Array): void {
+/**
+ * A size×size max pool's input gradient (KERNELS.maxPoolGrad) into dx. A window holding NaN
+ * sends its gradient to its last tap, not to the NaN as PyTorch would; a NaN loss stops the
+ * search before that gradient matters.
+ */
+export function jsMaxPoolGrad(x: Float32Array, dy: Float32Array, shape: number[], outShape: number[], size: number, stride: number, padBefore: number, dx: Float32Array): void {
   const [n, h, w, c] = shape;
-  const oh = Math.ceil(h / stride);
-  const ow = Math.ceil(w / stride);
-  const taps = new Int32Array(9);
+  const [, oh, ow] = outShape;
+  const taps = new Int32Array(size * size);
   dx.fill(0); // wasm's fresh output memory is not zeroed
   for (let b = 0; b < n; b++) {
     for (let r = 0; r < oh; r++) {
-      const top = r * stride - 1;
+      const top = r * stride - padBefore;
       for (let s = 0; s < ow; s++) {
-        const left = s * stride - 1;
-        // The window's taps in row-major order (offsets of channel 0).
+        const left = s * stride - padBefore;
+        // The window's taps in row-major order (offsets of channel 0); padding is never a tap.
         let count = 0;
-        for (let y = Math.max(top, 0); y < Math.min(top + 3, h); y++)
-          for (let xx = Math.max(left, 0); xx < Math.min(left + 3, w); xx++) taps[count++] = ((b * h + y) * w + xx) * c;
+        for (let y = Math.max(top, 0); y < Math.min(top + size, h); y++)
+          for (let xx = Math.max(left, 0); xx < Math.min(left + size, w); xx++) taps[count++] = ((b * h + y) * w + xx) * c;
         const out = ((b * oh + r) * ow + s) * c;
         for (let k = 0; k < c; k++) {
           // The maximum without branches, then the first tap that holds it (as PyTorch routes).
@@ -297,7 +302,7 @@ function registerJs(backendName: string, jsMemory: JsMemory): void {
     ),
   );
   reg(KERNELS.maxPoolGrad, ({ inputs: { x, dy }, backend, attrs }) =>
-    memory.output(backend, x.shape, [x, dy], ([xv, gv], out) => jsMaxPool3x3Grad(xv, gv, x.shape, attrs.stride, out)),
+    memory.output(backend, x.shape, [x, dy], ([xv, gv], out) => jsMaxPoolGrad(xv, gv, x.shape, dy.shape, attrs.size, attrs.stride, attrs.padBefore, out)),
   );
   reg(KERNELS.mixParamGrad, ({ inputs: { stats, coefficients }, backend, attrs }) => {
     const c = stats.shape[1];

@@ -44,11 +44,12 @@ export const KERNELS = {
   /** dy, o0 … o5 → [groups, n] partial sums: column index_j holds Σ dy · o_j, others 0. */
   weightedSumGrad: 'LabWeightedSumGrad',
   /**
-   * x [n, h, w, c], dy (the 3×3, padding 1 max pool's output gradient), attr stride → dx: each
-   * window's gradient to its first maximum in row-major order, as PyTorch. cpu and wasm only
-   * (wasm's MaxPoolGrad returned zeros; the composite routing ran ~80 kernels).
+   * x [n, h, w, c], dy (a max pool's output gradient), attrs size, stride, padBefore (windows
+   * start padBefore before their position) → dx: each window's gradient to its first maximum in
+   * row-major order, as PyTorch. cpu and wasm only (wasm's MaxPoolGrad drops part of the
+   * gradient; the composite routing ran ~80 kernels).
    */
-  maxPoolGrad: 'LabMaxPool3x3Grad',
+  maxPoolGrad: 'LabMaxPoolGrad',
 } as const;
 
 /** Op outputs per LabWeightedSum (with the weights and the output: 8 storage buffers; 5 when it also reads a running sum) and per LabWeightedSumGrad. */

@@ -2,7 +2,7 @@
 // same cases run on cpu and wasm (fused.test.ts) and on webgpu (fused.gpu.test.ts).
 import { expect } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { batchNorm, batchNormRelu, maxPool3x3, mixedActivationAll, setConvFormulation } from './ops';
+import { batchNorm, batchNormRelu, maxPool2x2, maxPool3x3, mixedActivationAll, setConvFormulation } from './ops';
 import { fusedKernelsActive, fusedMaxPoolGradActive, fusedWeightedSum, setFusedKernels } from './fused';
 import { sumTensors } from './ops';
 import { Random } from './random';
@@ -159,21 +159,67 @@ export async function checkWeightedSum(shape: number[], count: number, width: nu
  * The portable max pool's gradient (wasm's formulation), fused against its composite routing:
  * values on a coarse grid so windows tie, and the gradient must go to the first maximum in
  * row-major order, as PyTorch routes it. Odd sizes exercise the edge windows at stride 2.
+ * size 3: the 3×3 pool of the mixed ops; size 2: PC-DARTS's 2×2 'same' bypass pool.
  */
-export async function checkMaxPoolGrad(shape: number[], stride: 1 | 2, seed = 41): Promise<void> {
+export async function checkMaxPoolGrad(shape: number[], size: 2 | 3, stride: 1 | 2, seed = 41): Promise<void> {
   expect(fusedMaxPoolGradActive(), `the max pool gradient kernel on ${tf.getBackend()}`).toBe(true);
   const rng = new Random(seed);
-  const size = shape.reduce((a, b) => a * b, 1);
-  const x = tf.tensor(Float32Array.from({ length: size }, () => Math.floor(rng.next() * 4)), shape);
+  const total = shape.reduce((a, b) => a * b, 1);
+  const values = Float32Array.from({ length: total }, () => Math.floor(rng.next() * 4));
+  const x = tf.tensor(values, shape);
   setConvFormulation('portable');
   try {
-    const f = (xi: tf.Tensor) => maxPool3x3(xi as tf.Tensor4D, stride);
+    const f = (xi: tf.Tensor) => (size === 3 ? maxPool3x3(xi as tf.Tensor4D, stride) : maxPool2x2(xi as tf.Tensor4D));
     const want = await valueAndGrads(false, f, [x], seed + 1);
     const got = await valueAndGrads(true, f, [x], seed + 1);
-    const ties = (await tf.sum(tf.cast(tf.equal(got[1], 0), 'float32')).data())[0];
-    expect(ties, 'inputs that receive no gradient (ties and non-maxima)').toBeGreaterThan(0);
-    got.slice(0, -1).forEach((g, i) => expectClose(g, want[i], `max pool ${shape} stride ${stride} ${i === 0 ? 'value' : 'dx'}`, 0, 1e-6));
+    got.slice(0, -1).forEach((g, i) => expectClose(g, want[i], `max pool ${size}x${size} ${shape} stride ${stride} ${i === 0 ? 'value' : 'dx'}`, 0, 1e-6));
   } finally {
     setConvFormulation(null);
   }
+  // The case has ties to break (when it has 16 windows or more): some window of the first
+  // image holds its maximum twice.
+  const [, h, w, c] = shape;
+  let tiedWindows = 0;
+  for (let y = 0; y + size <= h; y++)
+    for (let xx = 0; xx + size <= w; xx++) {
+      const window: number[] = [];
+      for (let i = 0; i < size; i++) for (let j = 0; j < size; j++) window.push(values[((y + i) * w + xx + j) * c]);
+      if (window.filter((v) => v === Math.max(...window)).length > 1) tiedWindows++;
+    }
+  if ((h - size + 1) * (w - size + 1) >= 16) expect(tiedWindows, 'windows with a tied maximum').toBeGreaterThan(0);
+}
+
+/**
+ * The max pools' gradients on this backend against cpu's own MaxPoolGrad, on values without
+ * ties (tfjs-backend-wasm 4.22's MaxPoolGrad drops the gradient of windows whose maximum is
+ * negative).
+ */
+export async function checkMaxPoolAgainstCpu(shape: number[], size: 2 | 3, stride: 1 | 2, seed = 43): Promise<void> {
+  const rng = new Random(seed);
+  const total = shape.reduce((a, b) => a * b, 1);
+  // Negative values too: wasm's MaxPoolGrad dropped the gradient of windows whose maximum is
+  // negative.
+  const values = Float32Array.from({ length: total }, () => rng.next() * 2 - 1);
+  const gradient = async (): Promise<Float32Array> => {
+    const x = tf.tensor4d(values, shape as [number, number, number, number]);
+    // A different gradient for every output: a gradient routed to the wrong window shows.
+    const g = tf.grad((xi: tf.Tensor) => {
+      const y = size === 3 ? maxPool3x3(xi as tf.Tensor4D, stride) : maxPool2x2(xi as tf.Tensor4D);
+      return tf.sum(tf.mul(y, tf.reshape(tf.range(1, y.size + 1), y.shape)));
+    });
+    const d = g(x);
+    const out = (await d.data()) as Float32Array;
+    tf.dispose([x, d]);
+    return out;
+  };
+  const backend = tf.getBackend();
+  const got = await gradient();
+  await tf.setBackend('cpu');
+  let want: Float32Array;
+  try {
+    want = await gradient();
+  } finally {
+    await tf.setBackend(backend);
+  }
+  expectClose(got, want, `max pool ${size}x${size} ${shape} stride ${stride} on ${backend} against cpu`, 0, 1e-6);
 }

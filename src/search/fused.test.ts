@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../cli/backend';
-import { FUSED_SHAPES, checkBatchNorm, checkBatchNormRelu, checkMaxPoolGrad, checkMixedActivation, checkSgd, checkWeightedSum } from './fused.cases';
+import { FUSED_SHAPES, checkBatchNorm, checkBatchNormRelu, checkMaxPoolAgainstCpu, checkMaxPoolGrad, checkMixedActivation, checkSgd, checkWeightedSum } from './fused.cases';
 import { KERNELS, setFusedKernels } from './fused';
 import { batchNorm, mixedActivationAll } from './ops';
 import { Random } from './random';
@@ -42,12 +42,20 @@ for (const backend of ['cpu', 'wasm'] as const) {
       await checkWeightedSum([1, 3, 3, 2], 39, 40);
     });
 
-    it("the portable max pool's gradient (wasm's) routes to the first maximum of each window, as the composite routing", async () => {
-      for (const shape of FUSED_SHAPES) {
-        await checkMaxPoolGrad(shape, 1);
-        await checkMaxPoolGrad(shape, 2);
+    it("the portable max pools' gradient (wasm's) routes to the first maximum of each window, as the composite routing", async () => {
+      for (const shape of [...FUSED_SHAPES, [2, 8, 8, 4]]) {
+        await checkMaxPoolGrad(shape, 3, 1);
+        await checkMaxPoolGrad(shape, 3, 2);
+        await checkMaxPoolGrad(shape, 2, 2);
       }
-      await checkMaxPoolGrad([2, 8, 8, 4], 2);
+    });
+
+    it("the max pools' gradients equal cpu's own (3x3 stride 1 and 2, PC-DARTS's 2x2 bypass; even and odd sizes)", async () => {
+      for (const shape of [[2, 6, 6, 3], [1, 7, 7, 2], [2, 9, 5, 4]]) {
+        await checkMaxPoolAgainstCpu(shape, 3, 1);
+        await checkMaxPoolAgainstCpu(shape, 3, 2);
+        await checkMaxPoolAgainstCpu(shape, 2, 2);
+      }
     });
 
     it('a batch norm forward and backward runs 4 kernels (the composite ran ~34)', async () => {

@@ -193,9 +193,9 @@ export function fusedMaxPoolGradActive(): boolean {
   return fusedKernelsActive() && tf.getKernel(KERNELS.maxPoolGrad, tf.getBackend()) !== undefined;
 }
 
-/** The 3×3, padding 1 max pool's input gradient, recomputed from x (see KERNELS.maxPoolGrad). */
-export function fusedMaxPoolGrad(x: tf.Tensor4D, dy: tf.Tensor4D, stride: 1 | 2): tf.Tensor4D {
-  return run(KERNELS.maxPoolGrad, { x, dy }, { stride }) as tf.Tensor4D;
+/** A size×size max pool's input gradient, recomputed from x (see KERNELS.maxPoolGrad). */
+export function fusedMaxPoolGrad(x: tf.Tensor4D, dy: tf.Tensor4D, size: number, stride: number, padBefore: number): tf.Tensor4D {
+  return run(KERNELS.maxPoolGrad, { x, dy }, { size, stride, padBefore }) as tf.Tensor4D;
 }
 
 let registered = false;

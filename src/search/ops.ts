@@ -272,38 +272,48 @@ export function batchNormInference(
 
 /** 3×3 max pool, padding 1 (padding never wins), stride 1 or 2, as nn.MaxPool2d(3, s, 1). */
 export function maxPool3x3(x: tf.Tensor4D, stride: 1 | 2): tf.Tensor4D {
-  if (convFormulation() === 'portable') return maxPoolPortable(x, stride);
+  if (convFormulation() === 'portable') return maxPoolPortable(x, 3, stride, 1);
   return tf.maxPool(x, 3, stride, 1);
 }
 
+/** 2×2 max pool, stride 2, 'same' (odd sizes pad the end): PC-DARTS's bypass in reductions. */
+export function maxPool2x2(x: tf.Tensor4D): tf.Tensor4D {
+  if (convFormulation() === 'portable') return maxPoolPortable(x, 2, 2, 0);
+  return tf.maxPool(x, 2, 2, 'same');
+}
+
 /**
- * Max pool whose gradient does not use the MaxPoolGrad kernel: tfjs-backend-wasm 4.22's
- * returned zeros where cpu routes the gradient (found by the wasm parity suite). The gradient
- * goes to the first maximum of each window in row-major order (as PyTorch), recomputed from x.
+ * Max pool whose gradient does not use the MaxPoolGrad kernel: tfjs-backend-wasm 4.22's drops
+ * part of the gradient that cpu routes (found by the wasm parity suite for 3×3, and by review
+ * for PC-DARTS's 2×2 bypass: 52 of 54 units on a 6×6 map). The gradient goes to the first
+ * maximum of each window in row-major order (as PyTorch), recomputed from x. Windows of `size`
+ * start `padBefore` rows/columns before their position (padding never wins).
  */
-function maxPoolPortable(x: tf.Tensor4D, stride: 1 | 2): tf.Tensor4D {
+function maxPoolPortable(x: tf.Tensor4D, size: 2 | 3, stride: 1 | 2, padBefore: number): tf.Tensor4D {
+  const padAfter = size - 1 - padBefore;
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xIn, save] = args as [tf.Tensor4D, tf.GradSaveFunc];
     save([xIn]);
-    const value = tf.maxPool(xIn, 3, stride, 1);
+    const value = size === 3 ? tf.maxPool(xIn, 3, stride, padBefore) : tf.maxPool(xIn, 2, 2, 'same');
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [xs] = saved as [tf.Tensor4D];
       // One JavaScript kernel on cpu and wasm (about 10x faster than the ~80 kernels below).
-      if (fusedMaxPoolGradActive()) return [fusedMaxPoolGrad(xs, dy as tf.Tensor4D, stride)];
+      if (fusedMaxPoolGradActive()) return [fusedMaxPoolGrad(xs, dy as tf.Tensor4D, size, stride, padBefore)];
       const [n, h, w, c] = xs.shape;
-      const full = tf.maxPool(xs, 3, 1, 1); // the window maxima at every position
+      const padded = tf.pad(xs, [[0, 0], [padBefore, padAfter], [padBefore, padAfter], [0, 0]], -Infinity);
+      const full = tf.maxPool(padded, size, 1, 'valid'); // the window maxima at every position
       const dyFull = stride === 2 ? upsample2(dy as tf.Tensor4D, h, w) : (dy as tf.Tensor4D);
-      const padded = tf.pad(xs, [[0, 0], [1, 1], [1, 1], [0, 0]], -Infinity);
       let taken: tf.Tensor = tf.zeros(full.shape);
       const terms: tf.Tensor[] = [];
-      for (let i = 0; i < 3; i++) {
-        for (let j = 0; j < 3; j++) {
+      for (let i = 0; i < size; i++) {
+        for (let j = 0; j < size; j++) {
           const tap = tf.slice(padded, [0, i, j, 0], [n, h, w, c]);
           const isMax = tf.mul(tf.cast(tf.equal(tap, full), 'float32'), tf.sub(1, taken));
           taken = tf.add(taken, isMax);
-          // Window (r, s) read x at (r + i − 1, s + j − 1): shift the routed gradient back.
-          const routed = tf.pad(tf.mul(isMax, dyFull), [[0, 0], [i, 2 - i], [j, 2 - j], [0, 0]]);
-          terms.push(tf.slice(routed, [0, 1, 1, 0], [n, h, w, c]));
+          // Window (r, s) read x at (r + i − padBefore, s + j − padBefore): shift the routed
+          // gradient back.
+          const routed = tf.pad(tf.mul(isMax, dyFull), [[0, 0], [i, size - 1 - i], [j, size - 1 - j], [0, 0]]);
+          terms.push(tf.slice(routed, [0, padBefore, padBefore, 0], [n, h, w, c]));
         }
       }
       return [sumTensors(terms)];

@@ -42,6 +42,7 @@ async function lossAndGradients(config: SearchConfig, shareInputWork: boolean) {
 const cases: [string, Partial<SearchConfig>][] = [
   ['darts (relu, shared by the edges)', { mode: 'darts', activation: 'relu' }],
   ['darts (prelu, a slope per edge)', { mode: 'darts', activation: 'prelu' }],
+  ['darts (rrelu, its own noise per edge)', { mode: 'darts', activation: 'rrelu' }],
   ['factorized', { mode: 'factorized' }],
   ['fixed β (Config-A)', { mode: 'fixed-beta' }],
   ['nonfactorized', { mode: 'nonfactorized' }],

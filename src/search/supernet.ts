@@ -34,6 +34,7 @@ import {
   crossEntropy,
   depthwiseConv,
   globalAvgPool,
+  maxPool2x2,
   maxPool3x3,
   avgPool3x3,
   activationCoefficients,
@@ -445,7 +446,7 @@ export class Supernet {
       ? (sumTensors(outputs.map((out, j) => tf.mul(out, arch.alpha![edgeIndex][indices[j]]))) as tf.Tensor4D)
       : fusedWeightedSum(outputs, arch.alphaRows[edgeIndex], indices);
     if (xBypass) {
-      const bypass = stride === 2 ? once('bypass-pooled', () => tf.maxPool(xBypass!, 2, 2, 'same')) : xBypass;
+      const bypass = stride === 2 ? once('bypass-pooled', () => maxPool2x2(xBypass!)) : xBypass;
       y = channelShuffle(tf.concat([y, bypass], 3), k);
     }
     return y;
