@@ -7,7 +7,9 @@
 // (softmax(β) over 9 activations, computed once per edge) instead of their leading ReLU; pools,
 // skip and none see the raw input. Inside mixed ops BN is non-affine and pools are followed by
 // BN, as in DARTS. With partial channels K (PC-DARTS) only 1/K of the channels pass through the
-// mixed op, the rest bypass it, channels are shuffled, and edges are weighted per node.
+// mixed op, the rest bypass it, channels are shuffled, and edges are weighted per node. What the
+// edges leaving one state compute alike (pools with their BN, parameter-free activations) is
+// computed once for them all: the same values and gradients as DARTS computing it per edge.
 import * as tf from '@tensorflow/tfjs';
 import {
   ACTIVATIONS,
