@@ -128,15 +128,15 @@ function depthwisePortable(x: tf.Tensor4D, weight: tf.Tensor4D, stride: 1 | 2, d
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xIn, w, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc];
     save([xIn, w]);
-    const padded = padSpatial(xIn, pad);
+    // The convs pad by themselves (numeric pad): no padded copy, no PadV2 kernel.
     // tfjs allows stride 2 or dilation 2, not both: the stride-1 result is then subsampled
     // inside the op, so the full-size intermediate is never kept.
     const value =
       stride === 2 && dilation === 1
-        ? tf.depthwiseConv2d(padded, w, 2, 'valid')
+        ? tf.depthwiseConv2d(xIn, w, 2, pad)
         : stride === 2
-          ? subsample2(tf.depthwiseConv2d(padded, w, 1, 'valid', 'NHWC', dilation))
-          : tf.depthwiseConv2d(padded, w, 1, 'valid', 'NHWC', dilation);
+          ? subsample2(tf.depthwiseConv2d(xIn, w, 1, pad, 'NHWC', dilation))
+          : tf.depthwiseConv2d(xIn, w, 1, pad, 'NHWC', dilation);
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
       const [n, h, wd, c] = xs.shape;
@@ -144,14 +144,16 @@ function depthwisePortable(x: tf.Tensor4D, weight: tf.Tensor4D, stride: 1 | 2, d
       const dyFull = stride === 2 ? upsample2(dy as tf.Tensor4D, h, wd) : (dy as tf.Tensor4D);
       // dx: correlation of dy with the spatially flipped kernel ('same' padding is symmetric).
       const flipped = tf.reverse(ws, [0, 1]) as tf.Tensor4D;
-      const dx = tf.depthwiseConv2d(padSpatial(dyFull, pad), flipped, 1, 'valid', 'NHWC', dilation);
+      const dx = tf.depthwiseConv2d(dyFull, flipped, 1, pad, 'NHWC', dilation);
       // One depthwise conv computes all k² filter taps: batch moves into channels (n·C + c),
-      // dy becomes an H×W kernel, and stride d picks the dilated tap offsets.
-      const xp = padSpatial(xs, pad);
-      const [, hp, wp] = xp.shape;
-      const xAsChannels = tf.reshape(tf.transpose(xp, [1, 2, 0, 3]), [1, hp, wp, n * c]) as tf.Tensor4D;
+      // dy becomes an H×W kernel, stride d picks the dilated tap offsets, and the conv's own
+      // padding supplies the 'same' border: (H + 2·pad − H)/d + 1 = k taps a side. Explicit
+      // padding: a numeric pad sizes both output sides from the kernel's height (tfjs 4.22),
+      // wrong for a kernel that is not square.
+      const xAsChannels = tf.reshape(tf.transpose(xs, [1, 2, 0, 3]), [1, h, wd, n * c]) as tf.Tensor4D;
       const dyAsKernel = tf.reshape(tf.transpose(dyFull, [1, 2, 0, 3]), [h, wd, n * c, 1]) as tf.Tensor4D;
-      const taps = tf.depthwiseConv2d(xAsChannels, dyAsKernel, dilation, 'valid');
+      const border: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [pad, pad], [pad, pad], [0, 0]];
+      const taps = tf.depthwiseConv2d(xAsChannels, dyAsKernel, dilation, border);
       const dw = tf.reshape(tf.sum(tf.reshape(taps, [k, k, n, c]), 2), [k, k, c, 1]);
       return [dx, dw];
     };
