@@ -26,6 +26,17 @@ function engineFor(overrides: Partial<SearchConfig>): SearchEngine {
   return new SearchEngine(config, input(), streams);
 }
 
+/** Runs `steps` steps with finite losses, and checks that no step after the first holds more tensors. */
+async function expectStepsHoldNoMoreTensors(engine: SearchEngine, steps: number): Promise<void> {
+  let tensorsAfterFirstStep = -1;
+  for (let i = 0; i < steps; i++) {
+    const p = await engine.runStep();
+    expect(Number.isFinite(p.trainLoss) && Number.isFinite(p.valLoss)).toBe(true);
+    if (i === 0) tensorsAfterFirstStep = tf.memory().numTensors;
+  }
+  expect(tf.memory().numTensors, 'tensors leaked by a step').toBe(tensorsAfterFirstStep);
+}
+
 describe('reproducibility and resuming', () => {
   it('the same seed gives the same α/β trajectory exactly; another seed does not', async () => {
     const run = async (seed: number) => {
@@ -83,13 +94,7 @@ describe('every mode runs and learns its architecture weights', () => {
     it(name, async () => {
       const engine = engineFor({ ...overrides, archLearningRate: 0.01, activationLearningRate: 0.01 });
       const start = await engine.archWeights();
-      let tensorsAfterFirstStep = -1;
-      for (let i = 0; i < 2; i++) {
-        const p = await engine.runStep();
-        expect(Number.isFinite(p.trainLoss) && Number.isFinite(p.valLoss)).toBe(true);
-        if (i === 0) tensorsAfterFirstStep = tf.memory().numTensors;
-      }
-      expect(tf.memory().numTensors, 'tensors leaked by a step').toBe(tensorsAfterFirstStep);
+      await expectStepsHoldNoMoreTensors(engine, 2);
       const end = await engine.archWeights();
       expect(end.alphaNormal).not.toEqual(start.alphaNormal);
       expect(end.alphaNormal[0].length).toBe(overrides.mode === 'nonfactorized' ? 40 : 8);
@@ -116,13 +121,7 @@ describe("webgl's formulation (tfjs's own ops, no fused kernels, native convs)",
       const engine = engineFor({ mode, archLearningRate: 0.01, batchSize: 4 });
       try {
         const start = await engine.archWeights();
-        let tensorsAfterFirstStep = -1;
-        for (let i = 0; i < 3; i++) {
-          const p = await engine.runStep();
-          expect(Number.isFinite(p.trainLoss) && Number.isFinite(p.valLoss)).toBe(true);
-          if (i === 0) tensorsAfterFirstStep = tf.memory().numTensors;
-        }
-        expect(tf.memory().numTensors, 'tensors leaked by a step').toBe(tensorsAfterFirstStep);
+        await expectStepsHoldNoMoreTensors(engine, 3);
         expect((await engine.archWeights()).alphaNormal).not.toEqual(start.alphaNormal);
       } finally {
         engine.dispose();
