@@ -291,6 +291,19 @@ function registerJs(backendName: string, jsMemory: JsMemory): void {
   reg(KERNELS.bnGradApply, ({ inputs: { dy, x, gradStats, gamma }, backend, attrs }) =>
     memory.output(backend, x.shape, [dy, x, gradStats, gamma], ([dv, xv, sv, gv], out) => jsBatchNormGradApply(dv, xv, sv, gv, attrs.epsilon, out, attrs.relu === 1)),
   );
+  // Non-affine: the same functions in one kernel (the statistics rounded to float32 as when
+  // they were a tensor between two kernels, so the results are bitwise those of that pair).
+  const ones = (c: number) => new Float32Array(c).fill(1);
+  reg(KERNELS.bnNonAffine, ({ inputs: { x }, backend, attrs }) => {
+    const c = channelsOf(x.shape);
+    return memory.output(backend, x.shape, [x], ([xv], out) => jsBatchNormApply(xv, jsBatchNormStats(xv, c), ones(c), new Float32Array(c), attrs.epsilon, out, attrs.relu === 1));
+  });
+  reg(KERNELS.bnNonAffineGrad, ({ inputs: { dy, x }, backend, attrs }) => {
+    const c = channelsOf(x.shape);
+    return memory.output(backend, x.shape, [dy, x], ([dv, xv], out) =>
+      jsBatchNormGradApply(dv, xv, jsBatchNormGradStats(dv, xv, c, attrs.epsilon, attrs.relu === 1), ones(c), attrs.epsilon, out, attrs.relu === 1),
+    );
+  });
   reg(KERNELS.mixForward, ({ inputs: { x, coefficients, preluSlope, swishBeta, slopes }, backend, attrs }) =>
     memory.output(backend, x.shape, [x, coefficients, preluSlope, swishBeta, slopes], ([xv, kv, av, bv, sv], out) =>
       jsMixedActivation(xv, kv, av, bv[0], sv, attrs.slopeOffset, out),

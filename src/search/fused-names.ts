@@ -16,6 +16,14 @@ export const KERNELS = {
   /** dy, x, gradStats [4, C], gamma → dx (relu = 1: dy masked as in bnGradStats). */
   bnGradApply: 'LabBatchNormGradApply',
   /**
+   * Non-affine batch norm (every BN inside a mixed op) in one kernel: x → (x − mean) ·
+   * rsqrt(var + ε), then max(·, 0) with relu = 1. On webgpu one workgroup per channel computes
+   * the channel's statistics and writes it, where bnStats + bnApply were two dispatches.
+   */
+  bnNonAffine: 'LabBatchNormNonAffine',
+  /** dy, x → dx of bnNonAffine (statistics recomputed from x), in one kernel. */
+  bnNonAffineGrad: 'LabBatchNormNonAffineGrad',
+  /**
    * x, coefficients [7], preluSlope [C], swishBeta [1], slopes → mixed activation. RReLU's slope
    * of element i is slopes[slopeOffset + i] (a window into the seeded pool, so no slice kernel),
    * or slopes[0] when slopes has one element (evaluation's mean slope).

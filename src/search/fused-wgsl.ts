@@ -7,6 +7,11 @@ import { KERNELS, MIX_STAT_ROWS, channelsOf, decodeIndices, mixParamGradShape } 
 type Info = tf.TensorInfo;
 
 const WORKGROUP = 64;
+/**
+ * Lanes of a one-workgroup-per-channel reduction: the most WebGPU allows by default. There are
+ * only C workgroups (16 at the paper's size), so each needs many lanes to keep loads in flight.
+ */
+const CHANNEL_WORKGROUP = 256;
 
 interface WebGpuProgram {
   variableNames: string[];
@@ -67,10 +72,10 @@ function perChannel(key: string, variableNames: string[], rows: number, channels
     shaderKey: key,
     dispatchLayout: { x: [0, 1] },
     dispatch: [channels, 1, 1],
-    workgroupSize: [WORKGROUP, 1, 1],
+    workgroupSize: [CHANNEL_WORKGROUP, 1, 1],
     uniforms: 'channels : i32, count : i32, epsilon : f32, slopeOffset : i32,',
     getUserCode: () => `
-      ${sharedArrays.map((n) => `var<workgroup> ${n} : array<f32, ${WORKGROUP}>;`).join('\n')}
+      ${sharedArrays.map((n) => `var<workgroup> ${n} : array<f32, ${CHANNEL_WORKGROUP}>;`).join('\n')}
       ${WGSL_SIGMOID}
       fn main(index : i32) {
         let c = i32(workgroupId.x);
@@ -82,10 +87,10 @@ function perChannel(key: string, variableNames: string[], rows: number, channels
   };
 }
 
-function treeReduce(names: string[]): string {
+function treeReduce(names: string[], lanes = WORKGROUP): string {
   return `
     workgroupBarrier();
-    for (var half = ${WORKGROUP / 2}u; half > 0u; half = half >> 1u) {
+    for (var half = ${lanes / 2}u; half > 0u; half = half >> 1u) {
       if (lane < half) {
         ${names.map((n) => `${n}[lane] = ${n}[lane] + ${n}[lane + half];`).join('\n')}
       }
@@ -115,9 +120,9 @@ function registerWebGpu(): void {
   ];
   const meanAndVariance = `
     var sum = 0.0;
-    for (var m = i32(lane); m < M; m = m + ${WORKGROUP}) { sum = sum + X[m * C + c]; }
+    for (var m = i32(lane); m < M; m = m + ${CHANNEL_WORKGROUP}) { sum = sum + X[m * C + c]; }
     p0[lane] = sum;
-    ${treeReduce(['p0'])}
+    ${treeReduce(['p0'], CHANNEL_WORKGROUP)}
     let mean = p0[0] / f32(M);
     var squares = 0.0;`;
 
@@ -125,24 +130,23 @@ function registerWebGpu(): void {
     const c = channelsOf(x.shape);
     const program = perChannel('lab_bn_stats', ['X'], 2, c, ['p0', 'p1'], `
       ${meanAndVariance}
-      for (var m = i32(lane); m < M; m = m + ${WORKGROUP}) { let d = X[m * C + c] - mean; squares = squares + d * d; }
+      for (var m = i32(lane); m < M; m = m + ${CHANNEL_WORKGROUP}) { let d = X[m * C + c] - mean; squares = squares + d * d; }
       p1[lane] = squares;
-      ${treeReduce(['p1'])}
+      ${treeReduce(['p1'], CHANNEL_WORKGROUP)}
       if (lane == 0u) { result[c] = mean; result[C + c] = p1[0] / f32(M); }`);
     return backend.runWebGPUProgram(program, [x], 'float32', reduceUniforms(x));
   });
   // With relu (non-affine BN then ReLU) the output is positive exactly where x > mean: the
   // backward programs mask dy there. A variant of the program, so part of its shader key.
   const masked = (relu: number, g: string, x: string, mean: string) => (relu === 1 ? `select(0.0, ${g}, ${x} > ${mean})` : g);
-  reg(KERNELS.bnGradStats, ({ inputs: { dy, x }, backend, attrs }) => {
-    const c = channelsOf(x.shape);
-    const program = perChannel(`lab_bn_grad_stats_${attrs.relu === 1 ? 'relu' : 'plain'}`, ['G', 'X'], 4, c, ['p0', 'p1', 'p2', 'p3'], `
+  // Σdy and Σdy·(x − mean) beside the variance, over one channel: the gradient's statistics.
+  const gradientSums = (relu: number) => `
       ${meanAndVariance}
       var sumDy = 0.0;
       var sumDyCentered = 0.0;
-      for (var m = i32(lane); m < M; m = m + ${WORKGROUP}) {
+      for (var m = i32(lane); m < M; m = m + ${CHANNEL_WORKGROUP}) {
         let d = X[m * C + c] - mean;
-        let g = ${masked(attrs.relu, 'G[m * C + c]', 'X[m * C + c]', 'mean')};
+        let g = ${masked(relu, 'G[m * C + c]', 'X[m * C + c]', 'mean')};
         squares = squares + d * d;
         sumDy = sumDy + g;
         sumDyCentered = sumDyCentered + g * d;
@@ -150,15 +154,50 @@ function registerWebGpu(): void {
       p1[lane] = squares;
       p2[lane] = sumDy;
       p3[lane] = sumDyCentered;
-      ${treeReduce(['p1', 'p2', 'p3'])}
+      ${treeReduce(['p1', 'p2', 'p3'], CHANNEL_WORKGROUP)}
+      let variance = p1[0] / f32(M);
+      let rstd = inverseSqrt(variance + uniforms.epsilon);`;
+  reg(KERNELS.bnGradStats, ({ inputs: { dy, x }, backend, attrs }) => {
+    const c = channelsOf(x.shape);
+    const program = perChannel(`lab_bn_grad_stats_${attrs.relu === 1 ? 'relu' : 'plain'}`, ['G', 'X'], 4, c, ['p0', 'p1', 'p2', 'p3'], `
+      ${gradientSums(attrs.relu)}
       if (lane == 0u) {
-        let variance = p1[0] / f32(M);
         result[c] = mean;
         result[C + c] = variance;
         result[2 * C + c] = p2[0];
-        result[3 * C + c] = p3[0] * inverseSqrt(variance + uniforms.epsilon);
+        result[3 * C + c] = p3[0] * rstd;
       }`);
     return backend.runWebGPUProgram(program, [dy, x], 'float32', reduceUniforms(x, attrs.epsilon));
+  });
+  // Non-affine batch norm: the workgroup of channel c reduces, then writes the channel (one
+  // dispatch each way instead of two; the statistics never leave the workgroup).
+  reg(KERNELS.bnNonAffine, ({ inputs: { x }, backend, attrs }) => {
+    const c = channelsOf(x.shape);
+    const relu = attrs.relu === 1;
+    const program = perChannel(`lab_bn_non_affine_${relu ? 'relu' : 'plain'}`, ['X'], sizeOf(x) / c, c, ['p0', 'p1'], `
+      ${meanAndVariance}
+      for (var m = i32(lane); m < M; m = m + ${CHANNEL_WORKGROUP}) { let d = X[m * C + c] - mean; squares = squares + d * d; }
+      p1[lane] = squares;
+      ${treeReduce(['p1'], CHANNEL_WORKGROUP)}
+      let rstd = inverseSqrt(p1[0] / f32(M) + uniforms.epsilon);
+      for (var m = i32(lane); m < M; m = m + ${CHANNEL_WORKGROUP}) {
+        let v = X[m * C + c];
+        result[m * C + c] = ${relu ? 'select(0.0, (v - mean) * rstd, v > mean)' : '(v - mean) * rstd'};
+      }`);
+    return { ...backend.runWebGPUProgram(program, [x], 'float32', reduceUniforms(x, attrs.epsilon)), shape: x.shape };
+  });
+  reg(KERNELS.bnNonAffineGrad, ({ inputs: { dy, x }, backend, attrs }) => {
+    const c = channelsOf(x.shape);
+    const program = perChannel(`lab_bn_non_affine_grad_${attrs.relu === 1 ? 'relu' : 'plain'}`, ['G', 'X'], sizeOf(x) / c, c, ['p0', 'p1', 'p2', 'p3'], `
+      ${gradientSums(attrs.relu)}
+      let sumDyXhat = p3[0] * rstd;
+      let count = f32(M);
+      for (var m = i32(lane); m < M; m = m + ${CHANNEL_WORKGROUP}) {
+        let v = X[m * C + c];
+        let g = ${masked(attrs.relu, 'G[m * C + c]', 'v', 'mean')};
+        result[m * C + c] = (g * count - p2[0] - (v - mean) * rstd * sumDyXhat) * (rstd / count);
+      }`);
+    return { ...backend.runWebGPUProgram(program, [dy, x], 'float32', reduceUniforms(x, attrs.epsilon)), shape: x.shape };
   });
   reg(KERNELS.bnApply, ({ inputs: { x, stats, gamma, beta }, backend, attrs }) => {
     const relu = attrs.relu === 1;
@@ -209,7 +248,7 @@ function registerWebGpu(): void {
     const statsProgram = perChannel('lab_mixed_activation_grad_stats', ['G', 'X', 'A', 'B', 'S'], MIX_STAT_ROWS.length, c, names, `
       let perElement = arrayLength(&S) != 1u;
       var t0 = 0.0; var t1 = 0.0; var t2 = 0.0; var t3 = 0.0; var t4 = 0.0; var t5 = 0.0; var t6 = 0.0; var t7 = 0.0;
-      for (var m = i32(lane); m < M; m = m + ${WORKGROUP}) {
+      for (var m = i32(lane); m < M; m = m + ${CHANNEL_WORKGROUP}) {
         let i = m * C + c;
         let v = X[i];
         let g = G[i];
@@ -227,7 +266,7 @@ function registerWebGpu(): void {
         t7 = t7 + g * v * v * sig * (1.0 - sig);
       }
       ${names.map((n, r) => `${n}[lane] = t${r};`).join('\n')}
-      ${treeReduce(names)}
+      ${treeReduce(names, CHANNEL_WORKGROUP)}
       if (lane == 0u) {
         ${names.map((n, r) => `result[${r} * C + c] = ${n}[0];`).join('\n')}
       }`);

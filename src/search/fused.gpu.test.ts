@@ -51,17 +51,20 @@ describe('fused kernels on webgpu', () => {
     await checkWeightedSum([1, 3, 3, 2], 39, 40);
   });
 
-  it('a tensor over 65535 workgroups of 64 (paper size: 64·32·32·64) is normalised everywhere', async (t) => {
+  it('a paper-size tensor (64·32·32·65) is normalised everywhere: the affine kernels (over 65535 workgroups of 64) and the non-affine one (65 workgroups striding over 65,536 rows)', async (t) => {
     if (!available) return t.skip();
     const shape = [64, 32, 32, 65];
     const size = shape.reduce((a, b) => a * b, 1);
     const values = Float32Array.from({ length: size }, (_, i) => ((i * 7919) % 1000) / 100 - 3);
-    const y = await batchNorm(tf.tensor4d(values, shape as [number, number, number, number]), null, null).data();
-    // The last elements lie in the second row of workgroups: check them against the definition.
+    const x = tf.tensor4d(values, shape as [number, number, number, number]);
     const stats = jsBatchNormStats(values, 65);
-    for (const i of [0, size - 1, size - 65, 64 * 65535 + 3]) {
-      const k = i % 65;
-      expect(y[i], `element ${i}`).toBeCloseTo((values[i] - stats[k]) / Math.sqrt(stats[65 + k] + 1e-5), 4);
+    for (const affine of [true, false]) {
+      const y = await (affine ? batchNorm(x, tf.ones([65]) as tf.Tensor1D, tf.zeros([65]) as tf.Tensor1D) : batchNorm(x, null, null)).data();
+      // The last elements lie in the second row of the elementwise kernel's workgroups.
+      for (const i of [0, size - 1, size - 65, 64 * 65535 + 3]) {
+        const k = i % 65;
+        expect(y[i], `affine=${affine}, element ${i}`).toBeCloseTo((values[i] - stats[k]) / Math.sqrt(stats[65 + k] + 1e-5), 4);
+      }
     }
   });
 });

@@ -58,20 +58,41 @@ for (const backend of ['cpu', 'wasm'] as const) {
       }
     });
 
-    it('a batch norm forward and backward runs 4 kernels (the composite ran ~34)', async () => {
+    it('a non-affine batch norm runs 1 kernel forward and 1 backward, an affine one 2 and 2 (the composite ran ~34)', async () => {
       const x = tf.randomNormal([2, 4, 4, 3]) as tf.Tensor4D;
-      const count = async (fused: boolean) => {
+      const ones = tf.ones([3]) as tf.Tensor1D;
+      const zeros = tf.zeros([3]) as tf.Tensor1D;
+      const count = async (fused: boolean, affine: boolean) => {
         setFusedKernels(fused);
-        const info = await tf.profile(() => tf.grad((xi: tf.Tensor) => batchNorm(xi as tf.Tensor4D, null, null))(x));
+        const info = await tf.profile(() => tf.grad((xi: tf.Tensor) => batchNorm(xi as tf.Tensor4D, affine ? ones : null, affine ? zeros : null))(x));
         setFusedKernels(true);
         return info.kernels.map((k) => k.name);
       };
-      const fused = await count(true);
-      const composite = await count(false);
-      expect(fused.filter((n) => n.startsWith('LabBatchNorm')).sort()).toEqual(
+      const nonAffine = await count(true, false);
+      expect(nonAffine.filter((n) => n.startsWith('LabBatchNorm')).sort()).toEqual([KERNELS.bnNonAffine, KERNELS.bnNonAffineGrad].sort());
+      expect(nonAffine.length).toBeLessThan((await count(false, false)).length / 5);
+      const affine = await count(true, true);
+      expect(affine.filter((n) => n.startsWith('LabBatchNorm')).sort()).toEqual(
         [KERNELS.bnApply, KERNELS.bnGradApply, KERNELS.bnGradStats, KERNELS.bnStats].sort(),
       );
-      expect(fused.length).toBeLessThan(composite.length / 3);
+    });
+
+    it('the one-kernel non-affine batch norm gives bitwise the values and gradients of the two-kernel pair', async () => {
+      // The JavaScript kernel composes the pair's functions: any difference is a wiring bug.
+      const x = tf.randomNormal([3, 5, 5, 4], 0.3, 2, 'float32', 9) as tf.Tensor4D;
+      const dy = tf.randomNormal([3, 5, 5, 4], 0, 1, 'float32', 10);
+      const ones = tf.ones([4]);
+      const zeros = tf.zeros([4]);
+      for (const relu of [0, 1]) {
+        const attrs = { epsilon: 1e-5, relu } as unknown as tf.NamedAttrMap;
+        const run = (name: string, inputs: Record<string, tf.Tensor>) => tf.engine().runKernel(name, inputs as tf.NamedTensorMap, attrs) as tf.Tensor;
+        const stats = run(KERNELS.bnStats, { x });
+        const pairValue = run(KERNELS.bnApply, { x, stats, gamma: ones, beta: zeros });
+        const gradStats = run(KERNELS.bnGradStats, { dy, x });
+        const pairGrad = run(KERNELS.bnGradApply, { dy, x, gradStats, gamma: ones });
+        expect(Array.from(await run(KERNELS.bnNonAffine, { x }).data()), `value, relu=${relu}`).toEqual(Array.from(await pairValue.data()));
+        expect(Array.from(await run(KERNELS.bnNonAffineGrad, { dy, x }).data()), `dx, relu=${relu}`).toEqual(Array.from(await pairGrad.data()));
+      }
     });
 
     it("a training mixed activation's forward and backward run 5 kernels: no slice of the RReLU slopes, no zero gradient for them", async () => {

@@ -53,11 +53,12 @@ export function fusedBatchNorm(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tens
     return { gradStats, dx: run(KERNELS.bnGradApply, { dy, x: xs, gradStats, gamma: g }, attrs) };
   };
   if (!affine) {
-    // Non-affine (every BN inside a mixed op): gamma and beta are constants, not inputs.
+    // Non-affine (every BN inside a mixed op): no parameters, and one kernel each way.
     const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
       const [xi, save] = args as [tf.Tensor4D, tf.GradSaveFunc];
       save([xi]);
-      return { value: forward(xi, gamma, beta), gradFunc: (dy: tf.Tensor, [xs]: tf.Tensor[]) => [backward(dy, xs, gamma).dx] };
+      const value = run(KERNELS.bnNonAffine, { x: xi }, attrs) as tf.Tensor4D;
+      return { value, gradFunc: (dy: tf.Tensor, [xs]: tf.Tensor[]) => [run(KERNELS.bnNonAffineGrad, { dy, x: xs }, attrs)] };
     });
     return op(x) as tf.Tensor4D;
   }
