@@ -1,7 +1,7 @@
 // The fused kernels on cpu and wasm: one JavaScript loop each over the tensors' memory (a loop
 // over the data beats ~20 separate wasm kernels that each allocate their output). Sums in float64.
 import * as tf from '@tensorflow/tfjs';
-import { KERNELS, MIX_STAT_ROWS, channelsOf, decodeIndices, mixParamGradShape } from './fused-names';
+import { KERNELS, MIX_STAT_ROWS, channelsOf, decodeIndices, mixParamGradShape, weightedSumInputs } from './fused-names';
 
 
 // Batch norm a channel at a time (stride c): each channel's sums stay in locals instead of a
@@ -349,10 +349,10 @@ function registerJs(backendName: string, jsMemory: JsMemory): void {
   );
   reg(KERNELS.weightedSum, ({ inputs, backend, attrs }) => {
     const indices = decodeIndices(attrs.indices);
-    const outs = indices.map((_, j) => inputs[`o${j}`]);
-    const list = [inputs.weights, ...outs, ...(inputs.acc ? [inputs.acc] : [])];
+    const { weights, outputs: outs, acc: accInput } = weightedSumInputs(inputs, indices.length);
+    const list = [weights, ...outs, ...(accInput ? [accInput] : [])];
     return memory.output(backend, outs[0].shape, list, ([wv, ...rest], out) => {
-      const acc = inputs.acc ? rest[rest.length - 1] : null;
+      const acc = accInput ? rest[rest.length - 1] : null;
       const coefficients = indices.map((index) => wv[index]);
       for (let i = 0; i < out.length; i++) {
         let sum = acc ? acc[i] : 0;

@@ -45,7 +45,10 @@ export const KERNELS = {
   sgdMomentum: 'LabSgdMomentum',
   /** w, buf → w − lr·buf. */
   sgdApply: 'LabSgdApply',
-  /** o0 … o5, weights [n], optional acc → acc + Σ weights[index_j] · o_j (a mixed edge's sum). */
+  /**
+   * [weights [n], o0 … o5, optional acc] (an array, as AddN's: its gradient saves every input)
+   * → acc + Σ weights[index_j] · o_j (a mixed edge's sum).
+   */
   weightedSum: 'LabWeightedSum',
   /** x, weights [n] → weights[index] · x. */
   scaleBy: 'LabScaleBy',
@@ -58,6 +61,25 @@ export const KERNELS = {
    * gradient; the composite routing ran ~80 kernels).
    */
   maxPoolGrad: 'LabMaxPoolGrad',
+  /**
+   * x, filter [k, k, c, 1], attrs k, stride, dilation, pad → tfjs's DepthwiseConv2dNative with
+   * that stride and dilation; its gradient (registered in fused.ts) runs the two kernels below.
+   * webgpu only.
+   */
+  depthwise: 'LabDepthwiseConv',
+  /**
+   * dy [n, oh, ow, c], filter [k, k, c, 1], attrs stride, dilation, pad, inHeight, inWidth → dx of
+   * a depthwise conv with that stride, dilation and symmetric zero padding. webgpu only: tfjs
+   * 4.22 has no gradient for a dilated depthwise conv (it took spaceToBatchND and back: 4 more
+   * dispatches a conv each way).
+   */
+  depthwiseGradInput: 'LabDepthwiseGradInput',
+  /**
+   * x, dy, attrs k, stride, dilation, pad → the filter's gradient [k, k, c, 1]: a workgroup per
+   * filter tap reduces over the batch and the map (tfjs 4.22's kernel loops over them in one
+   * thread per tap: 144 threads for a 3×3 filter on 16 channels).
+   */
+  depthwiseGradFilter: 'LabDepthwiseGradFilter',
 } as const;
 
 /** Op outputs per LabWeightedSum (with the weights and the output: 8 storage buffers; 5 when it also reads a running sum) and per LabWeightedSumGrad. */
@@ -72,6 +94,12 @@ export const MIX_STAT_ROWS = ['positive', 'relu6', 'expm1', 'swish', 'negative',
 /** The shape of KERNELS.mixParamGrad's output for `part` (0 coefficients, 1 PReLU slopes, 2 Swish's b). */
 export function mixParamGradShape(part: number, channels: number): number[] {
   return [part === 0 ? 7 : part === 1 ? channels : 1];
+}
+
+/** KERNELS.weightedSum's inputs by position: the weights, one output per index, the running sum if any. */
+export function weightedSumInputs<T>(inputs: Record<string, T> | T[], terms: number): { weights: T; outputs: T[]; acc: T | null } {
+  const list = Object.values(inputs);
+  return { weights: list[0], outputs: list.slice(1, 1 + terms), acc: list.length > 1 + terms ? list[1 + terms] : null };
 }
 
 /** Op indices as one attribute number (base 64, ≤ 6 of them; tfjs attributes are plain values). */

@@ -2,16 +2,22 @@
 // interface of tfjs-backend-webgpu's WebGPUProgram; the package is not imported here, so Node
 // tests and pages without WebGPU never load it).
 import * as tf from '@tensorflow/tfjs';
-import { KERNELS, MIX_STAT_ROWS, channelsOf, decodeIndices, mixParamGradShape } from './fused-names';
+import { KERNELS, MIX_STAT_ROWS, channelsOf, decodeIndices, mixParamGradShape, weightedSumInputs } from './fused-names';
 
 type Info = tf.TensorInfo;
 
 const WORKGROUP = 64;
 /**
- * Lanes of a one-workgroup-per-channel reduction: the most WebGPU allows by default. There are
- * only C workgroups (16 at the paper's size), so each needs many lanes to keep loads in flight.
+ * Lanes of a one-workgroup-per-channel reduction over `rows` values: there are only C
+ * workgroups (16 at the paper's size), so a large tensor gets the most lanes WebGPU allows by
+ * default, to keep loads in flight; a small one 64, which is also faster on a software adapter
+ * (SwiftShader runs a workgroup's lanes as CPU fibers: 256 made the GPU tests 30% slower).
+ * The shaders read it as the constant LANES.
  */
-const CHANNEL_WORKGROUP = 256;
+function reductionLanes(rows: number): number {
+  return rows >= 4096 ? 256 : 64;
+}
+const lanesConstant = (lanes: number) => `const LANES : u32 = ${lanes}u;`;
 
 interface WebGpuProgram {
   variableNames: string[];
@@ -65,17 +71,19 @@ function elementwise(key: string, variableNames: string[], shape: number[], unif
  * One workgroup per channel over x viewed as [rows, channels]; `body` runs the strided passes
  * and writes result[r * channels + c] from lane 0. treeReduce(names) sums shared arrays.
  */
-function perChannel(key: string, variableNames: string[], rows: number, channels: number, sharedArrays: string[], body: string): WebGpuProgram {
+function perChannel(key: string, variableNames: string[], rows: number, channels: number, sharedArrays: string[], body: string, inputRows: number): WebGpuProgram {
+  const lanes = reductionLanes(inputRows);
   return {
     variableNames,
     outputShape: [rows, channels],
-    shaderKey: key,
+    shaderKey: `${key}_${lanes}`,
     dispatchLayout: { x: [0, 1] },
     dispatch: [channels, 1, 1],
-    workgroupSize: [CHANNEL_WORKGROUP, 1, 1],
+    workgroupSize: [lanes, 1, 1],
     uniforms: 'channels : i32, count : i32, epsilon : f32, slopeOffset : i32,',
     getUserCode: () => `
-      ${sharedArrays.map((n) => `var<workgroup> ${n} : array<f32, ${CHANNEL_WORKGROUP}>;`).join('\n')}
+      ${lanesConstant(lanes)}
+      ${sharedArrays.map((n) => `var<workgroup> ${n} : array<f32, LANES>;`).join('\n')}
       ${WGSL_SIGMOID}
       fn main(index : i32) {
         let c = i32(workgroupId.x);
@@ -87,10 +95,10 @@ function perChannel(key: string, variableNames: string[], rows: number, channels
   };
 }
 
-function treeReduce(names: string[], lanes = WORKGROUP): string {
+function treeReduce(names: string[], lanes = `${WORKGROUP}u`): string {
   return `
     workgroupBarrier();
-    for (var half = ${lanes / 2}u; half > 0u; half = half >> 1u) {
+    for (var half = ${lanes} / 2u; half > 0u; half = half >> 1u) {
       if (lane < half) {
         ${names.map((n) => `${n}[lane] = ${n}[lane] + ${n}[lane + half];`).join('\n')}
       }
@@ -120,9 +128,9 @@ function registerWebGpu(): void {
   ];
   const meanAndVariance = `
     var sum = 0.0;
-    for (var m = i32(lane); m < M; m = m + ${CHANNEL_WORKGROUP}) { sum = sum + X[m * C + c]; }
+    for (var m = i32(lane); m < M; m = m + i32(LANES)) { sum = sum + X[m * C + c]; }
     p0[lane] = sum;
-    ${treeReduce(['p0'], CHANNEL_WORKGROUP)}
+    ${treeReduce(['p0'], 'LANES')}
     let mean = p0[0] / f32(M);
     var squares = 0.0;`;
 
@@ -130,10 +138,10 @@ function registerWebGpu(): void {
     const c = channelsOf(x.shape);
     const program = perChannel('lab_bn_stats', ['X'], 2, c, ['p0', 'p1'], `
       ${meanAndVariance}
-      for (var m = i32(lane); m < M; m = m + ${CHANNEL_WORKGROUP}) { let d = X[m * C + c] - mean; squares = squares + d * d; }
+      for (var m = i32(lane); m < M; m = m + i32(LANES)) { let d = X[m * C + c] - mean; squares = squares + d * d; }
       p1[lane] = squares;
-      ${treeReduce(['p1'], CHANNEL_WORKGROUP)}
-      if (lane == 0u) { result[c] = mean; result[C + c] = p1[0] / f32(M); }`);
+      ${treeReduce(['p1'], 'LANES')}
+      if (lane == 0u) { result[c] = mean; result[C + c] = p1[0] / f32(M); }`, sizeOf(x) / c);
     return backend.runWebGPUProgram(program, [x], 'float32', reduceUniforms(x));
   });
   // With relu (non-affine BN then ReLU) the output is positive exactly where x > mean: the
@@ -144,7 +152,7 @@ function registerWebGpu(): void {
       ${meanAndVariance}
       var sumDy = 0.0;
       var sumDyCentered = 0.0;
-      for (var m = i32(lane); m < M; m = m + ${CHANNEL_WORKGROUP}) {
+      for (var m = i32(lane); m < M; m = m + i32(LANES)) {
         let d = X[m * C + c] - mean;
         let g = ${masked(relu, 'G[m * C + c]', 'X[m * C + c]', 'mean')};
         squares = squares + d * d;
@@ -154,7 +162,7 @@ function registerWebGpu(): void {
       p1[lane] = squares;
       p2[lane] = sumDy;
       p3[lane] = sumDyCentered;
-      ${treeReduce(['p1', 'p2', 'p3'], CHANNEL_WORKGROUP)}
+      ${treeReduce(['p1', 'p2', 'p3'], 'LANES')}
       let variance = p1[0] / f32(M);
       let rstd = inverseSqrt(variance + uniforms.epsilon);`;
   reg(KERNELS.bnGradStats, ({ inputs: { dy, x }, backend, attrs }) => {
@@ -166,7 +174,7 @@ function registerWebGpu(): void {
         result[C + c] = variance;
         result[2 * C + c] = p2[0];
         result[3 * C + c] = p3[0] * rstd;
-      }`);
+      }`, sizeOf(x) / c);
     return backend.runWebGPUProgram(program, [dy, x], 'float32', reduceUniforms(x, attrs.epsilon));
   });
   // Non-affine batch norm: the workgroup of channel c reduces, then writes the channel (one
@@ -176,14 +184,14 @@ function registerWebGpu(): void {
     const relu = attrs.relu === 1;
     const program = perChannel(`lab_bn_non_affine_${relu ? 'relu' : 'plain'}`, ['X'], sizeOf(x) / c, c, ['p0', 'p1'], `
       ${meanAndVariance}
-      for (var m = i32(lane); m < M; m = m + ${CHANNEL_WORKGROUP}) { let d = X[m * C + c] - mean; squares = squares + d * d; }
+      for (var m = i32(lane); m < M; m = m + i32(LANES)) { let d = X[m * C + c] - mean; squares = squares + d * d; }
       p1[lane] = squares;
-      ${treeReduce(['p1'], CHANNEL_WORKGROUP)}
+      ${treeReduce(['p1'], 'LANES')}
       let rstd = inverseSqrt(p1[0] / f32(M) + uniforms.epsilon);
-      for (var m = i32(lane); m < M; m = m + ${CHANNEL_WORKGROUP}) {
+      for (var m = i32(lane); m < M; m = m + i32(LANES)) {
         let v = X[m * C + c];
         result[m * C + c] = ${relu ? 'select(0.0, (v - mean) * rstd, v > mean)' : '(v - mean) * rstd'};
-      }`);
+      }`, sizeOf(x) / c);
     return { ...backend.runWebGPUProgram(program, [x], 'float32', reduceUniforms(x, attrs.epsilon)), shape: x.shape };
   });
   reg(KERNELS.bnNonAffineGrad, ({ inputs: { dy, x }, backend, attrs }) => {
@@ -192,11 +200,11 @@ function registerWebGpu(): void {
       ${gradientSums(attrs.relu)}
       let sumDyXhat = p3[0] * rstd;
       let count = f32(M);
-      for (var m = i32(lane); m < M; m = m + ${CHANNEL_WORKGROUP}) {
+      for (var m = i32(lane); m < M; m = m + i32(LANES)) {
         let v = X[m * C + c];
         let g = ${masked(attrs.relu, 'G[m * C + c]', 'v', 'mean')};
         result[m * C + c] = (g * count - p2[0] - (v - mean) * rstd * sumDyXhat) * (rstd / count);
-      }`);
+      }`, sizeOf(x) / c);
     return { ...backend.runWebGPUProgram(program, [dy, x], 'float32', reduceUniforms(x, attrs.epsilon)), shape: x.shape };
   });
   reg(KERNELS.bnApply, ({ inputs: { x, stats, gamma, beta }, backend, attrs }) => {
@@ -248,7 +256,7 @@ function registerWebGpu(): void {
     const statsProgram = perChannel('lab_mixed_activation_grad_stats', ['G', 'X', 'A', 'B', 'S'], MIX_STAT_ROWS.length, c, names, `
       let perElement = arrayLength(&S) != 1u;
       var t0 = 0.0; var t1 = 0.0; var t2 = 0.0; var t3 = 0.0; var t4 = 0.0; var t5 = 0.0; var t6 = 0.0; var t7 = 0.0;
-      for (var m = i32(lane); m < M; m = m + ${CHANNEL_WORKGROUP}) {
+      for (var m = i32(lane); m < M; m = m + i32(LANES)) {
         let i = m * C + c;
         let v = X[i];
         let g = G[i];
@@ -266,10 +274,10 @@ function registerWebGpu(): void {
         t7 = t7 + g * v * v * sig * (1.0 - sig);
       }
       ${names.map((n, r) => `${n}[lane] = t${r};`).join('\n')}
-      ${treeReduce(names, CHANNEL_WORKGROUP)}
+      ${treeReduce(names, 'LANES')}
       if (lane == 0u) {
         ${names.map((n, r) => `result[${r} * C + c] = ${n}[0];`).join('\n')}
-      }`);
+      }`, sizeOf(x) / c);
     return [
       backend.runWebGPUProgram(program, [dy, x, coefficients, preluSlope, swishBeta, slopes], 'float32', elementData(channelsOf(x.shape), 0, sizeOf(slopes), attrs.slopeOffset)),
       backend.runWebGPUProgram(statsProgram, [dy, x, preluSlope, swishBeta, slopes], 'float32', reduceUniforms(x, 0, attrs.slopeOffset)),
@@ -348,13 +356,13 @@ function registerWebGpuOptimizer(): void {
   });
   reg(KERNELS.weightedSum, ({ inputs, backend, attrs }) => {
     const indices = decodeIndices(attrs.indices);
-    const outs = indices.map((_, j) => inputs[`o${j}`]);
-    const hasAcc = inputs.acc !== undefined;
+    const { weights, outputs: outs, acc } = weightedSumInputs(inputs, indices.length);
+    const hasAcc = acc !== null;
     const names = ['W', ...indices.map((_, j) => `O${j}`), ...(hasAcc ? ['Acc'] : [])];
     const terms = indices.map((index, j) => `W[${index}] * O${j}[index]`).join(' + ');
     const program = elementwise(`lab_weighted_sum_${indices.join('_')}${hasAcc ? '_acc' : ''}`, names, outs[0].shape, 'channels : i32,', `
       setOutputAtIndex(index, ${hasAcc ? 'Acc[index] + ' : ''}${terms});`);
-    return backend.runWebGPUProgram(program, [inputs.weights, ...outs, ...(hasAcc ? [inputs.acc] : [])], 'float32', [{ type: 'int32', data: [1] }]);
+    return backend.runWebGPUProgram(program, [weights, ...outs, ...(acc ? [acc] : [])], 'float32', [{ type: 'int32', data: [1] }]);
   });
   reg(KERNELS.scaleBy, ({ inputs: { x, weights }, backend, attrs }) => {
     const program = elementwise(`lab_scale_by_${attrs.index}`, ['X', 'W'], x.shape, 'channels : i32,', `
@@ -404,8 +412,88 @@ function registerWebGpuOptimizer(): void {
 }
 
 
+function registerWebGpuDepthwise(): void {
+  reg(KERNELS.depthwise, ({ inputs: { x, filter }, backend, attrs }) => {
+    const native = tf.getKernel('DepthwiseConv2dNative', 'webgpu');
+    if (!native) throw new Error('webgpu has no DepthwiseConv2dNative kernel');
+    const convAttrs = { strides: [attrs.stride, attrs.stride], pad: attrs.pad, dilations: [attrs.dilation, attrs.dilation], dataFormat: 'NHWC' };
+    return native.kernelFunc({ inputs: { x, filter }, backend: backend as unknown as tf.KernelBackend, attrs: convAttrs as unknown as tf.NamedAttrMap }) as Info;
+  });
+  const uniforms = 'channels : i32, k : i32, stride : i32, dilation : i32, pad : i32, inHeight : i32, inWidth : i32, outHeight : i32, outWidth : i32,';
+  const data = (channels: number, attrs: Record<string, number>, outHeight: number, outWidth: number): Uniform[] =>
+    [channels, attrs.k, attrs.stride, attrs.dilation, attrs.pad, attrs.inHeight, attrs.inWidth, outHeight, outWidth].map((v) => ({ type: 'int32', data: [v] }));
+  // dx[b, y, x, c] = Σ_ij w[i, j, c] · dy[b, oy, ox, c] over the taps where y = oy·stride − pad +
+  // i·dilation (and the same for x) for an output position (oy, ox) in range.
+  reg(KERNELS.depthwiseGradInput, ({ inputs: { dy, filter }, backend, attrs }) => {
+    const [n, outHeight, outWidth, c] = dy.shape;
+    const program = elementwise('lab_depthwise_grad_input', ['G', 'W'], [n, attrs.inHeight, attrs.inWidth, c], uniforms, `
+      let C = uniforms.channels;
+      let K = uniforms.k;
+      let column = (index / C) % uniforms.inWidth;
+      let row = (index / (C * uniforms.inWidth)) % uniforms.inHeight;
+      let b = index / (C * uniforms.inWidth * uniforms.inHeight);
+      var sum = 0.0;
+      for (var i = 0; i < K; i = i + 1) {
+        let ty = row + uniforms.pad - i * uniforms.dilation;
+        if (ty < 0 || ty % uniforms.stride != 0 || ty / uniforms.stride >= uniforms.outHeight) { continue; }
+        let oy = ty / uniforms.stride;
+        for (var j = 0; j < K; j = j + 1) {
+          let tx = column + uniforms.pad - j * uniforms.dilation;
+          if (tx < 0 || tx % uniforms.stride != 0 || tx / uniforms.stride >= uniforms.outWidth) { continue; }
+          let ox = tx / uniforms.stride;
+          sum = sum + W[(i * K + j) * C + k] * G[((b * uniforms.outHeight + oy) * uniforms.outWidth + ox) * C + k];
+        }
+      }
+      setOutputAtIndex(index, sum);`);
+    return backend.runWebGPUProgram(program, [dy, filter], 'float32', data(c, attrs, outHeight, outWidth));
+  });
+  // A workgroup per filter tap (i, j, c): its lanes stride over the batch and the output map.
+  reg(KERNELS.depthwiseGradFilter, ({ inputs: { x, dy }, backend, attrs }) => {
+    const [, outHeight, outWidth, c] = dy.shape;
+    const k = attrs.k;
+    const count = dy.shape[0] * outHeight * outWidth;
+    const lanes = reductionLanes(count);
+    const program: WebGpuProgram = {
+      variableNames: ['X', 'G'],
+      outputShape: [k, k, c, 1],
+      shaderKey: `lab_depthwise_grad_filter_${lanes}`,
+      dispatchLayout: { x: [0, 1, 2, 3] },
+      dispatch: [k * k * c, 1, 1],
+      workgroupSize: [lanes, 1, 1],
+      uniforms: `${uniforms} count : i32,`,
+      getUserCode: () => `
+        ${lanesConstant(lanes)}
+        var<workgroup> p0 : array<f32, LANES>;
+        fn main(index : i32) {
+          let lane = localId.x;
+          let C = uniforms.channels;
+          let tap = i32(workgroupId.x);
+          let c = tap % C;
+          let i = (tap / C) / uniforms.k;
+          let j = (tap / C) % uniforms.k;
+          var sum = 0.0;
+          for (var q = i32(lane); q < uniforms.count; q = q + i32(LANES)) {
+            let ox = q % uniforms.outWidth;
+            let oy = (q / uniforms.outWidth) % uniforms.outHeight;
+            let b = q / (uniforms.outWidth * uniforms.outHeight);
+            let row = oy * uniforms.stride - uniforms.pad + i * uniforms.dilation;
+            let column = ox * uniforms.stride - uniforms.pad + j * uniforms.dilation;
+            if (row >= 0 && row < uniforms.inHeight && column >= 0 && column < uniforms.inWidth) {
+              sum = sum + X[((b * uniforms.inHeight + row) * uniforms.inWidth + column) * C + c] * G[q * C + c];
+            }
+          }
+          p0[lane] = sum;
+          ${treeReduce(['p0'], 'LANES')}
+          if (lane == 0u) { result[tap] = p0[0]; }
+        }`,
+    };
+    return backend.runWebGPUProgram(program, [x, dy], 'float32', [...data(c, attrs, outHeight, outWidth), { type: 'int32', data: [count] }]);
+  });
+}
+
 /** Registers the WGSL kernels for webgpu (once; later calls do nothing). */
 export function registerWebGpuKernels(): void {
   registerWebGpu();
   registerWebGpuOptimizer();
+  registerWebGpuDepthwise();
 }

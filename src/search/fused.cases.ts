@@ -2,8 +2,8 @@
 // same cases run on cpu and wasm (fused.test.ts) and on webgpu (fused.gpu.test.ts).
 import { expect } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { batchNorm, batchNormRelu, maxPool2x2, maxPool3x3, mixedActivationAll, setConvFormulation } from './ops';
-import { fusedKernelsActive, fusedMaxPoolGradActive, fusedWeightedSum, setFusedKernels } from './fused';
+import { batchNorm, batchNormRelu, depthwiseConv, maxPool2x2, maxPool3x3, mixedActivationAll, setConvFormulation } from './ops';
+import { fusedDepthwiseActive, fusedKernelsActive, fusedMaxPoolGradActive, fusedWeightedSum, setFusedKernels } from './fused';
 import { sumTensors } from './ops';
 import { Random } from './random';
 import { SgdMomentum, clipScale, globalNorm } from './optimizer';
@@ -72,6 +72,22 @@ export async function checkBatchNormRelu(shape: number[], seed = 5): Promise<voi
   const got = await valueAndGrads(true, f, [x], seed + 3);
   expect(want[0].some((v) => v === 0) && want[0].some((v) => v > 0), 'both sides of the ReLU are reached').toBe(true);
   got.slice(0, -1).forEach((g, i) => expectClose(g, want[i], `batch norm + relu ${shape} ${i === 0 ? 'value' : 'dx'}`));
+}
+
+/**
+ * The depthwise conv with the lab's gradient kernels (webgpu) against tfjs's own kernels (with
+ * spaceToBatchND for a dilation): value, dx and the filter's gradient.
+ */
+export async function checkDepthwise(shape: number[], k: number, stride: 1 | 2, dilation: number, seed = 21): Promise<void> {
+  expect(fusedDepthwiseActive(), `depthwise gradient kernels on ${tf.getBackend()}`).toBe(true);
+  const x = randomTensor(shape, seed);
+  const w = randomTensor([k, k, shape[3], 1], seed + 1, 0.5);
+  const f = (xi: tf.Tensor, wi: tf.Tensor) => depthwiseConv(xi as tf.Tensor4D, wi as tf.Tensor4D, stride, dilation);
+  const want = await valueAndGrads(false, f as (...xs: tf.Tensor[]) => tf.Tensor, [x, w], seed + 2);
+  const got = await valueAndGrads(true, f as (...xs: tf.Tensor[]) => tf.Tensor, [x, w], seed + 2);
+  const names = ['value', 'dx', 'dfilter'];
+  // The filter's gradient sums n·h·w products in another order: a looser absolute bound.
+  got.slice(0, -1).forEach((g, i) => expectClose(g, want[i], `depthwise ${shape} k=${k} stride ${stride} dilation ${dilation} ${names[i]}`, 2e-5, i === 2 ? 1e-4 : 2e-5));
 }
 
 export async function checkMixedActivation(shape: number[], training: boolean, seed = 11): Promise<void> {

@@ -3,8 +3,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../cli/backend';
-import { FUSED_SHAPES, checkBatchNorm, checkBatchNormRelu, checkMixedActivation, checkSgd, checkWeightedSum } from './fused.cases';
-import { batchNorm } from './ops';
+import { FUSED_SHAPES, checkBatchNorm, checkBatchNormRelu, checkDepthwise, checkMixedActivation, checkSgd, checkWeightedSum } from './fused.cases';
+import { KERNELS } from './fused';
+import { batchNorm, depthwiseConv } from './ops';
 import { jsBatchNormStats } from './fused-js';
 
 let available = true;
@@ -37,6 +38,36 @@ describe('fused kernels on webgpu', () => {
       await checkMixedActivation(shape, true);
       await checkMixedActivation(shape, false);
     }
+  });
+
+  it("the depthwise convs' gradient kernels match tfjs's kernels: 3x3 and 5x5, stride 1 and 2, dilation 1 and 2, even and odd sizes", async (t) => {
+    if (!available) return t.skip();
+    for (const shape of [[2, 8, 8, 3], [1, 7, 9, 4], [3, 5, 5, 2]])
+      for (const k of [3, 5])
+        for (const stride of [1, 2] as const)
+          for (const dilation of [1, 2]) await checkDepthwise(shape, k, stride, dilation);
+  });
+
+  it('the 256-lane reductions of large tensors (4,096 rows and more) match too: batch norm, its gradients, the mixed activation, the filter gradient', async (t) => {
+    if (!available) return t.skip();
+    const shape = [8, 32, 32, 2];
+    await checkBatchNorm(shape, false);
+    await checkBatchNormRelu(shape);
+    await checkMixedActivation(shape, true);
+    await checkDepthwise([4, 32, 32, 2], 3, 1, 2);
+  });
+
+  it('a dilated depthwise conv runs 1 kernel forward and 2 backward (spaceToBatchND and back: 7), and no filter gradient when only dx is asked for', async (t) => {
+    if (!available) return t.skip();
+    const x = tf.randomNormal([2, 8, 8, 4]) as tf.Tensor4D;
+    const w = tf.randomNormal([3, 3, 4, 1]) as tf.Tensor4D;
+    const convKernels = async (grads: () => tf.TensorContainer) =>
+      (await tf.profile(grads)).kernels.map((k) => k.name).filter((n) => /Depthwise|Space|Batch/.test(n)).sort();
+    expect(await convKernels(() => tf.grads((xi: tf.Tensor, wi: tf.Tensor) => depthwiseConv(xi as tf.Tensor4D, wi as tf.Tensor4D, 2, 2))([x, w]))).toEqual(
+      [KERNELS.depthwise, KERNELS.depthwiseGradFilter, KERNELS.depthwiseGradInput].sort(),
+    );
+    // The architecture step differentiates with respect to α and β only: no filter gradient.
+    expect(await convKernels(() => tf.grad((xi: tf.Tensor) => depthwiseConv(xi as tf.Tensor4D, w, 1, 2))(x))).toEqual([KERNELS.depthwise, KERNELS.depthwiseGradInput].sort());
   });
 
   it('SGD with momentum and gradient clipping (3 steps) matches the composite optimiser', async (t) => {

@@ -8,7 +8,7 @@
 // webgl has none and uses the composite ops in ops.ts and optimizer.ts, which are also the
 // reference the fused kernels are tested against (fused.test.ts, fused.gpu.test.ts).
 import * as tf from '@tensorflow/tfjs';
-import { KERNELS, MAX_SUM_INPUTS, MAX_SUM_TERMS, encodeIndices } from './fused-names';
+import { KERNELS, MAX_SUM_INPUTS, MAX_SUM_TERMS, decodeIndices, encodeIndices, weightedSumInputs } from './fused-names';
 import { registerJsKernels } from './fused-js';
 import { registerWebGpuKernels } from './fused-wgsl';
 
@@ -79,8 +79,8 @@ export function fusedBatchNorm(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tens
  * The regrouped mixed activation (see ops.mixedActivationOf) from its 7 coefficients
  * [positive, relu6, expm1, swish, leaky, prelu, rrelu]. RReLU's slopes: element i takes
  * slopes[slopeOffset + i] (a window into the seeded pool, read in place), or slopes[0] when
- * there is one (evaluation's mean slope). The slopes are constants, not an input of the
- * gradient: no zero gradient is made for them.
+ * there is one (evaluation's mean slope). The slopes are constants: no gradient is made for
+ * them. The gradient is registered below (registerGradients).
  */
 export function fusedMixedActivation(
   x: tf.Tensor4D,
@@ -91,24 +91,7 @@ export function fusedMixedActivation(
   slopeOffset = 0,
 ): tf.Tensor4D {
   if (slopes.size !== 1 && slopeOffset + x.size > slopes.size) throw new Error(`fusedMixedActivation: ${x.size} slopes from ${slopeOffset} overrun a pool of ${slopes.size}`);
-  const attrs = { slopeOffset };
-  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [xi, coef, a, b, save] = args as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.Tensor, tf.GradSaveFunc];
-    save([xi, coef, a, b, slopes]);
-    const beta1 = tf.reshape(b, [1]);
-    const value = run(KERNELS.mixForward, { x: xi, coefficients: coef, preluSlope: a, swishBeta: beta1, slopes }, attrs) as tf.Tensor4D;
-    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [xs, cs, as, bs, ss] = saved;
-      const b1 = tf.reshape(bs, [1]);
-      const [dx, perChannel] = runMulti(KERNELS.mixGrad, { dy, x: xs, coefficients: cs, preluSlope: as, swishBeta: b1, slopes: ss }, attrs); // dx, [8, C]
-      // Each parameter's gradient from the per-channel sums in one small kernel (a sum, five
-      // slices and two multiplies before).
-      const part = (index: number) => run(KERNELS.mixParamGrad, { stats: perChannel, coefficients: cs }, { part: index });
-      return [dx, part(0), part(1), tf.reshape(part(2), bs.shape)];
-    };
-    return { value, gradFunc };
-  });
-  return op(x, coefficients, preluSlope, swishBeta) as tf.Tensor4D;
+  return run(KERNELS.mixForward, { x, coefficients, preluSlope, swishBeta: tf.reshape(swishBeta, [1]), slopes }, { slopeOffset }) as tf.Tensor4D;
 }
 
 /** Σ x² of the tensors, as partial sums ([1] tensors) of MAX_SUM_INPUTS tensors each. */
@@ -143,50 +126,22 @@ export function fusedSgdStep(
 /**
  * A mixed edge's Σ_j weights[indices[j]] · outputs[j] (weights: the edge's softmax(α) row; ops
  * absent from `outputs`, such as none, get a zero gradient). Forward: one kernel per 6 outputs
- * instead of a multiply each and the adds; backward: one scaling kernel per output and one
- * dot-product kernel per 6 outputs for the weights' gradient, instead of three kernels each.
+ * instead of a multiply each and the adds; backward (registerGradients): one scaling kernel per
+ * output, and, in the architecture step only, one dot-product kernel per 6 outputs for the
+ * weights' gradient.
  */
 export function fusedWeightedSum(outputs: tf.Tensor4D[], weights: tf.Tensor1D, indices: number[]): tf.Tensor4D {
   if (outputs.length !== indices.length || outputs.length === 0) throw new Error('fusedWeightedSum: one index per output');
   // The first kernel takes 6 outputs; each later one also reads the running sum, so 5.
-  const chunks: number[][] = [];
+  let acc: tf.Tensor | null = null;
   for (let i = 0; i < outputs.length; ) {
     const take = i === 0 ? MAX_SUM_TERMS : MAX_SUM_TERMS - 1;
-    chunks.push(indices.slice(i, i + take));
+    const chunk = indices.slice(i, i + take);
+    const inputs = [weights, ...outputs.slice(i, i + take), ...(acc ? [acc] : [])];
+    acc = tf.engine().runKernel(KERNELS.weightedSum, inputs as unknown as tf.NamedTensorMap, { indices: encodeIndices(chunk) } as unknown as tf.NamedAttrMap) as tf.Tensor;
     i += take;
   }
-  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const save = args[args.length - 1] as tf.GradSaveFunc;
-    const tensors = args.slice(0, -1) as tf.Tensor[];
-    const w = tensors[tensors.length - 1];
-    const outs = tensors.slice(0, -1);
-    save(tensors);
-    let acc: tf.Tensor | null = null;
-    let start = 0;
-    for (const chunk of chunks) {
-      const inputs: Record<string, tf.Tensor> = { weights: w };
-      chunk.forEach((_, j) => (inputs[`o${j}`] = outs[start + j]));
-      if (acc) inputs.acc = acc;
-      acc = run(KERNELS.weightedSum, inputs, { indices: encodeIndices(chunk) });
-      start += chunk.length;
-    }
-    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const ws = saved[saved.length - 1];
-      const os = saved.slice(0, -1);
-      const dOutputs = os.map((_, j) => run(KERNELS.scaleBy, { x: dy, weights: ws }, { index: indices[j] }));
-      const partial: tf.Tensor[] = [];
-      let first = 0;
-      for (const chunk of chunks) {
-        const inputs: Record<string, tf.Tensor> = { dy };
-        chunk.forEach((_, j) => (inputs[`o${j}`] = os[first + j]));
-        partial.push(tf.sum(run(KERNELS.weightedSumGrad, inputs, { indices: encodeIndices(chunk), width: ws.shape[0] }), 0));
-        first += chunk.length;
-      }
-      return [...dOutputs, partial.length === 1 ? partial[0] : tf.addN(partial)];
-    };
-    return { value: acc as tf.Tensor4D, gradFunc };
-  });
-  return op(...outputs, weights) as tf.Tensor4D;
+  return acc as tf.Tensor4D;
 }
 
 /** Whether the current backend has the max pool gradient kernel (cpu and wasm). */
@@ -199,10 +154,81 @@ export function fusedMaxPoolGrad(x: tf.Tensor4D, dy: tf.Tensor4D, size: number, 
   return run(KERNELS.maxPoolGrad, { x, dy }, { size, stride, padBefore }) as tf.Tensor4D;
 }
 
+/** Whether the current backend has the depthwise gradient kernels (webgpu). */
+export function fusedDepthwiseActive(): boolean {
+  return fusedKernelsActive() && tf.getKernel(KERNELS.depthwise, tf.getBackend()) !== undefined;
+}
+
+/**
+ * Depthwise k×k conv with 'same' zero padding for the dilation, then the stride (one kernel
+ * for any stride and dilation: tfjs's forward kernel takes both; tf.depthwiseConv2d refuses
+ * stride 2 with dilation 2 because its gradient cannot do both), with the gradient kernels of
+ * KERNELS.depthwiseGradInput/Filter. The tape keeps x and the filter.
+ */
+export function fusedDepthwise(x: tf.Tensor4D, filter: tf.Tensor4D, stride: number, dilation: number): tf.Tensor4D {
+  const k = filter.shape[0];
+  return run(KERNELS.depthwise, { x, filter }, { k, stride, dilation, pad: (dilation * (k - 1)) / 2 }) as tf.Tensor4D;
+}
+
+// Gradients registered for lab kernels, unlike tf.customGrad's, give each input its own
+// function, and tfjs calls only those of inputs on the way to what is differentiated: the
+// architecture step computes no filter gradient, the weights' step no gradient for β.
+function registerGradients(): void {
+  const once = (config: tf.GradConfig) => {
+    if (!tf.getGradient(config.kernelName)) tf.registerGradient(config);
+  };
+  once({
+    kernelName: KERNELS.depthwise,
+    inputsToSave: ['x', 'filter'],
+    gradFunc: (dy, [x, filter], attrs) => {
+      const [, inHeight, inWidth] = x.shape;
+      const shape = { ...(attrs as Record<string, number>), inHeight, inWidth };
+      return {
+        x: () => run(KERNELS.depthwiseGradInput, { dy: dy as tf.Tensor, filter }, shape),
+        filter: () => run(KERNELS.depthwiseGradFilter, { x, dy: dy as tf.Tensor }, shape),
+      };
+    },
+  });
+  once({
+    kernelName: KERNELS.weightedSum,
+    saveAllInputs: true,
+    gradFunc: (dy, saved, attrs) => {
+      const g = dy as tf.Tensor;
+      const code = (attrs as Record<string, number>).indices;
+      const indices = decodeIndices(code);
+      const { weights, outputs, acc } = weightedSumInputs(saved, indices.length);
+      const grads: Record<string, () => tf.Tensor> = {
+        0: () => {
+          const inputs: Record<string, tf.Tensor> = { dy: g };
+          outputs.forEach((o, j) => (inputs[`o${j}`] = o));
+          return tf.sum(run(KERNELS.weightedSumGrad, inputs, { indices: code, width: weights.shape[0] }), 0);
+        },
+      };
+      indices.forEach((index, j) => (grads[j + 1] = () => run(KERNELS.scaleBy, { x: g, weights }, { index })));
+      if (acc) grads[indices.length + 1] = () => g.clone();
+      return grads;
+    },
+  });
+  once({
+    kernelName: KERNELS.mixForward,
+    inputsToSave: ['x', 'coefficients', 'preluSlope', 'swishBeta', 'slopes'],
+    gradFunc: (dy, [x, coefficients, preluSlope, swishBeta, slopes], attrs) => {
+      // dx and the per-channel sums [8, C] in one kernel; then each parameter's gradient from
+      // the sums, for the parameters being differentiated (β's coefficients in the
+      // architecture step, PReLU's and Swish's parameters in the weights' step).
+      const [dx, perChannel] = runMulti(KERNELS.mixGrad, { dy: dy as tf.Tensor, x, coefficients, preluSlope, swishBeta, slopes }, attrs as Record<string, number>);
+      const part = (index: number) => () => run(KERNELS.mixParamGrad, { stats: perChannel, coefficients }, { part: index });
+      // The slopes are a constant pool: never differentiated, so this is never called.
+      return { x: () => dx, coefficients: part(0), preluSlope: part(1), swishBeta: part(2), slopes: () => tf.zerosLike(slopes) };
+    },
+  });
+}
+
 let registered = false;
 function ensureRegistered(): void {
   if (registered) return;
   registered = true;
   registerJsKernels();
   registerWebGpuKernels();
+  registerGradients();
 }

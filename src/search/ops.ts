@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ACTIVATIONS, type ActivationName } from './space';
 import type { Random } from './random';
-import { fusedBatchNorm, fusedKernelsActive, fusedMaxPoolGrad, fusedMaxPoolGradActive, fusedMixedActivation } from './fused';
+import { fusedBatchNorm, fusedDepthwise, fusedDepthwiseActive, fusedKernelsActive, fusedMaxPoolGrad, fusedMaxPoolGradActive, fusedMixedActivation } from './fused';
 
 /**
  * How convolutions are computed. 'native' uses tfjs conv kernels (cpu, webgl, webgpu have their
@@ -95,6 +95,8 @@ export function depthwiseConv(
   const k = weight.shape[0];
   const pad = (dilation * (k - 1)) / 2;
   if (convFormulation() === 'portable') return depthwisePortable(x, weight, stride, dilation);
+  // webgpu: tfjs's forward kernel and the lab's gradient kernels, any dilation (fused.ts).
+  if (fusedDepthwiseActive()) return fusedDepthwise(x, weight, stride, dilation);
   if (dilation === 1) {
     // A numeric pad, not tf.pad: the tape then keeps x rather than a padded copy.
     return tf.depthwiseConv2d(x, weight, stride, pad);
