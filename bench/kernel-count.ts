@@ -4,7 +4,8 @@
 // "launched" leaves out the kernels that move no data on webgpu (src/bench/kernels.ts).
 // On cpu (the default, fast) the count is webgpu's except for the depthwise convs, whose
 // gradient kernels only webgpu has: --backend webgpu counts exactly (SwiftShader: minutes;
-// needs the Vulkan environment of `npm run test:gpu`), --modes darts,factorized picks modes.
+// needs the Vulkan environment of `npm run test:gpu`), --modes darts,factorized picks modes,
+// --all lists every kernel, not the top 8.
 import * as tf from '@tensorflow/tfjs';
 import { parseFlags } from '../src/cli/flags';
 import { SearchEngine } from '../src/search/engine';
@@ -22,6 +23,7 @@ const batchSize = flags.int('batch-size', 2);
 const fused = !flags.bool('no-fused');
 const backend = flags.string('backend', 'cpu') as NodeBackend;
 const modes = flags.string('modes', 'darts,factorized,nonfactorized').split(',') as SearchMode[];
+const topCount = flags.bool('all') ? Infinity : 8;
 flags.assertAllUsed();
 await useBackend(backend);
 setFusedKernels(fused);
@@ -36,7 +38,7 @@ for (const mode of modes) {
   const { launched: n, byName } = await countKernels(() => engineForMode.runStep());
   const all = [...byName.values()].reduce((a, b) => a + b, 0);
   launched[mode] = n;
-  const top = [...byName].filter(([name]) => !NO_OP_KERNELS.has(name)).sort((a, b) => b[1] - a[1]).slice(0, 8).map(([n, c]) => `${n} ${c}`).join(', ');
+  const top = [...byName].filter(([name]) => !NO_OP_KERNELS.has(name)).sort((a, b) => b[1] - a[1]).slice(0, topCount).map(([n, c]) => `${n} ${c}`).join(', ');
   console.log(`${mode}: ${launched[mode]} kernels launched per step (${all} with the no-ops); top: ${top}`);
   engineForMode.dispose();
 }

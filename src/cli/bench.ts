@@ -3,7 +3,7 @@
 import { NODE_BACKENDS, useBackend, type NodeBackend } from './backend';
 import type { Flags } from './flags';
 import type { SearchConfig, SearchMode } from '../search/space';
-import { benchOne } from '../bench/measure';
+import { BudgetExceeded, benchOne } from '../bench/measure';
 import { setFusedKernels } from '../search/fused';
 import { isBenchSize, ratios, type BenchFailure, type BenchRow, type BenchSize } from '../bench/report';
 
@@ -15,6 +15,10 @@ export async function runBench(flags: Flags) {
   const modes = flags.list('modes', ['darts', 'factorized', 'nonfactorized']) as SearchMode[];
   const steps = flags.int('steps', 10);
   const paperSteps = flags.int('paper-steps', 3);
+  // --row-seconds: each row stops timing after this long and reports the steps it has (marked
+  // cut), so a time-limited run on a lent GPU prints every row instead of being killed mid-row.
+  const rowSeconds = flags.int('row-seconds', 0);
+  if (rowSeconds < 0) throw new Error(`--row-seconds: must be 0 (no limit) or more, got ${rowSeconds}`);
   const skipNonfactorizedPaper = !flags.bool('full');
   // --no-fused: tfjs's own kernels only (composite ops), to measure what the fused kernels buy.
   const fused = !flags.bool('no-fused');
@@ -31,14 +35,14 @@ export async function runBench(flags: Flags) {
       const archUpdates: SearchConfig['archUpdate'][] = mode === 'factorized' ? ['joint', 'sequential'] : ['joint'];
       for (const archUpdate of archUpdates) {
         try {
-          const row = await benchOne(backendName, size, mode, archUpdate, { steps: size === 'paper' ? paperSteps : steps, split: true });
+          const row = await benchOne(backendName, size, mode, archUpdate, { steps: size === 'paper' ? paperSteps : steps, split: true, budgetSeconds: rowSeconds });
           process.stderr.write(`${row.backend} ${row.size} ${row.mode}${mode === 'factorized' ? ` (${archUpdate})` : ''}: ${row.msPerStep.toFixed(0)} ms/step, ${row.imagesPerSecond.toFixed(1)} img/s\n`);
           rows.push(row);
         } catch (e) {
           // wasm's heap (4 GB at most) cannot hold every configuration: say so and go on.
           const reason = (e as Error).message || String(e);
           process.stderr.write(`${backendName} ${size} ${mode}: failed (${reason.slice(0, 120)})\n`);
-          failures.push({ backend: backendName, size, mode, archUpdate, kind: 'error', reason: reason.slice(0, 300) });
+          failures.push({ backend: backendName, size, mode, archUpdate, kind: e instanceof BudgetExceeded ? 'budget' : 'error', reason: reason.slice(0, 300) });
         }
       }
     }

@@ -93,6 +93,27 @@ describe('count-genotype, derive, export-pytorch', () => {
   }, 60_000);
 });
 
+describe('bench', () => {
+  it('--row-seconds cuts a long row short and still reports the steps it timed', async () => {
+    // A tiny cpu step takes ~0.3 s once warm (~1 s the first): 2 warm-up steps, then timed steps.
+    const r = await lab('bench', '--backend', 'cpu', '--sizes', 'tiny', '--modes', 'darts', '--steps', '10000', '--row-seconds', '10');
+    expect(r.code, r.stderr).toBe(0);
+    const { rows, failures } = JSON.parse(r.stdout);
+    expect(failures).toEqual([]);
+    expect(rows[0].cut).toMatch(/^\d+ of 10000 timed steps in the 10 s budget$/);
+    expect(rows[0].msPerStep).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('a row the budget stops during warm-up is a failure of kind budget, with the reason', async () => {
+    const r = await lab('bench', '--backend', 'cpu', '--sizes', 'tiny', '--modes', 'darts', '--row-seconds', '1');
+    expect(r.code, r.stderr).toBe(0);
+    const { rows, failures } = JSON.parse(r.stdout);
+    expect(rows).toEqual([]);
+    expect(failures[0]).toMatchObject({ mode: 'darts', kind: 'budget' });
+    expect(failures[0].reason).toContain('cut by the 1 s budget after');
+  }, 120_000);
+});
+
 describe('search', () => {
   it('runs a few steps on synthetic data and writes a valid genotype with its run record', async () => {
     const out = join(dir, 'found.json');
