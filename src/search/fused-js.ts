@@ -1,7 +1,7 @@
 // The fused kernels on cpu and wasm: one JavaScript loop each over the tensors' memory (a loop
 // over the data beats ~20 separate wasm kernels that each allocate their output). Sums in float64.
 import * as tf from '@tensorflow/tfjs';
-import { KERNELS, MIX_STAT_ROWS, channelsOf, decodeIndices, mixParamGradShape, weightedSumInputs } from './fused-names';
+import { KERNELS, MIX_STAT_ROWS, channelsOf, decodeIndices, mixParamGradShape } from './fused-names';
 
 
 // Batch norm a channel at a time (stride c): each channel's sums stay in locals instead of a
@@ -349,13 +349,11 @@ function registerJs(backendName: string, jsMemory: JsMemory): void {
   );
   reg(KERNELS.weightedSum, ({ inputs, backend, attrs }) => {
     const indices = decodeIndices(attrs.indices);
-    const { weights, outputs: outs, acc: accInput } = weightedSumInputs(inputs, indices.length);
-    const list = [weights, ...outs, ...(accInput ? [accInput] : [])];
-    return memory.output(backend, outs[0].shape, list, ([wv, ...rest], out) => {
-      const acc = accInput ? rest[rest.length - 1] : null;
+    const list = Object.values(inputs); // [weights, o0 …]: an array, as AddN's
+    return memory.output(backend, list[1].shape, list, ([wv, ...rest], out) => {
       const coefficients = indices.map((index) => wv[index]);
       for (let i = 0; i < out.length; i++) {
-        let sum = acc ? acc[i] : 0;
+        let sum = 0;
         for (let j = 0; j < indices.length; j++) sum += Math.fround(coefficients[j] * rest[j][i]);
         out[i] = sum;
       }

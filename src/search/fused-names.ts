@@ -46,10 +46,16 @@ export const KERNELS = {
   /** w, buf → w − lr·buf. */
   sgdApply: 'LabSgdApply',
   /**
-   * [weights [n], o0 … o5, optional acc] (an array, as AddN's: its gradient saves every input)
-   * → acc + Σ weights[index_j] · o_j (a mixed edge's sum).
+   * [weights [n], o0 … o5] (an array, as AddN's: its gradient saves every input) →
+   * Σ weights[index_j] · o_j (a mixed edge's sum, or part of it).
    */
   weightedSum: 'LabWeightedSum',
+  /**
+   * [x0 … x6] (an array), attr count → Σ x_i: tfjs's AddN (the chunked one of safety.ts), whose
+   * registered gradient saves nothing. tfjs's own AddN gradient saves every input though it reads
+   * none, which kept every summed edge output and partial sum alive until the backward pass.
+   */
+  addN: 'LabAddN',
   /** x, weights [n] → weights[index] · x. */
   scaleBy: 'LabScaleBy',
   /** dy, o0 … o5 → [groups, n] partial sums: column index_j holds Σ dy · o_j, others 0. */
@@ -82,7 +88,7 @@ export const KERNELS = {
   depthwiseGradFilter: 'LabDepthwiseGradFilter',
 } as const;
 
-/** Op outputs per LabWeightedSum (with the weights and the output: 8 storage buffers; 5 when it also reads a running sum) and per LabWeightedSumGrad. */
+/** Op outputs per LabWeightedSum (with the weights and the output: 8 storage buffers) and per LabWeightedSumGrad. */
 export const MAX_SUM_TERMS = 6;
 
 /** Inputs of one LabSumOfSquares: with its output within WebGPU's default 8 storage buffers. */
@@ -94,12 +100,6 @@ export const MIX_STAT_ROWS = ['positive', 'relu6', 'expm1', 'swish', 'negative',
 /** The shape of KERNELS.mixParamGrad's output for `part` (0 coefficients, 1 PReLU slopes, 2 Swish's b). */
 export function mixParamGradShape(part: number, channels: number): number[] {
   return [part === 0 ? 7 : part === 1 ? channels : 1];
-}
-
-/** KERNELS.weightedSum's inputs by position: the weights, one output per index, the running sum if any. */
-export function weightedSumInputs<T>(inputs: Record<string, T> | T[], terms: number): { weights: T; outputs: T[]; acc: T | null } {
-  const list = Object.values(inputs);
-  return { weights: list[0], outputs: list.slice(1, 1 + terms), acc: list.length > 1 + terms ? list[1 + terms] : null };
 }
 
 /** Op indices as one attribute number (base 64, ≤ 6 of them; tfjs attributes are plain values). */

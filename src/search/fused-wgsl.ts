@@ -2,7 +2,7 @@
 // interface of tfjs-backend-webgpu's WebGPUProgram; the package is not imported here, so Node
 // tests and pages without WebGPU never load it).
 import * as tf from '@tensorflow/tfjs';
-import { KERNELS, MIX_STAT_ROWS, channelsOf, decodeIndices, mixParamGradShape, weightedSumInputs } from './fused-names';
+import { KERNELS, MIX_STAT_ROWS, channelsOf, decodeIndices, mixParamGradShape } from './fused-names';
 
 type Info = tf.TensorInfo;
 
@@ -356,13 +356,12 @@ function registerWebGpuOptimizer(): void {
   });
   reg(KERNELS.weightedSum, ({ inputs, backend, attrs }) => {
     const indices = decodeIndices(attrs.indices);
-    const { weights, outputs: outs, acc } = weightedSumInputs(inputs, indices.length);
-    const hasAcc = acc !== null;
-    const names = ['W', ...indices.map((_, j) => `O${j}`), ...(hasAcc ? ['Acc'] : [])];
+    const [weights, ...outs] = Object.values(inputs); // an array, as AddN's
+    const names = ['W', ...indices.map((_, j) => `O${j}`)];
     const terms = indices.map((index, j) => `W[${index}] * O${j}[index]`).join(' + ');
-    const program = elementwise(`lab_weighted_sum_${indices.join('_')}${hasAcc ? '_acc' : ''}`, names, outs[0].shape, 'channels : i32,', `
-      setOutputAtIndex(index, ${hasAcc ? 'Acc[index] + ' : ''}${terms});`);
-    return backend.runWebGPUProgram(program, [weights, ...outs, ...(acc ? [acc] : [])], 'float32', [{ type: 'int32', data: [1] }]);
+    const program = elementwise(`lab_weighted_sum_${indices.join('_')}`, names, outs[0].shape, 'channels : i32,', `
+      setOutputAtIndex(index, ${terms});`);
+    return backend.runWebGPUProgram(program, [weights, ...outs], 'float32', [{ type: 'int32', data: [1] }]);
   });
   reg(KERNELS.scaleBy, ({ inputs: { x, weights }, backend, attrs }) => {
     const program = elementwise(`lab_scale_by_${attrs.index}`, ['X', 'W'], x.shape, 'channels : i32,', `

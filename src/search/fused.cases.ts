@@ -2,9 +2,9 @@
 // same cases run on cpu and wasm (fused.test.ts) and on webgpu (fused.gpu.test.ts).
 import { expect } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { batchNorm, batchNormRelu, depthwiseConv, maxPool2x2, maxPool3x3, mixedActivationAll, setConvFormulation } from './ops';
+import { batchNorm, batchNormRelu, depthwiseConv, maxPool2x2, maxPool3x3, mixedActivationAll, setConvFormulation, sumTensors } from './ops';
 import { fusedDepthwiseActive, fusedKernelsActive, fusedMaxPoolGradActive, fusedWeightedSum, setFusedKernels } from './fused';
-import { sumTensors } from './ops';
+
 import { Random } from './random';
 import { SgdMomentum, clipScale, globalNorm } from './optimizer';
 
@@ -88,6 +88,51 @@ export async function checkDepthwise(shape: number[], k: number, stride: 1 | 2, 
   const names = ['value', 'dx', 'dfilter'];
   // The filter's gradient sums n·h·w products in another order: a looser absolute bound.
   got.slice(0, -1).forEach((g, i) => expectClose(g, want[i], `depthwise ${shape} k=${k} stride ${stride} dilation ${dilation} ${names[i]}`, 2e-5, i === 2 ? 1e-4 : 2e-5));
+}
+
+const SUM_TERM_SHAPE = [4, 8, 8, 8];
+const SUM_TERM_BYTES = 4 * 4 * 8 * 8 * 8;
+
+/**
+ * What the tape keeps for the backward pass of a sum: the bytes alive when the backward pass
+ * starts (a probe's gradient runs first) beyond those before the forward pass, for terms made
+ * inside the differentiated function. Bytes, not buffers: wasm's clone of a saved input is a
+ * copy, so a small tensor alive outside (the weights) adds a small buffer per kernel there.
+ */
+async function bytesAtBackward(sum: (terms: tf.Tensor[]) => tf.Tensor, count: number): Promise<number> {
+  let seen = -1;
+  const probe = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
+    value: tf.clone(args[0] as tf.Tensor),
+    gradFunc: (dy: tf.Tensor) => {
+      seen = tf.memory().numBytes;
+      return [dy];
+    },
+  }));
+  const a = randomTensor(SUM_TERM_SHAPE, 31);
+  const before = tf.memory().numBytes;
+  // Neg saves nothing, so a term stays alive only if the sum's own gradient keeps it.
+  const grad = tf.grad((x: tf.Tensor) => tf.sum(probe(sum(Array.from({ length: count }, () => tf.neg(x))))))(a);
+  await grad.data();
+  tf.dispose([a, grad]);
+  return seen - before;
+}
+
+/**
+ * Sums keep nothing for the backward pass: ops.sumTensors (a node's incoming edges), and a mixed
+ * edge's weighted sum beyond its op outputs (its α gradient reads them), not its partial sums.
+ */
+export async function checkSumsKeepNothing(): Promise<void> {
+  expect(fusedKernelsActive(), `fused kernels on ${tf.getBackend()}`).toBe(true);
+  // tfjs's own AddN would keep the 3 more terms.
+  expect((await bytesAtBackward(sumTensors, 5)) - (await bytesAtBackward(sumTensors, 2)), 'bytes of terms kept by sumTensors').toBe(0);
+  const weights = randomTensor([40], 32);
+  const weighted = (terms: tf.Tensor[]) => fusedWeightedSum(terms as tf.Tensor4D[], weights as tf.Tensor1D, terms.map((_, j) => j));
+  // 13 outputs: 3 partial sums of at most 6; 6 outputs: 1. The 7 more outputs are kept, and at
+  // most two more copies of the 40 weights (wasm), but no partial sum.
+  const extra = (await bytesAtBackward(weighted, 13)) - (await bytesAtBackward(weighted, 6));
+  expect(extra, 'bytes kept by the weighted sum beyond 7 outputs').toBeGreaterThanOrEqual(7 * SUM_TERM_BYTES);
+  expect(extra, 'bytes kept by the weighted sum beyond 7 outputs').toBeLessThanOrEqual(7 * SUM_TERM_BYTES + 2 * 4 * 40);
+  weights.dispose();
 }
 
 export async function checkMixedActivation(shape: number[], training: boolean, seed = 11): Promise<void> {

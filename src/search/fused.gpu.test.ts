@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../cli/backend';
-import { FUSED_SHAPES, checkBatchNorm, checkBatchNormRelu, checkDepthwise, checkMixedActivation, checkSgd, checkWeightedSum } from './fused.cases';
+import { FUSED_SHAPES, checkBatchNorm, checkBatchNormRelu, checkDepthwise, checkMixedActivation, checkSgd, checkSumsKeepNothing, checkWeightedSum } from './fused.cases';
 import { KERNELS } from './fused';
 import { batchNorm, depthwiseConv } from './ops';
 import { jsBatchNormStats } from './fused-js';
@@ -80,6 +80,11 @@ describe('fused kernels on webgpu', () => {
     await checkWeightedSum([2, 5, 5, 3], 7, 8);
     await checkWeightedSum([4, 16, 16, 8], 7, 8);
     await checkWeightedSum([1, 3, 3, 2], 39, 40);
+  });
+
+  it("sums keep nothing for the backward pass: not the edges summed into a node, not a weighted sum's partial sums", async (t) => {
+    if (!available) return t.skip();
+    await checkSumsKeepNothing();
   });
 
   it('a paper-size tensor (64·32·32·65) is normalised everywhere: the affine kernels (over 65535 workgroups of 64) and the non-affine one (65 workgroups striding over 65,536 rows)', async (t) => {

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../cli/backend';
-import { FUSED_SHAPES, checkBatchNorm, checkBatchNormRelu, checkMaxPoolAgainstCpu, checkMaxPoolGrad, checkMixedActivation, checkSgd, checkWeightedSum } from './fused.cases';
+import { FUSED_SHAPES, checkBatchNorm, checkBatchNormRelu, checkMaxPoolAgainstCpu, checkMaxPoolGrad, checkMixedActivation, checkSgd, checkSumsKeepNothing, checkWeightedSum } from './fused.cases';
 import { KERNELS, setFusedKernels } from './fused';
 import { batchNorm, mixedActivationAll } from './ops';
 import { Random } from './random';
@@ -40,6 +40,10 @@ for (const backend of ['cpu', 'wasm'] as const) {
       await checkWeightedSum([2, 5, 5, 3], 7, 8);
       await checkWeightedSum([4, 16, 16, 8], 7, 8);
       await checkWeightedSum([1, 3, 3, 2], 39, 40);
+    });
+
+    it("sums keep nothing for the backward pass: not the edges summed into a node, not a weighted sum's partial sums", async () => {
+      await checkSumsKeepNothing();
     });
 
     it("the portable max pools' gradient (wasm's) routes to the first maximum of each window, as the composite routing", async () => {

@@ -8,7 +8,7 @@
 // webgl has none and uses the composite ops in ops.ts and optimizer.ts, which are also the
 // reference the fused kernels are tested against (fused.test.ts, fused.gpu.test.ts).
 import * as tf from '@tensorflow/tfjs';
-import { KERNELS, MAX_SUM_INPUTS, MAX_SUM_TERMS, decodeIndices, encodeIndices, weightedSumInputs } from './fused-names';
+import { KERNELS, MAX_SUM_INPUTS, MAX_SUM_TERMS, decodeIndices, encodeIndices } from './fused-names';
 import { registerJsKernels } from './fused-js';
 import { registerWebGpuKernels } from './fused-wgsl';
 
@@ -132,16 +132,22 @@ export function fusedSgdStep(
  */
 export function fusedWeightedSum(outputs: tf.Tensor4D[], weights: tf.Tensor1D, indices: number[]): tf.Tensor4D {
   if (outputs.length !== indices.length || outputs.length === 0) throw new Error('fusedWeightedSum: one index per output');
-  // The first kernel takes 6 outputs; each later one also reads the running sum, so 5.
-  let acc: tf.Tensor | null = null;
-  for (let i = 0; i < outputs.length; ) {
-    const take = i === 0 ? MAX_SUM_TERMS : MAX_SUM_TERMS - 1;
-    const chunk = indices.slice(i, i + take);
-    const inputs = [weights, ...outputs.slice(i, i + take), ...(acc ? [acc] : [])];
-    acc = tf.engine().runKernel(KERNELS.weightedSum, inputs as unknown as tf.NamedTensorMap, { indices: encodeIndices(chunk) } as unknown as tf.NamedAttrMap) as tf.Tensor;
-    i += take;
+  // One kernel per 6 outputs, then their sums added (by a sum that saves nothing). A chained
+  // running sum (a kernel reading the last one's result) would be one kernel fewer, but the
+  // tape would save it: one more full-size tensor per edge kept until the backward pass.
+  const partial: tf.Tensor[] = [];
+  for (let i = 0; i < outputs.length; i += MAX_SUM_TERMS) {
+    const inputs = [weights, ...outputs.slice(i, i + MAX_SUM_TERMS)];
+    const attrs = { indices: encodeIndices(indices.slice(i, i + MAX_SUM_TERMS)) };
+    partial.push(tf.engine().runKernel(KERNELS.weightedSum, inputs as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor);
   }
-  return acc as tf.Tensor4D;
+  // At most 7 partial sums (40 ops, non-factorized): one addN within webgpu's limit (ops.MAX_ADDN).
+  return (partial.length === 1 ? partial[0] : fusedAddN(partial)) as tf.Tensor4D;
+}
+
+/** Σ tensors (at most ops.MAX_ADDN of them) by tfjs's AddN, with a gradient that saves nothing (KERNELS.addN). */
+export function fusedAddN(tensors: tf.Tensor[]): tf.Tensor {
+  return tf.engine().runKernel(KERNELS.addN, tensors as unknown as tf.NamedTensorMap, { count: tensors.length } as unknown as tf.NamedAttrMap) as tf.Tensor;
 }
 
 /** Whether the current backend has the max pool gradient kernel (cpu and wasm). */
@@ -178,6 +184,14 @@ function registerGradients(): void {
     if (!tf.getGradient(config.kernelName)) tf.registerGradient(config);
   };
   once({
+    kernelName: KERNELS.addN,
+    gradFunc: (dy, _saved, attrs) => {
+      const grads: Record<string, () => tf.Tensor> = {};
+      for (let i = 0; i < (attrs as Record<string, number>).count; i++) grads[i] = () => (dy as tf.Tensor).clone();
+      return grads;
+    },
+  });
+  once({
     kernelName: KERNELS.depthwise,
     inputsToSave: ['x', 'filter'],
     gradFunc: (dy, [x, filter], attrs) => {
@@ -196,7 +210,7 @@ function registerGradients(): void {
       const g = dy as tf.Tensor;
       const code = (attrs as Record<string, number>).indices;
       const indices = decodeIndices(code);
-      const { weights, outputs, acc } = weightedSumInputs(saved, indices.length);
+      const [weights, ...outputs] = saved;
       const grads: Record<string, () => tf.Tensor> = {
         0: () => {
           const inputs: Record<string, tf.Tensor> = { dy: g };
@@ -205,7 +219,6 @@ function registerGradients(): void {
         },
       };
       indices.forEach((index, j) => (grads[j + 1] = () => run(KERNELS.scaleBy, { x: g, weights }, { index })));
-      if (acc) grads[indices.length + 1] = () => g.clone();
       return grads;
     },
   });
@@ -230,5 +243,18 @@ function ensureRegistered(): void {
   registered = true;
   registerJsKernels();
   registerWebGpuKernels();
+  // The same kernel on every backend with fused kernels: tfjs's AddN, looked up when called.
+  for (const backendName of ['cpu', 'wasm', 'webgpu']) {
+    if (tf.getKernel(KERNELS.addN, backendName)) continue;
+    tf.registerKernel({
+      kernelName: KERNELS.addN,
+      backendName,
+      kernelFunc: (args) => {
+        const addN = tf.getKernel('AddN', backendName);
+        if (!addN) throw new Error(`${backendName} has no AddN kernel`);
+        return addN.kernelFunc(args);
+      },
+    });
+  }
   registerGradients();
 }

@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ACTIVATIONS, type ActivationName } from './space';
 import type { Random } from './random';
-import { fusedBatchNorm, fusedDepthwise, fusedDepthwiseActive, fusedKernelsActive, fusedMaxPoolGrad, fusedMaxPoolGradActive, fusedMixedActivation } from './fused';
+import { fusedAddN, fusedBatchNorm, fusedDepthwise, fusedDepthwiseActive, fusedKernelsActive, fusedMaxPoolGrad, fusedMaxPoolGradActive, fusedMixedActivation } from './fused';
 
 /**
  * How convolutions are computed. 'native' uses tfjs conv kernels (cpu, webgl, webgpu have their
@@ -34,7 +34,8 @@ export function sumTensors(terms: tf.Tensor[]): tf.Tensor {
     const next: tf.Tensor[] = [];
     for (let i = 0; i < level.length; i += MAX_ADDN) {
       const chunk = level.slice(i, i + MAX_ADDN);
-      next.push(chunk.length === 1 ? chunk[0] : tf.addN(chunk));
+      // fusedAddN: the same sum, but the tape does not keep the terms for the backward pass.
+      next.push(chunk.length === 1 ? chunk[0] : fusedKernelsActive() ? fusedAddN(chunk) : tf.addN(chunk));
     }
     level = next;
   }
