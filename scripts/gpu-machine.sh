@@ -43,12 +43,13 @@ log "node $($NODE --version), VK_DRIVER_FILES=${VK_DRIVER_FILES:-default}"
 
 # The comparison the issue asks for first (the lab's paper-size step and PyTorch's), then
 # parity, then the costly non-factorized rows. Each bench row stops timing after ROW_SECONDS
-# and reports what it timed (a killed phase would print nothing): about 22,000 dispatches a
+# (checked between steps, so a row runs at most one step, or one split sample, past it) and
+# reports what it timed: a killed phase would print nothing. About 21,000 dispatches a
 # factorized paper-size step, at the ~100 µs each seen on the H200 through Dawn's Node binding,
-# is ~2-4 s a step.
-ROW=${ROW_SECONDS:-45}
+# is ~2-4 s a step. Factorized is two rows (joint and sequential architecture updates).
+ROW=${ROW_SECONDS:-40}
 phase webgpu-darts 100 webgpu-darts.json $NODE $G/lab.mjs bench --backend webgpu --sizes paper --modes darts --paper-steps "$STEPS" --row-seconds "$ROW"
-phase webgpu-factorized 150 webgpu-factorized.json $NODE $G/lab.mjs bench --backend webgpu --sizes paper --modes factorized --paper-steps "$STEPS" --row-seconds "$ROW"
+phase webgpu-factorized 170 webgpu-factorized.json $NODE $G/lab.mjs bench --backend webgpu --sizes paper --modes factorized --paper-steps "$STEPS" --row-seconds "$ROW"
 # PyTorch in float32 (tfjs has no TF32), then with its default TF32 convolutions.
 [ -n "${SKIP_PYTORCH:-}" ] || phase pytorch 60 pytorch.json python3 bench/pytorch_supernet.py --device cuda --steps 10 --fp32 --modes darts,factorized
 [ -n "${SKIP_PYTORCH:-}" ] || phase pytorch-tf32 40 pytorch-tf32.json python3 bench/pytorch_supernet.py --device cuda --steps 10 --modes darts,factorized

@@ -87,6 +87,8 @@ export async function benchOne(backend: string, sizeName: BenchSize, mode: Searc
       const weights = engine.net.variables('weights');
       try {
         for (let i = 0; i < Math.min(steps, 5); i++) {
+          // Within the row's budget too, after one sample of each.
+          if (i > 0 && overBudget()) break;
           forwardTimes.push(
             await time(async () => {
               const loss = tf.tidy(() => engine.net.loss(x, y, ctx));
