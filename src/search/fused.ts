@@ -1,7 +1,8 @@
 // Fused kernels for what dominated a search step's kernel count: batch norm with batch
 // statistics (8 per mixed edge, ~34 tfjs kernels forward and backward when composed), the
 // factorized mixed activation (~70), a mixed edge's weighted sum, and the SGD update with its
-// gradient norm. On a GPU a step is bound by how many kernels it launches, not by arithmetic.
+// gradient norm; on webgpu also the depthwise convs' gradients (tfjs has none for a dilated
+// conv). On a GPU a step is bound by how many kernels it launches, not by arithmetic.
 //
 // Each op here is a few registered tfjs kernels (names in fused-names.ts): WGSL programs on
 // webgpu (fused-wgsl.ts), one JavaScript implementation shared by cpu and wasm (fused-js.ts).
@@ -44,14 +45,6 @@ function runMulti(name: string, inputs: Record<string, tf.Tensor>, attrs: Record
 export function fusedBatchNorm(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, epsilon: number, affine: boolean, relu = false): tf.Tensor4D {
   if (relu && affine) throw new Error('fusedBatchNorm: relu is fused for non-affine batch norm only');
   const attrs = { epsilon, relu: relu ? 1 : 0 };
-  const forward = (xi: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
-    const stats = run(KERNELS.bnStats, { x: xi });
-    return run(KERNELS.bnApply, { x: xi, stats, gamma: g, beta: b }, attrs) as tf.Tensor4D;
-  };
-  const backward = (dy: tf.Tensor, xs: tf.Tensor, g: tf.Tensor) => {
-    const gradStats = run(KERNELS.bnGradStats, { dy, x: xs }, attrs);
-    return { gradStats, dx: run(KERNELS.bnGradApply, { dy, x: xs, gradStats, gamma: g }, attrs) };
-  };
   if (!affine) {
     // Non-affine (every BN inside a mixed op): no parameters, and one kernel each way.
     const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
@@ -62,15 +55,20 @@ export function fusedBatchNorm(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tens
     });
     return op(x) as tf.Tensor4D;
   }
+  // Affine: the statistics as a tensor between two kernels each way; the backward's also give
+  // γ's and β's gradients.
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xi, g, b, save] = args as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
     save([xi, g]);
+    const stats = run(KERNELS.bnStats, { x: xi });
+    const value = run(KERNELS.bnApply, { x: xi, stats, gamma: g, beta: b }, attrs) as tf.Tensor4D;
     const gradFunc = (dy: tf.Tensor, [xs, gs]: tf.Tensor[]) => {
-      const { gradStats, dx } = backward(dy, xs, gs);
+      const gradStats = run(KERNELS.bnGradStats, { dy, x: xs }, attrs);
+      const dx = run(KERNELS.bnGradApply, { dy, x: xs, gradStats, gamma: gs }, attrs);
       const c = gs.shape[0];
       return [dx, tf.reshape(tf.slice(gradStats, [3, 0], [1, c]), [c]), tf.reshape(tf.slice(gradStats, [2, 0], [1, c]), [c])];
     };
-    return { value: forward(xi, g, b), gradFunc };
+    return { value, gradFunc };
   });
   return op(x, gamma, beta) as tf.Tensor4D;
 }
