@@ -68,8 +68,9 @@ function elementwise(key: string, variableNames: string[], shape: number[], unif
 }
 
 /**
- * One workgroup per channel over x viewed as [rows, channels]; `body` runs the strided passes
- * and writes result[r * channels + c] from lane 0. treeReduce(names) sums shared arrays.
+ * One workgroup per channel over x viewed as [inputRows, channels]; `body` runs the strided
+ * passes and writes result[r * channels + c] (rows: the output's; a reduction's sums from lane
+ * 0, a whole channel from every lane). treeReduce(names, 'LANES') sums shared arrays.
  */
 function perChannel(key: string, variableNames: string[], rows: number, channels: number, sharedArrays: string[], body: string, inputRows: number): WebGpuProgram {
   const lanes = reductionLanes(inputRows);
@@ -134,14 +135,19 @@ function registerWebGpu(): void {
     let mean = p0[0] / f32(M);
     var squares = 0.0;`;
 
+  // The channel's mean and (biased, two-pass) variance in every lane.
+  const moments = `
+    ${meanAndVariance}
+    for (var m = i32(lane); m < M; m = m + i32(LANES)) { let d = X[m * C + c] - mean; squares = squares + d * d; }
+    p1[lane] = squares;
+    ${treeReduce(['p1'], 'LANES')}
+    let variance = p1[0] / f32(M);`;
+
   reg(KERNELS.bnStats, ({ inputs: { x }, backend }) => {
     const c = channelsOf(x.shape);
     const program = perChannel('lab_bn_stats', ['X'], 2, c, ['p0', 'p1'], `
-      ${meanAndVariance}
-      for (var m = i32(lane); m < M; m = m + i32(LANES)) { let d = X[m * C + c] - mean; squares = squares + d * d; }
-      p1[lane] = squares;
-      ${treeReduce(['p1'], 'LANES')}
-      if (lane == 0u) { result[c] = mean; result[C + c] = p1[0] / f32(M); }`, sizeOf(x) / c);
+      ${moments}
+      if (lane == 0u) { result[c] = mean; result[C + c] = variance; }`, sizeOf(x) / c);
     return backend.runWebGPUProgram(program, [x], 'float32', reduceUniforms(x));
   });
   // With relu (non-affine BN then ReLU) the output is positive exactly where x > mean: the
@@ -183,11 +189,8 @@ function registerWebGpu(): void {
     const c = channelsOf(x.shape);
     const relu = attrs.relu === 1;
     const program = perChannel(`lab_bn_non_affine_${relu ? 'relu' : 'plain'}`, ['X'], sizeOf(x) / c, c, ['p0', 'p1'], `
-      ${meanAndVariance}
-      for (var m = i32(lane); m < M; m = m + i32(LANES)) { let d = X[m * C + c] - mean; squares = squares + d * d; }
-      p1[lane] = squares;
-      ${treeReduce(['p1'], 'LANES')}
-      let rstd = inverseSqrt(p1[0] / f32(M) + uniforms.epsilon);
+      ${moments}
+      let rstd = inverseSqrt(variance + uniforms.epsilon);
       for (var m = i32(lane); m < M; m = m + i32(LANES)) {
         let v = X[m * C + c];
         result[m * C + c] = ${relu ? 'select(0.0, (v - mean) * rstd, v > mean)' : '(v - mean) * rstd'};
