@@ -425,7 +425,8 @@ function registerWebGpuDepthwise(): void {
   const data = (channels: number, attrs: Record<string, number>, outHeight: number, outWidth: number): Uniform[] =>
     [channels, attrs.k, attrs.stride, attrs.dilation, attrs.pad, attrs.inHeight, attrs.inWidth, outHeight, outWidth].map((v) => ({ type: 'int32', data: [v] }));
   // dx[b, y, x, c] = Σ_ij w[i, j, c] · dy[b, oy, ox, c] over the taps where y = oy·stride − pad +
-  // i·dilation (and the same for x) for an output position (oy, ox) in range.
+  // i·dilation (and the same for x) for an output position (oy, ox) in range. In the shader
+  // K is the filter's size and k the element's channel (elementwise's).
   reg(KERNELS.depthwiseGradInput, ({ inputs: { dy, filter }, backend, attrs }) => {
     const [n, outHeight, outWidth, c] = dy.shape;
     const program = elementwise('lab_depthwise_grad_input', ['G', 'W'], [n, attrs.inHeight, attrs.inWidth, c], uniforms, `
