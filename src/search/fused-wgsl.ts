@@ -375,8 +375,9 @@ function registerWebGpuOptimizer(): void {
     const indices = decodeIndices(attrs.indices);
     const outs = indices.map((_, j) => inputs[`o${j}`]);
     const size = sizeOf(inputs.dy);
-    // Workgroups stride over the elements, each writing its partial sums as one row.
-    const groups = Math.max(1, Math.min(256, Math.ceil(size / (WORKGROUP * 16))));
+    // Workgroups stride over the elements, each writing its partial sums as one row. Up to
+    // 16,384 elements (256 a lane) one workgroup does: its one row needs no Sum kernel after.
+    const groups = size <= WORKGROUP * 256 ? 1 : Math.min(256, Math.ceil(size / (WORKGROUP * 16)));
     const width = attrs.width;
     const names = indices.map((_, j) => `q${j}`);
     const program: WebGpuProgram = {

@@ -75,10 +75,11 @@ describe('fused kernels on webgpu', () => {
     await checkSgd();
   });
 
-  it("a mixed edge's weighted sum (7 of 8 ops, 39 of 40) matches multiply-and-add", async (t) => {
+  it("a mixed edge's weighted sum (7 of 8 ops, 39 of 40; the α gradient by one workgroup and by 32) matches multiply-and-add", async (t) => {
     if (!available) return t.skip();
     await checkWeightedSum([2, 5, 5, 3], 7, 8);
     await checkWeightedSum([4, 16, 16, 8], 7, 8);
+    await checkWeightedSum([4, 16, 16, 32], 7, 8);
     await checkWeightedSum([1, 3, 3, 2], 39, 40);
   });
 

@@ -213,7 +213,8 @@ function registerGradients(): void {
         0: () => {
           const inputs: Record<string, tf.Tensor> = { dy: g };
           outputs.forEach((o, j) => (inputs[`o${j}`] = o));
-          return tf.sum(run(KERNELS.weightedSumGrad, inputs, { indices: code, width: weights.shape[0] }), 0);
+          const rows = run(KERNELS.weightedSumGrad, inputs, { indices: code, width: weights.shape[0] });
+          return rows.shape[0] === 1 ? tf.reshape(rows, [weights.shape[0]]) : tf.sum(rows, 0);
         },
       };
       indices.forEach((index, j) => (grads[j + 1] = () => run(KERNELS.scaleBy, { x: g, weights }, { index })));
