@@ -48,6 +48,29 @@ export function installSafeAddN(backendName: string = tf.getBackend()): void {
   patched.add(backendName);
 }
 
+const sharing = new Set<string>();
+
+/**
+ * wasm's Identity kernel copies its input, where cpu's and webgpu's share the buffer (as wasm's
+ * own Reshape does, by reference count). tfjs clones every tensor the tape saves for the
+ * backward pass, so on wasm each saved activation still alive elsewhere was held twice.
+ */
+export function installSharedIdentity(backendName: string = tf.getBackend()): void {
+  if (backendName !== 'wasm' || sharing.has(backendName) || !tf.getKernel('Identity', backendName)) return;
+  tf.unregisterKernel('Identity', backendName);
+  tf.registerKernel({
+    kernelName: 'Identity',
+    backendName,
+    kernelFunc: ({ inputs, backend }) => {
+      const x = (inputs as unknown as { x: tf.TensorInfo }).x;
+      if (x.dtype === 'string') throw new Error('Identity: string tensors are not used by the lab');
+      (backend as unknown as { incRef(id: object): void }).incRef(x.dataId);
+      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+    },
+  });
+  sharing.add(backendName);
+}
+
 /** What a GPU error looks like to the user. */
 export interface DeviceFailure {
   kind: 'validation' | 'out-of-memory' | 'internal' | 'device-lost';

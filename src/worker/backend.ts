@@ -8,7 +8,7 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import wasmUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
-import { installSafeAddN } from '../search/safety';
+import { installSafeAddN, installSharedIdentity } from '../search/safety';
 import type { AdapterInfo, BackendChoice } from './protocol';
 
 export interface BackendSelection {
@@ -80,6 +80,7 @@ async function trySetBackend(name: string): Promise<string | null> {
     probe.dispose();
     if (v !== 3) return `${name} computed 1 + 2 = ${v}`;
     installSafeAddN(name);
+    installSharedIdentity(name);
     return null;
   } catch (e) {
     return `${name} failed: ${errorText(e)}`;
