@@ -3,7 +3,7 @@
 // a GPU machine without a browser can measure the real step time.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { installSafeAddN, installSharedIdentity, watchWebGpuDevice, type DeviceFailure } from '../search/safety';
+import { patchBackend, watchWebGpuDevice, type DeviceFailure } from '../search/safety';
 
 export const NODE_BACKENDS = ['wasm', 'cpu', 'webgpu'] as const;
 export type NodeBackend = (typeof NODE_BACKENDS)[number];
@@ -45,8 +45,7 @@ export async function useBackend(name: NodeBackend): Promise<BackendInfo> {
     throw new Error(`backend ${name} could not be initialised${hint}`);
   }
   await tf.ready();
-  installSafeAddN(name);
-  installSharedIdentity(name);
+  patchBackend(name);
   let failure: DeviceFailure | null = null;
   let adapterInfo: string | null = null;
   if (name === 'webgpu') {

@@ -7,7 +7,7 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import wasmUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
-import { installSafeAddN, installSharedIdentity, watchWebGpuDevice } from '../search/safety';
+import { patchBackend, watchWebGpuDevice } from '../search/safety';
 import { OP_TOLERANCE, PARITY_CASES, SEARCH_TOLERANCE, compareArrays, evaluateCase, runParitySearch } from '../search/parity-cases';
 
 export interface ParityRow {
@@ -47,8 +47,7 @@ async function use(backend: string): Promise<boolean> {
   try {
     if (!(await tf.setBackend(backend))) return false;
     await tf.ready();
-    installSafeAddN(backend);
-    installSharedIdentity(backend);
+    patchBackend(backend);
     if (backend === 'webgpu') watchWebGpuDevice((f) => (state.gpuError = f.message));
     return tf.getBackend() === backend;
   } catch {

@@ -71,6 +71,12 @@ export function installSharedIdentity(backendName: string = tf.getBackend()): vo
   sharing.add(backendName);
 }
 
+/** The kernel patches above for a backend the lab is about to use (every caller selecting one). */
+export function patchBackend(backendName: string = tf.getBackend()): void {
+  installSafeAddN(backendName);
+  installSharedIdentity(backendName);
+}
+
 /** What a GPU error looks like to the user. */
 export interface DeviceFailure {
   kind: 'validation' | 'out-of-memory' | 'internal' | 'device-lost';

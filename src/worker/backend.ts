@@ -8,7 +8,7 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import wasmUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
-import { installSafeAddN, installSharedIdentity } from '../search/safety';
+import { patchBackend } from '../search/safety';
 import type { AdapterInfo, BackendChoice } from './protocol';
 
 export interface BackendSelection {
@@ -79,8 +79,7 @@ async function trySetBackend(name: string): Promise<string | null> {
     const [v] = await probe.data();
     probe.dispose();
     if (v !== 3) return `${name} computed 1 + 2 = ${v}`;
-    installSafeAddN(name);
-    installSharedIdentity(name);
+    patchBackend(name);
     return null;
   } catch (e) {
     return `${name} failed: ${errorText(e)}`;
