@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { KERNELS } from '../search/fused';
 
 /** Kernels that move no data on webgpu (views and reference counts), and customGrad's wrappers. */
-export const NO_OP_KERNELS = new Set(['Reshape', 'Identity', 'Cast (no-op)', 'forward']);
+export const NO_OP_KERNELS = new Set(['Reshape', 'Identity', 'Cast (no-op)', 'forward', KERNELS.fanOut]);
 
 /** Kernels that run more than one GPU program on webgpu: dx and the parameter sums. */
 export const DISPATCHES_PER_KERNEL: Record<string, number> = { [KERNELS.mixGrad]: 2 };

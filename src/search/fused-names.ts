@@ -58,6 +58,12 @@ export const KERNELS = {
   addN: 'LabAddN',
   /** x, weights [n] → weights[index] · x. */
   scaleBy: 'LabScaleBy',
+  /**
+   * x, attr count → count tensors sharing x's buffer (no kernel runs): one per reader of x, so the
+   * backward pass sums the readers' gradients with one AddN per 7 (its registered gradient)
+   * where tfjs adds each further reader's gradient with an Add kernel of its own.
+   */
+  fanOut: 'LabFanOut',
   /** dy, o0 … o5 → [groups, n] partial sums: column index_j holds Σ dy · o_j, others 0. */
   weightedSumGrad: 'LabWeightedSumGrad',
   /**
@@ -90,6 +96,9 @@ export const KERNELS = {
 
 /** Op outputs per LabWeightedSum (with the weights and the output: 8 storage buffers) and per LabWeightedSumGrad. */
 export const MAX_SUM_TERMS = 6;
+
+/** Inputs of one AddN: webgpu 4.22 silently drops a command buffer at 8 or more (safety.ts). */
+export const MAX_ADDN_INPUTS = 7;
 
 /** Inputs of one LabSumOfSquares: with its output within WebGPU's default 8 storage buffers. */
 export const MAX_SUM_INPUTS = 7;

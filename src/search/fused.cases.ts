@@ -3,7 +3,8 @@
 import { expect } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { batchNorm, batchNormRelu, depthwiseConv, maxPool2x2, maxPool3x3, mixedActivationAll, setConvFormulation, sumTensors } from './ops';
-import { fusedDepthwiseActive, fusedKernelsActive, fusedMaxPoolGradActive, fusedWeightedSum, setFusedKernels } from './fused';
+import { KERNELS, fusedDepthwiseActive, fusedFanOut, fusedKernelsActive, fusedMaxPoolGradActive, fusedWeightedSum, setFusedKernels } from './fused';
+import { countKernels } from '../bench/kernels';
 
 import { Random } from './random';
 import { SgdMomentum, clipScale, globalNorm } from './optimizer';
@@ -115,6 +116,40 @@ async function bytesAtBackward(sum: (terms: tf.Tensor[]) => tf.Tensor, count: nu
   await grad.data();
   tf.dispose([a, grad]);
   return seen - before;
+}
+
+/**
+ * fusedFanOut: 11 handles on x share its buffer (no buffer added) and read as x; x's gradient is
+ * the sum of theirs in 3 AddN kernels (7 + 4, then the 2 partial sums) and no Add, also when the
+ * caller takes the handles off the array it was given (the engine's tape keeps that array).
+ */
+export async function checkFanOut(): Promise<void> {
+  const x = randomTensor([2, 3, 3, 5], 51);
+  const buffers = tf.memory().numDataBuffers;
+  const handles = fusedFanOut(x, 11);
+  expect(tf.memory().numDataBuffers, 'data buffers added by 11 handles').toBe(buffers);
+  expect(Array.from(await handles[10].data())).toEqual(Array.from(await x.data()));
+  tf.dispose(handles);
+  expect(tf.memory().numDataBuffers, 'data buffers after the handles are disposed').toBe(buffers);
+  // Σ_i i·Σ h_i² over handles i = 1…11: gradient 2·(1 + … + 11)·x = 132·x.
+  let grad: tf.Tensor | null = null;
+  const { byName } = await countKernels(async () => {
+    grad = tf.grad((v: tf.Tensor) => {
+      const hs = fusedFanOut(v, 11);
+      const terms: tf.Tensor[] = [];
+      while (hs.length) {
+        const weight = hs.length;
+        terms.push(tf.mul(tf.sum(tf.square(hs.pop()!)), weight));
+      }
+      return tf.sum(tf.stack(terms));
+    })(x);
+    await grad.data();
+  });
+  const expected = tf.tidy(() => tf.mul(x, 132));
+  expectClose((await grad!.data()) as Float32Array, (await expected.data()) as Float32Array, 'fan-out gradient', 1e-6, 1e-6);
+  expect(byName.get(KERNELS.addN), "AddN kernels summing 11 handles' gradients").toBe(3);
+  expect(byName.get('Add') ?? 0, 'Add kernels').toBe(0);
+  tf.dispose([x, grad!, expected]);
 }
 
 /**

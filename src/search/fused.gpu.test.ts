@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../cli/backend';
-import { FUSED_SHAPES, checkBatchNorm, checkBatchNormRelu, checkDepthwise, checkMixedActivation, checkSgd, checkSumsKeepNothing, checkWeightedSum } from './fused.cases';
+import { FUSED_SHAPES, checkBatchNorm, checkBatchNormRelu, checkDepthwise, checkMixedActivation, checkSgd, checkFanOut, checkSumsKeepNothing, checkWeightedSum } from './fused.cases';
 import { KERNELS } from './fused';
 import { batchNorm, depthwiseConv } from './ops';
 import { jsBatchNormStats } from './fused-js';
@@ -81,6 +81,11 @@ describe('fused kernels on webgpu', () => {
     await checkWeightedSum([4, 16, 16, 8], 7, 8);
     await checkWeightedSum([4, 16, 16, 32], 7, 8);
     await checkWeightedSum([1, 3, 3, 2], 39, 40);
+  });
+
+  it("a tensor's readers read it through handles sharing its buffer, and its gradient is their sum in AddN kernels", async (t) => {
+    if (!available) return t.skip();
+    await checkFanOut();
   });
 
   it("sums keep nothing for the backward pass: not the edges summed into a node, not a weighted sum's partial sums", async (t) => {

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../cli/backend';
-import { FUSED_SHAPES, checkBatchNorm, checkBatchNormRelu, checkMaxPoolAgainstCpu, checkMaxPoolGrad, checkMixedActivation, checkSgd, checkSumsKeepNothing, checkWeightedSum } from './fused.cases';
+import { FUSED_SHAPES, checkBatchNorm, checkBatchNormRelu, checkMaxPoolAgainstCpu, checkMaxPoolGrad, checkMixedActivation, checkSgd, checkFanOut, checkSumsKeepNothing, checkWeightedSum } from './fused.cases';
 import { KERNELS, setFusedKernels } from './fused';
 import { batchNorm, mixedActivationAll } from './ops';
 import { Random } from './random';
@@ -40,6 +40,10 @@ for (const backend of ['cpu', 'wasm'] as const) {
       await checkWeightedSum([2, 5, 5, 3], 7, 8);
       await checkWeightedSum([4, 16, 16, 8], 7, 8);
       await checkWeightedSum([1, 3, 3, 2], 39, 40);
+    });
+
+    it("a tensor's readers read it through handles sharing its buffer, and its gradient is their sum in AddN kernels", async () => {
+      await checkFanOut();
     });
 
     it("sums keep nothing for the backward pass: not the edges summed into a node, not a weighted sum's partial sums", async () => {

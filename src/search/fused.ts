@@ -9,7 +9,7 @@
 // webgl has none and uses the composite ops in ops.ts and optimizer.ts, which are also the
 // reference the fused kernels are tested against (fused.test.ts, fused.gpu.test.ts).
 import * as tf from '@tensorflow/tfjs';
-import { KERNELS, MAX_SUM_INPUTS, MAX_SUM_TERMS, decodeIndices, encodeIndices } from './fused-names';
+import { KERNELS, MAX_ADDN_INPUTS, MAX_SUM_INPUTS, MAX_SUM_TERMS, decodeIndices, encodeIndices } from './fused-names';
 import { registerJsKernels } from './fused-js';
 import { registerWebGpuKernels } from './fused-wgsl';
 
@@ -148,6 +148,34 @@ export function fusedAddN(tensors: tf.Tensor[]): tf.Tensor {
   return tf.engine().runKernel(KERNELS.addN, tensors as unknown as tf.NamedTensorMap, { count: tensors.length } as unknown as tf.NamedAttrMap) as tf.Tensor;
 }
 
+/**
+ * `count` handles on x, one for each op that reads it (KERNELS.fanOut): they share x's buffer,
+ * and the backward pass sums their gradients with one AddN per 7 instead of tfjs's one Add per
+ * reader after the first (a mixed edge's input has up to 16 readers).
+ */
+export function fusedFanOut<T extends tf.Tensor>(x: T, count: number): T[] {
+  if (!Number.isInteger(count) || count < 2) throw new Error(`fusedFanOut: count must be an integer of at least 2, got ${count}`);
+  ensureRegistered();
+  const handles = tf.engine().runKernel(KERNELS.fanOut, { x } as unknown as tf.NamedTensorMap, { count } as unknown as tf.NamedAttrMap) as unknown as T[];
+  // A copy: the engine returns the array its tape node keeps as the op's outputs, and a caller
+  // that pops from it would cut the op out of the backward pass.
+  return handles.slice();
+}
+
+/** Σ tensors in AddN kernels of at most MAX_ADDN_INPUTS each (webgpu's limit, safety.ts). */
+function sumInChunks(tensors: tf.Tensor[]): tf.Tensor {
+  let level = tensors;
+  while (level.length > 1) {
+    const next: tf.Tensor[] = [];
+    for (let i = 0; i < level.length; i += MAX_ADDN_INPUTS) {
+      const chunk = level.slice(i, i + MAX_ADDN_INPUTS);
+      next.push(chunk.length === 1 ? chunk[0] : fusedAddN(chunk));
+    }
+    level = next;
+  }
+  return level[0];
+}
+
 /** Whether the current backend has the max pool gradient kernel (cpu and wasm). */
 export function fusedMaxPoolGradActive(): boolean {
   return fusedKernelsActive() && tf.getKernel(KERNELS.maxPoolGrad, tf.getBackend()) !== undefined;
@@ -188,6 +216,11 @@ function registerGradients(): void {
       for (let i = 0; i < (attrs as Record<string, number>).count; i++) grads[i] = () => (dy as tf.Tensor).clone();
       return grads;
     },
+  });
+  once({
+    kernelName: KERNELS.fanOut,
+    // dy: one gradient per handle (tfjs fills zeros for a handle no op read).
+    gradFunc: (dy) => ({ x: () => sumInChunks(dy as unknown as tf.Tensor[]) }),
   });
   once({
     kernelName: KERNELS.depthwise,
@@ -252,6 +285,23 @@ function ensureRegistered(): void {
         const addN = tf.getKernel('AddN', backendName);
         if (!addN) throw new Error(`${backendName} has no AddN kernel`);
         return addN.kernelFunc(args);
+      },
+    });
+  }
+  // Handles sharing x's buffer by reference count, as tfjs's Identity on cpu and webgpu (and
+  // on wasm with safety.installSharedIdentity): no data moves.
+  for (const backendName of ['cpu', 'wasm', 'webgpu']) {
+    if (tf.getKernel(KERNELS.fanOut, backendName)) continue;
+    tf.registerKernel({
+      kernelName: KERNELS.fanOut,
+      backendName,
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        const x = (inputs as unknown as { x: tf.TensorInfo }).x;
+        const count = (attrs as unknown as { count: number }).count;
+        return Array.from({ length: count }, () => {
+          (backend as unknown as { incRef(id: object): void }).incRef(x.dataId);
+          return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+        });
       },
     });
   }

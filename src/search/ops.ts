@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ACTIVATIONS, type ActivationName } from './space';
 import type { Random } from './random';
+import { MAX_ADDN_INPUTS } from './fused-names';
 import { fusedAddN, fusedBatchNorm, fusedDepthwise, fusedDepthwiseActive, fusedKernelsActive, fusedMaxPoolGrad, fusedMaxPoolGradActive, fusedMixedActivation } from './fused';
 
 /**
@@ -23,7 +24,7 @@ export function convFormulation(): ConvFormulation {
 }
 
 /** The most tensors one addN may take: webgpu 4.22 silently drops a command buffer at 8+. */
-export const MAX_ADDN = 7;
+export const MAX_ADDN = MAX_ADDN_INPUTS;
 
 /** Sum of tensors in chunks of at most MAX_ADDN (never one addN over 8+ inputs). */
 export function sumTensors(terms: tf.Tensor[]): tf.Tensor {

@@ -9,6 +9,7 @@ import { makeConfig, type SearchConfig } from './space';
 import { Random } from './random';
 import { installSafeAddN } from './safety';
 import { countKernels } from '../bench/kernels';
+import { KERNELS } from './fused';
 
 const input = { height: 8, width: 8, channels: 3, classes: 4 };
 
@@ -18,8 +19,8 @@ beforeAll(async () => {
 });
 afterAll(() => tf.disposeVariables());
 
-async function lossAndGradients(config: SearchConfig, shareInputWork: boolean) {
-  const net = new Supernet({ config, input, shareInputWork }, new Random(7));
+async function lossAndGradients(config: SearchConfig, shareInputWork: boolean, fanOutReaders = true) {
+  const net = new Supernet({ config, input, shareInputWork, fanOutReaders }, new Random(7));
   const images = tf.randomNormal([2, 8, 8, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
   const labels = tf.tensor1d([1, 3]);
   const variables = net.namedVariables();
@@ -35,8 +36,9 @@ async function lossAndGradients(config: SearchConfig, shareInputWork: boolean) {
     tf.dispose([value, ...Object.values(grads)]);
   });
   tf.dispose([images, labels]);
+  const unread = net.unreadHandles;
   net.dispose();
-  return { ...result!, kernels: counted.byName };
+  return { ...result!, kernels: counted.byName, unread };
 }
 
 const cases: [string, Partial<SearchConfig>][] = [
@@ -56,6 +58,9 @@ describe('work shared by the edges leaving one state', () => {
       const shared = await lossAndGradients(config, true);
       const separate = await lossAndGradients(config, false);
       expect(Number.isFinite(shared.loss)).toBe(true);
+      // Every handle the mode's plan made for a tensor's readers was read, no reader went without.
+      expect(shared.unread).toBe(0);
+      expect(separate.unread).toBe(0);
       expect(Math.abs(shared.loss - separate.loss)).toBeLessThan(1e-6 * Math.abs(separate.loss));
       // Gradients reach a shared tensor as a sum over its edges instead of edge by edge, so the
       // float32 sums round differently: compare relative to each gradient's size.
@@ -87,4 +92,39 @@ describe('work shared by the edges leaving one state', () => {
     // ReLU in the reduction skips (4 per reduction cell), and the edge activation: 14 or 5.
     expect(separate.kernels.get('Relu')! - shared.kernels.get('Relu')!).toBe(3 * (14 - 5));
   });
+});
+
+/** Relative max difference of every gradient, as above. */
+function expectSameGradients(actual: Map<string, Float32Array>, expected: Map<string, Float32Array>) {
+  expect([...actual.keys()]).toEqual([...expected.keys()]);
+  for (const [name, want] of expected) {
+    const got = actual.get(name)!;
+    let scale = 0;
+    let diff = 0;
+    for (let i = 0; i < want.length; i++) {
+      scale = Math.max(scale, Math.abs(want[i]));
+      diff = Math.max(diff, Math.abs(got[i] - want[i]));
+    }
+    expect(diff, `gradient of ${name}`).toBeLessThanOrEqual(1e-5 * scale + 1e-9);
+  }
+}
+
+describe('each op reading a tensor through its own handle (fused.fusedFanOut)', () => {
+  const fanOutCases = cases.filter(([label]) => !label.startsWith('nonfactorized'));
+  for (const [label, overrides] of fanOutCases) {
+    it(`${label}: same loss and gradients, the readers' gradients summed by AddN instead of an Add each`, async () => {
+      const config = makeConfig({ channels: 4, layers: 3, batchSize: 2, ...overrides });
+      const handles = await lossAndGradients(config, true, true);
+      const direct = await lossAndGradients(config, true, false);
+      expect(Math.abs(handles.loss - direct.loss)).toBeLessThan(1e-6 * Math.abs(direct.loss));
+      expectSameGradients(handles.grads, direct.grads);
+      const adds = (r: typeof direct) => r.kernels.get('Add') ?? 0;
+      const sums = (r: typeof direct) => r.kernels.get(KERNELS.addN) ?? 0;
+      // 3 cells: per cell, a state read by its edges' ops (up to 10 of them) and a mixed edge's
+      // activation read by its 4 conv ops were one Add per further reader; now one sum per 7.
+      expect(adds(direct) - adds(handles), `Adds ${adds(direct)} → ${adds(handles)}`).toBeGreaterThan(3 * 40);
+      expect(sums(handles) - sums(direct)).toBeLessThan((adds(direct) - adds(handles)) / 2);
+      expect(handles.unread).toBe(0);
+    });
+  }
 });

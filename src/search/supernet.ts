@@ -47,7 +47,7 @@ import {
   type ActivationParams,
   type ForwardContext,
 } from './ops';
-import { fusedKernelsActive, fusedWeightedSum } from './fused';
+import { fusedFanOut, fusedKernelsActive, fusedWeightedSum } from './fused';
 
 export interface InputShape {
   height: number;
@@ -90,10 +90,104 @@ export interface SupernetOptions {
    * Same values and gradients; off only to test that claim.
    */
   shareInputWork?: boolean;
+  /**
+   * Give each op that reads a tensor its own handle on it (default true; see Readers): the same
+   * values and gradients in fewer kernels. Off only to test that claim.
+   */
+  fanOutReaders?: boolean;
 }
 
 /** Activations without per-edge parameters or noise: the same on every edge that reads x. */
 const SHAREABLE_ACTIVATIONS: ReadonlySet<ActivationName> = new Set(['relu', 'relu6', 'leaky_relu', 'elu', 'celu', 'selu']);
+
+/**
+ * What a mixed edge's ops read from its input, the same on every edge of a mode: the pools and
+ * skip read it directly; each activation (key: its name, or 'mixed') reads it and is read by
+ * `convs` conv ops. A shared activation is computed once for all the edges leaving a state.
+ */
+interface InputPlan {
+  pools: OpName[];
+  skip: boolean;
+  activations: { key: string; single: ActivationName | null; shared: boolean; convs: number }[];
+}
+
+function inputPlanOf(config: SearchConfig, candidates: CandidateOp[]): InputPlan {
+  const plan: InputPlan = { pools: [], skip: false, activations: [] };
+  for (const cand of candidates) {
+    if (cand.op === 'max_pool_3x3' || cand.op === 'avg_pool_3x3') plan.pools.push(cand.op);
+    else if (cand.op === 'skip_connect') plan.skip = true;
+    else if (cand.op !== 'none') {
+      const key = cand.activation ?? 'mixed';
+      let a = plan.activations.find((entry) => entry.key === key);
+      if (!a) {
+        const single = cand.activation ?? (config.mode === 'darts' ? config.activation : null);
+        plan.activations.push((a = { key, single, shared: single !== null && SHAREABLE_ACTIVATIONS.has(single), convs: 0 }));
+      }
+      a.convs++;
+    }
+  }
+  return plan;
+}
+
+/** How many mixed edges leave state `from` of a cell (0, 1: the cell's inputs; 2…: its nodes). */
+function edgesLeaving(from: number): number {
+  return NODES - Math.max(0, from - 1);
+}
+
+/**
+ * Handles on one tensor, one per op that reads it (fused.fusedFanOut): the backward pass then
+ * sums the readers' gradients in one kernel per 7, where tfjs runs an Add kernel for every
+ * reader after the first (there were ~950 such Adds in a quick-preset step). Without fused
+ * kernels every reader gets the tensor itself. `unread` (handles planned but not taken, or
+ * taken beyond the plan) is 0 when the plan is right; a wrong plan costs kernels, never values.
+ */
+class Readers {
+  private readonly handles: tf.Tensor4D[];
+  private taken = 0;
+  constructor(
+    readonly tensor: tf.Tensor4D,
+    private readonly count: number,
+    fanOut: boolean,
+  ) {
+    this.handles = fanOut && count > 1 && fusedKernelsActive() ? fusedFanOut(tensor, count) : [];
+  }
+  take(): tf.Tensor4D {
+    this.taken++;
+    return this.handles.pop() ?? this.tensor;
+  }
+  get unread(): number {
+    return this.count - this.taken;
+  }
+}
+
+/** The Readers of one cell's forward pass. */
+class CellReaders {
+  private readonly all: Readers[] = [];
+  constructor(private readonly fanOut: boolean) {}
+  /** `tensor`, to be read by `count` ops. */
+  of(tensor: tf.Tensor4D, count: number): Readers {
+    const r = new Readers(tensor, count, this.fanOut);
+    this.all.push(r);
+    return r;
+  }
+  /** Handles planned but not taken, and taken beyond the plan: 0 when every plan was right. */
+  get unread(): number {
+    return this.all.reduce((sum, r) => sum + Math.abs(r.unread), 0);
+  }
+}
+
+/** One state as the mixed edges leaving it read it (see cellForward). */
+interface EdgeSource {
+  /** The mixed ops' input: the state, or with PC-DARTS its first 1/K of the channels. */
+  input: Readers;
+  /** PC-DARTS: the channels that bypass the mixed ops (max-pooled at stride 2). */
+  bypass: Readers | null;
+  /** How many edges read this source. */
+  edges: number;
+  /** What these edges compute alike from it: pools with their BN, parameter-free activations. */
+  shared: Map<string, Readers>;
+  readers: CellReaders;
+}
 
 /**
  * Edge i of cell type t: which activation rows exist, and (fixed modes) which are known zero.
@@ -112,12 +206,18 @@ export class Supernet {
   private readonly stemChannels: number;
   private readonly fixedMix: { normal: FixedActivationMix; reduce: FixedActivationMix } | null;
   private readonly shareInputWork: boolean;
+  private readonly inputPlan: InputPlan;
+  private readonly fanOutReaders: boolean;
+  /** Fan-out handles the last forward passes planned but did not use, or used beyond the plan (see Readers); 0 when right. */
+  unreadHandles = 0;
 
-  constructor({ config, input, shareInputWork = true }: SupernetOptions, rng: Random) {
+  constructor({ config, input, shareInputWork = true, fanOutReaders = true }: SupernetOptions, rng: Random) {
     this.config = config;
     this.input = input;
     this.shareInputWork = shareInputWork;
+    this.fanOutReaders = fanOutReaders;
     this.candidates = candidateOps(config.mode);
+    this.inputPlan = inputPlanOf(config, this.candidates);
     const C = config.channels;
     const k = config.partialChannels;
 
@@ -323,23 +423,68 @@ export class Supernet {
     const states: tf.Tensor4D[] = [p0, p1];
     // Up to 4 edges leave each state, all with the same stride: what they compute alike from
     // it is computed once (about a fifth of a cell's pool and batch-norm kernels otherwise).
-    const sharedFrom: Map<string, tf.Tensor4D>[] = [];
+    // Every tensor read by several ops (a state, a pool, an activation) is read through
+    // handles, counted from the mode's InputPlan, so that its gradient is one sum.
+    const sources: EdgeSource[] = [];
+    const readers = new CellReaders(this.fanOutReaders);
+    const nodeOutputs: Readers[] = [];
+    const open = (from: number, stride: 1 | 2) => {
+      // Each edge reads its own source when the work is not shared (a test of the sharing).
+      const edges = edgesLeaving(from);
+      const perSource = this.shareInputWork ? edges : 1;
+      const count = this.shareInputWork ? 1 : edges;
+      const state = readers.of(states[from], count * this.readsOfState() + (from >= 2 ? 1 : 0));
+      if (from >= 2) nodeOutputs.push(state);
+      const make = () => this.edgeSource(state, perSource, stride, readers);
+      return this.shareInputWork ? (() => (sources[from] ??= make())) : make;
+    };
+    const sourceOf: (() => EdgeSource)[] = [];
+    for (let from = 0; from < 2; from++) sourceOf.push(open(from, cell.reduction ? 2 : 1));
     let edgeIndex = 0;
     for (let node = 0; node < NODES; node++) {
       const terms: tf.Tensor[] = [];
       for (let from = 0; from < node + 2; from++) {
         const stride = cell.reduction && from < 2 ? 2 : 1;
-        const shared = this.shareInputWork ? (sharedFrom[from] ??= new Map()) : new Map<string, tf.Tensor4D>();
-        let out = this.mixedEdge(`${prefix}.edges.${edgeIndex}`, edgeIndex, arch, states[from], stride, ctx, shared);
+        let out = this.mixedEdge(`${prefix}.edges.${edgeIndex}`, edgeIndex, arch, sourceOf[from](), stride, ctx);
         if (arch.edgeWeights) out = tf.mul(out, arch.edgeWeights[edgeIndex]);
         terms.push(out);
         edgeIndex++;
       }
       states.push(sumTensors(terms) as tf.Tensor4D);
+      if (edgesLeaving(node + 2) > 0) sourceOf.push(open(node + 2, 1));
+      else nodeOutputs.push(readers.of(states[node + 2], 1)); // the last node: read by the concat alone
     }
-    return tf.concat(states.slice(2), 3);
+    const output = tf.concat(nodeOutputs.map((r) => r.take()), 3);
+    this.unreadHandles += readers.unread;
+    return output;
   }
 
+  /** How many times one source (edgeSource) reads its state: PC-DARTS slices it in two. */
+  private readsOfState(): number {
+    return this.config.partialChannels > 1 ? 2 : 1;
+  }
+
+  /** How many times the mixed ops of `edges` edges read their (partial-channel) input. */
+  private readsOfInput(edges: number): number {
+    const plan = this.inputPlan;
+    return plan.pools.length + (plan.skip ? edges : 0) + plan.activations.reduce((n, a) => n + (a.shared ? 1 : edges), 0);
+  }
+
+  /** What the edges leaving a state read from it, each reader with its own handle (Readers). */
+  private edgeSource(state: Readers, edges: number, stride: 1 | 2, readers: CellReaders): EdgeSource {
+    const k = this.config.partialChannels;
+    let input: Readers;
+    let bypass: Readers | null = null;
+    if (k > 1) {
+      const x = state.take();
+      const [n, h, w, c] = x.shape;
+      const cp = c / k;
+      input = readers.of(tf.slice(x, [0, 0, 0, 0], [n, h, w, cp]) as tf.Tensor4D, this.readsOfInput(edges));
+      const rest = tf.slice(state.take(), [0, 0, 0, cp], [n, h, w, c - cp]) as tf.Tensor4D;
+      bypass = readers.of(stride === 2 ? maxPool2x2(rest) : rest, edges);
+    } else input = readers.of(state.take(), this.readsOfInput(edges));
+    return { input, bypass, edges, shared: new Map(), readers };
+  }
   private reluConvBn(prefix: string, x: tf.Tensor4D): tf.Tensor4D {
     return batchNorm(conv1x1(tf.relu(x), this.get(`${prefix}.conv`) as tf.Tensor2D), null, null);
   }
@@ -380,47 +525,40 @@ export class Supernet {
     prefix: string,
     edgeIndex: number,
     arch: CellArch,
-    x: tf.Tensor4D,
+    source: EdgeSource,
     stride: 1 | 2,
     ctx: ForwardContext,
-    /** What this edge computes alike with the other edges leaving x (see cellForward). */
-    shared: Map<string, tf.Tensor4D>,
   ): tf.Tensor4D {
-    const once = (key: string, make: () => tf.Tensor4D): tf.Tensor4D => {
-      let t = shared.get(key);
-      if (!t) shared.set(key, (t = make()));
-      return t;
+    /** A tensor computed once for all the edges leaving the source, with a handle per reader. */
+    const once = (key: string, reads: number, make: () => tf.Tensor4D): tf.Tensor4D => {
+      let r = source.shared.get(key);
+      if (!r) source.shared.set(key, (r = source.readers.of(make(), reads)));
+      return r.take();
     };
-    const k = this.config.partialChannels;
-    let xOp = x;
-    let xBypass: tf.Tensor4D | null = null;
-    if (k > 1) {
-      const [n, h, w, c] = x.shape;
-      const cp = c / k;
-      xOp = once('partial', () => tf.slice(x, [0, 0, 0, 0], [n, h, w, cp]));
-      xBypass = once('bypass', () => tf.slice(x, [0, 0, 0, cp], [n, h, w, c - cp]));
-    }
     const params = this.activationParams(prefix);
     const outputs: tf.Tensor4D[] = [];
     const indices: number[] = [];
-    // Activated inputs, computed once per edge and shared by the conv ops.
-    const activated = new Map<string, tf.Tensor4D>();
+    // Activated inputs, computed once per edge (or per source) and shared by the conv ops.
+    const activated = new Map<string, Readers>();
     const activatedFor = (name: ActivationName | null): tf.Tensor4D => {
       const key = name ?? 'mixed';
+      const plan = this.inputPlan.activations.find((a) => a.key === key)!;
       let a = activated.get(key);
       if (!a) {
-        const single = name ?? (this.config.mode === 'darts' ? this.config.activation : null);
-        if (single) a = SHAREABLE_ACTIVATIONS.has(single) ? once(single, () => activation(single, xOp, params, ctx)) : activation(single, xOp, params, ctx);
-        else if (arch.activationMix) a = mixedActivationOf(xOp, arch.activationMix[edgeIndex], params as Required<ActivationParams>, ctx);
+        const single = plan.single;
+        if (single && plan.shared) return once(single, source.edges * plan.convs, () => activation(single, source.input.take(), params, ctx));
+        let value: tf.Tensor4D;
+        if (single) value = activation(single, source.input.take(), params, ctx);
+        else if (arch.activationMix) value = mixedActivationOf(source.input.take(), arch.activationMix[edgeIndex], params as Required<ActivationParams>, ctx);
         else {
           const skip = this.fixedMix
             ? (arch.type === 'Normal' ? this.fixedMix.normal : this.fixedMix.reduce).weights[edgeIndex].map((w) => w === 0)
             : undefined;
-          a = mixedActivation(xOp, arch.beta![edgeIndex], ACTIVATIONS, params, ctx, skip);
+          value = mixedActivation(source.input.take(), arch.beta![edgeIndex], ACTIVATIONS, params, ctx, skip);
         }
-        activated.set(key, a);
+        activated.set(key, (a = source.readers.of(value, plan.convs)));
       }
-      return a;
+      return a.take();
     };
     this.candidates.forEach((cand, i) => {
       let out: tf.Tensor4D;
@@ -428,13 +566,13 @@ export class Supernet {
         case 'none':
           return; // contributes zero; its weight still takes part in the softmax
         case 'max_pool_3x3':
-          out = once('max_pool_3x3', () => batchNorm(maxPool3x3(xOp, stride), null, null));
+          out = once('max_pool_3x3', source.edges, () => batchNorm(maxPool3x3(source.input.take(), stride), null, null));
           break;
         case 'avg_pool_3x3':
-          out = once('avg_pool_3x3', () => batchNorm(avgPool3x3(xOp, stride), null, null));
+          out = once('avg_pool_3x3', source.edges, () => batchNorm(avgPool3x3(source.input.take(), stride), null, null));
           break;
         case 'skip_connect':
-          out = stride === 1 ? xOp : this.factorizedReduce(`${prefix}.skip`, xOp, true);
+          out = stride === 1 ? source.input.take() : this.factorizedReduce(`${prefix}.skip`, source.input.take(), true);
           break;
         default: {
           const name = this.config.mode === 'nonfactorized' ? `${prefix}.${cand.activation}+${cand.op}` : `${prefix}.${cand.op}`;
@@ -447,10 +585,7 @@ export class Supernet {
     let y = arch.alpha
       ? (sumTensors(outputs.map((out, j) => tf.mul(out, arch.alpha![edgeIndex][indices[j]]))) as tf.Tensor4D)
       : fusedWeightedSum(outputs, arch.alphaRows[edgeIndex], indices);
-    if (xBypass) {
-      const bypass = stride === 2 ? once('bypass-pooled', () => maxPool2x2(xBypass!)) : xBypass;
-      y = channelShuffle(tf.concat([y, bypass], 3), k);
-    }
+    if (source.bypass) y = channelShuffle(tf.concat([y, source.bypass.take()], 3), this.config.partialChannels);
     return y;
   }
 
