@@ -46,8 +46,8 @@ export const KERNELS = {
   /** w, buf → w − lr·buf. */
   sgdApply: 'LabSgdApply',
   /**
-   * [weights [n], o0 … o5] (an array, as AddN's: its gradient saves every input) →
-   * Σ weights[index_j] · o_j (a mixed edge's sum, or part of it).
+   * [weights [n], o0 … o5] (an array, as AddN's: its gradient saves every input), attr indices
+   * (encodeIndices) → Σ weights[index_j] · o_j (part of a node's sum over its mixed edges).
    */
   weightedSum: 'LabWeightedSum',
   /**
@@ -64,7 +64,7 @@ export const KERNELS = {
    * where tfjs adds each further reader's gradient with an Add kernel of its own.
    */
   fanOut: 'LabFanOut',
-  /** dy, o0 … o5 → [groups, n] partial sums: column index_j holds Σ dy · o_j, others 0. */
+  /** dy, o0 … o5, attrs indices, width n → [groups, n] partial sums: column index_j holds Σ dy · o_j, others 0. */
   weightedSumGrad: 'LabWeightedSumGrad',
   /**
    * x [n, h, w, c], dy (a max pool's output gradient), attrs size, stride, padBefore (windows
@@ -111,16 +111,16 @@ export function mixParamGradShape(part: number, channels: number): number[] {
   return [part === 0 ? 7 : part === 1 ? channels : 1];
 }
 
-/** Op indices as one attribute number (base 64, ≤ 6 of them; tfjs attributes are plain values). */
-export function encodeIndices(indices: number[]): number {
-  return indices.reduce((code, index) => code * 64 + index + 1, 0);
+/**
+ * Weight indices as one attribute ("3_11_40"): tfjs attributes are plain values, and a node's
+ * weighted sum indexes the flattened softmax(α) of all 14 edges (up to 14 × 41 columns).
+ */
+export function encodeIndices(indices: number[]): string {
+  return indices.join('_');
 }
-export function decodeIndices(code: number): number[] {
-  const out: number[] = [];
-  for (let c = code; c > 0; c = Math.floor(c / 64)) out.unshift((c % 64) - 1);
-  return out;
+export function decodeIndices(code: string | number): number[] {
+  return String(code).split('_').map(Number);
 }
-
 
 /** Channels: the last dimension (NHWC). */
 export function channelsOf(shape: number[]): number {

@@ -30,7 +30,7 @@ export function fusedKernelsActive(): boolean {
 // ---------------------------------------------------------------------------------------------
 // The ops, with hand-written gradients that recompute from x (the tape keeps x alone).
 
-function run(name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, number> = {}): tf.Tensor {
+function run(name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, number | string> = {}): tf.Tensor {
   return tf.engine().runKernel(name, inputs as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
 }
 function runMulti(name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, number> = {}): tf.Tensor[] {
@@ -122,25 +122,30 @@ export function fusedSgdStep(
 }
 
 /**
- * A mixed edge's Σ_j weights[indices[j]] · outputs[j] (weights: the edge's softmax(α) row; ops
- * absent from `outputs`, such as none, get a zero gradient). Forward: one kernel per 6 outputs
- * instead of a multiply each and the adds; backward (registerGradients): one scaling kernel per
- * output, and, in the architecture step only, one dot-product kernel per 6 outputs for the
- * weights' gradient.
+ * Σ_j weights[indices[j]] · outputs[j]: a node's sum over its mixed edges (weights: the cell's
+ * flattened softmax(α); ops absent from `outputs`, such as none, get a zero gradient). Forward:
+ * one kernel per 6 outputs instead of a multiply each and the adds; backward
+ * (registerGradients): one scaling kernel per output, and, in the architecture step only, one
+ * dot-product kernel per 6 outputs for the weights' gradient. `weights` may be a function that
+ * gives a handle on them for each kernel (weightedSumKernels of them; see fusedFanOut).
  */
-export function fusedWeightedSum(outputs: tf.Tensor4D[], weights: tf.Tensor1D, indices: number[]): tf.Tensor4D {
+export function fusedWeightedSum(outputs: tf.Tensor4D[], weights: tf.Tensor1D | (() => tf.Tensor1D), indices: number[]): tf.Tensor4D {
   if (outputs.length !== indices.length || outputs.length === 0) throw new Error('fusedWeightedSum: one index per output');
-  // One kernel per 6 outputs, then their sums added (by a sum that saves nothing). A chained
+  // One kernel per 6 outputs, then their sums added (by sums that save nothing). A chained
   // running sum (a kernel reading the last one's result) would be one kernel fewer, but the
   // tape would save it: one more full-size tensor per edge kept until the backward pass.
   const partial: tf.Tensor[] = [];
   for (let i = 0; i < outputs.length; i += MAX_SUM_TERMS) {
-    const inputs = [weights, ...outputs.slice(i, i + MAX_SUM_TERMS)];
+    const inputs = [typeof weights === 'function' ? weights() : weights, ...outputs.slice(i, i + MAX_SUM_TERMS)];
     const attrs = { indices: encodeIndices(indices.slice(i, i + MAX_SUM_TERMS)) };
     partial.push(tf.engine().runKernel(KERNELS.weightedSum, inputs as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor);
   }
-  // At most 7 partial sums (40 ops, non-factorized): one addN within webgpu's limit (ops.MAX_ADDN).
-  return (partial.length === 1 ? partial[0] : fusedAddN(partial)) as tf.Tensor4D;
+  return sumInChunks(partial) as tf.Tensor4D;
+}
+
+/** How many LabWeightedSum kernels fusedWeightedSum runs for `terms` outputs (each reads the weights once). */
+export function weightedSumKernels(terms: number): number {
+  return Math.ceil(terms / MAX_SUM_TERMS);
 }
 
 /** Σ tensors (at most ops.MAX_ADDN of them) by tfjs's AddN, with a gradient that saves nothing (KERNELS.addN). */
@@ -239,7 +244,7 @@ function registerGradients(): void {
     saveAllInputs: true,
     gradFunc: (dy, saved, attrs) => {
       const g = dy as tf.Tensor;
-      const code = (attrs as Record<string, number>).indices;
+      const code = (attrs as Record<string, string>).indices;
       const indices = decodeIndices(code);
       const [weights, ...outputs] = saved;
       const grads: Record<string, () => tf.Tensor> = {

@@ -47,7 +47,7 @@ import {
   type ActivationParams,
   type ForwardContext,
 } from './ops';
-import { fusedFanOut, fusedKernelsActive, fusedWeightedSum } from './fused';
+import { fusedFanOut, fusedKernelsActive, fusedWeightedSum, weightedSumKernels } from './fused';
 
 export interface InputShape {
   height: number;
@@ -141,17 +141,17 @@ function edgesLeaving(from: number): number {
  * kernels every reader gets the tensor itself. `unread` (handles planned but not taken, or
  * taken beyond the plan) is 0 when the plan is right; a wrong plan costs kernels, never values.
  */
-class Readers {
-  private readonly handles: tf.Tensor4D[];
+class Readers<T extends tf.Tensor = tf.Tensor4D> {
+  private readonly handles: T[];
   private taken = 0;
   constructor(
-    readonly tensor: tf.Tensor4D,
+    readonly tensor: T,
     private readonly count: number,
     fanOut: boolean,
   ) {
     this.handles = fanOut && count > 1 && fusedKernelsActive() ? fusedFanOut(tensor, count) : [];
   }
-  take(): tf.Tensor4D {
+  take(): T {
     this.taken++;
     return this.handles.pop() ?? this.tensor;
   }
@@ -162,10 +162,10 @@ class Readers {
 
 /** The Readers of one cell's forward pass. */
 class CellReaders {
-  private readonly all: Readers[] = [];
+  private readonly all: Readers<tf.Tensor>[] = [];
   constructor(private readonly fanOut: boolean) {}
   /** `tensor`, to be read by `count` ops. */
-  of(tensor: tf.Tensor4D, count: number): Readers {
+  of<T extends tf.Tensor>(tensor: T, count: number): Readers<T> {
     const r = new Readers(tensor, count, this.fanOut);
     this.all.push(r);
     return r;
@@ -174,6 +174,12 @@ class CellReaders {
   get unread(): number {
     return this.all.reduce((sum, r) => sum + Math.abs(r.unread), 0);
   }
+}
+
+/** A mixed edge's op outputs and their columns in softmax(α) (none has no output). */
+interface EdgeTerms {
+  outputs: tf.Tensor4D[];
+  indices: number[];
 }
 
 /** One state as the mixed edges leaving it read it (see cellForward). */
@@ -379,11 +385,14 @@ export class Supernet {
     return crossEntropy(this.forward(images, ctx), labels);
   }
 
-  /** Softmaxed architecture weights of one cell type, split into per-edge rows of scalars. */
+  /** Softmaxed architecture weights of one cell type: flattened for the fused kernels, else scalars. */
   private cellArch(type: 'Normal' | 'Reduce'): CellArch {
-    const alphaRows = tf.unstack(tf.softmax(this.get(`alpha${type}`), -1)) as tf.Tensor1D[];
-    // Fused kernels read each edge's weights from its row; the composite sum needs scalars.
-    const alpha = fusedKernelsActive() ? null : alphaRows.map((row) => tf.unstack(row));
+    const alphaSoftmax = tf.softmax(this.get(`alpha${type}`), -1);
+    // Fused kernels read edge e's weight of op i at e·width + i (a reshape: no kernel, no slices);
+    // the composite sum needs scalars.
+    const fused = fusedKernelsActive();
+    const alphaFlat = fused ? (tf.reshape(alphaSoftmax, [-1]) as tf.Tensor1D) : null;
+    const alpha = fused ? null : (tf.unstack(alphaSoftmax) as tf.Tensor1D[]).map((row) => tf.unstack(row));
     let beta: tf.Tensor1D[] | null = null;
     let activationMix: ActivationCoefficients[] | null = null;
     // Factorized: the mixed activation's coefficients of all 14 edges in one matMul, shared by
@@ -406,7 +415,7 @@ export class Supernet {
       }
       edgeWeights = parts;
     }
-    return { type, alphaRows, alpha, beta, activationMix, edgeWeights };
+    return { type, alphaFlat, alpha, beta, activationMix, edgeWeights };
   }
 
   private cellForward(
@@ -440,17 +449,32 @@ export class Supernet {
     };
     const sourceOf: (() => EdgeSource)[] = [];
     for (let from = 0; from < 2; from++) sourceOf.push(open(from, cell.reduction ? 2 : 1));
+    // Fused kernels without partial channels: a node's edges in one weighted sum over the
+    // cell's flattened softmax(α) (6 op outputs a kernel), not a sum per edge and one over them.
+    const nodeSums = arch.alphaFlat !== null && this.config.partialChannels === 1;
+    const termsPerEdge = this.candidates.filter((c) => c.op !== 'none').length;
+    let alphaHandle: (() => tf.Tensor1D) | null = null;
+    if (arch.alphaFlat) {
+      let kernels = 0;
+      for (let node = 0; node < NODES; node++) kernels += nodeSums ? weightedSumKernels((node + 2) * termsPerEdge) : (node + 2) * weightedSumKernels(termsPerEdge);
+      const alphaReaders = readers.of(arch.alphaFlat, kernels);
+      alphaHandle = () => alphaReaders.take();
+    }
     let edgeIndex = 0;
     for (let node = 0; node < NODES; node++) {
-      const terms: tf.Tensor[] = [];
+      const edgeTerms: EdgeTerms[] = [];
       for (let from = 0; from < node + 2; from++) {
         const stride = cell.reduction && from < 2 ? 2 : 1;
-        let out = this.mixedEdge(`${prefix}.edges.${edgeIndex}`, edgeIndex, arch, sourceOf[from](), stride, ctx);
-        if (arch.edgeWeights) out = tf.mul(out, arch.edgeWeights[edgeIndex]);
-        terms.push(out);
+        const source = sourceOf[from]();
+        const terms = this.mixedEdge(`${prefix}.edges.${edgeIndex}`, edgeIndex, arch, source, stride, ctx);
+        if (nodeSums) {
+          const offset = edgeIndex * this.candidates.length;
+          edgeTerms.push({ outputs: terms.outputs, indices: terms.indices.map((i) => offset + i) });
+        } else edgeTerms.push({ outputs: [this.edgeSum(terms, edgeIndex, arch, source, alphaHandle)], indices: [] });
         edgeIndex++;
       }
-      states.push(sumTensors(terms) as tf.Tensor4D);
+      const outputs = edgeTerms.flatMap((t) => t.outputs);
+      states.push((nodeSums ? fusedWeightedSum(outputs, alphaHandle!, edgeTerms.flatMap((t) => t.indices)) : sumTensors(outputs)) as tf.Tensor4D);
       if (edgesLeaving(node + 2) > 0) sourceOf.push(open(node + 2, 1));
       else nodeOutputs.push(readers.of(states[node + 2], 1)); // the last node: read by the concat alone
     }
@@ -528,7 +552,7 @@ export class Supernet {
     source: EdgeSource,
     stride: 1 | 2,
     ctx: ForwardContext,
-  ): tf.Tensor4D {
+  ): EdgeTerms {
     /** A tensor computed once for all the edges leaving the source, with a handle per reader. */
     const once = (key: string, reads: number, make: () => tf.Tensor4D): tf.Tensor4D => {
       let r = source.shared.get(key);
@@ -582,10 +606,27 @@ export class Supernet {
       outputs.push(out);
       indices.push(i);
     });
+    return { outputs, indices };
+  }
+
+  /**
+   * One mixed edge's weighted sum: the composite ops', or (PC-DARTS) the fused kernel's followed
+   * by the bypass and the edge weight. Without partial channels, fused kernels sum a node's
+   * edges together instead (cellForward).
+   */
+  private edgeSum(
+    { outputs, indices }: EdgeTerms,
+    edgeIndex: number,
+    arch: CellArch,
+    source: EdgeSource,
+    alphaHandle: (() => tf.Tensor1D) | null,
+  ): tf.Tensor4D {
+    const width = this.candidates.length;
     let y = arch.alpha
       ? (sumTensors(outputs.map((out, j) => tf.mul(out, arch.alpha![edgeIndex][indices[j]]))) as tf.Tensor4D)
-      : fusedWeightedSum(outputs, arch.alphaRows[edgeIndex], indices);
+      : fusedWeightedSum(outputs, alphaHandle!, indices.map((i) => edgeIndex * width + i));
     if (source.bypass) y = channelShuffle(tf.concat([y, source.bypass.take()], 3), this.config.partialChannels);
+    if (arch.edgeWeights) y = tf.mul(y, arch.edgeWeights[edgeIndex]);
     return y;
   }
 
@@ -638,8 +679,8 @@ export interface RawArchWeights {
 
 interface CellArch {
   type: 'Normal' | 'Reduce';
-  /** softmax(α), one [candidates] row per edge. */
-  alphaRows: tf.Tensor1D[];
+  /** softmax(α) flattened: edge e's weight of candidate i at e · candidates + i (fused kernels only). */
+  alphaFlat: tf.Tensor1D | null;
   /** The same as scalars (composite ops only; null with fused kernels). */
   alpha: tf.Tensor[][] | null;
   /** Fixed-β mode: softmax(β) rows. */
