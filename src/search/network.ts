@@ -24,6 +24,7 @@ import {
   avgPool3x3,
   batchNormInference,
   conv1x1,
+  evenAndOddSamples,
   conv2d,
   depthwiseConv,
   globalAvgPool,
@@ -399,15 +400,9 @@ export class DiscreteNetwork {
 
   /** DARTS FactorizedReduce: ReLU, two stride-2 1x1 convs (the second shifted by one), affine BN. */
   private factorizedReduce(prefix: string, x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor4D {
-    let input = tf.relu(x);
-    const [n, h, w, c] = input.shape;
-    // Odd sizes: pad to even so both paths agree (DARTS itself only reduces even sizes).
-    if (h % 2 || w % 2) input = tf.pad(input, [[0, 0], [0, h % 2], [0, w % 2], [0, 0]]);
-    const he = h + (h % 2);
-    const we = w + (w % 2);
-    const path1 = conv1x1(input, this.get(`${prefix}.conv_1.weight`) as tf.Tensor2D, 2);
-    const shifted = tf.slice(input, [0, 1, 1, 0], [n, he - 1, we - 1, c]);
-    const path2 = conv1x1(shifted, this.get(`${prefix}.conv_2.weight`) as tf.Tensor2D, 2);
+    const [even, odd] = evenAndOddSamples(tf.relu(x));
+    const path1 = conv1x1(even, this.get(`${prefix}.conv_1.weight`) as tf.Tensor2D);
+    const path2 = conv1x1(odd, this.get(`${prefix}.conv_2.weight`) as tf.Tensor2D);
     return this.batchNorm(`${prefix}.bn`, tf.concat([path1, path2], 3), ctx);
   }
 

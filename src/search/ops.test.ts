@@ -12,6 +12,7 @@ import {
   conv2d,
   crossEntropy,
   depthwiseConv,
+  evenAndOddSamples,
   maxPool3x3,
   mixedActivation,
   mixedActivationAll,
@@ -131,6 +132,38 @@ describe('convolutions', () => {
       expect(await gradientError((a, b) => conv2d(a as tf.Tensor4D, b as tf.Tensor4D), [x, w])).toBeLessThan(TOLERANCE);
     }
     setConvFormulation(null);
+  });
+
+  it("FactorizedReduce's samples: the even rows and columns, and the odd ones (DARTS's shifted stride-2 conv), even and odd sizes, with their gradients", async () => {
+    for (const shape of [[2, 6, 8, 3], [1, 5, 7, 2], [1, 4, 3, 2]]) {
+      const x = randomTensor(shape, 12) as tf.Tensor4D;
+      const [n, h, w, c] = shape;
+      const [even, odd] = evenAndOddSamples(x);
+      // x[i, j] at even (i, j), and x[i + 1, j + 1] (DARTS: conv_2(x[:, :, 1:, 1:]), stride 2)
+      // at even (i, j), zero past the edge (the odd size's padding).
+      const values = (await x.data()) as Float32Array;
+      const at = (b: number, i: number, j: number, ch: number) => (i < h && j < w ? values[((b * h + i) * w + j) * c + ch] : 0);
+      const h2 = Math.ceil(h / 2);
+      const w2 = Math.ceil(w / 2);
+      expect(even.shape).toEqual([n, h2, w2, c]);
+      expect(odd.shape).toEqual([n, h2, w2, c]);
+      const evenValues = await even.data();
+      const oddValues = await odd.data();
+      for (let b = 0; b < n; b++)
+        for (let i = 0; i < h2; i++)
+          for (let j = 0; j < w2; j++)
+            for (let ch = 0; ch < c; ch++) {
+              const k = ((b * h2 + i) * w2 + j) * c + ch;
+              expect(evenValues[k], `even ${shape} [${b},${i},${j},${ch}]`).toBe(at(b, 2 * i, 2 * j, ch));
+              expect(oddValues[k], `odd ${shape} [${b},${i},${j},${ch}]`).toBe(at(b, 2 * i + 1, 2 * j + 1, ch));
+            }
+      // The old formulation: subsample2 of x, and of x shifted by one.
+      const padded = h % 2 || w % 2 ? (tf.pad(x, [[0, 0], [0, h % 2], [0, w % 2], [0, 0]]) as tf.Tensor4D) : x;
+      const shiftedPadded = tf.slice(padded, [0, 1, 1, 0], [n, h + (h % 2) - 1, w + (w % 2) - 1, c]) as tf.Tensor4D;
+      expect(Array.from(await subsample2(shiftedPadded).data())).toEqual(Array.from(oddValues));
+      const err = await gradientError((a) => tf.concat(evenAndOddSamples(a as tf.Tensor4D), 3), [x]);
+      expect(err, `gradient ${shape}`).toBeLessThan(TOLERANCE);
+    }
   });
 
   it('conv1x1 gradients match finite differences', async () => {

@@ -69,6 +69,24 @@ export function subsample2(x: tf.Tensor4D): tf.Tensor4D {
   return tf.reshape(rows, [n, h2, w2, c]);
 }
 
+/**
+ * What FactorizedReduce's two stride-2 1×1 convs read: the even rows and columns, and (the
+ * second conv, shifted by one) the odd ones; an odd size is first padded at the end to even,
+ * so both are ⌈h/2⌉×⌈w/2⌉. One slice each of the map as 2×2 blocks, where slicing the shifted
+ * map and subsampling both took 3 slices and a pad (and their gradients as many kernels).
+ */
+export function evenAndOddSamples(x: tf.Tensor4D): [tf.Tensor4D, tf.Tensor4D] {
+  const [n, h, w, c] = x.shape;
+  const input = h % 2 || w % 2 ? tf.pad(x, [[0, 0], [0, h % 2], [0, w % 2], [0, 0]]) : x;
+  const h2 = (h + (h % 2)) / 2;
+  const w2 = (w + (w % 2)) / 2;
+  // 4-D, as in subsample2: webgpu 4.22's Pad (the slice's gradient) breaks on 5-D tensors.
+  const blocks = tf.reshape(input, [n * h2, 2, w2, 2 * c]);
+  const even = tf.reshape(tf.slice(blocks, [0, 0, 0, 0], [n * h2, 1, w2, c]), [n, h2, w2, c]) as tf.Tensor4D;
+  const odd = tf.reshape(tf.slice(blocks, [0, 1, 0, c], [n * h2, 1, w2, c]), [n, h2, w2, c]) as tf.Tensor4D;
+  return [even, odd];
+}
+
 function padSpatial(x: tf.Tensor4D, pad: number): tf.Tensor4D {
   return pad === 0 ? x : tf.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]]);
 }

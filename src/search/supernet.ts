@@ -35,6 +35,7 @@ import {
   conv2d,
   crossEntropy,
   depthwiseConv,
+  evenAndOddSamples,
   globalAvgPool,
   maxPool2x2,
   maxPool3x3,
@@ -515,15 +516,9 @@ export class Supernet {
 
   /** DARTS FactorizedReduce (non-affine BN): two stride-2 1x1 convs, the second shifted by one. */
   private factorizedReduce(prefix: string, x: tf.Tensor4D, withRelu: boolean): tf.Tensor4D {
-    let input = withRelu ? tf.relu(x) : x;
-    const [n, h, w, c] = input.shape;
-    // Odd sizes: pad to even so both paths agree (DARTS itself only sees even sizes here).
-    if (h % 2 || w % 2) input = tf.pad(input, [[0, 0], [0, h % 2], [0, w % 2], [0, 0]]);
-    const he = h + (h % 2);
-    const we = w + (w % 2);
-    const path1 = conv1x1(input, this.get(`${prefix}.conv1`) as tf.Tensor2D, 2);
-    const shifted = tf.slice(input, [0, 1, 1, 0], [n, he - 1, we - 1, c]);
-    const path2 = conv1x1(shifted, this.get(`${prefix}.conv2`) as tf.Tensor2D, 2);
+    const [even, odd] = evenAndOddSamples(withRelu ? tf.relu(x) : x);
+    const path1 = conv1x1(even, this.get(`${prefix}.conv1`) as tf.Tensor2D);
+    const path2 = conv1x1(odd, this.get(`${prefix}.conv2`) as tf.Tensor2D);
     return batchNorm(tf.concat([path1, path2], 3), null, null);
   }
 
