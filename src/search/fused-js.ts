@@ -348,7 +348,7 @@ function registerJs(backendName: string, jsMemory: JsMemory): void {
     }),
   );
   reg(KERNELS.weightedSum, ({ inputs, backend, attrs }) => {
-    const indices = decodeIndices(attrs.indices);
+    const indices = decodeIndices(attrs.indices as unknown as string);
     const list = Object.values(inputs); // [weights, o0 …]: an array, as AddN's
     return memory.output(backend, list[1].shape, list, ([wv, ...rest], out) => {
       const coefficients = indices.map((index) => wv[index]);
@@ -366,7 +366,7 @@ function registerJs(backendName: string, jsMemory: JsMemory): void {
     }),
   );
   reg(KERNELS.weightedSumGrad, ({ inputs, backend, attrs }) => {
-    const indices = decodeIndices(attrs.indices);
+    const indices = decodeIndices(attrs.indices as unknown as string);
     const outs = indices.map((_, j) => inputs[`o${j}`]);
     return memory.output(backend, [1, attrs.width], [inputs.dy, ...outs], ([gv, ...ov], out) => {
       out.fill(0); // wasm's fresh output memory is not zeroed

@@ -118,8 +118,9 @@ export function mixParamGradShape(part: number, channels: number): number[] {
 export function encodeIndices(indices: number[]): string {
   return indices.join('_');
 }
-export function decodeIndices(code: string | number): number[] {
-  return String(code).split('_').map(Number);
+export function decodeIndices(code: string): number[] {
+  if (typeof code !== 'string' || !/^\d+(_\d+)*$/.test(code)) throw new Error(`decodeIndices: expected indices like "3_11_40", got ${JSON.stringify(code)}`);
+  return code.split('_').map(Number);
 }
 
 /** Channels: the last dimension (NHWC). */

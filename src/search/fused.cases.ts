@@ -230,11 +230,12 @@ export async function checkSgd(seed = 21): Promise<void> {
  * and the weights' gradient (zero for the ops left out, as none). `count` outputs out of
  * `width` candidates: 7 of 8 (darts), 39 of 40 (non-factorized: several kernels chained).
  */
-export async function checkWeightedSum(shape: number[], count: number, width: number, seed = 31): Promise<void> {
+export async function checkWeightedSum(shape: number[], count: number, width: number, seed = 31, weightIndices?: number[]): Promise<void> {
   expect(fusedKernelsActive(), `fused kernels on ${tf.getBackend()}`).toBe(true);
   const outputs = Array.from({ length: count }, (_, j) => randomTensor(shape, seed + j));
   const weights = tf.softmax(randomTensor([width], seed + 100)) as tf.Tensor1D;
-  const indices = Array.from({ length: count }, (_, j) => width - count + j); // none (0) left out
+  const indices = weightIndices ?? Array.from({ length: count }, (_, j) => width - count + j); // none (0) left out
+  expect(indices.length).toBe(count);
   const f = (...xs: tf.Tensor[]) => {
     const ws = xs[xs.length - 1] as tf.Tensor1D;
     const outs = xs.slice(0, -1) as tf.Tensor4D[];
@@ -250,6 +251,12 @@ export async function checkWeightedSum(shape: number[], count: number, width: nu
   );
   expect(got[count + 1][0], 'the left-out op (none) gets a zero gradient').toBe(0);
 }
+
+/**
+ * A node's sum: the 35 op outputs of 5 edges (the 7 ops of each, none left out) weighted from the
+ * cell's flattened softmax(α) of 14 edges × 8 ops, so indices run past 64 (edges 9 to 13).
+ */
+export const NODE_SUM_INDICES = [9, 10, 11, 12, 13].flatMap((edge) => [1, 2, 3, 4, 5, 6, 7].map((op) => edge * 8 + op));
 
 /**
  * The portable max pool's gradient (wasm's formulation), fused against its composite routing:

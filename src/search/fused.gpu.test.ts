@@ -3,8 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../cli/backend';
-import { FUSED_SHAPES, checkBatchNorm, checkBatchNormRelu, checkDepthwise, checkMixedActivation, checkSgd, checkFanOut, checkSumsKeepNothing, checkWeightedSum } from './fused.cases';
-import { KERNELS } from './fused';
+import { FUSED_SHAPES, checkBatchNorm, checkBatchNormRelu, checkDepthwise, checkMixedActivation, checkSgd, checkFanOut, checkSumsKeepNothing, checkWeightedSum, NODE_SUM_INDICES } from './fused.cases';
+import { KERNELS, fusedKernelsActive, fusedWeightedSum } from './fused';
 import { batchNorm, depthwiseConv } from './ops';
 import { jsBatchNormStats } from './fused-js';
 
@@ -75,12 +75,32 @@ describe('fused kernels on webgpu', () => {
     await checkSgd();
   });
 
-  it("a mixed edge's weighted sum (7 of 8 ops, 39 of 40; the α gradient by one workgroup and by 32) matches multiply-and-add", async (t) => {
+  it("a weighted sum (an edge's 7 of 8 ops, 39 of 40; a node's 35 of 14 × 8, indices past 64; the α gradient by one workgroup and by 32) matches multiply-and-add", async (t) => {
     if (!available) return t.skip();
     await checkWeightedSum([2, 5, 5, 3], 7, 8);
     await checkWeightedSum([4, 16, 16, 8], 7, 8);
     await checkWeightedSum([4, 16, 16, 32], 7, 8);
     await checkWeightedSum([1, 3, 3, 2], 39, 40);
+    await checkWeightedSum([2, 4, 4, 3], 35, 112, 33, NODE_SUM_INDICES);
+  });
+
+  it("the weights' indices are uniforms: a node's weighted sum and its gradients compile one program per number of terms, whatever the indices", async (t) => {
+    if (!available) return t.skip();
+    expect(fusedKernelsActive()).toBe(true);
+    const cached = () => Object.keys((tf.backend() as unknown as { pipelineCache: Record<string, unknown> }).pipelineCache).length;
+    const weights = tf.softmax(tf.randomNormal([112], 0, 1, 'float32', 5)) as tf.Tensor1D;
+    const outputs = Array.from({ length: 6 }, (_, j) => tf.randomNormal([2, 4, 4, 3], 0, 1, 'float32', 10 + j) as tf.Tensor4D);
+    const sumAndGrads = async (indices: number[]) => {
+      const grads = tf.grads((w: tf.Tensor, ...outs: tf.Tensor[]) => tf.sum(fusedWeightedSum(outs as tf.Tensor4D[], w as tf.Tensor1D, indices)))([weights, ...outputs]);
+      await Promise.all(grads.map((g) => g.data()));
+      tf.dispose(grads);
+    };
+    await sumAndGrads([9, 10, 11, 12, 13, 14]);
+    const programs = cached();
+    await sumAndGrads([73, 74, 75, 105, 110, 111]);
+    await sumAndGrads([1, 2, 3, 4, 5, 6]);
+    expect(cached(), 'programs compiled for other indices').toBe(programs);
+    tf.dispose([weights, ...outputs]);
   });
 
   it("a tensor's readers read it through handles sharing its buffer, and its gradient is their sum in AddN kernels", async (t) => {

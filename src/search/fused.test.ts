@@ -3,10 +3,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../cli/backend';
-import { FUSED_SHAPES, checkBatchNorm, checkBatchNormRelu, checkMaxPoolAgainstCpu, checkMaxPoolGrad, checkMixedActivation, checkSgd, checkFanOut, checkSumsKeepNothing, checkWeightedSum } from './fused.cases';
+import { FUSED_SHAPES, checkBatchNorm, checkBatchNormRelu, checkMaxPoolAgainstCpu, checkMaxPoolGrad, checkMixedActivation, checkSgd, checkFanOut, checkSumsKeepNothing, checkWeightedSum, NODE_SUM_INDICES } from './fused.cases';
 import { KERNELS, setFusedKernels } from './fused';
+import { decodeIndices, encodeIndices } from './fused-names';
 import { batchNorm, mixedActivationAll } from './ops';
 import { Random } from './random';
+
+describe("a weighted sum's weight indices as one attribute", () => {
+  it('round-trips up to a non-factorized cell (14 × 41 columns) and refuses anything else', () => {
+    const indices = [0, 63, 64, 111, 573, 9];
+    expect(decodeIndices(encodeIndices(indices))).toEqual(indices);
+    expect(() => decodeIndices(131 as unknown as string)).toThrow(/expected indices like "3_11_40", got 131/);
+    expect(() => decodeIndices('')).toThrow(/got ""/);
+  });
+});
 
 for (const backend of ['cpu', 'wasm'] as const) {
   describe(`fused kernels on ${backend}`, () => {
@@ -36,10 +46,11 @@ for (const backend of ['cpu', 'wasm'] as const) {
       await checkSgd();
     });
 
-    it("a mixed edge's weighted sum (7 of 8 ops, 39 of 40) matches multiply-and-add", async () => {
+    it("a weighted sum (an edge's 7 of 8 ops, 39 of 40; a node's 35 of 14 × 8, indices past 64) matches multiply-and-add", async () => {
       await checkWeightedSum([2, 5, 5, 3], 7, 8);
       await checkWeightedSum([4, 16, 16, 8], 7, 8);
       await checkWeightedSum([1, 3, 3, 2], 39, 40);
+      await checkWeightedSum([2, 4, 4, 3], 35, 112, 33, NODE_SUM_INDICES);
     });
 
     it("a tensor's readers read it through handles sharing its buffer, and its gradient is their sum in AddN kernels", async () => {
