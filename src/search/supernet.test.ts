@@ -128,7 +128,7 @@ describe('the fused kernels (handles, node sums over the flattened softmax(α)) 
       expect(composite.kernels.get(KERNELS.weightedSum)).toBeUndefined();
       expect(Math.abs(fused.loss - composite.loss)).toBeLessThan(1e-5 * Math.abs(composite.loss));
       // float32 sums in another order, through 3 cells of batch norms over 128 values a channel
-      // (batch 2): the fused kernels differed from the composite ops by up to 7e-4 of a
+      // (batch 2): the fused kernels differed from the composite ops by up to 3.4e-4 of a
       // gradient's largest element before the handles and node sums too (parity's whole-search
       // tolerance is 1e-3). A wrong weight index or a lost reader is off by far more.
       expectSameGradients(fused.grads, composite.grads, 2e-3);
