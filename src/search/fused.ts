@@ -167,14 +167,14 @@ export function fusedFanOut<T extends tf.Tensor>(x: T, count: number): T[] {
   return handles.slice();
 }
 
-/** Σ tensors in AddN kernels of at most MAX_ADDN_INPUTS each (webgpu's limit, safety.ts). */
-function sumInChunks(tensors: tf.Tensor[]): tf.Tensor {
+/** Σ tensors (at least one) in addN calls of at most MAX_ADDN_INPUTS each (webgpu's limit, safety.ts). */
+export function sumInChunks(tensors: tf.Tensor[], addN: (chunk: tf.Tensor[]) => tf.Tensor = fusedAddN): tf.Tensor {
   let level = tensors;
   while (level.length > 1) {
     const next: tf.Tensor[] = [];
     for (let i = 0; i < level.length; i += MAX_ADDN_INPUTS) {
       const chunk = level.slice(i, i + MAX_ADDN_INPUTS);
-      next.push(chunk.length === 1 ? chunk[0] : fusedAddN(chunk));
+      next.push(chunk.length === 1 ? chunk[0] : addN(chunk));
     }
     level = next;
   }
@@ -280,35 +280,33 @@ function ensureRegistered(): void {
   registered = true;
   registerJsKernels();
   registerWebGpuKernels();
-  // The same kernel on every backend with fused kernels: tfjs's AddN, looked up when called.
   for (const backendName of ['cpu', 'wasm', 'webgpu']) {
-    if (tf.getKernel(KERNELS.addN, backendName)) continue;
-    tf.registerKernel({
-      kernelName: KERNELS.addN,
-      backendName,
-      kernelFunc: (args) => {
-        const addN = tf.getKernel('AddN', backendName);
-        if (!addN) throw new Error(`${backendName} has no AddN kernel`);
-        return addN.kernelFunc(args);
-      },
-    });
-  }
-  // Handles sharing x's buffer by reference count, as tfjs's Identity on cpu and webgpu (and
-  // on wasm with safety.installSharedIdentity): no data moves.
-  for (const backendName of ['cpu', 'wasm', 'webgpu']) {
-    if (tf.getKernel(KERNELS.fanOut, backendName)) continue;
-    tf.registerKernel({
-      kernelName: KERNELS.fanOut,
-      backendName,
-      kernelFunc: ({ inputs, backend, attrs }) => {
-        const x = (inputs as unknown as { x: tf.TensorInfo }).x;
-        const count = (attrs as unknown as { count: number }).count;
-        return Array.from({ length: count }, () => {
-          (backend as unknown as { incRef(id: object): void }).incRef(x.dataId);
-          return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
-        });
-      },
-    });
+    // The same kernels on every backend with fused kernels. LabAddN: tfjs's AddN, looked up
+    // when called. LabFanOut: handles sharing x's buffer by reference count, as tfjs's
+    // Identity on cpu and webgpu (and on wasm with safety.installSharedIdentity): no data moves.
+    if (!tf.getKernel(KERNELS.addN, backendName))
+      tf.registerKernel({
+        kernelName: KERNELS.addN,
+        backendName,
+        kernelFunc: (args) => {
+          const addN = tf.getKernel('AddN', backendName);
+          if (!addN) throw new Error(`${backendName} has no AddN kernel`);
+          return addN.kernelFunc(args);
+        },
+      });
+    if (!tf.getKernel(KERNELS.fanOut, backendName))
+      tf.registerKernel({
+        kernelName: KERNELS.fanOut,
+        backendName,
+        kernelFunc: ({ inputs, backend, attrs }) => {
+          const x = (inputs as unknown as { x: tf.TensorInfo }).x;
+          const count = (attrs as unknown as { count: number }).count;
+          return Array.from({ length: count }, () => {
+            (backend as unknown as { incRef(id: object): void }).incRef(x.dataId);
+            return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+          });
+        },
+      });
   }
   registerGradients();
 }

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ACTIVATIONS, type ActivationName } from './space';
 import type { Random } from './random';
 import { MAX_ADDN_INPUTS } from './fused-names';
-import { fusedAddN, fusedBatchNorm, fusedDepthwise, fusedDepthwiseActive, fusedKernelsActive, fusedMaxPoolGrad, fusedMaxPoolGradActive, fusedMixedActivation } from './fused';
+import { fusedAddN, fusedBatchNorm, sumInChunks, fusedDepthwise, fusedDepthwiseActive, fusedKernelsActive, fusedMaxPoolGrad, fusedMaxPoolGradActive, fusedMixedActivation } from './fused';
 
 /**
  * How convolutions are computed. 'native' uses tfjs conv kernels (cpu, webgl, webgpu have their
@@ -29,18 +29,8 @@ export const MAX_ADDN = MAX_ADDN_INPUTS;
 /** Sum of tensors in chunks of at most MAX_ADDN (never one addN over 8+ inputs). */
 export function sumTensors(terms: tf.Tensor[]): tf.Tensor {
   if (terms.length === 0) throw new Error('sumTensors: nothing to sum');
-  if (terms.length === 1) return terms[0];
-  let level = terms;
-  while (level.length > 1) {
-    const next: tf.Tensor[] = [];
-    for (let i = 0; i < level.length; i += MAX_ADDN) {
-      const chunk = level.slice(i, i + MAX_ADDN);
-      // fusedAddN: the same sum, but the tape does not keep the terms for the backward pass.
-      next.push(chunk.length === 1 ? chunk[0] : fusedKernelsActive() ? fusedAddN(chunk) : tf.addN(chunk));
-    }
-    level = next;
-  }
-  return level[0];
+  // fusedAddN: the same sum, but the tape does not keep the terms for the backward pass.
+  return sumInChunks(terms, fusedKernelsActive() ? fusedAddN : tf.addN);
 }
 
 /** What a forward pass needs besides its input. */

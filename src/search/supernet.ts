@@ -214,6 +214,8 @@ export class Supernet {
   private readonly fixedMix: { normal: FixedActivationMix; reduce: FixedActivationMix } | null;
   private readonly shareInputWork: boolean;
   private readonly inputPlan: InputPlan;
+  /** Op outputs a mixed edge adds to its node's sum (none has none). */
+  private readonly termsPerEdge: number;
   private readonly fanOutReaders: boolean;
   /** Fan-out handles the last forward passes planned but did not use, or used beyond the plan (see Readers); 0 when right. */
   unreadHandles = 0;
@@ -225,6 +227,7 @@ export class Supernet {
     this.fanOutReaders = fanOutReaders;
     this.candidates = candidateOps(config.mode);
     this.inputPlan = inputPlanOf(config, this.candidates);
+    this.termsPerEdge = this.candidates.filter((c) => c.op !== 'none').length;
     const C = config.channels;
     const k = config.partialChannels;
 
@@ -453,11 +456,10 @@ export class Supernet {
     // Fused kernels without partial channels: a node's edges in one weighted sum over the
     // cell's flattened softmax(α) (6 op outputs a kernel), not a sum per edge and one over them.
     const nodeSums = arch.alphaFlat !== null && this.config.partialChannels === 1;
-    const termsPerEdge = this.candidates.filter((c) => c.op !== 'none').length;
     let alphaHandle: (() => tf.Tensor1D) | null = null;
     if (arch.alphaFlat) {
       let kernels = 0;
-      for (let node = 0; node < NODES; node++) kernels += nodeSums ? weightedSumKernels((node + 2) * termsPerEdge) : (node + 2) * weightedSumKernels(termsPerEdge);
+      for (let node = 0; node < NODES; node++) kernels += nodeSums ? weightedSumKernels((node + 2) * this.termsPerEdge) : (node + 2) * weightedSumKernels(this.termsPerEdge);
       const alphaReaders = readers.of(arch.alphaFlat, kernels);
       alphaHandle = () => alphaReaders.take();
     }
@@ -561,9 +563,9 @@ export class Supernet {
     const activated = new Map<string, Readers>();
     const activatedFor = (name: ActivationName | null): tf.Tensor4D => {
       const key = name ?? 'mixed';
-      const plan = this.inputPlan.activations.find((a) => a.key === key)!;
       let a = activated.get(key);
       if (!a) {
+        const plan = this.inputPlan.activations.find((entry) => entry.key === key)!;
         const single = plan.single;
         if (single && plan.shared) return once(single, source.edges * plan.convs, () => activation(single, source.input.take(), params, ctx));
         let value: tf.Tensor4D;
