@@ -7,8 +7,13 @@ import { KERNELS } from '../search/fused';
 /** Kernels that move no data on webgpu (views and reference counts), and customGrad's wrappers. */
 export const NO_OP_KERNELS = new Set(['Reshape', 'Identity', 'Cast (no-op)', 'forward', KERNELS.fanOut]);
 
-/** Kernels that run more than one GPU program on webgpu: dx and the parameter sums. */
-export const DISPATCHES_PER_KERNEL: Record<string, number> = { [KERNELS.mixGrad]: 2 };
+/**
+ * GPU programs per kernel on webgpu where that is not one: the mixed activation's gradient runs
+ * two (dx and the parameter sums); SGD's apply runs none, because webgpu updates ω and its
+ * momentum in one dispatch (LabSgdPacked, packed-sgd.ts) where cpu and wasm run LabSgdMomentum
+ * and LabSgdApply.
+ */
+export const DISPATCHES_PER_KERNEL: Record<string, number> = { [KERNELS.mixGrad]: 2, [KERNELS.sgdApply]: 0 };
 
 type KernelCall = { kernelName?: string; inputs?: Record<string, tf.TensorInfo>; attrs?: { dtype?: string } };
 

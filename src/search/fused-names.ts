@@ -46,6 +46,11 @@ export const KERNELS = {
   /** w, buf → w − lr·buf. */
   sgdApply: 'LabSgdApply',
   /**
+   * webgpu only. w (wrapping its [w; buf] buffer: packed-sgd.ts), g, scale [1] → w, after both
+   * updates above in place, in one dispatch. Returns w (a reference, as Identity).
+   */
+  sgdPacked: 'LabSgdPacked',
+  /**
    * [weights [n], o0 … o5] (an array, as AddN's: its gradient saves every input), attr indices
    * (encodeIndices) → Σ weights[index_j] · o_j (part of a node's sum over its mixed edges).
    */

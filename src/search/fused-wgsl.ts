@@ -3,6 +3,7 @@
 // tests and pages without WebGPU never load it).
 import * as tf from '@tensorflow/tfjs';
 import { KERNELS, MIX_STAT_ROWS, channelsOf, decodeIndices, mixParamGradShape } from './fused-names';
+import { isPackedBuffer } from './packed-sgd';
 
 type Info = tf.TensorInfo;
 
@@ -32,7 +33,9 @@ interface WebGpuProgram {
 }
 type Uniform = { type: 'int32' | 'float32'; data: number[] };
 interface WebGpuBackendLike {
-  runWebGPUProgram(program: WebGpuProgram, inputs: Info[], dtype: 'float32', uniforms?: Uniform[]): Info;
+  runWebGPUProgram(program: WebGpuProgram, inputs: Info[], dtype: 'float32', uniforms?: Uniform[], output?: Info): Info;
+  incRef(dataId: object): void;
+  tensorMap: { get(dataId: object): { resource: unknown; values: unknown } | undefined };
 }
 
 const WGSL_SIGMOID = `
@@ -356,6 +359,26 @@ function registerWebGpuOptimizer(): void {
       { type: 'float32', data: [attrs.learningRate] },
     ]);
     return { ...out, shape: w.shape };
+  });
+  reg(KERNELS.sgdPacked, ({ inputs: { w, g, scale }, backend, attrs }) => {
+    // In place: the output is w's own buffer, [w; buf] (packed-sgd.ts), so one dispatch updates
+    // both halves, with the arithmetic of LabSgdMomentum and LabSgdApply.
+    const data = backend.tensorMap.get(w.dataId);
+    if (!data || !isPackedBuffer(data.resource)) throw new Error('LabSgdPacked: the weights are not packed with their momentum buffer (packed-sgd.ts)');
+    const program = elementwise('lab_sgd_packed', ['G', 'K'], [sizeOf(w)], 'channels : i32, momentum : f32, weightDecay : f32, learningRate : f32,', `
+      let weight = result[index];
+      let buf = uniforms.momentum * result[uniforms.size + index] + (G[index] * K[0] + uniforms.weightDecay * weight);
+      result[uniforms.size + index] = buf;
+      result[index] = weight - buf * uniforms.learningRate;`);
+    backend.runWebGPUProgram(program, [g, scale], 'float32', [
+      { type: 'int32', data: [1] },
+      { type: 'float32', data: [attrs.momentum] },
+      { type: 'float32', data: [attrs.weightDecay] },
+      { type: 'float32', data: [attrs.learningRate] },
+    ], w);
+    data.values = null; // tfjs caches what it last read: those values are now stale
+    backend.incRef(w.dataId);
+    return { dataId: w.dataId, shape: w.shape, dtype: w.dtype };
   });
   // The weights' indices are uniforms, not constants in the code: a compiled program is cached
   // by its shader key, and with a node's indices into the cell's flattened α in the key every

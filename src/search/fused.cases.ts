@@ -3,7 +3,8 @@
 import { expect } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { batchNorm, batchNormRelu, depthwiseConv, maxPool2x2, maxPool3x3, mixedActivationAll, setConvFormulation, sumTensors } from './ops';
-import { KERNELS, fusedDepthwiseActive, fusedFanOut, fusedKernelsActive, fusedMaxPoolGradActive, fusedWeightedSum, setFusedKernels } from './fused';
+import { KERNELS, fusedDepthwiseActive, fusedFanOut, fusedKernelsActive, fusedMaxPoolGradActive, fusedSgdPackedStep, fusedWeightedSum, setFusedKernels } from './fused';
+import { setPackedSgd } from './packed-sgd';
 import { countKernels } from '../bench/kernels';
 
 import { Random } from './random';
@@ -325,4 +326,78 @@ export async function checkMaxPoolAgainstCpu(shape: number[], size: 2 | 3, strid
     await tf.setBackend(backend);
   }
   expectClose(got, want, `max pool ${size}x${size} ${shape} stride ${stride} on ${backend} against cpu`, 0, 1e-6);
+}
+
+/**
+ * webgpu: SGD with ω and its momentum packed in one buffer (packed-sgd.ts) against the two-kernel
+ * fused SGD, over a run that also restores a checkpoint and reassigns weights between steps.
+ * The arithmetic is the same expression in both, so the results should agree to rounding.
+ */
+export async function checkPackedSgd(): Promise<void> {
+  expect(tf.getBackend()).toBe('webgpu');
+  const shapes = [[3], [5, 4], [3, 3, 7, 1], [130], [16, 16], [1, 1, 1, 3], [70, 3]];
+  const run = async (packed: boolean) => {
+    setPackedSgd(packed);
+    try {
+      const vars = shapes.map((s, i) => tf.variable(randomTensor(s, 40 + i), true, `packed_${packed}_${i}`));
+      let optimizer = new SgdMomentum(vars, 0.9, 3e-4);
+      const gradsOf = (step: number) => new Map(vars.map((v, i) => [v, randomTensor(v.shape, 300 * step + i, 2)] as [tf.Variable, tf.Tensor]));
+      const dispatches: number[] = [];
+      const tensorsAfter: number[] = [];
+      const trajectory: Float32Array[] = [];
+      const unrolledMomentum: Float32Array[] = [];
+      for (let step = 0; step < 5; step++) {
+        const grads = gradsOf(step);
+        const scale = clipScale(grads, 5);
+        const before = tf.memory().numTensors;
+        const counted = await countKernels(async () => optimizer.apply(grads, 0.05 - 0.005 * step, scale));
+        tensorsAfter.push(tf.memory().numTensors - before);
+        // Read after every update: tfjs caches what it read, and the update is in place.
+        trajectory.push(...(await Promise.all(vars.map(async (v) => (await v.data()) as Float32Array))));
+        dispatches.push((counted.byName.get(KERNELS.sgdPacked) ?? 0) + (counted.byName.get(KERNELS.sgdMomentum) ?? 0) + (counted.byName.get(KERNELS.sgdApply) ?? 0));
+        [...grads.values()].forEach((g) => g.dispose());
+        scale?.dispose();
+        if (step === 1) {
+          // A checkpoint round trip: a new optimiser, the slots and weights written back.
+          const state = await optimizer.getState();
+          const weights = await Promise.all(vars.map(async (v) => (await v.data()) as Float32Array));
+          expect(weights.map((w) => w.length), 'a read gives the weights alone').toEqual(vars.map((v) => v.size));
+          optimizer.dispose();
+          optimizer = new SgdMomentum(vars, 0.9, 3e-4);
+          optimizer.setState(state);
+          vars.forEach((v, i) => v.assign(tf.tensor(weights[i], v.shape)));
+        }
+        if (step === 3) vars[2].assign(tf.mul(vars[2], 0.5)); // weights assigned between steps
+        // DARTS's unrolled step reads μ·buf between updates.
+        if (step === 2)
+          for (const v of vars) {
+            const m = optimizer.momentumOf(v);
+            unrolledMomentum.push((await m.data()) as Float32Array);
+            m.dispose();
+          }
+      }
+      const state = await optimizer.getState();
+      optimizer.dispose();
+      // The weights outlive the optimiser, with their values.
+      const afterDispose = await Promise.all(vars.map(async (v) => (await v.data()) as Float32Array));
+      vars.forEach((v) => v.dispose());
+      return { weights: trajectory, unrolledMomentum, afterDispose, buffers: state.slots.momentum.map((m) => m.values), dispatches, tensorsAfter };
+    } finally {
+      setPackedSgd(true);
+    }
+  };
+  const want = await run(false);
+  const got = await run(true);
+  expect(want.dispatches, 'two kernels per variable unpacked').toEqual([0, 1, 2, 3, 4].map(() => 2 * shapes.length));
+  expect(got.dispatches, 'one dispatch per variable packed').toEqual([0, 1, 2, 3, 4].map(() => shapes.length));
+  expect(got.tensorsAfter, 'tensors an update adds').toEqual([0, 0, 0, 0, 0]);
+  got.weights.forEach((w, i) => expectClose(w, want.weights[i], `weights ${i % shapes.length} (shape ${shapes[i % shapes.length]}) after step ${Math.floor(i / shapes.length)}`, 1e-6, 1e-7));
+  got.buffers.forEach((b, i) => expectClose(b, want.buffers[i], `momentum ${i}`, 1e-6, 1e-7));
+  got.unrolledMomentum.forEach((b, i) => expectClose(b, want.unrolledMomentum[i], `μ·buf ${i} for the unrolled step`, 1e-6, 1e-7));
+  const last = got.weights.slice(-shapes.length);
+  got.afterDispose.forEach((w, i) => expect(Array.from(w), `weights ${i} after the optimiser is disposed`).toEqual(Array.from(last[i])));
+  // The kernel refuses a tensor that is not packed (it would write past the buffer's end).
+  const loose = tf.variable(tf.ones([4]));
+  expect(() => fusedSgdPackedStep(loose, tf.ones([4]), tf.ones([1]), 0.1, 0.9, 0, false)).toThrow(/not packed/);
+  loose.dispose();
 }

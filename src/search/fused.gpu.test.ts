@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../cli/backend';
-import { FUSED_SHAPES, checkBatchNorm, checkBatchNormRelu, checkDepthwise, checkMixedActivation, checkSgd, checkFanOut, checkSumsKeepNothing, checkWeightedSum, NODE_SUM_INDICES } from './fused.cases';
+import { FUSED_SHAPES, checkBatchNorm, checkBatchNormRelu, checkDepthwise, checkMixedActivation, checkSgd, checkPackedSgd, checkFanOut, checkSumsKeepNothing, checkWeightedSum, NODE_SUM_INDICES } from './fused.cases';
 import { KERNELS, fusedKernelsActive, fusedWeightedSum } from './fused';
 import { batchNorm, depthwiseConv } from './ops';
 import { jsBatchNormStats } from './fused-js';
@@ -73,6 +73,11 @@ describe('fused kernels on webgpu', () => {
   it('SGD with momentum and gradient clipping (3 steps) matches the composite optimiser', async (t) => {
     if (!available) return t.skip();
     await checkSgd();
+  });
+
+  it('SGD with ω and its momentum in one buffer: one dispatch per variable, the two-kernel results, through a checkpoint restore and reassigned weights', async (t) => {
+    if (!available) return t.skip();
+    await checkPackedSgd();
   });
 
   it("a weighted sum (an edge's 7 of 8 ops, 39 of 40; a node's 35 of 14 × 8, indices past 64; the α gradient by one workgroup and by 32) matches multiply-and-add", async (t) => {

@@ -122,6 +122,14 @@ export function fusedSgdStep(
 }
 
 /**
+ * fusedSgdStep in one dispatch, in place, on webgpu: w wraps the packed buffer [w; buf] that
+ * PackedSgdBuffers.prepare made (packed-sgd.ts). Returns a reference to w (dispose it).
+ */
+export function fusedSgdPackedStep(w: tf.Tensor, g: tf.Tensor, scale: tf.Tensor, learningRate: number, momentum: number, weightDecay: number, first: boolean): tf.Tensor {
+  return run(KERNELS.sgdPacked, { w, g, scale }, { momentum: first ? 0 : momentum, weightDecay, learningRate });
+}
+
+/**
  * Σ_j weights[indices[j]] · outputs[j]: a node's sum over its mixed edges (weights: the cell's
  * flattened softmax(α); ops absent from `outputs`, such as none, get a zero gradient). Forward:
  * one kernel per 6 outputs instead of a multiply each and the adds; backward

@@ -7,7 +7,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { SearchConfig } from './space';
 import type { Supernet } from './supernet';
 import { sumTensors, type ForwardContext } from './ops';
-import { fusedKernelsActive, fusedSgdStep, fusedSumsOfSquares } from './fused';
+import { fusedKernelsActive, fusedSgdPackedStep, fusedSgdStep, fusedSumsOfSquares } from './fused';
+import { PackedSgdBuffers, packedSgdSupported } from './packed-sgd';
 
 /** PyTorch CosineAnnealingLR(T_max = epochs, eta_min), stepped once per epoch as DARTS does. */
 export function cosineLearningRate(epoch: number, epochs: number, lrMax: number, lrMin: number): number {
@@ -89,6 +90,9 @@ abstract class SlotOptimizer {
 
 /** torch.optim.SGD(momentum, weight_decay): d = g + wd·p; buf = μ·buf + d; p −= lr·buf. */
 export class SgdMomentum extends SlotOptimizer {
+  /** webgpu: ω and its momentum in one buffer each, updated by one dispatch (packed-sgd.ts). */
+  private packed: PackedSgdBuffers | null = null;
+
   constructor(
     vars: tf.Variable[],
     private readonly momentum: number,
@@ -100,11 +104,22 @@ export class SgdMomentum extends SlotOptimizer {
   /** gradScale: the gradient-clipping factor (clipScale), or null. */
   apply(grads: Grads, learningRate: number, gradScale: tf.Scalar | null = null): void {
     this.step++;
+    const fused = fusedKernelsActive();
+    const packed = fused && packedSgdSupported();
+    if (packed) {
+      this.packed ??= new PackedSgdBuffers((v) => this.slot('momentum', v));
+      this.packed.prepare(grads.keys());
+    } else this.packed?.syncSlots();
     tf.tidy(() => {
-      if (fusedKernelsActive()) {
-        // 2 kernels per variable instead of 7.
+      if (fused) {
         const scale = gradScale ? tf.reshape(gradScale, [1]) : tf.ones([1]);
         for (const [v, g] of grads) {
+          if (packed) {
+            // 1 dispatch per variable, in place.
+            fusedSgdPackedStep(v, g, scale, learningRate, this.momentum, this.weightDecay, this.step === 1);
+            continue;
+          }
+          // 2 kernels per variable instead of 7.
           const buf = this.slot('momentum', v);
           const next = fusedSgdStep(v, g, buf, scale, learningRate, this.momentum, this.weightDecay, this.step === 1);
           buf.assign(next.buf);
@@ -126,7 +141,29 @@ export class SgdMomentum extends SlotOptimizer {
 
   /** The momentum term DARTS's unrolled step uses: μ·buf (zero before the first step). */
   momentumOf(v: tf.Variable): tf.Tensor {
+    this.packed?.syncSlots();
     return tf.mul(this.slot('momentum', v), this.step === 0 ? 0 : this.momentum);
+  }
+
+  override async getState(): Promise<OptimizerState> {
+    this.packed?.syncSlots();
+    return super.getState();
+  }
+
+  override setState(state: OptimizerState): void {
+    super.setState(state);
+    this.packed?.markSlotsCurrent();
+  }
+
+  /** Bytes of the packed buffers, which tf.memory() does not count. */
+  get packedBytes(): number {
+    return this.packed?.bytes ?? 0;
+  }
+
+  override dispose(): void {
+    this.packed?.dispose();
+    this.packed = null;
+    super.dispose();
   }
 }
 
