@@ -7,18 +7,20 @@ import { KERNELS } from '../search/fused';
 /** Kernels that move no data on webgpu (views and reference counts), and customGrad's wrappers. */
 export const NO_OP_KERNELS = new Set(['Reshape', 'Identity', 'Cast (no-op)', 'forward', KERNELS.fanOut]);
 
+/** Kernels that run more than one GPU program on webgpu: dx and the parameter sums. */
+export const DISPATCHES_PER_KERNEL: Record<string, number> = { [KERNELS.mixGrad]: 2 };
+
 /**
- * GPU programs per kernel on webgpu where that is not one: the mixed activation's gradient runs
- * two (dx and the parameter sums); SGD's apply runs none, because webgpu updates ω and its
- * momentum in one dispatch (LabSgdPacked, packed-sgd.ts) where cpu and wasm run LabSgdMomentum
- * and LabSgdApply.
+ * Kernels that cpu and wasm run but webgpu does not: there ω and its momentum are updated in one
+ * dispatch (LabSgdPacked, packed-sgd.ts), where cpu and wasm run LabSgdMomentum and LabSgdApply.
+ * A count on cpu leaves them out, to give webgpu's; a count on webgpu counts what ran.
  */
-export const DISPATCHES_PER_KERNEL: Record<string, number> = { [KERNELS.mixGrad]: 2, [KERNELS.sgdApply]: 0 };
+export const NOT_ON_WEBGPU = new Set<string>([KERNELS.sgdApply]);
 
 type KernelCall = { kernelName?: string; inputs?: Record<string, tf.TensorInfo>; attrs?: { dtype?: string } };
 
 export interface KernelCount {
-  /** GPU programs a webgpu run would dispatch: every kernel but NO_OP_KERNELS, by DISPATCHES_PER_KERNEL. */
+  /** GPU programs a webgpu run would dispatch: every kernel but NO_OP_KERNELS (and, counted elsewhere, NOT_ON_WEBGPU), by DISPATCHES_PER_KERNEL. */
   launched: number;
   /** Every kernel by name, no-ops included. */
   byName: Map<string, number>;
@@ -40,6 +42,7 @@ export async function countKernels(work: () => Promise<unknown>): Promise<Kernel
     engine.runKernelFunc = original;
   }
   let launched = 0;
-  for (const [name, n] of byName) if (!NO_OP_KERNELS.has(name)) launched += n * (DISPATCHES_PER_KERNEL[name] ?? 1);
+  const onWebGpu = tf.getBackend() === 'webgpu';
+  for (const [name, n] of byName) if (!NO_OP_KERNELS.has(name) && (onWebGpu || !NOT_ON_WEBGPU.has(name))) launched += n * (DISPATCHES_PER_KERNEL[name] ?? 1);
   return { launched, byName };
 }

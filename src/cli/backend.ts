@@ -21,24 +21,36 @@ export const SWIFTSHADER_ENV = {
   VK_ICD_FILENAMES: '/usr/lib/chromium/vk_swiftshader_icd.json',
 };
 
-let gpuInstalled = false;
+let gpuInstalled: 'driver' | 'null' | null = null;
 
-async function installNodeWebGpu(): Promise<void> {
-  if (gpuInstalled) return;
+async function installNodeWebGpu(adapter: 'driver' | 'null' = 'driver'): Promise<void> {
+  if (gpuInstalled === adapter) return;
+  if (gpuInstalled) throw new Error(`WebGPU is already installed with the ${gpuInstalled} adapter in this process`);
   const { create, globals } = (await import('webgpu')) as unknown as {
     create: (options: string[]) => unknown;
     globals: Record<string, unknown>;
   };
   Object.assign(globalThis, globals);
-  Object.defineProperty(globalThis, 'navigator', { value: { gpu: create([]) }, configurable: true, writable: true });
+  Object.defineProperty(globalThis, 'navigator', { value: { gpu: create(adapter === 'null' ? ['backend=null'] : []) }, configurable: true, writable: true });
   await import('@tensorflow/tfjs-backend-webgpu');
-  gpuInstalled = true;
+  gpuInstalled = adapter;
+}
+
+/**
+ * webgpu on Dawn's null adapter, for bench/dispatch-cost.ts only: Dawn validates and records
+ * every command but runs none, so a step costs exactly its CPU side (tfjs and Dawn's work per
+ * dispatch), on any machine. Every value read back is meaningless, and the adapter holds at most
+ * 512 MB of buffers.
+ */
+export async function useNullWebGpu(): Promise<BackendInfo> {
+  await installNodeWebGpu('null');
+  return useBackend('webgpu');
 }
 
 /** Selects a backend, makes it safe (chunked AddN), and watches a GPU for silent failures. */
 export async function useBackend(name: NodeBackend): Promise<BackendInfo> {
   if (!NODE_BACKENDS.includes(name)) throw new Error(`--backend: must be one of ${NODE_BACKENDS.join(', ')}, got ${JSON.stringify(name)}`);
-  if (name === 'webgpu') await installNodeWebGpu();
+  if (name === 'webgpu' && !gpuInstalled) await installNodeWebGpu();
   const ok = await tf.setBackend(name);
   if (!ok || tf.getBackend() !== name) {
     const hint = name === 'webgpu' ? ' (no WebGPU adapter: is a Vulkan driver installed? For SwiftShader set LD_LIBRARY_PATH=/usr/lib/chromium VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json)' : '';

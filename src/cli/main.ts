@@ -14,6 +14,7 @@ import { loadDatasetNode } from '../data/node';
 import { evalBatches, makeSearchStreams, type Dataset } from '../data/index';
 import { runBench } from './bench';
 import { runParity } from './parity';
+import { measureDispatchCost } from '../bench/dispatch-cost';
 
 // The cpu backend's "install tfjs-node" banner would only confuse a CLI user.
 tf.env().set('PROD', true);
@@ -32,7 +33,9 @@ const USAGE = `usage: npm run --silent lab -- COMMAND [--flags]
   export-pytorch  --genotype FILE --out model.py
   bench           [--backend wasm|cpu|webgpu] [--sizes quick,paper] [--modes darts,factorized,nonfactorized] [--steps N] [--row-seconds N]
   parity          [--backend webgpu|wasm|cpu] [--search-steps 20]: every op, gradient and a short search
-                  against the cpu reference; exits 1 when a check fails`;
+                  against the cpu reference; exits 1 when a check fails
+  dispatch-cost   [--channels 16] [--layers 8] [--modes darts,factorized] [--steps 8] [--compare packed-sgd|fused]:
+                  the CPU side of a webgpu step, on Dawn's null adapter (no GPU runs anything)`;
 
 async function main(argv: string[]): Promise<unknown> {
   const [command, ...rest] = argv;
@@ -64,6 +67,17 @@ async function main(argv: string[]): Promise<unknown> {
         throw new Error(`parity failed on ${report.backend}: ${report.deviceError ?? report.failed.join('; ')}`);
       }
       return report;
+    }
+    case 'dispatch-cost': {
+      const options = {
+        channels: flags.int('channels', 16),
+        layers: flags.int('layers', 8),
+        modes: flags.list('modes', ['darts', 'factorized']) as SearchMode[],
+        steps: flags.int('steps', 8),
+        compare: flags.string('compare', ''),
+      };
+      flags.assertAllUsed();
+      return measureDispatchCost(options, (line) => process.stderr.write(line + '\n'));
     }
     default:
       throw new UsageError(`unknown command "${command}"\n${USAGE}`);

@@ -1,0 +1,26 @@
+// The CPU side of a webgpu search step, measured on Dawn's null adapter (src/bench/dispatch-cost.ts):
+// what a step costs before any GPU runs it, on any machine.
+//   npx tsx bench/dispatch-cost.ts [--channels 16 --layers 8] [--modes darts,factorized] [--steps 8]
+//                                  [--compare packed-sgd|fused]
+// --compare alternates each step between the feature on and off, so that the machine's load hits
+// both alike, and prints both medians.
+import { parseFlags } from '../src/cli/flags';
+import { measureDispatchCost } from '../src/bench/dispatch-cost';
+import type { SearchMode } from '../src/search/space';
+
+const flags = parseFlags(process.argv.slice(2));
+const options = {
+  channels: flags.int('channels', 16),
+  layers: flags.int('layers', 8),
+  modes: flags.list('modes', ['darts', 'factorized']) as SearchMode[],
+  steps: flags.int('steps', 8),
+  compare: flags.string('compare', ''),
+};
+flags.assertAllUsed();
+console.log(`CPU side of a webgpu search step (Dawn's null adapter: no command runs), C=${options.channels} L=${options.layers}, median of ${options.steps} steps`);
+const result = await measureDispatchCost(options, (line) => console.log(line));
+const first = (mode: string) => result.rows.find((r) => r.mode === mode);
+const darts = first('darts');
+const factorized = first('factorized');
+if (darts && factorized) console.log(`factorized/darts ${(factorized.msPerStep / darts.msPerStep).toFixed(2)}x`);
+process.exit(0);
