@@ -12,11 +12,8 @@
 // steps, darts too: hours here; on a real GPU's Vulkan driver the step is bound by kernel
 // dispatch as well, so minutes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../cli/backend';
-import { SearchEngine } from './engine';
-import { makeConfig, type SearchMode } from './space';
-import { makeSearchStreams, makeSyntheticDataset } from '../data/index';
+import { expectNoGrowth } from './memory.cases';
 
 let available = true;
 let gpuFailure: () => unknown = () => null;
@@ -34,52 +31,9 @@ afterAll(() => {
   expect(failure?.message ?? null, 'a WebGPU error was reported during the steps').toBeNull();
 });
 
-/** What tf.memory() says on webgpu: tensors, and the buffers in use and in the backend's pool. */
-function memory() {
-  const m = tf.memory() as tf.MemoryInfo & { numBytesInGPU?: number; numBytesAllocatedInGPU?: number };
-  return {
-    numTensors: m.numTensors,
-    numDataBuffers: m.numDataBuffers,
-    numBytes: m.numBytes,
-    numBytesInGPU: m.numBytesInGPU ?? -1,
-    numBytesAllocatedInGPU: m.numBytesAllocatedInGPU ?? -1,
-  };
-}
-
-const SIZE = 8;
-/** Steps in all, the warm-up included. */
 const STEPS = Number(process.env.MEMORY_GPU_STEPS ?? 2);
 if (!(Number.isInteger(STEPS) && STEPS >= 2)) throw new Error(`MEMORY_GPU_STEPS: must be an integer >= 2, got ${process.env.MEMORY_GPU_STEPS}`);
 const TIMEOUT_MS = Math.max(600_000, STEPS * 100_000);
-
-async function expectNoGrowth(mode: SearchMode, totalSteps: number): Promise<void> {
-  const dataset = makeSyntheticDataset({ seed: 1, height: SIZE, width: SIZE, channels: 3, classes: 4, trainCount: 4, testCount: 4 });
-  // The real tri-level step from step 1 (no warm-up epochs): ω by SGD, then α and β by Adam.
-  const config = makeConfig({ mode, channels: 2, layers: 3, batchSize: 2, maxSteps: totalSteps, warmupEpochs: 0, seed: 3 });
-  const streams = makeSearchStreams(dataset, { batchSize: config.batchSize, seed: config.seed, trainPortion: config.trainPortion });
-  const engine = new SearchEngine(config, { height: SIZE, width: SIZE, channels: 3, classes: 4 }, streams);
-  expect(engine.stepsPerEpoch).toBe(1);
-  const started = performance.now();
-  await engine.runStep();
-  const warm = memory();
-  let poolAfterStep2 = -1;
-  while (!engine.done) {
-    const p = await engine.runStep();
-    const now = memory();
-    if (p.step === 2) poolAfterStep2 = now.numBytesAllocatedInGPU;
-    console.log(`${mode} step ${p.step} (epoch ${p.epoch}): ${p.stepMilliseconds.toFixed(0)} ms, ${JSON.stringify(now)}`);
-    expect(now.numTensors, `tensors leaked by step ${p.step}`).toBe(warm.numTensors);
-    expect(now.numDataBuffers, `data buffers leaked by step ${p.step}`).toBe(warm.numDataBuffers);
-    expect(now.numBytes, `bytes leaked by step ${p.step}`).toBe(warm.numBytes);
-    expect(now.numBytesInGPU, `GPU bytes in use grew by step ${p.step}`).toBe(warm.numBytesInGPU);
-    // The backend's pool (buffers in use or free for reuse) still grows in step 2 (measured:
-    // by ~3%); from step 3 on each step reuses it.
-    if (p.step > 2) expect(now.numBytesAllocatedInGPU, `GPU buffer pool grew by step ${p.step}`).toBe(poolAfterStep2);
-  }
-  console.log(`${mode}: ${engine.step} steps in ${((performance.now() - started) / 1000).toFixed(1)} s; after the warm-up step ${JSON.stringify(warm)}`);
-  expect(warm.numBytesInGPU, 'the webgpu backend reports GPU bytes').toBeGreaterThan(0);
-  engine.dispose();
-}
 
 describe('webgpu memory over search steps', () => {
   it('factorized: tensors and GPU bytes stay constant after the warm-up step', async (t) => {
