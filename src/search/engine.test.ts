@@ -61,12 +61,14 @@ describe('reproducibility and resuming', () => {
     const expected = await uninterrupted.archWeights();
     uninterrupted.dispose();
 
+    const tensorsBefore = tf.memory().numTensors;
     const resumed = engineFor({ mode: 'factorized', archLearningRate: 0.01 });
     resumed.restore(structuredClone(checkpoint));
     expect(resumed.step).toBe(2);
     for (let i = 0; i < 2; i++) await resumed.runStep();
     const got = await resumed.archWeights();
     resumed.dispose();
+    expect(tf.memory().numTensors, 'tensors left by a restored run once disposed').toBe(tensorsBefore);
     expect(got.alphaNormal).toEqual(expected.alphaNormal);
     expect(got.betaNormal).toEqual(expected.betaNormal);
   }, 300_000);

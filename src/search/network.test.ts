@@ -85,6 +85,14 @@ describe('DiscreteNetwork parameter counts', () => {
     expect(net.variables().length).toBe(all.length - buffers.length);
   });
 
+  it('a network once disposed leaves no tensor behind (its initial values included)', () => {
+    const before = tf.memory().numTensors;
+    const net = new DiscreteNetwork({ genotype: DARTS_V2, channels: 8, layers: 5, classes: 10, inChannels: 3, auxiliary: true }, new Random(1));
+    expect(tf.memory().numTensors).toBeGreaterThan(before + 100);
+    net.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('rejects a genotype the validator rejects', () => {
     const bad = { ...DARTS_V2, normal: [...DARTS_V2.normal.slice(0, 7), e('none', 0)] };
     expect(() => new DiscreteNetwork({ genotype: bad, channels: 4, layers: 3, classes: 2, inChannels: 3, auxiliary: false }, new Random(1))).toThrow(

@@ -223,7 +223,9 @@ export class DiscreteNetwork {
 
   private addVar(name: string, kind: 'param' | 'buffer', values: Float32Array, shape: number[]): tf.Variable {
     if (this.vars.has(name)) throw new Error(`duplicate variable ${name}`);
-    const variable = tf.variable(tf.tensor(values, shape), kind === 'param', `discrete.${name}_${++suffixCounter}`);
+    const initial = tf.tensor(values, shape);
+    const variable = tf.variable(initial, kind === 'param', `discrete.${name}_${++suffixCounter}`);
+    initial.dispose(); // the variable holds the data; the tensor object would outlive the network
     this.vars.set(name, { name, kind, auxiliary: name.includes('auxiliary'), variable });
     return variable;
   }

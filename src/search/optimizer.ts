@@ -51,7 +51,11 @@ abstract class SlotOptimizer {
   ) {
     for (const slot of slotNames) {
       const m = new Map<tf.Variable, tf.Variable>();
-      for (const v of vars) m.set(v, tf.variable(tf.zerosLike(v), false));
+      for (const v of vars) {
+        const zeros = tf.zerosLike(v);
+        m.set(v, tf.variable(zeros, false));
+        zeros.dispose(); // the slot holds the data
+      }
       this.slots.set(slot, m);
     }
   }
@@ -78,7 +82,9 @@ abstract class SlotOptimizer {
       for (const s of m.values()) {
         const entry = saved[i++];
         if (entry.values.length !== s.size) throw new Error(`optimizer state: slot ${slot} entry ${entry.name} has the wrong size`);
-        s.assign(tf.tensor(entry.values, s.shape));
+        const values = tf.tensor(entry.values, s.shape);
+        s.assign(values);
+        values.dispose();
       }
     }
   }

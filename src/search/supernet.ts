@@ -285,7 +285,9 @@ export class Supernet {
 
   private addConst(name: string, group: ParamGroup, values: Float32Array, shape: number[]): void {
     if (this.params.has(name)) throw new Error(`duplicate parameter ${name}`);
-    const variable = tf.variable(tf.tensor(values, shape), true, name + '_' + uniqueSuffix());
+    const initial = tf.tensor(values, shape);
+    const variable = tf.variable(initial, true, name + '_' + uniqueSuffix());
+    initial.dispose(); // the variable holds the data; the tensor object would outlive the network
     this.params.set(name, { name, group, variable });
   }
 
