@@ -2,21 +2,12 @@
 // what a step costs before any GPU runs it, on any machine.
 //   npx tsx bench/dispatch-cost.ts [--channels 16 --layers 8] [--modes darts,factorized] [--steps 8]
 //                                  [--compare packed-sgd|fused]
-// --compare alternates each step between the feature on and off, so that the machine's load hits
-// both alike, and prints both medians.
+// --compare alternates between the feature on and off, so that the machine's load hits both
+// alike (the first step after each switch runs untimed), and prints both medians.
 import { parseFlags } from '../src/cli/flags';
-import { measureDispatchCost } from '../src/bench/dispatch-cost';
-import type { SearchMode } from '../src/search/space';
+import { dispatchCostOptions, measureDispatchCost } from '../src/bench/dispatch-cost';
 
-const flags = parseFlags(process.argv.slice(2));
-const options = {
-  channels: flags.int('channels', 16),
-  layers: flags.int('layers', 8),
-  modes: flags.list('modes', ['darts', 'factorized']) as SearchMode[],
-  steps: flags.int('steps', 8),
-  compare: flags.string('compare', ''),
-};
-flags.assertAllUsed();
+const options = dispatchCostOptions(parseFlags(process.argv.slice(2)));
 console.log(`CPU side of a webgpu search step (Dawn's null adapter: no command runs), C=${options.channels} L=${options.layers}, median of ${options.steps} steps`);
 const result = await measureDispatchCost(options, (line) => console.log(line));
 const first = (mode: string) => result.rows.find((r) => r.mode === mode);

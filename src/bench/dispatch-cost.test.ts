@@ -4,6 +4,11 @@ import { measureDispatchCost } from './dispatch-cost';
 import { Supernet } from '../search/supernet';
 import { makeConfig } from '../search/space';
 import { Random } from '../search/random';
+import { SearchEngine } from '../search/engine';
+import { setPackedSgd } from '../search/packed-sgd';
+import { countKernels } from './kernels';
+import { KERNELS } from '../search/fused';
+import { makeSearchStreams, makeSyntheticDataset } from '../data/index';
 
 describe("the CPU side of a webgpu step (Dawn's null adapter)", () => {
   it('times a step and counts its dispatches; packed SGD saves exactly one dispatch per weight tensor', async () => {
@@ -23,6 +28,29 @@ describe("the CPU side of a webgpu step (Dawn's null adapter)", () => {
     for (const row of result.rows) {
       expect(row.msPerStep).toBeGreaterThan(0);
       expect(row.microsecondsPerDispatch).toBeCloseTo((1000 * row.msPerStep) / row.dispatches, 6);
+    }
+  });
+
+  it("DARTS's second-order step saves the same: μ·buf is read from the packed buffers, with no copy back", async () => {
+    // (runs after the test above, which installed the null adapter)
+    const shape = { height: 8, width: 8, channels: 3, classes: 4 };
+    const dataset = makeSyntheticDataset({ seed: 1, ...shape, trainCount: 16, testCount: 4 });
+    const engine = new SearchEngine(makeConfig({ mode: 'darts', channels: 4, layers: 3, batchSize: 2, order: 2, maxSteps: 10 }), shape, makeSearchStreams(dataset, { batchSize: 2, seed: 1 }));
+    const counts = async (packed: boolean) => {
+      setPackedSgd(packed);
+      await engine.runStep(); // the switch's own copies
+      return countKernels(() => engine.runStep());
+    };
+    try {
+      const off = await counts(false);
+      const on = await counts(true);
+      const weightTensors = on.byName.get(KERNELS.sgdPacked)!;
+      expect(weightTensors).toBeGreaterThan(100);
+      expect(on.byName.get(KERNELS.packedMomentum)).toBe(weightTensors);
+      expect(off.launched - on.launched).toBe(weightTensors);
+    } finally {
+      setPackedSgd(true);
+      engine.dispose();
     }
   });
 

@@ -6,6 +6,7 @@
 // dispatches does not depend on batch or image size.
 import * as tf from '@tensorflow/tfjs';
 import { useNullWebGpu } from '../cli/backend';
+import type { Flags } from '../cli/flags';
 import { SearchEngine } from '../search/engine';
 import { makeConfig, type SearchMode } from '../search/space';
 import { makeSearchStreams, makeSyntheticDataset } from '../data/index';
@@ -24,6 +25,19 @@ export interface DispatchCostOptions {
   steps: number;
   /** A key of DISPATCH_COST_TOGGLES, or '' for none. */
   compare: string;
+}
+
+/** The options from command-line flags (bench/dispatch-cost.ts and `lab dispatch-cost`). */
+export function dispatchCostOptions(flags: Flags): DispatchCostOptions {
+  const options = {
+    channels: flags.int('channels', 16),
+    layers: flags.int('layers', 8),
+    modes: flags.list('modes', ['darts', 'factorized']) as SearchMode[],
+    steps: flags.int('steps', 8),
+    compare: flags.string('compare', ''),
+  };
+  flags.assertAllUsed();
+  return options;
 }
 
 export interface DispatchCostRow {
@@ -59,7 +73,12 @@ export async function measureDispatchCost(options: DispatchCostOptions, log: (li
       const times = variants.map(() => [] as number[]);
       for (let i = 0; i < steps; i++)
         for (const [v, [, on]] of variants.entries()) {
-          toggle?.(on);
+          // After a switch the first step does the switch's own work (packed SGD copies its
+          // momentum in or out): it runs untimed.
+          if (toggle) {
+            toggle(on);
+            await engine.runStep();
+          }
           const start = performance.now();
           await engine.runStep();
           times[v].push(performance.now() - start);

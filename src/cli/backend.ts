@@ -44,13 +44,17 @@ async function installNodeWebGpu(adapter: 'driver' | 'null' = 'driver'): Promise
  */
 export async function useNullWebGpu(): Promise<BackendInfo> {
   await installNodeWebGpu('null');
-  return useBackend('webgpu');
+  return activate('webgpu');
 }
 
 /** Selects a backend, makes it safe (chunked AddN), and watches a GPU for silent failures. */
 export async function useBackend(name: NodeBackend): Promise<BackendInfo> {
   if (!NODE_BACKENDS.includes(name)) throw new Error(`--backend: must be one of ${NODE_BACKENDS.join(', ')}, got ${JSON.stringify(name)}`);
-  if (name === 'webgpu' && !gpuInstalled) await installNodeWebGpu();
+  if (name === 'webgpu') await installNodeWebGpu();
+  return activate(name);
+}
+
+async function activate(name: NodeBackend): Promise<BackendInfo> {
   const ok = await tf.setBackend(name);
   if (!ok || tf.getBackend() !== name) {
     const hint = name === 'webgpu' ? ' (no WebGPU adapter: is a Vulkan driver installed? For SwiftShader set LD_LIBRARY_PATH=/usr/lib/chromium VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json)' : '';

@@ -14,7 +14,7 @@ import { loadDatasetNode } from '../data/node';
 import { evalBatches, makeSearchStreams, type Dataset } from '../data/index';
 import { runBench } from './bench';
 import { runParity } from './parity';
-import { measureDispatchCost } from '../bench/dispatch-cost';
+import { dispatchCostOptions, measureDispatchCost } from '../bench/dispatch-cost';
 
 // The cpu backend's "install tfjs-node" banner would only confuse a CLI user.
 tf.env().set('PROD', true);
@@ -68,17 +68,8 @@ async function main(argv: string[]): Promise<unknown> {
       }
       return report;
     }
-    case 'dispatch-cost': {
-      const options = {
-        channels: flags.int('channels', 16),
-        layers: flags.int('layers', 8),
-        modes: flags.list('modes', ['darts', 'factorized']) as SearchMode[],
-        steps: flags.int('steps', 8),
-        compare: flags.string('compare', ''),
-      };
-      flags.assertAllUsed();
-      return measureDispatchCost(options, (line) => process.stderr.write(line + '\n'));
-    }
+    case 'dispatch-cost':
+      return measureDispatchCost(dispatchCostOptions(flags), (line) => process.stderr.write(line + '\n'));
     default:
       throw new UsageError(`unknown command "${command}"\n${USAGE}`);
   }

@@ -50,6 +50,8 @@ export const KERNELS = {
    * updates above in place, in one dispatch. Returns w (a reference, as Identity).
    */
   sgdPacked: 'LabSgdPacked',
+  /** webgpu only. w (packed as for LabSgdPacked), attr scale → scale · buf, read from w's buffer. */
+  packedMomentum: 'LabPackedMomentum',
   /**
    * [weights [n], o0 … o5] (an array, as AddN's: its gradient saves every input), attr indices
    * (encodeIndices) → Σ weights[index_j] · o_j (part of a node's sum over its mixed edges).

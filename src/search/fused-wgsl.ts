@@ -3,7 +3,7 @@
 // tests and pages without WebGPU never load it).
 import * as tf from '@tensorflow/tfjs';
 import { KERNELS, MIX_STAT_ROWS, channelsOf, decodeIndices, mixParamGradShape } from './fused-names';
-import { isPackedBuffer } from './packed-sgd';
+import { isPackedBuffer, markUpdatedInPlace } from './packed-sgd';
 
 type Info = tf.TensorInfo;
 
@@ -364,7 +364,7 @@ function registerWebGpuOptimizer(): void {
     // In place: the output is w's own buffer, [w; buf] (packed-sgd.ts), so one dispatch updates
     // both halves, with the arithmetic of LabSgdMomentum and LabSgdApply.
     const data = backend.tensorMap.get(w.dataId);
-    if (!data || !isPackedBuffer(data.resource)) throw new Error('LabSgdPacked: the weights are not packed with their momentum buffer (packed-sgd.ts)');
+    if (!data || !isPackedBuffer(data.resource, sizeOf(w))) throw new Error('LabSgdPacked: the weights are not packed with their momentum buffer (packed-sgd.ts)');
     const program = elementwise('lab_sgd_packed', ['G', 'K'], [sizeOf(w)], 'channels : i32, momentum : f32, weightDecay : f32, learningRate : f32,', `
       let weight = result[index];
       let buf = uniforms.momentum * result[uniforms.size + index] + (G[index] * K[0] + uniforms.weightDecay * weight);
@@ -376,9 +376,21 @@ function registerWebGpuOptimizer(): void {
       { type: 'float32', data: [attrs.weightDecay] },
       { type: 'float32', data: [attrs.learningRate] },
     ], w);
-    data.values = null; // tfjs caches what it last read: those values are now stale
+    markUpdatedInPlace(w.dataId, data);
     backend.incRef(w.dataId);
     return { dataId: w.dataId, shape: w.shape, dtype: w.dtype };
+  });
+  reg(KERNELS.packedMomentum, ({ inputs: { w }, backend, attrs }) => {
+    // w's binding covers its whole packed buffer: the momentum is the second half.
+    const data = backend.tensorMap.get(w.dataId);
+    if (!data || !isPackedBuffer(data.resource, sizeOf(w))) throw new Error('LabPackedMomentum: the weights are not packed with their momentum buffer (packed-sgd.ts)');
+    const program = elementwise('lab_packed_momentum', ['W'], [sizeOf(w)], 'channels : i32, scale : f32,', `
+      setOutputAtIndex(index, uniforms.scale * W[uniforms.size + index]);`);
+    const out = backend.runWebGPUProgram(program, [w], 'float32', [
+      { type: 'int32', data: [1] },
+      { type: 'float32', data: [attrs.scale] },
+    ]);
+    return { ...out, shape: w.shape };
   });
   // The weights' indices are uniforms, not constants in the code: a compiled program is cached
   // by its shader key, and with a node's indices into the cell's flattened α in the key every

@@ -351,6 +351,7 @@ export async function checkPackedSgd(): Promise<void> {
         const scale = clipScale(grads, 5);
         const before = tf.memory().numTensors;
         const counted = await countKernels(async () => optimizer.apply(grads, 0.05 - 0.005 * step, scale));
+
         tensorsAfter.push(tf.memory().numTensors - before);
         // Read after every update: tfjs caches what it read, and the update is in place.
         trajectory.push(...(await Promise.all(vars.map(async (v) => (await v.data()) as Float32Array))));
@@ -369,12 +370,16 @@ export async function checkPackedSgd(): Promise<void> {
         }
         if (step === 3) vars[2].assign(tf.mul(vars[2], 0.5)); // weights assigned between steps
         // DARTS's unrolled step reads μ·buf between updates.
-        if (step === 2)
-          for (const v of vars) {
-            const m = optimizer.momentumOf(v);
+        if (step === 2) {
+          const moments: tf.Tensor[] = [];
+          const kernels = await countKernels(async () => vars.forEach((v) => moments.push(optimizer.momentumOf(v))));
+          // Packed: one kernel each, read from the buffers, and no copy into the slots (a slice each).
+          if (packed) expect([kernels.byName.get(KERNELS.packedMomentum), kernels.byName.get('Slice')]).toEqual([vars.length, undefined]);
+          for (const m of moments) {
             unrolledMomentum.push((await m.data()) as Float32Array);
             m.dispose();
           }
+        }
       }
       const state = await optimizer.getState();
       optimizer.dispose();
@@ -400,4 +405,24 @@ export async function checkPackedSgd(): Promise<void> {
   const loose = tf.variable(tf.ones([4]));
   expect(() => fusedSgdPackedStep(loose, tf.ones([4]), tf.ones([1]), 0.1, 0.9, 0, false)).toThrow(/not packed/);
   loose.dispose();
+  // Reads of other tensors are tfjs's own: a complex tensor reads all its values, and a packed
+  // one's bytes are its own. A clone of packed weights would change with them: refused.
+  expect((await tf.complex([1, 2], [3, 4]).data()).length).toBe(4);
+  const start = (await randomTensor([6], 9).data()) as Float32Array;
+  const w = tf.variable(tf.tensor(start), true, 'packed_alias');
+  const optimizer = new SgdMomentum([w], 0.9, 0);
+  const grads = () => new Map([[w, tf.ones([6])] as [tf.Variable, tf.Tensor]]);
+  optimizer.apply(grads(), 0.1); // buf = 1, w −= 0.1
+  // A read that starts before an update and ends after it gives the values before it, and must
+  // not leave them in tfjs's cache (tfjs fills it when the download completes).
+  const early = w.data();
+  optimizer.apply(grads(), 0.1); // buf = 1.9, w −= 0.19
+  expectClose((await early) as Float32Array, start.map((x) => x - 0.1), 'a read issued between the updates', 1e-6, 1e-6);
+  expectClose((await w.data()) as Float32Array, start.map((x) => x - 0.1 - 0.19), 'a read after both updates', 1e-6, 1e-6);
+  expect(((await w.bytes()) as Uint8Array).length).toBe(24);
+  const alias = w.clone();
+  expect(() => optimizer.apply(grads(), 0.1)).toThrow(/shared with another tensor/);
+  alias.dispose();
+  optimizer.dispose();
+  w.dispose();
 }

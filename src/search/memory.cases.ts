@@ -36,6 +36,8 @@ export async function expectNoGrowth(mode: SearchMode, totalSteps: number, logEv
   const started = performance.now();
   await engine.runStep();
   const warm = memory();
+  // The packed SGD buffers (webgpu) are outside tfjs's count: made once, on the first update.
+  const packedBytes = engine.optimizer.weightOptimizer.packedBytes;
   let poolAfterStep2 = -1;
   while (!engine.done) {
     const p = await engine.runStep();
@@ -46,11 +48,14 @@ export async function expectNoGrowth(mode: SearchMode, totalSteps: number, logEv
     expect(now.numDataBuffers, `data buffers leaked by step ${p.step}`).toBe(warm.numDataBuffers);
     expect(now.numBytes, `bytes leaked by step ${p.step}`).toBe(warm.numBytes);
     expect(now.numBytesInGPU, `GPU bytes in use grew by step ${p.step}`).toBe(warm.numBytesInGPU);
+    expect(engine.optimizer.weightOptimizer.packedBytes, `packed SGD buffers grew by step ${p.step}`).toBe(packedBytes);
     // The backend's pool (buffers in use or free for reuse) still grows in step 2 (measured:
     // by ~3%); from step 3 on each step reuses it.
     if (p.step > 2) expect(now.numBytesAllocatedInGPU, `GPU buffer pool grew by step ${p.step}`).toBe(poolAfterStep2);
   }
   console.log(`${mode}: ${engine.step} steps in ${((performance.now() - started) / 1000).toFixed(1)} s; after the warm-up step ${JSON.stringify(warm)}`);
   expect(warm.numBytesInGPU, 'the webgpu backend reports GPU bytes').toBeGreaterThan(0);
+  const weights = engine.optimizer.weightVars.reduce((n, v) => n + v.size, 0);
+  expect(packedBytes, 'ω and its momentum packed: 8 bytes a weight').toBe(8 * weights);
   engine.dispose();
 }

@@ -147,8 +147,11 @@ export class SgdMomentum extends SlotOptimizer {
 
   /** The momentum term DARTS's unrolled step uses: μ·buf (zero before the first step). */
   momentumOf(v: tf.Variable): tf.Tensor {
+    const scale = this.step === 0 ? 0 : this.momentum;
+    const fromBuffer = this.packed?.scaledMomentum(v, scale);
+    if (fromBuffer) return fromBuffer;
     this.packed?.syncSlots();
-    return tf.mul(this.slot('momentum', v), this.step === 0 ? 0 : this.momentum);
+    return tf.mul(this.slot('momentum', v), scale);
   }
 
   override async getState(): Promise<OptimizerState> {

@@ -9,6 +9,7 @@
 // `markSlotsCurrent` after they are written. A variable assigned new values since the last step
 // (a checkpoint restored, the unrolled step's weights) is packed again before the next update.
 import * as tf from '@tensorflow/tfjs';
+import { KERNELS } from './fused-names';
 
 // GPUBufferUsage's bits (the WebGPU types are not a dependency of this package).
 const STORAGE = 0x80;
@@ -33,6 +34,7 @@ interface WebGpuBackendInternals {
   endComputePassEncoder(): void;
   submitQueue(): void;
   uploadToGPU(dataId: object): void;
+  refCount(dataId: object): number;
   read(dataId: object): Promise<unknown>;
   readSync(dataId: object): unknown;
 }
@@ -40,8 +42,20 @@ interface WebGpuBackendInternals {
 /** Buffers that hold [ω; momentum]: LabSgdPacked refuses any other output (it would write past its end). */
 const packedBuffers = new WeakSet<object>();
 
-export function isPackedBuffer(resource: unknown): boolean {
-  return typeof resource === 'object' && resource !== null && packedBuffers.has(resource);
+/** Whether `resource` is a packed buffer with room for [ω; momentum] of `size` values. */
+export function isPackedBuffer(resource: unknown, size: number): boolean {
+  return typeof resource === 'object' && resource !== null && packedBuffers.has(resource) && (resource as GpuBuffer).size >= 8 * size;
+}
+
+/**
+ * In-place updates per tensor data: a read that started before an update must not leave its
+ * (older) values in tfjs's cache, which tfjs fills only when the download completes.
+ */
+const updates = new WeakMap<object, number>();
+/** Called by LabSgdPacked after it wrote w's buffer in place. */
+export function markUpdatedInPlace(dataId: object, data: { values: unknown }): void {
+  updates.set(dataId, (updates.get(dataId) ?? 0) + 1);
+  data.values = null; // tfjs caches what it last read: those values are now stale
 }
 
 let enabled = true;
@@ -59,20 +73,45 @@ function internals(): WebGpuBackendInternals {
   return tf.backend() as unknown as WebGpuBackendInternals;
 }
 
-const readsTrimmed = new WeakSet<object>();
+const readsPatched = new WeakSet<object>();
 /**
- * A read of a packed tensor downloads its whole buffer: trim it to the tensor's own values, so
- * that `await w.data()` gives ω alone (checkpoints, exports and tests read weights this way).
+ * Reads of packed tensors: the download covers the whole buffer, so keep the tensor's own values
+ * (`await w.data()` gives ω alone: checkpoints, exports and tests read weights this way), cache a
+ * copy of just those, and drop the cache if the tensor was updated in place during the download.
+ * Every other tensor reads as tfjs reads it.
  */
-function trimReads(backend: WebGpuBackendInternals): void {
-  if (readsTrimmed.has(backend)) return;
-  readsTrimmed.add(backend);
-  const size = (dataId: object) => backend.tensorMap.get(dataId)?.shape.reduce((p, d) => p * d, 1) ?? Infinity;
-  const trim = (values: unknown, n: number) => (ArrayBuffer.isView(values) && (values as Float32Array).length > n ? (values as Float32Array).subarray(0, n) : values);
+function patchReads(backend: WebGpuBackendInternals): void {
+  if (readsPatched.has(backend)) return;
+  readsPatched.add(backend);
+  const packedSize = (dataId: object): number | null => {
+    const data = backend.tensorMap.get(dataId);
+    if (!data || !packedBuffers.has(data.resource as object)) return null;
+    return data.shape.reduce((p, d) => p * d, 1);
+  };
+  const keep = (dataId: object, values: unknown, n: number, generation: number | undefined): unknown => {
+    if (!ArrayBuffer.isView(values) || (values as Float32Array).length <= n) return values;
+    const own = (values as Float32Array).slice(0, n);
+    const data = backend.tensorMap.get(dataId);
+    if (data && data.values === values) data.values = updates.get(dataId) === generation ? own : null;
+    return own;
+  };
   const read = backend.read.bind(backend);
-  backend.read = async (dataId) => trim(await read(dataId), size(dataId));
+  backend.read = async (dataId) => {
+    const n = packedSize(dataId);
+    if (n === null) return read(dataId);
+    const generation = updates.get(dataId);
+    return keep(dataId, await read(dataId), n, generation);
+  };
   const readSync = backend.readSync.bind(backend);
-  backend.readSync = (dataId) => trim(readSync(dataId), size(dataId));
+  backend.readSync = (dataId) => {
+    const n = packedSize(dataId);
+    return n === null ? readSync(dataId) : keep(dataId, readSync(dataId), n, updates.get(dataId));
+  };
+}
+
+/** The backend's reference count of a tensor's data: more than 1 when a clone or view shares it. */
+function sharers(backend: WebGpuBackendInternals, t: tf.Tensor): number {
+  return backend.refCount(t.dataId);
 }
 
 /** Records a copy between GPU buffers in the backend's command stream, after the work queued so far. */
@@ -96,7 +135,12 @@ export class PackedSgdBuffers {
   private readonly backend = internals();
 
   constructor(private readonly slotOf: (v: tf.Variable) => tf.Variable) {
-    trimReads(this.backend);
+    patchReads(this.backend);
+  }
+
+  private checkBackend(what: string): void {
+    if (tf.backend() !== (this.backend as unknown))
+      throw new Error(`packed SGD: ${what} needs the webgpu backend its buffers live on; dispose the optimiser before switching backends`);
   }
 
   /**
@@ -105,6 +149,7 @@ export class PackedSgdBuffers {
    * assignment, the momentum after the slots were written.
    */
   prepare(vars: Iterable<tf.Variable>): void {
+    this.checkBackend('an update');
     const backend = this.backend;
     const rebind: [tf.Variable, GpuBuffer][] = [];
     for (const v of vars) {
@@ -119,6 +164,9 @@ export class PackedSgdBuffers {
       if (bufferOf(backend, v) !== buffer) {
         copy(backend, bufferOf(backend, v), 0, buffer, 0, bytes);
         rebind.push([v, buffer]);
+      } else if (sharers(backend, v) > 1) {
+        // A clone or view shares ω's data, and would change with the update in place.
+        throw new Error(`packed SGD: the weights ${v.name} are shared with another tensor (a clone?) that an update in place would change`);
       }
     }
     // Submitted before the old tensors are released: a released buffer can be handed out again
@@ -136,9 +184,22 @@ export class PackedSgdBuffers {
     }
   }
 
+  /**
+   * μ·buf for DARTS's unrolled step, read from v's packed buffer in one kernel (no copy into the
+   * slot, which would cost a dispatch per tensor and a repack before the next update), or null
+   * when the slot holds the momentum.
+   */
+  scaledMomentum(v: tf.Variable, scale: number): tf.Tensor | null {
+    if (!this.momentumInBuffers || tf.backend() !== (this.backend as unknown)) return null;
+    const buffer = this.buffers.get(v);
+    if (!buffer || bufferOf(this.backend, v) !== buffer) return null;
+    return tf.engine().runKernel(KERNELS.packedMomentum, { w: v } as unknown as tf.NamedTensorMap, { scale } as unknown as tf.NamedAttrMap) as tf.Tensor;
+  }
+
   /** Copies the buffers' momentum into the slots, before anything reads the slots. */
   syncSlots(): void {
     if (!this.momentumInBuffers) return;
+    this.checkBackend('reading the momentum');
     tf.tidy(() => {
       for (const [v, buffer] of this.buffers) {
         const both = tf.tensor({ buffer, zeroCopy: true } as unknown as tf.TensorLike, [2 * v.size], 'float32');
@@ -166,6 +227,13 @@ export class PackedSgdBuffers {
    */
   dispose(): void {
     const backend = this.backend;
+    if (tf.backend() !== (backend as unknown)) {
+      // The backend was switched: tfjs may still move still-packed weights off the webgpu
+      // backend, so only the buffers no variable uses any more are freed.
+      for (const [v, buffer] of this.buffers) if (v.isDisposed || backend.tensorMap.get(v.dataId)?.resource !== buffer) buffer.destroy();
+      this.buffers.clear();
+      return;
+    }
     for (const [v, buffer] of this.buffers) {
       if (v.isDisposed || bufferOf(backend, v) !== buffer) continue;
       const both = tf.tensor({ buffer, zeroCopy: true } as unknown as tf.TensorLike, [2 * v.size], 'float32');
