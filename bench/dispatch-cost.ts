@@ -4,6 +4,8 @@
 //                                  [--compare packed-sgd|fused]
 // --compare alternates between the feature on and off, so that the machine's load hits both
 // alike (the first step after each switch runs untimed), and prints both medians.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
 import { parseFlags } from '../src/cli/flags';
 import { dispatchCostOptions, measureDispatchCost } from '../src/bench/dispatch-cost';
 
@@ -14,4 +16,8 @@ const first = (mode: string) => result.rows.find((r) => r.mode === mode);
 const darts = first('darts');
 const factorized = first('factorized');
 if (darts && factorized) console.log(`factorized/darts ${(factorized.msPerStep / darts.msPerStep).toFixed(2)}x`);
+await mkdir(new URL('./results/', import.meta.url), { recursive: true });
+const name = `dispatch-cost-C${options.channels}-L${options.layers}${options.compare ? `-${options.compare}` : ''}.json`;
+await writeFile(new URL(`./results/${name}`, import.meta.url), JSON.stringify({ machine: `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}`, adapter: "Dawn's null adapter (no command runs)", ...result }, null, 2) + '\n');
+console.log(`written: bench/results/${name}`);
 process.exit(0);
