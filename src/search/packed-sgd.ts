@@ -4,10 +4,11 @@
 // live in one GPU buffer, [ω; momentum], which the variable's tensor wraps (its shape covers ω);
 // LabSgdPacked updates both halves in place with PyTorch's arithmetic, unchanged.
 //
-// The momentum slots of SgdMomentum stay the format everything else reads (checkpoints,
-// DARTS's unrolled step): `syncSlots` copies the buffers' momentum into them before a read, and
-// `markSlotsCurrent` after they are written. A variable assigned new values since the last step
-// (a checkpoint restored, the unrolled step's weights) is packed again before the next update.
+// The momentum slots of SgdMomentum stay the format checkpoints read: `syncSlots` copies the
+// buffers' momentum into them before a read, and `markSlotsCurrent` after they are written.
+// DARTS's unrolled step reads μ·buf from the buffers (`scaledMomentum`). A variable assigned new
+// values since the last step (a checkpoint restored, the unrolled step's weights) is packed again
+// before the next update.
 import * as tf from '@tensorflow/tfjs';
 import { KERNELS } from './fused-names';
 
@@ -152,6 +153,10 @@ export class PackedSgdBuffers {
     this.checkBackend('an update');
     const backend = this.backend;
     const rebind: [tf.Variable, GpuBuffer][] = [];
+    const momentumFromSlot = (v: tf.Variable, buffer: GpuBuffer) => copy(backend, bufferOf(backend, this.slotOf(v)), 0, buffer, v.size * 4, v.size * 4);
+    // The slots hold the momentum: every buffer takes it, also those of variables not updated now.
+    if (!this.momentumInBuffers) for (const [v, buffer] of this.buffers) if (!v.isDisposed) momentumFromSlot(v, buffer);
+    let created = false;
     for (const v of vars) {
       const bytes = v.size * 4;
       let buffer = this.buffers.get(v);
@@ -159,8 +164,9 @@ export class PackedSgdBuffers {
         buffer = backend.device.createBuffer({ size: 2 * bytes, usage: STORAGE | COPY_SRC | COPY_DST });
         packedBuffers.add(buffer);
         this.buffers.set(v, buffer);
+        momentumFromSlot(v, buffer);
+        created = true;
       }
-      if (!this.momentumInBuffers) copy(backend, bufferOf(backend, this.slotOf(v)), 0, buffer, bytes, bytes);
       if (bufferOf(backend, v) !== buffer) {
         copy(backend, bufferOf(backend, v), 0, buffer, 0, bytes);
         rebind.push([v, buffer]);
@@ -171,7 +177,7 @@ export class PackedSgdBuffers {
     }
     // Submitted before the old tensors are released: a released buffer can be handed out again
     // and written by queue.writeBuffer, which runs ahead of commands not yet submitted.
-    if (rebind.length > 0 || !this.momentumInBuffers) {
+    if (rebind.length > 0 || created || !this.momentumInBuffers) {
       backend.ensureCommandEncoderReady();
       backend.endComputePassEncoder();
       backend.submitQueue();
