@@ -1,6 +1,7 @@
 // The CPU-side bench runs on Dawn's null adapter: no GPU or Vulkan driver, so it runs here.
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { measureDispatchCost } from './dispatch-cost';
+import { useNullWebGpu } from '../cli/backend';
 import { Supernet } from '../search/supernet';
 import { makeConfig } from '../search/space';
 import { Random } from '../search/random';
@@ -9,6 +10,11 @@ import { setPackedSgd } from '../search/packed-sgd';
 import { countKernels } from './kernels';
 import { KERNELS } from '../search/fused';
 import { makeSearchStreams, makeSyntheticDataset } from '../data/index';
+import { benchOne } from './measure';
+
+beforeAll(async () => {
+  await useNullWebGpu(); // each test may run alone
+});
 
 describe("the CPU side of a webgpu step (Dawn's null adapter)", () => {
   it('times a step and counts its dispatches; packed SGD saves exactly one dispatch per weight tensor', async () => {
@@ -32,7 +38,6 @@ describe("the CPU side of a webgpu step (Dawn's null adapter)", () => {
   });
 
   it("DARTS's second-order step saves the same: μ·buf is read from the packed buffers, with no copy back", async () => {
-    // (runs after the test above, which installed the null adapter)
     const shape = { height: 8, width: 8, channels: 3, classes: 4 };
     const dataset = makeSyntheticDataset({ seed: 1, ...shape, trainCount: 16, testCount: 4 });
     const engine = new SearchEngine(makeConfig({ mode: 'darts', channels: 4, layers: 3, batchSize: 2, order: 2, maxSteps: 10 }), shape, makeSearchStreams(dataset, { batchSize: 2, seed: 1 }));
@@ -52,6 +57,22 @@ describe("the CPU side of a webgpu step (Dawn's null adapter)", () => {
       setPackedSgd(true);
       engine.dispose();
     }
+  });
+
+  it("the bench's bytes held count the packed SGD buffers' momentum half, which tf.memory() does not", async () => {
+    const rows = [];
+    for (const packed of [false, true]) {
+      setPackedSgd(packed);
+      try {
+        rows.push(await benchOne('webgpu', 'tiny', 'darts', 'joint', { steps: 1, warmup: 1 }));
+      } finally {
+        setPackedSgd(true);
+      }
+    }
+    const net = new Supernet({ config: makeConfig({ mode: 'darts', channels: 4, layers: 3 }), input: { height: 8, width: 8, channels: 3, classes: 4 } }, new Random(1));
+    const weights = net.variables('weights').reduce((n, v) => n + v.size, 0);
+    net.dispose();
+    expect((rows[1].megabytes - rows[0].megabytes) * 2 ** 20).toBeCloseTo(4 * weights, 0);
   });
 
   it('names the features it can compare when given another', async () => {

@@ -144,7 +144,9 @@ export async function benchOne(backend: string, sizeName: BenchSize, mode: Searc
       macsPerImage,
       gflopsPerSecond: flopsPerStep / (msPerStep / 1000) / 1e9,
       tensors: memory.numTensors,
-      megabytes: memory.numBytes / 2 ** 20,
+      // tfjs counts each tensor's own bytes; webgpu's packed SGD buffers also hold the momentum
+      // (packed-sgd.ts), outside that count: half of their bytes is not counted elsewhere.
+      megabytes: (memory.numBytes + engine.optimizer.weightOptimizer.packedBytes / 2) / 2 ** 20,
     };
   } finally {
     engine.dispose();

@@ -39,6 +39,7 @@ export interface BenchRow {
   macsPerImage?: number;
   gflopsPerSecond: number | null;
   tensors: number;
+  /** MB held: tf.memory()'s tensors, plus the momentum half of webgpu's packed SGD buffers. */
   megabytes: number;
 }
 
