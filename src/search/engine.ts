@@ -230,8 +230,10 @@ export class SearchEngine {
   }
 
   dispose(): void {
-    this.optimizer.dispose();
+    // The network first: the optimiser then has no live weights to give buffers of their own
+    // (webgpu's packed SGD would copy each one out of its packed buffer).
     this.net.dispose();
+    this.optimizer.dispose();
   }
 }
 

@@ -309,6 +309,13 @@ function registerWebGpu(): void {
   });
 }
 
+/** w's tensor data, if w wraps a packed buffer [w; buf] (packed-sgd.ts); else the kernel refuses it. */
+function packedData(backend: WebGpuBackendLike, w: Info, kernelName: string): { resource: unknown; values: unknown } {
+  const data = backend.tensorMap.get(w.dataId);
+  if (!data || !isPackedBuffer(data.resource, sizeOf(w))) throw new Error(`${kernelName}: the weights are not packed with their momentum buffer (packed-sgd.ts)`);
+  return data;
+}
+
 function registerWebGpuOptimizer(): void {
   reg(KERNELS.sumOfSquares, ({ inputs, backend }) => {
     const xs = Object.keys(inputs).sort().map((k) => inputs[k]);
@@ -363,8 +370,7 @@ function registerWebGpuOptimizer(): void {
   reg(KERNELS.sgdPacked, ({ inputs: { w, g, scale }, backend, attrs }) => {
     // In place: the output is w's own buffer, [w; buf] (packed-sgd.ts), so one dispatch updates
     // both halves, with the arithmetic of LabSgdMomentum and LabSgdApply.
-    const data = backend.tensorMap.get(w.dataId);
-    if (!data || !isPackedBuffer(data.resource, sizeOf(w))) throw new Error('LabSgdPacked: the weights are not packed with their momentum buffer (packed-sgd.ts)');
+    const data = packedData(backend, w, KERNELS.sgdPacked);
     const program = elementwise('lab_sgd_packed', ['G', 'K'], [sizeOf(w)], 'channels : i32, momentum : f32, weightDecay : f32, learningRate : f32,', `
       let weight = result[index];
       let buf = uniforms.momentum * result[uniforms.size + index] + (G[index] * K[0] + uniforms.weightDecay * weight);
@@ -382,8 +388,7 @@ function registerWebGpuOptimizer(): void {
   });
   reg(KERNELS.packedMomentum, ({ inputs: { w }, backend, attrs }) => {
     // w's binding covers its whole packed buffer: the momentum is the second half.
-    const data = backend.tensorMap.get(w.dataId);
-    if (!data || !isPackedBuffer(data.resource, sizeOf(w))) throw new Error('LabPackedMomentum: the weights are not packed with their momentum buffer (packed-sgd.ts)');
+    packedData(backend, w, KERNELS.packedMomentum);
     const program = elementwise('lab_packed_momentum', ['W'], [sizeOf(w)], 'channels : i32, scale : f32,', `
       setOutputAtIndex(index, uniforms.scale * W[uniforms.size + index]);`);
     const out = backend.runWebGPUProgram(program, [w], 'float32', [

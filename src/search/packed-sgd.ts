@@ -110,9 +110,24 @@ function patchReads(backend: WebGpuBackendInternals): void {
   };
 }
 
-/** The backend's reference count of a tensor's data: more than 1 when a clone or view shares it. */
-function sharers(backend: WebGpuBackendInternals, t: tf.Tensor): number {
-  return backend.refCount(t.dataId);
+/** Submits the commands recorded so far (the compute pass ended first, as tfjs does). */
+function submit(backend: WebGpuBackendInternals): void {
+  backend.ensureCommandEncoderReady();
+  backend.endComputePassEncoder();
+  backend.submitQueue();
+}
+
+/** A tensor over a packed buffer: `shape` covers ω ([...]) or ω and its momentum ([2n]). */
+function wrap(buffer: GpuBuffer, shape: number[]): tf.Tensor {
+  return tf.tensor({ buffer, zeroCopy: true } as unknown as tf.TensorLike, shape, 'float32');
+}
+
+/** ω (half 0) or the momentum (half 1) of v's packed buffer, as a tensor of its own (one Slice). */
+function halfOf(buffer: GpuBuffer, v: tf.Variable, half: 0 | 1): tf.Tensor {
+  const both = wrap(buffer, [2 * v.size]);
+  const part = tf.tidy(() => tf.reshape(tf.slice(both, half * v.size, v.size), v.shape));
+  both.dispose();
+  return part;
 }
 
 /** Records a copy between GPU buffers in the backend's command stream, after the work queued so far. */
@@ -170,21 +185,17 @@ export class PackedSgdBuffers {
       if (bufferOf(backend, v) !== buffer) {
         copy(backend, bufferOf(backend, v), 0, buffer, 0, bytes);
         rebind.push([v, buffer]);
-      } else if (sharers(backend, v) > 1) {
+      } else if (backend.refCount(v.dataId) > 1) {
         // A clone or view shares ω's data, and would change with the update in place.
         throw new Error(`packed SGD: the weights ${v.name} are shared with another tensor (a clone?) that an update in place would change`);
       }
     }
     // Submitted before the old tensors are released: a released buffer can be handed out again
     // and written by queue.writeBuffer, which runs ahead of commands not yet submitted.
-    if (rebind.length > 0 || created || !this.momentumInBuffers) {
-      backend.ensureCommandEncoderReady();
-      backend.endComputePassEncoder();
-      backend.submitQueue();
-    }
+    if (rebind.length > 0 || created || !this.momentumInBuffers) submit(backend);
     this.momentumInBuffers = true;
     for (const [v, buffer] of rebind) {
-      const wrapper = tf.tensor({ buffer, zeroCopy: true } as unknown as tf.TensorLike, v.shape, 'float32');
+      const wrapper = wrap(buffer, v.shape);
       v.assign(wrapper);
       wrapper.dispose();
     }
@@ -206,12 +217,11 @@ export class PackedSgdBuffers {
   syncSlots(): void {
     if (!this.momentumInBuffers) return;
     this.checkBackend('reading the momentum');
-    tf.tidy(() => {
-      for (const [v, buffer] of this.buffers) {
-        const both = tf.tensor({ buffer, zeroCopy: true } as unknown as tf.TensorLike, [2 * v.size], 'float32');
-        this.slotOf(v).assign(tf.reshape(tf.slice(both, v.size, v.size), v.shape));
-      }
-    });
+    for (const [v, buffer] of this.buffers) {
+      const momentum = halfOf(buffer, v, 1);
+      this.slotOf(v).assign(momentum);
+      momentum.dispose();
+    }
     this.momentumInBuffers = false;
   }
 
@@ -242,15 +252,11 @@ export class PackedSgdBuffers {
     }
     for (const [v, buffer] of this.buffers) {
       if (v.isDisposed || bufferOf(backend, v) !== buffer) continue;
-      const both = tf.tensor({ buffer, zeroCopy: true } as unknown as tf.TensorLike, [2 * v.size], 'float32');
-      const own = tf.tidy(() => tf.reshape(tf.slice(both, 0, v.size), v.shape));
-      both.dispose();
+      const own = halfOf(buffer, v, 0);
       v.assign(own);
       own.dispose();
     }
-    backend.ensureCommandEncoderReady();
-    backend.endComputePassEncoder();
-    backend.submitQueue();
+    submit(backend);
     // destroy() waits for submitted work that uses the buffer.
     for (const buffer of this.buffers.values()) buffer.destroy();
     this.buffers.clear();
