@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { parseGenotypeFile, softmax } from '../src/search/genotype.ts';
 import { OPS } from '../src/search/space.ts';
-import { hashOf, launch, openLab, readCellEdges, readHeatmap, status, tinySetup, waitForPhase, waitForStep } from './lab.mjs';
+import { hashOf, launch, openLab, readCellEdges, readHeatmap, statMilliseconds, status, tinySetup, waitForPhase, waitForStep } from './lab.mjs';
 
 // SwiftShader runs a supernet step in one to three minutes (thousands of tiny dispatches).
 const STEPS = 1;
@@ -39,6 +39,11 @@ test('quick search on webgpu: α changes, 8 edges per cell, downloaded genotype 
     await waitForStep(page, STEPS, 480_000);
     await waitForPhase(page, 'done', 120_000);
     assert.match(await status(page).textContent(), /done/i);
+    // A GPU step's CPU side (recording and submitting its kernels) is shown next to its time.
+    const stepMs = await statMilliseconds(page, 'step time');
+    const cpuSideMs = await statMilliseconds(page, 'CPU side');
+    console.log(`  webgpu step: ${stepMs} ms, CPU side ${cpuSideMs} ms`);
+    assert.ok(stepMs > 0 && cpuSideMs > 0 && cpuSideMs <= stepMs, `CPU side ${cpuSideMs} ms of a ${stepMs} ms step`);
     const second = await readHeatmap(page, 'Operator weights (alpha)');
     assert.ok(second.step > first.step, `heatmap step moved: ${first.step} → ${second.step}`);
     let maxDiff = 0;

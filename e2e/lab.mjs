@@ -54,6 +54,15 @@ export async function openLab(browser, hash = '', { viewport = { width: 1280, he
 export const stepBar = (page) => page.getByRole('progressbar', { name: 'Search progress', exact: true });
 export const status = (page) => page.getByRole('status');
 
+/** The number a run statistic shows ("step time", "CPU side": "1,234 ms" → 1234), or null when the page shows none. */
+export async function statMilliseconds(page, name) {
+  return page.evaluate((name) => {
+    const stat = [...document.querySelectorAll('.stats div')].find((d) => d.querySelector('dt')?.textContent === name);
+    const text = stat?.querySelector('dd')?.textContent ?? '';
+    return /^[\d,]+ ms$/.test(text) ? Number(text.replace(/[, ms]/g, '')) : null;
+  }, name);
+}
+
 export async function stepOf(page) {
   return Number(await stepBar(page).getAttribute('aria-valuenow'));
 }

@@ -82,6 +82,15 @@ describe('bench report', () => {
     expect(formatTable([row('wasm', 'quick', 'darts', 100)], []).split('\n')[0]).not.toContain('kernels/step');
   });
 
+  it('shows the CPU side of GPU backends only: on cpu and wasm the step is all CPU', () => {
+    const rows = [row('webgpu', 'quick', 'darts', 900, { cpuSideMs: 612.4 }), row('wasm', 'quick', 'darts', 2500, { cpuSideMs: 2490 })];
+    const lines = formatTable(rows, []).split('\n');
+    expect(lines[0]).toContain('| images/s | CPU side ms | GFLOP/s |');
+    expect(lines[2]).toContain('| 900 | 17.8 | 612 | 1.50 |');
+    expect(lines[3]).toContain('| 2,500 | 6.4 |  | 1.50 |');
+    expect(formatTable([rows[1]], []).split('\n')[0]).not.toContain('CPU side');
+  });
+
   it('keeps the backends in the order of the labels, rows or not', () => {
     const rows = [row('wasm', 'quick', 'darts', 100)];
     const failures: BenchFailure[] = [{ backend: 'webgpu', size: 'quick', mode: 'darts', archUpdate: 'joint', kind: 'budget', reason: 'cut' }];

@@ -28,6 +28,12 @@ export interface BenchRow {
   cut?: string;
   /** Median of the timed steps. */
   msPerStep: number;
+  /**
+   * Median of the timed steps' synchronous part (SearchProgress.recordMilliseconds). On webgpu
+   * and webgl, the CPU side of a step: tfjs recording and submitting its kernels, while the GPU
+   * may still be running them. On cpu and wasm it is the step itself, so the table leaves it out.
+   */
+  cpuSideMs?: number;
   /** Kernels one step launches, no-ops left out (src/bench/kernels.ts): a GPU step's dispatch count. */
   kernelsPerStep?: number;
   imagesPerSecond: number;
@@ -127,6 +133,9 @@ export function adapterLabel(info: AdapterLike | null | undefined): string {
   return text.length > 60 ? text.slice(0, 59) + '…' : text;
 }
 
+/** Backends whose step returns before its kernels ran: their rows show the CPU side. */
+const GPU_BACKENDS = ['webgpu', 'webgl'];
+
 const MODE_ORDER = ['darts', 'factorized', 'fixed-beta', 'nonfactorized'];
 
 const number = (v: number | null | undefined, digits: number) =>
@@ -143,6 +152,9 @@ export function formatTable(rows: BenchRow[], failures: BenchFailure[], labels: 
   const split = rows.some((r) => r.forwardMs !== null || r.forwardBackwardMs !== null);
   const header = ['backend', 'size', 'mode', 'ms/step (median)', 'images/s'];
   if (split) header.push('forward ms', 'fwd+bwd ms', 'optimisers ms');
+  const cpuSide = (r: BenchRow) => (GPU_BACKENDS.includes(r.backend) ? r.cpuSideMs : undefined);
+  const recorded = rows.some((r) => cpuSide(r) !== undefined);
+  if (recorded) header.push('CPU side ms');
   const counted = rows.some((r) => r.kernelsPerStep !== undefined);
   if (counted) header.push('kernels/step');
   header.push('GFLOP/s', 'tensors', 'MB held', 'ratio');
@@ -155,6 +167,7 @@ export function formatTable(rows: BenchRow[], failures: BenchFailure[], labels: 
     const ms = number(r.msPerStep, 0) + (r.cut ? ` (cut: ${r.cut})` : '');
     const cells = [backendCell(r.backend), r.size, modeLabel(r.mode, r.archUpdate), ms, number(r.imagesPerSecond, 1)];
     if (split) cells.push(number(r.forwardMs, 0), number(r.forwardBackwardMs, 0), number(r.optimizerMs, 0));
+    if (recorded) cells.push(cpuSide(r) === undefined ? '' : number(cpuSide(r), 0));
     if (counted) cells.push(r.kernelsPerStep === undefined ? '' : number(r.kernelsPerStep, 0));
     cells.push(number(r.gflopsPerSecond, 2), String(r.tensors), number(r.megabytes, 1), ratioCell(r, rows));
     entries.push({ backend: r.backend, size: r.size, mode: r.mode, archUpdate: r.archUpdate, cells });

@@ -27,6 +27,12 @@ export interface SearchProgress {
   valAccuracy: number;
   imagesPerSecond: number;
   stepMilliseconds: number;
+  /**
+   * The step's synchronous part: tfjs running (cpu, wasm) or recording and submitting (webgpu,
+   * webgl) every kernel. On a GPU backend this is the step's CPU side; the rest of
+   * stepMilliseconds is waiting for the GPU and reading back the losses.
+   */
+  recordMilliseconds: number;
   seconds: number;
 }
 
@@ -125,6 +131,7 @@ export class SearchEngine {
     } finally {
       tf.dispose([tensors.train.x, tensors.train.y, tensors.val.x, tensors.val.y]);
     }
+    const recordMilliseconds = now() - started;
     const [trainLoss, valLoss, valCorrect] = await Promise.all([losses.trainLoss.data(), losses.valLoss.data(), losses.valCorrect.data()]);
     tf.dispose([losses.trainLoss, losses.valLoss, losses.valCorrect]);
     if (!Number.isFinite(trainLoss[0]) || !Number.isFinite(valLoss[0]))
@@ -147,6 +154,7 @@ export class SearchEngine {
       valAccuracy: valCorrect[0] / valBatch.shape[0],
       imagesPerSecond: (images / ms) * 1000,
       stepMilliseconds: ms,
+      recordMilliseconds,
       seconds: this.seconds,
     };
   }

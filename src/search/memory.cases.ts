@@ -43,7 +43,9 @@ export async function expectNoGrowth(mode: SearchMode, totalSteps: number, logEv
     const p = await engine.runStep();
     const now = memory();
     if (p.step === 2) poolAfterStep2 = now.numBytesAllocatedInGPU;
-    if (p.step % logEvery === 0) console.log(`${mode} step ${p.step} (epoch ${p.epoch}): ${p.stepMilliseconds.toFixed(0)} ms, ${JSON.stringify(now)}`);
+    if (p.step % logEvery === 0) console.log(`${mode} step ${p.step} (epoch ${p.epoch}): ${p.stepMilliseconds.toFixed(0)} ms (CPU side ${p.recordMilliseconds.toFixed(0)} ms), ${JSON.stringify(now)}`);
+    expect(p.recordMilliseconds).toBeGreaterThan(0);
+    expect(p.recordMilliseconds).toBeLessThanOrEqual(p.stepMilliseconds);
     expect(now.numTensors, `tensors leaked by step ${p.step}`).toBe(warm.numTensors);
     expect(now.numDataBuffers, `data buffers leaked by step ${p.step}`).toBe(warm.numDataBuffers);
     expect(now.numBytes, `bytes leaked by step ${p.step}`).toBe(warm.numBytes);

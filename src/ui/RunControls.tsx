@@ -42,6 +42,8 @@ export function RunControls() {
   const resumable = useLab((s) => s.resumable);
   const storageWarning = useLab((s) => s.storageWarning);
   const active = isActive(phase);
+  // cpu and wasm compute as they record: there the whole step is CPU.
+  const onGpu = backend?.backend === 'webgpu' || backend?.backend === 'webgl';
   const status = statusText({ phase, backend, progress, done, error, setup });
 
   const step = progress?.step ?? 0;
@@ -120,6 +122,13 @@ export function RunControls() {
             <dt>step time</dt>
             <dd>{progress ? `${Math.round(progress.stepMilliseconds).toLocaleString('en-US')} ms` : '–'}</dd>
           </div>
+          {progress && onGpu ? (
+            // A GPU step is dispatch-bound at the lab's sizes when this is most of the step time.
+            <div title="Time the step took to record and submit its GPU kernels (tfjs's and the browser's CPU work). When it is most of the step time, the GPU waits for the CPU.">
+              <dt>CPU side</dt>
+              <dd>{`${Math.round(progress.recordMilliseconds).toLocaleString('en-US')} ms`}</dd>
+            </div>
+          ) : null}
           <div>
             <dt>learning rate</dt>
             <dd>{progress ? formatNumber(progress.learningRate, 4) : '–'}</dd>

@@ -148,6 +148,8 @@ export interface ProgressMessage {
   learningRate: number;
   imagesPerSecond: number;
   stepMilliseconds: number;
+  /** The step's synchronous part (SearchProgress.recordMilliseconds): on webgpu and webgl, its CPU side. */
+  recordMilliseconds: number;
   seconds: number;
   trainLoss: number;
   valLoss: number;

@@ -441,6 +441,7 @@ async function loop(r: Run): Promise<void> {
       learningRate: p.learningRate,
       imagesPerSecond: p.imagesPerSecond,
       stepMilliseconds: p.stepMilliseconds,
+      recordMilliseconds: p.recordMilliseconds,
       seconds: p.seconds,
       trainLoss: p.trainLoss,
       valLoss: p.valLoss,
