@@ -1,6 +1,8 @@
 // Backend parity in Debian's Chromium: webgpu (SwiftShader), webgl and wasm against cpu, for
 // the forward value and gradients of every op and activation and for two search steps from the
-// same seed (parity.html; cases and tolerances in src/search/parity-cases.ts).
+// same seed (parity.html; cases and tolerances in src/search/parity-cases.ts); then, on each
+// backend, the same search again gives the same losses, α and β bit for bit, and leaves no
+// tensor behind once disposed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BASE_URL, launch } from './lab.mjs';
@@ -22,6 +24,8 @@ test('every backend the lab offers computes what cpu computes (values and gradie
       assert.ok(rows.length >= 20, `${backend}: only ${rows.length} checks ran`);
       const failed = rows.filter((r) => !r.ok).map((r) => `${r.check} (${r.worst.toFixed(2)}x tolerance)`);
       assert.deepEqual(failed, [], `${backend} differs from cpu`);
+      for (const check of ['the same seed again: the same losses, α and β, bit for bit', 'tensors a disposed search leaves'])
+        assert.ok(rows.some((r) => r.check === check), `${backend}: "${check}" did not run`);
     }
     console.log(`  parity: ${result.rows.length} checks passed on webgpu, webgl, wasm`);
   } finally {

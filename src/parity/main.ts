@@ -1,5 +1,6 @@
 // The browser parity page (parity.html): runs the engine's parity cases on each backend that
-// the page can start and compares them with the cpu backend. e2e/8-parity.test.mjs reads
+// the page can start and compares them with the cpu backend; runs the search twice on each, which
+// must agree bit for bit, the second leaving no tensor behind. e2e/8-parity.test.mjs reads
 // window.__parity; a person can open the page to check their own GPU.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
@@ -43,6 +44,18 @@ function report(row: ParityRow) {
   tbody.appendChild(tr);
 }
 
+/** The largest absolute difference of two equally long arrays; NaN against NaN counts as equal, NaN against a number as Infinity. */
+function largestDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return Infinity;
+  let largest = 0;
+  for (let i = 0; i < a.length; i++) {
+    if (Number.isNaN(a[i]) && Number.isNaN(b[i])) continue;
+    const d = Math.abs(a[i] - b[i]);
+    largest = Number.isNaN(d) ? Infinity : Math.max(largest, d);
+  }
+  return largest;
+}
+
 async function use(backend: string): Promise<boolean> {
   try {
     if (!(await tf.setBackend(backend))) return false;
@@ -79,7 +92,7 @@ async function main() {
       report({ backend, check: c.name, worst, ms: performance.now() - t, ok: worst <= 1 });
     }
     if (referenceSearch) {
-      const t = performance.now();
+      let t = performance.now();
       const got = await runParitySearch(2);
       const worst = Math.max(
         compareArrays(got.losses, referenceSearch.losses, SEARCH_TOLERANCE.rel, SEARCH_TOLERANCE.abs).worst,
@@ -87,6 +100,16 @@ async function main() {
         compareArrays(got.beta, referenceSearch.beta, SEARCH_TOLERANCE.rel, SEARCH_TOLERANCE.abs).worst,
       );
       report({ backend, check: 'two factorized search steps (losses, α, β)', worst, ms: performance.now() - t, ok: worst <= 1 });
+      // The same seed again on this backend: the same trajectory bit for bit (worst: the largest
+      // difference, 0 when exact), and no tensor more once it is disposed. (The first search on a
+      // backend leaves its cached constants: pool corrections, BN's ones, RReLU's noise pool.)
+      const tensorsAfterFirst = tf.memory().numTensors;
+      t = performance.now();
+      const again = await runParitySearch(2);
+      const largest = Math.max(...[[got.losses, again.losses], [got.alpha, again.alpha], [got.beta, again.beta]].map(([a, b]) => largestDifference(a, b)));
+      report({ backend, check: 'the same seed again: the same losses, α and β, bit for bit', worst: largest, ms: performance.now() - t, ok: largest === 0 });
+      const leaked = tf.memory().numTensors - tensorsAfterFirst;
+      report({ backend, check: 'tensors a disposed search leaves', worst: leaked, ms: 0, ok: leaked === 0 });
     }
   }
   const failed = state.rows.filter((r) => !r.ok).length;
