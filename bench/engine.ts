@@ -1,4 +1,4 @@
-// npm run bench [-- --backend wasm|cpu|webgpu --sizes quick,paper --steps 10 --paper-steps 3 --full --no-fused]
+// npm run bench [-- --backend wasm|cpu|webgpu --sizes quick,paper --steps 10 --paper-steps 3 --full --no-fused --no-split]
 // Prints a table of search-step timings and writes the same as JSON to bench/results/.
 // The same bench in Chromium, every backend the browser offers: npm run bench:browser (bench/browser.mjs).
 import { mkdir, writeFile } from 'node:fs/promises';

@@ -43,7 +43,10 @@ test('quick search on webgpu: α changes, 8 edges per cell, downloaded genotype 
     const stepMs = await statMilliseconds(page, 'step time');
     const cpuSideMs = await statMilliseconds(page, 'CPU side');
     console.log(`  webgpu step: ${stepMs} ms, CPU side ${cpuSideMs} ms`);
-    assert.ok(stepMs > 0 && cpuSideMs > 0 && cpuSideMs <= stepMs, `CPU side ${cpuSideMs} ms of a ${stepMs} ms step`);
+    assert.ok(stepMs > 0 && cpuSideMs > 0, `CPU side ${cpuSideMs} ms of a ${stepMs} ms step`);
+    // SwiftShader runs the kernels ~20x slower than they are recorded (measured: 1.5 s of a 27 s
+    // step): a CPU side that included the wait for the GPU would be most of the step.
+    assert.ok(cpuSideMs < stepMs / 2, `the CPU side (${cpuSideMs} ms) leaves out the GPU's work (step ${stepMs} ms)`);
     const second = await readHeatmap(page, 'Operator weights (alpha)');
     assert.ok(second.step > first.step, `heatmap step moved: ${first.step} → ${second.step}`);
     let maxDiff = 0;

@@ -22,9 +22,9 @@ test('every backend the lab offers computes what cpu computes (values and gradie
       assert.equal(result.unavailable[backend], undefined, `${backend} unavailable: ${result.unavailable[backend]}`);
       const rows = result.rows.filter((r) => r.backend === backend);
       assert.ok(rows.length >= 20, `${backend}: only ${rows.length} checks ran`);
-      const failed = rows.filter((r) => !r.ok).map((r) => `${r.check} (${r.worst.toFixed(2)}x tolerance)`);
+      const failed = rows.filter((r) => !r.ok).map((r) => `${r.check} (${r.detail ?? `${r.worst.toFixed(2)}x tolerance`})`);
       assert.deepEqual(failed, [], `${backend} differs from cpu`);
-      for (const check of ['the same seed again: the same losses, α and β, bit for bit', 'tensors a disposed search leaves'])
+      for (const check of ['the same seed again: the same losses, α and β, bit for bit', 'tensors and data buffers a disposed search leaves'])
         assert.ok(rows.some((r) => r.check === check), `${backend}: "${check}" did not run`);
     }
     console.log(`  parity: ${result.rows.length} checks passed on webgpu, webgl, wasm`);

@@ -22,6 +22,8 @@ export async function runBench(flags: Flags) {
   const skipNonfactorizedPaper = !flags.bool('full');
   // --no-fused: tfjs's own kernels only (composite ops), to measure what the fused kernels buy.
   const fused = !flags.bool('no-fused');
+  // --no-split: no forward and forward/backward passes timed apart (minutes of a software GPU's time).
+  const split = !flags.bool('no-split');
   flags.assertAllUsed();
   setFusedKernels(fused);
   for (const s of sizes) if (!isBenchSize(s)) throw new Error(`--sizes: unknown size "${s}" (tiny, quick, paper)`);
@@ -35,7 +37,7 @@ export async function runBench(flags: Flags) {
       const archUpdates: SearchConfig['archUpdate'][] = mode === 'factorized' ? ['joint', 'sequential'] : ['joint'];
       for (const archUpdate of archUpdates) {
         try {
-          const row = await benchOne(backendName, size, mode, archUpdate, { steps: size === 'paper' ? paperSteps : steps, split: true, budgetSeconds: rowSeconds });
+          const row = await benchOne(backendName, size, mode, archUpdate, { steps: size === 'paper' ? paperSteps : steps, split, budgetSeconds: rowSeconds });
           process.stderr.write(`${row.backend} ${row.size} ${row.mode}${mode === 'factorized' ? ` (${archUpdate})` : ''}: ${row.msPerStep.toFixed(0)} ms/step, ${row.imagesPerSecond.toFixed(1)} img/s\n`);
           rows.push(row);
         } catch (e) {

@@ -14,9 +14,12 @@ import { OP_TOLERANCE, PARITY_CASES, SEARCH_TOLERANCE, compareArrays, evaluateCa
 export interface ParityRow {
   backend: string;
   check: string;
+  /** Worst error as a multiple of the tolerance (ok when at most 1). */
   worst: number;
   ms: number;
   ok: boolean;
+  /** For checks without a tolerance (exact ones), what the table shows instead of worst. */
+  detail?: string;
 }
 declare global {
   interface Window {
@@ -36,7 +39,8 @@ function report(row: ParityRow) {
   state.rows.push(row);
   const tr = document.createElement('tr');
   if (!row.ok) tr.className = 'fail';
-  for (const v of [row.backend, row.check, Number.isFinite(row.worst) ? row.worst.toFixed(3) : String(row.worst), row.ms.toFixed(0)]) {
+  const worst = row.detail ?? (Number.isFinite(row.worst) ? row.worst.toFixed(3) : String(row.worst));
+  for (const v of [row.backend, row.check, worst, row.ms.toFixed(0)]) {
     const td = document.createElement('td');
     td.textContent = v;
     tr.appendChild(td);
@@ -44,16 +48,12 @@ function report(row: ParityRow) {
   tbody.appendChild(tr);
 }
 
-/** The largest absolute difference of two equally long arrays; NaN against NaN counts as equal, NaN against a number as Infinity. */
-function largestDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) return Infinity;
-  let largest = 0;
-  for (let i = 0; i < a.length; i++) {
-    if (Number.isNaN(a[i]) && Number.isNaN(b[i])) continue;
-    const d = Math.abs(a[i] - b[i]);
-    largest = Number.isNaN(d) ? Infinity : Math.max(largest, d);
-  }
-  return largest;
+/** How many float32 values of two arrays differ in any bit (-0 and 0 differ); all of them when the lengths do. */
+function bitsDiffering(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return Math.max(a.length, b.length);
+  const bitsA = new Uint32Array(Float32Array.from(a).buffer);
+  const bitsB = new Uint32Array(Float32Array.from(b).buffer);
+  return bitsA.reduce((n, bits, i) => n + (bits === bitsB[i] ? 0 : 1), 0);
 }
 
 async function use(backend: string): Promise<boolean> {
@@ -100,16 +100,32 @@ async function main() {
         compareArrays(got.beta, referenceSearch.beta, SEARCH_TOLERANCE.rel, SEARCH_TOLERANCE.abs).worst,
       );
       report({ backend, check: 'two factorized search steps (losses, α, β)', worst, ms: performance.now() - t, ok: worst <= 1 });
-      // The same seed again on this backend: the same trajectory bit for bit (worst: the largest
-      // difference, 0 when exact), and no tensor more once it is disposed. (The first search on a
-      // backend leaves its cached constants: pool corrections, BN's ones, RReLU's noise pool.)
-      const tensorsAfterFirst = tf.memory().numTensors;
+      // The same seed again on this backend: the same losses, α and β bit for bit, and no
+      // tensor or data buffer more once it is disposed. (The first search on a backend leaves
+      // its cached constants: pool corrections, BN's ones, RReLU's noise pool.)
+      const before = tf.memory();
       t = performance.now();
       const again = await runParitySearch(2);
-      const largest = Math.max(...[[got.losses, again.losses], [got.alpha, again.alpha], [got.beta, again.beta]].map(([a, b]) => largestDifference(a, b)));
-      report({ backend, check: 'the same seed again: the same losses, α and β, bit for bit', worst: largest, ms: performance.now() - t, ok: largest === 0 });
-      const leaked = tf.memory().numTensors - tensorsAfterFirst;
-      report({ backend, check: 'tensors a disposed search leaves', worst: leaked, ms: 0, ok: leaked === 0 });
+      const differing = bitsDiffering(got.losses, again.losses) + bitsDiffering(got.alpha, again.alpha) + bitsDiffering(got.beta, again.beta);
+      const values = got.losses.length + got.alpha.length + got.beta.length;
+      report({
+        backend,
+        check: 'the same seed again: the same losses, α and β, bit for bit',
+        worst: differing,
+        ms: performance.now() - t,
+        ok: differing === 0,
+        detail: `${differing} of ${values} values differ`,
+      });
+      const after = tf.memory();
+      const leaked = { tensors: after.numTensors - before.numTensors, buffers: after.numDataBuffers - before.numDataBuffers };
+      report({
+        backend,
+        check: 'tensors and data buffers a disposed search leaves',
+        worst: Math.max(leaked.tensors, leaked.buffers),
+        ms: 0,
+        ok: leaked.tensors === 0 && leaked.buffers === 0,
+        detail: `${leaked.tensors} tensors, ${leaked.buffers} data buffers`,
+      });
     }
   }
   const failed = state.rows.filter((r) => !r.ok).length;

@@ -28,9 +28,10 @@ export interface SearchProgress {
   imagesPerSecond: number;
   stepMilliseconds: number;
   /**
-   * The step's synchronous part: tfjs running (cpu, wasm) or recording and submitting (webgpu,
-   * webgl) every kernel. On a GPU backend this is the step's CPU side; the rest of
-   * stepMilliseconds is waiting for the GPU and reading back the losses.
+   * The step's synchronous part: building the batches, then tfjs running (cpu, wasm) or
+   * recording and submitting (webgpu, webgl) every kernel; the first step also compiles the
+   * shaders. On a GPU backend this is the step's CPU side; the rest of stepMilliseconds is
+   * waiting for the GPU and reading back the losses.
    */
   recordMilliseconds: number;
   seconds: number;

@@ -101,7 +101,7 @@ export function compareArrays(got: ArrayLike<number>, want: ArrayLike<number>, r
   return { worst, at };
 }
 
-/** A short factorized search from a fixed seed on tiny synthetic data, on the current backend. */
+/** A short factorized search from a fixed seed on tiny synthetic data, on the current backend: its validation losses and final α and β of both cell types. */
 export async function runParitySearch(steps = 2): Promise<{ losses: number[]; alpha: Float32Array; beta: Float32Array }> {
   const dataset = makeSyntheticDataset({ seed: 5, height: 8, width: 8, channels: 3, classes: 4, trainCount: 128, testCount: 16 });
   const config = makeConfig({ mode: 'factorized', channels: 4, layers: 3, batchSize: 8, maxSteps: steps, seed: 4, archLearningRate: 0.01, activationLearningRate: 0.01 });
@@ -110,7 +110,12 @@ export async function runParitySearch(steps = 2): Promise<{ losses: number[]; al
     const losses: number[] = [];
     while (!engine.done) losses.push((await engine.runStep()).valLoss);
     const w = await engine.archWeights();
-    return { losses, alpha: Float32Array.from(w.alphaNormal.flat()), beta: Float32Array.from(w.betaReduce!.flat()) };
+    // Both cell types: α [normal; reduce] and β [normal; reduce], each flattened.
+    return {
+      losses,
+      alpha: Float32Array.from([...w.alphaNormal.flat(), ...w.alphaReduce.flat()]),
+      beta: Float32Array.from([...w.betaNormal!.flat(), ...w.betaReduce!.flat()]),
+    };
   } finally {
     engine.dispose();
   }

@@ -124,7 +124,7 @@ export function RunControls() {
           </div>
           {progress && onGpu ? (
             // A GPU step is dispatch-bound at the lab's sizes when this is most of the step time.
-            <div title="Time the step took to record and submit its GPU kernels (tfjs's and the browser's CPU work). When it is most of the step time, the GPU waits for the CPU.">
+            <div title="Time the step took on the CPU: building its batches, then recording and submitting its GPU kernels (the first step also compiles them). When it is most of the step time, the GPU waits for the CPU.">
               <dt>CPU side</dt>
               <dd>{`${Math.round(progress.recordMilliseconds).toLocaleString('en-US')} ms`}</dd>
             </div>
