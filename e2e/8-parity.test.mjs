@@ -2,7 +2,7 @@
 // the forward value and gradients of every op and activation and for two search steps from the
 // same seed (parity.html; cases and tolerances in src/search/parity-cases.ts); then, on each
 // backend, the same search again gives the same losses, α and β bit for bit, and leaves no
-// tensor behind once disposed.
+// tensor or data buffer behind once disposed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BASE_URL, launch } from './lab.mjs';

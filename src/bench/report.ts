@@ -30,8 +30,9 @@ export interface BenchRow {
   msPerStep: number;
   /**
    * Median of the timed steps' synchronous part (SearchProgress.recordMilliseconds). On webgpu
-   * and webgl, the CPU side of a step: tfjs recording and submitting its kernels, while the GPU
-   * may still be running them. On cpu and wasm it is the step itself, so the table leaves it out.
+   * and webgl, the CPU side of a step: building its batches, then tfjs recording and submitting
+   * its kernels, while the GPU may still be running them. On cpu and wasm it is the step itself,
+   * so the table leaves it out.
    */
   cpuSideMs?: number;
   /** Kernels one step launches, no-ops left out (src/bench/kernels.ts): a GPU step's dispatch count. */

@@ -1,6 +1,6 @@
 // The browser parity page (parity.html): runs the engine's parity cases on each backend that
 // the page can start and compares them with the cpu backend; runs the search twice on each, which
-// must agree bit for bit, the second leaving no tensor behind. e2e/8-parity.test.mjs reads
+// must agree bit for bit, the second leaving no tensor or data buffer behind. e2e/8-parity.test.mjs reads
 // window.__parity; a person can open the page to check their own GPU.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
