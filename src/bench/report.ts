@@ -168,7 +168,8 @@ export function formatTable(rows: BenchRow[], failures: BenchFailure[], labels: 
     const ms = number(r.msPerStep, 0) + (r.cut ? ` (cut: ${r.cut})` : '');
     const cells = [backendCell(r.backend), r.size, modeLabel(r.mode, r.archUpdate), ms, number(r.imagesPerSecond, 1)];
     if (split) cells.push(number(r.forwardMs, 0), number(r.forwardBackwardMs, 0), number(r.optimizerMs, 0));
-    if (recorded) cells.push(cpuSide(r) === undefined ? '' : number(cpuSide(r), 0));
+    const side = cpuSide(r);
+    if (recorded) cells.push(side === undefined ? '' : number(side, 0));
     if (counted) cells.push(r.kernelsPerStep === undefined ? '' : number(r.kernelsPerStep, 0));
     cells.push(number(r.gflopsPerSecond, 2), String(r.tensors), number(r.megabytes, 1), ratioCell(r, rows));
     entries.push({ backend: r.backend, size: r.size, mode: r.mode, archUpdate: r.archUpdate, cells });

@@ -225,11 +225,8 @@ export class SearchEngine {
       if (!v || v.size !== saved.values.length)
         throw new SearchError('bad-checkpoint', `checkpoint: variable ${saved.name} does not fit this network`);
     }
-    for (const saved of cp.variables) {
-      const values = tf.tensor(saved.values, saved.shape);
-      byName.get(saved.name)!.assign(values);
-      values.dispose(); // the variable holds the data
-    }
+    // tidy frees each values tensor: the variable keeps the data.
+    for (const saved of cp.variables) tf.tidy(() => byName.get(saved.name)!.assign(tf.tensor(saved.values, saved.shape)));
     this.optimizer.setState(cp.optimizers);
     this.rng.setState(cp.rng);
     this.data.train.setState(cp.data.train);

@@ -223,9 +223,8 @@ export class DiscreteNetwork {
 
   private addVar(name: string, kind: 'param' | 'buffer', values: Float32Array, shape: number[]): tf.Variable {
     if (this.vars.has(name)) throw new Error(`duplicate variable ${name}`);
-    const initial = tf.tensor(values, shape);
-    const variable = tf.variable(initial, kind === 'param', `discrete.${name}_${++suffixCounter}`);
-    initial.dispose(); // the variable holds the data; the tensor object would outlive the network
+    // tidy frees the initial tensor, which would outlive the network; the variable keeps the data.
+    const variable = tf.tidy(() => tf.variable(tf.tensor(values, shape), kind === 'param', `discrete.${name}_${++suffixCounter}`));
     this.vars.set(name, { name, kind, auxiliary: name.includes('auxiliary'), variable });
     return variable;
   }

@@ -51,11 +51,8 @@ abstract class SlotOptimizer {
   ) {
     for (const slot of slotNames) {
       const m = new Map<tf.Variable, tf.Variable>();
-      for (const v of vars) {
-        const zeros = tf.zerosLike(v);
-        m.set(v, tf.variable(zeros, false));
-        zeros.dispose(); // the slot holds the data
-      }
+      // tidy frees the zeros tensor (the slot keeps the data), not the variable.
+      for (const v of vars) m.set(v, tf.tidy(() => tf.variable(tf.zerosLike(v), false)));
       this.slots.set(slot, m);
     }
   }
@@ -82,9 +79,7 @@ abstract class SlotOptimizer {
       for (const s of m.values()) {
         const entry = saved[i++];
         if (entry.values.length !== s.size) throw new Error(`optimizer state: slot ${slot} entry ${entry.name} has the wrong size`);
-        const values = tf.tensor(entry.values, s.shape);
-        s.assign(values);
-        values.dispose();
+        tf.tidy(() => s.assign(tf.tensor(entry.values, s.shape)));
       }
     }
   }

@@ -124,10 +124,7 @@ function wrap(buffer: GpuBuffer, shape: number[]): tf.Tensor {
 
 /** ω (half 0) or the momentum (half 1) of v's packed buffer, as a tensor of its own (one Slice). */
 function halfOf(buffer: GpuBuffer, v: tf.Variable, half: 0 | 1): tf.Tensor {
-  const both = wrap(buffer, [2 * v.size]);
-  const part = tf.tidy(() => tf.reshape(tf.slice(both, half * v.size, v.size), v.shape));
-  both.dispose();
-  return part;
+  return tf.tidy(() => tf.reshape(tf.slice(wrap(buffer, [2 * v.size]), half * v.size, v.size), v.shape));
 }
 
 /** Records a copy between GPU buffers in the backend's command stream, after the work queued so far. */
@@ -194,11 +191,7 @@ export class PackedSgdBuffers {
     // and written by queue.writeBuffer, which runs ahead of commands not yet submitted.
     if (rebind.length > 0 || created || !this.momentumInBuffers) submit(backend);
     this.momentumInBuffers = true;
-    for (const [v, buffer] of rebind) {
-      const wrapper = wrap(buffer, v.shape);
-      v.assign(wrapper);
-      wrapper.dispose();
-    }
+    for (const [v, buffer] of rebind) tf.tidy(() => v.assign(wrap(buffer, v.shape)));
   }
 
   /**
@@ -217,11 +210,7 @@ export class PackedSgdBuffers {
   syncSlots(): void {
     if (!this.momentumInBuffers) return;
     this.checkBackend('reading the momentum');
-    for (const [v, buffer] of this.buffers) {
-      const momentum = halfOf(buffer, v, 1);
-      this.slotOf(v).assign(momentum);
-      momentum.dispose();
-    }
+    for (const [v, buffer] of this.buffers) tf.tidy(() => this.slotOf(v).assign(halfOf(buffer, v, 1)));
     this.momentumInBuffers = false;
   }
 
@@ -252,9 +241,7 @@ export class PackedSgdBuffers {
     }
     for (const [v, buffer] of this.buffers) {
       if (v.isDisposed || bufferOf(backend, v) !== buffer) continue;
-      const own = halfOf(buffer, v, 0);
-      v.assign(own);
-      own.dispose();
+      tf.tidy(() => v.assign(halfOf(buffer, v, 0)));
     }
     submit(backend);
     // destroy() waits for submitted work that uses the buffer.

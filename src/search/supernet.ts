@@ -285,9 +285,8 @@ export class Supernet {
 
   private addConst(name: string, group: ParamGroup, values: Float32Array, shape: number[]): void {
     if (this.params.has(name)) throw new Error(`duplicate parameter ${name}`);
-    const initial = tf.tensor(values, shape);
-    const variable = tf.variable(initial, true, name + '_' + uniqueSuffix());
-    initial.dispose(); // the variable holds the data; the tensor object would outlive the network
+    // tidy frees the initial tensor, which would outlive the network; the variable keeps the data.
+    const variable = tf.tidy(() => tf.variable(tf.tensor(values, shape), true, name + '_' + uniqueSuffix()));
     this.params.set(name, { name, group, variable });
   }
 
