@@ -235,6 +235,55 @@ export function jsMixedActivationParamGrad(stats: Float32Array, coef: Float32Arr
 }
 
 // ---------------------------------------------------------------------------------------------
+// Grouped 1×1 convs: k groups of channels side by side, each with its own [inC, outC] weight.
+
+/**
+ * out[p, g·outC + o] = Σ_j x[p, g·inC + j] · w[g, j, o] (transposed: w[g, o, j], w being
+ * [k, outC, inC]). Each group's weight is first laid out [o][j], so the inner loop walks both
+ * arrays in order. Sums in float64.
+ */
+export function jsGroupedPointwise(x: Float32Array, w: Float32Array, groups: number, inC: number, outC: number, transpose: boolean, out: Float32Array): void {
+  const byOutput = transpose ? w : new Float32Array(w.length);
+  if (!transpose)
+    for (let g = 0; g < groups; g++)
+      for (let j = 0; j < inC; j++) for (let o = 0; o < outC; o++) byOutput[(g * outC + o) * inC + j] = w[(g * inC + j) * outC + o];
+  const rowIn = groups * inC;
+  const rowOut = groups * outC;
+  const rows = x.length / rowIn;
+  for (let p = 0; p < rows; p++) {
+    for (let g = 0; g < groups; g++) {
+      const xStart = p * rowIn + g * inC;
+      for (let o = 0; o < outC; o++) {
+        const wStart = (g * outC + o) * inC;
+        let sum = 0;
+        for (let j = 0; j < inC; j++) sum += x[xStart + j] * byOutput[wStart + j];
+        out[p * rowOut + g * outC + o] = sum;
+      }
+    }
+  }
+}
+
+/** dw[g, j, o] = Σ_p x[p, g·inC + j] · dy[p, g·outC + o]: the grouped conv's weight gradient. */
+export function jsGroupedPointwiseGradFilter(x: Float32Array, dy: Float32Array, groups: number, inC: number, outC: number, out: Float32Array): void {
+  const sums = new Float64Array(groups * inC * outC);
+  const rowIn = groups * inC;
+  const rowOut = groups * outC;
+  const rows = x.length / rowIn;
+  for (let p = 0; p < rows; p++) {
+    for (let g = 0; g < groups; g++) {
+      const dyStart = p * rowOut + g * outC;
+      for (let j = 0; j < inC; j++) {
+        const xv = x[p * rowIn + g * inC + j];
+        if (xv === 0) continue; // a ReLU's zeros: about half of them
+        const at = (g * inC + j) * outC;
+        for (let o = 0; o < outC; o++) sums[at + o] += xv * dy[dyStart + o];
+      }
+    }
+  }
+  out.set(sums);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Registration: cpu and wasm run the JavaScript above on their tensors' memory.
 
 type Info = tf.TensorInfo;
@@ -347,6 +396,18 @@ function registerJs(backendName: string, jsMemory: JsMemory): void {
       for (let i = 0; i < wv.length; i++) out[i] = wv[i] - Math.fround(bv[i] * learningRate);
     }),
   );
+  reg(KERNELS.groupedPointwise, ({ inputs: { x, weight }, backend, attrs }) => {
+    const [groups, a, b] = weight.shape;
+    const [inC, outC] = attrs.transpose === 1 ? [b, a] : [a, b];
+    const shape = [...x.shape.slice(0, -1), groups * outC];
+    return memory.output(backend, shape, [x, weight], ([xv, wv], out) => jsGroupedPointwise(xv, wv, groups, inC, outC, attrs.transpose === 1, out));
+  });
+  reg(KERNELS.groupedPointwiseGradFilter, ({ inputs: { x, dy }, backend, attrs }) => {
+    const groups = attrs.groups;
+    const inC = channelsOf(x.shape) / groups;
+    const outC = channelsOf(dy.shape) / groups;
+    return memory.output(backend, [groups, inC, outC], [x, dy], ([xv, gv], out) => jsGroupedPointwiseGradFilter(xv, gv, groups, inC, outC, out));
+  });
   reg(KERNELS.weightedSum, ({ inputs, backend, attrs }) => {
     const indices = decodeIndices(attrs.indices as unknown as string);
     const list = Object.values(inputs); // [weights, o0 …]: an array, as AddN's

@@ -99,6 +99,15 @@ export const KERNELS = {
    * thread per tap: 144 threads for a 3×3 filter on 16 channels).
    */
   depthwiseGradFilter: 'LabDepthwiseGradFilter',
+  /**
+   * x [n, h, w, k·inC] (k groups of channels side by side), weight [k, inC, outC] → [n, h, w,
+   * k·outC]: group g's 1×1 conv by weight[g]. The same convs of the k mixed edges leaving one
+   * state, in one kernel instead of a matMul each. With attr transpose = 1 the weight is read as
+   * [k, outC, inC] transposed (the input gradient: dy by weightᵀ).
+   */
+  groupedPointwise: 'LabGroupedPointwise',
+  /** x [.., k·inC], dy [.., k·outC] → the weight's gradient [k, inC, outC]: a workgroup per weight on webgpu. */
+  groupedPointwiseGradFilter: 'LabGroupedPointwiseGradFilter',
 } as const;
 
 /** Op outputs per LabWeightedSum (with the weights and the output: 8 storage buffers) and per LabWeightedSumGrad. */

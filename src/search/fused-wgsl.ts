@@ -544,9 +544,71 @@ function registerWebGpuDepthwise(): void {
   });
 }
 
+function registerWebGpuGroupedPointwise(): void {
+  const uniforms = 'channels : i32, groups : i32, inC : i32, outC : i32, transpose : i32, rows : i32,';
+  const data = (values: number[]): Uniform[] => values.map((v) => ({ type: 'int32', data: [v] }));
+  // A thread per output element: group g's dot product of the element's row with weight[g]'s column.
+  reg(KERNELS.groupedPointwise, ({ inputs: { x, weight }, backend, attrs }) => {
+    const [groups, a, b] = weight.shape;
+    const [inC, outC] = attrs.transpose === 1 ? [b, a] : [a, b];
+    const shape = [...x.shape.slice(0, -1), groups * outC];
+    const program = elementwise('lab_grouped_pointwise', ['X', 'W'], shape, uniforms, `
+      let p = index / uniforms.channels;
+      let g = k / uniforms.outC;
+      let o = k % uniforms.outC;
+      let xStart = (p * uniforms.groups + g) * uniforms.inC;
+      var sum = 0.0;
+      for (var j = 0; j < uniforms.inC; j = j + 1) {
+        var wi = (g * uniforms.inC + j) * uniforms.outC + o;
+        if (uniforms.transpose == 1) { wi = (g * uniforms.outC + o) * uniforms.inC + j; }
+        sum = sum + X[xStart + j] * W[wi];
+      }
+      setOutputAtIndex(index, sum);`);
+    return backend.runWebGPUProgram(program, [x, weight], 'float32', data([groups * outC, groups, inC, outC, attrs.transpose, 0]));
+  });
+  // A workgroup per weight element, its lanes striding over the rows (as the depthwise filter's gradient).
+  reg(KERNELS.groupedPointwiseGradFilter, ({ inputs: { x, dy }, backend, attrs }) => {
+    const groups = attrs.groups;
+    const inC = channelsOf(x.shape) / groups;
+    const outC = channelsOf(dy.shape) / groups;
+    const rows = sizeOf(x) / channelsOf(x.shape);
+    const lanes = reductionLanes(rows);
+    const program: WebGpuProgram = {
+      variableNames: ['X', 'G'],
+      outputShape: [groups, inC, outC],
+      shaderKey: `lab_grouped_pointwise_grad_filter_${lanes}`,
+      dispatchLayout: { x: [0, 1, 2] },
+      dispatch: [groups * inC * outC, 1, 1],
+      workgroupSize: [lanes, 1, 1],
+      uniforms,
+      getUserCode: () => `
+        ${lanesConstant(lanes)}
+        var<workgroup> p0 : array<f32, LANES>;
+        fn main(index : i32) {
+          let lane = localId.x;
+          let w = i32(workgroupId.x);
+          let o = w % uniforms.outC;
+          let j = (w / uniforms.outC) % uniforms.inC;
+          let g = w / (uniforms.outC * uniforms.inC);
+          let rowIn = uniforms.groups * uniforms.inC;
+          let rowOut = uniforms.groups * uniforms.outC;
+          var sum = 0.0;
+          for (var p = i32(lane); p < uniforms.rows; p = p + i32(LANES)) {
+            sum = sum + X[p * rowIn + g * uniforms.inC + j] * G[p * rowOut + g * uniforms.outC + o];
+          }
+          p0[lane] = sum;
+          ${treeReduce(['p0'], 'LANES')}
+          if (lane == 0u) { result[w] = p0[0]; }
+        }`,
+    };
+    return backend.runWebGPUProgram(program, [x, dy], 'float32', data([groups * outC, groups, inC, outC, 0, rows]));
+  });
+}
+
 /** Registers the WGSL kernels for webgpu (once; later calls do nothing). */
 export function registerWebGpuKernels(): void {
   registerWebGpu();
   registerWebGpuOptimizer();
   registerWebGpuDepthwise();
+  registerWebGpuGroupedPointwise();
 }

@@ -2,7 +2,7 @@
 // same cases run on cpu and wasm (fused.test.ts) and on webgpu (fused.gpu.test.ts).
 import { expect } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { batchNorm, batchNormRelu, depthwiseConv, maxPool2x2, maxPool3x3, mixedActivationAll, setConvFormulation, sumTensors } from './ops';
+import { batchNorm, batchNormRelu, conv1x1, depthwiseConv, groupedConv1x1, maxPool2x2, maxPool3x3, mixedActivationAll, setConvFormulation, sumTensors } from './ops';
 import { KERNELS, fusedDepthwiseActive, fusedFanOut, fusedKernelsActive, fusedMaxPoolGradActive, fusedSgdPackedStep, fusedWeightedSum, setFusedKernels } from './fused';
 import { setPackedSgd } from './packed-sgd';
 import { countKernels } from '../bench/kernels';
@@ -90,6 +90,39 @@ export async function checkDepthwise(shape: number[], k: number, stride: 1 | 2, 
   const names = ['value', 'dx', 'dfilter'];
   // The filter's gradient sums n·h·w products in another order: a looser absolute bound.
   got.slice(0, -1).forEach((g, i) => expectClose(g, want[i], `depthwise ${shape} k=${k} stride ${stride} dilation ${dilation} ${names[i]}`, 2e-5, i === 2 ? 1e-4 : 2e-5));
+}
+
+/**
+ * groupedConv1x1: the fused kernel equals the composite op (a batched matMul between transposes),
+ * and both equal the k convs run one group at a time (slices, conv1x1, concat), in value and
+ * every gradient. inC ≠ outC catches a weight read in the wrong order.
+ */
+export async function checkGroupedPointwise(rows: number[], groups: number, inC: number, outC: number, seed = 61): Promise<void> {
+  expect(fusedKernelsActive(), `fused kernels on ${tf.getBackend()}`).toBe(true);
+  const x = randomTensor([...rows, groups * inC], seed);
+  const w = randomTensor([groups, inC, outC], seed + 1, 0.5);
+  const grouped = (xi: tf.Tensor, wi: tf.Tensor) => groupedConv1x1(xi as tf.Tensor4D, wi as tf.Tensor3D);
+  const oneByOne = (xi: tf.Tensor, wi: tf.Tensor) => {
+    const [n, h, wd] = xi.shape;
+    const parts = Array.from({ length: groups }, (_, g) =>
+      conv1x1(tf.slice(xi, [0, 0, 0, g * inC], [n, h, wd, inC]) as tf.Tensor4D, tf.reshape(tf.slice(wi, [g, 0, 0], [1, inC, outC]), [inC, outC]) as tf.Tensor2D),
+    );
+    return tf.concat(parts, 3);
+  };
+  const reference = await valueAndGrads(false, oneByOne as (...xs: tf.Tensor[]) => tf.Tensor, [x, w], seed + 2);
+  const composite = await valueAndGrads(false, grouped as (...xs: tf.Tensor[]) => tf.Tensor, [x, w], seed + 2);
+  const fused = await valueAndGrads(true, grouped as (...xs: tf.Tensor[]) => tf.Tensor, [x, w], seed + 2);
+  const names = ['value', 'dx', 'dweight'];
+  for (const [label, got] of [['composite', composite], ['fused', fused]] as const)
+    // The weight's gradient sums n·h·w products in another order: a looser absolute bound.
+    got.slice(0, -1).forEach((g, i) => expectClose(g, reference[i], `grouped 1x1 ${label} ${rows} ${groups}×${inC}→${outC} ${names[i]}`, 2e-5, i === 2 ? 1e-4 : 2e-5));
+  const { byName } = await countKernels(async () => {
+    const y = grouped(x, w);
+    await y.data();
+    y.dispose();
+  });
+  expect(byName.get(KERNELS.groupedPointwise), 'one kernel forward').toBe(1);
+  tf.dispose([x, w]);
 }
 
 const SUM_TERM_SHAPE = [4, 8, 8, 8];

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../cli/backend';
-import { FUSED_SHAPES, checkBatchNorm, checkBatchNormRelu, checkMaxPoolAgainstCpu, checkMaxPoolGrad, checkMixedActivation, checkSgd, checkFanOut, checkSumsKeepNothing, checkWeightedSum, NODE_SUM_INDICES } from './fused.cases';
+import { FUSED_SHAPES, checkBatchNorm, checkBatchNormRelu, checkMaxPoolAgainstCpu, checkMaxPoolGrad, checkMixedActivation, checkSgd, checkFanOut, checkSumsKeepNothing, checkWeightedSum, checkGroupedPointwise, NODE_SUM_INDICES } from './fused.cases';
 import { KERNELS, setFusedKernels } from './fused';
 import { decodeIndices, encodeIndices } from './fused-names';
 import { batchNorm, mixedActivationAll } from './ops';
@@ -51,6 +51,12 @@ for (const backend of ['cpu', 'wasm'] as const) {
       await checkWeightedSum([4, 16, 16, 8], 7, 8);
       await checkWeightedSum([1, 3, 3, 2], 39, 40);
       await checkWeightedSum([2, 4, 4, 3], 35, 112, 33, NODE_SUM_INDICES);
+    });
+
+    it('grouped 1×1 convs (the convs of the edges leaving one state) match one conv per group', async () => {
+      await checkGroupedPointwise([2, 3, 3], 4, 5, 3);
+      await checkGroupedPointwise([4, 8, 8], 3, 8, 8);
+      await checkGroupedPointwise([1, 2, 2], 2, 1, 2);
     });
 
     it("a tensor's readers read it through handles sharing its buffer, and its gradient is their sum in AddN kernels", async () => {

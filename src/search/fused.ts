@@ -215,6 +215,15 @@ export function fusedDepthwise(x: tf.Tensor4D, filter: tf.Tensor4D, stride: numb
   return run(KERNELS.depthwise, { x, filter }, { k, stride, dilation, pad: (dilation * (k - 1)) / 2 }) as tf.Tensor4D;
 }
 
+/**
+ * k grouped 1×1 convs in one kernel (KERNELS.groupedPointwise): x [n, h, w, k·inC], weight
+ * [k, inC, outC] → [n, h, w, k·outC]. The gradient is two kernels: the same op with the weight
+ * transposed, and KERNELS.groupedPointwiseGradFilter. The tape keeps x and the weight.
+ */
+export function fusedGroupedPointwise(x: tf.Tensor4D, weight: tf.Tensor3D): tf.Tensor4D {
+  return run(KERNELS.groupedPointwise, { x, weight }, { transpose: 0 }) as tf.Tensor4D;
+}
+
 // Gradients registered for lab kernels, unlike tf.customGrad's, give each input its own
 // function, and tfjs calls only those of inputs on the way to what is differentiated: the
 // architecture step computes no filter gradient, the weights' step no gradient for β.
@@ -244,6 +253,18 @@ function registerGradients(): void {
       return {
         x: () => run(KERNELS.depthwiseGradInput, { dy: dy as tf.Tensor, filter }, shape),
         filter: () => run(KERNELS.depthwiseGradFilter, { x, dy: dy as tf.Tensor }, shape),
+      };
+    },
+  });
+  once({
+    kernelName: KERNELS.groupedPointwise,
+    inputsToSave: ['x', 'weight'],
+    gradFunc: (dy, [x, weight], attrs) => {
+      if ((attrs as Record<string, number>).transpose === 1) throw new Error('LabGroupedPointwise: the transposed form is a gradient and has none of its own');
+      const g = dy as tf.Tensor;
+      return {
+        x: () => run(KERNELS.groupedPointwise, { x: g, weight }, { transpose: 1 }),
+        weight: () => run(KERNELS.groupedPointwiseGradFilter, { x, dy: g }, { groups: weight.shape[0] }),
       };
     },
   });

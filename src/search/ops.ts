@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ACTIVATIONS, type ActivationName } from './space';
 import type { Random } from './random';
 import { MAX_ADDN_INPUTS } from './fused-names';
-import { fusedAddN, fusedBatchNorm, sumInChunks, fusedDepthwise, fusedDepthwiseActive, fusedKernelsActive, fusedMaxPoolGrad, fusedMaxPoolGradActive, fusedMixedActivation } from './fused';
+import { fusedAddN, fusedBatchNorm, fusedGroupedPointwise, sumInChunks, fusedDepthwise, fusedDepthwiseActive, fusedKernelsActive, fusedMaxPoolGrad, fusedMaxPoolGradActive, fusedMixedActivation } from './fused';
 
 /**
  * How convolutions are computed. 'native' uses tfjs conv kernels (cpu, webgl, webgpu have their
@@ -90,6 +90,22 @@ export function conv1x1(x: tf.Tensor4D, weight: tf.Tensor2D, stride: 1 | 2 = 1):
   const [n, h, w, c] = input.shape;
   const out = tf.matMul(tf.reshape(input, [n * h * w, c]), weight);
   return tf.reshape(out, [n, h, w, weight.shape[1]]);
+}
+
+/**
+ * k 1×1 convolutions side by side: x [n, h, w, k·inC] holds k groups of channels, weight
+ * [k, inC, outC] one weight per group → [n, h, w, k·outC]. The mixed edges leaving one state run
+ * their convs as one such op. Fused kernels: one kernel each way (two for the gradient);
+ * otherwise a batched matMul between two transposes.
+ */
+export function groupedConv1x1(x: tf.Tensor4D, weight: tf.Tensor3D): tf.Tensor4D {
+  const [groups, inC, outC] = weight.shape;
+  const [n, h, w] = x.shape;
+  if (groups === 1) return conv1x1(x, tf.reshape(weight, [inC, outC]) as tf.Tensor2D);
+  if (fusedKernelsActive()) return fusedGroupedPointwise(x, weight);
+  const byGroup = tf.transpose(tf.reshape(x, [n * h * w, groups, inC]), [1, 0, 2]);
+  const out = tf.transpose(tf.matMul(byGroup, weight), [1, 0, 2]);
+  return tf.reshape(out, [n, h, w, groups * outC]);
 }
 
 /**
