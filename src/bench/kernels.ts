@@ -17,10 +17,14 @@ export const DISPATCHES_PER_KERNEL: Record<string, number> = { [KERNELS.mixGrad]
  */
 export const NOT_ON_WEBGPU = new Set<string>([KERNELS.sgdApply]);
 
-type KernelCall = { kernelName?: string; inputs?: Record<string, tf.TensorInfo>; attrs?: { dtype?: string } };
+type KernelCall = { kernelName?: string; inputs?: Record<string, tf.TensorInfo>; attrs?: { dtype?: string; numOrSizeSplits?: number | number[] } };
 
 export interface KernelCount {
-  /** GPU programs a webgpu run would dispatch: every kernel but NO_OP_KERNELS (and, counted elsewhere, NOT_ON_WEBGPU), by DISPATCHES_PER_KERNEL. */
+  /**
+   * GPU programs a webgpu run dispatches. On webgpu: counted as the backend runs them. Elsewhere:
+   * every kernel but NO_OP_KERNELS (and, counted elsewhere, NOT_ON_WEBGPU), by
+   * DISPATCHES_PER_KERNEL, and SplitV (a slice each on webgpu) by its outputs.
+   */
   launched: number;
   /** Every kernel by name, no-ops included. */
   byName: Map<string, number>;
@@ -30,19 +34,39 @@ export async function countKernels(work: () => Promise<unknown>): Promise<Kernel
   const engine = tf.engine() as unknown as { runKernelFunc(p: KernelCall): unknown };
   const original = engine.runKernelFunc;
   const byName = new Map<string, number>();
+  let splitSlices = 0;
   engine.runKernelFunc = function (this: unknown, p: KernelCall) {
     const sameDtypeCast = p.kernelName === 'Cast' && p.inputs?.x?.dtype === p.attrs?.dtype;
     const name = sameDtypeCast ? 'Cast (no-op)' : (p.kernelName ?? 'forward');
     byName.set(name, (byName.get(name) ?? 0) + 1);
+    if (name === 'SplitV') {
+      const splits = p.attrs?.numOrSizeSplits;
+      splitSlices += Array.isArray(splits) ? splits.length : (splits ?? 1);
+    }
     return original.call(this, p);
   };
+  // On webgpu every GPU program goes through the backend's runWebGPUProgram: count those.
+  const onWebGpu = tf.getBackend() === 'webgpu';
+  const backend = tf.backend() as unknown as { runWebGPUProgram?: (...args: unknown[]) => unknown };
+  const runProgram = onWebGpu ? backend.runWebGPUProgram : undefined;
+  const ownRunProgram = Object.prototype.hasOwnProperty.call(backend, 'runWebGPUProgram');
+  let programs = 0;
+  if (runProgram)
+    backend.runWebGPUProgram = function (this: unknown, ...args: unknown[]) {
+      programs++;
+      return runProgram.apply(this, args);
+    };
   try {
     await work();
   } finally {
     engine.runKernelFunc = original;
+    if (runProgram) {
+      if (ownRunProgram) backend.runWebGPUProgram = runProgram;
+      else delete backend.runWebGPUProgram; // back to the prototype's
+    }
   }
-  let launched = 0;
-  const onWebGpu = tf.getBackend() === 'webgpu';
-  for (const [name, n] of byName) if (!NO_OP_KERNELS.has(name) && (onWebGpu || !NOT_ON_WEBGPU.has(name))) launched += n * (DISPATCHES_PER_KERNEL[name] ?? 1);
+  if (runProgram) return { launched: programs, byName };
+  let launched = splitSlices - (byName.get('SplitV') ?? 0);
+  for (const [name, n] of byName) if (!NO_OP_KERNELS.has(name) && !NOT_ON_WEBGPU.has(name)) launched += n * (DISPATCHES_PER_KERNEL[name] ?? 1);
   return { launched, byName };
 }
