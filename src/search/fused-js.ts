@@ -1,7 +1,7 @@
 // The fused kernels on cpu and wasm: one JavaScript loop each over the tensors' memory (a loop
 // over the data beats ~20 separate wasm kernels that each allocate their output). Sums in float64.
 import * as tf from '@tensorflow/tfjs';
-import { KERNELS, MIX_STAT_ROWS, channelsOf, decodeIndices, mixParamGradShape } from './fused-names';
+import { KERNELS, MIX_STAT_ROWS, channelsOf, decodeIndices, mixOutputShape, mixParamGradShape } from './fused-names';
 
 
 // Batch norm a channel at a time (stride c): each channel's sums stay in locals instead of a
@@ -101,91 +101,111 @@ function sigmoid(z: number): number {
   return z >= 0 ? 1 / (1 + e) : e / (1 + e);
 }
 
+/**
+ * The mixed activation of x ([rows, C]) for `groups` edges at once, side by side in channels
+ * (out: [rows, groups·C]): group g has its coefficients coef[7g … 7g + 6], PReLU slopes
+ * a[gC … gC + C − 1], Swish's b[g], and RReLU slopes from slopes[offsets[g]] on (one per element
+ * of x), or slopes[0] when there is one. One group is the single edge's activation.
+ */
 export function jsMixedActivation(
   x: Float32Array,
   coef: Float32Array,
   a: Float32Array,
-  b: number,
+  b: Float32Array,
   slopes: Float32Array,
-  slopeOffset: number,
+  offsets: number[],
   out: Float32Array,
 ): void {
-  const c = a.length;
+  const groups = b.length;
+  const c = a.length / groups;
   const n = x.length;
-  const [cPos, cRelu6, cExp, cSwish, cLeak, cPrelu, cRrelu] = coef;
+  const width = groups * c;
   const perElement = slopes.length !== 1;
-  // A channel at a time (stride c): its slope terms are loop constants.
-  for (let k = 0; k < c; k++) {
-    const fixedSlope = cLeak + cPrelu * a[k];
-    const meanSlope = fixedSlope + cRrelu * slopes[0];
-    for (let i = k; i < n; i += c) {
-      const v = x[i];
-      let y = v * sigmoid(b * v) * cSwish;
-      if (v > 0) y += v * cPos + (v < 6 ? v : 6) * cRelu6;
-      else y += v * (perElement ? fixedSlope + cRrelu * slopes[slopeOffset + i] : meanSlope) + (expNonPositive(v) - 1) * cExp;
-      out[i] = y;
+  for (let g = 0; g < groups; g++) {
+    const [cPos, cRelu6, cExp, cSwish, cLeak, cPrelu, cRrelu] = coef.subarray(7 * g, 7 * g + 7);
+    const bg = b[g];
+    const offset = offsets[g] ?? 0;
+    // A channel at a time (stride c): its slope terms are loop constants.
+    for (let k = 0; k < c; k++) {
+      const fixedSlope = cLeak + cPrelu * a[g * c + k];
+      const meanSlope = fixedSlope + cRrelu * slopes[0];
+      for (let i = k, o = g * c + k; i < n; i += c, o += width) {
+        const v = x[i];
+        let y = v * sigmoid(bg * v) * cSwish;
+        if (v > 0) y += v * cPos + (v < 6 ? v : 6) * cRelu6;
+        else y += v * (perElement ? fixedSlope + cRrelu * slopes[offset + i] : meanSlope) + (expNonPositive(v) - 1) * cExp;
+        out[o] = y;
+      }
     }
   }
 }
 
 /**
- * The mixed activation's backward in one pass: dx into `dx`, and the per-channel sums of
- * MIX_STAT_ROWS into `stats` ([8, C]).
+ * The backward of jsMixedActivation in one pass: dx (x's shape: the groups' gradients summed)
+ * into `dx`, and the per-channel sums of MIX_STAT_ROWS into `stats` ([8, groups·C]).
  */
 export function jsMixedActivationGrad(
   dy: Float32Array,
   x: Float32Array,
   coef: Float32Array,
   a: Float32Array,
-  b: number,
+  b: Float32Array,
   slopes: Float32Array,
-  slopeOffset: number,
+  offsets: number[],
   dx: Float32Array,
   stats: Float32Array,
 ): void {
-  const c = a.length;
+  const groups = b.length;
+  const c = a.length / groups;
   const n = x.length;
-  const [cPos, cRelu6, cExp, cSwish, cLeak, cPrelu, cRrelu] = coef;
+  const width = groups * c;
   const perElement = slopes.length !== 1;
-  // A channel at a time (stride c), so that its 8 sums are locals, not memory.
-  for (let k = 0; k < c; k++) {
-    const ak = a[k];
-    const fixedSlope = cLeak + cPrelu * ak;
-    let positive = 0, relu6 = 0, expm1 = 0, swish = 0, negative = 0, negativeRrelu = 0, swishBeta = 0;
-    for (let i = k; i < n; i += c) {
-      const v = x[i];
-      const g = dy[i];
-      const bx = b * v;
-      const sig = sigmoid(bx);
-      const sigSlope = sig * (1 - sig);
-      let d = (sig + bx * sigSlope) * cSwish;
-      if (v > 0) {
-        d += cPos + (v < 6 ? cRelu6 : 0);
-        positive += g * v;
-        relu6 += g * (v < 6 ? v : 6);
-      } else {
-        const e = expNonPositive(v);
-        const s = slopes[perElement ? slopeOffset + i : 0];
-        d += fixedSlope + cRrelu * s + e * cExp;
-        const gn = g * v;
-        expm1 += g * (e - 1);
-        negative += gn;
-        negativeRrelu += gn * s;
+  for (let g = 0; g < groups; g++) {
+    const [cPos, cRelu6, cExp, cSwish, cLeak, cPrelu, cRrelu] = coef.subarray(7 * g, 7 * g + 7);
+    const bg = b[g];
+    const offset = offsets[g] ?? 0;
+    // A channel at a time (stride c), so that its 8 sums are locals, not memory.
+    for (let k = 0; k < c; k++) {
+      const ak = a[g * c + k];
+      const fixedSlope = cLeak + cPrelu * ak;
+      let positive = 0, relu6 = 0, expm1 = 0, swish = 0, negative = 0, negativeRrelu = 0, swishBeta = 0;
+      for (let i = k, o = g * c + k; i < n; i += c, o += width) {
+        const v = x[i];
+        const gi = dy[o];
+        const bx = bg * v;
+        const sig = sigmoid(bx);
+        const sigSlope = sig * (1 - sig);
+        let d = (sig + bx * sigSlope) * cSwish;
+        if (v > 0) {
+          d += cPos + (v < 6 ? cRelu6 : 0);
+          positive += gi * v;
+          relu6 += gi * (v < 6 ? v : 6);
+        } else {
+          const e = expNonPositive(v);
+          const s = slopes[perElement ? offset + i : 0];
+          d += fixedSlope + cRrelu * s + e * cExp;
+          const gn = gi * v;
+          expm1 += gi * (e - 1);
+          negative += gn;
+          negativeRrelu += gn * s;
+        }
+        const gv = gi * v;
+        swish += gv * sig;
+        swishBeta += gv * v * sigSlope;
+        // The first group writes dx (wasm's fresh memory is not zeroed), the others add to it.
+        dx[i] = g === 0 ? gi * d : dx[i] + gi * d;
       }
-      const gv = g * v;
-      swish += gv * sig;
-      swishBeta += gv * v * sigSlope;
-      dx[i] = g * d;
+      // Rows as MIX_STAT_ROWS: positive, relu6, expm1, swish, negative, negative·a, negative·s, swish b.
+      const q = g * c + k;
+      stats[q] = positive;
+      stats[width + q] = relu6;
+      stats[2 * width + q] = expm1;
+      stats[3 * width + q] = swish;
+      stats[4 * width + q] = negative;
+      stats[5 * width + q] = negative * ak;
+      stats[6 * width + q] = negativeRrelu;
+      stats[7 * width + q] = swishBeta;
     }
-    // Rows as MIX_STAT_ROWS: positive, relu6, expm1, swish, negative, negative·a, negative·s, swish b.
-    stats[k] = positive;
-    stats[c + k] = relu6;
-    stats[2 * c + k] = expm1;
-    stats[3 * c + k] = swish;
-    stats[4 * c + k] = negative;
-    stats[5 * c + k] = negative * ak;
-    stats[6 * c + k] = negativeRrelu;
-    stats[7 * c + k] = swishBeta;
   }
 }
 
@@ -222,16 +242,23 @@ export function jsMaxPoolGrad(x: Float32Array, dy: Float32Array, shape: number[]
   }
 }
 
-/** One parameter gradient from the per-channel sums (KERNELS.mixParamGrad). */
-export function jsMixedActivationParamGrad(stats: Float32Array, coef: Float32Array, c: number, part: number, out: Float32Array): void {
-  const row = (r: number) => {
+/**
+ * One parameter gradient from the per-channel sums (KERNELS.mixParamGrad) of `groups` groups of
+ * c channels: 0 the coefficients' [groups, 7], 1 the PReLU slopes' [groups·c], 2 Swish's b [groups].
+ */
+export function jsMixedActivationParamGrad(stats: Float32Array, coef: Float32Array, groups: number, part: number, out: Float32Array): void {
+  const width = stats.length / 8;
+  const c = width / groups;
+  const row = (r: number, g: number) => {
     let sum = 0;
-    for (let k = 0; k < c; k++) sum += stats[r * c + k];
+    for (let k = 0; k < c; k++) sum += stats[r * width + g * c + k];
     return Math.fround(sum);
   };
-  if (part === 0) for (let r = 0; r < 7; r++) out[r] = row(r);
-  else if (part === 1) for (let k = 0; k < c; k++) out[k] = stats[4 * c + k] * coef[5];
-  else out[0] = row(7) * coef[3];
+  for (let g = 0; g < groups; g++) {
+    if (part === 0) for (let r = 0; r < 7; r++) out[7 * g + r] = row(r, g);
+    else if (part === 1) for (let k = 0; k < c; k++) out[g * c + k] = stats[4 * width + g * c + k] * coef[7 * g + 5];
+    else out[g] = row(7, g) * coef[7 * g + 3];
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -354,24 +381,23 @@ function registerJs(backendName: string, jsMemory: JsMemory): void {
     );
   });
   reg(KERNELS.mixForward, ({ inputs: { x, coefficients, preluSlope, swishBeta, slopes }, backend, attrs }) =>
-    memory.output(backend, x.shape, [x, coefficients, preluSlope, swishBeta, slopes], ([xv, kv, av, bv, sv], out) =>
-      jsMixedActivation(xv, kv, av, bv[0], sv, attrs.slopeOffset, out),
+    memory.output(backend, mixOutputShape(x.shape, swishBeta.shape[0]), [x, coefficients, preluSlope, swishBeta, slopes], ([xv, kv, av, bv, sv], out) =>
+      jsMixedActivation(xv, kv, av, bv, sv, decodeIndices(attrs.slopeOffsets as unknown as string), out),
     ),
   );
   reg(KERNELS.mixGrad, ({ inputs: { dy, x, coefficients, preluSlope, swishBeta, slopes }, backend, attrs }) =>
     jsMemory.outputs(backend, [x.shape, [MIX_STAT_ROWS.length, preluSlope.shape[0]]], [dy, x, coefficients, preluSlope, swishBeta, slopes], ([gv, xv, kv, av, bv, sv], [dx, stats]) =>
-      jsMixedActivationGrad(gv, xv, kv, av, bv[0], sv, attrs.slopeOffset, dx, stats),
+      jsMixedActivationGrad(gv, xv, kv, av, bv, sv, decodeIndices(attrs.slopeOffsets as unknown as string), dx, stats),
     ),
   );
   reg(KERNELS.maxPoolGrad, ({ inputs: { x, dy }, backend, attrs }) =>
     memory.output(backend, x.shape, [x, dy], ([xv, gv], out) => jsMaxPoolGrad(xv, gv, x.shape, dy.shape, attrs.size, attrs.stride, attrs.padBefore, out)),
   );
-  reg(KERNELS.mixParamGrad, ({ inputs: { stats, coefficients }, backend, attrs }) => {
-    const c = stats.shape[1];
-    return memory.output(backend, mixParamGradShape(attrs.part, c), [stats, coefficients], ([sv, kv], out) =>
-      jsMixedActivationParamGrad(sv, kv, c, attrs.part, out),
-    );
-  });
+  reg(KERNELS.mixParamGrad, ({ inputs: { stats, coefficients }, backend, attrs }) =>
+    memory.output(backend, mixParamGradShape(attrs.part, coefficients.shape, stats.shape[1]), [stats, coefficients], ([sv, kv], out) =>
+      jsMixedActivationParamGrad(sv, kv, kv.length / 7, attrs.part, out),
+    ),
+  );
   reg(KERNELS.sumOfSquares, ({ inputs, backend }) => {
     const xs = Object.keys(inputs).sort().map((k) => inputs[k]);
     return memory.output(backend, [1], xs, (values, out) => {

@@ -24,19 +24,22 @@ export const KERNELS = {
   /** dy, x → dx of bnNonAffine (statistics recomputed from x), in one kernel. */
   bnNonAffineGrad: 'LabBatchNormNonAffineGrad',
   /**
-   * x, coefficients [7], preluSlope [C], swishBeta [1], slopes → mixed activation. RReLU's slope
-   * of element i is slopes[slopeOffset + i] (a window into the seeded pool, so no slice kernel),
-   * or slopes[0] when slopes has one element (evaluation's mean slope).
+   * x [.., C], coefficients [7] or [G, 7], preluSlope [G·C], swishBeta [G], slopes, attr
+   * slopeOffsets (encodeIndices, G of them) → the mixed activation of G edges that read x, side by
+   * side in channels ([.., G·C]; G = 1: one edge's). Edge g's RReLU slope of element i is
+   * slopes[slopeOffsets[g] + i] (a window into the seeded pool, so no slice kernel), or slopes[0]
+   * when slopes has one element (evaluation's mean slope).
    */
   mixForward: 'LabMixedActivation',
   /**
-   * dy, x, coefficients, preluSlope, swishBeta, slopes → [dx, [8, C] per-channel sums for the
-   * parameter gradients (MIX_STAT_ROWS)]: one pass over the data on cpu and wasm, two programs on webgpu.
+   * dy, x, coefficients, preluSlope, swishBeta, slopes → [dx (the G edges' summed), [8, G·C]
+   * per-channel sums for the parameter gradients (MIX_STAT_ROWS)]: one pass over the data on cpu
+   * and wasm, two programs on webgpu.
    */
   mixGrad: 'LabMixedActivationGrad',
   /**
-   * stats [8, C] (mixGrad's sums), coefficients [7] → one parameter gradient, by `part`:
-   * 0 the coefficients' [7], 1 the PReLU slopes' [C], 2 Swish's b [1].
+   * stats [8, G·C] (mixGrad's sums), coefficients → one parameter gradient, by `part`:
+   * 0 the coefficients' (their shape), 1 the PReLU slopes' [G·C], 2 Swish's b [G].
    */
   mixParamGrad: 'LabMixedActivationParamGrad',
   /** x0 … x6 (up to MAX_SUM_INPUTS tensors) → [1]: Σ x², for the global gradient norm. */
@@ -122,10 +125,22 @@ export const MAX_SUM_INPUTS = 7;
 /** Rows of the mixed activation's per-channel gradient sums (LabMixedActivationGrad's second output). */
 export const MIX_STAT_ROWS = ['positive', 'relu6', 'expm1', 'swish', 'negative', 'negativePrelu', 'negativeRrelu', 'swishBeta'] as const;
 
-/** The shape of KERNELS.mixParamGrad's output for `part` (0 coefficients, 1 PReLU slopes, 2 Swish's b). */
-export function mixParamGradShape(part: number, channels: number): number[] {
-  return [part === 0 ? 7 : part === 1 ? channels : 1];
+/**
+ * The shape of KERNELS.mixParamGrad's output for `part`: 0 the coefficients' (their own shape,
+ * [7] or [groups, 7]), 1 the PReLU slopes' [groups·C] (`width`: the stats' columns), 2 Swish's b [groups].
+ */
+export function mixParamGradShape(part: number, coefficientsShape: number[], width: number): number[] {
+  const groups = coefficientsShape.length === 1 ? 1 : coefficientsShape[0];
+  return part === 0 ? coefficientsShape : part === 1 ? [width] : [groups];
 }
+
+/** The mixed activation's output for `groups` edges: x's shape with groups·C channels. */
+export function mixOutputShape(xShape: number[], groups: number): number[] {
+  return [...xShape.slice(0, -1), groups * xShape[xShape.length - 1]];
+}
+
+/** The most edges one mixed-activation kernel serves: as many as leave one state. */
+export const MAX_MIX_GROUPS = 4;
 
 /**
  * Weight indices as one attribute ("3_11_40"): tfjs attributes are plain values, and a node's

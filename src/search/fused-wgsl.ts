@@ -2,7 +2,7 @@
 // interface of tfjs-backend-webgpu's WebGPUProgram; the package is not imported here, so Node
 // tests and pages without WebGPU never load it).
 import * as tf from '@tensorflow/tfjs';
-import { KERNELS, MIX_STAT_ROWS, channelsOf, decodeIndices, mixParamGradShape } from './fused-names';
+import { KERNELS, MAX_MIX_GROUPS, MIX_STAT_ROWS, channelsOf, decodeIndices, mixOutputShape, mixParamGradShape } from './fused-names';
 import { isPackedBuffer, markUpdatedInPlace } from './packed-sgd';
 
 type Info = tf.TensorInfo;
@@ -46,7 +46,7 @@ const WGSL_SIGMOID = `
   }`;
 
 /** One thread per element; 2-D dispatch beyond 65535 workgroups (getGlobalIndex folds it). */
-function elementwise(key: string, variableNames: string[], shape: number[], uniforms: string, body: string): WebGpuProgram {
+function elementwise(key: string, variableNames: string[], shape: number[], uniforms: string, body: string, helpers = ''): WebGpuProgram {
   const size = shape.reduce((p, d) => p * d, 1);
   const groups = Math.ceil(size / WORKGROUP);
   const nx = Math.min(groups, 65535);
@@ -61,6 +61,7 @@ function elementwise(key: string, variableNames: string[], shape: number[], unif
     uniforms,
     getUserCode: () => `
       ${WGSL_SIGMOID}
+      ${helpers}
       fn main(index : i32) {
         if (index < uniforms.size) {
           let k = index % uniforms.channels;
@@ -75,7 +76,7 @@ function elementwise(key: string, variableNames: string[], shape: number[], unif
  * passes and writes result[r * channels + c] (rows: the output's; a reduction's sums from lane
  * 0, a whole channel from every lane). treeReduce(names, 'LANES') sums shared arrays.
  */
-function perChannel(key: string, variableNames: string[], rows: number, channels: number, sharedArrays: string[], body: string, inputRows: number): WebGpuProgram {
+function perChannel(key: string, variableNames: string[], rows: number, channels: number, sharedArrays: string[], body: string, inputRows: number, extraUniforms = '', helpers = ''): WebGpuProgram {
   const lanes = reductionLanes(inputRows);
   return {
     variableNames,
@@ -84,11 +85,12 @@ function perChannel(key: string, variableNames: string[], rows: number, channels
     dispatchLayout: { x: [0, 1] },
     dispatch: [channels, 1, 1],
     workgroupSize: [lanes, 1, 1],
-    uniforms: 'channels : i32, count : i32, epsilon : f32, slopeOffset : i32,',
+    uniforms: `channels : i32, count : i32, epsilon : f32, slopeOffset : i32, ${extraUniforms}`,
     getUserCode: () => `
       ${lanesConstant(lanes)}
       ${sharedArrays.map((n) => `var<workgroup> ${n} : array<f32, LANES>;`).join('\n')}
       ${WGSL_SIGMOID}
+      ${helpers}
       fn main(index : i32) {
         let c = i32(workgroupId.x);
         let lane = localId.x;
@@ -231,81 +233,130 @@ function registerWebGpu(): void {
       setOutputAtIndex(index, value);`);
     return backend.runWebGPUProgram(program, [dy, x, gradStats, gamma], 'float32', elementData(channelsOf(x.shape), attrs.epsilon));
   });
-  // RReLU's slope: a window of the seeded pool at slopeOffset, or the one mean slope.
-  const slopeAt = `select(S[0], S[index + uniforms.slopeOffset], uniforms.slopeCount != 1)`;
+  // The mixed activation of G edges reading one x, side by side in channels (G = 1: one edge).
+  // Group g: coefficients K[7g …], PReLU slopes A[gC …], Swish's B[g], RReLU slopes from the
+  // pool at its offset (uniforms o0 … o3), or the one mean slope.
+  const mixUniforms = 'groupChannels : i32, groups : i32, slopeCount : i32, o0 : i32, o1 : i32, o2 : i32, o3 : i32,';
+  const mixData = (groupChannels: number, groups: number, slopes: Info, offsets: string): Uniform[] => {
+    const o = decodeIndices(offsets);
+    if (o.length !== groups || groups > MAX_MIX_GROUPS) throw new Error(`LabMixedActivation: ${o.length} slope offsets for ${groups} groups (at most ${MAX_MIX_GROUPS})`);
+    return [groupChannels, groups, sizeOf(slopes), o[0], o[1] ?? 0, o[2] ?? 0, o[3] ?? 0].map((v) => ({ type: 'int32', data: [v] }));
+  };
+  const slopeOffsetOf = `
+    fn slopeOffsetOf(g : i32) -> i32 {
+      if (g == 0) { return uniforms.o0; }
+      if (g == 1) { return uniforms.o1; }
+      if (g == 2) { return uniforms.o2; }
+      return uniforms.o3;
+    }`;
+  const groupsOf = (swishBeta: Info) => swishBeta.shape[0];
   reg(KERNELS.mixForward, ({ inputs: { x, coefficients, preluSlope, swishBeta, slopes }, backend, attrs }) => {
-    const program = elementwise('lab_mixed_activation', ['X', 'K', 'A', 'B', 'S'], x.shape, elementUniforms, `
-      let v = X[index];
+    const groups = groupsOf(swishBeta);
+    const c = channelsOf(x.shape);
+    const program = elementwise('lab_mixed_activation', ['X', 'K', 'A', 'B', 'S'], mixOutputShape(x.shape, groups), `channels : i32, ${mixUniforms}`, `
+      let c = k % uniforms.groupChannels;
+      let g = k / uniforms.groupChannels;
+      let xi = (index / uniforms.channels) * uniforms.groupChannels + c;
+      let v = X[xi];
       let n = min(v, 0.0);
       let p = max(v, 0.0);
-      let s = ${slopeAt};
-      let value = p * K[0] + min(p, 6.0) * K[1] + n * (K[4] + K[5] * A[k] + K[6] * s) + (exp(n) - 1.0) * K[2]
-        + v * labSigmoid(B[0] * v) * K[3];
-      setOutputAtIndex(index, value);`);
-    return backend.runWebGPUProgram(program, [x, coefficients, preluSlope, swishBeta, slopes], 'float32', elementData(channelsOf(x.shape), 0, sizeOf(slopes), attrs.slopeOffset));
+      let s = select(S[0], S[xi + slopeOffsetOf(g)], uniforms.slopeCount != 1);
+      let kb = g * 7;
+      let value = p * K[kb] + min(p, 6.0) * K[kb + 1] + n * (K[kb + 4] + K[kb + 5] * A[k] + K[kb + 6] * s) + (exp(n) - 1.0) * K[kb + 2]
+        + v * labSigmoid(B[g] * v) * K[kb + 3];
+      setOutputAtIndex(index, value);`, slopeOffsetOf);
+    return backend.runWebGPUProgram(program, [x, coefficients, preluSlope, swishBeta, slopes], 'float32', [
+      { type: 'int32', data: [groups * c] },
+      ...mixData(c, groups, slopes, attrs.slopeOffsets as unknown as string),
+    ]);
   });
   reg(KERNELS.mixGrad, ({ inputs: { dy, x, coefficients, preluSlope, swishBeta, slopes }, backend, attrs }) => {
-    const program = elementwise('lab_mixed_activation_grad', ['G', 'X', 'K', 'A', 'B', 'S'], x.shape, elementUniforms, `
-      let v = X[index];
-      let s = ${slopeAt};
-      let bx = B[0] * v;
-      let sig = labSigmoid(bx);
-      var d = (sig + bx * sig * (1.0 - sig)) * K[3];
-      if (v > 0.0) {
-        d = d + K[0] + select(0.0, K[1], v < 6.0);
-      } else {
-        d = d + K[4] + K[5] * A[k] + K[6] * s + exp(v) * K[2];
-      }
-      setOutputAtIndex(index, G[index] * d);`);
+    const groups = groupsOf(swishBeta);
     const c = channelsOf(x.shape);
+    const width = groups * c;
+    const offsets = attrs.slopeOffsets as unknown as string;
+    // dx: each element sums its G edges' gradients.
+    const program = elementwise('lab_mixed_activation_grad', ['G', 'X', 'K', 'A', 'B', 'S'], x.shape, `channels : i32, ${mixUniforms}`, `
+      let C = uniforms.groupChannels;
+      let v = X[index];
+      let row = (index / C) * uniforms.groups * C;
+      var total = 0.0;
+      for (var g = 0; g < uniforms.groups; g = g + 1) {
+        let kb = g * 7;
+        let s = select(S[0], S[index + slopeOffsetOf(g)], uniforms.slopeCount != 1);
+        let bx = B[g] * v;
+        let sig = labSigmoid(bx);
+        var d = (sig + bx * sig * (1.0 - sig)) * K[kb + 3];
+        if (v > 0.0) {
+          d = d + K[kb] + select(0.0, K[kb + 1], v < 6.0);
+        } else {
+          d = d + K[kb + 4] + K[kb + 5] * A[g * C + k] + K[kb + 6] * s + exp(v) * K[kb + 2];
+        }
+        total = total + G[row + g * C + k] * d;
+      }
+      setOutputAtIndex(index, total);`, slopeOffsetOf);
     const names = MIX_STAT_ROWS.map((_, r) => `q${r}`);
-    const statsProgram = perChannel('lab_mixed_activation_grad_stats', ['G', 'X', 'A', 'B', 'S'], MIX_STAT_ROWS.length, c, names, `
-      let perElement = arrayLength(&S) != 1u;
+    // A workgroup per output channel (edge g's channel c of x) over the rows.
+    const statsProgram = perChannel('lab_mixed_activation_grad_stats', ['G', 'X', 'A', 'B', 'S'], MIX_STAT_ROWS.length, width, names, `
+      let perElement = uniforms.slopeCount != 1;
+      let gc = uniforms.groupChannels;
+      let g = c / gc;
+      let ch = c % gc;
+      let offset = slopeOffsetOf(g);
       var t0 = 0.0; var t1 = 0.0; var t2 = 0.0; var t3 = 0.0; var t4 = 0.0; var t5 = 0.0; var t6 = 0.0; var t7 = 0.0;
       for (var m = i32(lane); m < M; m = m + i32(LANES)) {
-        let i = m * C + c;
-        let v = X[i];
-        let g = G[i];
+        let xi = m * gc + ch;
+        let v = X[xi];
+        let gr = G[m * C + c];
         let n = min(v, 0.0);
         let p = max(v, 0.0);
-        let s = select(S[0], S[i + uniforms.slopeOffset], perElement);
-        let sig = labSigmoid(B[0] * v);
-        t0 = t0 + g * p;
-        t1 = t1 + g * min(p, 6.0);
-        t2 = t2 + g * (exp(n) - 1.0);
-        t3 = t3 + g * v * sig;
-        t4 = t4 + g * n;
-        t5 = t5 + g * n * A[c];
-        t6 = t6 + g * n * s;
-        t7 = t7 + g * v * v * sig * (1.0 - sig);
+        let s = select(S[0], S[xi + offset], perElement);
+        let sig = labSigmoid(B[g] * v);
+        t0 = t0 + gr * p;
+        t1 = t1 + gr * min(p, 6.0);
+        t2 = t2 + gr * (exp(n) - 1.0);
+        t3 = t3 + gr * v * sig;
+        t4 = t4 + gr * n;
+        t5 = t5 + gr * n * A[c];
+        t6 = t6 + gr * n * s;
+        t7 = t7 + gr * v * v * sig * (1.0 - sig);
       }
       ${names.map((n, r) => `${n}[lane] = t${r};`).join('\n')}
       ${treeReduce(names, 'LANES')}
       if (lane == 0u) {
         ${names.map((n, r) => `result[${r} * C + c] = ${n}[0];`).join('\n')}
-      }`, sizeOf(x) / c);
+      }`, sizeOf(x) / c, mixUniforms, slopeOffsetOf);
     return [
-      backend.runWebGPUProgram(program, [dy, x, coefficients, preluSlope, swishBeta, slopes], 'float32', elementData(channelsOf(x.shape), 0, sizeOf(slopes), attrs.slopeOffset)),
-      backend.runWebGPUProgram(statsProgram, [dy, x, preluSlope, swishBeta, slopes], 'float32', reduceUniforms(x, 0, attrs.slopeOffset)),
+      backend.runWebGPUProgram(program, [dy, x, coefficients, preluSlope, swishBeta, slopes], 'float32', [{ type: 'int32', data: [c] }, ...mixData(c, groups, slopes, offsets)]),
+      backend.runWebGPUProgram(statsProgram, [dy, x, preluSlope, swishBeta, slopes], 'float32', [
+        { type: 'int32', data: [width] },
+        { type: 'int32', data: [(sizeOf(x) / c) * width] },
+        { type: 'float32', data: [0] },
+        { type: 'int32', data: [0] },
+        ...mixData(c, groups, slopes, offsets),
+      ]),
     ];
   });
-  // One thread per gradient element; the sums run over the C channels of one stats row.
+  // One thread per gradient element; the sums run over a group's channels of one stats row.
   const paramGradBodies = [
-    `var t = 0.0;
-      for (var j = 0; j < uniforms.channels; j = j + 1) { t = t + S[index * uniforms.channels + j]; }
+    `let g = index / 7;
+      let r = index % 7;
+      var t = 0.0;
+      for (var j = 0; j < uniforms.groupChannels; j = j + 1) { t = t + S[r * uniforms.width + g * uniforms.groupChannels + j]; }
       setOutputAtIndex(index, t);`,
-    `setOutputAtIndex(index, S[4 * uniforms.channels + index] * K[5]);`,
+    `setOutputAtIndex(index, S[4 * uniforms.width + index] * K[(index / uniforms.groupChannels) * 7 + 5]);`,
     `var t = 0.0;
-      for (var j = 0; j < uniforms.channels; j = j + 1) { t = t + S[7 * uniforms.channels + j]; }
-      setOutputAtIndex(index, t * K[3]);`,
+      for (var j = 0; j < uniforms.groupChannels; j = j + 1) { t = t + S[7 * uniforms.width + index * uniforms.groupChannels + j]; }
+      setOutputAtIndex(index, t * K[index * 7 + 3]);`,
   ];
   reg(KERNELS.mixParamGrad, ({ inputs: { stats, coefficients }, backend, attrs }) => {
-    const c = stats.shape[1];
+    const width = stats.shape[1];
+    const groups = coefficients.shape.length === 1 ? 1 : coefficients.shape[0];
     // The coefficients' sums read no coefficient: bind only what the shader reads (WebGPU's
     // automatic layout drops an unread binding that tfjs would still bind).
     const inputs = attrs.part === 0 ? [stats] : [stats, coefficients];
-    const program = elementwise(`lab_mixed_activation_param_grad_${attrs.part}`, attrs.part === 0 ? ['S'] : ['S', 'K'], mixParamGradShape(attrs.part, c), elementUniforms, paramGradBodies[attrs.part]);
-    return backend.runWebGPUProgram(program, inputs, 'float32', elementData(c));
+    const program = elementwise(`lab_mixed_activation_param_grad_${attrs.part}`, attrs.part === 0 ? ['S'] : ['S', 'K'], mixParamGradShape(attrs.part, coefficients.shape, width), 'channels : i32, width : i32, groupChannels : i32,', paramGradBodies[attrs.part]);
+    return backend.runWebGPUProgram(program, inputs, 'float32', [1, width, width / groups].map((v) => ({ type: 'int32', data: [v] })));
   });
 }
 

@@ -9,7 +9,7 @@
 // webgl has none and uses the composite ops in ops.ts and optimizer.ts, which are also the
 // reference the fused kernels are tested against (fused.test.ts, fused.gpu.test.ts).
 import * as tf from '@tensorflow/tfjs';
-import { KERNELS, MAX_ADDN_INPUTS, MAX_SUM_INPUTS, MAX_SUM_TERMS, decodeIndices, encodeIndices } from './fused-names';
+import { KERNELS, MAX_ADDN_INPUTS, MAX_MIX_GROUPS, MAX_SUM_INPUTS, MAX_SUM_TERMS, decodeIndices, encodeIndices } from './fused-names';
 import { registerJsKernels } from './fused-js';
 import { registerWebGpuKernels } from './fused-wgsl';
 
@@ -75,21 +75,27 @@ export function fusedBatchNorm(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tens
 
 /**
  * The regrouped mixed activation (see ops.mixedActivationOf) from its 7 coefficients
- * [positive, relu6, expm1, swish, leaky, prelu, rrelu]. RReLU's slopes: element i takes
- * slopes[slopeOffset + i] (a window into the seeded pool, read in place), or slopes[0] when
- * there is one (evaluation's mean slope). The slopes are constants: no gradient is made for
- * them. The gradient is registered below (registerGradients).
+ * [positive, relu6, expm1, swish, leaky, prelu, rrelu], for G edges that read x at once:
+ * coefficients [G, 7], preluSlope [G·C], swishBeta [G] give [.., G·C], the edges' activations side
+ * by side in channels (coefficients [7], preluSlope [C] and a scalar swishBeta: one edge's).
+ * RReLU's slopes: edge g's element i takes slopes[slopeOffsets[g] + i] (windows into the seeded
+ * pool, read in place), or slopes[0] when there is one (evaluation's mean slope). The slopes are
+ * constants: no gradient is made for them. The gradient is registered below (registerGradients).
  */
 export function fusedMixedActivation(
   x: tf.Tensor4D,
-  coefficients: tf.Tensor1D,
+  coefficients: tf.Tensor1D | tf.Tensor2D,
   preluSlope: tf.Tensor1D,
   swishBeta: tf.Tensor,
   slopes: tf.Tensor1D,
-  slopeOffset = 0,
+  slopeOffsets: number[] = [0],
 ): tf.Tensor4D {
-  if (slopes.size !== 1 && slopeOffset + x.size > slopes.size) throw new Error(`fusedMixedActivation: ${x.size} slopes from ${slopeOffset} overrun a pool of ${slopes.size}`);
-  return run(KERNELS.mixForward, { x, coefficients, preluSlope, swishBeta: tf.reshape(swishBeta, [1]), slopes }, { slopeOffset }) as tf.Tensor4D;
+  const groups = coefficients.rank === 1 ? 1 : coefficients.shape[0];
+  if (groups > MAX_MIX_GROUPS || slopeOffsets.length !== groups) throw new Error(`fusedMixedActivation: ${slopeOffsets.length} slope offsets for ${groups} groups (at most ${MAX_MIX_GROUPS})`);
+  for (const offset of slopeOffsets)
+    if (slopes.size !== 1 && offset + x.size > slopes.size) throw new Error(`fusedMixedActivation: ${x.size} slopes from ${offset} overrun a pool of ${slopes.size}`);
+  const inputs = { x, coefficients, preluSlope, swishBeta: tf.reshape(swishBeta, [groups]), slopes };
+  return run(KERNELS.mixForward, inputs, { slopeOffsets: encodeIndices(slopeOffsets) }) as tf.Tensor4D;
 }
 
 /** Σ x² of the tensors, as partial sums ([1] tensors) of MAX_SUM_INPUTS tensors each. */

@@ -109,6 +109,38 @@ export function groupedConv1x1(x: tf.Tensor4D, weight: tf.Tensor3D): tf.Tensor4D
 }
 
 /**
+ * Tensors of the same shape side by side in channels ([n, h, w, k·c]); the gradient splits dy.
+ * Nothing is kept for the backward pass (tfjs's Concat keeps every input).
+ */
+export function concatChannels(xs: tf.Tensor4D[]): tf.Tensor4D {
+  if (xs.length === 1) return xs[0];
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const inputs = args.slice(0, -1) as tf.Tensor4D[];
+    return { value: tf.concat(inputs, 3), gradFunc: (dy: tf.Tensor) => tf.split(dy, inputs.length, 3) };
+  });
+  return op(...xs) as tf.Tensor4D;
+}
+
+/** x repeated k times side by side in channels; the gradient sums dy's k groups (one reduction). */
+export function tileChannels(x: tf.Tensor4D, k: number): tf.Tensor4D {
+  if (k === 1) return x;
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const xi = args[0] as tf.Tensor4D;
+    const [n, h, w, c] = xi.shape;
+    return {
+      value: tf.tile(xi, [1, 1, 1, k]) as tf.Tensor4D,
+      gradFunc: (dy: tf.Tensor) => tf.reshape(tf.sum(tf.reshape(dy, [n * h * w, k, c]), 1), [n, h, w, c]),
+    };
+  });
+  return op(x) as tf.Tensor4D;
+}
+
+/** The k groups of channels of x ([n, h, w, k·c]) as k tensors (the inverse of concatChannels). */
+export function splitChannels(x: tf.Tensor4D, k: number): tf.Tensor4D[] {
+  return k === 1 ? [x] : (tf.split(x, k, 3) as tf.Tensor4D[]);
+}
+
+/**
  * Depthwise k×k convolution with 'same' zero padding for the given dilation, then stride.
  * weight: [k, k, c, 1].
  */
@@ -591,7 +623,7 @@ export function mixedActivationOf(
       return fusedMixedActivation(x, coefficients, params.preluSlope, params.swishBeta, mean);
     }
     const { pool, offset } = rreluSlopeWindow(x.size, ctx.rng);
-    return fusedMixedActivation(x, coefficients, params.preluSlope, params.swishBeta, pool, offset);
+    return fusedMixedActivation(x, coefficients, params.preluSlope, params.swishBeta, pool, [offset]);
   }
   const drawn = ctx.training ? rreluSlopes(x.size, ctx.rng) : null;
   const slopes = drawn ? tf.reshape(drawn, x.shape) : tf.scalar((RRELU_LOWER + RRELU_UPPER) / 2);

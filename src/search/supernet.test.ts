@@ -19,17 +19,17 @@ beforeAll(async () => {
 });
 afterAll(() => tf.disposeVariables());
 
-async function lossAndGradients(config: SearchConfig, shareInputWork: boolean, fanOutReaders = true, fused = true) {
+async function lossAndGradients(config: SearchConfig, shareInputWork: boolean, fanOutReaders = true, fused = true, groupEdges = true) {
   setFusedKernels(fused);
   try {
-    return await lossAndGradientsNow(config, shareInputWork, fanOutReaders);
+    return await lossAndGradientsNow(config, shareInputWork, fanOutReaders, groupEdges);
   } finally {
     setFusedKernels(true);
   }
 }
 
-async function lossAndGradientsNow(config: SearchConfig, shareInputWork: boolean, fanOutReaders: boolean) {
-  const net = new Supernet({ config, input, shareInputWork, fanOutReaders }, new Random(7));
+async function lossAndGradientsNow(config: SearchConfig, shareInputWork: boolean, fanOutReaders: boolean, groupEdges: boolean) {
+  const net = new Supernet({ config, input, shareInputWork, fanOutReaders, groupEdges }, new Random(7));
   const images = tf.randomNormal([2, 8, 8, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
   const labels = tf.tensor1d([1, 3]);
   const variables = net.namedVariables();
@@ -101,6 +101,28 @@ describe('work shared by the edges leaving one state', () => {
     // ReLU in the reduction skips (4 per reduction cell), and the edge activation: 14 or 5.
     expect(separate.kernels.get('Relu')! - shared.kernels.get('Relu')!).toBe(3 * (14 - 5));
   });
+});
+
+describe('the conv ops of the edges leaving one state run as grouped convs', () => {
+  for (const [label, overrides] of cases) {
+    for (const fused of [true, false]) {
+      it(`${label}, ${fused ? 'fused kernels' : 'composite ops'}: same loss and gradients as each edge convolving alone`, async () => {
+        const config = makeConfig({ channels: 4, layers: 3, batchSize: 2, ...overrides });
+        const grouped = await lossAndGradients(config, true, true, fused, true);
+        const alone = await lossAndGradients(config, true, true, fused, false);
+        expect(grouped.unread).toBe(0);
+        expect(alone.unread).toBe(0);
+        expect(Math.abs(grouped.loss - alone.loss)).toBeLessThan(1e-6 * Math.abs(alone.loss));
+        expectSameGradients(grouped.grads, alone.grads);
+        // A cell's 14 edges leave 5 states; the last state's one edge needs no grouping. So each
+        // conv op's first 1x1 conv runs 4 times a cell instead of 13 + 1 (3 cells, forward only).
+        const convs = config.mode === 'nonfactorized' ? 36 : 4;
+        if (fused) expect(grouped.kernels.get(KERNELS.groupedPointwise)! - (alone.kernels.get(KERNELS.groupedPointwise) ?? 0)).toBeGreaterThanOrEqual(3 * 4 * convs);
+        const matMuls = (r: typeof alone) => r.kernels.get('BatchMatMul') ?? 0;
+        expect(matMuls(alone) - matMuls(grouped), `matMuls ${matMuls(alone)} → ${matMuls(grouped)}`).toBeGreaterThan(fused ? 3 * 9 * convs * 3 : 0);
+      });
+    }
+  }
 });
 
 /** Relative max difference of every gradient, as above. */

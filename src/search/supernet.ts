@@ -16,8 +16,9 @@ import {
   EDGE_LIST,
   EDGES,
   NODES,
-  PARAM_OPS,
+  candidateLabel,
   candidateOps,
+  type EdgeRef,
   type ActivationName,
   type CandidateOp,
   type OpName,
@@ -32,11 +33,13 @@ import {
   batchNormRelu,
   channelShuffle,
   conv1x1,
+  concatChannels,
   conv2d,
   crossEntropy,
   depthwiseConv,
   evenAndOddSamples,
   globalAvgPool,
+  groupedConv1x1,
   maxPool2x2,
   maxPool3x3,
   avgPool3x3,
@@ -44,7 +47,9 @@ import {
   mixedActivation,
   mixedActivationOf,
   type ActivationCoefficients,
+  splitChannels,
   sumTensors,
+  tileChannels,
   type ActivationParams,
   type ForwardContext,
 } from './ops';
@@ -96,7 +101,19 @@ export interface SupernetOptions {
    * values and gradients in fewer kernels. Off only to test that claim.
    */
   fanOutReaders?: boolean;
+  /**
+   * Run each conv op of the edges leaving one state as one grouped conv over their inputs side by
+   * side in channels (needs shareInputWork): the same values and gradients in up to 4x fewer
+   * kernels for the convs. 'auto' (the default): on webgpu and webgl, whose steps are bound by
+   * kernel dispatch; not on cpu and wasm, which are bound by arithmetic and whose matMul (wasm's
+   * SIMD kernel) is several times faster than a grouped conv written in JavaScript. Without
+   * grouping each edge convolves with its slot of the group's weights.
+   */
+  groupEdges?: boolean | 'auto';
 }
+
+/** Backends whose steps are bound by kernel dispatch, where grouped convs pay. */
+const DISPATCH_BOUND_BACKENDS: ReadonlySet<string> = new Set(['webgpu', 'webgl']);
 
 /** Activations without per-edge parameters or noise: the same on every edge that reads x. */
 const SHAREABLE_ACTIVATIONS: ReadonlySet<ActivationName> = new Set(['relu', 'relu6', 'leaky_relu', 'elu', 'celu', 'selu']);
@@ -133,6 +150,49 @@ function inputPlanOf(config: SearchConfig, candidates: CandidateOp[]): InputPlan
 /** How many mixed edges leave state `from` of a cell (0, 1: the cell's inputs; 2…: its nodes). */
 function edgesLeaving(from: number): number {
   return NODES - Math.max(0, from - 1);
+}
+
+/** The mixed edges leaving each state, in DARTS order: an edge's slot is its place in its state's list. */
+const EDGES_FROM: EdgeRef[][] = Array.from({ length: NODES + 2 }, (_, from) => EDGE_LIST.filter((e) => e.from === from));
+function slotOf(edge: EdgeRef): number {
+  return EDGES_FROM[edge.from].indexOf(edge);
+}
+
+/** A conv op's variable name within its group (the op, or the activation+op of non-factorized). */
+function convName(config: SearchConfig, cand: CandidateOp): string {
+  return config.mode === 'nonfactorized' ? candidateLabel(cand) : cand.op;
+}
+
+/**
+ * The conv ops' weights of a cell, one variable per state, op and part for all the edges leaving
+ * that state side by side (their slots), so that those edges' convs run as one grouped conv:
+ * depthwise [k, k, slots·C, 1] (edge j's channels at j·C), pointwise [slots, C, C]. Each edge's
+ * part is drawn as DARTS draws it per edge, in DARTS's order, so the network starts where a
+ * network of per-edge variables would.
+ */
+class ConvGroups {
+  private readonly parts = new Map<string, { kind: 'depthwise' | 'pointwise'; shape: number[]; slots: Float32Array[] }>();
+  add(edge: EdgeRef, part: string, kind: 'depthwise' | 'pointwise', values: Float32Array, shape: number[]): void {
+    const key = `from${edge.from}.${part}`;
+    let entry = this.parts.get(key);
+    if (!entry) this.parts.set(key, (entry = { kind, shape, slots: [] }));
+    entry.slots[slotOf(edge)] = values;
+  }
+  assemble(prefix: string): { name: string; values: Float32Array; shape: number[] }[] {
+    return [...this.parts].map(([key, { kind, shape, slots }]) => {
+      const k = slots.length;
+      if (kind === 'pointwise') {
+        const [cin, cout] = shape;
+        const values = new Float32Array(k * cin * cout);
+        slots.forEach((slot, j) => values.set(slot, j * cin * cout));
+        return { name: `${prefix}.${key}`, values, shape: [k, cin, cout] };
+      }
+      const [kh, kw, c] = shape;
+      const values = new Float32Array(kh * kw * k * c);
+      for (let tap = 0; tap < kh * kw; tap++) slots.forEach((slot, j) => values.set(slot.subarray(tap * c, (tap + 1) * c), (tap * k + j) * c));
+      return { name: `${prefix}.${key}`, values, shape: [kh, kw, k * c, 1] };
+    });
+  }
 }
 
 /**
@@ -194,6 +254,23 @@ interface EdgeSource {
   /** What these edges compute alike from it: pools with their BN, parameter-free activations. */
   shared: Map<string, Readers>;
   readers: CellReaders;
+  /** The cell's group weights split into their edges' slots (edges that convolve alone). */
+  slots: WeightSlots;
+}
+
+/**
+ * A cell's group weights split into their slots, each variable once per forward pass (one SplitV,
+ * whose gradient is one Concat, where a slice per edge took a Slice, and a Pad and an add for its
+ * gradient).
+ */
+class WeightSlots {
+  private readonly splits = new Map<string, tf.Tensor[]>();
+  /** Slot `slot` of `weight`, whose slots lie along `axis`. */
+  slot(name: string, weight: tf.Tensor, axis: number, slots: number, slot: number): tf.Tensor {
+    let parts = this.splits.get(name);
+    if (!parts) this.splits.set(name, (parts = tf.split(weight, slots, axis)));
+    return parts[slot];
+  }
 }
 
 /**
@@ -217,14 +294,16 @@ export class Supernet {
   /** Op outputs a mixed edge adds to its node's sum (none has none). */
   private readonly termsPerEdge: number;
   private readonly fanOutReaders: boolean;
+  private readonly groupEdges: boolean | 'auto';
   /** Fan-out handles the last forward passes planned but did not use, or used beyond the plan (see Readers); 0 when right. */
   unreadHandles = 0;
 
-  constructor({ config, input, shareInputWork = true, fanOutReaders = true }: SupernetOptions, rng: Random) {
+  constructor({ config, input, shareInputWork = true, fanOutReaders = true, groupEdges = 'auto' }: SupernetOptions, rng: Random) {
     this.config = config;
     this.input = input;
     this.shareInputWork = shareInputWork;
     this.fanOutReaders = fanOutReaders;
+    this.groupEdges = shareInputWork ? groupEdges : false;
     this.candidates = candidateOps(config.mode);
     this.inputPlan = inputPlanOf(config, this.candidates);
     this.termsPerEdge = this.candidates.filter((c) => c.op !== 'none').length;
@@ -248,10 +327,12 @@ export class Supernet {
       else this.addConv1x1(`${prefix}.pre0`, cPrevPrev, cCurr, rng);
       this.addConv1x1(`${prefix}.pre1`, cPrev, cCurr, rng);
       const cOp = cCurr / k;
+      const groups = new ConvGroups();
       for (const edge of EDGE_LIST) {
         const stride = reduction && edge.from < 2 ? 2 : 1;
-        this.addEdge(`${prefix}.edges.${edge.index}`, cOp, stride, rng);
+        this.addEdge(`${prefix}.edges.${edge.index}`, edge, cOp, stride, rng, groups);
       }
+      for (const group of groups.assemble(prefix)) this.addConst(group.name, 'weights', group.values, group.shape);
       this.cells.push({ reduction, reductionPrev, cin0: cPrevPrev, cin1: cPrev, c: cCurr });
       reductionPrev = reduction;
       cPrevPrev = cPrev;
@@ -305,26 +386,21 @@ export class Supernet {
     this.addConv(`${prefix}.conv2`, [cin, cout / 2], cin, rng);
   }
 
-  private addConvOp(prefix: string, op: OpName, c: number, rng: Random): void {
+  /** A conv op's weights for one edge, drawn as DARTS draws them, into its group (ConvGroups). */
+  private addConvOp(edge: EdgeRef, name: string, op: OpName, c: number, rng: Random, groups: ConvGroups): void {
     const spec = CONV_SPECS[op];
     const k = spec.kernel;
-    this.addConv(`${prefix}.dw1`, [k, k, c, 1], k * k, rng);
-    this.addConv(`${prefix}.pw1`, [c, c], c, rng);
+    groups.add(edge, `${name}.dw1`, 'depthwise', uniformFanIn(rng, k * k * c, k * k), [k, k, c]);
+    groups.add(edge, `${name}.pw1`, 'pointwise', uniformFanIn(rng, c * c, c), [c, c]);
     if (spec.separable) {
-      this.addConv(`${prefix}.dw2`, [k, k, c, 1], k * k, rng);
-      this.addConv(`${prefix}.pw2`, [c, c], c, rng);
+      groups.add(edge, `${name}.dw2`, 'depthwise', uniformFanIn(rng, k * k * c, k * k), [k, k, c]);
+      groups.add(edge, `${name}.pw2`, 'pointwise', uniformFanIn(rng, c * c, c), [c, c]);
     }
   }
 
-  private addEdge(prefix: string, c: number, stride: number, rng: Random): void {
-    const mode = this.config.mode;
+  private addEdge(prefix: string, edge: EdgeRef, c: number, stride: number, rng: Random, groups: ConvGroups): void {
     if (stride === 2) this.addFactorizedReduce(`${prefix}.skip`, c, c, rng);
-    if (mode === 'nonfactorized') {
-      for (const cand of this.candidates)
-        if (cand.activation) this.addConvOp(`${prefix}.${cand.activation}+${cand.op}`, cand.op, c, rng);
-    } else {
-      for (const op of PARAM_OPS) this.addConvOp(`${prefix}.${op}`, op, c, rng);
-    }
+    for (const cand of this.candidates) if (CONV_SPECS[cand.op]) this.addConvOp(edge, convName(this.config, cand), cand.op, c, rng, groups);
     const used = this.activationsUsed();
     if (used.includes('prelu')) this.addConst(`${prefix}.prelu`, 'weights', new Float32Array(c).fill(PRELU_INIT), [c]);
     if (used.includes('swish')) this.addConst(`${prefix}.swish`, 'weights', new Float32Array(1).fill(SWISH_INIT), []);
@@ -436,24 +512,33 @@ export class Supernet {
     const p1 = this.reluConvBn(`${prefix}.pre1`, s1);
     const states: tf.Tensor4D[] = [p0, p1];
     // Up to 4 edges leave each state, all with the same stride: what they compute alike from
-    // it is computed once (about a fifth of a cell's pool and batch-norm kernels otherwise).
-    // Every tensor read by several ops (a state, a pool, an activation) is read through
-    // handles, counted from the mode's InputPlan, so that its gradient is one sum.
-    const sources: EdgeSource[] = [];
+    // it is computed once (about a fifth of a cell's pool and batch-norm kernels otherwise), and
+    // their conv ops run together as grouped convs. So the edges leaving a state run as soon as
+    // it exists, state by state. Every tensor read by several ops (a state, a pool, an
+    // activation) is read through handles, counted from the mode's InputPlan, so that its
+    // gradient is one sum.
     const readers = new CellReaders(this.fanOutReaders);
+    const slots = new WeightSlots();
     const nodeOutputs: Readers[] = [];
-    const open = (from: number, stride: 1 | 2) => {
+    const termsOf: EdgeTerms[] = [];
+    const sourceOf: EdgeSource[] = [];
+    const runEdgesFrom = (from: number) => {
+      const stride = cell.reduction && from < 2 ? 2 : 1;
+      const edges = EDGES_FROM[from];
       // Each edge reads its own source when the work is not shared (a test of the sharing).
-      const edges = edgesLeaving(from);
-      const perSource = this.shareInputWork ? edges : 1;
-      const count = this.shareInputWork ? 1 : edges;
-      const state = readers.of(states[from], count * this.readsOfState() + (from >= 2 ? 1 : 0));
+      const batches = this.shareInputWork ? [edges] : edges.map((edge) => [edge]);
+      const state = readers.of(states[from], batches.length * this.readsOfState() + (from >= 2 ? 1 : 0));
       if (from >= 2) nodeOutputs.push(state);
-      const make = () => this.edgeSource(state, perSource, stride, readers);
-      return this.shareInputWork ? (() => (sources[from] ??= make())) : make;
+      for (const batch of batches) {
+        const source = this.edgeSource(state, batch.length, stride, readers, slots);
+        this.edgesFrom(prefix, batch, arch, source, stride, ctx).forEach((terms, j) => {
+          termsOf[batch[j].index] = terms;
+          sourceOf[batch[j].index] = source;
+        });
+      }
     };
-    const sourceOf: (() => EdgeSource)[] = [];
-    for (let from = 0; from < 2; from++) sourceOf.push(open(from, cell.reduction ? 2 : 1));
+    runEdgesFrom(0);
+    runEdgesFrom(1);
     // Fused kernels without partial channels: a node's edges in one weighted sum over the
     // cell's flattened softmax(α) (6 op outputs a kernel), not a sum per edge and one over them.
     const nodeSums = arch.alphaFlat !== null && this.config.partialChannels === 1;
@@ -468,18 +553,16 @@ export class Supernet {
     for (let node = 0; node < NODES; node++) {
       const edgeTerms: EdgeTerms[] = [];
       for (let from = 0; from < node + 2; from++) {
-        const stride = cell.reduction && from < 2 ? 2 : 1;
-        const source = sourceOf[from]();
-        const terms = this.mixedEdge(`${prefix}.edges.${edgeIndex}`, edgeIndex, arch, source, stride, ctx);
+        const terms = termsOf[edgeIndex];
         if (nodeSums) {
           const offset = edgeIndex * this.candidates.length;
           edgeTerms.push({ outputs: terms.outputs, indices: terms.indices.map((i) => offset + i) });
-        } else edgeTerms.push({ outputs: [this.edgeSum(terms, edgeIndex, arch, source, alphaHandle)], indices: [] });
+        } else edgeTerms.push({ outputs: [this.edgeSum(terms, edgeIndex, arch, sourceOf[edgeIndex], alphaHandle)], indices: [] });
         edgeIndex++;
       }
       const outputs = edgeTerms.flatMap((t) => t.outputs);
       states.push((nodeSums ? fusedWeightedSum(outputs, alphaHandle!, edgeTerms.flatMap((t) => t.indices)) : sumTensors(outputs)) as tf.Tensor4D);
-      if (edgesLeaving(node + 2) > 0) sourceOf.push(open(node + 2, 1));
+      if (edgesLeaving(node + 2) > 0) runEdgesFrom(node + 2);
       else nodeOutputs.push(readers.of(states[node + 2], 1)); // the last node: read by the concat alone
     }
     const output = tf.concat(nodeOutputs.map((r) => r.take()), 3);
@@ -499,7 +582,7 @@ export class Supernet {
   }
 
   /** What the edges leaving a state read from it, each reader with its own handle (Readers). */
-  private edgeSource(state: Readers, edges: number, stride: 1 | 2, readers: CellReaders): EdgeSource {
+  private edgeSource(state: Readers, edges: number, stride: 1 | 2, readers: CellReaders, slots: WeightSlots): EdgeSource {
     const k = this.config.partialChannels;
     let input: Readers;
     let bypass: Readers | null = null;
@@ -511,7 +594,7 @@ export class Supernet {
       const rest = tf.slice(state.take(), [0, 0, 0, cp], [n, h, w, c - cp]) as tf.Tensor4D;
       bypass = readers.of(stride === 2 ? maxPool2x2(rest) : rest, edges);
     } else input = readers.of(state.take(), this.readsOfInput(edges));
-    return { input, bypass, edges, shared: new Map(), readers };
+    return { input, bypass, edges, shared: new Map(), readers, slots };
   }
   private reluConvBn(prefix: string, x: tf.Tensor4D): tf.Tensor4D {
     return batchNorm(conv1x1(tf.relu(x), this.get(`${prefix}.conv`) as tf.Tensor2D), null, null);
@@ -525,15 +608,28 @@ export class Supernet {
     return batchNorm(tf.concat([path1, path2], 3), null, null);
   }
 
-  /** SepConv / DilConv without their leading ReLU: the input is already activated. */
-  private convOp(prefix: string, op: OpName, activated: tf.Tensor4D, stride: 1 | 2): tf.Tensor4D {
+  /**
+   * SepConv / DilConv without their leading ReLU (the input is already activated), for the edges
+   * whose channels `activated` holds side by side: all the edges leaving a state (slot null),
+   * which then run as one grouped conv, or the one edge in `slot` of them (its slice of the
+   * group's weights).
+   */
+  private convOp(groupPrefix: string, op: OpName, activated: tf.Tensor4D, stride: 1 | 2, slot: number | null, slots: WeightSlots): tf.Tensor4D {
     const spec = CONV_SPECS[op];
-    let y = depthwiseConv(activated, this.get(`${prefix}.dw1`) as tf.Tensor4D, stride, spec.dilation);
-    y = conv1x1(y, this.get(`${prefix}.pw1`) as tf.Tensor2D);
+    const edges = this.get(`${groupPrefix}.pw1`).shape[0] as number;
+    // Depthwise weights hold the slots side by side in channels, pointwise ones one after another.
+    const weight = <T extends tf.Tensor>(part: string, axis: number): T => {
+      const name = `${groupPrefix}.${part}`;
+      return (slot === null ? this.get(name) : slots.slot(name, this.get(name), axis, edges, slot)) as T;
+    };
+    const depthwise = (part: string) => weight<tf.Tensor4D>(part, 2);
+    const pointwise = (part: string) => weight<tf.Tensor3D>(part, 0);
+    let y = depthwiseConv(activated, depthwise('dw1'), stride, spec.dilation);
+    y = groupedConv1x1(y, pointwise('pw1'));
     if (!spec.separable) return batchNorm(y, null, null);
     // SepConv's inner BN → ReLU in one op (fused kernels: no ReLU kernel forward or backward).
-    y = depthwiseConv(batchNormRelu(y), this.get(`${prefix}.dw2`) as tf.Tensor4D, 1, 1);
-    return batchNorm(conv1x1(y, this.get(`${prefix}.pw2`) as tf.Tensor2D), null, null);
+    y = depthwiseConv(batchNormRelu(y), depthwise('dw2'), 1, 1);
+    return batchNorm(groupedConv1x1(y, pointwise('pw2')), null, null);
   }
 
   private activationParams(prefix: string): ActivationParams {
@@ -543,68 +639,81 @@ export class Supernet {
     };
   }
 
-  private mixedEdge(
-    prefix: string,
-    edgeIndex: number,
-    arch: CellArch,
-    source: EdgeSource,
-    stride: 1 | 2,
-    ctx: ForwardContext,
-  ): EdgeTerms {
+  /**
+   * The op outputs of `edges`, which all leave one state (`source`): the pools with their BN
+   * (computed once for them all), the skips, and the conv ops on each edge's activated input.
+   * With groupEdges and more than one edge, each conv op of all of them runs as one op over their
+   * inputs side by side in channels (grouped convs: one kernel where there was one per edge),
+   * and its result is split back into the edges' outputs. Same values and gradients.
+   */
+  private edgesFrom(prefix: string, edges: EdgeRef[], arch: CellArch, source: EdgeSource, stride: 1 | 2, ctx: ForwardContext): EdgeTerms[] {
     /** A tensor computed once for all the edges leaving the source, with a handle per reader. */
     const once = (key: string, reads: number, make: () => tf.Tensor4D): tf.Tensor4D => {
       let r = source.shared.get(key);
       if (!r) source.shared.set(key, (r = source.readers.of(make(), reads)));
       return r.take();
     };
-    const params = this.activationParams(prefix);
-    const outputs: tf.Tensor4D[] = [];
-    const indices: number[] = [];
-    // Activated inputs, computed once per edge (or per source) and shared by the conv ops.
-    const activated = new Map<string, Readers>();
-    const activatedFor = (name: ActivationName | null): tf.Tensor4D => {
-      const key = name ?? 'mixed';
-      let a = activated.get(key);
-      if (!a) {
-        const plan = this.inputPlan.activations.find((entry) => entry.key === key)!;
-        const single = plan.single;
-        if (single && plan.shared) return once(single, source.edges * plan.convs, () => activation(single, source.input.take(), params, ctx));
-        let value: tf.Tensor4D;
-        if (single) value = activation(single, source.input.take(), params, ctx);
-        else if (arch.activationMix) value = mixedActivationOf(source.input.take(), arch.activationMix[edgeIndex], params as Required<ActivationParams>, ctx);
-        else {
-          const skip = this.fixedMix
-            ? (arch.type === 'Normal' ? this.fixedMix.normal : this.fixedMix.reduce).weights[edgeIndex].map((w) => w === 0)
-            : undefined;
-          value = mixedActivation(source.input.take(), arch.beta![edgeIndex], ACTIVATIONS, params, ctx, skip);
-        }
-        activated.set(key, (a = source.readers.of(value, plan.convs)));
+    const from = edges[0].from;
+    const groupPrefix = (cand: CandidateOp) => `${prefix}.from${from}.${convName(this.config, cand)}`;
+    const grouped = edges.length > 1 && (this.groupEdges === 'auto' ? DISPATCH_BOUND_BACKENDS.has(tf.getBackend()) : this.groupEdges);
+    // A slice of the group's weights for each edge, unless the group is this one edge.
+    const slotFor = (edge: EdgeRef) => (edgesLeaving(from) === 1 ? null : slotOf(edge));
+    // The activated inputs of the conv ops, by activation key: each edge's, or (grouped) all
+    // edges' side by side. Activation by activation, edge by edge, the same order either way
+    // (RReLU draws its slopes from ctx.rng).
+    const activated = new Map<string, { take(): tf.Tensor4D }[]>();
+    for (const plan of this.inputPlan.activations) {
+      const single = plan.single;
+      if (single && plan.shared) {
+        // Parameter-free: computed once for the source, and (grouped) repeated side by side.
+        const make = () => activation(single, source.input.take(), {}, ctx);
+        if (grouped) activated.set(plan.key, [source.readers.of(tileChannels(once(single, 1, make), edges.length), plan.convs)]);
+        else activated.set(plan.key, edges.map(() => ({ take: () => once(single, source.edges * plan.convs, make) })));
+        continue;
       }
-      return a.take();
-    };
-    this.candidates.forEach((cand, i) => {
-      let out: tf.Tensor4D;
-      switch (cand.op) {
-        case 'none':
-          return; // contributes zero; its weight still takes part in the softmax
-        case 'max_pool_3x3':
-          out = once('max_pool_3x3', source.edges, () => batchNorm(maxPool3x3(source.input.take(), stride), null, null));
-          break;
-        case 'avg_pool_3x3':
-          out = once('avg_pool_3x3', source.edges, () => batchNorm(avgPool3x3(source.input.take(), stride), null, null));
-          break;
-        case 'skip_connect':
-          out = stride === 1 ? source.input.take() : this.factorizedReduce(`${prefix}.skip`, source.input.take(), true);
-          break;
-        default: {
-          const name = this.config.mode === 'nonfactorized' ? `${prefix}.${cand.activation}+${cand.op}` : `${prefix}.${cand.op}`;
-          out = this.convOp(name, cand.op, activatedFor(cand.activation), stride);
+      const perEdge = edges.map((edge) => {
+        const params = this.activationParams(`${prefix}.edges.${edge.index}`);
+        if (single) return activation(single, source.input.take(), params, ctx);
+        if (arch.activationMix) return mixedActivationOf(source.input.take(), arch.activationMix[edge.index], params as Required<ActivationParams>, ctx);
+        const skip = this.fixedMix ? (arch.type === 'Normal' ? this.fixedMix.normal : this.fixedMix.reduce).weights[edge.index].map((w) => w === 0) : undefined;
+        return mixedActivation(source.input.take(), arch.beta![edge.index], ACTIVATIONS, params, ctx, skip);
+      });
+      if (grouped) activated.set(plan.key, [source.readers.of(concatChannels(perEdge), plan.convs)]);
+      else activated.set(plan.key, perEdge.map((value) => source.readers.of(value, plan.convs)));
+    }
+    // Each conv op's output for each edge.
+    const convOutputs = new Map<CandidateOp, tf.Tensor4D[]>();
+    for (const cand of this.candidates) {
+      if (!CONV_SPECS[cand.op]) continue;
+      const inputs = activated.get(cand.activation ?? 'mixed')!;
+      if (grouped) convOutputs.set(cand, splitChannels(this.convOp(groupPrefix(cand), cand.op, inputs[0].take(), stride, null, source.slots), edges.length));
+      else convOutputs.set(cand, edges.map((edge, j) => this.convOp(groupPrefix(cand), cand.op, inputs[j].take(), stride, slotFor(edge), source.slots)));
+    }
+    return edges.map((edge, j) => {
+      const outputs: tf.Tensor4D[] = [];
+      const indices: number[] = [];
+      this.candidates.forEach((cand, i) => {
+        let out: tf.Tensor4D;
+        switch (cand.op) {
+          case 'none':
+            return; // contributes zero; its weight still takes part in the softmax
+          case 'max_pool_3x3':
+            out = once('max_pool_3x3', source.edges, () => batchNorm(maxPool3x3(source.input.take(), stride), null, null));
+            break;
+          case 'avg_pool_3x3':
+            out = once('avg_pool_3x3', source.edges, () => batchNorm(avgPool3x3(source.input.take(), stride), null, null));
+            break;
+          case 'skip_connect':
+            out = stride === 1 ? source.input.take() : this.factorizedReduce(`${prefix}.edges.${edge.index}.skip`, source.input.take(), true);
+            break;
+          default:
+            out = convOutputs.get(cand)![j];
         }
-      }
-      outputs.push(out);
-      indices.push(i);
+        outputs.push(out);
+        indices.push(i);
+      });
+      return { outputs, indices };
     });
-    return { outputs, indices };
   }
 
   /**
