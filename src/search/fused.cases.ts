@@ -2,7 +2,7 @@
 // same cases run on cpu and wasm (fused.test.ts) and on webgpu (fused.gpu.test.ts).
 import { expect } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { batchNorm, batchNormRelu, conv1x1, depthwiseConv, groupedConv1x1, maxPool2x2, maxPool3x3, mixedActivationAll, setConvFormulation, sumTensors } from './ops';
+import { activationCoefficientMatrix, batchNorm, batchNormRelu, concatChannels, conv1x1, depthwiseConv, groupedConv1x1, groupedMixedActivation, mixedActivationOf, maxPool2x2, maxPool3x3, mixedActivationAll, setConvFormulation, sumTensors } from './ops';
 import { KERNELS, fusedDepthwiseActive, fusedFanOut, fusedKernelsActive, fusedMaxPoolGradActive, fusedSgdPackedStep, fusedWeightedSum, setFusedKernels } from './fused';
 import { setPackedSgd } from './packed-sgd';
 import { countKernels } from '../bench/kernels';
@@ -220,6 +220,41 @@ export async function checkMixedActivation(shape: number[], training: boolean, s
   const names = ['value', 'dx', 'dβ', 'dPReLU slope', 'dSwish b'];
   // Parameter gradients sum thousands of terms: float32 order of summation differs.
   got.slice(0, -1).forEach((g, i) => expectClose(g, want[i], `mixed activation ${shape} training=${training} ${names[i]}`, i < 2 ? 2e-5 : 1e-4, i < 2 ? 2e-5 : 1e-4));
+}
+
+/**
+ * The mixed activations of `groups` edges reading one x in one kernel (groupedMixedActivation)
+ * against each edge's own mixed activation (composite ops) side by side: value, dx, each edge's
+ * β, PReLU slopes and Swish b; RReLU's slopes drawn edge by edge from one seed alike.
+ */
+export async function checkGroupedMixedActivation(shape: number[], groups: number, training: boolean, seed = 71): Promise<void> {
+  expect(fusedKernelsActive(), `fused kernels on ${tf.getBackend()}`).toBe(true);
+  const c = shape[3];
+  const x = randomTensor(shape, seed, 4, 0.5);
+  const beta = randomTensor([groups, 9], seed + 1);
+  const slope = randomTensor([groups * c], seed + 2, 0.2, 0.25);
+  const b = randomTensor([groups], seed + 3, 0.3, 1);
+  const f = (xi: tf.Tensor, be: tf.Tensor, a: tf.Tensor, bb: tf.Tensor) => {
+    const ctx = { training, rng: new Random(5) };
+    const coefficients = activationCoefficientMatrix(tf.softmax(be) as tf.Tensor2D);
+    if (fusedKernelsActive()) return groupedMixedActivation(xi as tf.Tensor4D, coefficients, a as tf.Tensor1D, bb as tf.Tensor1D, ctx);
+    const rows = tf.unstack(coefficients) as tf.Tensor1D[];
+    const slopes = tf.split(a, groups) as tf.Tensor1D[];
+    const bs = tf.unstack(bb);
+    return concatChannels(rows.map((row, g) => mixedActivationOf(xi as tf.Tensor4D, row, { preluSlope: slopes[g], swishBeta: bs[g] }, ctx)));
+  };
+  const inputs = [x, beta, slope, b];
+  const want = await valueAndGrads(false, f as (...xs: tf.Tensor[]) => tf.Tensor, inputs, seed + 4);
+  const got = await valueAndGrads(true, f as (...xs: tf.Tensor[]) => tf.Tensor, inputs, seed + 4);
+  const names = ['value', 'dx', 'dβ', 'dPReLU slope', 'dSwish b'];
+  got.slice(0, -1).forEach((g, i) => expectClose(g, want[i], `${groups} mixed activations ${shape} training=${training} ${names[i]}`, i < 2 ? 2e-5 : 1e-4, i < 2 ? 2e-5 : 1e-4));
+  const { byName } = await countKernels(async () => {
+    const y = tf.tidy(() => f(x, beta, slope, b));
+    await y.data();
+    y.dispose();
+  });
+  expect(byName.get(KERNELS.mixForward), 'one kernel for the edges').toBe(1);
+  tf.dispose([x, beta, slope, b]);
 }
 
 /**

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../cli/backend';
-import { FUSED_SHAPES, checkBatchNorm, checkBatchNormRelu, checkMaxPoolAgainstCpu, checkMaxPoolGrad, checkMixedActivation, checkSgd, checkFanOut, checkSumsKeepNothing, checkWeightedSum, checkGroupedPointwise, NODE_SUM_INDICES } from './fused.cases';
+import { FUSED_SHAPES, checkBatchNorm, checkBatchNormRelu, checkMaxPoolAgainstCpu, checkMaxPoolGrad, checkMixedActivation, checkSgd, checkFanOut, checkSumsKeepNothing, checkWeightedSum, checkGroupedPointwise, checkGroupedMixedActivation, NODE_SUM_INDICES } from './fused.cases';
 import { KERNELS, setFusedKernels } from './fused';
 import { decodeIndices, encodeIndices } from './fused-names';
 import { batchNorm, mixedActivationAll } from './ops';
@@ -39,6 +39,14 @@ for (const backend of ['cpu', 'wasm'] as const) {
       for (const shape of FUSED_SHAPES) {
         await checkMixedActivation(shape, true);
         await checkMixedActivation(shape, false);
+      }
+    });
+
+    it('the mixed activations of the edges leaving one state in one kernel match each edge\'s, side by side', async () => {
+      for (const training of [true, false]) {
+        await checkGroupedMixedActivation([2, 5, 5, 3], 4, training);
+        await checkGroupedMixedActivation([4, 8, 8, 8], 3, training);
+        await checkGroupedMixedActivation([1, 2, 2, 2], 2, training);
       }
     });
 

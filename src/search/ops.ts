@@ -585,6 +585,12 @@ const ACTIVATION_COEFFICIENTS: number[][] = [
 ];
 if (CELU_ALPHA !== 1) throw new Error('ops.ts: the regrouped mixed activation assumes CELU α = 1 (CELU = ELU)');
 
+/** The coefficients of the rows of softmax(β) ([rows, 9]) as one [rows, 7] matrix (one matMul). */
+export function activationCoefficientMatrix(betaSoftmax: tf.Tensor2D): tf.Tensor2D {
+  const matrix = cachedConstant('activation-coefficients', () => tf.tensor2d(ACTIVATION_COEFFICIENTS));
+  return tf.matMul(betaSoftmax, matrix);
+}
+
 /** The coefficients of each row of softmax(β) ([rows, 9]): one matMul, then a [7] row each. */
 export function activationCoefficients(betaSoftmax: tf.Tensor2D): ActivationCoefficients[] {
   const matrix = cachedConstant('activation-coefficients', () => tf.tensor2d(ACTIVATION_COEFFICIENTS));
@@ -682,6 +688,29 @@ export function mixedActivationOf(
     return { value: value as tf.Tensor4D, gradFunc };
   });
   return op(x, c.positive, c.relu6, c.expm1, c.swish, c.leaky, c.prelu, c.rrelu, params.preluSlope, params.swishBeta, slopes) as tf.Tensor4D;
+}
+
+/**
+ * The mixed activations of G edges that read x, side by side in channels ([.., G·C]): edge g's
+ * with coefficients[g] ([G, 7]), PReLU slopes preluSlope[gC …] ([G·C]) and Swish's swishBeta[g]
+ * ([G]). RReLU's slopes are drawn edge by edge, as G calls of mixedActivationOf draw them. Fused
+ * kernels only: one kernel forward, where there was one per edge and a concat.
+ */
+export function groupedMixedActivation(
+  x: tf.Tensor4D,
+  coefficients: tf.Tensor2D,
+  preluSlope: tf.Tensor1D,
+  swishBeta: tf.Tensor1D,
+  ctx: ForwardContext,
+): tf.Tensor4D {
+  const groups = coefficients.shape[0];
+  if (!fusedKernelsActive()) throw new Error('groupedMixedActivation needs the fused kernels');
+  if (!ctx.training) {
+    const mean = cachedConstant('rrelu-mean-slope', () => tf.tensor1d([(RRELU_LOWER + RRELU_UPPER) / 2]));
+    return fusedMixedActivation(x, coefficients, preluSlope, swishBeta, mean, new Array<number>(groups).fill(0));
+  }
+  const windows = Array.from({ length: groups }, () => rreluSlopeWindow(x.size, ctx.rng));
+  return fusedMixedActivation(x, coefficients, preluSlope, swishBeta, windows[0].pool, windows.map((w) => w.offset));
 }
 
 // ACTIVATION_COEFFICIENTS is written in this order: fail loudly if it changes.

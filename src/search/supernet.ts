@@ -43,10 +43,10 @@ import {
   maxPool2x2,
   maxPool3x3,
   avgPool3x3,
-  activationCoefficients,
+  activationCoefficientMatrix,
+  groupedMixedActivation,
   mixedActivation,
   mixedActivationOf,
-  type ActivationCoefficients,
   splitChannels,
   sumTensors,
   tileChannels,
@@ -163,16 +163,20 @@ function convName(config: SearchConfig, cand: CandidateOp): string {
   return config.mode === 'nonfactorized' ? candidateLabel(cand) : cand.op;
 }
 
+/** How a group variable lays out its edges' slots: see ConvGroups. */
+type GroupKind = 'depthwise' | 'pointwise' | 'vector';
+
 /**
  * The conv ops' weights of a cell, one variable per state, op and part for all the edges leaving
  * that state side by side (their slots), so that those edges' convs run as one grouped conv:
- * depthwise [k, k, slots·C, 1] (edge j's channels at j·C), pointwise [slots, C, C]. Each edge's
- * part is drawn as DARTS draws it per edge, in DARTS's order, so the network starts where a
- * network of per-edge variables would.
+ * depthwise [k, k, slots·C, 1] (edge j's channels at j·C), pointwise [slots, C, C]; and the
+ * activations' parameters, one after another ('vector': PReLU [slots·C], Swish [slots]). Each
+ * edge's part is drawn as DARTS draws it per edge, in DARTS's order, so the network starts where
+ * a network of per-edge variables would.
  */
 class ConvGroups {
-  private readonly parts = new Map<string, { kind: 'depthwise' | 'pointwise'; shape: number[]; slots: Float32Array[] }>();
-  add(edge: EdgeRef, part: string, kind: 'depthwise' | 'pointwise', values: Float32Array, shape: number[]): void {
+  private readonly parts = new Map<string, { kind: GroupKind; shape: number[]; slots: Float32Array[] }>();
+  add(edge: EdgeRef, part: string, kind: GroupKind, values: Float32Array, shape: number[]): void {
     const key = `from${edge.from}.${part}`;
     let entry = this.parts.get(key);
     if (!entry) this.parts.set(key, (entry = { kind, shape, slots: [] }));
@@ -181,6 +185,11 @@ class ConvGroups {
   assemble(prefix: string): { name: string; values: Float32Array; shape: number[] }[] {
     return [...this.parts].map(([key, { kind, shape, slots }]) => {
       const k = slots.length;
+      if (kind === 'vector') {
+        const values = new Float32Array(k * shape[0]);
+        slots.forEach((slot, j) => values.set(slot, j * shape[0]));
+        return { name: `${prefix}.${key}`, values, shape: [k * shape[0]] };
+      }
       if (kind === 'pointwise') {
         const [cin, cout] = shape;
         const values = new Float32Array(k * cin * cout);
@@ -286,6 +295,7 @@ export class Supernet {
   readonly input: InputShape;
   readonly candidates: CandidateOp[];
   private readonly params = new Map<string, Param>();
+  private readonly constants = new Map<string, tf.Tensor>();
   private readonly cells: { reduction: boolean; reductionPrev: boolean; cin0: number; cin1: number; c: number }[] = [];
   private readonly stemChannels: number;
   private readonly fixedMix: { normal: FixedActivationMix; reduce: FixedActivationMix } | null;
@@ -401,9 +411,10 @@ export class Supernet {
   private addEdge(prefix: string, edge: EdgeRef, c: number, stride: number, rng: Random, groups: ConvGroups): void {
     if (stride === 2) this.addFactorizedReduce(`${prefix}.skip`, c, c, rng);
     for (const cand of this.candidates) if (CONV_SPECS[cand.op]) this.addConvOp(edge, convName(this.config, cand), cand.op, c, rng, groups);
+    // Activation parameters: also one variable per state, the edges' side by side.
     const used = this.activationsUsed();
-    if (used.includes('prelu')) this.addConst(`${prefix}.prelu`, 'weights', new Float32Array(c).fill(PRELU_INIT), [c]);
-    if (used.includes('swish')) this.addConst(`${prefix}.swish`, 'weights', new Float32Array(1).fill(SWISH_INIT), []);
+    if (used.includes('prelu')) groups.add(edge, 'prelu', 'vector', new Float32Array(c).fill(PRELU_INIT), [c]);
+    if (used.includes('swish')) groups.add(edge, 'swish', 'vector', new Float32Array(1).fill(SWISH_INIT), [1]);
   }
 
   /** The activations an edge can apply in this mode. */
@@ -438,6 +449,16 @@ export class Supernet {
   dispose(): void {
     for (const p of this.params.values()) p.variable.dispose();
     this.params.clear();
+    for (const t of this.constants.values()) t.dispose();
+    this.constants.clear();
+  }
+
+  /** A constant tensor of this network (per backend), made once by make() and freed with the network. */
+  private constant<T extends tf.Tensor>(name: string, make: () => T): T {
+    const key = `${tf.getBackend()}:${name}`;
+    let t = this.constants.get(key) as T | undefined;
+    if (!t || t.isDisposed) this.constants.set(key, (t = tf.keep(tf.tidy(make))));
+    return t;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -475,10 +496,11 @@ export class Supernet {
     const alphaFlat = fused ? (tf.reshape(alphaSoftmax, [-1]) as tf.Tensor1D) : null;
     const alpha = fused ? null : (tf.unstack(alphaSoftmax) as tf.Tensor1D[]).map((row) => tf.unstack(row));
     let beta: tf.Tensor1D[] | null = null;
-    let activationMix: ActivationCoefficients[] | null = null;
+    let activationMix: MixCoefficients | null = null;
     // Factorized: the mixed activation's coefficients of all 14 edges in one matMul, shared by
     // every cell of this type.
-    if (this.config.mode === 'factorized') activationMix = activationCoefficients(tf.softmax(this.get(`beta${type}`), -1) as tf.Tensor2D);
+    const edgesByState = () => this.constant('edges-by-state', () => tf.tensor1d(EDGES_BY_STATE, 'int32'));
+    if (this.config.mode === 'factorized') activationMix = new MixCoefficients(activationCoefficientMatrix(tf.softmax(this.get(`beta${type}`), -1) as tf.Tensor2D), edgesByState);
     else if (this.config.mode === 'fixed-beta' && this.fixedMix) {
       const fixed = type === 'Normal' ? this.fixedMix.normal : this.fixedMix.reduce;
       beta = fixed.weights.map((row) => tf.tensor1d(row));
@@ -578,7 +600,8 @@ export class Supernet {
   /** How many times the mixed ops of `edges` edges read their (partial-channel) input. */
   private readsOfInput(edges: number): number {
     const plan = this.inputPlan;
-    return plan.pools.length + (plan.skip ? edges : 0) + plan.activations.reduce((n, a) => n + (a.shared ? 1 : edges), 0);
+    const grouped = this.groups(edges);
+    return plan.pools.length + (plan.skip ? edges : 0) + plan.activations.reduce((n, a) => n + (a.shared || (grouped && this.activatesAllAtOnce(a)) ? 1 : edges), 0);
   }
 
   /** What the edges leaving a state read from it, each reader with its own handle (Readers). */
@@ -632,12 +655,40 @@ export class Supernet {
     return batchNorm(groupedConv1x1(y, pointwise('pw2')), null, null);
   }
 
-  private activationParams(prefix: string): ActivationParams {
-    return {
-      preluSlope: this.has(`${prefix}.prelu`) ? (this.get(`${prefix}.prelu`) as tf.Tensor1D) : undefined,
-      swishBeta: this.has(`${prefix}.swish`) ? this.get(`${prefix}.swish`) : undefined,
-    };
+  /** Whether `edges` edges leaving one state run grouped (see SupernetOptions.groupEdges). */
+  private groups(edges: number): boolean {
+    return edges > 1 && (this.groupEdges === 'auto' ? DISPATCH_BOUND_BACKENDS.has(tf.getBackend()) : this.groupEdges);
   }
+
+  /**
+   * Whether grouped edges compute this activation in one op that reads their input once: the
+   * mixed activation with fused kernels, PReLU and Swish. The others run per edge (RReLU: its
+   * slopes are drawn per edge), their results put side by side.
+   */
+  private activatesAllAtOnce(plan: InputPlan['activations'][number]): boolean {
+    if (plan.single === null) return fusedKernelsActive() && this.config.mode === 'factorized';
+    return plan.single === 'prelu' || plan.single === 'swish';
+  }
+
+  /** The activations' parameters of all the edges leaving state `from` (PReLU [edges·C], Swish [edges]). */
+  private stateActivationParams(prefix: string, from: number): { preluSlope?: tf.Tensor1D; swishBeta?: tf.Tensor1D } {
+    const get = (part: string) => (this.has(`${prefix}.from${from}.${part}`) ? (this.get(`${prefix}.from${from}.${part}`) as tf.Tensor1D) : undefined);
+    return { preluSlope: get('prelu'), swishBeta: get('swish') };
+  }
+
+  /** One edge's activation parameters: its slot of its state's (PReLU [C], Swish a scalar). */
+  private edgeActivationParams(prefix: string, edge: EdgeRef, slots: WeightSlots): ActivationParams {
+    const edges = edgesLeaving(edge.from);
+    const slot = (part: string) => {
+      const name = `${prefix}.from${edge.from}.${part}`;
+      if (!this.has(name)) return undefined;
+      return edges === 1 ? this.get(name) : slots.slot(name, this.get(name), 0, edges, slotOf(edge));
+    };
+    const prelu = slot('prelu');
+    const swish = slot('swish');
+    return { preluSlope: prelu as tf.Tensor1D | undefined, swishBeta: swish ? tf.reshape(swish, []) : undefined };
+  }
+
 
   /**
    * The op outputs of `edges`, which all leave one state (`source`): the pools with their BN
@@ -655,7 +706,7 @@ export class Supernet {
     };
     const from = edges[0].from;
     const groupPrefix = (cand: CandidateOp) => `${prefix}.from${from}.${convName(this.config, cand)}`;
-    const grouped = edges.length > 1 && (this.groupEdges === 'auto' ? DISPATCH_BOUND_BACKENDS.has(tf.getBackend()) : this.groupEdges);
+    const grouped = this.groups(edges.length);
     // A slice of the group's weights for each edge, unless the group is this one edge.
     const slotFor = (edge: EdgeRef) => (edgesLeaving(from) === 1 ? null : slotOf(edge));
     // The activated inputs of the conv ops, by activation key: each edge's, or (grouped) all
@@ -671,10 +722,31 @@ export class Supernet {
         else activated.set(plan.key, edges.map(() => ({ take: () => once(single, source.edges * plan.convs, make) })));
         continue;
       }
+      if (grouped && this.activatesAllAtOnce(plan)) {
+        // One op for all the edges: the mixed-activation kernel of G edges, or PReLU / Swish with
+        // the edges' parameters over the input repeated side by side.
+        const { preluSlope, swishBeta } = this.stateActivationParams(prefix, from);
+        const x = source.input.take();
+        let value: tf.Tensor4D;
+        if (!single) value = groupedMixedActivation(x, arch.activationMix!.ofState(from), preluSlope!, swishBeta!, ctx);
+        else {
+          const c = x.shape[3];
+          const k = edges.length;
+          // Swish's b per channel: edge j's for its channels.
+          const perChannel = swishBeta ? (tf.reshape(tf.tile(tf.reshape(swishBeta, [k, 1]), [1, c]), [k * c]) as tf.Tensor1D) : undefined;
+          value = activation(single, tileChannels(x, k), { preluSlope, swishBeta: perChannel }, ctx);
+        }
+        activated.set(plan.key, [source.readers.of(value, plan.convs)]);
+        continue;
+      }
       const perEdge = edges.map((edge) => {
-        const params = this.activationParams(`${prefix}.edges.${edge.index}`);
+        const params = this.edgeActivationParams(prefix, edge, source.slots);
         if (single) return activation(single, source.input.take(), params, ctx);
-        if (arch.activationMix) return mixedActivationOf(source.input.take(), arch.activationMix[edge.index], params as Required<ActivationParams>, ctx);
+        if (arch.activationMix) {
+          // An edge alone: its row, or (grouping) its state's one row.
+          const row = edgesLeaving(from) === 1 && this.groups(2) ? (tf.reshape(arch.activationMix.ofState(from), [7]) as tf.Tensor1D) : arch.activationMix.row(edge.index);
+          return mixedActivationOf(source.input.take(), row, params as Required<ActivationParams>, ctx);
+        }
         const skip = this.fixedMix ? (arch.type === 'Normal' ? this.fixedMix.normal : this.fixedMix.reduce).weights[edge.index].map((w) => w === 0) : undefined;
         return mixedActivation(source.input.take(), arch.beta![edge.index], ACTIVATIONS, params, ctx, skip);
       });
@@ -792,9 +864,36 @@ interface CellArch {
   alpha: tf.Tensor[][] | null;
   /** Fixed-β mode: softmax(β) rows. */
   beta: tf.Tensor1D[] | null;
-  /** Factorized mode: each edge's mixed-activation coefficients (linear in softmax(β)). */
-  activationMix: ActivationCoefficients[] | null;
+  /** Factorized mode: the mixed activations' coefficients (linear in softmax(β)). */
+  activationMix: MixCoefficients | null;
   edgeWeights: tf.Tensor[] | null;
+}
+
+/** The edges in the order of the states they leave (EDGES_FROM): a state's edges are consecutive. */
+const EDGES_BY_STATE = EDGES_FROM.flat().map((edge) => edge.index);
+
+/**
+ * A cell type's mixed-activation coefficients ([14, 7], rows in edge order), as each edge's [7]
+ * (edges that run alone) or each state's [edges, 7] (edges that run grouped), made when first asked.
+ */
+class MixCoefficients {
+  private rows: tf.Tensor1D[] | null = null;
+  private byState: tf.Tensor2D[] | null = null;
+  constructor(
+    private readonly matrix: tf.Tensor2D,
+    private readonly edgesByState: () => tf.Tensor1D,
+  ) {}
+  row(edgeIndex: number): tf.Tensor1D {
+    this.rows ??= tf.unstack(this.matrix) as tf.Tensor1D[];
+    return this.rows[edgeIndex];
+  }
+  ofState(from: number): tf.Tensor2D {
+    if (!this.byState) {
+      const reordered = tf.gather(this.matrix, this.edgesByState());
+      this.byState = tf.split(reordered, EDGES_FROM.map((edges) => edges.length).filter((n) => n > 0), 0) as tf.Tensor2D[];
+    }
+    return this.byState[from];
+  }
 }
 
 export function isReductionLayer(i: number, layers: number): boolean {
