@@ -1,7 +1,7 @@
 // The CPU side of a webgpu search step, measured on Dawn's null adapter (src/bench/dispatch-cost.ts):
 // what a step costs before any GPU runs it, on any machine.
 //   npx tsx bench/dispatch-cost.ts [--channels 16 --layers 8] [--modes darts,factorized] [--steps 8]
-//                                  [--compare packed-sgd|fused]
+//                                  [--compare packed-sgd|fused|grouped]
 // --compare alternates between the feature on and off, so that the machine's load hits both
 // alike (the first step after each switch runs untimed), and prints both medians.
 import { mkdir, writeFile } from 'node:fs/promises';

@@ -12,11 +12,12 @@ import { makeConfig, type SearchMode } from '../search/space';
 import { makeSearchStreams, makeSyntheticDataset } from '../data/index';
 import { setFusedKernels } from '../search/fused';
 import { setPackedSgd } from '../search/packed-sgd';
+import { setGroupedEdges } from '../search/supernet';
 import { countKernels } from './kernels';
 import { median } from './report';
 
 /** Features a run can compare on and off: each step alternates between the two. */
-export const DISPATCH_COST_TOGGLES: Record<string, (on: boolean) => void> = { 'packed-sgd': setPackedSgd, fused: setFusedKernels };
+export const DISPATCH_COST_TOGGLES: Record<string, (on: boolean) => void> = { 'packed-sgd': setPackedSgd, fused: setFusedKernels, grouped: setGroupedEdges };
 
 export interface DispatchCostOptions {
   channels: number;
