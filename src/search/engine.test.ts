@@ -3,8 +3,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { SearchEngine, SearchError } from './engine';
-import { makeConfig, type SearchConfig } from './space';
+import { SearchEngine, SearchError, type SearchCheckpoint } from './engine';
+import { EDGE_LIST, makeConfig, type SearchConfig } from './space';
 import { installSafeAddN } from './safety';
 import { makeSearchStreams, makeSyntheticDataset, type Dataset } from '../data/index';
 import { validateGenotype } from './genotype';
@@ -73,6 +73,29 @@ describe('reproducibility and resuming', () => {
     const got = await resumed.archWeights();
     resumed.dispose();
     expect(tf.memory().numTensors, 'tensors left by a restored run once disposed').toBe(tensorsBefore);
+    expect(got.alphaNormal).toEqual(expected.alphaNormal);
+    expect(got.betaNormal).toEqual(expected.betaNormal);
+  }, 300_000);
+
+  it('a checkpoint of version 1 (weights per edge) resumes exactly, its weights and their momentum regrouped per state', async () => {
+    const uninterrupted = engineFor({ mode: 'factorized', archLearningRate: 0.01 });
+    for (let i = 0; i < 2; i++) await uninterrupted.runStep();
+    const checkpoint = await uninterrupted.checkpoint();
+    expect(checkpoint.version).toBe(2);
+    for (let i = 0; i < 2; i++) await uninterrupted.runStep();
+    const expected = await uninterrupted.archWeights();
+    uninterrupted.dispose();
+
+    const version1 = toVersion1(checkpoint);
+    expect(version1.variables.some((v) => v.name === 'cells.0.edges.9.sep_conv_5x5.dw2')).toBe(true);
+    expect(version1.variables.length).toBeGreaterThan(checkpoint.variables.length);
+    const resumed = engineFor({ mode: 'factorized', archLearningRate: 0.01 });
+    resumed.restore(version1);
+    const regrouped = await resumed.checkpoint();
+    expect(regrouped.variables.map((v) => [v.name, Array.from(v.values)])).toEqual(checkpoint.variables.map((v) => [v.name, Array.from(v.values)]));
+    for (let i = 0; i < 2; i++) await resumed.runStep();
+    const got = await resumed.archWeights();
+    resumed.dispose();
     expect(got.alphaNormal).toEqual(expected.alphaNormal);
     expect(got.betaNormal).toEqual(expected.betaNormal);
   }, 300_000);
@@ -157,3 +180,37 @@ describe('failures the user sees', () => {
     expect(() => engineFor({ mode: 'dart' as never })).toThrow(/config.mode: must be one of factorized, darts/);
   });
 });
+
+/**
+ * A checkpoint as version 1 saved it: each edge's conv weights and activation parameters on their
+ * own (cells.i.edges.e.…), in the weights' momentum too (named by tfjs variable, with a number).
+ */
+function toVersion1(cp: SearchCheckpoint): SearchCheckpoint {
+  const split = (e: { name: string; shape: number[]; values: Float32Array }) => {
+    const m = /^(cells\.\d+)\.from(\d+)\.(.+)$/.exec(e.name);
+    if (!m) return [e];
+    const [, cell, from, part] = m;
+    const edges = EDGE_LIST.filter((x) => x.from === Number(from));
+    const k = edges.length;
+    const named = (index: number) => `${cell}.edges.${index}.${part}`;
+    if (part === 'prelu' || part === 'swish') {
+      const n = e.values.length / k;
+      return edges.map((edge, j) => ({ name: named(edge.index), shape: part === 'swish' ? [] : [n], values: e.values.slice(j * n, (j + 1) * n) }));
+    }
+    if (/pw\d$/.test(part)) {
+      const [, cin, cout] = e.shape;
+      return edges.map((edge, j) => ({ name: named(edge.index), shape: [cin, cout], values: e.values.slice(j * cin * cout, (j + 1) * cin * cout) }));
+    }
+    const [kh, kw, channels] = e.shape;
+    const c = channels / k;
+    return edges.map((edge, j) => {
+      const values = new Float32Array(kh * kw * c);
+      for (let t = 0; t < kh * kw; t++) values.set(e.values.subarray(t * channels + j * c, t * channels + (j + 1) * c), t * c);
+      return { name: named(edge.index), shape: [kh, kw, c, 1], values };
+    });
+  };
+  const slots = Object.fromEntries(
+    Object.entries(cp.optimizers.weights.slots).map(([slot, entries]) => [slot, entries.flatMap((e) => split({ ...e, name: e.name.replace(/_\d+$/, '') }).map((x) => ({ ...x, name: `${x.name}_7` })))]),
+  );
+  return { ...cp, version: 1, variables: cp.variables.flatMap(split), optimizers: { ...cp.optimizers, weights: { ...cp.optimizers.weights, slots } } };
+}

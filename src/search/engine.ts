@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Batch } from '../data/types';
 import { Random } from './random';
 import { validateConfig, type SearchConfig } from './space';
-import { Supernet, type InputShape, type RawArchWeights } from './supernet';
+import { Supernet, regroupPerEdgeVariables, type InputShape, type RawArchWeights, type SavedVariable } from './supernet';
 import { TriLevelOptimizer, cosineLearningRate, type OptimizerState } from './optimizer';
 import { deriveGenotype, type Genotype } from './genotype';
 
@@ -49,9 +49,16 @@ export class SearchError extends Error {
   }
 }
 
+/**
+ * The checkpoint version this lab writes. Version 2 stores the conv weights and activation
+ * parameters per state (the edges leaving it side by side: supernet.ts); version 1 stored them
+ * per edge, and is read by regrouping them.
+ */
+export const CHECKPOINT_VERSION = 2;
+
 export interface SearchCheckpoint {
   format: 'factorized-nas-checkpoint';
-  version: 1;
+  version: 1 | 2;
   config: SearchConfig;
   input: InputShape;
   step: number;
@@ -201,7 +208,7 @@ export class SearchEngine {
     const opt = await this.optimizer.getState();
     return {
       format: 'factorized-nas-checkpoint',
-      version: 1,
+      version: CHECKPOINT_VERSION,
       config: this.config,
       input: this.input,
       step: this.step,
@@ -214,9 +221,10 @@ export class SearchEngine {
   }
 
   /** Continues from a checkpoint of the same config: the same stream a run that never stopped sees. */
-  restore(cp: SearchCheckpoint): void {
-    if (cp.format !== 'factorized-nas-checkpoint' || cp.version !== 1)
-      throw new SearchError('bad-checkpoint', 'checkpoint: not a factorized-nas-checkpoint of version 1');
+  restore(saved: SearchCheckpoint): void {
+    if (saved.format !== 'factorized-nas-checkpoint' || (saved.version !== 1 && saved.version !== CHECKPOINT_VERSION))
+      throw new SearchError('bad-checkpoint', `checkpoint: not a factorized-nas-checkpoint of version 1 or ${CHECKPOINT_VERSION}`);
+    const cp = saved.version === 1 ? this.upgradeVersion1(saved) : saved;
     const byName = new Map(this.net.namedVariables().map((p) => [p.name, p.variable]));
     if (cp.variables.length !== byName.size)
       throw new SearchError('bad-checkpoint', `checkpoint: ${cp.variables.length} variables, this network has ${byName.size}`);
@@ -233,6 +241,30 @@ export class SearchEngine {
     this.data.val.setState(cp.data.val);
     this.step = cp.step;
     this.seconds = cp.seconds;
+  }
+
+  /** A version-1 checkpoint (weights per edge) in this network's layout: its weights and their momentum regrouped per state. */
+  private upgradeVersion1(cp: SearchCheckpoint): SearchCheckpoint {
+    const regroup = (entries: SavedVariable[]) => {
+      try {
+        return regroupPerEdgeVariables(entries);
+      } catch (e) {
+        throw new SearchError('bad-checkpoint', `checkpoint: version 1 does not fit this network (${(e as Error).message})`);
+      }
+    };
+    // The weights' optimiser restores its slots in the network's order of its weights, and names
+    // them by tfjs variable (the parameter's name and a number).
+    const order = this.net.namedVariables().filter((p) => p.group === 'weights').map((p) => p.name);
+    const slots: OptimizerState['slots'] = {};
+    for (const [slot, entries] of Object.entries(cp.optimizers.weights.slots)) {
+      const byName = new Map(regroup(entries.map((e) => ({ ...e, name: e.name.replace(/_\d+$/, '') }))).map((e) => [e.name, e]));
+      slots[slot] = order.map((name) => {
+        const entry = byName.get(name);
+        if (!entry) throw new SearchError('bad-checkpoint', `checkpoint: no ${slot} for ${name}`);
+        return entry;
+      });
+    }
+    return { ...cp, version: CHECKPOINT_VERSION, variables: regroup(cp.variables), optimizers: { ...cp.optimizers, weights: { ...cp.optimizers.weights, slots } } };
   }
 
   dispose(): void {

@@ -115,6 +115,12 @@ export interface SupernetOptions {
 /** Backends whose steps are bound by kernel dispatch, where grouped convs pay. */
 const DISPATCH_BOUND_BACKENDS: ReadonlySet<string> = new Set(['webgpu', 'webgl']);
 
+let groupingAllowed = true;
+/** Turns grouping off for networks whose groupEdges is 'auto' (benches compare the two ways). */
+export function setGroupedEdges(on: boolean): void {
+  groupingAllowed = on;
+}
+
 /** Activations without per-edge parameters or noise: the same on every edge that reads x. */
 const SHAREABLE_ACTIVATIONS: ReadonlySet<ActivationName> = new Set(['relu', 'relu6', 'leaky_relu', 'elu', 'celu', 'selu']);
 
@@ -163,6 +169,43 @@ function convName(config: SearchConfig, cand: CandidateOp): string {
   return config.mode === 'nonfactorized' ? candidateLabel(cand) : cand.op;
 }
 
+/** A saved variable (checkpoints). */
+export interface SavedVariable {
+  name: string;
+  shape: number[];
+  values: Float32Array;
+}
+
+/**
+ * Variables saved per edge, as checkpoints of version 1 saved them (cells.i.edges.e.op.dw1,
+ * cells.i.edges.e.prelu, …), laid out per state as this network stores them (ConvGroups): the
+ * same numbers, so a search saved before the change resumes where it was. Other variables pass
+ * as they are.
+ */
+export function regroupPerEdgeVariables(saved: SavedVariable[]): SavedVariable[] {
+  const out: SavedVariable[] = [];
+  const groups = new Map<string, ConvGroups>();
+  for (const v of saved) {
+    const conv = /^(cells\.\d+)\.edges\.(\d+)\.(.+\.(dw1|pw1|dw2|pw2))$/.exec(v.name);
+    const param = /^(cells\.\d+)\.edges\.(\d+)\.(prelu|swish)$/.exec(v.name);
+    const match = conv ?? param;
+    if (!match) {
+      out.push(v);
+      continue;
+    }
+    const [, cell, edgeIndex, part] = match;
+    const edge = EDGE_LIST[Number(edgeIndex)];
+    if (!edge) throw new Error(`${v.name}: there is no edge ${edgeIndex}`);
+    let cellGroups = groups.get(cell);
+    if (!cellGroups) groups.set(cell, (cellGroups = new ConvGroups()));
+    const kind: GroupKind = !conv ? 'vector' : part.endsWith('pw1') || part.endsWith('pw2') ? 'pointwise' : 'depthwise';
+    const shape = kind === 'vector' ? [v.values.length] : kind === 'pointwise' ? v.shape : v.shape.slice(0, 3);
+    cellGroups.add(edge, part, kind, v.values, shape);
+  }
+  for (const [cell, cellGroups] of groups) for (const g of cellGroups.assemble(cell)) out.push({ name: g.name, shape: g.shape, values: g.values });
+  return out;
+}
+
 /** How a group variable lays out its edges' slots: see ConvGroups. */
 type GroupKind = 'depthwise' | 'pointwise' | 'vector';
 
@@ -184,7 +227,8 @@ class ConvGroups {
   }
   assemble(prefix: string): { name: string; values: Float32Array; shape: number[] }[] {
     return [...this.parts].map(([key, { kind, shape, slots }]) => {
-      const k = slots.length;
+      const k = edgesLeaving(Number(/^from(\d+)\./.exec(key)![1]));
+      for (let j = 0; j < k; j++) if (!slots[j]) throw new Error(`${prefix}.${key}: no values for the edge in slot ${j}`);
       if (kind === 'vector') {
         const values = new Float32Array(k * shape[0]);
         slots.forEach((slot, j) => values.set(slot, j * shape[0]));
@@ -657,7 +701,7 @@ export class Supernet {
 
   /** Whether `edges` edges leaving one state run grouped (see SupernetOptions.groupEdges). */
   private groups(edges: number): boolean {
-    return edges > 1 && (this.groupEdges === 'auto' ? DISPATCH_BOUND_BACKENDS.has(tf.getBackend()) : this.groupEdges);
+    return edges > 1 && (this.groupEdges === 'auto' ? groupingAllowed && DISPATCH_BOUND_BACKENDS.has(tf.getBackend()) : this.groupEdges);
   }
 
   /**

@@ -625,7 +625,7 @@ export function checkCheckpoint(v: unknown, path: string, code: Code = 'invalid'
   const c = checks(code);
   const o = c.obj(v, path);
   if (o.format !== 'factorized-nas-checkpoint') c.fail(`${path}.format`, `expected "factorized-nas-checkpoint", got ${describe(o.format)}`);
-  if (o.version !== 1) c.fail(`${path}.version`, `expected 1, got ${describe(o.version)}`);
+  if (o.version !== 1 && o.version !== 2) c.fail(`${path}.version`, `expected 1 or 2, got ${describe(o.version)}`);
   if (code === 'invalid') checkConfig(o.config, `${path}.config`, code);
   else checkStoredConfig(o.config, `${path}.config`, code);
   const input = c.obj(o.input, `${path}.input`);
