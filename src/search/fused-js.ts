@@ -1,7 +1,7 @@
 // The fused kernels on cpu and wasm: one JavaScript loop each over the tensors' memory (a loop
 // over the data beats ~20 separate wasm kernels that each allocate their output). Sums in float64.
 import * as tf from '@tensorflow/tfjs';
-import { KERNELS, MIX_STAT_ROWS, channelsOf, decodeIndices, mixOutputShape, mixParamGradShape } from './fused-names';
+import { KERNELS, MIX_STAT_ROWS, channelsOf, decodeIndices, decodeViews, mixOutputShape, mixParamGradShape } from './fused-names';
 
 
 // Batch norm a channel at a time (stride c): each channel's sums stay in locals instead of a
@@ -437,29 +437,61 @@ function registerJs(backendName: string, jsMemory: JsMemory): void {
   reg(KERNELS.weightedSum, ({ inputs, backend, attrs }) => {
     const indices = decodeIndices(attrs.indices as unknown as string);
     const list = Object.values(inputs); // [weights, o0 …]: an array, as AddN's
-    return memory.output(backend, list[1].shape, list, ([wv, ...rest], out) => {
+    const views = decodeViews(attrs.views as unknown as string | undefined, indices.length);
+    const shape = [...list[1].shape.slice(0, -1), channelsOf(list[1].shape) / views[0].groups];
+    return memory.output(backend, shape, list, ([wv, ...rest], out) => {
       const coefficients = indices.map((index) => wv[index]);
+      const c = shape[shape.length - 1];
+      if (views.every((v) => v.groups === 1)) {
+        for (let i = 0; i < out.length; i++) {
+          let sum = 0;
+          for (let j = 0; j < indices.length; j++) sum += Math.fround(coefficients[j] * rest[j][i]);
+          out[i] = sum;
+        }
+        return;
+      }
       for (let i = 0; i < out.length; i++) {
+        const p = Math.floor(i / c);
+        const k = i - p * c;
         let sum = 0;
-        for (let j = 0; j < indices.length; j++) sum += Math.fround(coefficients[j] * rest[j][i]);
+        for (let j = 0; j < indices.length; j++) sum += Math.fround(coefficients[j] * rest[j][(p * views[j].groups + views[j].slot) * c + k]);
         out[i] = sum;
       }
     });
   });
-  reg(KERNELS.scaleBy, ({ inputs: { x, weights }, backend, attrs }) =>
-    memory.output(backend, x.shape, [x, weights], ([xv, wv], out) => {
+  reg(KERNELS.scaleBy, ({ inputs: { x, weights }, backend, attrs }) => {
+    const groups = attrs.groups ?? 1;
+    const slot = attrs.slot ?? 0;
+    const c = channelsOf(x.shape);
+    return memory.output(backend, [...x.shape.slice(0, -1), groups * c], [x, weights], ([xv, wv], out) => {
       const k = wv[attrs.index];
-      for (let i = 0; i < out.length; i++) out[i] = xv[i] * k;
-    }),
-  );
+      if (groups === 1) {
+        for (let i = 0; i < out.length; i++) out[i] = xv[i] * k;
+        return;
+      }
+      out.fill(0); // wasm's fresh output memory is not zeroed
+      for (let i = 0; i < xv.length; i++) {
+        const p = Math.floor(i / c);
+        out[(p * groups + slot) * c + (i - p * c)] = xv[i] * k;
+      }
+    });
+  });
   reg(KERNELS.weightedSumGrad, ({ inputs, backend, attrs }) => {
     const indices = decodeIndices(attrs.indices as unknown as string);
     const outs = indices.map((_, j) => inputs[`o${j}`]);
+    const views = decodeViews(attrs.views as unknown as string | undefined, indices.length);
+    const c = channelsOf(inputs.dy.shape);
     return memory.output(backend, [1, attrs.width], [inputs.dy, ...outs], ([gv, ...ov], out) => {
       out.fill(0); // wasm's fresh output memory is not zeroed
       indices.forEach((index, j) => {
+        const { groups, slot } = views[j];
         let sum = 0;
-        for (let i = 0; i < gv.length; i++) sum += gv[i] * ov[j][i];
+        if (groups === 1) for (let i = 0; i < gv.length; i++) sum += gv[i] * ov[j][i];
+        else
+          for (let i = 0; i < gv.length; i++) {
+            const p = Math.floor(i / c);
+            sum += gv[i] * ov[j][(p * groups + slot) * c + (i - p * c)];
+          }
         out[index] = sum;
       });
     });

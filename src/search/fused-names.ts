@@ -57,7 +57,9 @@ export const KERNELS = {
   packedMomentum: 'LabPackedMomentum',
   /**
    * [weights [n], o0 … o5] (an array, as AddN's: its gradient saves every input), attr indices
-   * (encodeIndices) → Σ weights[index_j] · o_j (part of a node's sum over its mixed edges).
+   * (encodeIndices) → Σ weights[index_j] · o_j (part of a node's sum over its mixed edges). With
+   * attr views (encodeViews), o_j may hold several edges' outputs side by side in channels, of
+   * which the term reads one (a grouped conv's output, read in place: no split).
    */
   weightedSum: 'LabWeightedSum',
   /**
@@ -66,7 +68,11 @@ export const KERNELS = {
    * none, which kept every summed edge output and partial sum alive until the backward pass.
    */
   addN: 'LabAddN',
-  /** x, weights [n] → weights[index] · x. */
+  /**
+   * x, weights [n] → weights[index] · x; with attrs groups > 1 and slot, x's values in that slot of
+   * a tensor of `groups` slots side by side in channels, zeros in the others (the gradient of a
+   * weighted sum's term read through a view).
+   */
   scaleBy: 'LabScaleBy',
   /**
    * x, attr count → count tensors sharing x's buffer (no kernel runs): one per reader of x, so the
@@ -74,7 +80,7 @@ export const KERNELS = {
    * where tfjs adds each further reader's gradient with an Add kernel of its own.
    */
   fanOut: 'LabFanOut',
-  /** dy, o0 … o5, attrs indices, width n → [groups, n] partial sums: column index_j holds Σ dy · o_j, others 0. */
+  /** dy, o0 … o5, attrs indices, width n (and views, as weightedSum's) → [groups, n] partial sums: column index_j holds Σ dy · o_j, others 0. */
   weightedSumGrad: 'LabWeightedSumGrad',
   /**
    * x [n, h, w, c], dy (a max pool's output gradient), attrs size, stride, padBefore (windows
@@ -157,4 +163,24 @@ export function decodeIndices(code: string): number[] {
 /** Channels: the last dimension (NHWC). */
 export function channelsOf(shape: number[]): number {
   return shape[shape.length - 1];
+}
+
+/** Which part of its tensor a weighted sum's term reads: slot `slot` of `groups` side by side in channels. */
+export interface TermView {
+  groups: number;
+  slot: number;
+}
+/** The whole tensor. */
+export const WHOLE: TermView = { groups: 1, slot: 0 };
+
+/** Term views as one attribute ("4_1_1_0": groups and slot of each term). */
+export function encodeViews(views: TermView[]): string {
+  return encodeIndices(views.flatMap((v) => [v.groups, v.slot]));
+}
+/** The views of `count` terms; no attribute: every term reads its whole tensor. */
+export function decodeViews(code: string | undefined, count: number): TermView[] {
+  if (code === undefined) return Array.from({ length: count }, () => WHOLE);
+  const numbers = decodeIndices(code);
+  if (numbers.length !== 2 * count) throw new Error(`decodeViews: ${count} terms, got ${JSON.stringify(code)}`);
+  return Array.from({ length: count }, (_, j) => ({ groups: numbers[2 * j], slot: numbers[2 * j + 1] }));
 }

@@ -2,7 +2,7 @@
 // interface of tfjs-backend-webgpu's WebGPUProgram; the package is not imported here, so Node
 // tests and pages without WebGPU never load it).
 import * as tf from '@tensorflow/tfjs';
-import { KERNELS, MAX_MIX_GROUPS, MIX_STAT_ROWS, channelsOf, decodeIndices, mixOutputShape, mixParamGradShape } from './fused-names';
+import { KERNELS, MAX_MIX_GROUPS, MIX_STAT_ROWS, channelsOf, decodeIndices, decodeViews, mixOutputShape, mixParamGradShape, type TermView } from './fused-names';
 import { isPackedBuffer, markUpdatedInPlace } from './packed-sgd';
 
 type Info = tf.TensorInfo;
@@ -453,25 +453,38 @@ function registerWebGpuOptimizer(): void {
   // node and edge compiled its own (about 130 more programs for factorized, 730 non-factorized).
   const indexUniforms = (indices: number[]) => indices.map((_, j) => `w${j} : i32,`).join(' ');
   const indexData = (indices: number[]): Uniform[] => indices.map((index) => ({ type: 'int32', data: [index] }));
+  // A term's view (fused-names.TermView) as uniforms: element (p, c) of a [.., C] result reads
+  // its tensor at (p·groups + slot)·C + c (groups 1, slot 0: the element itself).
+  const viewUniforms = (count: number) => Array.from({ length: count }, (_, j) => `g${j} : i32, s${j} : i32,`).join(' ');
+  const viewData = (views: TermView[]): Uniform[] => views.flatMap((v) => [v.groups, v.slot]).map((n) => ({ type: 'int32', data: [n] }));
+  const viewIndex = (j: number, p: string, c: string) => `(${p} * uniforms.g${j} + uniforms.s${j}) * uniforms.channels + ${c}`;
   reg(KERNELS.weightedSum, ({ inputs, backend, attrs }) => {
     const indices = decodeIndices(attrs.indices as unknown as string);
+    const views = decodeViews(attrs.views as unknown as string | undefined, indices.length);
     const [weights, ...outs] = Object.values(inputs); // an array, as AddN's
+    const c = channelsOf(outs[0].shape) / views[0].groups;
     const names = ['W', ...indices.map((_, j) => `O${j}`)];
-    const terms = indices.map((_, j) => `W[uniforms.w${j}] * O${j}[index]`).join(' + ');
-    const program = elementwise(`lab_weighted_sum_${indices.length}`, names, outs[0].shape, `channels : i32, ${indexUniforms(indices)}`, `
+    const terms = indices.map((_, j) => `W[uniforms.w${j}] * O${j}[${viewIndex(j, 'p', 'k')}]`).join(' + ');
+    const program = elementwise(`lab_weighted_sum_${indices.length}`, names, [...outs[0].shape.slice(0, -1), c], `channels : i32, ${indexUniforms(indices)} ${viewUniforms(indices.length)}`, `
+      let p = index / uniforms.channels;
       setOutputAtIndex(index, ${terms});`);
-    return backend.runWebGPUProgram(program, [weights, ...outs], 'float32', [{ type: 'int32', data: [1] }, ...indexData(indices)]);
+    return backend.runWebGPUProgram(program, [weights, ...outs], 'float32', [{ type: 'int32', data: [c] }, ...indexData(indices), ...viewData(views)]);
   });
   reg(KERNELS.scaleBy, ({ inputs: { x, weights }, backend, attrs }) => {
-    const program = elementwise('lab_scale_by', ['X', 'W'], x.shape, 'channels : i32, weightIndex : i32,', `
-      setOutputAtIndex(index, X[index] * W[uniforms.weightIndex]);`);
-    return backend.runWebGPUProgram(program, [x, weights], 'float32', [
-      { type: 'int32', data: [1] },
-      { type: 'int32', data: [attrs.index] },
-    ]);
+    const groups = attrs.groups ?? 1;
+    const c = channelsOf(x.shape);
+    // A thread per element of the output (x's slot and the zeros around it).
+    const program = elementwise('lab_scale_by', ['X', 'W'], [...x.shape.slice(0, -1), groups * c], 'channels : i32, weightIndex : i32, groupChannels : i32, slot : i32,', `
+      let C = uniforms.groupChannels;
+      let p = index / uniforms.channels;
+      var value = 0.0;
+      if (k / C == uniforms.slot) { value = X[p * C + k % C] * W[uniforms.weightIndex]; }
+      setOutputAtIndex(index, value);`);
+    return backend.runWebGPUProgram(program, [x, weights], 'float32', [groups * c, attrs.index, c, attrs.slot ?? 0].map((v) => ({ type: 'int32', data: [v] })));
   });
   reg(KERNELS.weightedSumGrad, ({ inputs, backend, attrs }) => {
     const indices = decodeIndices(attrs.indices as unknown as string);
+    const views = decodeViews(attrs.views as unknown as string | undefined, indices.length);
     const outs = indices.map((_, j) => inputs[`o${j}`]);
     const size = sizeOf(inputs.dy);
     // Workgroups stride over the elements, each writing its partial sums as one row. Up to
@@ -487,7 +500,7 @@ function registerWebGpuOptimizer(): void {
       dispatch: [groups, 1, 1],
       workgroupSize: [WORKGROUP, 1, 1],
       // The stride is a uniform: the compiled shader is cached by shaderKey, across group counts.
-      uniforms: `count : i32, stride : i32, ${indexUniforms(indices)}`,
+      uniforms: `count : i32, stride : i32, channels : i32, ${indexUniforms(indices)} ${viewUniforms(indices.length)}`,
       getUserCode: () => `
         ${names.map((n) => `var<workgroup> ${n} : array<f32, ${WORKGROUP}>;`).join('\n')}
         fn main(index : i32) {
@@ -496,7 +509,9 @@ function registerWebGpuOptimizer(): void {
           ${names.map((_, j) => `var t${j} = 0.0;`).join(' ')}
           for (var i = group * ${WORKGROUP} + i32(lane); i < uniforms.count; i = i + uniforms.stride) {
             let g = G[i];
-            ${names.map((_, j) => `t${j} = t${j} + g * O${j}[i];`).join('\n')}
+            let p = i / uniforms.channels;
+            let c = i % uniforms.channels;
+            ${names.map((_, j) => `t${j} = t${j} + g * O${j}[${viewIndex(j, 'p', 'c')}];`).join('\n')}
           }
           ${names.map((n, j) => `${n}[lane] = t${j};`).join('\n')}
           ${treeReduce(names)}
@@ -509,7 +524,9 @@ function registerWebGpuOptimizer(): void {
     return backend.runWebGPUProgram(program, [inputs.dy, ...outs], 'float32', [
       { type: 'int32', data: [size] },
       { type: 'int32', data: [groups * WORKGROUP] },
+      { type: 'int32', data: [channelsOf(inputs.dy.shape)] },
       ...indexData(indices),
+      ...viewData(views),
     ]);
   });
 }

@@ -322,6 +322,40 @@ export async function checkWeightedSum(shape: number[], count: number, width: nu
 }
 
 /**
+ * A weighted sum whose terms read one slot of tensors holding several edges' outputs side by side
+ * (grouped convs' results, read in place), one of them twice: value, each tensor's gradient (its
+ * slots' scaled dy, zeros elsewhere) and the weights' gradient, against slicing and multiplying.
+ */
+export async function checkWeightedSumViews(seed = 81): Promise<void> {
+  expect(fusedKernelsActive(), `fused kernels on ${tf.getBackend()}`).toBe(true);
+  const [n, h, w, c] = [2, 5, 4, 3];
+  const tensors = [randomTensor([n, h, w, 3 * c], seed), randomTensor([n, h, w, c], seed + 1), randomTensor([n, h, w, 2 * c], seed + 2)];
+  const weights = tf.softmax(randomTensor([40], seed + 3)) as tf.Tensor1D;
+  const reads = [
+    { tensor: 0, view: { groups: 3, slot: 1 } },
+    { tensor: 1, view: { groups: 1, slot: 0 } },
+    { tensor: 2, view: { groups: 2, slot: 0 } },
+    { tensor: 0, view: { groups: 3, slot: 2 } },
+  ];
+  const indices = [5, 17, 23, 39];
+  const f = (...xs: tf.Tensor[]) => {
+    const ws = xs[xs.length - 1] as tf.Tensor1D;
+    const outs = reads.map((r) => xs[r.tensor] as tf.Tensor4D);
+    if (fusedKernelsActive()) return fusedWeightedSum(outs, ws, indices, reads.map((r) => r.view));
+    const scalars = tf.unstack(ws);
+    return sumTensors(outs.map((o, j) => tf.mul(tf.slice(o, [0, 0, 0, reads[j].view.slot * c], [n, h, w, c]), scalars[indices[j]])));
+  };
+  const want = await valueAndGrads(false, f, [...tensors, weights], seed + 4);
+  const got = await valueAndGrads(true, f, [...tensors, weights], seed + 4);
+  const names = ['value', 'd grouped 3', 'd plain', 'd grouped 2', 'd weights'];
+  got.slice(0, -1).forEach((g, i) => expectClose(g, want[i], `weighted sum through views: ${names[i]}`, i < 4 ? 1e-5 : 1e-4, i < 4 ? 1e-5 : 1e-4));
+  const unread = got[3].filter((_, i) => i % (2 * c) >= c);
+  expect(unread.length).toBe(n * h * w * c);
+  expect(unread.every((v) => v === 0), 'the unread slot of the 2-slot tensor gets zeros').toBe(true);
+  tf.dispose([...tensors, weights]);
+}
+
+/**
  * A node's sum: the 35 op outputs of 5 edges (the 7 ops of each, none left out) weighted from the
  * cell's flattened softmax(α) of 14 edges × 8 ops, so indices run past 64 (edges 9 to 13).
  */

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../cli/backend';
-import { FUSED_SHAPES, checkBatchNorm, checkBatchNormRelu, checkDepthwise, checkMixedActivation, checkSgd, checkPackedSgd, checkFanOut, checkSumsKeepNothing, checkWeightedSum, checkGroupedPointwise, checkGroupedMixedActivation, NODE_SUM_INDICES } from './fused.cases';
+import { FUSED_SHAPES, checkBatchNorm, checkBatchNormRelu, checkDepthwise, checkMixedActivation, checkSgd, checkPackedSgd, checkFanOut, checkSumsKeepNothing, checkWeightedSum, checkGroupedPointwise, checkGroupedMixedActivation, checkWeightedSumViews, NODE_SUM_INDICES } from './fused.cases';
 import { KERNELS, fusedKernelsActive, fusedWeightedSum } from './fused';
 import { batchNorm, depthwiseConv } from './ops';
 import { jsBatchNormStats } from './fused-js';
@@ -87,6 +87,11 @@ describe('fused kernels on webgpu', () => {
     await checkWeightedSum([4, 16, 16, 32], 7, 8);
     await checkWeightedSum([1, 3, 3, 2], 39, 40);
     await checkWeightedSum([2, 4, 4, 3], 35, 112, 33, NODE_SUM_INDICES);
+  });
+
+  it("a weighted sum reads a grouped conv's output in place: one slot of its channels, with a zero gradient elsewhere", async (t) => {
+    if (!available) return t.skip();
+    await checkWeightedSumViews();
   });
 
   it('the mixed activations of the edges leaving one state in one kernel match each edge\'s, side by side; their parameter sums by 64 lanes and by 256', async (t) => {

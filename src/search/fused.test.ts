@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../cli/backend';
-import { FUSED_SHAPES, checkBatchNorm, checkBatchNormRelu, checkMaxPoolAgainstCpu, checkMaxPoolGrad, checkMixedActivation, checkSgd, checkFanOut, checkSumsKeepNothing, checkWeightedSum, checkGroupedPointwise, checkGroupedMixedActivation, NODE_SUM_INDICES } from './fused.cases';
+import { FUSED_SHAPES, checkBatchNorm, checkBatchNormRelu, checkMaxPoolAgainstCpu, checkMaxPoolGrad, checkMixedActivation, checkSgd, checkFanOut, checkSumsKeepNothing, checkWeightedSum, checkGroupedPointwise, checkGroupedMixedActivation, checkWeightedSumViews, NODE_SUM_INDICES } from './fused.cases';
 import { KERNELS, setFusedKernels } from './fused';
 import { decodeIndices, encodeIndices } from './fused-names';
 import { batchNorm, mixedActivationAll } from './ops';
@@ -59,6 +59,10 @@ for (const backend of ['cpu', 'wasm'] as const) {
       await checkWeightedSum([4, 16, 16, 8], 7, 8);
       await checkWeightedSum([1, 3, 3, 2], 39, 40);
       await checkWeightedSum([2, 4, 4, 3], 35, 112, 33, NODE_SUM_INDICES);
+    });
+
+    it("a weighted sum reads a grouped conv's output in place: one slot of its channels, with a zero gradient elsewhere", async () => {
+      await checkWeightedSumViews();
     });
 
     it('grouped 1×1 convs (the convs of the edges leaving one state) match one conv per group', async () => {

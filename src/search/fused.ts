@@ -9,7 +9,7 @@
 // webgl has none and uses the composite ops in ops.ts and optimizer.ts, which are also the
 // reference the fused kernels are tested against (fused.test.ts, fused.gpu.test.ts).
 import * as tf from '@tensorflow/tfjs';
-import { KERNELS, MAX_ADDN_INPUTS, MAX_MIX_GROUPS, MAX_SUM_INPUTS, MAX_SUM_TERMS, decodeIndices, encodeIndices } from './fused-names';
+import { KERNELS, MAX_ADDN_INPUTS, MAX_MIX_GROUPS, MAX_SUM_INPUTS, MAX_SUM_TERMS, decodeIndices, decodeViews, encodeIndices, encodeViews, type TermView } from './fused-names';
 import { registerJsKernels } from './fused-js';
 import { registerWebGpuKernels } from './fused-wgsl';
 
@@ -141,17 +141,22 @@ export function fusedSgdPackedStep(w: tf.Tensor, g: tf.Tensor, scale: tf.Tensor,
  * one kernel per 6 outputs instead of a multiply each and the adds; backward
  * (registerGradients): one scaling kernel per output, and, in the architecture step only, one
  * dot-product kernel per 6 outputs for the weights' gradient. `weights` may be a function that
- * gives a handle on them for each kernel (weightedSumKernels of them; see fusedFanOut).
+ * gives a handle on them for each kernel (weightedSumKernels of them; see fusedFanOut). `views`:
+ * output j may hold several edges' outputs side by side in channels, of which the term reads
+ * slot views[j].slot (a grouped conv's result, read in place instead of split).
  */
-export function fusedWeightedSum(outputs: tf.Tensor4D[], weights: tf.Tensor1D | (() => tf.Tensor1D), indices: number[]): tf.Tensor4D {
+export function fusedWeightedSum(outputs: tf.Tensor4D[], weights: tf.Tensor1D | (() => tf.Tensor1D), indices: number[], views?: TermView[]): tf.Tensor4D {
   if (outputs.length !== indices.length || outputs.length === 0) throw new Error('fusedWeightedSum: one index per output');
+  if (views && views.length !== outputs.length) throw new Error('fusedWeightedSum: one view per output');
   // One kernel per 6 outputs, then their sums added (by sums that save nothing). A chained
   // running sum (a kernel reading the last one's result) would be one kernel fewer, but the
   // tape would save it: one more full-size tensor per edge kept until the backward pass.
   const partial: tf.Tensor[] = [];
   for (let i = 0; i < outputs.length; i += MAX_SUM_TERMS) {
     const inputs = [typeof weights === 'function' ? weights() : weights, ...outputs.slice(i, i + MAX_SUM_TERMS)];
-    const attrs = { indices: encodeIndices(indices.slice(i, i + MAX_SUM_TERMS)) };
+    const chunk = views?.slice(i, i + MAX_SUM_TERMS);
+    // Views only where a term reads part of its tensor: the attribute is the kernel's cache key on cpu and wasm.
+    const attrs = { indices: encodeIndices(indices.slice(i, i + MAX_SUM_TERMS)), ...(chunk?.some((v) => v.groups > 1) ? { views: encodeViews(chunk) } : {}) };
     partial.push(tf.engine().runKernel(KERNELS.weightedSum, inputs as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor);
   }
   return sumInChunks(partial) as tf.Tensor4D;
@@ -282,15 +287,18 @@ function registerGradients(): void {
       const code = (attrs as Record<string, string>).indices;
       const indices = decodeIndices(code);
       const [weights, ...outputs] = saved;
+      const viewCode = (attrs as Record<string, string>).views;
+      const views = decodeViews(viewCode, indices.length);
       const grads: Record<string, () => tf.Tensor> = {
         0: () => {
           const inputs: Record<string, tf.Tensor> = { dy: g };
           outputs.forEach((o, j) => (inputs[`o${j}`] = o));
-          const rows = run(KERNELS.weightedSumGrad, inputs, { indices: code, width: weights.shape[0] });
+          const rows = run(KERNELS.weightedSumGrad, inputs, { indices: code, width: weights.shape[0], ...(viewCode ? { views: viewCode } : {}) });
           return rows.shape[0] === 1 ? tf.reshape(rows, [weights.shape[0]]) : tf.sum(rows, 0);
         },
       };
-      indices.forEach((index, j) => (grads[j + 1] = () => run(KERNELS.scaleBy, { x: g, weights }, { index })));
+      // A term read through a view gets its gradient in its slot and zeros in the others.
+      indices.forEach((index, j) => (grads[j + 1] = () => run(KERNELS.scaleBy, { x: g, weights }, views[j].groups > 1 ? { index, groups: views[j].groups, slot: views[j].slot } : { index })));
       return grads;
     },
   });

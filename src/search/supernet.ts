@@ -54,6 +54,7 @@ import {
   type ForwardContext,
 } from './ops';
 import { fusedFanOut, fusedKernelsActive, fusedWeightedSum, weightedSumKernels } from './fused';
+import { WHOLE, type TermView } from './fused-names';
 
 export interface InputShape {
   height: number;
@@ -294,6 +295,8 @@ class CellReaders {
 interface EdgeTerms {
   outputs: tf.Tensor4D[];
   indices: number[];
+  /** Which part of each output is the edge's (a grouped conv's result holds all its edges'). */
+  views: TermView[];
 }
 
 /** One state as the mixed edges leaving it read it (see cellForward). */
@@ -622,12 +625,12 @@ export class Supernet {
         const terms = termsOf[edgeIndex];
         if (nodeSums) {
           const offset = edgeIndex * this.candidates.length;
-          edgeTerms.push({ outputs: terms.outputs, indices: terms.indices.map((i) => offset + i) });
-        } else edgeTerms.push({ outputs: [this.edgeSum(terms, edgeIndex, arch, sourceOf[edgeIndex], alphaHandle)], indices: [] });
+          edgeTerms.push({ outputs: terms.outputs, indices: terms.indices.map((i) => offset + i), views: terms.views });
+        } else edgeTerms.push({ outputs: [this.edgeSum(terms, edgeIndex, arch, sourceOf[edgeIndex], alphaHandle)], indices: [], views: [WHOLE] });
         edgeIndex++;
       }
       const outputs = edgeTerms.flatMap((t) => t.outputs);
-      states.push((nodeSums ? fusedWeightedSum(outputs, alphaHandle!, edgeTerms.flatMap((t) => t.indices)) : sumTensors(outputs)) as tf.Tensor4D);
+      states.push((nodeSums ? fusedWeightedSum(outputs, alphaHandle!, edgeTerms.flatMap((t) => t.indices), edgeTerms.flatMap((t) => t.views)) : sumTensors(outputs)) as tf.Tensor4D);
       if (edgesLeaving(node + 2) > 0) runEdgesFrom(node + 2);
       else nodeOutputs.push(readers.of(states[node + 2], 1)); // the last node: read by the concat alone
     }
@@ -798,18 +801,28 @@ export class Supernet {
       else activated.set(plan.key, perEdge.map((value) => source.readers.of(value, plan.convs)));
     }
     // Each conv op's output for each edge.
-    const convOutputs = new Map<CandidateOp, tf.Tensor4D[]>();
+    // With fused kernels the weighted sums read a grouped conv's result in place (a view per
+    // edge: no split, whose k slices were a dispatch each on webgpu); the composite sums need it split.
+    const convOutputs = new Map<CandidateOp, { take(): tf.Tensor4D; view: TermView }[]>();
+    const whole = (t: tf.Tensor4D) => ({ take: () => t, view: WHOLE });
     for (const cand of this.candidates) {
       if (!CONV_SPECS[cand.op]) continue;
       const inputs = activated.get(cand.activation ?? 'mixed')!;
-      if (grouped) convOutputs.set(cand, splitChannels(this.convOp(groupPrefix(cand), cand.op, inputs[0].take(), stride, null, source.slots), edges.length));
-      else convOutputs.set(cand, edges.map((edge, j) => this.convOp(groupPrefix(cand), cand.op, inputs[j].take(), stride, slotFor(edge), source.slots)));
+      if (grouped) {
+        const out = this.convOp(groupPrefix(cand), cand.op, inputs[0].take(), stride, null, source.slots);
+        if (fusedKernelsActive()) {
+          const readers = source.readers.of(out, edges.length);
+          convOutputs.set(cand, edges.map((_, slot) => ({ take: () => readers.take(), view: { groups: edges.length, slot } })));
+        } else convOutputs.set(cand, splitChannels(out, edges.length).map(whole));
+      } else convOutputs.set(cand, edges.map((edge, j) => whole(this.convOp(groupPrefix(cand), cand.op, inputs[j].take(), stride, slotFor(edge), source.slots))));
     }
     return edges.map((edge, j) => {
       const outputs: tf.Tensor4D[] = [];
       const indices: number[] = [];
+      const views: TermView[] = [];
       this.candidates.forEach((cand, i) => {
         let out: tf.Tensor4D;
+        let view = WHOLE;
         switch (cand.op) {
           case 'none':
             return; // contributes zero; its weight still takes part in the softmax
@@ -822,13 +835,17 @@ export class Supernet {
           case 'skip_connect':
             out = stride === 1 ? source.input.take() : this.factorizedReduce(`${prefix}.edges.${edge.index}.skip`, source.input.take(), true);
             break;
-          default:
-            out = convOutputs.get(cand)![j];
+          default: {
+            const conv = convOutputs.get(cand)![j];
+            out = conv.take();
+            view = conv.view;
+          }
         }
         outputs.push(out);
         indices.push(i);
+        views.push(view);
       });
-      return { outputs, indices };
+      return { outputs, indices, views };
     });
   }
 
@@ -838,7 +855,7 @@ export class Supernet {
    * edges together instead (cellForward).
    */
   private edgeSum(
-    { outputs, indices }: EdgeTerms,
+    { outputs, indices, views }: EdgeTerms,
     edgeIndex: number,
     arch: CellArch,
     source: EdgeSource,
@@ -847,7 +864,7 @@ export class Supernet {
     const width = this.candidates.length;
     let y = arch.alpha
       ? (sumTensors(outputs.map((out, j) => tf.mul(out, arch.alpha![edgeIndex][indices[j]]))) as tf.Tensor4D)
-      : fusedWeightedSum(outputs, alphaHandle!, indices.map((i) => edgeIndex * width + i));
+      : fusedWeightedSum(outputs, alphaHandle!, indices.map((i) => edgeIndex * width + i), views);
     if (source.bypass) y = channelShuffle(tf.concat([y, source.bypass.take()], 3), this.config.partialChannels);
     if (arch.edgeWeights) y = tf.mul(y, arch.edgeWeights[edgeIndex]);
     return y;
