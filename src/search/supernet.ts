@@ -800,9 +800,9 @@ export class Supernet {
       if (grouped) activated.set(plan.key, [source.readers.of(concatChannels(perEdge), plan.convs)]);
       else activated.set(plan.key, perEdge.map((value) => source.readers.of(value, plan.convs)));
     }
-    // Each conv op's output for each edge.
-    // With fused kernels the weighted sums read a grouped conv's result in place (a view per
-    // edge: no split, whose k slices were a dispatch each on webgpu); the composite sums need it split.
+    // Each conv op's output for each edge. With fused kernels the weighted sums read a grouped
+    // conv's result in place (a view per edge: no split, whose k slices were a dispatch each on
+    // webgpu); the composite sums need it split.
     const convOutputs = new Map<CandidateOp, { take(): tf.Tensor4D; view: TermView }[]>();
     const whole = (t: tf.Tensor4D) => ({ take: () => t, view: WHOLE });
     for (const cand of this.candidates) {
