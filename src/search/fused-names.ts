@@ -115,7 +115,7 @@ export const KERNELS = {
    * [k, outC, inC] transposed (the input gradient: dy by weightᵀ).
    */
   groupedPointwise: 'LabGroupedPointwise',
-  /** x [.., k·inC], dy [.., k·outC] → the weight's gradient [k, inC, outC]: a workgroup per weight on webgpu. */
+  /** x [.., k·inC], dy [.., k·outC], attr groups (k) → the weight's gradient [k, inC, outC]: a workgroup per weight on webgpu. */
   groupedPointwiseGradFilter: 'LabGroupedPointwiseGradFilter',
 } as const;
 

@@ -641,35 +641,43 @@ function registerWebGpuGroupedPointwise(): void {
     const outC = channelsOf(dy.shape) / groups;
     const rows = sizeOf(x) / channelsOf(x.shape);
     const lanes = reductionLanes(rows);
+    // Beyond 65,535 weights (4 edges of 128 channels) the workgroups fold into a second dimension.
+    const weights = groups * inC * outC;
+    const nx = Math.min(weights, 65535);
     const program: WebGpuProgram = {
       variableNames: ['X', 'G'],
       outputShape: [groups, inC, outC],
       shaderKey: `lab_grouped_pointwise_grad_filter_${lanes}`,
       dispatchLayout: { x: [0, 1, 2] },
-      dispatch: [groups * inC * outC, 1, 1],
+      dispatch: [nx, Math.ceil(weights / nx), 1],
       workgroupSize: [lanes, 1, 1],
-      uniforms,
+      uniforms: `${uniforms} nx : i32,`,
       getUserCode: () => `
         ${lanesConstant(lanes)}
         var<workgroup> p0 : array<f32, LANES>;
         fn main(index : i32) {
           let lane = localId.x;
-          let w = i32(workgroupId.x);
+          let w = i32(workgroupId.y) * uniforms.nx + i32(workgroupId.x);
+          // The last row's spare workgroups sum nothing and write nothing (no early return: the
+          // barriers must stay in uniform control flow).
+          let valid = w < uniforms.groups * uniforms.inC * uniforms.outC;
           let o = w % uniforms.outC;
           let j = (w / uniforms.outC) % uniforms.inC;
           let g = w / (uniforms.outC * uniforms.inC);
           let rowIn = uniforms.groups * uniforms.inC;
           let rowOut = uniforms.groups * uniforms.outC;
           var sum = 0.0;
-          for (var p = i32(lane); p < uniforms.rows; p = p + i32(LANES)) {
-            sum = sum + X[p * rowIn + g * uniforms.inC + j] * G[p * rowOut + g * uniforms.outC + o];
+          if (valid) {
+            for (var p = i32(lane); p < uniforms.rows; p = p + i32(LANES)) {
+              sum = sum + X[p * rowIn + g * uniforms.inC + j] * G[p * rowOut + g * uniforms.outC + o];
+            }
           }
           p0[lane] = sum;
           ${treeReduce(['p0'], 'LANES')}
-          if (lane == 0u) { result[w] = p0[0]; }
+          if (lane == 0u && valid) { result[w] = p0[0]; }
         }`,
     };
-    return backend.runWebGPUProgram(program, [x, dy], 'float32', data([groups * outC, groups, inC, outC, 0, rows]));
+    return backend.runWebGPUProgram(program, [x, dy], 'float32', data([groups * outC, groups, inC, outC, 0, rows, nx]));
   });
 }
 

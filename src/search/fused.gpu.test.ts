@@ -102,11 +102,13 @@ describe('fused kernels on webgpu', () => {
     }
   });
 
-  it('grouped 1×1 convs (the convs of the edges leaving one state) match one conv per group; the weight gradient by 64 lanes and by 256', async (t) => {
+  it('grouped 1×1 convs (the convs of the edges leaving one state) match one conv per group; the weight gradient by 64 lanes and by 256, and over 65,535 workgroups', async (t) => {
     if (!available) return t.skip();
     await checkGroupedPointwise([2, 3, 3], 4, 5, 3);
     await checkGroupedPointwise([4, 8, 8], 3, 8, 8);
     await checkGroupedPointwise([4, 32, 32], 2, 4, 4);
+    // 4 × 130 × 130 = 67,600 weights: more workgroups than one dimension of a dispatch holds.
+    await checkGroupedPointwise([1, 2, 2], 4, 130, 130);
   });
 
   it("the weights' indices are uniforms: a node's weighted sum and its gradients compile one program per number of terms, whatever the indices", async (t) => {

@@ -306,7 +306,7 @@ function registerGradients(): void {
     kernelName: KERNELS.mixForward,
     inputsToSave: ['x', 'coefficients', 'preluSlope', 'swishBeta', 'slopes'],
     gradFunc: (dy, [x, coefficients, preluSlope, swishBeta, slopes], attrs) => {
-      // dx and the per-channel sums [8, C] in one kernel; then each parameter's gradient from
+      // dx and the per-channel sums [8, G·C] in one kernel; then each parameter's gradient from
       // the sums, for the parameters being differentiated (β's coefficients in the
       // architecture step, PReLU's and Swish's parameters in the weights' step).
       const [dx, perChannel] = runMulti(KERNELS.mixGrad, { dy: dy as tf.Tensor, x, coefficients, preluSlope, swishBeta, slopes }, attrs as Record<string, number>);

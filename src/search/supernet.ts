@@ -584,8 +584,8 @@ export class Supernet {
     // it is computed once (about a fifth of a cell's pool and batch-norm kernels otherwise), and
     // their conv ops run together as grouped convs. So the edges leaving a state run as soon as
     // it exists, state by state. Every tensor read by several ops (a state, a pool, an
-    // activation) is read through handles, counted from the mode's InputPlan, so that its
-    // gradient is one sum.
+    // activation, a grouped conv's result) is read through handles, counted from the mode's
+    // InputPlan, so that its gradient is one sum.
     const readers = new CellReaders(this.fanOutReaders);
     const slots = new WeightSlots();
     const nodeOutputs: Readers[] = [];
@@ -742,7 +742,8 @@ export class Supernet {
    * (computed once for them all), the skips, and the conv ops on each edge's activated input.
    * With groupEdges and more than one edge, each conv op of all of them runs as one op over their
    * inputs side by side in channels (grouped convs: one kernel where there was one per edge),
-   * and its result is split back into the edges' outputs. Same values and gradients.
+   * whose result the node sums read in place (fused kernels) or split into the edges' outputs.
+   * Same values and gradients.
    */
   private edgesFrom(prefix: string, edges: EdgeRef[], arch: CellArch, source: EdgeSource, stride: 1 | 2, ctx: ForwardContext): EdgeTerms[] {
     /** A tensor computed once for all the edges leaving the source, with a handle per reader. */
@@ -791,7 +792,7 @@ export class Supernet {
         if (single) return activation(single, source.input.take(), params, ctx);
         if (arch.activationMix) {
           // An edge alone: its row, or (grouping) its state's one row.
-          const row = edgesLeaving(from) === 1 && this.groups(2) ? (tf.reshape(arch.activationMix.ofState(from), [7]) as tf.Tensor1D) : arch.activationMix.row(edge.index);
+          const row = edgesLeaving(from) === 1 && this.groups(2) && this.activatesAllAtOnce(plan) ? (tf.reshape(arch.activationMix.ofState(from), [7]) as tf.Tensor1D) : arch.activationMix.row(edge.index);
           return mixedActivationOf(source.input.take(), row, params as Required<ActivationParams>, ctx);
         }
         const skip = this.fixedMix ? (arch.type === 'Normal' ? this.fixedMix.normal : this.fixedMix.reduce).weights[edge.index].map((w) => w === 0) : undefined;
