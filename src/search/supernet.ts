@@ -105,16 +105,18 @@ export interface SupernetOptions {
   /**
    * Run each conv op of the edges leaving one state as one grouped conv over their inputs side by
    * side in channels (needs shareInputWork): the same values and gradients in up to 4x fewer
-   * kernels for the convs. 'auto' (the default): on webgpu and webgl, whose steps are bound by
-   * kernel dispatch; not on cpu and wasm, which are bound by arithmetic and whose matMul (wasm's
-   * SIMD kernel) is several times faster than a grouped conv written in JavaScript. Without
-   * grouping each edge convolves with its slot of the group's weights.
+   * kernels for the convs. 'auto' (the default): on webgpu, whose steps are bound by kernel
+   * dispatch. Not on cpu and wasm, which are bound by arithmetic and whose matMul (wasm's SIMD
+   * kernel) is several times faster than a grouped conv written in JavaScript; nor on webgl,
+   * where the grouped step (composite ops: 1×1 convs as a batched matMul between transposes)
+   * ran 7x slower in Chromium on SwiftShader though it ran half the kernels. Without grouping
+   * each edge convolves with its slot of the group's weights.
    */
   groupEdges?: boolean | 'auto';
 }
 
-/** Backends whose steps are bound by kernel dispatch, where grouped convs pay. */
-const DISPATCH_BOUND_BACKENDS: ReadonlySet<string> = new Set(['webgpu', 'webgl']);
+/** Backends whose steps are bound by kernel dispatch and where grouped convs were measured to pay. */
+const DISPATCH_BOUND_BACKENDS: ReadonlySet<string> = new Set(['webgpu']);
 
 let groupingAllowed = true;
 /** Turns grouping off for networks whose groupEdges is 'auto' (benches compare the two ways). */
