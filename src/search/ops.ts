@@ -593,8 +593,7 @@ export function activationCoefficientMatrix(betaSoftmax: tf.Tensor2D): tf.Tensor
 
 /** The coefficients of each row of softmax(β) ([rows, 9]): one matMul, then a [7] row each. */
 export function activationCoefficients(betaSoftmax: tf.Tensor2D): ActivationCoefficients[] {
-  const matrix = cachedConstant('activation-coefficients', () => tf.tensor2d(ACTIVATION_COEFFICIENTS));
-  const coefficients = tf.matMul(betaSoftmax, matrix); // [rows, 7]
+  const coefficients = activationCoefficientMatrix(betaSoftmax); // [rows, 7]
   // tfjs's Unpack gradient fails when there is a single output, so one row is reshaped instead.
   return betaSoftmax.shape[0] === 1 ? [tf.reshape(coefficients, [COEFFICIENT_NAMES.length])] : (tf.unstack(coefficients) as tf.Tensor1D[]);
 }
