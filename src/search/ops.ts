@@ -484,6 +484,11 @@ function rreluSlopeWindow(size: number, rng: Random): { pool: tf.Tensor1D; offse
   return { pool, offset: rng.int(size + 1) };
 }
 
+/** RReLU's mean slope as a one-element tensor: its slope in evaluation (the fused kernels read slopes[0]). */
+function meanRreluSlope(): tf.Tensor1D {
+  return cachedConstant('rrelu-mean-slope', () => tf.tensor1d([(RRELU_LOWER + RRELU_UPPER) / 2]));
+}
+
 /** Frees cached constant tensors (pools of noise, pool corrections), e.g. on backend switch. */
 export function disposeOpCaches(): void {
   for (const t of rreluNoise.values()) t.dispose();
@@ -624,8 +629,7 @@ export function mixedActivationOf(
   // RReLU's slopes: drawn exactly as activation('rrelu') draws them, so both versions agree.
   if (fusedKernelsActive()) {
     if (!ctx.training) {
-      const mean = cachedConstant('rrelu-mean-slope', () => tf.tensor1d([(RRELU_LOWER + RRELU_UPPER) / 2]));
-      return fusedMixedActivation(x, coefficients, params.preluSlope, params.swishBeta, mean);
+      return fusedMixedActivation(x, coefficients, params.preluSlope, params.swishBeta, meanRreluSlope());
     }
     const { pool, offset } = rreluSlopeWindow(x.size, ctx.rng);
     return fusedMixedActivation(x, coefficients, params.preluSlope, params.swishBeta, pool, [offset]);
@@ -705,8 +709,7 @@ export function groupedMixedActivation(
   const groups = coefficients.shape[0];
   if (!fusedKernelsActive()) throw new Error('groupedMixedActivation needs the fused kernels');
   if (!ctx.training) {
-    const mean = cachedConstant('rrelu-mean-slope', () => tf.tensor1d([(RRELU_LOWER + RRELU_UPPER) / 2]));
-    return fusedMixedActivation(x, coefficients, preluSlope, swishBeta, mean, new Array<number>(groups).fill(0));
+    return fusedMixedActivation(x, coefficients, preluSlope, swishBeta, meanRreluSlope(), new Array<number>(groups).fill(0));
   }
   const windows = Array.from({ length: groups }, () => rreluSlopeWindow(x.size, ctx.rng));
   return fusedMixedActivation(x, coefficients, preluSlope, swishBeta, windows[0].pool, windows.map((w) => w.offset));

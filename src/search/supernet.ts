@@ -221,16 +221,15 @@ type GroupKind = 'depthwise' | 'pointwise' | 'vector';
  * a network of per-edge variables would.
  */
 class ConvGroups {
-  private readonly parts = new Map<string, { kind: GroupKind; shape: number[]; slots: Float32Array[] }>();
+  private readonly parts = new Map<string, { kind: GroupKind; shape: number[]; edges: number; slots: Float32Array[] }>();
   add(edge: EdgeRef, part: string, kind: GroupKind, values: Float32Array, shape: number[]): void {
     const key = `from${edge.from}.${part}`;
     let entry = this.parts.get(key);
-    if (!entry) this.parts.set(key, (entry = { kind, shape, slots: [] }));
+    if (!entry) this.parts.set(key, (entry = { kind, shape, edges: edgesLeaving(edge.from), slots: [] }));
     entry.slots[slotOf(edge)] = values;
   }
   assemble(prefix: string): { name: string; values: Float32Array; shape: number[] }[] {
-    return [...this.parts].map(([key, { kind, shape, slots }]) => {
-      const k = edgesLeaving(Number(/^from(\d+)\./.exec(key)![1]));
+    return [...this.parts].map(([key, { kind, shape, edges: k, slots }]) => {
       for (let j = 0; j < k; j++) if (!slots[j]) throw new Error(`${prefix}.${key}: no values for the edge in slot ${j}`);
       if (kind === 'vector') {
         const values = new Float32Array(k * shape[0]);
