@@ -70,8 +70,9 @@ export class Random {
     return items;
   }
 
+  /** The four state words as unsigned 32-bit integers (the arithmetic leaves some signed). */
   getState(): number[] {
-    return [this.a, this.b, this.c, this.d];
+    return [this.a >>> 0, this.b >>> 0, this.c >>> 0, this.d >>> 0];
   }
 
   setState(state: number[]): void {

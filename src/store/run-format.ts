@@ -278,7 +278,18 @@ function checks(code: Code) {
     if (!Array.isArray(v)) return fail(path, `expected an array of integers, got ${describe(v)}`);
     return v.map((x, i) => int(x, `${path}[${i}]`));
   };
-  return { fail, num, int, str, obj, optInt, nullable, oneOf, date, floats, ints };
+  /** A random-stream state word: any 32-bit integer, signed or not (read back unsigned). */
+  const word = (v: unknown, path: string): number => {
+    const n = num(v, path);
+    if (!Number.isInteger(n) || n < -0x80000000 || n > 0xffffffff) return fail(path, `expected a 32-bit integer, got ${n}`);
+    return n >>> 0;
+  };
+  const words = (v: unknown, path: string, count: number): number[] => {
+    if (!Array.isArray(v)) return fail(path, `expected ${count} 32-bit integers, got ${describe(v)}`);
+    if (v.length !== count) fail(path, `expected ${count} 32-bit integers, got ${v.length}`);
+    return v.map((x, i) => word(x, `${path}[${i}]`));
+  };
+  return { fail, num, int, str, obj, optInt, nullable, oneOf, date, floats, ints, words };
 }
 
 type NumberKind = 'int' | 'num';
@@ -632,8 +643,7 @@ export function checkCheckpoint(v: unknown, path: string, code: Code = 'invalid'
   for (const k of ['height', 'width', 'channels', 'classes']) c.int(input[k], `${path}.input.${k}`);
   c.int(o.step, `${path}.step`);
   c.num(o.seconds, `${path}.seconds`);
-  const rng = c.ints(o.rng, `${path}.rng`);
-  if (rng.length !== 4) c.fail(`${path}.rng`, `expected 4 integers, got ${rng.length}`);
+  const rng = c.words(o.rng, `${path}.rng`, 4);
   const data = c.obj(o.data, `${path}.data`);
   if (!('train' in data) || !('val' in data)) c.fail(`${path}.data`, 'expected {train, val} stream states');
   if (!Array.isArray(o.variables)) c.fail(`${path}.variables`, `expected an array, got ${describe(o.variables)}`);
@@ -642,7 +652,7 @@ export function checkCheckpoint(v: unknown, path: string, code: Code = 'invalid'
   checkOptimizerState(opt.weights, `${path}.optimizers.weights`, code);
   checkOptimizerState(opt.alpha, `${path}.optimizers.alpha`, code);
   if (opt.beta !== null) checkOptimizerState(opt.beta, `${path}.optimizers.beta`, code);
-  return o as unknown as SearchCheckpoint;
+  return { ...o, rng } as unknown as SearchCheckpoint;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -416,7 +416,7 @@ describe('export and import', () => {
       [edit((x) => (x.checkpoint.variables[1].values.base64 = 'AAAAAAAAAAAAAAAA')), 'run.checkpoint.variables[1].values: expected 72 values, got 3'],
       [edit((x) => (x.checkpoint.variables[1].values.base64 = 'AAAA')), 'run.checkpoint.variables[1].values.base64: 3 bytes is not a whole number of Float32Array elements'],
       [edit((x) => (x.checkpoint.variables[0].values.base64 = '%%%')), 'run.checkpoint.variables[0].values.base64: not valid base64'],
-      [edit((x) => (x.checkpoint.rng = [1, 2])), 'run.checkpoint.rng: expected 4 integers'],
+      [edit((x) => (x.checkpoint.rng = [1, 2])), 'run.checkpoint.rng: expected 4 32-bit integers'],
       ['{"format": "factorized-nas-run", ', /^run: not JSON/],
       ['[1, 2, 3]', 'run: expected an object, got an array'],
     ];
