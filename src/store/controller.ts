@@ -108,7 +108,11 @@ function handleMessage(msg: FromWorker): void {
       flushDeriveWaiters(msg.json);
       break;
     case 'checkpointSaved':
-      set({ checkpointStep: msg.step });
+      set({ checkpointStep: msg.step, checkpointProblem: null });
+      break;
+    case 'checkpointFailed':
+      // The worker still holds it ("Continue from checkpoint"), but a reload would lose it.
+      set({ checkpointStep: msg.step, checkpointProblem: msg.message });
       break;
     case 'runStarted': {
       const history = msg.history;
@@ -354,6 +358,7 @@ export async function startSearch(options: { fromCheckpoint?: boolean; resumeRun
     viewIndex: null,
     genotype: keepHistory ? s.genotype : null,
     checkpointStep: keepHistory || options.resumeRunId ? s.checkpointStep : null,
+    checkpointProblem: null,
   }));
   if (setup.dataset === 'files') {
     const ok = await ensureOwnFilesSent();
@@ -622,6 +627,7 @@ function showRecord(record: RunRecord): void {
     viewIndex: null,
     genotype,
     checkpointStep: null,
+    checkpointProblem: null,
     done: { reason: record.status === 'done' ? 'finished' : 'stopped', step: record.steps, seconds: record.seconds },
   });
 }
@@ -649,6 +655,7 @@ function showTrainingRecord(record: RunRecord, genotype: LabGenotype): void {
     viewIndex: null,
     genotype,
     checkpointStep: null,
+    checkpointProblem: null,
     done: null,
     training: {
       phase: 'done',

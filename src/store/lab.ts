@@ -96,6 +96,8 @@ export interface LabState {
   viewIndex: number | null;
   genotype: GenotypeState | null;
   checkpointStep: number | null;
+  /** The last checkpoint could not be stored: what the user is told (cleared by the next stored one). */
+  checkpointProblem: string | null;
   error: LabError | null;
   done: { reason: 'finished' | 'stopped'; step: number; seconds: number } | null;
   /** The stored run being searched (or the last one). */
@@ -138,6 +140,7 @@ export const useLab = create<LabState>()((set) => ({
   viewIndex: null,
   genotype: null,
   checkpointStep: null,
+  checkpointProblem: null,
   error: null,
   done: null,
   runId: null,

@@ -41,6 +41,7 @@ export function RunControls() {
   const checkpointStep = useLab((s) => s.checkpointStep);
   const resumable = useLab((s) => s.resumable);
   const storageWarning = useLab((s) => s.storageWarning);
+  const checkpointProblem = useLab((s) => s.checkpointProblem);
   const active = isActive(phase);
   // cpu and wasm compute as they record: there the whole step is CPU.
   const onGpu = backend?.backend === 'webgpu' || backend?.backend === 'webgl';
@@ -144,6 +145,11 @@ export function RunControls() {
         {backend?.adapter && <span className="adapter"> WebGPU adapter: {backend.adapter}.</span>}
         {storageWarning && <span className="storage-warning"> Runs are not saved: {storageWarning}</span>}
       </p>
+      {checkpointProblem && (
+        <p role="alert" className="checkpoint-problem">
+          {checkpointProblem}
+        </p>
+      )}
     </section>
   );
 }

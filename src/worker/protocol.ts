@@ -268,7 +268,10 @@ export type FromWorker =
   | ProgressMessage
   | WeightsMessage
   | GenotypeMessage
-  | { type: 'checkpointSaved'; step: number }
+  /** The checkpoint at `step` is stored (its write completed); durable: in IndexedDB, not memory only. */
+  | { type: 'checkpointSaved'; step: number; durable: boolean }
+  /** The checkpoint at `step` was taken (the worker keeps it) but storing it failed: why. */
+  | { type: 'checkpointFailed'; step: number; message: string }
   /** The run being searched is stored under this id (resumed: from the checkpoint at `step`,
    * with the stored history up to it, so the curves and replay show the whole run). */
   | { type: 'runStarted'; runId: string; step: number; history?: { metrics: MetricRow[]; snapshots: ArchSnapshot[] } }

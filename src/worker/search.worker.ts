@@ -518,13 +518,27 @@ async function pausePoint(r: Run): Promise<void> {
   }
 }
 
+/**
+ * Takes a checkpoint and stores it. `checkpointSaved` is posted only once the write has
+ * completed (durable when the store is IndexedDB); a failed write is reported at once as
+ * `checkpointFailed`, and the run goes on and tries again at its next checkpoint.
+ */
 async function takeCheckpoint(r: Run): Promise<void> {
   r.checkpointRequested = false;
   const cp = await r.engine.checkpoint();
   lastCheckpoint = cp;
   lastRunId = r.runId;
-  await persist(r.runId, (store, id) => store.saveCheckpoint(id, cp));
-  post({ type: 'checkpointSaved', step: lastCheckpoint.step });
+  if (!r.runId) {
+    post({ type: 'checkpointFailed', step: cp.step, message: `Checkpoint at step ${cp.step} could not be stored: the run has no stored record (storing it failed when it started). It is kept in this tab for "Continue from checkpoint".` });
+    return;
+  }
+  try {
+    const store = await getStore();
+    await store.saveCheckpoint(r.runId, cp);
+    post({ type: 'checkpointSaved', step: cp.step, durable: store.persistent });
+  } catch (e) {
+    post({ type: 'checkpointFailed', step: cp.step, message: `Checkpoint at step ${cp.step} could not be stored: ${errorText(e)}. The search goes on and tries again at the next checkpoint.` });
+  }
 }
 
 /** Reads α/β once and posts the softmaxed and raw weights (and, if asked, the genotype). */
