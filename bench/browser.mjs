@@ -15,7 +15,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
-import { parseFlags } from '../src/cli/flags.ts';
+import { parseFlags } from '../src/util/flags.ts';
 import { formatRatios, formatTable, isBenchSize, ratiosByBackend } from '../src/bench/report.ts';
 import { launch } from '../e2e/lab.mjs';
 import { root, serveBuiltLab } from '../e2e/server.mjs';

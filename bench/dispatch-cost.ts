@@ -6,7 +6,7 @@
 // alike (the first step after each switch runs untimed), and prints both medians.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
-import { parseFlags } from '../src/cli/flags';
+import { parseFlags } from '../src/util/flags';
 import { dispatchCostOptions, measureDispatchCost } from '../src/bench/dispatch-cost';
 
 const options = dispatchCostOptions(parseFlags(process.argv.slice(2)));

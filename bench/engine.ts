@@ -3,7 +3,7 @@
 // The same bench in Chromium, every backend the browser offers: npm run bench:browser (bench/browser.mjs).
 import { mkdir, writeFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs';
-import { parseFlags } from '../src/cli/flags';
+import { parseFlags } from '../src/util/flags';
 import { runBench } from '../src/cli/bench';
 import { formatRatios, formatTable } from '../src/bench/report';
 

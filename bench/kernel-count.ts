@@ -7,12 +7,12 @@
 // needs the Vulkan environment of `npm run test:gpu`), --modes darts,factorized picks modes,
 // --all lists every kernel, not the top 8.
 import * as tf from '@tensorflow/tfjs';
-import { parseFlags } from '../src/cli/flags';
+import { parseFlags } from '../src/util/flags';
 import { SearchEngine } from '../src/search/engine';
 import { makeConfig, type SearchMode } from '../src/search/space';
 import { makeSearchStreams, makeSyntheticDataset } from '../src/data/index';
-import { useBackend, type NodeBackend } from '../src/cli/backend';
-import { setFusedKernels } from '../src/search/fused';
+import { useBackend, type NodeBackend } from '../src/platform/node';
+import { setFusedKernels } from '../src/kernels/fused';
 import { NO_OP_KERNELS, countKernels } from '../src/bench/kernels';
 
 tf.env().set('PROD', true);

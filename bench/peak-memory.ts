@@ -4,8 +4,8 @@
 // tensor at full size, views included.
 //   npx tsx bench/peak-memory.ts [--backend wasm] [--size quick] [--modes darts,factorized]
 import * as tf from '@tensorflow/tfjs';
-import { parseFlags } from '../src/cli/flags';
-import { NODE_BACKENDS, useBackend, type NodeBackend } from '../src/cli/backend';
+import { parseFlags } from '../src/util/flags';
+import { NODE_BACKENDS, useBackend, type NodeBackend } from '../src/platform/node';
 import { SearchEngine } from '../src/search/engine';
 import { makeConfig, type SearchMode } from '../src/search/space';
 import { makeSearchStreams, makeSyntheticDataset } from '../src/data/index';

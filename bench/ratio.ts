@@ -2,12 +2,12 @@
 // so that a busy machine slows both alike: a ratio that survives noise the separate bench rows
 // do not.   npx tsx bench/ratio.ts [--backend wasm] [--size quick] [--steps 8] [--no-fused]
 import * as tf from '@tensorflow/tfjs';
-import { parseFlags } from '../src/cli/flags';
-import { NODE_BACKENDS, useBackend, type NodeBackend } from '../src/cli/backend';
+import { parseFlags } from '../src/util/flags';
+import { NODE_BACKENDS, useBackend, type NodeBackend } from '../src/platform/node';
 import { SearchEngine } from '../src/search/engine';
 import { makeConfig, type SearchMode } from '../src/search/space';
 import { makeSearchStreams, makeSyntheticDataset } from '../src/data/index';
-import { setFusedKernels } from '../src/search/fused';
+import { setFusedKernels } from '../src/kernels/fused';
 import { BENCH_SIZES, median, type BenchSize } from '../src/bench/report';
 
 tf.env().set('PROD', true);

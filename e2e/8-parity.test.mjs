@@ -1,6 +1,6 @@
 // Backend parity in Debian's Chromium: webgpu (SwiftShader), webgl and wasm against cpu, for
 // the forward value and gradients of every op and activation and for two search steps from the
-// same seed (parity.html; cases and tolerances in src/search/parity-cases.ts); then, on each
+// same seed (parity.html; cases and tolerances in src/parity/cases.ts); then, on each
 // backend, the same search again gives the same losses, α and β bit for bit, and leaves no
 // tensor or data buffer behind once disposed.
 import { test } from 'node:test';

@@ -1,14 +1,14 @@
 // The CPU-side bench runs on Dawn's null adapter: no GPU or Vulkan driver, so it runs here.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { measureDispatchCost } from './dispatch-cost';
-import { useNullWebGpu } from '../cli/backend';
+import { useNullWebGpu } from '../platform/node';
 import { Supernet } from '../search/supernet';
 import { makeConfig } from '../search/space';
-import { Random } from '../search/random';
+import { Random } from '../util/random';
 import { SearchEngine } from '../search/engine';
-import { setPackedSgd } from '../search/packed-sgd';
+import { setPackedSgd } from '../kernels/packed-sgd';
 import { countKernels } from './kernels';
-import { KERNELS } from '../search/fused';
+import { KERNELS } from '../kernels/fused';
 import { makeSearchStreams, makeSyntheticDataset } from '../data/index';
 import { benchOne } from './measure';
 

@@ -5,13 +5,13 @@
 // batch 2 of 16×16 images keeps the buffers under the null adapter's 512 MB: the number of
 // dispatches does not depend on batch or image size.
 import * as tf from '@tensorflow/tfjs';
-import { useNullWebGpu } from '../cli/backend';
-import type { Flags } from '../cli/flags';
+import { useNullWebGpu } from '../platform/node';
+import type { Flags } from '../util/flags';
 import { SearchEngine } from '../search/engine';
 import { makeConfig, type SearchMode } from '../search/space';
 import { makeSearchStreams, makeSyntheticDataset } from '../data/index';
-import { setFusedKernels } from '../search/fused';
-import { setPackedSgd } from '../search/packed-sgd';
+import { setFusedKernels } from '../kernels/fused';
+import { setPackedSgd } from '../kernels/packed-sgd';
 import { setGroupedEdges } from '../search/supernet';
 import { countKernels } from './kernels';
 import { median } from './report';

@@ -2,7 +2,7 @@
 // count sets the step time of small supernets. Counted through the engine (tf.profile keeps
 // every kernel's record and overflowed the stack on a non-factorized step).
 import * as tf from '@tensorflow/tfjs';
-import { KERNELS } from '../search/fused';
+import { KERNELS } from '../kernels/fused';
 
 /** Kernels that move no data on webgpu (views and reference counts), and customGrad's wrappers. */
 export const NO_OP_KERNELS = new Set(['Reshape', 'Identity', 'Cast (no-op)', 'forward', KERNELS.fanOut]);

@@ -3,8 +3,8 @@
 // (bench/browser.mjs) opens it once per row and reads window.__bench; a person can open it
 // with the query parameters below to time their own GPU.
 import * as tf from '@tensorflow/tfjs';
-import { selectBackend } from '../worker/backend';
-import { watchWebGpuDevice } from '../search/safety';
+import { selectBackend } from '../platform/browser';
+import { watchWebGpuDevice } from '../kernels/safety';
 import type { SearchMode } from '../search/space';
 import { BudgetExceeded, benchOne } from './measure';
 import { adapterLabel, formatTable, isBenchSize, type AdapterLike, type BenchFailure, type BenchRow, type BenchSize } from './report';

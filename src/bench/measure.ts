@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { SearchEngine, type BatchSource } from '../search/engine';
 import { makeConfig, type SearchConfig, type SearchMode } from '../search/space';
-import { Random } from '../search/random';
+import { Random } from '../util/random';
 import type { Batch } from '../data/types';
 import { forwardMacs, searchStepFlops } from './macs';
 import { BENCH_SIZES, median, type BenchRow, type BenchSize } from './report';

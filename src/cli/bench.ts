@@ -1,10 +1,10 @@
 // The Node bench: step timings of the search on one backend (src/bench/measure.ts), with the
 // rows, ratios and table shared with the browser bench (src/bench/report.ts).
-import { NODE_BACKENDS, useBackend, type NodeBackend } from './backend';
-import type { Flags } from './flags';
+import { NODE_BACKENDS, useBackend, type NodeBackend } from '../platform/node';
+import type { Flags } from '../util/flags';
 import type { SearchConfig, SearchMode } from '../search/space';
 import { BudgetExceeded, benchOne } from '../bench/measure';
-import { setFusedKernels } from '../search/fused';
+import { setFusedKernels } from '../kernels/fused';
 import { isBenchSize, ratios, type BenchFailure, type BenchRow, type BenchSize } from '../bench/report';
 
 export { BENCH_SIZES, ratios, type BenchRow, type BenchSize } from '../bench/report';

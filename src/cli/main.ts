@@ -2,14 +2,14 @@
 // errors go to stderr with a non-zero exit, and nothing is written half-done.
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs';
-import { NODE_BACKENDS, useBackend, type NodeBackend } from './backend';
-import { FlagError, parseFlags, type Flags } from './flags';
+import { NODE_BACKENDS, useBackend, type NodeBackend } from '../platform/node';
+import { FlagError, parseFlags, type Flags } from '../util/flags';
 import { ACTIVATIONS, EDGES, PRESETS, SEARCH_MODES, candidateOps, makeConfig, type PresetName, type SearchConfig, type SearchMode } from '../search/space';
 import { Supernet } from '../search/supernet';
-import { Random } from '../search/random';
+import { Random } from '../util/random';
 import { SearchEngine, SearchError } from '../search/engine';
 import { deriveGenotype, genotypeOf, parseGenotypeInput, stringifyGenotypeFile, toGenotypeFile, withAllRelu, type ArchWeights } from '../search/genotype';
-import { exportPytorch } from '../search/pytorch';
+import { exportPytorch } from '../retrain/pytorch';
 import { loadDatasetNode } from '../data/node';
 import { evalBatches, makeSearchStreams, type Dataset } from '../data/index';
 import { runBench } from './bench';
@@ -113,7 +113,7 @@ async function countGenotype(flags: Flags): Promise<unknown> {
     dropPathProb: 0,
   };
   flags.assertAllUsed();
-  const { DiscreteNetwork } = await import('../search/network');
+  const { DiscreteNetwork } = await import('../retrain/network');
   const net = new DiscreteNetwork(options, new Random(0));
   const counts = net.countParams();
   net.dispose();
@@ -250,7 +250,7 @@ async function train(flags: Flags): Promise<unknown> {
   if (reluOnly) genotype = withAllRelu(genotype);
   await useBackend(backendName);
   const dataset = await loadDatasetNode(datasetName, {});
-  const { GenotypeTrainer, trainGenotype } = await import('../search/train');
+  const { GenotypeTrainer, trainGenotype } = await import('../retrain/train');
   const overrides: Record<string, number> = { seed };
   if (epochs !== undefined) overrides.epochs = epochs;
   if (maxSteps !== undefined) overrides.maxSteps = maxSteps;

@@ -3,9 +3,9 @@
 // WebGPU through Dawn), and the GPU bench runs it before timing anything: a fast wrong step is
 // worth nothing.
 import * as tf from '@tensorflow/tfjs';
-import { NODE_BACKENDS, useBackend, type NodeBackend } from './backend';
-import type { Flags } from './flags';
-import { OP_TOLERANCE, PARITY_CASES, SEARCH_TOLERANCE, compareArrays, evaluateCase, runParitySearch } from '../search/parity-cases';
+import { NODE_BACKENDS, useBackend, type NodeBackend } from '../platform/node';
+import type { Flags } from '../util/flags';
+import { OP_TOLERANCE, PARITY_CASES, SEARCH_TOLERANCE, compareArrays, evaluateCase, runParitySearch } from '../parity/cases';
 
 export interface ParityCheck {
   name: string;

@@ -2,7 +2,7 @@
 // part for the architecture (α, β); each part sampled in a fresh seeded order every epoch;
 // batches normalised per channel, optionally with DARTS's crop-and-flip augmentation.
 
-import { Random } from '../search/random';
+import { Random } from '../util/random';
 import type { Batch, Dataset, ImageSet } from './types';
 import { DatasetError } from './errors';
 

@@ -1,7 +1,7 @@
 // Turns the files a user picked (or a directory holds) into a Dataset: recognises what they
 // are, reads them, pairs images with labels, and splits off a test set when none came.
 
-import { Random } from '../search/random';
+import { Random } from '../util/random';
 import type { Dataset, ImageSet } from './types';
 import {
   DEFAULT_MAX_BYTES,

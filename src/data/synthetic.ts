@@ -2,7 +2,7 @@
 // colour, its own hue), jittered and noisy. Easy enough to learn in a few steps, hard enough
 // that a network has to look at where the blob is. For tests and a first look in the lab.
 
-import { Random } from '../search/random';
+import { Random } from '../util/random';
 import type { Dataset, ImageSet } from './types';
 import { DatasetError } from './errors';
 import { makeDataset } from './stats';

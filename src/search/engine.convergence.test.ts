@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { SearchEngine } from './engine';
 import { makeConfig, type SearchConfig } from './space';
-import { installSafeAddN } from './safety';
+import { installSafeAddN } from '../kernels/safety';
 import { evalBatches, makeSearchStreams, makeSyntheticDataset, type Dataset } from '../data/index';
 import { validateGenotype } from './genotype';
 

@@ -5,10 +5,10 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { SearchEngine, SearchError, type SearchCheckpoint } from './engine';
 import { EDGE_LIST, makeConfig, type SearchConfig } from './space';
-import { installSafeAddN } from './safety';
+import { installSafeAddN } from '../kernels/safety';
 import { makeSearchStreams, makeSyntheticDataset, type Dataset } from '../data/index';
 import { validateGenotype } from './genotype';
-import { setFusedKernels } from './fused';
+import { setFusedKernels } from '../kernels/fused';
 
 let dataset: Dataset;
 

@@ -2,7 +2,7 @@
 // Pure engine: no DOM, worker or Node APIs, so the worker, the CLI and tests drive the same code.
 import * as tf from '@tensorflow/tfjs';
 import type { Batch } from '../data/types';
-import { Random } from './random';
+import { Random } from '../util/random';
 import { validateConfig, type SearchConfig } from './space';
 import { Supernet, regroupPerEdgeVariables, type InputShape, type RawArchWeights, type SavedVariable } from './supernet';
 import { TriLevelOptimizer, cosineLearningRate, type OptimizerState } from './optimizer';

@@ -12,7 +12,7 @@
 // steps, darts too: hours here; on a real GPU's Vulkan driver the step is bound by kernel
 // dispatch as well, so minutes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { useBackend } from '../cli/backend';
+import { useBackend } from '../platform/node';
 import { expectNoGrowth } from './memory.cases';
 
 let available = true;

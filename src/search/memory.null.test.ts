@@ -4,7 +4,7 @@
 // path (its kernels, buffer pool, packed SGD buffers, fan-out handles) runs the 200 steps in the
 // unit suite. Values are meaningless there; memory bookkeeping is tfjs's own, as on a GPU.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { useNullWebGpu } from '../cli/backend';
+import { useNullWebGpu } from '../platform/node';
 import { expectNoGrowth } from './memory.cases';
 
 let gpuFailure: () => unknown = () => null;

@@ -22,7 +22,7 @@ import {
   type ActivationParams,
 } from './ops';
 import { ACTIVATIONS } from './space';
-import { Random } from './random';
+import { Random } from '../util/random';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

@@ -3,9 +3,9 @@
 // written in a form that only uses ops whose gradients are right (see the notes at each op).
 import * as tf from '@tensorflow/tfjs';
 import { ACTIVATIONS, type ActivationName } from './space';
-import type { Random } from './random';
-import { MAX_ADDN_INPUTS } from './fused-names';
-import { fusedAddN, fusedBatchNorm, fusedGroupedPointwise, sumInChunks, fusedDepthwise, fusedDepthwiseActive, fusedKernelsActive, fusedMaxPoolGrad, fusedMaxPoolGradActive, fusedMixedActivation } from './fused';
+import type { Random } from '../util/random';
+import { MAX_ADDN_INPUTS } from '../kernels/fused-names';
+import { fusedAddN, fusedBatchNorm, fusedGroupedPointwise, sumInChunks, fusedDepthwise, fusedDepthwiseActive, fusedKernelsActive, fusedMaxPoolGrad, fusedMaxPoolGradActive, fusedMixedActivation } from '../kernels/fused';
 
 /**
  * How convolutions are computed. 'native' uses tfjs conv kernels (cpu, webgl, webgpu have their

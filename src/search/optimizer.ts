@@ -7,8 +7,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { SearchConfig } from './space';
 import type { Supernet } from './supernet';
 import { sumTensors, type ForwardContext } from './ops';
-import { fusedKernelsActive, fusedSgdPackedStep, fusedSgdStep, fusedSumsOfSquares } from './fused';
-import { PackedSgdBuffers, packedSgdSupported } from './packed-sgd';
+import { fusedKernelsActive, fusedSgdPackedStep, fusedSgdStep, fusedSumsOfSquares } from '../kernels/fused';
+import { PackedSgdBuffers, packedSgdSupported } from '../kernels/packed-sgd';
 
 /** PyTorch CosineAnnealingLR(T_max = epochs, eta_min), stepped once per epoch as DARTS does. */
 export function cosineLearningRate(epoch: number, epochs: number, lrMax: number, lrMin: number): number {

@@ -6,10 +6,10 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Supernet } from './supernet';
 import { makeConfig, type SearchConfig } from './space';
-import { Random } from './random';
-import { installSafeAddN } from './safety';
+import { Random } from '../util/random';
+import { installSafeAddN } from '../kernels/safety';
 import { countKernels } from '../bench/kernels';
-import { KERNELS, setFusedKernels } from './fused';
+import { KERNELS, setFusedKernels } from '../kernels/fused';
 
 const input = { height: 8, width: 8, channels: 3, classes: 4 };
 

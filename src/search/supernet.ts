@@ -24,7 +24,7 @@ import {
   type OpName,
   type SearchConfig,
 } from './space';
-import { Random } from './random';
+import { Random } from '../util/random';
 import {
   PRELU_INIT,
   SWISH_INIT,
@@ -53,8 +53,8 @@ import {
   type ActivationParams,
   type ForwardContext,
 } from './ops';
-import { fusedFanOut, fusedKernelsActive, fusedWeightedSum, weightedSumKernels } from './fused';
-import { WHOLE, type TermView } from './fused-names';
+import { fusedFanOut, fusedKernelsActive, fusedWeightedSum, weightedSumKernels } from '../kernels/fused';
+import { WHOLE, type TermView } from '../kernels/fused-names';
 
 export interface InputShape {
   height: number;

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { deriveGenotype } from '../search/genotype';
 import { ACTIVATIONS, EDGES, OPS, QUICK_CONFIG, candidateOps } from '../search/space';
 import { alignCurves, compareRuns, configDifferences, largestWeight, sharedWeightMax, weightDifference, type FinalWeights } from './compare';
-import { openRunStore, type ArchSnapshot, type MetricRow, type RunRecord } from './runs';
+import { openRunStore, type ArchSnapshot, type MetricRow, type RunRecord } from '../runs/store';
 
 const zeros = (cols: number) => Array.from({ length: EDGES }, () => Array.from({ length: cols }, () => 0));
 

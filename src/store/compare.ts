@@ -4,7 +4,7 @@
 // Pure TypeScript (no DOM, React or worker APIs), so Node tests check it with real numbers.
 import { deriveGenotype, genotypeOf, softmax, type Genotype } from '../search/genotype';
 import type { SearchConfig, SearchMode } from '../search/space';
-import type { ArchSnapshot, RunRecord, RunStatus } from './run-format';
+import type { ArchSnapshot, RunRecord, RunStatus } from '../runs/format';
 
 /** One point of a run's curves (the fields of lab.ts's CurvePoint). */
 export interface ComparedPoint {

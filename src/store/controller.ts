@@ -3,7 +3,7 @@
 // and the URL hash in step.
 import { genotypeOf, softmax, stringifyGenotypeFile, toDartsString } from '../search/genotype';
 import { compareRuns } from './compare';
-import type { ArchSnapshot, MetricRow, RunRecord } from './runs';
+import type { ArchSnapshot, MetricRow, RunRecord } from '../runs/store';
 import { datasetSpecOfKey, type DatasetInfo, type FileBytes, type FromWorker, type ToWorker } from '../worker/protocol';
 import { appendThinned, isActive, isTraining, MAX_CURVE_POINTS, MAX_SNAPSHOTS, thinEvenly, useLab, type CurvePoint, type Snapshot, type TrainingState } from './lab';
 import { datasetSpecOf, decodeSetup, encodeSetup, retrainConfig, retrainProblems, setupProblems, type DatasetChoice, type Setup } from './setup';

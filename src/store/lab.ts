@@ -5,7 +5,7 @@ import { create } from 'zustand';
 import type { SearchConfig } from '../search/space';
 import type { DatasetInfo, ErrorCode, ProgressMessage, ResumableRun, TrainingProgressMessage, TrainingStartedMessage, WeightsMessage } from '../worker/protocol';
 import type { RunComparison } from './compare';
-import type { RunProblem, RunSummary, TrainEvaluation } from './runs';
+import type { RunProblem, RunSummary, TrainEvaluation } from '../runs/store';
 import { defaultSetup, type DatasetChoice, type Setup } from './setup';
 
 export type Phase = 'idle' | 'starting' | 'running' | 'pausing' | 'paused' | 'stopping' | 'done' | 'error';

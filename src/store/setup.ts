@@ -11,8 +11,9 @@ import {
   type SearchConfig,
   type SearchMode,
 } from '../search/space';
-import { TRAIN_PRESET_NAMES, TRAIN_PRESETS, type TrainConfig, type TrainPresetName } from '../search/train-config';
-import { BACKEND_CHOICES, type BackendChoice, type DatasetSpec } from '../worker/protocol';
+import { TRAIN_PRESET_NAMES, TRAIN_PRESETS, type TrainConfig, type TrainPresetName } from '../retrain/train-config';
+import { BACKEND_CHOICES, type BackendChoice } from '../platform/backends';
+import type { DatasetSpec } from '../worker/protocol';
 
 export type DatasetChoice = 'builtin' | 'synthetic' | 'files';
 

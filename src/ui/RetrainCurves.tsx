@@ -4,7 +4,7 @@
 import { useEffect, useRef } from 'react';
 import * as d3 from 'd3';
 import type { TrainCurvePoint } from '../store/lab';
-import type { TrainEvaluation } from '../store/runs';
+import type { TrainEvaluation } from '../runs/store';
 import { useThrottledDraw } from './deferred';
 import { CurveLegend, appendCurvePanels, drawPanelAxes, finiteOr0, rawPath, smoothPath, stepDomain, stepScale, thin, valueScale, type CurvesLayout, type PanelGroup } from './curves';
 

@@ -4,7 +4,7 @@
 import { useEffect, useId, useState } from 'react';
 import { JsonFileButton } from './JsonFileButton';
 import { parseGenotypeInput } from '../search/genotype';
-import { TRAIN_PRESETS, TRAIN_PRESET_NAMES, type TrainPresetName } from '../search/train-config';
+import { TRAIN_PRESETS, TRAIN_PRESET_NAMES, type TrainPresetName } from '../retrain/train-config';
 import { startTraining } from '../store/controller';
 import { isActive, isTraining, useLab } from '../store/lab';
 import { RETRAIN_FIELDS, retrainProblems, type RetrainField } from '../store/setup';

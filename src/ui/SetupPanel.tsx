@@ -14,7 +14,7 @@ import {
   type DatasetChoice,
   type SyntheticSetup,
 } from '../store/setup';
-import { BACKEND_CHOICES } from '../worker/protocol';
+import { BACKEND_CHOICES } from '../platform/backends';
 
 const GROUPS: { id: ConfigField['group']; title: string }[] = [
   { id: 'run', title: 'Search' },

@@ -3,12 +3,12 @@
 // The worker runs one job at a time: a search (`start`) or a re-training (`startTraining`);
 // `pause`, `resume`, `stop` and `injectNaN` go to whichever runs.
 import type { SearchConfig } from '../search/space';
-import type { TrainConfig, TrainPresetName } from '../search/train-config';
-import type { ArchSnapshot, MetricRow, RunProblem, RunRecord, RunSummary } from '../store/runs';
+import type { TrainConfig, TrainPresetName } from '../retrain/train-config';
+import type { ArchSnapshot, MetricRow, RunProblem, RunRecord, RunSummary } from '../runs/store';
 import type { RawArchWeights } from '../search/supernet';
+import type { AdapterInfo, BackendChoice } from '../platform/backends';
 
-export const BACKEND_CHOICES = ['auto', 'webgpu', 'webgl', 'wasm', 'cpu'] as const;
-export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+export type { AdapterInfo, BackendChoice };
 
 /** Which data set a run uses. Own files travel once with loadDataset; later messages name them. */
 export type DatasetSpec =
@@ -32,14 +32,6 @@ export interface DatasetInfo {
 export interface FileBytes {
   name: string;
   bytes: ArrayBuffer;
-}
-
-export interface AdapterInfo {
-  vendor: string;
-  architecture: string;
-  device: string;
-  description: string;
-  isFallbackAdapter: boolean;
 }
 
 /** Raw (pre-softmax) architecture weights, 14 rows each (DARTS edge order), as the engine reads them. */

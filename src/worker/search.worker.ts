@@ -6,7 +6,7 @@ import '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { SearchEngine, SearchError, type SearchCheckpoint } from '../search/engine';
 import { deriveGenotype, softmax, stringifyGenotypeFile, toDartsString, toGenotypeFile } from '../search/genotype';
-import { watchWebGpuDevice } from '../search/safety';
+import { watchWebGpuDevice } from '../kernels/safety';
 import { validateConfig, type SearchConfig } from '../search/space';
 import {
   DatasetError,
@@ -16,9 +16,9 @@ import {
   makeSyntheticDataset,
   type Dataset,
 } from '../data/index';
-import { openRunStore, type ArchSnapshot, type MetricRow, type RunStore } from '../store/runs';
-import { errorText, selectBackend, type BackendSelection } from './backend';
-import { TrainingJob, type TrainingHost } from './training';
+import { openRunStore, type ArchSnapshot, type MetricRow, type RunStore } from '../runs/store';
+import { errorText, selectBackend, type BackendSelection } from '../platform/browser';
+import { TrainingJob, type TrainingHost } from './training-job';
 import {
   datasetKey,
   type DatasetInfo,
@@ -593,7 +593,7 @@ async function sendWeights(r: Run, withGenotype: boolean): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Re-training (src/worker/training.ts), with this worker's data sets, backend and run store
+// Re-training (src/worker/training-job.ts), with this worker's data sets, backend and run store
 
 const trainingHost: TrainingHost = {
   post,

@@ -13,10 +13,10 @@
 // BN uses batch statistics while training and updates running statistics (momentum 0.1, the
 // unbiased batch variance, as PyTorch); evaluation uses the running statistics.
 import * as tf from '@tensorflow/tfjs';
-import { isParamOp, type ActivationName, type OpName } from './space';
-import type { Genotype, GenotypeEdge } from './genotype';
-import { validateGenotype } from './genotype';
-import { Random } from './random';
+import { isParamOp, type ActivationName, type OpName } from '../search/space';
+import type { Genotype, GenotypeEdge } from '../search/genotype';
+import { validateGenotype } from '../search/genotype';
+import { Random } from '../util/random';
 import {
   PRELU_INIT,
   SWISH_INIT,
@@ -32,7 +32,7 @@ import {
   sumTensors,
   type ActivationParams,
   type ForwardContext,
-} from './ops';
+} from '../search/ops';
 
 export interface DiscreteNetworkOptions {
   genotype: Genotype;

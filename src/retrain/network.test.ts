@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DARTS_V2, GenotypeError, type Genotype, type GenotypeEdge } from './genotype';
+import { DARTS_V2, GenotypeError, type Genotype, type GenotypeEdge } from '../search/genotype';
 import { DiscreteNetwork, auxiliaryHeadFits, auxiliaryPool, convValid, type DiscreteNetworkOptions } from './network';
-import { crossEntropy } from './ops';
+import { crossEntropy } from '../search/ops';
 import { exportPytorch } from './pytorch';
-import { Random } from './random';
-import type { ActivationName, OpName } from './space';
-import { ALL_ACTIVATIONS, findTorchPython } from './testdata/fixtures';
+import { Random } from '../util/random';
+import type { ActivationName, OpName } from '../search/space';
+import { ALL_ACTIVATIONS, findTorchPython } from '../search/testdata/fixtures';
 
 const e = (op: OpName, from: number, activation: ActivationName | null = null): GenotypeEdge => ({ op, from, activation });
 

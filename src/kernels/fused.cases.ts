@@ -2,13 +2,13 @@
 // same cases run on cpu and wasm (fused.test.ts) and on webgpu (fused.gpu.test.ts).
 import { expect } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { activationCoefficientMatrix, batchNorm, batchNormRelu, concatChannels, conv1x1, depthwiseConv, groupedConv1x1, groupedMixedActivation, mixedActivationOf, maxPool2x2, maxPool3x3, mixedActivationAll, setConvFormulation, sumTensors } from './ops';
+import { activationCoefficientMatrix, batchNorm, batchNormRelu, concatChannels, conv1x1, depthwiseConv, groupedConv1x1, groupedMixedActivation, mixedActivationOf, maxPool2x2, maxPool3x3, mixedActivationAll, setConvFormulation, sumTensors } from '../search/ops';
 import { KERNELS, fusedDepthwiseActive, fusedFanOut, fusedKernelsActive, fusedMaxPoolGradActive, fusedSgdPackedStep, fusedWeightedSum, setFusedKernels } from './fused';
 import { setPackedSgd } from './packed-sgd';
 import { countKernels } from '../bench/kernels';
 
-import { Random } from './random';
-import { SgdMomentum, clipScale, globalNorm } from './optimizer';
+import { Random } from '../util/random';
+import { SgdMomentum, clipScale, globalNorm } from '../search/optimizer';
 
 function randomTensor(shape: number[], seed: number, scale = 1, shift = 0): tf.Tensor {
   const rng = new Random(seed);

@@ -3,9 +3,9 @@ import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { evalBatches, makeSyntheticDataset } from '../data/index';
 import type { Batch } from '../data/types';
-import type { Genotype, GenotypeEdge } from './genotype';
-import { Random } from './random';
-import type { ActivationName, OpName } from './space';
+import type { Genotype, GenotypeEdge } from '../search/genotype';
+import { Random } from '../util/random';
+import type { ActivationName, OpName } from '../search/space';
 import {
   FULL_TRAIN_CONFIG,
   GenotypeTrainer,

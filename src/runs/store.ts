@@ -50,9 +50,9 @@ import {
   type StoredSnapshot,
   type TrainEvaluation,
   type TrainMetricRow,
-} from './run-format';
+} from './format';
 
-export * from './run-format';
+export * from './format';
 
 export const DEFAULT_DB_NAME = 'factorized-nas-lab-runs';
 export const DB_VERSION = 1;

@@ -1,7 +1,7 @@
 // Export a genotype as a self-contained PyTorch file: DARTS's cnn/model.py NetworkCIFAR and
 // cnn/operations.py, with each conv op's leading ReLU replaced by the edge's activation.
 
-import { ACTIVATIONS, isParamOp } from './space';
+import { ACTIVATIONS, isParamOp } from '../search/space';
 import {
   GenotypeError,
   genotypeOf,
@@ -10,7 +10,7 @@ import {
   type Genotype,
   type GenotypeEdge,
   type GenotypeFile,
-} from './genotype';
+} from '../search/genotype';
 
 /** A Python string literal (single-quoted, escaped). */
 function pyStr(s: string): string {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DARTS_V2, withAllRelu } from './genotype';
+import { DARTS_V2, withAllRelu } from '../search/genotype';
 import { QUICK_TRAIN_CONFIG, evaluationDue, makeTrainConfig } from './train-config';
 
 describe('re-training settings', () => {

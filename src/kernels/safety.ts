@@ -7,7 +7,7 @@
 // (tfjs internals included) sums in chunks. GPU validation errors and device loss are turned into
 // loud errors through watchWebGpuDevice.
 import * as tf from '@tensorflow/tfjs';
-import { MAX_ADDN } from './ops';
+import { MAX_ADDN_INPUTS as MAX_ADDN } from './fused-names';
 
 const patched = new Set<string>();
 

@@ -3,12 +3,12 @@
 // and stop arrive), scores the test images on schedule, stores the run as it goes, and reports
 // failures (NaN loss, lost device) as the search does: one `error` message, the run marked failed.
 import { genotypeOf, parseGenotypeInput, toDartsString, toGenotypeFile, withAllRelu, type GenotypeFile } from '../search/genotype';
-import { watchWebGpuDevice } from '../search/safety';
+import { watchWebGpuDevice } from '../kernels/safety';
 import { SEARCH_MODES, type SearchMode } from '../search/space';
-import { GenotypeTrainer, TrainDivergedError, evaluationDue } from '../search/train';
+import { GenotypeTrainer, TrainDivergedError, evaluationDue } from '../retrain/train';
 import { evalBatches, type Dataset } from '../data/index';
-import { datasetIdentity, type RunStore } from '../store/runs';
-import { errorText, type BackendSelection } from './backend';
+import { datasetIdentity, type RunStore } from '../runs/store';
+import { errorText, type BackendSelection } from '../platform/browser';
 import { datasetKey, type BackendChoice, type DatasetSpec, type ErrorCode, type FromWorker, type StartTrainingMessage } from './protocol';
 
 /** What the worker lends a re-training: its data sets, backend, run store and message port. */

@@ -1,4 +1,4 @@
-// The parity cases, shared by the Node suites (src/search/parity.ts) and the browser page
+// The parity cases, shared by the Node suites (src/parity/node.ts) and the browser page
 // (parity.html, run by e2e): every op and activation of the engine, evaluated as its forward
 // value and the gradients of Σ output·R with respect to every input, on the current backend.
 //
@@ -19,10 +19,10 @@ import {
   maxPool3x3,
   mixedActivationAll,
   sumTensors,
-} from './ops';
-import { ACTIVATIONS, makeConfig } from './space';
-import { Random } from './random';
-import { SearchEngine } from './engine';
+} from '../search/ops';
+import { ACTIVATIONS, makeConfig } from '../search/space';
+import { Random } from '../util/random';
+import { SearchEngine } from '../search/engine';
 import { makeSearchStreams, makeSyntheticDataset } from '../data/index';
 
 export const OP_TOLERANCE = { rel: 1e-4, abs: 1e-5 };

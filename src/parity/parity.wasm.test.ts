@@ -1,4 +1,4 @@
 // wasm (the fastest CPU backend, with the portable conv formulation) against cpu.
-import { defineParitySuite } from './parity';
+import { defineParitySuite } from './node';
 
 defineParitySuite('wasm');

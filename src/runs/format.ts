@@ -5,7 +5,7 @@ import type { SearchCheckpoint } from '../search/engine';
 import type { RawArchWeights } from '../search/supernet';
 import { GENOTYPE_FORMAT, GenotypeError, formatCompactJson, parseGenotypeInput, validateGenotypeFile, type ArchWeights, type GenotypeFile } from '../search/genotype';
 import { EDGES, SEARCH_MODES, validateConfig, type SearchConfig, type SearchMode } from '../search/space';
-import { TRAIN_PRESET_NAMES, validateTrainConfig, type TrainConfig, type TrainPresetName } from '../search/train-config';
+import { TRAIN_PRESET_NAMES, validateTrainConfig, type TrainConfig, type TrainPresetName } from '../retrain/train-config';
 
 // ---------------------------------------------------------------------------------------------
 // Types

@@ -2,10 +2,10 @@
 // `npm run test:gpu` points Dawn at a Vulkan driver (SwiftShader here).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { useBackend } from '../cli/backend';
+import { useBackend } from '../platform/node';
 import { FUSED_SHAPES, checkBatchNorm, checkBatchNormRelu, checkDepthwise, checkMixedActivation, checkSgd, checkPackedSgd, checkFanOut, checkSumsKeepNothing, checkWeightedSum, checkGroupedPointwise, checkGroupedMixedActivation, checkWeightedSumViews, NODE_SUM_INDICES } from './fused.cases';
 import { KERNELS, fusedKernelsActive, fusedWeightedSum } from './fused';
-import { batchNorm, depthwiseConv } from './ops';
+import { batchNorm, depthwiseConv } from '../search/ops';
 import { jsBatchNormStats } from './fused-js';
 
 let available = true;

@@ -8,8 +8,8 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import wasmUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
-import { patchBackend } from '../search/safety';
-import type { AdapterInfo, BackendChoice } from './protocol';
+import { patchBackend } from '../kernels/safety';
+import type { AdapterInfo, BackendChoice } from './backends';
 
 export interface BackendSelection {
   backend: string;

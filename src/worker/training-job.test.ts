@@ -5,9 +5,9 @@ import { IDBFactory } from 'fake-indexeddb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makeSyntheticDataset } from '../data/index';
 import { DARTS_V2, stringifyGenotypeFile, toGenotypeFile } from '../search/genotype';
-import { openRunStore, type RunStore } from '../store/runs';
+import { openRunStore, type RunStore } from '../runs/store';
 import type { FromWorker, StartTrainingMessage } from './protocol';
-import { TrainingJob, type TrainingHost } from './training';
+import { TrainingJob, type TrainingHost } from './training-job';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

@@ -1,7 +1,7 @@
 // WebGPU under Node (Dawn): the chunked AddN and loud GPU errors. `npm run test:gpu`.
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { useBackend } from '../cli/backend';
+import { useBackend } from '../platform/node';
 import { watchWebGpuDevice } from './safety';
 
 let available = true;

@@ -1,7 +1,7 @@
 // Backend patches (safety.ts) on the CPU backends: wasm's Identity shares its input's buffer.
 import { afterAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { useBackend } from '../cli/backend';
+import { useBackend } from '../platform/node';
 
 describe('wasm Identity (tf.clone, and every tensor the tape saves)', () => {
   afterAll(async () => {

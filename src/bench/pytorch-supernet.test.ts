@@ -4,10 +4,10 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { Supernet } from './supernet';
-import { Random } from './random';
-import { makeConfig, type SearchMode } from './space';
-import { findTorchPython } from './testdata/fixtures';
+import { Supernet } from '../search/supernet';
+import { Random } from '../util/random';
+import { makeConfig, type SearchMode } from '../search/space';
+import { findTorchPython } from '../search/testdata/fixtures';
 
 const PYTHON = findTorchPython();
 if (!PYTHON) console.log('skipped: python3-torch not installed, so bench/pytorch_supernet.py was not checked');

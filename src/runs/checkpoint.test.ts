@@ -6,11 +6,11 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SearchEngine } from '../search/engine';
-import { installSafeAddN } from '../search/safety';
+import { installSafeAddN } from '../kernels/safety';
 import { makeConfig, type SearchConfig, type SearchMode } from '../search/space';
 import { makeSearchStreams, makeSyntheticDataset, type Dataset } from '../data/index';
-import { openRunStore } from './runs';
-import { decodeRunFile } from './run-format';
+import { openRunStore } from './store';
+import { decodeRunFile } from './format';
 
 let dataset: Dataset;
 

@@ -6,8 +6,8 @@
 // Cases and tolerances: parity-cases.ts (shared with the browser page parity.html).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { useBackend, type NodeBackend } from '../cli/backend';
-import { OP_TOLERANCE, PARITY_CASES, SEARCH_TOLERANCE, compareArrays, evaluateCase, runParitySearch } from './parity-cases';
+import { useBackend, type NodeBackend } from '../platform/node';
+import { OP_TOLERANCE, PARITY_CASES, SEARCH_TOLERANCE, compareArrays, evaluateCase, runParitySearch } from './cases';
 
 function expectClose(got: Float32Array, want: Float32Array, rel: number, abs: number, label: string) {
   expect(got.length, label).toBe(want.length);

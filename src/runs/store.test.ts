@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { SearchCheckpoint } from '../search/engine';
 import { DARTS_V2, toDartsString, toGenotypeFile, type GenotypeFile } from '../search/genotype';
 import { ACTIVATIONS, EDGES, OPS, QUICK_CONFIG } from '../search/space';
-import { QUICK_TRAIN_CONFIG } from '../search/train-config';
+import { QUICK_TRAIN_CONFIG } from '../retrain/train-config';
 import {
   DEFAULT_DB_NAME,
   openRunStore,
@@ -14,7 +14,7 @@ import {
   type RunStore,
   type RunTraining,
   type TrainMetricRow,
-} from './runs';
+} from './store';
 
 const DATASET: RunDataset = {
   name: 'fashion-mnist-subset',

@@ -3,7 +3,7 @@
 // a GPU machine without a browser can measure the real step time.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { patchBackend, watchWebGpuDevice, type DeviceFailure } from '../search/safety';
+import { patchBackend, watchWebGpuDevice, type DeviceFailure } from '../kernels/safety';
 
 export const NODE_BACKENDS = ['wasm', 'cpu', 'webgpu'] as const;
 export type NodeBackend = (typeof NODE_BACKENDS)[number];

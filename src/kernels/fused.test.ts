@@ -2,12 +2,12 @@
 // and every gradient, on cpu and on wasm (the JavaScript kernels work on each backend's memory).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { useBackend } from '../cli/backend';
+import { useBackend } from '../platform/node';
 import { FUSED_SHAPES, checkBatchNorm, checkBatchNormRelu, checkMaxPoolAgainstCpu, checkMaxPoolGrad, checkMixedActivation, checkSgd, checkFanOut, checkSumsKeepNothing, checkWeightedSum, checkGroupedPointwise, checkGroupedMixedActivation, checkWeightedSumViews, NODE_SUM_INDICES } from './fused.cases';
 import { KERNELS, setFusedKernels } from './fused';
 import { decodeIndices, encodeIndices } from './fused-names';
-import { batchNorm, mixedActivationAll } from './ops';
-import { Random } from './random';
+import { batchNorm, mixedActivationAll } from '../search/ops';
+import { Random } from '../util/random';
 
 describe("a weighted sum's weight indices as one attribute", () => {
   it('round-trips up to a non-factorized cell (14 × 41 columns) and refuses anything else', () => {

@@ -7,11 +7,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { BatchStream } from '../data/batches';
 import type { Batch, Dataset } from '../data/types';
-import type { Genotype } from './genotype';
+import type { Genotype } from '../search/genotype';
 import { DiscreteNetwork, auxiliaryHeadFits } from './network';
-import { crossEntropy } from './ops';
-import { SgdMomentum, clipScale, correctCount, cosineLearningRate } from './optimizer';
-import { Random } from './random';
+import { crossEntropy } from '../search/ops';
+import { SgdMomentum, clipScale, correctCount, cosineLearningRate } from '../search/optimizer';
+import { Random } from '../util/random';
 import { makeTrainConfig, type TrainConfig, type TrainPresetName } from './train-config';
 
 // The config, presets and their checks need no tfjs (the page and the run store read them).

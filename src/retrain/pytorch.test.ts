@@ -3,10 +3,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DARTS_V2, GenotypeError, toGenotypeFile, type Genotype } from './genotype';
+import { DARTS_V2, GenotypeError, toGenotypeFile, type Genotype } from '../search/genotype';
 import { exportPytorch } from './pytorch';
-import type { ActivationName, OpName } from './space';
-import { ALL_ACTIVATIONS, findTorchPython } from './testdata/fixtures';
+import type { ActivationName, OpName } from '../search/space';
+import { ALL_ACTIVATIONS, findTorchPython } from '../search/testdata/fixtures';
 
 const PYTHON = findTorchPython();
 if (!PYTHON) console.log('skipped: python3-torch not installed');
