@@ -12,7 +12,6 @@ import { SearchEngine } from '../src/search/engine';
 import { makeConfig, type SearchMode } from '../src/search/space';
 import { makeSearchStreams, makeSyntheticDataset } from '../src/data/index';
 import { useBackend, type NodeBackend } from '../src/platform/node';
-import { setFusedKernels } from '../src/kernels/fused';
 import { NO_OP_KERNELS, countKernels } from '../src/bench/kernels';
 
 tf.env().set('PROD', true);
@@ -26,14 +25,13 @@ const modes = flags.string('modes', 'darts,factorized,nonfactorized').split(',')
 const topCount = flags.bool('all') ? Infinity : 8;
 flags.assertAllUsed();
 await useBackend(backend);
-setFusedKernels(fused);
 
 const dataset = makeSyntheticDataset({ seed: 1, height: 8, width: 8, channels: 3, classes: 4, trainCount: 64, testCount: 8 });
 const launched: Record<string, number> = {};
 console.log(`C=${channels} L=${layers} batch ${batchSize}, 8x8x3 images, fused kernels ${fused ? 'on' : 'off'}, counted on ${backend}`);
 for (const mode of modes) {
   const config = makeConfig({ mode, channels, layers, batchSize, maxSteps: 3 });
-  const engineForMode = new SearchEngine(config, { height: 8, width: 8, channels: 3, classes: 4 }, makeSearchStreams(dataset, { batchSize, seed: 1 }));
+  const engineForMode = new SearchEngine(config, { height: 8, width: 8, channels: 3, classes: 4 }, makeSearchStreams(dataset, { batchSize, seed: 1 }), { fused });
   await engineForMode.runStep();
   const { launched: n, byName } = await countKernels(() => engineForMode.runStep());
   const all = [...byName.values()].reduce((a, b) => a + b, 0);

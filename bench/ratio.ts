@@ -7,7 +7,6 @@ import { NODE_BACKENDS, useBackend, type NodeBackend } from '../src/platform/nod
 import { SearchEngine } from '../src/search/engine';
 import { makeConfig, type SearchMode } from '../src/search/space';
 import { makeSearchStreams, makeSyntheticDataset } from '../src/data/index';
-import { setFusedKernels } from '../src/kernels/fused';
 import { BENCH_SIZES, median, type BenchSize } from '../src/bench/report';
 
 tf.env().set('PROD', true);
@@ -18,7 +17,6 @@ const steps = flags.int('steps', 8);
 const fused = !flags.bool('no-fused');
 flags.assertAllUsed();
 await useBackend(backend);
-setFusedKernels(fused);
 const size = BENCH_SIZES[sizeName];
 const dataset = makeSyntheticDataset({ seed: 1, height: size.height, width: size.width, channels: size.inChannels, classes: size.classes, trainCount: 256, testCount: 16 });
 const modes: SearchMode[] = ['darts', 'factorized'];
@@ -28,6 +26,7 @@ const engines = modes.map(
       makeConfig({ mode, channels: size.channels, layers: size.layers, batchSize: size.batchSize, maxSteps: steps + 2 }),
       { height: size.height, width: size.width, channels: size.inChannels, classes: size.classes },
       makeSearchStreams(dataset, { batchSize: size.batchSize, seed: 1 }),
+      { fused },
     ),
 );
 const times: number[][] = modes.map(() => []);

@@ -6,7 +6,6 @@ import { Supernet } from '../search/supernet';
 import { makeConfig } from '../search/space';
 import { Random } from '../util/random';
 import { SearchEngine } from '../search/engine';
-import { setPackedSgd } from '../kernels/packed-sgd';
 import { countKernels } from './kernels';
 import { KERNELS } from '../kernels/fused';
 import { makeSearchStreams, makeSyntheticDataset } from '../data/index';
@@ -42,7 +41,7 @@ describe("the CPU side of a webgpu step (Dawn's null adapter)", () => {
     const dataset = makeSyntheticDataset({ seed: 1, ...shape, trainCount: 16, testCount: 4 });
     const engine = new SearchEngine(makeConfig({ mode: 'darts', channels: 4, layers: 3, batchSize: 2, order: 2, maxSteps: 10 }), shape, makeSearchStreams(dataset, { batchSize: 2, seed: 1 }));
     const counts = async (packed: boolean) => {
-      setPackedSgd(packed);
+      engine.setOptions({ packedSgd: packed });
       await engine.runStep(); // the switch's own copies
       return countKernels(() => engine.runStep());
     };
@@ -54,21 +53,13 @@ describe("the CPU side of a webgpu step (Dawn's null adapter)", () => {
       expect(on.byName.get(KERNELS.packedMomentum)).toBe(weightTensors);
       expect(off.launched - on.launched).toBe(weightTensors);
     } finally {
-      setPackedSgd(true);
       engine.dispose();
     }
   });
 
   it("the bench's bytes held count the packed SGD buffers' momentum half, which tf.memory() does not", async () => {
     const rows = [];
-    for (const packed of [false, true]) {
-      setPackedSgd(packed);
-      try {
-        rows.push(await benchOne('webgpu', 'tiny', 'darts', 'joint', { steps: 1, warmup: 1 }));
-      } finally {
-        setPackedSgd(true);
-      }
-    }
+    for (const packed of [false, true]) rows.push(await benchOne('webgpu', 'tiny', 'darts', 'joint', { steps: 1, warmup: 1, engine: { packedSgd: packed } }));
     const net = new Supernet({ config: makeConfig({ mode: 'darts', channels: 4, layers: 3 }), input: { height: 8, width: 8, channels: 3, classes: 4 } }, new Random(1));
     const weights = net.variables('weights').reduce((n, v) => n + v.size, 0);
     net.dispose();

@@ -7,17 +7,18 @@
 import * as tf from '@tensorflow/tfjs';
 import { useNullWebGpu } from '../platform/node';
 import type { Flags } from '../util/flags';
-import { SearchEngine } from '../search/engine';
+import { SearchEngine, type EngineOptions } from '../search/engine';
 import { makeConfig, type SearchMode } from '../search/space';
 import { makeSearchStreams, makeSyntheticDataset } from '../data/index';
-import { setFusedKernels } from '../kernels/fused';
-import { setPackedSgd } from '../kernels/packed-sgd';
-import { setGroupedEdges } from '../search/supernet';
 import { countKernels } from './kernels';
 import { median } from './report';
 
-/** Features a run can compare on and off: each step alternates between the two. */
-export const DISPATCH_COST_TOGGLES: Record<string, (on: boolean) => void> = { 'packed-sgd': setPackedSgd, fused: setFusedKernels, grouped: setGroupedEdges };
+/** Features a run can compare on and off (engine options): each step alternates between the two. */
+export const DISPATCH_COST_TOGGLES: Record<string, (on: boolean) => Partial<EngineOptions>> = {
+  'packed-sgd': (on) => ({ packedSgd: on }),
+  fused: (on) => ({ fused: on }),
+  grouped: (on) => ({ groupEdges: on ? 'auto' : false }),
+};
 
 export interface DispatchCostOptions {
   channels: number;
@@ -67,7 +68,7 @@ export async function measureDispatchCost(options: DispatchCostOptions, log: (li
     try {
       const dispatches: number[] = [];
       for (const [, on] of variants) {
-        toggle?.(on);
+        if (toggle) engine.setOptions(toggle(on));
         await engine.runStep(); // compiles this variant's programs
         dispatches.push((await countKernels(() => engine.runStep())).launched);
       }
@@ -77,7 +78,7 @@ export async function measureDispatchCost(options: DispatchCostOptions, log: (li
           // After a switch the first step does the switch's own work (packed SGD copies its
           // momentum in or out): it runs untimed.
           if (toggle) {
-            toggle(on);
+            engine.setOptions(toggle(on));
             await engine.runStep();
           }
           const start = performance.now();
@@ -93,7 +94,6 @@ export async function measureDispatchCost(options: DispatchCostOptions, log: (li
         log(`${mode}${variant ? ` (${compare} ${variant})` : ''}: ${msPerStep.toFixed(0)} ms a step, ${row.dispatches} dispatches, ${row.microsecondsPerDispatch.toFixed(1)} µs a dispatch`);
       }
     } finally {
-      toggle?.(true);
       engine.dispose();
     }
   }

@@ -3,7 +3,7 @@
 // GFLOP/s from counted multiply-adds, tensors and bytes held; optionally how a step splits
 // (forward, backward, optimiser updates). A time budget cuts a hopeless row short.
 import * as tf from '@tensorflow/tfjs';
-import { SearchEngine, type BatchSource } from '../search/engine';
+import { SearchEngine, type BatchSource, type EngineOptions } from '../search/engine';
 import { makeConfig, type SearchConfig, type SearchMode } from '../search/space';
 import { Random } from '../util/random';
 import type { Batch } from '../data/types';
@@ -35,6 +35,8 @@ export interface BenchOptions {
   budgetSeconds?: number;
   /** What the row is doing now ("step 2/12 running", "step 2/12: 4.1 s"): the browser page shows it. */
   onProgress?: (message: string) => void;
+  /** How the engine computes (e.g. without the fused kernels). */
+  engine?: Partial<EngineOptions>;
 }
 
 export async function benchOne(backend: string, sizeName: BenchSize, mode: SearchMode, archUpdate: SearchConfig['archUpdate'], options: BenchOptions): Promise<BenchRow> {
@@ -50,7 +52,7 @@ export async function benchOne(backend: string, sizeName: BenchSize, mode: Searc
   };
   const overBudget = () => budgetSeconds > 0 && (performance.now() - started) / 1000 > budgetSeconds;
   onProgress?.('building the supernet');
-  const engine = new SearchEngine(config, input, { train: randomSource(size, 1), val: randomSource(size, 2) });
+  const engine = new SearchEngine(config, input, { train: randomSource(size, 1), val: randomSource(size, 2) }, options.engine);
   try {
     const stepTimes: number[] = [];
     const recordTimes: number[] = [];
@@ -96,15 +98,15 @@ export async function benchOne(backend: string, sizeName: BenchSize, mode: Searc
           if (i > 0 && overBudget()) break;
           forwardTimes.push(
             await time(async () => {
-              const loss = tf.tidy(() => engine.net.loss(x, y, ctx));
+              const loss = engine.compute(() => tf.tidy(() => engine.net.loss(x, y, ctx)));
               await loss.data();
               loss.dispose();
             }),
           );
-          const { value, grads } = tf.variableGrads(() => engine.net.loss(x, y, ctx), weights);
+          const { value, grads } = engine.compute(() => tf.variableGrads(() => engine.net.loss(x, y, ctx), weights));
           backwardTimes.push(
             await time(async () => {
-              const again = tf.variableGrads(() => engine.net.loss(x, y, ctx), weights);
+              const again = engine.compute(() => tf.variableGrads(() => engine.net.loss(x, y, ctx), weights));
               await again.value.data();
               tf.dispose([again.value, ...Object.values(again.grads)]);
             }),
@@ -113,7 +115,7 @@ export async function benchOne(backend: string, sizeName: BenchSize, mode: Searc
           // and β's Adam (their gradients stand in as zeros: the cost does not depend on them).
           optimizerTimes.push(
             await time(async () => {
-              engine.optimizer.applyUpdates(new Map(weights.map((v) => [v, grads[v.name]])), config.learningRate);
+              engine.compute(() => engine.optimizer.applyUpdates(new Map(weights.map((v) => [v, grads[v.name]])), config.learningRate));
               await weights[weights.length - 1].data();
             }),
           );

@@ -4,7 +4,6 @@ import { NODE_BACKENDS, useBackend, type NodeBackend } from '../platform/node';
 import type { Flags } from '../util/flags';
 import type { SearchConfig, SearchMode } from '../search/space';
 import { BudgetExceeded, benchOne } from '../bench/measure';
-import { setFusedKernels } from '../kernels/fused';
 import { isBenchSize, ratios, type BenchFailure, type BenchRow, type BenchSize } from '../bench/report';
 
 export { BENCH_SIZES, ratios, type BenchRow, type BenchSize } from '../bench/report';
@@ -25,7 +24,6 @@ export async function runBench(flags: Flags) {
   // --no-split: no forward and forward/backward passes timed apart (minutes of a software GPU's time).
   const split = !flags.bool('no-split');
   flags.assertAllUsed();
-  setFusedKernels(fused);
   for (const s of sizes) if (!isBenchSize(s)) throw new Error(`--sizes: unknown size "${s}" (tiny, quick, paper)`);
   const info = await useBackend(backendName);
   const rows: BenchRow[] = [];
@@ -37,7 +35,7 @@ export async function runBench(flags: Flags) {
       const archUpdates: SearchConfig['archUpdate'][] = mode === 'factorized' ? ['joint', 'sequential'] : ['joint'];
       for (const archUpdate of archUpdates) {
         try {
-          const row = await benchOne(backendName, size, mode, archUpdate, { steps: size === 'paper' ? paperSteps : steps, split, budgetSeconds: rowSeconds });
+          const row = await benchOne(backendName, size, mode, archUpdate, { steps: size === 'paper' ? paperSteps : steps, split, budgetSeconds: rowSeconds, engine: { fused } });
           process.stderr.write(`${row.backend} ${row.size} ${row.mode}${mode === 'factorized' ? ` (${archUpdate})` : ''}: ${row.msPerStep.toFixed(0)} ms/step, ${row.imagesPerSecond.toFixed(1)} img/s\n`);
           rows.push(row);
         } catch (e) {

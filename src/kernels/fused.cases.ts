@@ -2,9 +2,9 @@
 // same cases run on cpu and wasm (fused.test.ts) and on webgpu (fused.gpu.test.ts).
 import { expect } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { activationCoefficientMatrix, batchNorm, batchNormRelu, concatChannels, conv1x1, depthwiseConv, groupedConv1x1, groupedMixedActivation, mixedActivationOf, maxPool2x2, maxPool3x3, mixedActivationAll, setConvFormulation, sumTensors } from '../search/ops';
-import { KERNELS, fusedDepthwiseActive, fusedFanOut, fusedKernelsActive, fusedMaxPoolGradActive, fusedSgdPackedStep, fusedWeightedSum, setFusedKernels } from './fused';
-import { setPackedSgd } from './packed-sgd';
+import { activationCoefficientMatrix, batchNorm, batchNormRelu, concatChannels, conv1x1, depthwiseConv, groupedConv1x1, groupedMixedActivation, mixedActivationOf, maxPool2x2, maxPool3x3, mixedActivationAll, sumTensors } from '../search/ops';
+import { KERNELS, fusedDepthwiseActive, fusedFanOut, fusedKernelsActive, fusedMaxPoolGradActive, fusedSgdPackedStep, fusedWeightedSum } from './fused';
+import { withKernelOptions } from './options';
 import { countKernels } from '../bench/kernels';
 
 import { Random } from '../util/random';
@@ -18,17 +18,15 @@ function randomTensor(shape: number[], seed: number, scale = 1, shift = 0): tf.T
 
 /** Value and every input gradient of Σ f(inputs) ⊙ R, with the fused kernels on or off. */
 async function valueAndGrads(fused: boolean, f: (...xs: tf.Tensor[]) => tf.Tensor, inputs: tf.Tensor[], seed: number): Promise<Float32Array[]> {
-  setFusedKernels(fused);
-  try {
-    return await tf.tidy(() => {
+  const outputs = withKernelOptions({ fused }, () =>
+    tf.tidy(() => {
       const projection = randomTensor(f(...inputs).shape, seed);
       const g = tf.valueAndGrads((...xs: tf.Tensor[]) => tf.sum(tf.mul(f(...xs), projection)) as tf.Scalar);
       const { value, grads } = g(inputs);
       return [tf.keep(f(...inputs)), ...grads.map((t) => tf.keep(t)), tf.keep(value)];
-    }).reduce(async (acc, t) => [...(await acc), (await t.data()) as Float32Array], Promise.resolve([] as Float32Array[]));
-  } finally {
-    setFusedKernels(true);
-  }
+    }),
+  );
+  return outputs.reduce(async (acc, t) => [...(await acc), (await t.data()) as Float32Array], Promise.resolve([] as Float32Array[]));
 }
 
 function expectClose(got: Float32Array, want: Float32Array, label: string, rel = 2e-5, abs = 2e-5) {
@@ -266,25 +264,19 @@ export async function checkSgd(seed = 21): Promise<void> {
   expect(fusedKernelsActive(), `fused kernels on ${tf.getBackend()}`).toBe(true);
   const shapes = [[], [3], [5, 4], [3, 3, 7, 1], [130], [16, 16], [2], [9], [1, 1, 1, 3], [70, 3]];
   const run = async (fused: boolean) => {
-    setFusedKernels(fused);
-    try {
-      const vars = shapes.map((s, i) => tf.variable(randomTensor(s, seed + i), true, `sgd_${fused}_${seed}_${i}`));
-      const optimizer = new SgdMomentum(vars, 0.9, 3e-4);
-      const norms: number[] = [];
-      for (let step = 0; step < 3; step++) {
-        const grads = new Map(vars.map((v, i) => [v, randomTensor(v.shape, 100 * step + i, 2)] as [tf.Variable, tf.Tensor]));
-        norms.push((await globalNorm([...grads.values()]).data())[0]);
-        const scale = clipScale(grads, 5);
-        optimizer.apply(grads, 0.05 - 0.01 * step, scale);
-      }
-      const state = await optimizer.getState();
-      const weights = await Promise.all(vars.map(async (v) => (await v.data()) as Float32Array));
-      vars.forEach((v) => v.dispose());
-      optimizer.dispose();
-      return { norms, weights, buffers: state.slots.momentum.map((m) => m.values) };
-    } finally {
-      setFusedKernels(true);
+    const vars = shapes.map((s, i) => tf.variable(randomTensor(s, seed + i), true, `sgd_${fused}_${seed}_${i}`));
+    const optimizer = new SgdMomentum(vars, 0.9, 3e-4);
+    const norms: number[] = [];
+    for (let step = 0; step < 3; step++) {
+      const grads = new Map(vars.map((v, i) => [v, randomTensor(v.shape, 100 * step + i, 2)] as [tf.Variable, tf.Tensor]));
+      norms.push((await withKernelOptions({ fused }, () => globalNorm([...grads.values()])).data())[0]);
+      withKernelOptions({ fused }, () => optimizer.apply(grads, 0.05 - 0.01 * step, clipScale(grads, 5)));
     }
+    const state = await optimizer.getState();
+    const weights = await Promise.all(vars.map(async (v) => (await v.data()) as Float32Array));
+    vars.forEach((v) => v.dispose());
+    optimizer.dispose();
+    return { norms, weights, buffers: state.slots.momentum.map((m) => m.values) };
   };
   const want = await run(false);
   const got = await run(true);
@@ -373,15 +365,11 @@ export async function checkMaxPoolGrad(shape: number[], size: 2 | 3, stride: 1 |
   const total = shape.reduce((a, b) => a * b, 1);
   const values = Float32Array.from({ length: total }, () => Math.floor(rng.next() * 4));
   const x = tf.tensor(values, shape);
-  setConvFormulation('portable');
-  try {
-    const f = (xi: tf.Tensor) => (size === 3 ? maxPool3x3(xi as tf.Tensor4D, stride) : maxPool2x2(xi as tf.Tensor4D));
-    const want = await valueAndGrads(false, f, [x], seed + 1);
-    const got = await valueAndGrads(true, f, [x], seed + 1);
-    got.slice(0, -1).forEach((g, i) => expectClose(g, want[i], `max pool ${size}x${size} ${shape} stride ${stride} ${i === 0 ? 'value' : 'dx'}`, 0, 1e-6));
-  } finally {
-    setConvFormulation(null);
-  }
+  // The portable pools are the ones whose gradient the fused kernel replaces.
+  const f = (xi: tf.Tensor) => withKernelOptions({ convFormulation: 'portable' }, () => (size === 3 ? maxPool3x3(xi as tf.Tensor4D, stride) : maxPool2x2(xi as tf.Tensor4D)));
+  const want = await valueAndGrads(false, f, [x], seed + 1);
+  const got = await valueAndGrads(true, f, [x], seed + 1);
+  got.slice(0, -1).forEach((g, i) => expectClose(g, want[i], `max pool ${size}x${size} ${shape} stride ${stride} ${i === 0 ? 'value' : 'dx'}`, 0, 1e-6));
   // The case has ties to break (when it has 16 windows or more): some window of the first
   // image holds its maximum twice.
   const [, h, w, c] = shape;
@@ -439,59 +427,54 @@ export async function checkPackedSgd(): Promise<void> {
   expect(tf.getBackend()).toBe('webgpu');
   const shapes = [[3], [5, 4], [3, 3, 7, 1], [130], [16, 16], [1, 1, 1, 3], [70, 3]];
   const run = async (packed: boolean) => {
-    setPackedSgd(packed);
-    try {
-      const vars = shapes.map((s, i) => tf.variable(randomTensor(s, 40 + i), true, `packed_${packed}_${i}`));
-      let optimizer = new SgdMomentum(vars, 0.9, 3e-4);
-      const gradsOf = (step: number) => new Map(vars.map((v, i) => [v, randomTensor(v.shape, 300 * step + i, 2)] as [tf.Variable, tf.Tensor]));
-      const dispatches: number[] = [];
-      const tensorsAfter: number[] = [];
-      const trajectory: Float32Array[] = [];
-      const unrolledMomentum: Float32Array[] = [];
-      for (let step = 0; step < 5; step++) {
-        const grads = gradsOf(step);
-        const scale = clipScale(grads, 5);
-        const before = tf.memory().numTensors;
-        const counted = await countKernels(async () => optimizer.apply(grads, 0.05 - 0.005 * step, scale));
+    const vars = shapes.map((s, i) => tf.variable(randomTensor(s, 40 + i), true, `packed_${packed}_${i}`));
+    let optimizer = new SgdMomentum(vars, 0.9, 3e-4);
+    const gradsOf = (step: number) => new Map(vars.map((v, i) => [v, randomTensor(v.shape, 300 * step + i, 2)] as [tf.Variable, tf.Tensor]));
+    const dispatches: number[] = [];
+    const tensorsAfter: number[] = [];
+    const trajectory: Float32Array[] = [];
+    const unrolledMomentum: Float32Array[] = [];
+    for (let step = 0; step < 5; step++) {
+      const grads = gradsOf(step);
+      const scale = clipScale(grads, 5);
+      const before = tf.memory().numTensors;
+      const counted = await countKernels(async () => withKernelOptions({ packedSgd: packed }, () => optimizer.apply(grads, 0.05 - 0.005 * step, scale)));
 
-        tensorsAfter.push(tf.memory().numTensors - before);
-        // Read after every update: tfjs caches what it read, and the update is in place.
-        trajectory.push(...(await Promise.all(vars.map(async (v) => (await v.data()) as Float32Array))));
-        dispatches.push((counted.byName.get(KERNELS.sgdPacked) ?? 0) + (counted.byName.get(KERNELS.sgdMomentum) ?? 0) + (counted.byName.get(KERNELS.sgdApply) ?? 0));
-        [...grads.values()].forEach((g) => g.dispose());
-        scale?.dispose();
-        if (step === 1) {
-          // A checkpoint round trip: a new optimiser, the slots and weights written back.
-          const state = await optimizer.getState();
-          const weights = await Promise.all(vars.map(async (v) => (await v.data()) as Float32Array));
-          expect(weights.map((w) => w.length), 'a read gives the weights alone').toEqual(vars.map((v) => v.size));
-          optimizer.dispose();
-          optimizer = new SgdMomentum(vars, 0.9, 3e-4);
-          optimizer.setState(state);
-          vars.forEach((v, i) => v.assign(tf.tensor(weights[i], v.shape)));
-        }
-        if (step === 3) vars[2].assign(tf.mul(vars[2], 0.5)); // weights assigned between steps
-        // DARTS's unrolled step reads μ·buf between updates.
-        if (step === 2) {
-          const moments: tf.Tensor[] = [];
-          const kernels = await countKernels(async () => vars.forEach((v) => moments.push(optimizer.momentumOf(v))));
-          // Packed: one kernel each, read from the buffers, and no copy into the slots (a slice each).
-          if (packed) expect([kernels.byName.get(KERNELS.packedMomentum), kernels.byName.get('Slice')]).toEqual([vars.length, undefined]);
-          for (const m of moments) {
-            unrolledMomentum.push((await m.data()) as Float32Array);
-            m.dispose();
-          }
+      tensorsAfter.push(tf.memory().numTensors - before);
+      // Read after every update: tfjs caches what it read, and the update is in place.
+      trajectory.push(...(await Promise.all(vars.map(async (v) => (await v.data()) as Float32Array))));
+      dispatches.push((counted.byName.get(KERNELS.sgdPacked) ?? 0) + (counted.byName.get(KERNELS.sgdMomentum) ?? 0) + (counted.byName.get(KERNELS.sgdApply) ?? 0));
+      [...grads.values()].forEach((g) => g.dispose());
+      scale?.dispose();
+      if (step === 1) {
+        // A checkpoint round trip: a new optimiser, the slots and weights written back.
+        const state = await optimizer.getState();
+        const weights = await Promise.all(vars.map(async (v) => (await v.data()) as Float32Array));
+        expect(weights.map((w) => w.length), 'a read gives the weights alone').toEqual(vars.map((v) => v.size));
+        optimizer.dispose();
+        optimizer = new SgdMomentum(vars, 0.9, 3e-4);
+        optimizer.setState(state);
+        vars.forEach((v, i) => v.assign(tf.tensor(weights[i], v.shape)));
+      }
+      if (step === 3) vars[2].assign(tf.mul(vars[2], 0.5)); // weights assigned between steps
+      // DARTS's unrolled step reads μ·buf between updates.
+      if (step === 2) {
+        const moments: tf.Tensor[] = [];
+        const kernels = await countKernels(async () => vars.forEach((v) => moments.push(optimizer.momentumOf(v))));
+        // Packed: one kernel each, read from the buffers, and no copy into the slots (a slice each).
+        if (packed) expect([kernels.byName.get(KERNELS.packedMomentum), kernels.byName.get('Slice')]).toEqual([vars.length, undefined]);
+        for (const m of moments) {
+          unrolledMomentum.push((await m.data()) as Float32Array);
+          m.dispose();
         }
       }
-      const state = await optimizer.getState();
-      optimizer.dispose();
-      // The weights outlive the optimiser, with their values.
-      const afterDispose = await Promise.all(vars.map(async (v) => (await v.data()) as Float32Array));
-      vars.forEach((v) => v.dispose());
-      return { weights: trajectory, unrolledMomentum, afterDispose, buffers: state.slots.momentum.map((m) => m.values), dispatches, tensorsAfter };
-    } finally {
-      setPackedSgd(true);
     }
+    const state = await optimizer.getState();
+    optimizer.dispose();
+    // The weights outlive the optimiser, with their values.
+    const afterDispose = await Promise.all(vars.map(async (v) => (await v.data()) as Float32Array));
+    vars.forEach((v) => v.dispose());
+    return { weights: trajectory, unrolledMomentum, afterDispose, buffers: state.slots.momentum.map((m) => m.values), dispatches, tensorsAfter };
   };
   const want = await run(false);
   const got = await run(true);

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../platform/node';
 import { FUSED_SHAPES, checkBatchNorm, checkBatchNormRelu, checkMaxPoolAgainstCpu, checkMaxPoolGrad, checkMixedActivation, checkSgd, checkFanOut, checkSumsKeepNothing, checkWeightedSum, checkGroupedPointwise, checkGroupedMixedActivation, checkWeightedSumViews, NODE_SUM_INDICES } from './fused.cases';
-import { KERNELS, setFusedKernels } from './fused';
+import { KERNELS } from './fused';
+import { withKernelOptions } from './options';
 import { decodeIndices, encodeIndices } from './fused-names';
 import { batchNorm, mixedActivationAll } from '../search/ops';
 import { Random } from '../util/random';
@@ -100,9 +101,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
       const ones = tf.ones([3]) as tf.Tensor1D;
       const zeros = tf.zeros([3]) as tf.Tensor1D;
       const count = async (fused: boolean, affine: boolean) => {
-        setFusedKernels(fused);
-        const info = await tf.profile(() => tf.grad((xi: tf.Tensor) => batchNorm(xi as tf.Tensor4D, affine ? ones : null, affine ? zeros : null))(x));
-        setFusedKernels(true);
+        const info = await tf.profile(() => withKernelOptions({ fused }, () => tf.grad((xi: tf.Tensor) => batchNorm(xi as tf.Tensor4D, affine ? ones : null, affine ? zeros : null))(x)));
         return info.kernels.map((k) => k.name);
       };
       const nonAffine = await count(true, false);

@@ -12,17 +12,13 @@ import * as tf from '@tensorflow/tfjs';
 import { KERNELS, MAX_ADDN_INPUTS, MAX_MIX_GROUPS, MAX_SUM_INPUTS, MAX_SUM_TERMS, decodeIndices, decodeViews, encodeIndices, encodeViews, type TermView } from './fused-names';
 import { registerJsKernels } from './fused-js';
 import { registerWebGpuKernels } from './fused-wgsl';
+import { kernelOptions } from './options';
 
 export { KERNELS, MIX_STAT_ROWS } from './fused-names';
 
-let enabled = true;
-/** Turns the fused kernels off (tests compare them against the composite ops). */
-export function setFusedKernels(on: boolean): void {
-  enabled = on;
-}
-/** Whether the current backend runs the fused kernels. */
+/** Whether the work running now takes the fused kernels (options.ts) and this backend has them. */
 export function fusedKernelsActive(): boolean {
-  if (!enabled) return false;
+  if (!kernelOptions().fused) return false;
   ensureRegistered();
   return tf.getKernel(KERNELS.bnApply, tf.getBackend()) !== undefined;
 }

@@ -11,6 +11,7 @@
 // before the next update.
 import * as tf from '@tensorflow/tfjs';
 import { KERNELS } from './fused-names';
+import { kernelOptions } from './options';
 
 // GPUBufferUsage's bits (the WebGPU types are not a dependency of this package).
 const STORAGE = 0x80;
@@ -59,15 +60,9 @@ export function markUpdatedInPlace(dataId: object, data: { values: unknown }): v
   data.values = null; // tfjs caches what it last read: those values are now stale
 }
 
-let enabled = true;
-/** Turns packing off: SGD then runs LabSgdMomentum and LabSgdApply (tests compare the two). */
-export function setPackedSgd(on: boolean): void {
-  enabled = on;
-}
-
-/** Whether this backend updates ω in packed buffers (webgpu; the caller checks the fused kernels). */
+/** Whether the work running now updates ω in packed buffers (webgpu; the caller checks the fused kernels). */
 export function packedSgdSupported(): boolean {
-  return enabled && tf.getBackend() === 'webgpu';
+  return kernelOptions().packedSgd && tf.getBackend() === 'webgpu';
 }
 
 function internals(): WebGpuBackendInternals {

@@ -3,12 +3,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { SearchEngine, SearchError, type SearchCheckpoint } from './engine';
+import { SearchEngine, SearchError, type EngineOptions, type SearchCheckpoint } from './engine';
 import { EDGE_LIST, makeConfig, type SearchConfig } from './space';
 import { installSafeAddN } from '../kernels/safety';
 import { makeSearchStreams, makeSyntheticDataset, type Dataset } from '../data/index';
 import { validateGenotype } from './genotype';
-import { setFusedKernels } from '../kernels/fused';
 
 let dataset: Dataset;
 
@@ -20,10 +19,10 @@ beforeAll(async () => {
 
 const input = () => ({ height: dataset.height, width: dataset.width, channels: dataset.channels, classes: dataset.classNames.length });
 
-function engineFor(overrides: Partial<SearchConfig>): SearchEngine {
+function engineFor(overrides: Partial<SearchConfig>, options: Partial<EngineOptions> = {}): SearchEngine {
   const config = makeConfig({ channels: 4, layers: 3, batchSize: 16, maxSteps: 1000, seed: 3, ...overrides });
   const streams = makeSearchStreams(dataset, { batchSize: config.batchSize, seed: config.seed, trainPortion: config.trainPortion });
-  return new SearchEngine(config, input(), streams);
+  return new SearchEngine(config, input(), streams, options);
 }
 
 /** Runs `steps` steps with finite losses, and checks that no step after the first holds more tensors. */
@@ -146,15 +145,13 @@ describe("webgl's formulation (tfjs's own ops, no fused kernels, native convs)",
     it(`${mode}: steps learn and hold no more tensors after the first`, async () => {
       await tf.setBackend('cpu');
       installSafeAddN('cpu');
-      setFusedKernels(false);
-      const engine = engineFor({ mode, archLearningRate: 0.01, batchSize: 4 });
+      const engine = engineFor({ mode, archLearningRate: 0.01, batchSize: 4 }, { fused: false });
       try {
         const start = await engine.archWeights();
         await expectStepsHoldNoMoreTensors(engine, 3);
         expect((await engine.archWeights()).alphaNormal).not.toEqual(start.alphaNormal);
       } finally {
         engine.dispose();
-        setFusedKernels(true);
         await tf.setBackend('wasm');
       }
     }, 300_000);

@@ -7,6 +7,15 @@ import { validateConfig, type SearchConfig } from './space';
 import { Supernet, regroupPerEdgeVariables, type InputShape, type RawArchWeights, type SavedVariable } from './supernet';
 import { TriLevelOptimizer, cosineLearningRate, type OptimizerState } from './optimizer';
 import { deriveGenotype, type Genotype } from './genotype';
+import { DEFAULT_KERNEL_OPTIONS, withKernelOptions, type KernelOptions } from '../kernels/options';
+
+/** How an engine computes (never what): the kernels it takes and whether edges run grouped. */
+export interface EngineOptions extends KernelOptions {
+  /** Run the convs of the edges leaving one state together (SupernetOptions.groupEdges). */
+  groupEdges: boolean | 'auto';
+}
+
+export const DEFAULT_ENGINE_OPTIONS: Readonly<EngineOptions> = Object.freeze({ ...DEFAULT_KERNEL_OPTIONS, groupEdges: 'auto' as const });
 
 /** Anything that hands out batches in a reproducible, resumable order. */
 export interface BatchSource {
@@ -79,23 +88,41 @@ export class SearchEngine {
   /** Test hook: makes the next step's loss NaN (how a user would see a diverging run). */
   injectNaN = false;
   private readonly rng: Random;
+  private opts: Readonly<EngineOptions>;
 
   constructor(
     readonly config: SearchConfig,
     readonly input: InputShape,
     private readonly data: { train: BatchSource; val: BatchSource },
+    options: Partial<EngineOptions> = {},
   ) {
     try {
       validateConfig(config);
     } catch (e) {
       throw new SearchError('bad-config', (e as Error).message);
     }
+    this.opts = { ...DEFAULT_ENGINE_OPTIONS, ...options };
     const seedStream = new Random(config.seed);
-    this.net = new Supernet({ config, input }, seedStream.fork());
+    this.net = new Supernet({ config, input, groupEdges: this.opts.groupEdges }, seedStream.fork());
     this.rng = seedStream.fork();
     this.optimizer = new TriLevelOptimizer(this.net, config);
     this.stepsPerEpoch = Math.max(1, data.train.batchesPerEpoch);
     this.stepsTotal = config.maxSteps > 0 ? config.maxSteps : config.epochs * this.stepsPerEpoch;
+  }
+
+  get options(): Readonly<EngineOptions> {
+    return this.opts;
+  }
+
+  /** Changes how the next steps compute (benches alternate a feature step by step): same numbers, other kernels. */
+  setOptions(options: Partial<EngineOptions>): void {
+    this.opts = { ...this.opts, ...options };
+    this.net.setGroupEdges(this.opts.groupEdges);
+  }
+
+  /** Runs synchronous tfjs work (a step, a forward pass, a gradient) with this engine's kernel options. */
+  compute<T>(body: () => T): T {
+    return withKernelOptions(this.opts, body);
   }
 
   get epoch(): number {
@@ -135,7 +162,7 @@ export class SearchEngine {
     const ctx = { training: true, rng: this.rng };
     let losses;
     try {
-      losses = this.optimizer.step(tensors.train, tensors.val, lr, ctx, epoch >= this.config.warmupEpochs);
+      losses = this.compute(() => this.optimizer.step(tensors.train, tensors.val, lr, ctx, epoch >= this.config.warmupEpochs));
     } finally {
       tf.dispose([tensors.train.x, tensors.train.y, tensors.val.x, tensors.val.y]);
     }
@@ -174,7 +201,7 @@ export class SearchEngine {
     let count = 0;
     const ctx = { training: false, rng: new Random(0) };
     for (const batch of batches) {
-      const [l, c] = tf.tidy(() => {
+      const [l, c] = this.compute(() => tf.tidy(() => {
         const x = tf.tensor4d(batch.x, batch.shape);
         const y = tf.tensor1d(batch.y, 'int32');
         const logits = this.net.forward(x, ctx);
@@ -182,7 +209,7 @@ export class SearchEngine {
         const sumLoss = tf.neg(tf.sum(tf.mul(oneHot, tf.logSoftmax(logits))));
         const hits = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'float32'));
         return [sumLoss, hits];
-      });
+      }));
       const [lv, cv] = await Promise.all([l.data(), c.data()]);
       tf.dispose([l, c]);
       loss += lv[0];

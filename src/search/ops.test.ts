@@ -16,13 +16,13 @@ import {
   maxPool3x3,
   mixedActivation,
   mixedActivationAll,
-  setConvFormulation,
   subsample2,
   sumTensors,
   type ActivationParams,
 } from './ops';
 import { ACTIVATIONS } from './space';
 import { Random } from '../util/random';
+import { withKernelOptions } from '../kernels/options';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -94,19 +94,16 @@ describe('convolutions', () => {
           if (stride === 2) reference = subsample2(reference);
           const expected = await reference.data();
           for (const f of ['native', 'portable'] as const) {
-            setConvFormulation(f);
-            const ours = await depthwiseConv(x, w, stride, dilation).data();
+            const ours = await withKernelOptions({ convFormulation: f }, () => depthwiseConv(x, w, stride, dilation)).data();
             expect(ours.length, `${f} k${k} d${dilation} s${stride}`).toBe(expected.length);
             ours.forEach((v, i) => expect(v).toBeCloseTo(expected[i], 4));
           }
-          setConvFormulation(null);
         }
   });
 
   it('depthwise conv gradients (input and filter) match finite differences, dilated too', async () => {
     const x = randomTensor([1, 7, 6, 2], 5);
     for (const f of ['native', 'portable'] as const) {
-      setConvFormulation(f);
       for (const [k, dilation, stride] of [
         [3, 1, 1],
         [5, 1, 2],
@@ -114,11 +111,10 @@ describe('convolutions', () => {
         [5, 2, 2],
       ] as const) {
         const w = randomTensor([k, k, 2, 1], 6, 0.5);
-        const err = await gradientError((a, b) => depthwiseConv(a as tf.Tensor4D, b as tf.Tensor4D, stride, dilation), [x, w]);
+        const err = await gradientError((a, b) => withKernelOptions({ convFormulation: f }, () => depthwiseConv(a as tf.Tensor4D, b as tf.Tensor4D, stride, dilation)), [x, w]);
         expect(err, `${f} k${k} d${dilation} s${stride}`).toBeLessThan(TOLERANCE);
       }
     }
-    setConvFormulation(null);
   });
 
   it('stem conv2d: both formulations agree with tf.conv2d and have correct gradients', async () => {
@@ -126,12 +122,11 @@ describe('convolutions', () => {
     const w = randomTensor([3, 3, 3, 4], 9, 0.3) as tf.Tensor4D;
     const expected = await tf.conv2d(x, w, 1, 'same').data();
     for (const f of ['native', 'portable'] as const) {
-      setConvFormulation(f);
-      const ours = await conv2d(x, w).data();
+      const conv = (a: tf.Tensor, b: tf.Tensor) => withKernelOptions({ convFormulation: f }, () => conv2d(a as tf.Tensor4D, b as tf.Tensor4D));
+      const ours = await conv(x, w).data();
       ours.forEach((v, i) => expect(v).toBeCloseTo(expected[i], 4));
-      expect(await gradientError((a, b) => conv2d(a as tf.Tensor4D, b as tf.Tensor4D), [x, w])).toBeLessThan(TOLERANCE);
+      expect(await gradientError(conv, [x, w])).toBeLessThan(TOLERANCE);
     }
-    setConvFormulation(null);
   });
 
   it("FactorizedReduce's samples: the even rows and columns, and the odd ones (DARTS's shifted stride-2 conv), even and odd sizes, with their gradients", async () => {
@@ -195,12 +190,9 @@ describe('pooling and normalisation', () => {
     // Distinct values 0.1 apart: a ±1e-2 finite difference never crosses a window's max switch.
     const order = new Random(13).shuffle(Array.from({ length: 72 }, (_, i) => i * 0.1));
     const xr = tf.tensor4d(order, [1, 6, 6, 2]);
-    for (const f of ['native', 'portable'] as const) {
-      setConvFormulation(f);
+    for (const f of ['native', 'portable'] as const)
       for (const stride of [1, 2] as const)
-        expect(await gradientError((a) => maxPool3x3(a as tf.Tensor4D, stride), [xr]), `${f} stride ${stride}`).toBeLessThan(TOLERANCE);
-    }
-    setConvFormulation(null);
+        expect(await gradientError((a) => withKernelOptions({ convFormulation: f }, () => maxPool3x3(a as tf.Tensor4D, stride)), [xr]), `${f} stride ${stride}`).toBeLessThan(TOLERANCE);
   });
 
   it('batch norm normalises per channel and differentiates with and without affine parameters', async () => {

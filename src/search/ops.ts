@@ -5,22 +5,12 @@ import * as tf from '@tensorflow/tfjs';
 import { ACTIVATIONS, type ActivationName } from './space';
 import type { Random } from '../util/random';
 import { MAX_ADDN_INPUTS } from '../kernels/fused-names';
+import { kernelOptions, type ConvFormulation } from '../kernels/options';
 import { fusedAddN, fusedBatchNorm, fusedGroupedPointwise, sumInChunks, fusedDepthwise, fusedDepthwiseActive, fusedKernelsActive, fusedMaxPoolGrad, fusedMaxPoolGradActive, fusedMixedActivation } from '../kernels/fused';
 
-/**
- * How convolutions are computed. 'native' uses tfjs conv kernels (cpu, webgl, webgpu have their
- * gradient kernels); 'portable' uses pad + slices + matMul only, because tfjs-backend-wasm 4.22
- * lacks Conv2DBackpropFilter and the depthwise gradient kernels.
- */
-export type ConvFormulation = 'native' | 'portable';
-let formulationOverride: ConvFormulation | null = null;
-
-export function setConvFormulation(f: ConvFormulation | null): void {
-  formulationOverride = f;
-}
+/** How the work running now computes convs (kernels/options.ts): its choice, else by backend. */
 export function convFormulation(): ConvFormulation {
-  if (formulationOverride) return formulationOverride;
-  return tf.getBackend() === 'wasm' ? 'portable' : 'native';
+  return kernelOptions().convFormulation ?? (tf.getBackend() === 'wasm' ? 'portable' : 'native');
 }
 
 /** The most tensors one addN may take: webgpu 4.22 silently drops a command buffer at 8+. */

@@ -9,7 +9,8 @@ import { makeConfig, type SearchConfig } from './space';
 import { Random } from '../util/random';
 import { installSafeAddN } from '../kernels/safety';
 import { countKernels } from '../bench/kernels';
-import { KERNELS, setFusedKernels } from '../kernels/fused';
+import { KERNELS } from '../kernels/fused';
+import { withKernelOptions } from '../kernels/options';
 
 const input = { height: 8, width: 8, channels: 3, classes: 4 };
 
@@ -20,24 +21,17 @@ beforeAll(async () => {
 afterAll(() => tf.disposeVariables());
 
 async function lossAndGradients(config: SearchConfig, shareInputWork: boolean, fanOutReaders = true, fused = true, groupEdges = true) {
-  setFusedKernels(fused);
-  try {
-    return await lossAndGradientsNow(config, shareInputWork, fanOutReaders, groupEdges);
-  } finally {
-    setFusedKernels(true);
-  }
-}
-
-async function lossAndGradientsNow(config: SearchConfig, shareInputWork: boolean, fanOutReaders: boolean, groupEdges: boolean) {
   const net = new Supernet({ config, input, shareInputWork, fanOutReaders, groupEdges }, new Random(7));
   const images = tf.randomNormal([2, 8, 8, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
   const labels = tf.tensor1d([1, 3]);
   const variables = net.namedVariables();
   let result: { loss: number; grads: Map<string, Float32Array> } | null = null;
   const counted = await countKernels(async () => {
-    const { value, grads } = tf.variableGrads(
-      () => net.loss(images, labels, { training: true, rng: new Random(11) }),
-      variables.map((v) => v.variable),
+    const { value, grads } = withKernelOptions({ fused }, () =>
+      tf.variableGrads(
+        () => net.loss(images, labels, { training: true, rng: new Random(11) }),
+        variables.map((v) => v.variable),
+      ),
     );
     const byName = new Map<string, Float32Array>();
     for (const v of variables) byName.set(v.name, (await grads[v.variable.name].data()) as Float32Array);

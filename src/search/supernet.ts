@@ -118,11 +118,6 @@ export interface SupernetOptions {
 /** Backends whose steps are bound by kernel dispatch and where grouped convs were measured to pay. */
 const DISPATCH_BOUND_BACKENDS: ReadonlySet<string> = new Set(['webgpu']);
 
-let groupingAllowed = true;
-/** Turns grouping off for networks whose groupEdges is 'auto' (benches compare the two ways). */
-export function setGroupedEdges(on: boolean): void {
-  groupingAllowed = on;
-}
 
 /** Activations without per-edge parameters or noise: the same on every edge that reads x. */
 const SHAREABLE_ACTIVATIONS: ReadonlySet<ActivationName> = new Set(['relu', 'relu6', 'leaky_relu', 'elu', 'celu', 'selu']);
@@ -352,7 +347,7 @@ export class Supernet {
   /** Op outputs a mixed edge adds to its node's sum (none has none). */
   private readonly termsPerEdge: number;
   private readonly fanOutReaders: boolean;
-  private readonly groupEdges: boolean | 'auto';
+  private groupEdges: boolean | 'auto';
   /** Fan-out handles the last forward passes planned but did not use, or used beyond the plan (see Readers); 0 when right. */
   unreadHandles = 0;
 
@@ -703,9 +698,14 @@ export class Supernet {
     return batchNorm(groupedConv1x1(y, pointwise('pw2')), null, null);
   }
 
+  /** Groups the edges leaving each state from the next forward pass on (SupernetOptions.groupEdges): the weights are the same either way. */
+  setGroupEdges(groupEdges: boolean | 'auto'): void {
+    this.groupEdges = this.shareInputWork ? groupEdges : false;
+  }
+
   /** Whether `edges` edges leaving one state run grouped (see SupernetOptions.groupEdges). */
   private groups(edges: number): boolean {
-    return edges > 1 && (this.groupEdges === 'auto' ? groupingAllowed && DISPATCH_BOUND_BACKENDS.has(tf.getBackend()) : this.groupEdges);
+    return edges > 1 && (this.groupEdges === 'auto' ? DISPATCH_BOUND_BACKENDS.has(tf.getBackend()) : this.groupEdges);
   }
 
   /**
