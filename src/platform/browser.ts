@@ -10,6 +10,7 @@ import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-si
 import wasmThreadedSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import { patchBackend } from '../kernels/safety';
 import type { AdapterInfo, BackendChoice } from './backends';
+import { errorText } from '../util/errors';
 
 export interface BackendSelection {
   backend: string;
@@ -131,7 +132,3 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   });
 }
 
-export function errorText(e: unknown): string {
-  if (e instanceof Error) return e.message;
-  return String(e);
-}

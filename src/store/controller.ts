@@ -62,191 +62,193 @@ function flushDeriveWaiters(json: string | null): void {
 // ---------------------------------------------------------------------------------------------
 // Worker → store
 
-function handleMessage(msg: FromWorker): void {
-  const set = useLab.setState;
-  switch (msg.type) {
-    case 'ready': {
-      const a = msg.adapterInfo;
-      const adapter = a ? [a.vendor, a.architecture, a.description].filter(Boolean).join(' ') || null : null;
-      set({
-        backend: { backend: msg.backend, requested: msg.requested, fallbackReason: msg.fallbackReason, adapter },
-        phase: 'running',
-      });
-      break;
-    }
-    case 'progress': {
-      const point = { step: msg.step, trainLoss: msg.trainLoss, valLoss: msg.valLoss, valAccuracy: msg.valAccuracy };
-      set((s) => ({ progress: msg, curve: appendThinned(s.curve, point, MAX_CURVE_POINTS) }));
-      break;
-    }
-    case 'weights': {
-      const snap: Snapshot = {
-        step: msg.step,
-        epoch: msg.epoch,
-        alphaNormal: msg.alphaNormal,
-        alphaReduce: msg.alphaReduce,
-        betaNormal: msg.betaNormal,
-        betaReduce: msg.betaReduce,
-        raw: msg.raw,
-      };
-      set((s) => {
-        const last = s.snapshots[s.snapshots.length - 1];
-        // Same step again (pause, derive): replace rather than add.
-        const base = last && last.step === snap.step ? s.snapshots.slice(0, -1) : s.snapshots;
-        const snapshots = appendThinned(base, snap, MAX_SNAPSHOTS);
-        let viewIndex = s.viewIndex;
-        if (viewIndex !== null && snapshots.length < base.length + 1) {
-          const step = s.snapshots[viewIndex]?.step ?? 0;
-          viewIndex = nearestIndex(snapshots, step);
-        }
-        return { snapshots, viewIndex };
-      });
-      break;
-    }
-    case 'genotype':
-      set({ genotype: { step: msg.step, json: msg.json, darts: msg.darts } });
-      flushDeriveWaiters(msg.json);
-      break;
-    case 'checkpointSaved':
-      set({ checkpointStep: msg.step, checkpointProblem: null });
-      break;
-    case 'checkpointFailed':
-      // The worker still holds it ("Continue from checkpoint"), but a reload would lose it.
-      set({ checkpointStep: msg.step, checkpointProblem: msg.message });
-      break;
-    case 'runStarted': {
-      const history = msg.history;
-      if (!history) set({ runId: msg.runId, openedRun: null });
-      else
-        // A stored run resumed after a reload: its steps up to the checkpoint come first.
-        set((s) => ({
-          runId: msg.runId,
-          openedRun: null,
-          curve: thinEvenly(
-            history.metrics.filter((m) => m.step <= msg.step).map(curvePointOf).concat(s.curve.filter((p) => p.step > msg.step)),
-            MAX_CURVE_POINTS,
-          ),
-          snapshots: thinEvenly(
-            history.snapshots.filter((h) => h.step <= msg.step).map(snapshotOfStored).concat(s.snapshots.filter((p) => p.step > msg.step)),
-            MAX_SNAPSHOTS,
-          ),
-          viewIndex: null,
-        }));
-      refreshRuns();
-      break;
-    }
-    case 'runList':
-      set({ runs: msg.runs, runProblems: msg.problems });
-      break;
-    case 'runRecord':
-      showRecord(msg.record);
-      break;
-    case 'runComparison':
-      showComparison(msg.records);
-      break;
-    case 'runExported':
-      downloadText(msg.text, `run-${msg.name.replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '') || msg.runId}.json`);
-      break;
-    case 'runImported':
-      set({ runsMessage: { kind: 'info', text: 'Imported: the run is in the list.' } });
-      break;
-    case 'runStoreError':
-      // A comparison still being read will not arrive: close it (the message says why).
-      set((s) => ({ runsMessage: { kind: 'error', text: msg.message }, comparison: s.comparison?.result === null ? null : s.comparison }));
-      break;
-    case 'resumable':
-      set((s) => ({ resumable: isActive(s.phase) ? null : msg.run }));
-      break;
-    case 'storageWarning':
-      set({ storageWarning: msg.message });
-      break;
-    case 'paused':
-      set({ phase: 'paused' });
-      break;
-    case 'resumed':
-      set({ phase: 'running' });
-      break;
-    case 'done':
-      set({ phase: 'done', done: { reason: msg.reason, step: msg.step, seconds: msg.seconds } });
-      refreshRuns();
-      break;
-    case 'error':
-      set((s) =>
-        msg.job === 'training'
-          ? {
-              error: { code: msg.code, message: msg.message, recoverable: msg.recoverable },
-              training: s.training && msg.code !== 'busy' ? { ...s.training, phase: 'error' } : s.training,
-            }
-          : {
-              error: { code: msg.code, message: msg.message, recoverable: msg.recoverable },
-              phase: msg.code === 'busy' ? s.phase : 'error',
-            },
-      );
-      if (msg.job === 'training') refreshRuns();
-      flushDeriveWaiters(null);
-      if (msg.restartWorker) {
-        worker?.terminate();
-        worker = null;
-        ownFilesSentTo = null;
-        set({ checkpointStep: null });
-        // The checkpoint went with the worker, but the stored one did not: offer it (the user
-        // may pick another backend before "Resume run").
-        findResumable();
+/** What the page does with each worker message: a missing message type fails to compile. */
+type Handlers = { [K in FromWorker['type']]: (msg: Extract<FromWorker, { type: K }>) => void };
+
+const set = useLab.setState;
+
+const handlers: Handlers = {
+  ready: (msg) => {
+    const a = msg.adapterInfo;
+    const adapter = a ? [a.vendor, a.architecture, a.description].filter(Boolean).join(' ') || null : null;
+    set({
+      backend: { backend: msg.backend, requested: msg.requested, fallbackReason: msg.fallbackReason, adapter },
+      phase: 'running',
+    });
+  },
+  progress: (msg) => {
+    const point = { step: msg.step, trainLoss: msg.trainLoss, valLoss: msg.valLoss, valAccuracy: msg.valAccuracy };
+    set((s) => ({ progress: msg, curve: appendThinned(s.curve, point, MAX_CURVE_POINTS) }));
+  },
+  weights: (msg) => {
+    const snap: Snapshot = {
+      step: msg.step,
+      epoch: msg.epoch,
+      alphaNormal: msg.alphaNormal,
+      alphaReduce: msg.alphaReduce,
+      betaNormal: msg.betaNormal,
+      betaReduce: msg.betaReduce,
+      raw: msg.raw,
+    };
+    set((s) => {
+      const last = s.snapshots[s.snapshots.length - 1];
+      // Same step again (pause, derive): replace rather than add.
+      const base = last && last.step === snap.step ? s.snapshots.slice(0, -1) : s.snapshots;
+      const snapshots = appendThinned(base, snap, MAX_SNAPSHOTS);
+      let viewIndex = s.viewIndex;
+      if (viewIndex !== null && snapshots.length < base.length + 1) {
+        const step = s.snapshots[viewIndex]?.step ?? 0;
+        viewIndex = nearestIndex(snapshots, step);
       }
-      break;
-    case 'trainingStarted': {
-      const { type: _type, ...started } = msg;
-      void _type;
-      updateTraining({ phase: 'running', runId: msg.runId, started });
-      refreshRuns();
-      break;
+      return { snapshots, viewIndex };
+    });
+  },
+  genotype: (msg) => {
+    set({ genotype: { step: msg.step, json: msg.json, darts: msg.darts } });
+    flushDeriveWaiters(msg.json);
+  },
+  checkpointSaved: (msg) => {
+    set({ checkpointStep: msg.step, checkpointProblem: null });
+  },
+  checkpointFailed: (msg) => {
+    // The worker still holds it ("Continue from checkpoint"), but a reload would lose it.
+    set({ checkpointStep: msg.step, checkpointProblem: msg.message });
+  },
+  runStarted: (msg) => {
+    const history = msg.history;
+    if (!history) set({ runId: msg.runId, openedRun: null });
+    else
+      // A stored run resumed after a reload: its steps up to the checkpoint come first.
+      set((s) => ({
+        runId: msg.runId,
+        openedRun: null,
+        curve: thinEvenly(
+          history.metrics.filter((m) => m.step <= msg.step).map(curvePointOf).concat(s.curve.filter((p) => p.step > msg.step)),
+          MAX_CURVE_POINTS,
+        ),
+        snapshots: thinEvenly(
+          history.snapshots.filter((h) => h.step <= msg.step).map(snapshotOfStored).concat(s.snapshots.filter((p) => p.step > msg.step)),
+          MAX_SNAPSHOTS,
+        ),
+        viewIndex: null,
+      }));
+    refreshRuns();
+  },
+  runList: (msg) => {
+    set({ runs: msg.runs, runProblems: msg.problems });
+  },
+  runRecord: (msg) => {
+    showRecord(msg.record);
+  },
+  runComparison: (msg) => {
+    showComparison(msg.records);
+  },
+  runExported: (msg) => {
+    downloadText(msg.text, `run-${msg.name.replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '') || msg.runId}.json`);
+  },
+  runImported: () => {
+    set({ runsMessage: { kind: 'info', text: 'Imported: the run is in the list.' } });
+  },
+  runStoreError: (msg) => {
+    // A comparison still being read will not arrive: close it (the message says why).
+    set((s) => ({ runsMessage: { kind: 'error', text: msg.message }, comparison: s.comparison?.result === null ? null : s.comparison }));
+  },
+  resumable: (msg) => {
+    set((s) => ({
+      resumable: isActive(s.phase) ? null : msg.run,
+      storageProblems: msg.problem && !s.storageProblems.includes(msg.problem) ? [...s.storageProblems, msg.problem] : s.storageProblems,
+    }));
+  },
+  storageWarning: (msg) => {
+    set({ storageWarning: msg.message });
+  },
+  storageProblem: (msg) => {
+    set((s) => ({ storageProblems: s.storageProblems.includes(msg.message) ? s.storageProblems : [...s.storageProblems, msg.message] }));
+  },
+  paused: () => {
+    set({ phase: 'paused' });
+  },
+  resumed: () => {
+    set({ phase: 'running' });
+  },
+  done: (msg) => {
+    set({ phase: 'done', done: { reason: msg.reason, step: msg.step, seconds: msg.seconds } });
+    refreshRuns();
+  },
+  error: (msg) => {
+    set((s) =>
+      msg.job === 'training'
+        ? {
+            error: { code: msg.code, message: msg.message, recoverable: msg.recoverable },
+            training: s.training && msg.code !== 'busy' ? { ...s.training, phase: 'error' } : s.training,
+          }
+        : {
+            error: { code: msg.code, message: msg.message, recoverable: msg.recoverable },
+            phase: msg.code === 'busy' ? s.phase : 'error',
+          },
+    );
+    if (msg.job === 'training') refreshRuns();
+    flushDeriveWaiters(null);
+    if (msg.restartWorker) {
+      worker?.terminate();
+      worker = null;
+      ownFilesSentTo = null;
+      set({ checkpointStep: null });
+      // The checkpoint went with the worker, but the stored one did not: offer it (the user
+      // may pick another backend before "Resume run").
+      findResumable();
     }
-    case 'trainingProgress': {
-      const point = { step: msg.step, trainLoss: msg.trainLoss, trainAccuracy: msg.trainAccuracy };
-      set((s) => (s.training ? { training: { ...s.training, progress: msg, curve: appendThinned(s.training.curve, point, MAX_CURVE_POINTS) } } : {}));
-      break;
-    }
-    case 'trainingEvaluation': {
-      const { type: _type, ...evaluation } = msg;
-      void _type;
-      set((s) => (s.training ? { training: { ...s.training, evaluations: [...s.training.evaluations, evaluation] } } : {}));
-      break;
-    }
-    case 'trainingPaused':
-      updateTraining({ phase: 'paused' });
-      break;
-    case 'trainingResumed':
-      updateTraining({ phase: 'running' });
-      break;
-    case 'trainingDone':
-      updateTraining({
-        phase: 'done',
-        result: { reason: msg.reason, step: msg.step, seconds: msg.seconds, testAccuracy: msg.testAccuracy, testCount: msg.testCount },
-      });
-      refreshRuns();
-      break;
-    case 'datasetProgress': {
-      const p = pendingLoads.get(msg.requestId);
-      if (p) set({ datasetLoad: { name: p.names.join(', '), fraction: msg.fraction, phase: msg.phase } });
-      break;
-    }
-    case 'datasetLoaded': {
-      const p = pendingLoads.get(msg.requestId);
-      if (!p) break;
-      pendingLoads.delete(msg.requestId);
-      loaded(p.choice, msg.info);
-      p.resolve(true);
-      break;
-    }
-    case 'datasetError': {
-      const p = pendingLoads.get(msg.requestId);
-      if (!p) break;
-      pendingLoads.delete(msg.requestId);
-      set({ datasetLoad: null, datasetError: msg.message });
-      p.resolve(false);
-      break;
-    }
-  }
+  },
+  trainingStarted: (msg) => {
+    const { type: _type, ...started } = msg;
+    void _type;
+    updateTraining({ phase: 'running', runId: msg.runId, started });
+    refreshRuns();
+  },
+  trainingProgress: (msg) => {
+    const point = { step: msg.step, trainLoss: msg.trainLoss, trainAccuracy: msg.trainAccuracy };
+    set((s) => (s.training ? { training: { ...s.training, progress: msg, curve: appendThinned(s.training.curve, point, MAX_CURVE_POINTS) } } : {}));
+  },
+  trainingEvaluation: (msg) => {
+    const { type: _type, ...evaluation } = msg;
+    void _type;
+    set((s) => (s.training ? { training: { ...s.training, evaluations: [...s.training.evaluations, evaluation] } } : {}));
+  },
+  trainingPaused: () => {
+    updateTraining({ phase: 'paused' });
+  },
+  trainingResumed: () => {
+    updateTraining({ phase: 'running' });
+  },
+  trainingDone: (msg) => {
+    updateTraining({
+      phase: 'done',
+      result: { reason: msg.reason, step: msg.step, seconds: msg.seconds, testAccuracy: msg.testAccuracy, testCount: msg.testCount },
+    });
+    refreshRuns();
+  },
+  datasetProgress: (msg) => {
+    const p = pendingLoads.get(msg.requestId);
+    if (p) set({ datasetLoad: { name: p.names.join(', '), fraction: msg.fraction, phase: msg.phase } });
+  },
+  datasetLoaded: (msg) => {
+    const p = pendingLoads.get(msg.requestId);
+    if (!p) return;
+    pendingLoads.delete(msg.requestId);
+    loaded(p.choice, msg.info);
+    p.resolve(true);
+  },
+  datasetError: (msg) => {
+    const p = pendingLoads.get(msg.requestId);
+    if (!p) return;
+    pendingLoads.delete(msg.requestId);
+    set({ datasetLoad: null, datasetError: msg.message });
+    p.resolve(false);
+  },
+};
+
+function handleMessage(msg: FromWorker): void {
+  (handlers[msg.type] as (m: FromWorker) => void)(msg);
 }
 
 function updateTraining(change: Partial<TrainingState>): void {
@@ -359,6 +361,7 @@ export async function startSearch(options: { fromCheckpoint?: boolean; resumeRun
     genotype: keepHistory ? s.genotype : null,
     checkpointStep: keepHistory || options.resumeRunId ? s.checkpointStep : null,
     checkpointProblem: null,
+    storageProblems: [],
   }));
   if (setup.dataset === 'files') {
     const ok = await ensureOwnFilesSent();

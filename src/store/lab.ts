@@ -98,6 +98,8 @@ export interface LabState {
   checkpointStep: number | null;
   /** The last checkpoint could not be stored: what the user is told (cleared by the next stored one). */
   checkpointProblem: string | null;
+  /** Writes to the stored run that failed while it ran (each kind once): the run's problem lines. */
+  storageProblems: string[];
   error: LabError | null;
   done: { reason: 'finished' | 'stopped'; step: number; seconds: number } | null;
   /** The stored run being searched (or the last one). */
@@ -141,6 +143,7 @@ export const useLab = create<LabState>()((set) => ({
   genotype: null,
   checkpointStep: null,
   checkpointProblem: null,
+  storageProblems: [],
   error: null,
   done: null,
   runId: null,

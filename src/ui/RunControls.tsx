@@ -42,6 +42,7 @@ export function RunControls() {
   const resumable = useLab((s) => s.resumable);
   const storageWarning = useLab((s) => s.storageWarning);
   const checkpointProblem = useLab((s) => s.checkpointProblem);
+  const storageProblems = useLab((s) => s.storageProblems);
   const active = isActive(phase);
   // cpu and wasm compute as they record: there the whole step is CPU.
   const onGpu = backend?.backend === 'webgpu' || backend?.backend === 'webgl';
@@ -150,6 +151,11 @@ export function RunControls() {
           {checkpointProblem}
         </p>
       )}
+      {storageProblems.map((problem) => (
+        <p key={problem} role="alert" className="checkpoint-problem">
+          {problem}
+        </p>
+      ))}
     </section>
   );
 }

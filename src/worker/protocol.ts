@@ -267,7 +267,10 @@ export type FromWorker =
   /** The run being searched is stored under this id (resumed: from the checkpoint at `step`,
    * with the stored history up to it, so the curves and replay show the whole run). */
   | { type: 'runStarted'; runId: string; step: number; history?: { metrics: MetricRow[]; snapshots: ArchSnapshot[] } }
-  | { type: 'resumable'; run: ResumableRun | null }
+  /** The stored run a reload interrupted (null: none); `problem`: looking for it failed, and why. */
+  | { type: 'resumable'; run: ResumableRun | null; problem?: string }
+  /** A write to the stored run failed (the job goes on): what the user is told. */
+  | { type: 'storageProblem'; runId: string | null; message: string }
   /** Runs are not being stored (kept in memory only): why. */
   | { type: 'storageWarning'; message: string }
   | { type: 'runList'; runs: RunSummary[]; problems: RunProblem[] }

@@ -8,7 +8,8 @@ import { SEARCH_MODES, type SearchMode } from '../search/space';
 import { GenotypeTrainer, TrainDivergedError, evaluationDue } from '../retrain/train';
 import { evalBatches, type Dataset } from '../data/index';
 import { datasetIdentity, type RunStore } from '../runs/store';
-import { errorText, type BackendSelection } from '../platform/browser';
+import type { BackendSelection } from '../platform/browser';
+import { errorText } from '../util/errors';
 import { datasetKey, type BackendChoice, type DatasetSpec, type ErrorCode, type FromWorker, type StartTrainingMessage } from './protocol';
 
 /** What the worker lends a re-training: its data sets, backend, run store and message port. */

@@ -1,0 +1,132 @@
+// The worker's search adapter with a stand-in host (Node, cpu backend, fake IndexedDB): what it
+// tells the page about its stored run. A checkpoint is "saved" only once its write completed, a
+// failed write is reported and retried, Stop keeps the last step, and no failed write is silent.
+import * as tf from '@tensorflow/tfjs';
+import { IDBFactory } from 'fake-indexeddb';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { makeSyntheticDataset } from '../data/index';
+import { makeConfig, type SearchConfig } from '../search/space';
+import { openRunStore, type RunStore } from '../runs/store';
+import type { FromWorker, StartMessage } from './protocol';
+import { SearchJob, type SearchHost } from './search-job';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+const dataset = makeSyntheticDataset({ seed: 1, height: 8, width: 8, channels: 1, classes: 3, trainCount: 48, testCount: 8 });
+
+function host(store: RunStore, onPost: (m: FromWorker, messages: FromWorker[]) => void = () => {}) {
+  const messages: FromWorker[] = [];
+  const h: SearchHost = {
+    post: (m) => {
+      messages.push(m);
+      onPost(m, messages);
+    },
+    dataset: async () => dataset,
+    backend: async (requested) => ({ backend: 'cpu', requested, adapterInfo: null }),
+    store: async () => store,
+    watchDevice: () => {},
+  };
+  return { h, messages };
+}
+
+function start(config: Partial<SearchConfig>, checkpointEverySteps = 1): StartMessage {
+  return {
+    type: 'start',
+    config: makeConfig({ channels: 2, layers: 3, batchSize: 4, maxSteps: 3, seed: 5, ...config }),
+    dataset: { kind: 'synthetic', seed: 1, size: 8, channels: 1, classes: 3 },
+    backend: 'cpu',
+    checkpointEverySteps,
+  };
+}
+
+const of = <T extends FromWorker['type']>(list: FromWorker[], type: T) => list.filter((m): m is Extract<FromWorker, { type: T }> => m.type === type);
+
+describe('SearchJob and its stored run', () => {
+  it('reports a checkpoint saved only after its write completed', async () => {
+    const store = await openRunStore({ indexedDB: new IDBFactory() });
+    // Hold every checkpoint write until the test lets it through.
+    const pending: (() => void)[] = [];
+    const save = store.saveCheckpoint.bind(store);
+    store.saveCheckpoint = (id, cp) => new Promise<void>((resolve, reject) => pending.push(() => save(id, cp).then(resolve, reject)));
+    const { h, messages } = host(store);
+    const job = new SearchJob(h, null);
+    const running = job.run(start({ maxSteps: 2 }));
+    await expect.poll(() => pending.length, { timeout: 60_000 }).toBe(1);
+    expect(of(messages, 'checkpointSaved'), 'nothing is reported while the write is in flight').toEqual([]);
+    expect(of(messages, 'progress').map((m) => m.step), 'and the search waits for it').toEqual([1]);
+    pending.shift()!();
+    await expect.poll(() => of(messages, 'checkpointSaved').length, { timeout: 60_000 }).toBe(1);
+    expect(of(messages, 'checkpointSaved')[0]).toEqual({ type: 'checkpointSaved', step: 1, durable: true });
+    expect((await store.loadCheckpoint(job.runId!))!.step, 'the store holds it when the page is told').toBe(1);
+    await expect.poll(() => pending.length, { timeout: 60_000 }).toBe(1);
+    pending.shift()!();
+    await running;
+    expect(of(messages, 'checkpointSaved').map((m) => m.step)).toEqual([1, 2]);
+    expect(of(messages, 'done')).toHaveLength(1);
+  });
+
+  it('reports a failed checkpoint write at once, goes on, and stores the next checkpoint', async () => {
+    const store = await openRunStore({ indexedDB: new IDBFactory() });
+    const save = store.saveCheckpoint.bind(store);
+    let calls = 0;
+    store.saveCheckpoint = (id, cp) => (++calls === 1 ? Promise.reject(new Error('QuotaExceededError: the disk is full')) : save(id, cp));
+    const { h, messages } = host(store);
+    const job = new SearchJob(h, null);
+    await job.run(start({ maxSteps: 3 }));
+    const [failed] = of(messages, 'checkpointFailed');
+    expect(failed).toMatchObject({ step: 1 });
+    expect(failed!.message).toBe('Checkpoint at step 1 could not be stored: QuotaExceededError: the disk is full. The search goes on and tries again at the next checkpoint.');
+    expect(of(messages, 'checkpointSaved').map((m) => m.step), 'steps 2 and 3 stored').toEqual([2, 3]);
+    expect(of(messages, 'error')).toEqual([]);
+    expect((await store.loadCheckpoint(job.runId!))!.step).toBe(3);
+    expect((await store.getRun(job.runId!)).status).toBe('done');
+  });
+
+  it('Stop ends the run at the end of its step and keeps a checkpoint of that step', async () => {
+    const store = await openRunStore({ indexedDB: new IDBFactory() });
+    let job: SearchJob;
+    // Time-based checkpoints only (none within the test): Stop after the second step is reported.
+    const { h, messages } = host(store, (m) => {
+      if (m.type === 'progress' && m.step === 2) job.stop();
+    });
+    job = new SearchJob(h, null);
+    await job.run(start({ maxSteps: 10 }, 0));
+    const [done] = of(messages, 'done');
+    expect(done).toMatchObject({ reason: 'stopped', step: 2 });
+    expect(of(messages, 'checkpointSaved').map((m) => m.step)).toEqual([2]);
+    expect(messages.indexOf(of(messages, 'checkpointSaved')[0]!)).toBeLessThan(messages.indexOf(done!));
+    const run = await store.getRun(job.runId!);
+    expect([run.status, run.checkpointStep]).toEqual(['stopped', 2]);
+    expect(job.held?.checkpoint.step, '"Continue from checkpoint" continues from there').toBe(2);
+  });
+
+  it('tells the page, once per kind, when a write to the stored run fails; the search goes on', async () => {
+    const store = await openRunStore({ indexedDB: new IDBFactory() });
+    store.appendMetrics = () => Promise.reject(new Error('the metrics store is gone'));
+    store.setStatus = () => Promise.reject(new Error('read-only'));
+    const { h, messages } = host(store);
+    const job = new SearchJob(h, null);
+    await job.run(start({ maxSteps: 3 }));
+    expect(of(messages, 'progress').map((m) => m.step)).toEqual([1, 2, 3]);
+    expect(of(messages, 'storageProblem').map((m) => m.message)).toEqual([
+      "Could not store the step's metrics: the metrics store is gone.",
+      'Could not mark the run done: read-only.',
+    ]);
+    expect(of(messages, 'storageProblem').every((m) => m.runId === job.runId)).toBe(true);
+  });
+
+  it('says so when the run cannot be stored at all, and still searches', async () => {
+    const store = await openRunStore({ indexedDB: new IDBFactory() });
+    store.createRun = () => Promise.reject(new Error('no space'));
+    const { h, messages } = host(store);
+    const job = new SearchJob(h, null);
+    await job.run(start({ maxSteps: 1 }));
+    expect(of(messages, 'storageProblem').map((m) => m.message)).toEqual([
+      'This run could not be stored (no space): it runs, but a reload will lose it. Export its genotype before closing the tab.',
+    ]);
+    expect(of(messages, 'checkpointFailed')[0]?.message).toMatch(/^Checkpoint at step 1 could not be stored: the run has no stored record/);
+    expect(of(messages, 'done')).toHaveLength(1);
+  });
+});
