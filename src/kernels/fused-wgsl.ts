@@ -118,20 +118,23 @@ function reg(kernelName: string, kernelFunc: WebGpuKernel): void {
 }
 const sizeOf = (t: Info) => t.shape.reduce((p, d) => p * d, 1);
 
-function registerWebGpu(): void {
-  const reduceUniforms = (x: Info, epsilon = 0, slopeOffset = 0): Uniform[] => [
-    { type: 'int32', data: [channelsOf(x.shape)] },
-    { type: 'int32', data: [sizeOf(x)] },
-    { type: 'float32', data: [epsilon] },
-    { type: 'int32', data: [slopeOffset] },
-  ];
-  const elementUniforms = 'channels : i32, epsilon : f32, slopeCount : i32, slopeOffset : i32,';
-  const elementData = (channels: number, epsilon = 0, slopeCount = 1, slopeOffset = 0): Uniform[] => [
-    { type: 'int32', data: [channels] },
-    { type: 'float32', data: [epsilon] },
-    { type: 'int32', data: [slopeCount] },
-    { type: 'int32', data: [slopeOffset] },
-  ];
+// The uniforms of a per-channel reduction (perChannel) and of an elementwise program over channels.
+const reduceUniforms = (x: Info, epsilon = 0, slopeOffset = 0): Uniform[] => [
+  { type: 'int32', data: [channelsOf(x.shape)] },
+  { type: 'int32', data: [sizeOf(x)] },
+  { type: 'float32', data: [epsilon] },
+  { type: 'int32', data: [slopeOffset] },
+];
+const elementUniforms = 'channels : i32, epsilon : f32, slopeCount : i32, slopeOffset : i32,';
+const elementData = (channels: number, epsilon = 0, slopeCount = 1, slopeOffset = 0): Uniform[] => [
+  { type: 'int32', data: [channels] },
+  { type: 'float32', data: [epsilon] },
+  { type: 'int32', data: [slopeCount] },
+  { type: 'int32', data: [slopeOffset] },
+];
+
+/** Batch norm with batch statistics: statistics, apply and their gradients, affine or not, with or without a fused ReLU. */
+function registerWebGpuBatchNorm(): void {
   const meanAndVariance = `
     var sum = 0.0;
     for (var m = i32(lane); m < M; m = m + i32(LANES)) { sum = sum + X[m * C + c]; }
@@ -233,9 +236,14 @@ function registerWebGpu(): void {
       setOutputAtIndex(index, value);`);
     return backend.runWebGPUProgram(program, [dy, x, gradStats, gamma], 'float32', elementData(channelsOf(x.shape), attrs.epsilon));
   });
-  // The mixed activation of G edges reading one x, side by side in channels (G = 1: one edge).
-  // Group g: coefficients K[7g …], PReLU slopes A[gC …], Swish's B[g], RReLU slopes from the
-  // pool at its offset (uniforms o0 … o3), or the one mean slope.
+}
+
+/**
+ * The mixed activation of G edges reading one x, side by side in channels (G = 1: one edge).
+ * Group g: coefficients K[7g …], PReLU slopes A[gC …], Swish's B[g], RReLU slopes from the
+ * pool at its offset (uniforms o0 … o3), or the one mean slope.
+ */
+function registerWebGpuMixedActivation(): void {
   const mixUniforms = 'groupChannels : i32, groups : i32, slopeCount : i32, o0 : i32, o1 : i32, o2 : i32, o3 : i32,';
   const mixData = (groupChannels: number, groups: number, slopes: Info, offsets: string): Uniform[] => {
     const o = decodeIndices(offsets);
@@ -683,7 +691,8 @@ function registerWebGpuGroupedPointwise(): void {
 
 /** Registers the WGSL kernels for webgpu (once; later calls do nothing). */
 export function registerWebGpuKernels(): void {
-  registerWebGpu();
+  registerWebGpuBatchNorm();
+  registerWebGpuMixedActivation();
   registerWebGpuOptimizer();
   registerWebGpuDepthwise();
   registerWebGpuGroupedPointwise();
