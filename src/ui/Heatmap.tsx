@@ -61,14 +61,22 @@ function rowY(r: number): number {
 /** Diverging colours for B − A: blue where A weighs more, white at 0, red where B does. */
 const differenceColour = (t: number) => d3.interpolateRdBu(1 - t);
 
-export function Heatmap({ panels, rowLabels, columns, columnKind, caption, step, scale = 'weight', domainMax }: HeatmapProps) {
-  const difference = scale === 'difference';
-  const svgRef = useRef<SVGSVGElement>(null);
-  /** rects[panel][row][col], filled when the structure is drawn. */
-  const rects = useRef<SVGRectElement[][][]>([]);
-  const legendTop = useRef<number | null>(null);
-  const [hover, setHover] = useState<Hover | null>(null);
-  // Many columns (non-factorized: 40): panels stacked, upright labels; else side by side.
+/** Where everything of a heatmap sits: pure geometry from the columns, panels and rows. */
+export interface HeatmapLayout {
+  /** Many columns (non-factorized: 40): panels stacked, upright labels; else side by side. */
+  many: boolean;
+  cellW: number;
+  angle: number;
+  headerH: number;
+  panelW: number;
+  gridsH: number;
+  width: number;
+  height: number;
+  /** The top-left corner of panel p. */
+  origin(p: number): [number, number];
+}
+
+export function heatmapLayout(columns: string[], panelCount: number, rowCount: number): HeatmapLayout {
   const many = columns.length > 12;
   const cellW = many ? 17 : 16;
   const maxLabel = d3.max(columns, (c) => c.length) ?? 8;
@@ -77,95 +85,146 @@ export function Heatmap({ panels, rowLabels, columns, columnKind, caption, step,
   const labelLen = maxLabel * 6.2;
   const headerH = Math.ceil(labelLen * Math.sin(rad)) + 24;
   const panelW = columns.length * cellW;
-  const gridH = rowY(rowLabels.length - 1) + CELL_H;
+  const gridH = rowY(rowCount - 1) + CELL_H;
   // Room on the right for the last column's slanted label.
   const overhang = Math.max(0, Math.ceil(labelLen * Math.cos(rad)) - cellW / 2);
-  const PANEL_GAP = Math.max(14, overhang + 6);
-  const STACK_GAP = 10;
+  const panelGap = Math.max(14, overhang + 6);
+  const stackGap = 10;
   const panelH = headerH + gridH;
-  const width = many
-    ? ROW_LABEL_W + panelW + 8
-    : ROW_LABEL_W + panels.length * panelW + (panels.length - 1) * PANEL_GAP + Math.max(8, overhang);
-  const gridsH = many ? panels.length * panelH + (panels.length - 1) * STACK_GAP : panelH;
-  const height = gridsH + LEGEND_H + 8;
-  const panelOrigin = (p: number): [number, number] =>
-    many ? [ROW_LABEL_W, p * (panelH + STACK_GAP)] : [ROW_LABEL_W + p * (panelW + PANEL_GAP), 0];
+  const width = many ? ROW_LABEL_W + panelW + 8 : ROW_LABEL_W + panelCount * panelW + (panelCount - 1) * panelGap + Math.max(8, overhang);
+  const gridsH = many ? panelCount * panelH + (panelCount - 1) * stackGap : panelH;
+  return {
+    many,
+    cellW,
+    angle,
+    headerH,
+    panelW,
+    gridsH,
+    width,
+    height: gridsH + LEGEND_H + 8,
+    origin: (p) => (many ? [ROW_LABEL_W, p * (panelH + stackGap)] : [ROW_LABEL_W + p * (panelW + panelGap), 0]),
+  };
+}
 
-  // Structure: redrawn when the shape (columns, panels) changes.
-  useEffect(() => {
-    const svg = d3.select(svgRef.current!);
-    svg.selectAll('*').remove();
-    rects.current = [];
-    legendTop.current = null;
-    for (let p = 0; p < (many ? panels.length : 1); p++) {
-      const rows = svg
-        .append('g')
-        .attr('class', 'row-labels')
-        .attr('transform', `translate(0,${panelOrigin(p)[1] + headerH})`);
-      rowLabels.forEach((label, r) => {
-        const t = rows
-          .append('text')
-          .attr('x', ROW_LABEL_W - 6)
-          .attr('y', rowY(r) + CELL_H / 2)
-          .attr('dy', '0.35em')
-          .attr('text-anchor', 'end')
-          .attr('class', 'hm-row-label');
-        setSubscriptText(t, label);
-      });
-    }
-    panels.forEach((panel, p) => {
-      const [x0, y0] = panelOrigin(p);
-      const g = svg.append('g').attr('class', 'hm-panel').attr('data-panel', panel.id).attr('transform', `translate(${x0},${y0})`);
-      g.append('text')
-        .attr('class', 'hm-panel-title')
-        .attr('x', many ? -ROW_LABEL_W : panelW / 2)
-        .attr('y', 11)
-        .attr('text-anchor', many ? 'start' : 'middle')
-        .text(panel.title);
-      const header = g.append('g').attr('transform', `translate(0,${headerH - 4})`);
-      columns.forEach((c, k) => {
-        header
-          .append('text')
-          .attr('class', 'hm-col-label')
-          .attr('transform', `translate(${k * cellW + cellW / 2 + (many ? 4 : 3)},0) rotate(${-angle})`)
-          .attr('text-anchor', 'start')
-          .text(c);
-      });
-      const grid = g.append('g').attr('class', 'hm-grid').attr('transform', `translate(0,${headerH})`);
-      const panelRects: SVGRectElement[][] = [];
-      rects.current.push(panelRects);
-      for (let r = 0; r < rowLabels.length; r++) {
-        panelRects.push([]);
-        for (let k = 0; k < columns.length; k++) {
-          const rect = grid
+/** The colour of a value: sequential over [0, top] for weights, diverging over ±top for differences. */
+function colourScale(panels: HeatmapPanel[], difference: boolean, domainMax: number | undefined): { top: number; colour: (v: number) => string } {
+  let vmax = 0;
+  if (domainMax !== undefined) vmax = domainMax;
+  else
+    for (const p of panels)
+      for (const row of p.values) for (const v of row) if (Number.isFinite(v) && (difference ? Math.abs(v) : v) > vmax) vmax = difference ? Math.abs(v) : v;
+  // Differences after a few steps can be ~1e-3: a nice bound of their own size, not a fixed one.
+  const top = difference ? (vmax > 0 ? d3.scaleLinear().domain([0, vmax]).nice().domain()[1]! : 1) : vmax > 0 ? niceCeil(vmax) : 1;
+  const scale = difference ? d3.scaleDiverging(differenceColour).domain([-top, 0, top]) : d3.scaleSequential(d3.interpolateViridis).domain([0, top]);
+  return { top, colour: (v) => scale(v) };
+}
+
+type Svg = d3.Selection<SVGSVGElement, unknown, null, undefined>;
+
+/** Row labels, each panel's title, column labels and cells (returned as rects[panel][row][col]), and the legend. */
+function drawStructure(svg: Svg, layout: HeatmapLayout, panels: HeatmapPanel[], rowLabels: string[], columns: string[], legendId: string, difference: boolean): SVGRectElement[][][] {
+  const { many, cellW, angle, headerH, panelW } = layout;
+  svg.selectAll('*').remove();
+  for (let p = 0; p < (many ? panels.length : 1); p++) {
+    const rows = svg
+      .append('g')
+      .attr('class', 'row-labels')
+      .attr('transform', `translate(0,${layout.origin(p)[1] + headerH})`);
+    rowLabels.forEach((label, r) => {
+      const t = rows
+        .append('text')
+        .attr('x', ROW_LABEL_W - 6)
+        .attr('y', rowY(r) + CELL_H / 2)
+        .attr('dy', '0.35em')
+        .attr('text-anchor', 'end')
+        .attr('class', 'hm-row-label');
+      setSubscriptText(t, label);
+    });
+  }
+  const rects = panels.map((panel, p) => {
+    const [x0, y0] = layout.origin(p);
+    const g = svg.append('g').attr('class', 'hm-panel').attr('data-panel', panel.id).attr('transform', `translate(${x0},${y0})`);
+    g.append('text')
+      .attr('class', 'hm-panel-title')
+      .attr('x', many ? -ROW_LABEL_W : panelW / 2)
+      .attr('y', 11)
+      .attr('text-anchor', many ? 'start' : 'middle')
+      .text(panel.title);
+    const header = g.append('g').attr('transform', `translate(0,${headerH - 4})`);
+    columns.forEach((c, k) => {
+      header
+        .append('text')
+        .attr('class', 'hm-col-label')
+        .attr('transform', `translate(${k * cellW + cellW / 2 + (many ? 4 : 3)},0) rotate(${-angle})`)
+        .attr('text-anchor', 'start')
+        .text(c);
+    });
+    const grid = g.append('g').attr('class', 'hm-grid').attr('transform', `translate(0,${headerH})`);
+    return rowLabels.map((_, r) =>
+      columns.map(
+        (column, k) =>
+          grid
             .append('rect')
             .attr('class', 'hm-cell')
             .attr('data-cell', panel.id)
             .attr('data-row', r)
             .attr('data-col', k)
-            .attr('data-op', columns[k]!)
+            .attr('data-op', column)
             .attr('x', k * cellW)
             .attr('y', rowY(r))
             .attr('width', cellW - 1)
-            .attr('height', CELL_H - 1);
-          panelRects[r]!.push(rect.node()!);
-        }
-      }
-    });
-    const legend = svg.append('g').attr('class', 'hm-legend').attr('transform', `translate(${ROW_LABEL_W},${gridsH + 10})`);
-    const gradId = `grad-${difference ? 'diff-' : ''}${columnKind}`;
-    const grad = svg.append('defs').append('linearGradient').attr('id', gradId);
-    d3.range(0, 1.0001, 0.1).forEach((t) =>
-      grad.append('stop').attr('offset', `${t * 100}%`).attr('stop-color', difference ? differenceColour(t) : d3.interpolateViridis(t)),
+            .attr('height', CELL_H - 1)
+            .node()!,
+      ),
     );
-    legend.append('rect').attr('width', 150).attr('height', 8).attr('fill', `url(#${gradId})`).attr('rx', 1);
-    legend.append('g').attr('class', 'hm-legend-axis').attr('transform', 'translate(0,8)');
-    legend
-      .append('text')
-      .attr('class', 'hm-legend-title')
-      .attr('x', 158)
-      .attr('y', 8)
-      .text(difference ? 'B − A' : 'softmax weight');
+  });
+  const legend = svg.append('g').attr('class', 'hm-legend').attr('transform', `translate(${ROW_LABEL_W},${layout.gridsH + 10})`);
+  const grad = svg.append('defs').append('linearGradient').attr('id', legendId);
+  d3.range(0, 1.0001, 0.1).forEach((t) =>
+    grad.append('stop').attr('offset', `${t * 100}%`).attr('stop-color', difference ? differenceColour(t) : d3.interpolateViridis(t)),
+  );
+  legend.append('rect').attr('width', 150).attr('height', 8).attr('fill', `url(#${legendId})`).attr('rx', 1);
+  legend.append('g').attr('class', 'hm-legend-axis').attr('transform', 'translate(0,8)');
+  legend
+    .append('text')
+    .attr('class', 'hm-legend-title')
+    .attr('x', 158)
+    .attr('y', 8)
+    .text(difference ? 'B − A' : 'softmax weight');
+  return rects;
+}
+
+/** Colours every cell and writes its value (and raw value) and whether the genotype keeps it. */
+function paintCells(rects: SVGRectElement[][][], panels: HeatmapPanel[], colour: (v: number) => string): void {
+  panels.forEach((p, pi) => {
+    rects[pi]?.forEach((row, r) =>
+      row.forEach((rect, k) => {
+        const v = p.values[r]?.[k];
+        const rawV = p.raw?.[r]?.[k];
+        rect.setAttribute('fill', v === undefined || !Number.isFinite(v) ? '#ccc' : colour(v));
+        rect.setAttribute('data-value', v === undefined ? '' : String(v));
+        if (rawV !== undefined) rect.setAttribute('data-raw', String(rawV));
+        const marked = p.marks?.has(`${r}:${k}`) ?? false;
+        if (rect.classList.contains('hm-kept') !== marked) rect.classList.toggle('hm-kept', marked);
+      }),
+    );
+  });
+}
+
+export function Heatmap({ panels, rowLabels, columns, columnKind, caption, step, scale = 'weight', domainMax }: HeatmapProps) {
+  const difference = scale === 'difference';
+  const svgRef = useRef<SVGSVGElement>(null);
+  /** rects[panel][row][col], filled when the structure is drawn. */
+  const rects = useRef<SVGRectElement[][][]>([]);
+  const legendTop = useRef<number | null>(null);
+  const [hover, setHover] = useState<Hover | null>(null);
+  const layout = heatmapLayout(columns, panels.length, rowLabels.length);
+
+  // Structure: redrawn when the shape (columns, panels) changes.
+  useEffect(() => {
+    const svg = d3.select(svgRef.current!);
+    rects.current = drawStructure(svg, layout, panels, rowLabels, columns, `grad-${difference ? 'diff-' : ''}${columnKind}`, difference);
+    legendTop.current = null;
     // Pointer handling: one listener on the svg (cheaper than one per cell).
     svg.on('mousemove', (event: MouseEvent) => {
       const target = event.target as Element;
@@ -175,15 +234,13 @@ export function Heatmap({ panels, rowLabels, columns, columnKind, caption, step,
       }
       const r = Number(target.getAttribute('data-row'));
       const k = Number(target.getAttribute('data-col'));
-      const panelId = target.getAttribute('data-cell');
       const value = Number(target.getAttribute('data-value'));
       const raw = target.getAttribute('data-raw');
       const box = svgRef.current!.getBoundingClientRect();
-      const panelTitle = panels.find((p) => p.id === panelId)?.title ?? '';
       setHover({
         x: event.clientX - box.left,
         y: event.clientY - box.top,
-        panel: panelTitle,
+        panel: panels.find((p) => p.id === target.getAttribute('data-cell'))?.title ?? '',
         edge: rowLabels[r] ?? '',
         column: `${columnKind} ${columns[k]}`,
         value: difference
@@ -193,37 +250,14 @@ export function Heatmap({ panels, rowLabels, columns, columnKind, caption, step,
     });
     svg.on('mouseleave', () => setHover(null));
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [columns.join('|'), panels.map((p) => p.id + p.title).join('|'), rowLabels.join('|'), cellW, headerH, many, difference]);
+  }, [columns.join('|'), panels.map((p) => p.id + p.title).join('|'), rowLabels.join('|'), layout.cellW, layout.headerH, layout.many, difference]);
 
   // Values: recoloured on every snapshot, in a task of their own.
   useDeferredDraw(() => {
     const svgEl = svgRef.current;
     if (!svgEl) return;
-    let vmax = 0;
-    if (domainMax !== undefined) vmax = domainMax;
-    else
-      for (const p of panels)
-        for (const row of p.values) for (const v of row) if (Number.isFinite(v) && (difference ? Math.abs(v) : v) > vmax) vmax = difference ? Math.abs(v) : v;
-    // Differences after a few steps can be ~1e-3: a nice bound of their own size, not a fixed one.
-    const top = difference ? (vmax > 0 ? d3.scaleLinear().domain([0, vmax]).nice().domain()[1]! : 1) : vmax > 0 ? niceCeil(vmax) : 1;
-    const color = difference
-      ? d3.scaleDiverging(differenceColour).domain([-top, 0, top])
-      : d3.scaleSequential(d3.interpolateViridis).domain([0, top]);
-    panels.forEach((p, pi) => {
-      const grid = rects.current[pi];
-      if (!grid) return;
-      grid.forEach((row, r) =>
-        row.forEach((rect, k) => {
-          const v = p.values[r]?.[k];
-          const rawV = p.raw?.[r]?.[k];
-          rect.setAttribute('fill', v === undefined || !Number.isFinite(v) ? '#ccc' : color(v));
-          rect.setAttribute('data-value', v === undefined ? '' : String(v));
-          if (rawV !== undefined) rect.setAttribute('data-raw', String(rawV));
-          const marked = p.marks?.has(`${r}:${k}`) ?? false;
-          if (rect.classList.contains('hm-kept') !== marked) rect.classList.toggle('hm-kept', marked);
-        }),
-      );
-    });
+    const { top, colour } = colourScale(panels, difference, domainMax);
+    paintCells(rects.current, panels, colour);
     if (legendTop.current !== top) {
       legendTop.current = top;
       const legendScale = d3.scaleLinear().domain(difference ? [-top, top] : [0, top]).range([0, 150]);
@@ -239,7 +273,7 @@ export function Heatmap({ panels, rowLabels, columns, columnKind, caption, step,
 
   return (
     <div className="heatmap">
-      <svg ref={svgRef} viewBox={`0 0 ${width} ${height}`} width={width} height={height} role="img" aria-label={caption} />
+      <svg ref={svgRef} viewBox={`0 0 ${layout.width} ${layout.height}`} width={layout.width} height={layout.height} role="img" aria-label={caption} />
       {hover && (
         <div className="tooltip" style={{ left: hover.x + 14, top: hover.y + 10 }} role="tooltip">
           <div>
