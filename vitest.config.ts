@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'src/**/*.test.tsx'],
+    include: ['src/**/*.test.ts', 'src/**/*.test.tsx', 'lint/**/*.test.ts'],
     // The WebGPU parity suite needs a Vulkan driver in the environment: `npm run test:gpu`.
     exclude: ['src/**/*.gpu.test.ts', 'node_modules/**'],
     environment: 'node',
