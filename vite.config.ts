@@ -24,7 +24,9 @@ export default defineConfig({
   preview: { headers: isolation },
   optimizeDeps: {
     // Scan the worker too, so the first run does not discover deps late and reload the page.
-    entries: Object.keys(input).map((k) => (k === 'main' ? 'index.html' : `${k}.html`)).concat(['src/worker/search.worker.ts']),
+    entries: Object.keys(input)
+      .map((k) => (k === 'main' ? 'index.html' : `${k}.html`))
+      .concat(['src/worker/search.worker.ts']),
     // The wasm backend is told where its .wasm files are (setWasmPaths with ?url imports), so it
     // can be prebundled like the rest of tfjs (one tfjs-core instance for all backends).
     include: [

@@ -39,7 +39,8 @@ const reuseBuild = flags.bool('reuse-build');
 const outFlag = flags.optionalString('out');
 flags.assertAllUsed();
 for (const s of sizes) if (!isBenchSize(s)) throw new Error(`--sizes: unknown size "${s}" (quick, paper)`);
-if (steps < 1 || warmup < 0 || budget < 1) throw new Error('--steps and --max-seconds-per-row must be at least 1, --warmup at least 0');
+if (steps < 1 || warmup < 0 || budget < 1)
+  throw new Error('--steps and --max-seconds-per-row must be at least 1, --warmup at least 0');
 
 const log = (text) => process.stderr.write(`${text}\n`);
 const started = Date.now();
@@ -82,19 +83,42 @@ async function runRow(backend, size, mode) {
   });
   page.on('pageerror', (e) => log(`  [page error] ${e.message}`));
   page.on('crash', () => (crashed = true));
-  const query = new URLSearchParams({ backends: backend, sizes: size, modes: mode, steps: String(steps), warmup: String(warmup), budget: String(budget), split: split ? '1' : '0' });
+  const query = new URLSearchParams({
+    backends: backend,
+    sizes: size,
+    modes: mode,
+    steps: String(steps),
+    warmup: String(warmup),
+    budget: String(budget),
+    split: split ? '1' : '0',
+  });
   let timer;
   try {
     await page.goto(new URL(`bench.html?${query}`, server.baseUrl).href);
-    const finished = page.waitForFunction(() => window.__bench?.done === true, null, { timeout: 0, polling: 500 });
-    finished.catch(() => undefined); // after a cut, the page closes under it
+    const done = page.waitForFunction(() => window.__bench?.done === true, null, { timeout: 0, polling: 500 });
+    done.catch(() => undefined); // after a cut, the page closes under it
     const cut = new Promise((_, reject) => {
-      timer = setTimeout(() => reject(Object.assign(new Error(`cut at ${hardSeconds} s (budget ${budget} s + 30 s): still in "${doing || 'page load'}"${finished ? `; ${finished}` : ''}`), { kind: 'budget', restart: true })), hardSeconds * 1000);
+      timer = setTimeout(
+        () =>
+          reject(
+            Object.assign(
+              new Error(
+                `cut at ${hardSeconds} s (budget ${budget} s + 30 s): still in "${doing || 'page load'}"${finished ? `; ${finished}` : ''}`,
+              ),
+              { kind: 'budget', restart: true },
+            ),
+          ),
+        hardSeconds * 1000,
+      );
     });
-    await Promise.race([finished, cut]);
+    await Promise.race([done, cut]);
     return await page.evaluate(() => window.__bench);
   } catch (e) {
-    if (crashed) throw Object.assign(new Error(`the page crashed (out of memory?)${last ? ` after "${last}"` : ''}`), { kind: 'error', restart: true });
+    if (crashed)
+      throw Object.assign(new Error(`the page crashed (out of memory?)${last ? ` after "${last}"` : ''}`), {
+        kind: 'error',
+        restart: true,
+      });
     throw e;
   } finally {
     clearTimeout(timer);
@@ -107,7 +131,8 @@ async function runRow(backend, size, mode) {
 // skipped, not run to fail alike.
 const SIZE_COST = ['quick', 'paper'];
 const MODE_COST = ['darts', 'factorized', 'nonfactorized'];
-const costlier = (a, b) => SIZE_COST.indexOf(a.size) >= SIZE_COST.indexOf(b.size) && MODE_COST.indexOf(a.mode) >= MODE_COST.indexOf(b.mode);
+const costlier = (a, b) =>
+  SIZE_COST.indexOf(a.size) >= SIZE_COST.indexOf(b.size) && MODE_COST.indexOf(a.mode) >= MODE_COST.indexOf(b.mode);
 
 try {
   for (const backend of backends) {
@@ -132,7 +157,14 @@ try {
           backendInfo[backend] ??= info;
           if (info && !info.available) {
             // Every row of a backend that does not start fails alike: one row says so.
-            failures.push({ backend, size: sizes.join(','), mode: 'all', archUpdate: 'joint', kind: 'unavailable', reason: `unavailable: ${info.reason}` });
+            failures.push({
+              backend,
+              size: sizes.join(','),
+              mode: 'all',
+              archUpdate: 'joint',
+              kind: 'unavailable',
+              reason: `unavailable: ${info.reason}`,
+            });
             continue;
           }
           rows.push(...state.rows);
@@ -141,7 +173,14 @@ try {
         } catch (e) {
           const reason = e.message || String(e);
           log(`  failed: ${reason}`);
-          failures.push({ backend, size, mode, archUpdate: 'joint', kind: e.kind ?? 'error', reason: reason.slice(0, 300) });
+          failures.push({
+            backend,
+            size,
+            mode,
+            archUpdate: 'joint',
+            kind: e.kind ?? 'error',
+            reason: reason.slice(0, 300),
+          });
           if (e.kind === 'budget') cut.push({ size, mode });
           if (e.restart) {
             // A step that will not finish (or a crashed renderer) may hold the GPU process: start over.
@@ -175,22 +214,41 @@ const cpuList = cpus();
 const result = {
   kind: 'browser',
   date: date.toISOString(),
-  machine: { cpus: cpuList.length, cpuModel: cpuList[0]?.model ?? '', memoryGiB: Math.round(totalmem() / 2 ** 30), platform: process.platform, browser: `Chromium ${browserVersion}`, headless, loadAverage1m: { start: loadAtStart, end: loadavg()[0] } },
-  options: { backends, sizes: sizeSpecs.map((s) => (s.only ? `${s.size}:${s.only.join('+')}` : s.size)), modes, steps, warmup, maxSecondsPerRow: budget, split },
+  machine: {
+    cpus: cpuList.length,
+    cpuModel: cpuList[0]?.model ?? '',
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    platform: process.platform,
+    browser: `Chromium ${browserVersion}`,
+    headless,
+    loadAverage1m: { start: loadAtStart, end: loadavg()[0] },
+  },
+  options: {
+    backends,
+    sizes: sizeSpecs.map((s) => (s.only ? `${s.size}:${s.only.join('+')}` : s.size)),
+    modes,
+    steps,
+    warmup,
+    maxSecondsPerRow: budget,
+    split,
+  },
   backends: backendInfo,
   rows,
   failures,
   ratios: ratiosByBackend(rows),
   seconds: Math.round((Date.now() - started) / 1000),
 };
-console.log(`\nSearch-step bench in Chromium ${browserVersion}, ${result.date}, ${cpuList.length} CPUs (${result.machine.cpuModel}); ${steps} timed steps after ${warmup} warm-up, budget ${budget} s a row`);
+console.log(
+  `\nSearch-step bench in Chromium ${browserVersion}, ${result.date}, ${cpuList.length} CPUs (${result.machine.cpuModel}); ${steps} timed steps after ${warmup} warm-up, budget ${budget} s a row`,
+);
 console.log(formatTable(rows, failures, labels));
 const ratioLines = formatRatios(rows);
 if (ratioLines.length) {
   console.log('\nRatios (ms per step):');
   for (const line of ratioLines) console.log(`  ${line}`);
 }
-const out = outFlag ?? join(root, 'bench', 'results', `browser-${date.toISOString().slice(0, 10)}-${cpuList.length}cpu.json`);
+const out =
+  outFlag ?? join(root, 'bench', 'results', `browser-${date.toISOString().slice(0, 10)}-${cpuList.length}cpu.json`);
 await mkdir(join(out, '..'), { recursive: true });
 await writeFile(out, JSON.stringify(result, null, 2) + '\n');
 console.log(`\nwritten: ${relative(process.cwd(), out)} (${result.seconds} s in all)`);

@@ -4,14 +4,16 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs';
 import { parseFlags } from '../src/util/flags';
-import { runBench } from '../src/cli/bench';
+import { runBench } from '../src/bench/node-bench';
 import { formatRatios, formatTable } from '../src/bench/report';
 
 tf.env().set('PROD', true);
 
 const flags = parseFlags(process.argv.slice(2));
 const result = await runBench(flags);
-console.log(`\nSearch-step bench on ${result.backend}${result.adapterInfo ? ' ' + result.adapterInfo : ''}, fused kernels ${result.fusedKernels ? 'on' : 'off'}, ${result.date}`);
+console.log(
+  `\nSearch-step bench on ${result.backend}${result.adapterInfo ? ' ' + result.adapterInfo : ''}, fused kernels ${result.fusedKernels ? 'on' : 'off'}, ${result.date}`,
+);
 console.log(formatTable(result.rows, result.failures));
 const ratioLines = formatRatios(result.rows);
 if (ratioLines.length) console.log(`\nRatios (ms per step):\n${ratioLines.map((l) => `  ${l}`).join('\n')}`);

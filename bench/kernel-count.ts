@@ -26,19 +26,41 @@ const topCount = flags.bool('all') ? Infinity : 8;
 flags.assertAllUsed();
 await useBackend(backend);
 
-const dataset = makeSyntheticDataset({ seed: 1, height: 8, width: 8, channels: 3, classes: 4, trainCount: 64, testCount: 8 });
+const dataset = makeSyntheticDataset({
+  seed: 1,
+  height: 8,
+  width: 8,
+  channels: 3,
+  classes: 4,
+  trainCount: 64,
+  testCount: 8,
+});
 const launched: Record<string, number> = {};
-console.log(`C=${channels} L=${layers} batch ${batchSize}, 8x8x3 images, fused kernels ${fused ? 'on' : 'off'}, counted on ${backend}`);
+console.log(
+  `C=${channels} L=${layers} batch ${batchSize}, 8x8x3 images, fused kernels ${fused ? 'on' : 'off'}, counted on ${backend}`,
+);
 for (const mode of modes) {
   const config = makeConfig({ mode, channels, layers, batchSize, maxSteps: 3 });
-  const engineForMode = new SearchEngine(config, { height: 8, width: 8, channels: 3, classes: 4 }, makeSearchStreams(dataset, { batchSize, seed: 1 }), { fused });
+  const engineForMode = new SearchEngine(
+    config,
+    { height: 8, width: 8, channels: 3, classes: 4 },
+    makeSearchStreams(dataset, { batchSize, seed: 1 }),
+    { fused },
+  );
   await engineForMode.runStep();
   const { launched: n, byName } = await countKernels(() => engineForMode.runStep());
   const all = [...byName.values()].reduce((a, b) => a + b, 0);
   launched[mode] = n;
-  const top = [...byName].filter(([name]) => !NO_OP_KERNELS.has(name)).sort((a, b) => b[1] - a[1]).slice(0, topCount).map(([n, c]) => `${n} ${c}`).join(', ');
+  const top = [...byName]
+    .filter(([name]) => !NO_OP_KERNELS.has(name))
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, topCount)
+    .map(([n, c]) => `${n} ${c}`)
+    .join(', ');
   console.log(`${mode}: ${launched[mode]} kernels launched per step (${all} with the no-ops); top: ${top}`);
   engineForMode.dispose();
 }
-if (launched.darts && launched.factorized) console.log(`factorized/darts ${(launched.factorized / launched.darts).toFixed(2)}x`);
-if (launched.factorized && launched.nonfactorized) console.log(`nonfactorized/factorized ${(launched.nonfactorized / launched.factorized).toFixed(2)}x`);
+if (launched.darts && launched.factorized)
+  console.log(`factorized/darts ${(launched.factorized / launched.darts).toFixed(2)}x`);
+if (launched.factorized && launched.nonfactorized)
+  console.log(`nonfactorized/factorized ${(launched.nonfactorized / launched.factorized).toFixed(2)}x`);

@@ -19,7 +19,8 @@ const modes = flags.string('modes', 'darts,factorized').split(',') as SearchMode
 flags.assertAllUsed();
 /** Bytes of the engine's distinct data buffers, and their peak since the last reset. */
 function trackBuffers() {
-  const info = (tf.engine() as unknown as { state: { tensorInfo: WeakMap<object, { bytes: number }> } }).state.tensorInfo;
+  const info = (tf.engine() as unknown as { state: { tensorInfo: WeakMap<object, { bytes: number }> } }).state
+    .tensorInfo;
   const sizes = new WeakMap<object, number>();
   let bytes = 0;
   let peak = 0;
@@ -45,9 +46,23 @@ if (!size) throw new Error(`--size: unknown size ${sizeName}`);
 await useBackend(backend);
 const buffers = trackBuffers();
 const input = { height: size.height, width: size.width, channels: size.inChannels, classes: size.classes };
-const dataset = makeSyntheticDataset({ seed: 1, height: size.height, width: size.width, channels: size.inChannels, classes: size.classes, trainCount: 4 * size.batchSize, testCount: 8 });
+const dataset = makeSyntheticDataset({
+  seed: 1,
+  height: size.height,
+  width: size.width,
+  channels: size.inChannels,
+  classes: size.classes,
+  trainCount: 4 * size.batchSize,
+  testCount: 8,
+});
 for (const mode of modes) {
-  const config = makeConfig({ mode, channels: size.channels, layers: size.layers, batchSize: size.batchSize, maxSteps: 5 });
+  const config = makeConfig({
+    mode,
+    channels: size.channels,
+    layers: size.layers,
+    batchSize: size.batchSize,
+    maxSteps: 5,
+  });
   const engine = new SearchEngine(config, input, makeSearchStreams(dataset, { batchSize: size.batchSize, seed: 1 }));
   try {
     await engine.runStep();
@@ -59,7 +74,9 @@ for (const mode of modes) {
       await engine.runStep();
     });
     const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
-    console.log(`${backend} ${sizeName} ${mode}: peak ${mb(peak)} MB of buffers during a step (tf.profile, views counted in full: ${mb(info.peakBytes)} MB), ${(held / 2 ** 20).toFixed(1)} MB held between steps`);
+    console.log(
+      `${backend} ${sizeName} ${mode}: peak ${mb(peak)} MB of buffers during a step (tf.profile, views counted in full: ${mb(info.peakBytes)} MB), ${(held / 2 ** 20).toFixed(1)} MB held between steps`,
+    );
   } catch (e) {
     console.log(`${backend} ${sizeName} ${mode}: failed (${((e as Error).message || String(e)).slice(0, 160)})`);
   } finally {

@@ -32,7 +32,7 @@ NON_PARAM_OPS = OPS[:4]
 ACTIVATIONS = ['relu', 'relu6', 'leaky_relu', 'prelu', 'rrelu', 'elu', 'celu', 'selu', 'swish']
 CONV_SPECS = {'sep_conv_3x3': (3, 1, True), 'sep_conv_5x5': (5, 1, True),
               'dil_conv_3x3': (3, 2, False), 'dil_conv_5x5': (5, 2, False)}
-# Forward multiply-adds per 32x32x3 image at C=16, L=8 (as src/cli/bench.ts states them).
+# Forward multiply-adds per 32x32x3 image at C=16, L=8 (as src/bench/node-bench.ts states them).
 PAPER_FORWARD_MACS = {'darts': 300.3e6, 'factorized': 300.3e6, 'nonfactorized': 2505e6}
 
 

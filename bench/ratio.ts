@@ -18,12 +18,26 @@ const fused = !flags.bool('no-fused');
 flags.assertAllUsed();
 await useBackend(backend);
 const size = BENCH_SIZES[sizeName];
-const dataset = makeSyntheticDataset({ seed: 1, height: size.height, width: size.width, channels: size.inChannels, classes: size.classes, trainCount: 256, testCount: 16 });
+const dataset = makeSyntheticDataset({
+  seed: 1,
+  height: size.height,
+  width: size.width,
+  channels: size.inChannels,
+  classes: size.classes,
+  trainCount: 256,
+  testCount: 16,
+});
 const modes: SearchMode[] = ['darts', 'factorized'];
 const engines = modes.map(
   (mode) =>
     new SearchEngine(
-      makeConfig({ mode, channels: size.channels, layers: size.layers, batchSize: size.batchSize, maxSteps: steps + 2 }),
+      makeConfig({
+        mode,
+        channels: size.channels,
+        layers: size.layers,
+        batchSize: size.batchSize,
+        maxSteps: steps + 2,
+      }),
       { height: size.height, width: size.width, channels: size.inChannels, classes: size.classes },
       makeSearchStreams(dataset, { batchSize: size.batchSize, seed: 1 }),
       { fused },
@@ -39,7 +53,11 @@ for (let i = 0; i < steps + 1; i++) {
 }
 const [darts, factorized] = times.map(median);
 const pairRatios = times[1].map((f, i) => f / times[0][i]);
-console.log(`${backend} ${sizeName}, fused kernels ${fused ? 'on' : 'off'}: darts ${darts.toFixed(0)} ms/step, factorized ${factorized.toFixed(0)} ms/step (medians of ${steps})`);
-console.log(`factorized/darts = ${(factorized / darts).toFixed(2)}x (median of per-pair ratios ${median(pairRatios).toFixed(2)}x)`);
+console.log(
+  `${backend} ${sizeName}, fused kernels ${fused ? 'on' : 'off'}: darts ${darts.toFixed(0)} ms/step, factorized ${factorized.toFixed(0)} ms/step (medians of ${steps})`,
+);
+console.log(
+  `factorized/darts = ${(factorized / darts).toFixed(2)}x (median of per-pair ratios ${median(pairRatios).toFixed(2)}x)`,
+);
 engines.forEach((e) => e.dispose());
 process.exit(0);

@@ -31,7 +31,11 @@ test('pause, resume and stop', { timeout: 300_000 }, async () => {
     assert.match(text, /done/i);
     assert.match(text, new RegExp(`stopped at step ${finalStep}\\b`));
     const genotype = page.getByRole('region', { name: 'Genotype' });
-    assert.equal(await genotype.getAttribute('data-step'), String(finalStep), 'the final genotype is from the last step');
+    assert.equal(
+      await genotype.getAttribute('data-step'),
+      String(finalStep),
+      'the final genotype is from the last step',
+    );
     assert.match(await page.getByTestId('darts-string').textContent(), /^Genotype\(normal=\[\('\w+', \d\)/);
     assert.ok(await page.getByRole('button', { name: 'Download genotype' }).isEnabled());
     assert.ok(await page.getByRole('button', { name: 'Start search' }).isEnabled(), 'a new run can start');
@@ -44,8 +48,15 @@ test('pause, resume and stop', { timeout: 300_000 }, async () => {
     await page.getByLabel('Replay step').fill('0');
     const start = await readHeatmap(page, 'Operator weights (alpha)');
     assert.equal(start.step, 0, 'the slider replays the first snapshot');
-    assert.ok(start.normal.flat().some((v, i) => Math.abs(v - live.normal.flat()[i]) > 1e-7), 'replayed α differs from the final α');
-    assert.equal(await page.getByRole('region', { name: 'Normal cell' }).getAttribute('data-step'), '0', 'the cells follow the slider');
+    assert.ok(
+      start.normal.flat().some((v, i) => Math.abs(v - live.normal.flat()[i]) > 1e-7),
+      'replayed α differs from the final α',
+    );
+    assert.equal(
+      await page.getByRole('region', { name: 'Normal cell' }).getAttribute('data-step'),
+      '0',
+      'the cells follow the slider',
+    );
     await page.getByRole('button', { name: 'Follow live' }).click();
     assert.equal((await readHeatmap(page, 'Operator weights (alpha)')).step, finalStep);
 
@@ -59,7 +70,11 @@ test('pause, resume and stop', { timeout: 300_000 }, async () => {
       navigator.clipboard.writeText = () => Promise.reject(new DOMException('denied', 'NotAllowedError'));
     });
     await page.getByRole('button', { name: 'Copy DARTS genotype' }).click();
-    assert.equal(await page.getByLabel('DARTS genotype text').inputValue(), darts, 'fallback text box holds the genotype');
+    assert.equal(
+      await page.getByLabel('DARTS genotype text').inputValue(),
+      darts,
+      'fallback text box holds the genotype',
+    );
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();

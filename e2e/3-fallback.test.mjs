@@ -7,7 +7,11 @@ test('auto without WebGPU falls back to wasm and says why', { timeout: 240_000 }
   const browser = await launch({ webgpu: false });
   try {
     const { page, errors } = await openLab(browser, hashOf(tinySetup({ backend: 'auto', maxSteps: 1 })));
-    assert.equal(await page.evaluate(async () => Boolean(navigator.gpu && (await navigator.gpu.requestAdapter()))), false, 'this browser has no WebGPU adapter');
+    assert.equal(
+      await page.evaluate(async () => Boolean(navigator.gpu && (await navigator.gpu.requestAdapter()))),
+      false,
+      'this browser has no WebGPU adapter',
+    );
     await page.getByRole('button', { name: 'Start search' }).click();
     await waitForPhase(page, ['running', 'done'], 120_000);
     const text = await status(page).textContent();
@@ -22,15 +26,19 @@ test('auto without WebGPU falls back to wasm and says why', { timeout: 240_000 }
   }
 });
 
-test('auto with only a software WebGPU adapter (SwiftShader) prefers wasm and says so', { timeout: 120_000 }, async () => {
-  const browser = await launch({ webgpu: true });
-  try {
-    const { page } = await openLab(browser, hashOf(tinySetup({ backend: 'auto', maxSteps: 1 })));
-    await page.getByRole('button', { name: 'Start search' }).click();
-    await waitForPhase(page, ['running', 'done'], 120_000);
-    const text = await status(page).textContent();
-    assert.match(text, /wasm \(WebGPU adapter is a software fallback \(SwiftShader\)\)/, text);
-  } finally {
-    await browser.close();
-  }
-});
+test(
+  'auto with only a software WebGPU adapter (SwiftShader) prefers wasm and says so',
+  { timeout: 120_000 },
+  async () => {
+    const browser = await launch({ webgpu: true });
+    try {
+      const { page } = await openLab(browser, hashOf(tinySetup({ backend: 'auto', maxSteps: 1 })));
+      await page.getByRole('button', { name: 'Start search' }).click();
+      await waitForPhase(page, ['running', 'done'], 120_000);
+      const text = await status(page).textContent();
+      assert.match(text, /wasm \(WebGPU adapter is a software fallback \(SwiftShader\)\)/, text);
+    } finally {
+      await browser.close();
+    }
+  },
+);

@@ -2,7 +2,17 @@
 // the heatmaps and cells stay on the page and a new run can start.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hashOf, launch, openLab, readCellEdges, readHeatmap, status, tinySetup, waitForPhase, waitForStep } from './lab.mjs';
+import {
+  hashOf,
+  launch,
+  openLab,
+  readCellEdges,
+  readHeatmap,
+  status,
+  tinySetup,
+  waitForPhase,
+  waitForStep,
+} from './lab.mjs';
 
 test('a NaN loss stops the run with a message; the page keeps its heatmaps', { timeout: 240_000 }, async () => {
   const browser = await launch({ webgpu: false });
@@ -21,7 +31,10 @@ test('a NaN loss stops the run with a message; the page keeps its heatmaps', { t
     const alpha = await readHeatmap(page, 'Operator weights (alpha)');
     assert.ok(alpha.step >= 1);
     assert.equal(alpha.normal.length, 14);
-    assert.ok(alpha.normal.flat().every((v) => Number.isFinite(v) && v > 0 && v < 1), 'α heatmap still shows finite weights');
+    assert.ok(
+      alpha.normal.flat().every((v) => Number.isFinite(v) && v > 0 && v < 1),
+      'α heatmap still shows finite weights',
+    );
     const beta = await readHeatmap(page, 'Activation weights (beta)');
     assert.equal(beta.reduce.length, 14);
     assert.equal((await readCellEdges(page, 'Normal cell')).length, 8);

@@ -24,7 +24,10 @@ test('no long main-thread tasks during a search', { timeout: 240_000 }, async ()
     assert.ok((await statMilliseconds(page, 'step time')) > 0, 'the step time is shown');
     assert.equal(await statMilliseconds(page, 'CPU side'), null, 'no CPU side on wasm');
     // Interact while it runs: hover the heatmap, scroll, move the replay slider.
-    await page.getByRole('region', { name: 'Operator weights (alpha)' }).locator('rect[data-cell="normal"][data-row="3"][data-col="4"]').hover();
+    await page
+      .getByRole('region', { name: 'Operator weights (alpha)' })
+      .locator('rect[data-cell="normal"][data-row="3"][data-col="4"]')
+      .hover();
     await page.getByRole('tooltip').waitFor();
     await page.getByRole('region', { name: 'Training curves' }).scrollIntoViewIfNeeded();
     await page.getByLabel('Replay step').fill('0');

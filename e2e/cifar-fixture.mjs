@@ -47,7 +47,7 @@ export function tar(entries) {
 export function cifarBatch(count, classes, seed) {
   const out = Buffer.alloc(count * (1 + 3 * PIXELS));
   let s = seed >>> 0;
-  const rand = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const rand = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
   for (let i = 0; i < count; i++) {
     const label = i % classes;
     const base = i * (1 + 3 * PIXELS);
@@ -69,8 +69,12 @@ export const CLASS_NAMES = ['cat', 'dog', 'ship'];
 /** cifar-10-binary.tar.gz with 5 training batches of `perBatch` images and a test batch. */
 export function cifarTarGz({ perBatch = 12, testCount = 9 } = {}) {
   const dir = 'cifar-10-batches-bin/';
-  const entries = [{ name: dir, dir: true }, { name: dir + 'batches.meta.txt', data: Buffer.from(CLASS_NAMES.join('\n') + '\n\n') }];
-  for (let b = 1; b <= 5; b++) entries.push({ name: `${dir}data_batch_${b}.bin`, data: cifarBatch(perBatch, CLASS_NAMES.length, b) });
+  const entries = [
+    { name: dir, dir: true },
+    { name: dir + 'batches.meta.txt', data: Buffer.from(CLASS_NAMES.join('\n') + '\n\n') },
+  ];
+  for (let b = 1; b <= 5; b++)
+    entries.push({ name: `${dir}data_batch_${b}.bin`, data: cifarBatch(perBatch, CLASS_NAMES.length, b) });
   entries.push({ name: dir + 'test_batch.bin', data: cifarBatch(testCount, CLASS_NAMES.length, 99) });
   entries.push({ name: dir + 'readme.html', data: Buffer.from('<p>tiny test set</p>') });
   return gzipSync(tar(entries));

@@ -5,15 +5,21 @@ import { encodeSetup, defaultSetup } from '../src/store/setup.ts';
 
 export const BASE_URL = process.env.E2E_BASE_URL ?? 'http://localhost:5173/';
 
-export const WEBGPU_FLAGS = [
-  '--enable-unsafe-webgpu',
-  '--enable-features=Vulkan',
-  '--use-webgpu-adapter=swiftshader',
+export const WEBGPU_FLAGS = ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-webgpu-adapter=swiftshader'];
+const COMMON_FLAGS = [
+  '--no-sandbox',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
 ];
-const COMMON_FLAGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 /** Debian's Chromium; Playwright never downloads a browser here. */
-export async function launch({ webgpu = true, headless = true, executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium' } = {}) {
+export async function launch({
+  webgpu = true,
+  headless = true,
+  executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+} = {}) {
   return chromium.launch({
     executablePath,
     headless,
@@ -83,10 +89,14 @@ export async function waitForStep(page, n, timeout) {
 
 export async function waitForPhase(page, phases, timeout) {
   const list = Array.isArray(phases) ? phases : [phases];
-  await page.waitForFunction((list) => list.includes(document.querySelector('[role=status]')?.getAttribute('data-phase')), list, {
-    timeout,
-    polling: 250,
-  });
+  await page.waitForFunction(
+    (list) => list.includes(document.querySelector('[role=status]')?.getAttribute('data-phase')),
+    list,
+    {
+      timeout,
+      polling: 250,
+    },
+  );
 }
 
 /** Waits until the D3 drawings in a region show the snapshot React rendered (data-step). */

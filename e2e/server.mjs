@@ -25,7 +25,12 @@ export async function serveBuiltLab({ outDir = join(root, 'e2e', 'out', 'dist'),
     await build({ root, logLevel: 'warn', build: { outDir, emptyOutDir: true } });
   }
   const port = await freePort();
-  const server = await preview({ root, logLevel: 'warn', build: { outDir }, preview: { port, strictPort: true, host: 'localhost', open: false } });
+  const server = await preview({
+    root,
+    logLevel: 'warn',
+    build: { outDir },
+    preview: { port, strictPort: true, host: 'localhost', open: false },
+  });
   return {
     baseUrl: `http://localhost:${port}/`,
     close: () => new Promise((res) => server.httpServer.close(res)),

@@ -70,7 +70,10 @@ function write(name: string, bytes: Uint8Array): void {
 }
 
 mkdirSync(outDir, { recursive: true });
-for (const [prefix, perClass] of [['train', trainPerClass], ['t10k', testPerClass]] as const) {
+for (const [prefix, perClass] of [
+  ['train', trainPerClass],
+  ['t10k', testPerClass],
+] as const) {
   const imagesName = `${prefix}-images-idx3-ubyte.gz`;
   const labelsName = `${prefix}-labels-idx1-ubyte.gz`;
   const images = read(imagesName) as IdxImages;

@@ -34,8 +34,14 @@ const { values: args } = parseArgs({
     out: { type: 'string', default: join(root, 'docs', 'screenshots') },
   },
 });
-const only = new Set(args.only.split(',').map((s) => s.trim()).filter(Boolean));
-for (const g of only) if (!GROUPS.includes(g)) throw new Error(`--only: unknown group "${g}" (one of ${GROUPS.join(', ')})`);
+const only = new Set(
+  args.only
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
+for (const g of only)
+  if (!GROUPS.includes(g)) throw new Error(`--only: unknown group "${g}" (one of ${GROUPS.join(', ')})`);
 const steps = Number(args.steps);
 const compareSteps = Number(args['compare-steps']);
 const retrainSteps = Number(args['retrain-steps']);
@@ -59,7 +65,15 @@ await mkdir(args.out, { recursive: true });
 const server = await serveBuiltLab({ outDir: join(root, 'e2e', 'out', 'dist-screenshots') });
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-  args: ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  args: [
+    '--enable-unsafe-webgpu',
+    '--enable-features=Vulkan',
+    '--no-sandbox',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+  ],
 });
 try {
   if (only.has('search')) await searchShots();
@@ -74,7 +88,9 @@ async function openLab(hash) {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
   page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
   await page.goto(`${server.baseUrl}#${hash}`);
-  await page.waitForFunction(() => document.querySelectorAll('[aria-label="Class names"] li').length > 0, null, { timeout: 120_000 });
+  await page.waitForFunction(() => document.querySelectorAll('[aria-label="Class names"] li').length > 0, null, {
+    timeout: 120_000,
+  });
   return page;
 }
 
@@ -87,9 +103,14 @@ async function searchShots() {
     steps,
     { timeout: 30 * 60_000, polling: 500 },
   );
-  console.log(`${steps} steps in ${((Date.now() - started) / 1000).toFixed(0)} s; status: ${await page.getByRole('status').textContent()}`);
+  console.log(
+    `${steps} steps in ${((Date.now() - started) / 1000).toFixed(0)} s; status: ${await page.getByRole('status').textContent()}`,
+  );
   // Hover one α cell so the tooltip is in the picture.
-  await page.getByRole('region', { name: 'Operator weights (alpha)' }).locator('rect[data-cell="normal"][data-row="6"][data-col="4"]').hover();
+  await page
+    .getByRole('region', { name: 'Operator weights (alpha)' })
+    .locator('rect[data-cell="normal"][data-row="6"][data-col="4"]')
+    .hover();
   await page.waitForTimeout(600);
   await page.screenshot({ path: join(args.out, 'lab-running.png') });
   await page.mouse.move(5, 5);
@@ -122,7 +143,9 @@ async function waitForSearches(page, n) {
     (n) => {
       const st = document.querySelector('[role=status]');
       if (st?.getAttribute('data-phase') === 'error') throw new Error(`search failed: ${st.textContent}`);
-      const rows = [...document.querySelectorAll('[aria-label="Runs"] tbody tr')].filter((r) => r.getAttribute('data-kind') !== 'train');
+      const rows = [...document.querySelectorAll('[aria-label="Runs"] tbody tr')].filter(
+        (r) => r.getAttribute('data-kind') !== 'train',
+      );
       return rows.length === n && rows.every((r) => r.getAttribute('data-status') === 'done');
     },
     n,
@@ -181,26 +204,41 @@ async function compareAndRetrainShots() {
 
   if (only.has('compare')) {
     // B: the paper's baseline, DARTS with one fixed activation (relu), another seed.
-    const hashB = labHash({ backend, maxSteps: String(compareSteps), mode: 'darts', activation: 'relu', seed: '3', ...retrain });
+    const hashB = labHash({
+      backend,
+      maxSteps: String(compareSteps),
+      mode: 'darts',
+      activation: 'relu',
+      seed: '3',
+      ...retrain,
+    });
     await page.evaluate((h) => (location.hash = h), hashB);
     // The lab takes the link and writes its own form of it back.
     await page.waitForFunction(() => new URLSearchParams(location.hash.slice(1)).get('mode') === 'darts');
     await search(page, 2);
-    const runs = await page.evaluate(() => window.__lab.state().runs.map((r) => ({ name: r.name, mode: r.mode, kind: r.kind ?? 'search' })));
+    const runs = await page.evaluate(() =>
+      window.__lab.state().runs.map((r) => ({ name: r.name, mode: r.mode, kind: r.kind ?? 'search' })),
+    );
     const a = runs.find((r) => r.kind !== 'train' && r.mode === 'factorized');
     const b = runs.find((r) => r.kind !== 'train' && r.mode === 'darts');
     const list = page.getByRole('region', { name: 'Runs', exact: true });
     await list.getByRole('checkbox', { name: `Compare ${a.name}`, exact: true }).check();
     await list.getByRole('checkbox', { name: `Compare ${b.name}`, exact: true }).check();
     await list.getByRole('button', { name: 'Compare selected' }).click();
-    await page.waitForFunction(() => document.querySelector('[aria-label="Compare runs"]')?.getAttribute('aria-busy') === 'false', null, {
-      timeout: 60_000,
-    });
+    await page.waitForFunction(
+      () => document.querySelector('[aria-label="Compare runs"]')?.getAttribute('aria-busy') === 'false',
+      null,
+      {
+        timeout: 60_000,
+      },
+    );
     // Every drawing shows the run's final snapshot.
     await page.waitForFunction(
       () =>
         [...document.querySelectorAll('[aria-label="Compare runs"] [data-step]')].every((el) =>
-          [...el.querySelectorAll('svg[data-step]')].every((s) => s.getAttribute('data-step') === el.getAttribute('data-step')),
+          [...el.querySelectorAll('svg[data-step]')].every(
+            (s) => s.getAttribute('data-step') === el.getAttribute('data-step'),
+          ),
         ) && document.querySelector('[aria-label="Curves of both runs"] svg')?.getAttribute('data-x-domain'),
       null,
       { timeout: 30_000, polling: 200 },

@@ -17,13 +17,25 @@ beforeAll(async () => {
 
 describe("the CPU side of a webgpu step (Dawn's null adapter)", () => {
   it('times a step and counts its dispatches; packed SGD saves exactly one dispatch per weight tensor', async () => {
-    const result = await measureDispatchCost({ channels: 4, layers: 3, modes: ['darts'], steps: 1, compare: 'packed-sgd' });
+    const result = await measureDispatchCost({
+      channels: 4,
+      layers: 3,
+      modes: ['darts'],
+      steps: 1,
+      compare: 'packed-sgd',
+    });
     expect(result.rows.map((r) => [r.mode, r.variant])).toEqual([
       ['darts', 'on'],
       ['darts', 'off'],
     ]);
     const [on, off] = result.rows;
-    const net = new Supernet({ config: makeConfig({ mode: 'darts', channels: 4, layers: 3 }), input: { height: 16, width: 16, channels: 3, classes: 10 } }, new Random(1));
+    const net = new Supernet(
+      {
+        config: makeConfig({ mode: 'darts', channels: 4, layers: 3 }),
+        input: { height: 16, width: 16, channels: 3, classes: 10 },
+      },
+      new Random(1),
+    );
     const weightTensors = net.variables('weights').length;
     net.dispose();
     expect(weightTensors).toBeGreaterThan(100);
@@ -39,7 +51,11 @@ describe("the CPU side of a webgpu step (Dawn's null adapter)", () => {
   it("DARTS's second-order step saves the same: μ·buf is read from the packed buffers, with no copy back", async () => {
     const shape = { height: 8, width: 8, channels: 3, classes: 4 };
     const dataset = makeSyntheticDataset({ seed: 1, ...shape, trainCount: 16, testCount: 4 });
-    const engine = new SearchEngine(makeConfig({ mode: 'darts', channels: 4, layers: 3, batchSize: 2, order: 2, maxSteps: 10 }), shape, makeSearchStreams(dataset, { batchSize: 2, seed: 1 }));
+    const engine = new SearchEngine(
+      makeConfig({ mode: 'darts', channels: 4, layers: 3, batchSize: 2, order: 2, maxSteps: 10 }),
+      shape,
+      makeSearchStreams(dataset, { batchSize: 2, seed: 1 }),
+    );
     const counts = async (packed: boolean) => {
       engine.setOptions({ packedSgd: packed });
       await engine.runStep(); // the switch's own copies
@@ -59,15 +75,30 @@ describe("the CPU side of a webgpu step (Dawn's null adapter)", () => {
 
   it("the bench's bytes held count the packed SGD buffers' momentum half, which tf.memory() does not", async () => {
     const rows = [];
-    for (const packed of [false, true]) rows.push(await benchOne('webgpu', 'tiny', 'darts', 'joint', { steps: 1, warmup: 1, engine: { packedSgd: packed } }));
-    const net = new Supernet({ config: makeConfig({ mode: 'darts', channels: 4, layers: 3 }), input: { height: 8, width: 8, channels: 3, classes: 4 } }, new Random(1));
+    for (const packed of [false, true])
+      rows.push(
+        await benchOne('webgpu', 'tiny', 'darts', 'joint', { steps: 1, warmup: 1, engine: { packedSgd: packed } }),
+      );
+    const net = new Supernet(
+      {
+        config: makeConfig({ mode: 'darts', channels: 4, layers: 3 }),
+        input: { height: 8, width: 8, channels: 3, classes: 4 },
+      },
+      new Random(1),
+    );
     const weights = net.variables('weights').reduce((n, v) => n + v.size, 0);
     net.dispose();
     expect((rows[1].megabytes - rows[0].megabytes) * 2 ** 20).toBeCloseTo(4 * weights, 0);
   });
 
   it('grouped convs, factorized: the same step in at least a quarter fewer dispatches', async () => {
-    const result = await measureDispatchCost({ channels: 4, layers: 3, modes: ['factorized'], steps: 1, compare: 'grouped' });
+    const result = await measureDispatchCost({
+      channels: 4,
+      layers: 3,
+      modes: ['factorized'],
+      steps: 1,
+      compare: 'grouped',
+    });
     const [on, off] = result.rows;
     expect(on.variant).toBe('on');
     // 7,687 → 4,213 at this size when this was written: the convs and activations of up to 4
@@ -76,6 +107,8 @@ describe("the CPU side of a webgpu step (Dawn's null adapter)", () => {
   });
 
   it('names the features it can compare when given another', async () => {
-    await expect(measureDispatchCost({ channels: 4, layers: 3, modes: ['darts'], steps: 1, compare: 'handles' })).rejects.toThrow(/--compare: one of packed-sgd, fused, grouped/);
+    await expect(
+      measureDispatchCost({ channels: 4, layers: 3, modes: ['darts'], steps: 1, compare: 'handles' }),
+    ).rejects.toThrow(/--compare: one of packed-sgd, fused, grouped/);
   });
 });

@@ -51,12 +51,30 @@ export interface DispatchCostRow {
   microsecondsPerDispatch: number;
 }
 
-export async function measureDispatchCost(options: DispatchCostOptions, log: (line: string) => void = () => {}): Promise<{ channels: number; layers: number; steps: number; compare: string; date: string; rows: DispatchCostRow[] }> {
+export async function measureDispatchCost(
+  options: DispatchCostOptions,
+  log: (line: string) => void = () => {},
+): Promise<{
+  channels: number;
+  layers: number;
+  steps: number;
+  compare: string;
+  date: string;
+  rows: DispatchCostRow[];
+}> {
   const { channels, layers, modes, steps, compare } = options;
   const toggle = compare ? DISPATCH_COST_TOGGLES[compare] : undefined;
-  if (compare && !toggle) throw new Error(`--compare: one of ${Object.keys(DISPATCH_COST_TOGGLES).join(', ')}, got ${JSON.stringify(compare)}`);
+  if (compare && !toggle)
+    throw new Error(
+      `--compare: one of ${Object.keys(DISPATCH_COST_TOGGLES).join(', ')}, got ${JSON.stringify(compare)}`,
+    );
   if (!(steps >= 1)) throw new Error(`--steps: at least 1, got ${steps}`);
-  const variants: [string, boolean][] = toggle ? [['on', true], ['off', false]] : [['', true]];
+  const variants: [string, boolean][] = toggle
+    ? [
+        ['on', true],
+        ['off', false],
+      ]
+    : [['', true]];
   const info = await useNullWebGpu();
   tf.env().set('PROD', true);
   const shape = { height: 16, width: 16, channels: 3, classes: 10 };
@@ -89,9 +107,17 @@ export async function measureDispatchCost(options: DispatchCostOptions, log: (li
       if (failure) throw new Error(`the null adapter reported an error (over its 512 MB?): ${failure.message}`);
       for (const [v, [variant]] of variants.entries()) {
         const msPerStep = median(times[v]);
-        const row = { mode, variant, msPerStep, dispatches: dispatches[v], microsecondsPerDispatch: (1000 * msPerStep) / dispatches[v] };
+        const row = {
+          mode,
+          variant,
+          msPerStep,
+          dispatches: dispatches[v],
+          microsecondsPerDispatch: (1000 * msPerStep) / dispatches[v],
+        };
         rows.push(row);
-        log(`${mode}${variant ? ` (${compare} ${variant})` : ''}: ${msPerStep.toFixed(0)} ms a step, ${row.dispatches} dispatches, ${row.microsecondsPerDispatch.toFixed(1)} µs a dispatch`);
+        log(
+          `${mode}${variant ? ` (${compare} ${variant})` : ''}: ${msPerStep.toFixed(0)} ms a step, ${row.dispatches} dispatches, ${row.microsecondsPerDispatch.toFixed(1)} µs a dispatch`,
+        );
       }
     } finally {
       engine.dispose();

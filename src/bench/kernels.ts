@@ -17,7 +17,11 @@ export const DISPATCHES_PER_KERNEL: Record<string, number> = { [KERNELS.mixGrad]
  */
 export const NOT_ON_WEBGPU = new Set<string>([KERNELS.sgdApply]);
 
-type KernelCall = { kernelName?: string; inputs?: Record<string, tf.TensorInfo>; attrs?: { dtype?: string; numOrSizeSplits?: number | number[] } };
+type KernelCall = {
+  kernelName?: string;
+  inputs?: Record<string, tf.TensorInfo>;
+  attrs?: { dtype?: string; numOrSizeSplits?: number | number[] };
+};
 
 export interface KernelCount {
   /**
@@ -67,6 +71,7 @@ export async function countKernels(work: () => Promise<unknown>): Promise<Kernel
   }
   if (runProgram) return { launched: programs, byName };
   let launched = splitSlices - (byName.get('SplitV') ?? 0);
-  for (const [name, n] of byName) if (!NO_OP_KERNELS.has(name) && !NOT_ON_WEBGPU.has(name)) launched += n * (DISPATCHES_PER_KERNEL[name] ?? 1);
+  for (const [name, n] of byName)
+    if (!NO_OP_KERNELS.has(name) && !NOT_ON_WEBGPU.has(name)) launched += n * (DISPATCHES_PER_KERNEL[name] ?? 1);
   return { launched, byName };
 }

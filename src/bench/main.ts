@@ -7,7 +7,15 @@ import { selectBackend } from '../platform/browser';
 import { watchWebGpuDevice } from '../kernels/safety';
 import type { SearchMode } from '../search/space';
 import { BudgetExceeded, benchOne } from './measure';
-import { adapterLabel, formatTable, isBenchSize, type AdapterLike, type BenchFailure, type BenchRow, type BenchSize } from './report';
+import {
+  adapterLabel,
+  formatTable,
+  isBenchSize,
+  type AdapterLike,
+  type BenchFailure,
+  type BenchRow,
+  type BenchSize,
+} from './report';
 
 export interface BenchBackendInfo {
   available: boolean;
@@ -33,7 +41,11 @@ declare global {
 }
 
 const params = new URLSearchParams(location.search);
-const list = (name: string, fallback: string) => (params.get(name) ?? fallback).split(',').map((s) => s.trim()).filter(Boolean);
+const list = (name: string, fallback: string) =>
+  (params.get(name) ?? fallback)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 const int = (name: string, fallback: number) => {
   const v = Number(params.get(name) ?? fallback);
   return Number.isInteger(v) && v >= 0 ? v : fallback;
@@ -46,7 +58,15 @@ const warmup = int('warmup', 2);
 const budgetSeconds = int('budget', 300);
 const split = params.get('split') === '1';
 
-const state: BenchPageState = { done: false, userAgent: navigator.userAgent, backends: {}, rows: [], failures: [], progress: '', error: null };
+const state: BenchPageState = {
+  done: false,
+  userAgent: navigator.userAgent,
+  backends: {},
+  rows: [],
+  failures: [],
+  progress: '',
+  error: null,
+};
 window.__bench = state;
 const status = document.getElementById('status')!;
 const table = document.getElementById('table')!;
@@ -77,24 +97,32 @@ function wasmHeapMB(): number | null {
 }
 
 function describeError(e: unknown, backend: string): string {
-  let text = ((e as Error).message || String(e)).replace(/\.? Build with -sASSERTIONS for more info\.?/, '');
+  const text = ((e as Error).message || String(e)).replace(/\.? Build with -sASSERTIONS for more info\.?/, '');
   const heap = backend === 'wasm' ? wasmHeapMB() : null;
   if (heap === null) return text;
   // tfjs-backend-wasm 4.22 lets its heap grow to 4 GB (minus 64 KB).
   const mb = Math.round(heap).toLocaleString('en-US');
-  return heap >= 4095 ? `out of memory: the wasm heap reached its ${mb} MB maximum (${text})` : `${text} (wasm heap at ${mb} MB)`;
+  return heap >= 4095
+    ? `out of memory: the wasm heap reached its ${mb} MB maximum (${text})`
+    : `${text} (wasm heap at ${mb} MB)`;
 }
 
 async function start(backend: string): Promise<BenchBackendInfo> {
   try {
     const selection = await selectBackend(backend as Parameters<typeof selectBackend>[0]);
     if (selection.backend !== backend)
-      return { available: false, label: '', adapter: selection.adapterInfo, reason: selection.fallbackReason ?? `${backend} did not start` };
+      return {
+        available: false,
+        label: '',
+        adapter: selection.adapterInfo,
+        reason: selection.fallbackReason ?? `${backend} did not start`,
+      };
     let adapter: AdapterLike | null = selection.adapterInfo;
     if (backend === 'webgpu') watchWebGpuDevice((f) => (gpuError = f.message));
     if (backend === 'webgl') adapter = { description: webglRenderer() };
     let label = adapterLabel(adapter);
-    if (backend === 'wasm') label = `${(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) ? 'SIMD' : 'no SIMD'}, 1 thread`;
+    if (backend === 'wasm')
+      label = `${(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) ? 'SIMD' : 'no SIMD'}, 1 thread`;
     return { available: true, label, adapter };
   } catch (e) {
     return { available: false, label: '', adapter: null, reason: (e as Error).message || String(e) };
@@ -111,7 +139,15 @@ async function main() {
     console.log(`bench-backend: ${JSON.stringify({ backend, ...info })}`);
     if (!info.available) {
       for (const size of sizes)
-        for (const mode of modes) state.failures.push({ backend, size, mode, archUpdate: 'joint', kind: 'unavailable', reason: `unavailable: ${info.reason}` });
+        for (const mode of modes)
+          state.failures.push({
+            backend,
+            size,
+            mode,
+            archUpdate: 'joint',
+            kind: 'unavailable',
+            reason: `unavailable: ${info.reason}`,
+          });
       render();
       continue;
     }
@@ -132,10 +168,19 @@ async function main() {
           });
           if (gpuError) throw new Error(gpuError);
           state.rows.push(row);
-          show(`${what}: ${row.msPerStep.toFixed(0)} ms/step, ${row.imagesPerSecond.toFixed(1)} images/s${row.cut ? ` (cut: ${row.cut})` : ''}`);
+          show(
+            `${what}: ${row.msPerStep.toFixed(0)} ms/step, ${row.imagesPerSecond.toFixed(1)} images/s${row.cut ? ` (cut: ${row.cut})` : ''}`,
+          );
         } catch (e) {
           const reason = gpuError ?? describeError(e, backend);
-          state.failures.push({ backend, size, mode, archUpdate: 'joint', kind: e instanceof BudgetExceeded ? 'budget' : 'error', reason: reason.slice(0, 300) });
+          state.failures.push({
+            backend,
+            size,
+            mode,
+            archUpdate: 'joint',
+            kind: e instanceof BudgetExceeded ? 'budget' : 'error',
+            reason: reason.slice(0, 300),
+          });
           show(`${what}: failed (${reason.split('\n')[0].slice(0, 160)})`);
         }
         state.progress = '';

@@ -39,11 +39,24 @@ export interface BenchOptions {
   engine?: Partial<EngineOptions>;
 }
 
-export async function benchOne(backend: string, sizeName: BenchSize, mode: SearchMode, archUpdate: SearchConfig['archUpdate'], options: BenchOptions): Promise<BenchRow> {
+export async function benchOne(
+  backend: string,
+  sizeName: BenchSize,
+  mode: SearchMode,
+  archUpdate: SearchConfig['archUpdate'],
+  options: BenchOptions,
+): Promise<BenchRow> {
   const { steps, warmup = 2, split = false, budgetSeconds = 0, onProgress } = options;
   const started = performance.now();
   const size = BENCH_SIZES[sizeName];
-  const config = makeConfig({ mode, channels: size.channels, layers: size.layers, batchSize: size.batchSize, maxSteps: steps + warmup + 1, archUpdate });
+  const config = makeConfig({
+    mode,
+    channels: size.channels,
+    layers: size.layers,
+    batchSize: size.batchSize,
+    maxSteps: steps + warmup + 1,
+    archUpdate,
+  });
   const input = { height: size.height, width: size.width, channels: size.inChannels, classes: size.classes };
   const time = async (f: () => Promise<void>) => {
     const t = performance.now();
@@ -52,7 +65,12 @@ export async function benchOne(backend: string, sizeName: BenchSize, mode: Searc
   };
   const overBudget = () => budgetSeconds > 0 && (performance.now() - started) / 1000 > budgetSeconds;
   onProgress?.('building the supernet');
-  const engine = new SearchEngine(config, input, { train: randomSource(size, 1), val: randomSource(size, 2) }, options.engine);
+  const engine = new SearchEngine(
+    config,
+    input,
+    { train: randomSource(size, 1), val: randomSource(size, 2) },
+    options.engine,
+  );
   try {
     const stepTimes: number[] = [];
     const recordTimes: number[] = [];
@@ -80,7 +98,9 @@ export async function benchOne(backend: string, sizeName: BenchSize, mode: Searc
           cut = `${stepTimes.length} of ${steps} timed steps in the ${budgetSeconds} s budget`;
           break;
         }
-        throw new BudgetExceeded(`cut by the ${budgetSeconds} s budget after ${i + 1} warm-up step${i ? 's' : ''} (${(ms / 1000).toFixed(1)} s the last one, ${elapsed} s in all)`);
+        throw new BudgetExceeded(
+          `cut by the ${budgetSeconds} s budget after ${i + 1} warm-up step${i ? 's' : ''} (${(ms / 1000).toFixed(1)} s the last one, ${elapsed} s in all)`,
+        );
       }
     }
     const forwardTimes: number[] = [];
@@ -115,7 +135,9 @@ export async function benchOne(backend: string, sizeName: BenchSize, mode: Searc
           // and β's Adam (their gradients stand in as zeros: the cost does not depend on them).
           optimizerTimes.push(
             await time(async () => {
-              engine.compute(() => engine.optimizer.applyUpdates(new Map(weights.map((v) => [v, grads[v.name]])), config.learningRate));
+              engine.compute(() =>
+                engine.optimizer.applyUpdates(new Map(weights.map((v) => [v, grads[v.name]])), config.learningRate),
+              );
               await weights[weights.length - 1].data();
             }),
           );

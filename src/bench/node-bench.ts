@@ -3,10 +3,10 @@
 import { NODE_BACKENDS, useBackend, type NodeBackend } from '../platform/node';
 import type { Flags } from '../util/flags';
 import type { SearchConfig, SearchMode } from '../search/space';
-import { BudgetExceeded, benchOne } from '../bench/measure';
-import { isBenchSize, ratios, type BenchFailure, type BenchRow, type BenchSize } from '../bench/report';
+import { BudgetExceeded, benchOne } from './measure';
+import { isBenchSize, ratios, type BenchFailure, type BenchRow, type BenchSize } from './report';
 
-export { BENCH_SIZES, ratios, type BenchRow, type BenchSize } from '../bench/report';
+export { BENCH_SIZES, ratios, type BenchRow, type BenchSize } from './report';
 
 export async function runBench(flags: Flags) {
   const backendName = flags.enumOf('backend', NODE_BACKENDS, 'wasm') as NodeBackend;
@@ -35,17 +35,39 @@ export async function runBench(flags: Flags) {
       const archUpdates: SearchConfig['archUpdate'][] = mode === 'factorized' ? ['joint', 'sequential'] : ['joint'];
       for (const archUpdate of archUpdates) {
         try {
-          const row = await benchOne(backendName, size, mode, archUpdate, { steps: size === 'paper' ? paperSteps : steps, split, budgetSeconds: rowSeconds, engine: { fused } });
-          process.stderr.write(`${row.backend} ${row.size} ${row.mode}${mode === 'factorized' ? ` (${archUpdate})` : ''}: ${row.msPerStep.toFixed(0)} ms/step, ${row.imagesPerSecond.toFixed(1)} img/s\n`);
+          const row = await benchOne(backendName, size, mode, archUpdate, {
+            steps: size === 'paper' ? paperSteps : steps,
+            split,
+            budgetSeconds: rowSeconds,
+            engine: { fused },
+          });
+          process.stderr.write(
+            `${row.backend} ${row.size} ${row.mode}${mode === 'factorized' ? ` (${archUpdate})` : ''}: ${row.msPerStep.toFixed(0)} ms/step, ${row.imagesPerSecond.toFixed(1)} img/s\n`,
+          );
           rows.push(row);
         } catch (e) {
           // wasm's heap (4 GB at most) cannot hold every configuration: say so and go on.
           const reason = (e as Error).message || String(e);
           process.stderr.write(`${backendName} ${size} ${mode}: failed (${reason.slice(0, 120)})\n`);
-          failures.push({ backend: backendName, size, mode, archUpdate, kind: e instanceof BudgetExceeded ? 'budget' : 'error', reason: reason.slice(0, 300) });
+          failures.push({
+            backend: backendName,
+            size,
+            mode,
+            archUpdate,
+            kind: e instanceof BudgetExceeded ? 'budget' : 'error',
+            reason: reason.slice(0, 300),
+          });
         }
       }
     }
   }
-  return { backend: backendName, adapterInfo: info.adapterInfo, fusedKernels: fused, date: new Date().toISOString(), rows, failures, ratios: ratios(rows) };
+  return {
+    backend: backendName,
+    adapterInfo: info.adapterInfo,
+    fusedKernels: fused,
+    date: new Date().toISOString(),
+    rows,
+    failures,
+    ratios: ratios(rows),
+  };
 }

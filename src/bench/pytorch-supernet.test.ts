@@ -14,16 +14,26 @@ if (!PYTHON) console.log('skipped: python3-torch not installed, so bench/pytorch
 const script = fileURLToPath(new URL('../../bench/pytorch_supernet.py', import.meta.url));
 
 describe('the PyTorch twin of the supernet (bench/pytorch_supernet.py)', () => {
-  it.skipIf(!PYTHON)('has the lab\'s ω count in every mode at C=16, L=8', async () => {
-    await tf.setBackend('cpu');
-    const r = spawnSync(PYTHON!, [script, '--check-counts'], { encoding: 'utf8', timeout: 300_000 });
-    expect(r.status, r.stderr).toBe(0);
-    const counts = JSON.parse(r.stdout.trim()) as Record<SearchMode, number>;
-    for (const mode of ['darts', 'factorized', 'nonfactorized'] as SearchMode[]) {
-      const net = new Supernet({ config: makeConfig({ mode, channels: 16, layers: 8 }), input: { height: 32, width: 32, channels: 3, classes: 10 } }, new Random(1));
-      expect(counts[mode], mode).toBe(net.countWeights());
-      net.dispose();
-    }
-    expect(counts.darts).toBe(1_930_618);
-  }, 300_000);
+  it.skipIf(!PYTHON)(
+    "has the lab's ω count in every mode at C=16, L=8",
+    async () => {
+      await tf.setBackend('cpu');
+      const r = spawnSync(PYTHON!, [script, '--check-counts'], { encoding: 'utf8', timeout: 300_000 });
+      expect(r.status, r.stderr).toBe(0);
+      const counts = JSON.parse(r.stdout.trim()) as Record<SearchMode, number>;
+      for (const mode of ['darts', 'factorized', 'nonfactorized'] as SearchMode[]) {
+        const net = new Supernet(
+          {
+            config: makeConfig({ mode, channels: 16, layers: 8 }),
+            input: { height: 32, width: 32, channels: 3, classes: 10 },
+          },
+          new Random(1),
+        );
+        expect(counts[mode], mode).toBe(net.countWeights());
+        net.dispose();
+      }
+      expect(counts.darts).toBe(1_930_618);
+    },
+    300_000,
+  );
 });

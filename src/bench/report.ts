@@ -9,7 +9,15 @@ export const BENCH_SIZES = {
   // (SwiftShader) it measures dispatch cost, and it finishes there.
   tiny: { channels: 4, layers: 3, batchSize: 2, height: 8, width: 8, inChannels: 3, classes: 4 },
   paper: { channels: 16, layers: 8, batchSize: 64, height: 32, width: 32, inChannels: 3, classes: 10 },
-  quick: { channels: QUICK_CONFIG.channels, layers: QUICK_CONFIG.layers, batchSize: QUICK_CONFIG.batchSize, height: 28, width: 28, inChannels: 1, classes: 10 },
+  quick: {
+    channels: QUICK_CONFIG.channels,
+    layers: QUICK_CONFIG.layers,
+    batchSize: QUICK_CONFIG.batchSize,
+    height: 28,
+    width: 28,
+    inChannels: 1,
+    classes: 10,
+  },
 } as const;
 export type BenchSize = keyof typeof BENCH_SIZES;
 
@@ -89,7 +97,8 @@ export function ratios(rows: BenchRow[]): Record<string, number> {
 /** ratios() per backend, for a bench that ran several. */
 export function ratiosByBackend(rows: BenchRow[]): Record<string, Record<string, number>> {
   const out: Record<string, Record<string, number>> = {};
-  for (const backend of new Set(rows.map((r) => r.backend))) out[backend] = ratios(rows.filter((r) => r.backend === backend));
+  for (const backend of new Set(rows.map((r) => r.backend)))
+    out[backend] = ratios(rows.filter((r) => r.backend === backend));
   return out;
 }
 
@@ -97,7 +106,11 @@ export function ratiosByBackend(rows: BenchRow[]): Record<string, Record<string,
 function ratioCell(row: BenchRow, rows: BenchRow[]): string {
   const same = rows.filter((r) => r.backend === row.backend);
   const ref =
-    row.mode === 'factorized' ? find(same, row.size, 'darts') : row.mode === 'nonfactorized' ? (find(same, row.size, 'factorized', 'joint') ?? find(same, row.size, 'factorized')) : undefined;
+    row.mode === 'factorized'
+      ? find(same, row.size, 'darts')
+      : row.mode === 'nonfactorized'
+        ? (find(same, row.size, 'factorized', 'joint') ?? find(same, row.size, 'factorized'))
+        : undefined;
   if (!ref) return '';
   return `${(row.msPerStep / ref.msPerStep).toFixed(2)}x ${ref.mode}`;
 }
@@ -130,7 +143,8 @@ export function adapterLabel(info: AdapterLike | null | undefined): string {
   }
   const text = words.join(' ');
   const software = SOFTWARE_RENDERERS.find(([re]) => re.test(text));
-  if (software || info.isFallbackAdapter) return `${software ? software[1] : text || 'unknown'}, ${info.isFallbackAdapter ? 'fallback adapter' : 'software'}`;
+  if (software || info.isFallbackAdapter)
+    return `${software ? software[1] : text || 'unknown'}, ${info.isFallbackAdapter ? 'fallback adapter' : 'software'}`;
   return text.length > 60 ? text.slice(0, 59) + '…' : text;
 }
 
@@ -140,7 +154,9 @@ const GPU_BACKENDS = ['webgpu', 'webgl'];
 const MODE_ORDER = ['darts', 'factorized', 'fixed-beta', 'nonfactorized'];
 
 const number = (v: number | null | undefined, digits: number) =>
-  v === null || v === undefined || !Number.isFinite(v) ? '—' : v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  v === null || v === undefined || !Number.isFinite(v)
+    ? '—'
+    : v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\s+/g, ' ').trim();
 
@@ -176,7 +192,12 @@ export function formatTable(rows: BenchRow[], failures: BenchFailure[], labels: 
   }
   for (const f of failures) {
     const backend = f.backend ?? '';
-    const cells = [backendCell(backend), f.size, modeLabel(f.mode, f.archUpdate), `failed: ${firstLine(f.reason, 120)}`];
+    const cells = [
+      backendCell(backend),
+      f.size,
+      modeLabel(f.mode, f.archUpdate),
+      `failed: ${firstLine(f.reason, 120)}`,
+    ];
     while (cells.length < header.length) cells.push('');
     entries.push({ backend, size: f.size, mode: f.mode, archUpdate: f.archUpdate, cells });
   }

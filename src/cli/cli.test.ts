@@ -18,9 +18,14 @@ interface Result {
 
 function lab(...args: string[]): Promise<Result> {
   return new Promise((resolve) => {
-    execFile(tsx, [join(root, 'src/cli/main.ts'), ...args], { cwd: root, maxBuffer: 1 << 24, timeout: 600_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
+    execFile(
+      tsx,
+      [join(root, 'src/cli/main.ts'), ...args],
+      { cwd: root, maxBuffer: 1 << 24, timeout: 600_000 },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -28,13 +33,29 @@ const dir = mkdtempSync(join(tmpdir(), 'lab-cli-'));
 
 describe('count', () => {
   it('pins the DARTS supernet count and the α/β shapes of each mode', async () => {
-    const darts = await lab('count', '--mode', 'darts', '--channels', '16', '--layers', '8', '--in-channels', '3', '--classes', '10');
+    const darts = await lab(
+      'count',
+      '--mode',
+      'darts',
+      '--channels',
+      '16',
+      '--layers',
+      '8',
+      '--in-channels',
+      '3',
+      '--classes',
+      '10',
+    );
     expect(darts.code).toBe(0);
     // DARTS's model_search.Network(16, 10, 8) counted with PyTorch: 1,930,618 (α excluded).
     expect(JSON.parse(darts.stdout)).toEqual({ supernetParams: 1930618, alphaShape: [14, 8], betaShape: null });
     const factorized = JSON.parse((await lab('count', '--mode', 'factorized')).stdout);
     // + one PReLU slope per channel and one Swish b per edge: 14 · (16+16+32·3+64·3) + 14 · 8.
-    expect(factorized).toEqual({ supernetParams: 1930618 + 14 * 320 + 14 * 8, alphaShape: [14, 8], betaShape: [14, 9] });
+    expect(factorized).toEqual({
+      supernetParams: 1930618 + 14 * 320 + 14 * 8,
+      alphaShape: [14, 8],
+      betaShape: [14, 9],
+    });
     const nonfactorized = JSON.parse((await lab('count', '--mode', 'nonfactorized')).stdout);
     expect(nonfactorized.alphaShape).toEqual([14, 40]);
     expect(nonfactorized.supernetParams).toBe(16256874);
@@ -96,7 +117,19 @@ describe('count-genotype, derive, export-pytorch', () => {
 describe('bench', () => {
   it('--row-seconds cuts a long row short and still reports the steps it timed', async () => {
     // A tiny cpu step takes ~0.3 s once warm (~1 s the first): 2 warm-up steps, then timed steps.
-    const r = await lab('bench', '--backend', 'cpu', '--sizes', 'tiny', '--modes', 'darts', '--steps', '10000', '--row-seconds', '10');
+    const r = await lab(
+      'bench',
+      '--backend',
+      'cpu',
+      '--sizes',
+      'tiny',
+      '--modes',
+      'darts',
+      '--steps',
+      '10000',
+      '--row-seconds',
+      '10',
+    );
     expect(r.code, r.stderr).toBe(0);
     const { rows, failures } = JSON.parse(r.stdout);
     expect(failures).toEqual([]);
@@ -117,7 +150,26 @@ describe('bench', () => {
 describe('search', () => {
   it('runs a few steps on synthetic data and writes a valid genotype with its run record', async () => {
     const out = join(dir, 'found.json');
-    const r = await lab('search', '--dataset', 'synthetic:size=8,classes=4,train=128,test=16', '--mode', 'factorized', '--steps', '2', '--seed', '7', '--channels', '4', '--layers', '3', '--batch-size', '8', '--out', out, '--quiet');
+    const r = await lab(
+      'search',
+      '--dataset',
+      'synthetic:size=8,classes=4,train=128,test=16',
+      '--mode',
+      'factorized',
+      '--steps',
+      '2',
+      '--seed',
+      '7',
+      '--channels',
+      '4',
+      '--layers',
+      '3',
+      '--batch-size',
+      '8',
+      '--out',
+      out,
+      '--quiet',
+    );
     expect(r.code, r.stderr).toBe(0);
     const summary = JSON.parse(r.stdout);
     expect(summary.steps).toBe(2);
@@ -138,13 +190,30 @@ describe('search', () => {
   const fullFashion = '/usr/share/datasets/fashion-mnist';
   const haveFull = existsSync(join(fullFashion, 'train-images-idx3-ubyte.gz'));
   if (!haveFull) console.warn(`skipped: ${fullFashion} not installed (apt-get install dataset-fashion-mnist)`);
-  it.skipIf(!haveFull)('searches 20 steps on the full Fashion-MNIST from Debian’s package', async () => {
-    // The quick preset's network, made smaller so the test stays near a minute on 2 cores.
-    const out = join(dir, 'fashion.json');
-    const r = await lab('search', '--dataset', fullFashion, '--steps', '20', '--channels', '4', '--layers', '3', '--out', out, '--quiet');
-    expect(r.code, r.stderr).toBe(0);
-    const summary = JSON.parse(r.stdout);
-    expect(summary).toMatchObject({ dataset: 'fashion-mnist', steps: 20 });
-    expect(Number.isFinite(summary.valLoss)).toBe(true);
-  }, 600_000);
+  it.skipIf(!haveFull)(
+    'searches 20 steps on the full Fashion-MNIST from Debian’s package',
+    async () => {
+      // The quick preset's network, made smaller so the test stays near a minute on 2 cores.
+      const out = join(dir, 'fashion.json');
+      const r = await lab(
+        'search',
+        '--dataset',
+        fullFashion,
+        '--steps',
+        '20',
+        '--channels',
+        '4',
+        '--layers',
+        '3',
+        '--out',
+        out,
+        '--quiet',
+      );
+      expect(r.code, r.stderr).toBe(0);
+      const summary = JSON.parse(r.stdout);
+      expect(summary).toMatchObject({ dataset: 'fashion-mnist', steps: 20 });
+      expect(Number.isFinite(summary.valLoss)).toBe(true);
+    },
+    600_000,
+  );
 });

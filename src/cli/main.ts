@@ -4,15 +4,33 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs';
 import { NODE_BACKENDS, useBackend, type NodeBackend } from '../platform/node';
 import { FlagError, parseFlags, type Flags } from '../util/flags';
-import { ACTIVATIONS, EDGES, PRESETS, SEARCH_MODES, candidateOps, makeConfig, type PresetName, type SearchConfig, type SearchMode } from '../search/space';
+import {
+  ACTIVATIONS,
+  EDGES,
+  PRESETS,
+  SEARCH_MODES,
+  candidateOps,
+  makeConfig,
+  type PresetName,
+  type SearchConfig,
+  type SearchMode,
+} from '../search/space';
 import { Supernet } from '../search/supernet';
 import { Random } from '../util/random';
 import { SearchEngine, SearchError } from '../search/engine';
-import { deriveGenotype, genotypeOf, parseGenotypeInput, stringifyGenotypeFile, toGenotypeFile, withAllRelu, type ArchWeights } from '../search/genotype';
+import {
+  deriveGenotype,
+  genotypeOf,
+  parseGenotypeInput,
+  stringifyGenotypeFile,
+  toGenotypeFile,
+  withAllRelu,
+  type ArchWeights,
+} from '../search/genotype';
 import { exportPytorch } from '../retrain/pytorch';
 import { loadDatasetNode } from '../data/node';
 import { evalBatches, makeSearchStreams, type Dataset } from '../data/index';
-import { runBench } from './bench';
+import { runBench } from '../bench/node-bench';
 import { runParity } from './parity';
 import { dispatchCostOptions, measureDispatchCost } from '../bench/dispatch-cost';
 
@@ -130,9 +148,11 @@ async function derive(flags: Flags): Promise<unknown> {
   } catch (e) {
     throw new UsageError(`${file}: not JSON (${(e as Error).message})`);
   }
-  if (typeof weights !== 'object' || weights === null) throw new UsageError(`${file}: expected an object with alphaNormal and alphaReduce`);
+  if (typeof weights !== 'object' || weights === null)
+    throw new UsageError(`${file}: expected an object with alphaNormal and alphaReduce`);
   for (const key of ['alphaNormal', 'alphaReduce'] as const)
-    if (!Array.isArray(weights[key])) throw new UsageError(`${file}: ${key} is missing (expected ${EDGES} rows of 8 or 40 numbers)`);
+    if (!Array.isArray(weights[key]))
+      throw new UsageError(`${file}: ${key} is missing (expected ${EDGES} rows of 8 or 40 numbers)`);
   const width = weights.alphaNormal[0]?.length;
   const mode: SearchMode = modeFlag
     ? (flagEnum('mode', modeFlag, SEARCH_MODES) as SearchMode)
@@ -176,7 +196,11 @@ async function search(flags: Flags): Promise<unknown> {
   }
   const backend = await useBackend(backendName);
   const dataset = await loadDatasetNode(datasetName, {});
-  const streams = makeSearchStreams(dataset, { batchSize: config.batchSize, seed: config.seed, trainPortion: config.trainPortion });
+  const streams = makeSearchStreams(dataset, {
+    batchSize: config.batchSize,
+    seed: config.seed,
+    trainPortion: config.trainPortion,
+  });
   const engine = new SearchEngine(config, inputOf(dataset), streams);
   const started = Date.now();
   let last = null;
@@ -186,11 +210,14 @@ async function search(flags: Flags): Promise<unknown> {
       const failure = backend.failure();
       if (failure) throw new Error(failure.message);
       if (!quiet && (last.step % 10 === 0 || last.step === 1))
-        process.stderr.write(`step ${last.step}/${last.stepsTotal} train ${last.trainLoss.toFixed(3)} val ${last.valLoss.toFixed(3)} acc ${last.valAccuracy.toFixed(3)} (${last.stepMilliseconds.toFixed(0)} ms)\n`);
+        process.stderr.write(
+          `step ${last.step}/${last.stepsTotal} train ${last.trainLoss.toFixed(3)} val ${last.valLoss.toFixed(3)} acc ${last.valAccuracy.toFixed(3)} (${last.stepMilliseconds.toFixed(0)} ms)\n`,
+        );
     }
     // The supernet's accuracy on held-out images (the data set's test split), a steadier
     // figure than the last validation batch.
-    const heldOut = evalImages > 0 ? await engine.evaluate(evalBatches(dataset, 'test', 100, { limit: evalImages })) : null;
+    const heldOut =
+      evalImages > 0 ? await engine.evaluate(evalBatches(dataset, 'test', 100, { limit: evalImages })) : null;
     const weights = await engine.archWeights();
     const genotype = await engine.genotype();
     const file = toGenotypeFile(genotype, {
@@ -264,10 +291,19 @@ async function train(flags: Flags): Promise<unknown> {
       () => evalBatches(dataset, 'test', 100),
       (p) => {
         if (p.step % 20 === 0 || p.step === 1)
-          process.stderr.write(`step ${p.step}/${p.stepsTotal} epoch ${p.epoch} loss ${p.loss.toFixed(3)} acc ${p.accuracy.toFixed(3)}\n`);
+          process.stderr.write(
+            `step ${p.step}/${p.stepsTotal} epoch ${p.epoch} loss ${p.loss.toFixed(3)} acc ${p.accuracy.toFixed(3)}\n`,
+          );
       },
     );
-    return { genotype: genotypeFile, dataset: dataset.name, preset, allRelu: reluOnly, backend: backendName, ...summary };
+    return {
+      genotype: genotypeFile,
+      dataset: dataset.name,
+      preset,
+      allRelu: reluOnly,
+      backend: backendName,
+      ...summary,
+    };
   } finally {
     trainer.dispose();
   }
@@ -285,13 +321,19 @@ async function exportPytorchCommand(flags: Flags): Promise<unknown> {
 // ---------------------------------------------------------------------------------------------
 
 function inputOf(dataset: Dataset) {
-  return { height: dataset.height, width: dataset.width, channels: dataset.channels, classes: dataset.classNames.length };
+  return {
+    height: dataset.height,
+    width: dataset.width,
+    channels: dataset.channels,
+    classes: dataset.classNames.length,
+  };
 }
 
 /** Config-A: β frozen from a genotype (one-hot on each edge's activation) or from its weights. */
 function fixedBetaFromGenotypeFile(file: ReturnType<typeof parseGenotypeInput>): SearchConfig['fixedBeta'] {
   const weights = file.weights;
-  if (weights?.betaNormal && weights?.betaReduce) return { betaNormal: weights.betaNormal, betaReduce: weights.betaReduce };
+  if (weights?.betaNormal && weights?.betaReduce)
+    return { betaNormal: weights.betaNormal, betaReduce: weights.betaReduce };
   const rows = (edges: { from: number; activation: string | null }[]) => {
     const beta = Array.from({ length: EDGES }, () => ACTIVATIONS.map(() => 0));
     edges.forEach((edge, entry) => {
@@ -306,7 +348,8 @@ function fixedBetaFromGenotypeFile(file: ReturnType<typeof parseGenotypeInput>):
 }
 
 function flagEnum<T extends string>(name: string, value: string, allowed: readonly T[]): T {
-  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`--${name}: must be one of ${allowed.join(', ')}, got "${value}"`);
+  if (!(allowed as readonly string[]).includes(value))
+    throw new UsageError(`--${name}: must be one of ${allowed.join(', ')}, got "${value}"`);
   return value as T;
 }
 

@@ -5,7 +5,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { NODE_BACKENDS, useBackend, type NodeBackend } from '../platform/node';
 import type { Flags } from '../util/flags';
-import { OP_TOLERANCE, PARITY_CASES, SEARCH_TOLERANCE, compareArrays, evaluateCase, runParitySearch } from '../parity/cases';
+import {
+  OP_TOLERANCE,
+  PARITY_CASES,
+  SEARCH_TOLERANCE,
+  compareArrays,
+  evaluateCase,
+  runParitySearch,
+} from '../parity/cases';
 
 export interface ParityCheck {
   name: string;

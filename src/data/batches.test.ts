@@ -3,11 +3,29 @@ import { BatchStream, evalBatchCount, evalBatches, gatherBatch, makeSearchStream
 import { makeSyntheticDataset } from './synthetic';
 import type { Batch } from './types';
 
-const colour = makeSyntheticDataset({ seed: 2, height: 32, width: 32, channels: 3, classes: 4, trainCount: 100, testCount: 30 });
-const grey = makeSyntheticDataset({ seed: 2, height: 12, width: 12, channels: 1, classes: 3, trainCount: 90, testCount: 21 });
+const colour = makeSyntheticDataset({
+  seed: 2,
+  height: 32,
+  width: 32,
+  channels: 3,
+  classes: 4,
+  trainCount: 100,
+  testCount: 30,
+});
+const grey = makeSyntheticDataset({
+  seed: 2,
+  height: 12,
+  width: 12,
+  channels: 1,
+  classes: 3,
+  trainCount: 90,
+  testCount: 21,
+});
 
 const same = (a: Batch, b: Batch) =>
-  a.shape.join() === b.shape.join() && Buffer.from(a.x.buffer).equals(Buffer.from(b.x.buffer)) && a.y.join() === b.y.join();
+  a.shape.join() === b.shape.join() &&
+  Buffer.from(a.x.buffer).equals(Buffer.from(b.x.buffer)) &&
+  a.y.join() === b.y.join();
 
 describe('splits', () => {
   it('splits at floor(portion * n), in index order', () => {
@@ -72,8 +90,12 @@ describe('BatchStream', () => {
     expect(stream.batchesPerEpoch).toBe(3);
     expect([stream.next().shape[0], stream.next().shape[0], stream.next().shape[0]]).toEqual([2, 2, 1]);
     expect(stream.epoch).toBe(1);
-    expect(() => new BatchStream(grey, [0, 1], { batchSize: 3, seed: 1 })).toThrow('synthetic: batch size 3 is larger than the 2 images in this split');
-    expect(() => new BatchStream(grey, [0, 90], { batchSize: 1, seed: 1 })).toThrow('index 90 is outside the 90 images');
+    expect(() => new BatchStream(grey, [0, 1], { batchSize: 3, seed: 1 })).toThrow(
+      'synthetic: batch size 3 is larger than the 2 images in this split',
+    );
+    expect(() => new BatchStream(grey, [0, 90], { batchSize: 1, seed: 1 })).toThrow(
+      'index 90 is outside the 90 images',
+    );
   });
 
   it('resumes exactly from getState, mid-epoch and across epochs, through JSON', () => {
@@ -180,7 +202,16 @@ describe('evalBatches', () => {
     const val = [...evalBatches(grey, 'val', 20)];
     expect(val.map((b) => b.shape[0])).toEqual([20, 20, 5]);
     expect(evalBatchCount(grey, 'val', 20)).toBe(3);
-    expect(same(val[0], gatherBatch(grey, grey.train, Array.from({ length: 20 }, (_, i) => 45 + i)))).toBe(true);
+    expect(
+      same(
+        val[0],
+        gatherBatch(
+          grey,
+          grey.train,
+          Array.from({ length: 20 }, (_, i) => 45 + i),
+        ),
+      ),
+    ).toBe(true);
     expect([...evalBatches(grey, 'val', 20, { limit: 30 })].map((b) => b.shape[0])).toEqual([20, 10]);
   });
 });

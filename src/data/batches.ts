@@ -15,7 +15,8 @@ export interface TrainValSplit {
 
 /** As DARTS's train_search: indices[:split] and indices[split:], split = floor(portion * n). */
 export function splitTrainVal(count: number, trainPortion = 0.5): TrainValSplit {
-  if (!(trainPortion > 0 && trainPortion < 1)) throw new RangeError(`trainPortion must be in (0, 1), got ${trainPortion}`);
+  if (!(trainPortion > 0 && trainPortion < 1))
+    throw new RangeError(`trainPortion must be in (0, 1), got ${trainPortion}`);
   const split = Math.floor(trainPortion * count);
   const all = Int32Array.from({ length: count }, (_, i) => i);
   return { train: all.slice(0, split), val: all.slice(split) };
@@ -38,7 +39,13 @@ const PAD = 4;
  * DARTS's RandomCrop(size, padding=4) then RandomHorizontalFlip(): the padding is raw zero
  * pixels, normalised like any other (torchvision pads before ToTensor/Normalize).
  */
-function fillBatch(dataset: Dataset, set: ImageSet, indices: ArrayLike<number>, table: Float32Array, augment: Random | null): Batch {
+function fillBatch(
+  dataset: Dataset,
+  set: ImageSet,
+  indices: ArrayLike<number>,
+  table: Float32Array,
+  augment: Random | null,
+): Batch {
   const { height: H, width: W, channels: C } = dataset;
   const n = indices.length;
   const imageSize = H * W * C;
@@ -124,9 +131,11 @@ export class BatchStream {
     this.images = options.set === 'test' ? dataset.test : dataset.train;
     this.indices = Int32Array.from(indices);
     for (const i of this.indices) {
-      if (!(i >= 0 && i < this.images.count)) throw new RangeError(`index ${i} is outside the ${this.images.count} images`);
+      if (!(i >= 0 && i < this.images.count))
+        throw new RangeError(`index ${i} is outside the ${this.images.count} images`);
     }
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batch size must be a positive integer, got ${batchSize}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1)
+      throw new RangeError(`batch size must be a positive integer, got ${batchSize}`);
     this.batchSize = batchSize;
     const n = this.indices.length;
     this.batchesPerEpoch = options.dropLast === false ? Math.ceil(n / batchSize) : Math.floor(n / batchSize);
@@ -196,7 +205,8 @@ export class BatchStream {
 
   setState(state: BatchStreamState): void {
     const words = (a: unknown) => Array.isArray(a) && a.length === 4 && a.every((w) => Number.isInteger(w));
-    if (!state || !words(state.order) || !words(state.augment)) throw new RangeError('batch stream state: bad generator state');
+    if (!state || !words(state.order) || !words(state.augment))
+      throw new RangeError('batch stream state: bad generator state');
     if (state.count !== this.indices.length || state.batchSize !== this.batchSize) {
       throw new RangeError(
         `batch stream state is for ${state.count} images in batches of ${state.batchSize}; ` +
@@ -206,7 +216,8 @@ export class BatchStream {
     if (!(Number.isInteger(state.position) && state.position >= 0 && state.position < this.batchesPerEpoch)) {
       throw new RangeError(`batch stream state: position ${state.position} is outside 0..${this.batchesPerEpoch - 1}`);
     }
-    if (!(Number.isInteger(state.epoch) && state.epoch >= 0)) throw new RangeError(`batch stream state: bad epoch ${state.epoch}`);
+    if (!(Number.isInteger(state.epoch) && state.epoch >= 0))
+      throw new RangeError(`batch stream state: bad epoch ${state.epoch}`);
     this.orderRandom.setState(state.order);
     this.startEpoch();
     this.augmentRandom.setState(state.augment);
@@ -251,9 +262,13 @@ export function* evalBatches(
   batchSize: number,
   options: { trainPortion?: number; limit?: number } = {},
 ): Generator<Batch> {
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batch size must be a positive integer, got ${batchSize}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new RangeError(`batch size must be a positive integer, got ${batchSize}`);
   const images = set === 'test' ? dataset.test : dataset.train;
-  let indices = set === 'test' ? Int32Array.from({ length: images.count }, (_, i) => i) : splitTrainVal(images.count, options.trainPortion ?? 0.5).val;
+  let indices =
+    set === 'test'
+      ? Int32Array.from({ length: images.count }, (_, i) => i)
+      : splitTrainVal(images.count, options.trainPortion ?? 0.5).val;
   if (options.limit !== undefined) indices = indices.subarray(0, options.limit);
   const table = normalisationTable(dataset);
   for (let start = 0; start < indices.length; start += batchSize) {
@@ -262,7 +277,15 @@ export function* evalBatches(
 }
 
 /** How many batches evalBatches yields. */
-export function evalBatchCount(dataset: Dataset, set: 'test' | 'val', batchSize: number, options: { trainPortion?: number; limit?: number } = {}): number {
-  const count = set === 'test' ? dataset.test.count : dataset.train.count - Math.floor((options.trainPortion ?? 0.5) * dataset.train.count);
+export function evalBatchCount(
+  dataset: Dataset,
+  set: 'test' | 'val',
+  batchSize: number,
+  options: { trainPortion?: number; limit?: number } = {},
+): number {
+  const count =
+    set === 'test'
+      ? dataset.test.count
+      : dataset.train.count - Math.floor((options.trainPortion ?? 0.5) * dataset.train.count);
   return Math.ceil(Math.min(count, options.limit ?? Infinity) / batchSize);
 }

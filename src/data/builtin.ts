@@ -58,9 +58,13 @@ export async function loadBuiltinDataset(
     try {
       response = await fetchFn(url);
     } catch (error) {
-      throw new DatasetError(name, `could not download ${url} (${error instanceof Error ? error.message : String(error)})`);
+      throw new DatasetError(
+        name,
+        `could not download ${url} (${error instanceof Error ? error.message : String(error)})`,
+      );
     }
-    if (!response.ok) throw new DatasetError(name, `could not download ${url}: HTTP ${response.status} ${response.statusText}`.trim());
+    if (!response.ok)
+      throw new DatasetError(name, `could not download ${url}: HTTP ${response.status} ${response.statusText}`.trim());
     files.push({ name, bytes: new Uint8Array(await response.arrayBuffer()) });
   }
   return builtinFromFiles(files, { maxBytes: options.maxBytes, onProgress: subProgress(options.onProgress, 0.3, 1) });

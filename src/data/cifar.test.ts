@@ -31,7 +31,18 @@ describe('CIFAR-10 binary', () => {
     expect(dataset.test.count).toBe(1);
     expect(Array.from(dataset.train.labels)).toEqual([6, 9]);
     expect(Array.from(dataset.test.labels)).toEqual([3]);
-    expect(dataset.classNames).toEqual(['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck']);
+    expect(dataset.classNames).toEqual([
+      'airplane',
+      'automobile',
+      'bird',
+      'cat',
+      'deer',
+      'dog',
+      'frog',
+      'horse',
+      'ship',
+      'truck',
+    ]);
     expect(dataset.augment).toBe(true);
     expect(dataset.train.images.length).toBe(2 * 32 * 32 * 3);
     expectPixel(dataset.train.images, 0, 0, 0, 0);
@@ -59,7 +70,12 @@ describe('CIFAR-10 binary', () => {
   });
 
   it('names an archive without CIFAR batches', async () => {
-    const archive = gz(tarFile([{ path: 'photos/cat.jpg', data: bytesOf('jpeg') }, { path: 'photos/notes.txt', data: bytesOf('x') }]));
+    const archive = gz(
+      tarFile([
+        { path: 'photos/cat.jpg', data: bytesOf('jpeg') },
+        { path: 'photos/notes.txt', data: bytesOf('x') },
+      ]),
+    );
     await expect(loadDatasetFromFiles([{ name: 'cifar-10-binary.tar.gz', bytes: archive }])).rejects.toThrow(
       'cifar-10-binary.tar.gz: no CIFAR-10 batches in this archive (expected cifar-10-batches-bin/data_batch_1.bin … data_batch_5.bin and test_batch.bin); it holds photos/cat.jpg, photos/notes.txt',
     );
@@ -83,7 +99,9 @@ describe('CIFAR-10 binary', () => {
   });
 
   it('names a .tar.gz that is not gzip, and an empty one', async () => {
-    await expect(loadDatasetFromFiles([{ name: 'cifar-10-binary.tar.gz', bytes: bytesOf('PK\u0003\u0004zip') }])).rejects.toThrow(
+    await expect(
+      loadDatasetFromFiles([{ name: 'cifar-10-binary.tar.gz', bytes: bytesOf('PK\u0003\u0004zip') }]),
+    ).rejects.toThrow(
       'cifar-10-binary.tar.gz: not a gzip file (it starts with 50 4b 03 04; gzip files start with 1f 8b)',
     );
     await expect(loadDatasetFromFiles([{ name: 'cifar-10-binary.tar.gz', bytes: new Uint8Array(0) }])).rejects.toThrow(
@@ -93,13 +111,15 @@ describe('CIFAR-10 binary', () => {
 
   it('refuses an archive larger than maxBytes before inflating it', async () => {
     const archive = tinyCifarArchive();
-    await expect(loadDatasetFromFiles([{ name: 'cifar-10-binary.tar.gz', bytes: archive }], { maxBytes: 5000 })).rejects.toThrow(
+    await expect(
+      loadDatasetFromFiles([{ name: 'cifar-10-binary.tar.gz', bytes: archive }], { maxBytes: 5000 }),
+    ).rejects.toThrow(
       /^cifar-10-binary\.tar\.gz: too large to load: 14\.\d\d kB \([\d,]+ bytes\) once decompressed \(gzip trailer\), more than the 5\.00 kB/,
     );
     // Loose batches: the records' size is checked before the images are allocated.
-    await expect(loadDatasetFromFiles([{ name: 'data_batch_1.bin', bytes: cifarBatch([1, 2]) }], { maxBytes: 5000 })).rejects.toThrow(
-      'data_batch_1.bin: too large to load: 6.14 kB (6,144 bytes) once decoded',
-    );
+    await expect(
+      loadDatasetFromFiles([{ name: 'data_batch_1.bin', bytes: cifarBatch([1, 2]) }], { maxBytes: 5000 }),
+    ).rejects.toThrow('data_batch_1.bin: too large to load: 6.14 kB (6,144 bytes) once decoded');
   });
 
   it('splits a test set off when only training batches come', async () => {

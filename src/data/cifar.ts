@@ -19,7 +19,16 @@ export const CIFAR_SIDE = 32;
 export const CIFAR_PIXELS = CIFAR_SIDE * CIFAR_SIDE;
 export const CIFAR_RECORD_BYTES = 1 + 3 * CIFAR_PIXELS;
 export const CIFAR10_CLASS_NAMES = [
-  'airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck',
+  'airplane',
+  'automobile',
+  'bird',
+  'cat',
+  'deer',
+  'dog',
+  'frog',
+  'horse',
+  'ship',
+  'truck',
 ];
 
 export interface CifarOptions extends ReadOptions {
@@ -108,7 +117,12 @@ export function parseCifarBatch(bytes: Uint8Array, fileName: string, options: Ci
   return concatBatches([{ name: fileName, bytes }], options.numClasses ?? 10, options.maxBytes ?? DEFAULT_MAX_BYTES);
 }
 
-function concatBatches(batches: NamedBytes[], numClasses: number, maxBytes: number, onProgress?: (f: number) => void): ImageSet {
+function concatBatches(
+  batches: NamedBytes[],
+  numClasses: number,
+  maxBytes: number,
+  onProgress?: (f: number) => void,
+): ImageSet {
   // Sizes are known from the files, so check the total before allocating anything.
   const counts = batches.map((b) => recordCount(b.bytes, b.name));
   const count = counts.reduce((a, b) => a + b, 0);
@@ -150,10 +164,14 @@ export function readCifarBatches(
   const progress = options.onProgress;
   return {
     train: train.length
-      ? concatBatches(train, numClasses, maxBytes, (f) => progress?.(f * trainShare, 'Reading CIFAR-10 training batches'))
+      ? concatBatches(train, numClasses, maxBytes, (f) =>
+          progress?.(f * trainShare, 'Reading CIFAR-10 training batches'),
+        )
       : null,
     test: test.length
-      ? concatBatches(test, numClasses, maxBytes, (f) => progress?.(trainShare + f * (1 - trainShare), 'Reading CIFAR-10 test batch'))
+      ? concatBatches(test, numClasses, maxBytes, (f) =>
+          progress?.(trainShare + f * (1 - trainShare), 'Reading CIFAR-10 test batch'),
+        )
       : null,
     classNames,
   };
@@ -186,5 +204,9 @@ export async function readCifarArchive(file: NamedBytes, options: CifarOptions =
   }
   const meta = entries.find((e) => baseName(e.path) === 'batches.meta.txt');
   const metaText = meta ? new TextDecoder().decode(meta.data) : null;
-  return readCifarBatches(batches, metaText, { ...options, maxBytes, onProgress: subProgress(options.onProgress, 0.7, 1) });
+  return readCifarBatches(batches, metaText, {
+    ...options,
+    maxBytes,
+    onProgress: subProgress(options.onProgress, 0.7, 1),
+  });
 }

@@ -61,11 +61,18 @@ export function tooLargeError(
     loadMaxBytes !== undefined && loadMaxBytes > maxBytes
       ? `the ${formatBytes(maxBytes)} left of the ${formatBytes(loadMaxBytes)}`
       : `the ${formatBytes(maxBytes)}`;
-  return new DatasetError(file, `too large to load: ${formatBytes(decodedBytes)} ${what}, more than ${limit} this tab may use (maxBytes)`);
+  return new DatasetError(
+    file,
+    `too large to load: ${formatBytes(decodedBytes)} ${what}, more than ${limit} this tab may use (maxBytes)`,
+  );
 }
 
 /** Maps a sub-task's progress into [start, end] of the caller's bar. */
-export function subProgress(onProgress: ProgressCallback | undefined, start: number, end: number): ProgressCallback | undefined {
+export function subProgress(
+  onProgress: ProgressCallback | undefined,
+  start: number,
+  end: number,
+): ProgressCallback | undefined {
   if (!onProgress) return undefined;
   return (fraction, phase) => onProgress(start + (end - start) * Math.min(1, Math.max(0, fraction)), phase);
 }

@@ -43,7 +43,9 @@ describe('gunzip', () => {
   it('still stops at maxBytes when the trailer understates the size', async () => {
     const packed = gz(payload).slice();
     packed.set([0x10, 0, 0, 0], packed.length - 4); // ISIZE claims 16 bytes
-    await expect(gunzip(packed, 'lying.gz', { maxBytes: 100_000 })).rejects.toThrow(/^lying\.gz: too large to load: .* or more once decompressed/);
+    await expect(gunzip(packed, 'lying.gz', { maxBytes: 100_000 })).rejects.toThrow(
+      /^lying\.gz: too large to load: .* or more once decompressed/,
+    );
   });
 
   it('reads just the head when asked, and passes plain bytes through gunzipIfNeeded', async () => {

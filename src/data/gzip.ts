@@ -110,7 +110,11 @@ export async function gunzip(bytes: Uint8Array, fileName: string, options: Gunzi
 }
 
 /** Inflates when the bytes are gzip, returns them unchanged otherwise. */
-export async function gunzipIfNeeded(bytes: Uint8Array, fileName: string, options: GunzipOptions = {}): Promise<Uint8Array> {
+export async function gunzipIfNeeded(
+  bytes: Uint8Array,
+  fileName: string,
+  options: GunzipOptions = {},
+): Promise<Uint8Array> {
   if (isGzip(bytes)) return gunzip(bytes, fileName, options);
   options.peek?.(bytes);
   return bytes;

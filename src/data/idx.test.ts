@@ -33,7 +33,9 @@ describe('IDX', () => {
   });
 
   it('names wrong dimensions', () => {
-    expect(() => parseIdx(idxFile(0x803, [2, 0, 28], []), 'zero')).toThrow('zero: wrong image dimensions in the IDX header: 0x28');
+    expect(() => parseIdx(idxFile(0x803, [2, 0, 28], []), 'zero')).toThrow(
+      'zero: wrong image dimensions in the IDX header: 0x28',
+    );
     expect(() => parseIdx(idxFile(0x803, [0, 28, 28], []), 'none')).toThrow('none: the IDX header announces 0 images');
   });
 
@@ -42,17 +44,27 @@ describe('IDX', () => {
     expect(() => parseIdx(full.subarray(0, 16 + 40), 'cut')).toThrow(
       'cut: truncated: the header announces 3 images of 4x4 (48 bytes) but only 40 bytes follow',
     );
-    expect(() => parseIdx(full.subarray(0, 10), 'tiny')).toThrow('tiny: truncated IDX header: 10 bytes, an IDX images header needs 16');
-    expect(() => parseIdx(idxLabels([1, 2, 3]).subarray(0, 9), 'l')).toThrow('l: truncated: the header announces 3 labels but only 1 bytes follow');
+    expect(() => parseIdx(full.subarray(0, 10), 'tiny')).toThrow(
+      'tiny: truncated IDX header: 10 bytes, an IDX images header needs 16',
+    );
+    expect(() => parseIdx(idxLabels([1, 2, 3]).subarray(0, 9), 'l')).toThrow(
+      'l: truncated: the header announces 3 labels but only 1 bytes follow',
+    );
     const extra = new Uint8Array(full.length + 5);
     extra.set(full);
-    expect(() => parseIdx(extra, 'long')).toThrow('long: 5 bytes of unexpected data after the 3 images of 4x4 (48 bytes) the header announces');
+    expect(() => parseIdx(extra, 'long')).toThrow(
+      'long: 5 bytes of unexpected data after the 3 images of 4x4 (48 bytes) the header announces',
+    );
     const packed = gz(idxImages(50, 28, 28));
-    await expect(readIdxFile(file('cut.gz', packed.subarray(0, packed.length - 30)))).rejects.toThrow(/^cut\.gz: corrupt or truncated gzip data/);
+    await expect(readIdxFile(file('cut.gz', packed.subarray(0, packed.length - 30)))).rejects.toThrow(
+      /^cut\.gz: corrupt or truncated gzip data/,
+    );
   });
 
   it('refuses an empty file', async () => {
-    await expect(readIdxFile(file('train-labels-idx1-ubyte.gz', new Uint8Array(0)))).rejects.toThrow('train-labels-idx1-ubyte.gz: file is empty');
+    await expect(readIdxFile(file('train-labels-idx1-ubyte.gz', new Uint8Array(0)))).rejects.toThrow(
+      'train-labels-idx1-ubyte.gz: file is empty',
+    );
   });
 
   it('checks labels against the number of classes (default 10, configurable)', async () => {
@@ -61,7 +73,9 @@ describe('IDX', () => {
     );
     const ok = await readIdxFile(file('labels', idxLabels([0, 9, 10, 3])), { numClasses: 11 });
     expect(ok.count).toBe(4);
-    await expect(readIdxFile(file('labels', idxLabels([0, 4])), { numClasses: 4 })).rejects.toThrow('label 4 at index 1');
+    await expect(readIdxFile(file('labels', idxLabels([0, 4])), { numClasses: 4 })).rejects.toThrow(
+      'label 4 at index 1',
+    );
   });
 
   it('refuses a file larger than maxBytes from its header, gzipped or not', async () => {
@@ -70,7 +84,9 @@ describe('IDX', () => {
       'big: too large to load: 15.68 kB (15,680 bytes) once decoded, more than the 10.00 kB (10,000 bytes) this tab may use (maxBytes)',
     );
     // Gzipped: the trailer (or the header on the first decoded bytes) stops it.
-    await expect(readIdxFile(file('big.gz', gz(images)), { maxBytes: 10_000 })).rejects.toThrow(/^big\.gz: too large to load: 15\.\d\d kB/);
+    await expect(readIdxFile(file('big.gz', gz(images)), { maxBytes: 10_000 })).rejects.toThrow(
+      /^big\.gz: too large to load: 15\.\d\d kB/,
+    );
   });
 
   it('accepts a .gz name holding plain IDX (an HTTP server inflated it), but not other plain data', async () => {

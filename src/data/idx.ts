@@ -1,7 +1,14 @@
 // IDX, the format of MNIST, Fashion-MNIST, KMNIST...: a big-endian header (magic, then one
 // uint32 per dimension) followed by unsigned bytes. Images are [n, rows, cols], labels [n].
 
-import { DEFAULT_MAX_BYTES, DatasetError, formatBytes, tooLargeError, type NamedBytes, type ReadOptions } from './errors';
+import {
+  DEFAULT_MAX_BYTES,
+  DatasetError,
+  formatBytes,
+  tooLargeError,
+  type NamedBytes,
+  type ReadOptions,
+} from './errors';
 import { gunzip, isGzip, notGzipError } from './gzip';
 
 export const IDX_IMAGES_MAGIC = 0x00000803;
@@ -64,7 +71,8 @@ export function looksLikeIdx(bytes: Uint8Array): boolean {
 /** Reads and checks the header; needs only the first 16 bytes. */
 export function readIdxHeader(bytes: Uint8Array, fileName: string): IdxHeader {
   if (bytes.length === 0) throw new DatasetError(fileName, 'file is empty');
-  if (bytes.length < 4) throw new DatasetError(fileName, `truncated IDX header: ${bytes.length} bytes, the magic number alone needs 4`);
+  if (bytes.length < 4)
+    throw new DatasetError(fileName, `truncated IDX header: ${bytes.length} bytes, the magic number alone needs 4`);
   const magic = uint32BE(bytes, 0);
   if (magic !== IDX_IMAGES_MAGIC && magic !== IDX_LABELS_MAGIC) {
     let detail = '';
@@ -79,7 +87,10 @@ export function readIdxHeader(bytes: Uint8Array, fileName: string): IdxHeader {
   const kind = magic === IDX_IMAGES_MAGIC ? 'images' : 'labels';
   const headerBytes = kind === 'images' ? 16 : 8;
   if (bytes.length < headerBytes) {
-    throw new DatasetError(fileName, `truncated IDX header: ${bytes.length} bytes, an IDX ${kind} header needs ${headerBytes}`);
+    throw new DatasetError(
+      fileName,
+      `truncated IDX header: ${bytes.length} bytes, an IDX ${kind} header needs ${headerBytes}`,
+    );
   }
   const count = uint32BE(bytes, 4);
   if (count === 0) throw new DatasetError(fileName, `the IDX header announces 0 ${kind}`);
@@ -92,17 +103,29 @@ export function readIdxHeader(bytes: Uint8Array, fileName: string): IdxHeader {
   return { kind, count, rows, cols, headerBytes, dataBytes: count * rows * cols };
 }
 
-function checkSize(bytes: Uint8Array, header: IdxHeader, fileName: string, maxBytes: number, loadMaxBytes?: number): void {
+function checkSize(
+  bytes: Uint8Array,
+  header: IdxHeader,
+  fileName: string,
+  maxBytes: number,
+  loadMaxBytes?: number,
+): void {
   const available = bytes.length - header.headerBytes;
   const what =
     header.kind === 'images'
       ? `${header.count} images of ${header.rows}x${header.cols} (${formatBytes(header.dataBytes)})`
       : `${header.count} labels`;
   if (available < header.dataBytes) {
-    throw new DatasetError(fileName, `truncated: the header announces ${what} but only ${formatBytes(available)} follow`);
+    throw new DatasetError(
+      fileName,
+      `truncated: the header announces ${what} but only ${formatBytes(available)} follow`,
+    );
   }
   if (available > header.dataBytes) {
-    throw new DatasetError(fileName, `${formatBytes(available - header.dataBytes)} of unexpected data after the ${what} the header announces`);
+    throw new DatasetError(
+      fileName,
+      `${formatBytes(available - header.dataBytes)} of unexpected data after the ${what} the header announces`,
+    );
   }
   if (header.dataBytes > maxBytes) throw tooLargeError(fileName, header.dataBytes, maxBytes, undefined, loadMaxBytes);
 }
@@ -155,7 +178,8 @@ export async function readIdxFile(file: NamedBytes, options: IdxOptions = {}): P
     peekBytes: 16,
     peek: (head) => {
       const header = readIdxHeader(head, name);
-      if (header.dataBytes > maxBytes) throw tooLargeError(name, header.dataBytes, maxBytes, undefined, options.loadMaxBytes);
+      if (header.dataBytes > maxBytes)
+        throw tooLargeError(name, header.dataBytes, maxBytes, undefined, options.loadMaxBytes);
     },
   });
   return parseIdx(decoded, name, options);

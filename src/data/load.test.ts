@@ -11,7 +11,10 @@ function mnistFiles(trainCount = 30, testCount = 10, zip = true) {
   return [
     { name: `train-images-idx3-ubyte${suffix}`, bytes: wrap(idxImages(trainCount, 28, 28)) },
     { name: `train-labels-idx1-ubyte${suffix}`, bytes: wrap(idxLabels(labelsOf(trainCount))) },
-    { name: `t10k-images-idx3-ubyte${suffix}`, bytes: wrap(idxImages(testCount, 28, 28, (n, y, x) => (n + y + x) % 256)) },
+    {
+      name: `t10k-images-idx3-ubyte${suffix}`,
+      bytes: wrap(idxImages(testCount, 28, 28, (n, y, x) => (n + y + x) % 256)),
+    },
     { name: `t10k-labels-idx1-ubyte${suffix}`, bytes: wrap(idxLabels(labelsOf(testCount))) },
   ];
 }
@@ -31,7 +34,9 @@ describe('loadDatasetFromFiles with IDX files', () => {
     expect(dataset.classNames).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
     expect(dataset.augment).toBe(false);
     expect(dataset.mean).toHaveLength(1);
-    expect(dataset.source).toBe('t10k-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, train-images-idx3-ubyte.gz');
+    expect(dataset.source).toBe(
+      't10k-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, train-images-idx3-ubyte.gz',
+    );
     expect(progress.at(-1)).toBe(1);
     for (let i = 1; i < progress.length; i++) expect(progress[i]).toBeGreaterThanOrEqual(progress[i - 1]);
   });
@@ -86,9 +91,9 @@ describe('loadDatasetFromFiles with IDX files', () => {
     await expect(loadDatasetFromFiles([...files, { ...files[0], name: 'train-images-copy.gz' }])).rejects.toThrow(
       'train-images-copy.gz: two training images files: train-images-idx3-ubyte.gz and train-images-copy.gz',
     );
-    await expect(loadDatasetFromFiles([...files.slice(0, 2), { ...files[2], name: 'a.gz' }, { ...files[3], name: 'b.gz' }])).rejects.toThrow(
-      'a.gz: cannot tell whether this is training or test data',
-    );
+    await expect(
+      loadDatasetFromFiles([...files.slice(0, 2), { ...files[2], name: 'a.gz' }, { ...files[3], name: 'b.gz' }]),
+    ).rejects.toThrow('a.gz: cannot tell whether this is training or test data');
   });
 
   it('names labels out of range, and accepts them with numClasses', async () => {
@@ -102,13 +107,17 @@ describe('loadDatasetFromFiles with IDX files', () => {
   });
 
   it('names a non-gzip .gz file, an empty file, a wrong magic and an unknown file', async () => {
-    await expect(loadDatasetFromFiles([{ name: 'train-images-idx3-ubyte.gz', bytes: bytesOf('<html>404</html>') }])).rejects.toThrow(
+    await expect(
+      loadDatasetFromFiles([{ name: 'train-images-idx3-ubyte.gz', bytes: bytesOf('<html>404</html>') }]),
+    ).rejects.toThrow(
       'train-images-idx3-ubyte.gz: not a gzip file (it starts with 3c 68 74 6d; gzip files start with 1f 8b)',
     );
     await expect(loadDatasetFromFiles([{ name: 'train-labels-idx1-ubyte', bytes: new Uint8Array(0) }])).rejects.toThrow(
       'train-labels-idx1-ubyte: file is empty',
     );
-    await expect(loadDatasetFromFiles([{ name: 'train-images-idx3-ubyte.gz', bytes: gz(idxFile(0x804, [1, 1, 1, 1], [0])) }])).rejects.toThrow(
+    await expect(
+      loadDatasetFromFiles([{ name: 'train-images-idx3-ubyte.gz', bytes: gz(idxFile(0x804, [1, 1, 1, 1], [0])) }]),
+    ).rejects.toThrow(
       'train-images-idx3-ubyte.gz: wrong IDX magic number 0x00000804: expected 0x00000803 (images) or 0x00000801 (labels)',
     );
     await expect(loadDatasetFromFiles([{ name: 'notes.md', bytes: bytesOf('# hello') }])).rejects.toThrow(

@@ -18,7 +18,16 @@ import { baseName, looksLikeTar } from './tar';
 import { makeDataset } from './stats';
 
 export const FASHION_MNIST_CLASS_NAMES = [
-  'T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot',
+  'T-shirt/top',
+  'Trouser',
+  'Pullover',
+  'Dress',
+  'Coat',
+  'Sandal',
+  'Shirt',
+  'Sneaker',
+  'Bag',
+  'Ankle boot',
 ];
 
 export interface LoadOptions extends ReadOptions {
@@ -87,7 +96,12 @@ async function classify(files: NamedBytes[]): Promise<{ kind: FileKind; file: Na
 }
 
 /** Holds out a class-balanced share of `set` as a test set, the same way for the same seed. */
-export function splitOffTest(set: ImageSet, imageBytes: number, fraction: number, seed: number): { train: ImageSet; test: ImageSet } {
+export function splitOffTest(
+  set: ImageSet,
+  imageBytes: number,
+  fraction: number,
+  seed: number,
+): { train: ImageSet; test: ImageSet } {
   const byClass = new Map<number, number[]>();
   for (let i = 0; i < set.count; i++) {
     const list = byClass.get(set.labels[i]);
@@ -132,7 +146,10 @@ async function loadIdx(
   onProgress: ProgressCallback | undefined,
 ): Promise<{ train: ImageSet; test: ImageSet | null; rows: number; cols: number }> {
   const numClasses = options.numClasses ?? options.classNames?.length ?? 10;
-  const slots: Record<'train' | 'test', { images?: IdxImages & { file: string }; labels?: IdxLabels & { file: string } }> = {
+  const slots: Record<
+    'train' | 'test',
+    { images?: IdxImages & { file: string }; labels?: IdxLabels & { file: string } }
+  > = {
     train: {},
     test: {},
   };
@@ -155,13 +172,19 @@ async function loadIdx(
     let role = roles[i];
     if (role === null) {
       if (files.length > 2 || untold > 2) {
-        throw new DatasetError(file.name, 'cannot tell whether this is training or test data: put "train" or "t10k"/"test" in its name');
+        throw new DatasetError(
+          file.name,
+          'cannot tell whether this is training or test data: put "train" or "t10k"/"test" in its name',
+        );
       }
       role = 'train';
     }
     const slot = slots[role];
     if (slot[parsed.kind]) {
-      throw new DatasetError(file.name, `two ${role === 'train' ? 'training' : 'test'} ${parsed.kind} files: ${slot[parsed.kind]!.file} and ${file.name}`);
+      throw new DatasetError(
+        file.name,
+        `two ${role === 'train' ? 'training' : 'test'} ${parsed.kind} files: ${slot[parsed.kind]!.file} and ${file.name}`,
+      );
     }
     (slot as Record<string, unknown>)[parsed.kind] = { ...parsed, file: file.name };
   }
@@ -178,7 +201,11 @@ async function loadIdx(
   };
   const train = pair('train');
   const test = pair('test');
-  if (!train) throw new DatasetError(files.map((f) => f.name).join(', '), 'no training images and labels (IDX files named train-...)');
+  if (!train)
+    throw new DatasetError(
+      files.map((f) => f.name).join(', '),
+      'no training images and labels (IDX files named train-...)',
+    );
   const trainImages = slots.train.images!;
   const testImages = slots.test.images;
   if (testImages && (testImages.rows !== trainImages.rows || testImages.cols !== trainImages.cols)) {
@@ -198,7 +225,10 @@ async function loadCifar(
 ): Promise<CifarParts> {
   const tars = classified.filter((c) => c.kind === 'tar');
   if (tars.length > 1) {
-    throw new DatasetError(tars.map((t) => t.file.name).join(', '), 'more than one archive given; give one cifar-10-binary.tar.gz');
+    throw new DatasetError(
+      tars.map((t) => t.file.name).join(', '),
+      'more than one archive given; give one cifar-10-binary.tar.gz',
+    );
   }
   if (tars.length === 1) {
     if (classified.length > 1) {
@@ -209,7 +239,10 @@ async function loadCifar(
   }
   const batches = classified.filter((c) => c.kind === 'cifar-batch').map((c) => c.file);
   if (batches.length === 0) {
-    throw new DatasetError(classified.map((c) => c.file.name).join(', '), 'batches.meta.txt without any CIFAR-10 .bin batches');
+    throw new DatasetError(
+      classified.map((c) => c.file.name).join(', '),
+      'batches.meta.txt without any CIFAR-10 .bin batches',
+    );
   }
   const meta = classified.find((c) => c.kind === 'cifar-meta');
   const metaText = meta ? new TextDecoder().decode(meta.file.bytes) : null;
@@ -232,7 +265,8 @@ export async function loadDatasetFromFiles(files: NamedBytes[], options: LoadOpt
   const classified = await classify(files);
   const kinds = new Set(classified.map((c) => (c.kind === 'idx' ? 'idx' : 'cifar')));
   if (kinds.size > 1) {
-    const describe = (c: { kind: FileKind; file: NamedBytes }) => `${c.file.name} (${c.kind === 'idx' ? 'IDX' : 'CIFAR-10'})`;
+    const describe = (c: { kind: FileKind; file: NamedBytes }) =>
+      `${c.file.name} (${c.kind === 'idx' ? 'IDX' : 'CIFAR-10'})`;
     throw new DatasetError(null, `these files are of different formats: ${classified.map(describe).join(', ')}`);
   }
   const source = options.source ?? files.map((f) => f.name).join(', ');
@@ -240,14 +274,29 @@ export async function loadDatasetFromFiles(files: NamedBytes[], options: LoadOpt
   const splitSeed = options.splitSeed ?? 0;
   const readProgress = subProgress(report, 0, 0.9);
 
-  let parts: { train: ImageSet; test: ImageSet | null; height: number; width: number; channels: number; classNames: string[]; name: string };
+  let parts: {
+    train: ImageSet;
+    test: ImageSet | null;
+    height: number;
+    width: number;
+    channels: number;
+    classNames: string[];
+    name: string;
+  };
   if (kinds.has('idx')) {
-    const idx = await loadIdx(classified.map((c) => c.file), options, maxBytes, readProgress);
+    const idx = await loadIdx(
+      classified.map((c) => c.file),
+      options,
+      maxBytes,
+      readProgress,
+    );
     const numClasses = options.numClasses ?? options.classNames?.length ?? 10;
     const fashion = isFashion(files, options);
     const classNames =
       options.classNames ??
-      (fashion && numClasses === 10 ? FASHION_MNIST_CLASS_NAMES.slice() : Array.from({ length: numClasses }, (_, k) => String(k)));
+      (fashion && numClasses === 10
+        ? FASHION_MNIST_CLASS_NAMES.slice()
+        : Array.from({ length: numClasses }, (_, k) => String(k)));
     parts = {
       ...idx,
       height: idx.rows,
@@ -259,7 +308,10 @@ export async function loadDatasetFromFiles(files: NamedBytes[], options: LoadOpt
   } else {
     const cifar = await loadCifar(classified, options, maxBytes, readProgress);
     if (!cifar.train) {
-      throw new DatasetError(files.map((f) => f.name).join(', '), 'no CIFAR-10 training batches (data_batch_1.bin … data_batch_5.bin)');
+      throw new DatasetError(
+        files.map((f) => f.name).join(', '),
+        'no CIFAR-10 training batches (data_batch_1.bin … data_batch_5.bin)',
+      );
     }
     parts = {
       train: cifar.train,
@@ -277,7 +329,10 @@ export async function loadDatasetFromFiles(files: NamedBytes[], options: LoadOpt
   if (!test) {
     const split = splitOffTest(train, parts.height * parts.width * parts.channels, testFraction, splitSeed);
     if (split.test.count === 0 || split.train.count === 0) {
-      throw new DatasetError(null, `${train.count} training images are too few to split off a test set (testFraction ${testFraction})`);
+      throw new DatasetError(
+        null,
+        `${train.count} training images are too few to split off a test set (testFraction ${testFraction})`,
+      );
     }
     ({ train, test } = split);
     splitNote = ` (test set: ${Math.round(testFraction * 100)}% of the training images, split seed ${splitSeed})`;

@@ -23,7 +23,18 @@ describe('loadDatasetNode', () => {
     expect(d.train.images.length).toBe(10_000 * 784);
     expect(perClass(d.train.labels)).toEqual(new Array(10).fill(1000));
     expect(perClass(d.test.labels)).toEqual(new Array(10).fill(200));
-    expect(d.classNames).toEqual(['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot']);
+    expect(d.classNames).toEqual([
+      'T-shirt/top',
+      'Trouser',
+      'Pullover',
+      'Dress',
+      'Coat',
+      'Sandal',
+      'Shirt',
+      'Sneaker',
+      'Bag',
+      'Ankle boot',
+    ]);
     // Fashion-MNIST's pixel statistics are about mean 0.286, std 0.353.
     expect(d.mean[0]).toBeGreaterThan(0.26);
     expect(d.mean[0]).toBeLessThan(0.31);
@@ -80,12 +91,17 @@ describe('loadDatasetNode', () => {
       const mnist = join(dir, 'kmnist');
       await mkdir(mnist);
       await writeFile(join(mnist, 'train-images-idx3-ubyte.gz'), gz(idxImages(20, 28, 28)));
-      await writeFile(join(mnist, 'train-labels-idx1-ubyte.gz'), gz(idxLabels(Array.from({ length: 20 }, (_, i) => i % 10))));
+      await writeFile(
+        join(mnist, 'train-labels-idx1-ubyte.gz'),
+        gz(idxLabels(Array.from({ length: 20 }, (_, i) => i % 10))),
+      );
       await writeFile(join(mnist, 'README.md'), '# not data');
       const fromIdx = await loadDatasetNode(mnist);
       expect([fromIdx.name, fromIdx.train.count, fromIdx.test.count]).toEqual(['kmnist', 18, 2]);
 
-      await expect(loadDatasetNode(join(dir, 'missing'))).rejects.toThrow(`${join(dir, 'missing')}: no such file or directory`);
+      await expect(loadDatasetNode(join(dir, 'missing'))).rejects.toThrow(
+        `${join(dir, 'missing')}: no such file or directory`,
+      );
       const empty = join(dir, 'empty');
       await mkdir(empty);
       await expect(loadDatasetNode(empty)).rejects.toThrow(`${empty}: no data files in this directory`);

@@ -54,9 +54,13 @@ export async function readDataFiles(path: string): Promise<NamedBytes[]> {
     chosen = (await readdir(dir)).sort().filter(isDataFileName);
   }
   // An archive next to its own unpacked files would be read twice: prefer the loose files.
-  if (chosen.some((n) => !/\.(tar\.gz|tgz|tar)$/i.test(n))) chosen = chosen.filter((n) => !/\.(tar\.gz|tgz|tar)$/i.test(n));
+  if (chosen.some((n) => !/\.(tar\.gz|tgz|tar)$/i.test(n)))
+    chosen = chosen.filter((n) => !/\.(tar\.gz|tgz|tar)$/i.test(n));
   if (chosen.length === 0) {
-    throw new DatasetError(path, `no data files in this directory (looked for IDX *-ubyte files, CIFAR-10 .bin batches or a .tar.gz); it holds ${names.slice(0, 8).join(', ') || 'nothing'}`);
+    throw new DatasetError(
+      path,
+      `no data files in this directory (looked for IDX *-ubyte files, CIFAR-10 .bin batches or a .tar.gz); it holds ${names.slice(0, 8).join(', ') || 'nothing'}`,
+    );
   }
   return Promise.all(chosen.map((n) => readNamed(join(dir, n))));
 }
@@ -70,15 +74,26 @@ export async function loadDatasetNode(nameOrPath: string, options: LoadOptions =
   if (synthetic) return makeSyntheticDataset(synthetic);
   if (nameOrPath === 'fashion-mnist' || nameOrPath === BUILTIN_DATASET.name) {
     const dir = builtinDataDir();
-    const files = await Promise.all(BUILTIN_DATASET.files.map((n) => readNamed(join(dir, n)).catch(() => {
-      throw new DatasetError(join(dir, n), 'built-in data file missing (regenerate it with: npx tsx scripts/make-fashion-subset.ts)');
-    })));
+    const files = await Promise.all(
+      BUILTIN_DATASET.files.map((n) =>
+        readNamed(join(dir, n)).catch(() => {
+          throw new DatasetError(
+            join(dir, n),
+            'built-in data file missing (regenerate it with: npx tsx scripts/make-fashion-subset.ts)',
+          );
+        }),
+      ),
+    );
     return builtinFromFiles(files, options);
   }
   const files = await readDataFiles(nameOrPath);
   const base = basename(nameOrPath.replace(/[\\/]+$/, ''));
   return loadDatasetFromFiles(files, {
-    name: /fashion/i.test(base) ? 'fashion-mnist' : /cifar/i.test(base) ? 'cifar-10' : base.replace(/\.(tar\.gz|tgz|tar|gz)$/i, ''),
+    name: /fashion/i.test(base)
+      ? 'fashion-mnist'
+      : /cifar/i.test(base)
+        ? 'cifar-10'
+        : base.replace(/\.(tar\.gz|tgz|tar|gz)$/i, ''),
     source: nameOrPath,
     ...options,
   });

@@ -15,7 +15,16 @@ describe('channel statistics', () => {
 
   it('turns augmentation on for 32x32 colour only', () => {
     const set = { images: new Uint8Array(32 * 32 * 3), labels: new Uint8Array(1), count: 1 };
-    const parts = { name: 'x', source: 'x', height: 32, width: 32, channels: 3, classNames: ['a'], train: set, test: set };
+    const parts = {
+      name: 'x',
+      source: 'x',
+      height: 32,
+      width: 32,
+      channels: 3,
+      classNames: ['a'],
+      train: set,
+      test: set,
+    };
     expect(makeDataset(parts).augment).toBe(true);
     const grey = { images: new Uint8Array(32 * 32), labels: new Uint8Array(1), count: 1 };
     expect(makeDataset({ ...parts, channels: 1, train: grey, test: grey }).augment).toBe(false);

@@ -13,7 +13,15 @@ describe('synthetic data set', () => {
   });
 
   it('has the asked shape and balanced classes', () => {
-    const d = makeSyntheticDataset({ seed: 1, height: 32, width: 32, channels: 3, classes: 5, trainCount: 250, testCount: 50 });
+    const d = makeSyntheticDataset({
+      seed: 1,
+      height: 32,
+      width: 32,
+      channels: 3,
+      classes: 5,
+      trainCount: 250,
+      testCount: 50,
+    });
     expect([d.height, d.width, d.channels, d.classNames.length]).toEqual([32, 32, 3, 5]);
     expect(d.train.images.length).toBe(250 * 32 * 32 * 3);
     expect(d.augment).toBe(true);
@@ -25,7 +33,15 @@ describe('synthetic data set', () => {
   });
 
   it('is learnable: nearest class mean reaches over 90% on the test images', () => {
-    const d = makeSyntheticDataset({ seed: 7, height: 16, width: 16, channels: 1, classes: 10, trainCount: 500, testCount: 200 });
+    const d = makeSyntheticDataset({
+      seed: 7,
+      height: 16,
+      width: 16,
+      channels: 1,
+      classes: 10,
+      trainCount: 500,
+      testCount: 200,
+    });
     const size = 16 * 16;
     const means = Array.from({ length: 10 }, () => new Float64Array(size));
     const counts = new Array(10).fill(0);
@@ -53,7 +69,12 @@ describe('synthetic data set', () => {
     expect(parseSyntheticSpec('synthetic')).toEqual({});
     expect(parseSyntheticSpec('synthetic:seed=3')).toEqual({ seed: 3 });
     expect(parseSyntheticSpec('synthetic:seed=2,size=32,channels=3,train=100,test=10')).toEqual({
-      seed: 2, height: 32, width: 32, channels: 3, trainCount: 100, testCount: 10,
+      seed: 2,
+      height: 32,
+      width: 32,
+      channels: 3,
+      trainCount: 100,
+      testCount: 10,
     });
     expect(parseSyntheticSpec('fashion-mnist')).toBeNull();
     expect(() => parseSyntheticSpec('synthetic:colour=3')).toThrow('synthetic:colour=3: unknown key "colour"');

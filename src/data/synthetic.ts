@@ -81,7 +81,8 @@ function makeImages(o: SyntheticOptions, patterns: ClassPattern[], count: number
 export function makeSyntheticDataset(options: Partial<SyntheticOptions> = {}): Dataset {
   const o: SyntheticOptions = { ...SYNTHETIC_DEFAULTS, ...options };
   for (const key of ['height', 'width', 'channels', 'classes', 'trainCount', 'testCount'] as const) {
-    if (!Number.isInteger(o[key]) || o[key] < 1) throw new DatasetError('synthetic', `${key} must be a positive integer, got ${o[key]}`);
+    if (!Number.isInteger(o[key]) || o[key] < 1)
+      throw new DatasetError('synthetic', `${key} must be a positive integer, got ${o[key]}`);
   }
   if (o.classes > 256) throw new DatasetError('synthetic', `at most 256 classes fit uint8 labels, got ${o.classes}`);
   const patterns = classPatterns(o);
@@ -130,7 +131,10 @@ export function parseSyntheticSpec(spec: string): Partial<SyntheticOptions> | nu
     } else if (SPEC_KEYS[key]) {
       options[SPEC_KEYS[key]] = number;
     } else {
-      throw new DatasetError(spec, `unknown key "${key}" (known: seed, size, height, width, channels, classes, train, test)`);
+      throw new DatasetError(
+        spec,
+        `unknown key "${key}" (known: seed, size, height, width, channels, classes, train, test)`,
+      );
     }
   }
   return options;

@@ -29,6 +29,8 @@ describe('tar', () => {
     const corrupt = archive.slice();
     corrupt[512 + 10] ^= 0xff; // inside the second header's name
     expect(() => readTar(corrupt, 'bad.tar')).toThrow('bad.tar: corrupt tar archive: bad header checksum at byte 512');
-    expect(() => readTar(bytesOf('hello'.repeat(200)), 'x.tar')).toThrow('x.tar: not a tar archive (no valid tar header at the start)');
+    expect(() => readTar(bytesOf('hello'.repeat(200)), 'x.tar')).toThrow(
+      'x.tar: not a tar archive (no valid tar header at the start)',
+    );
   });
 });

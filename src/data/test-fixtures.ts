@@ -21,9 +21,15 @@ export function idxFile(magic: number, dims: number[], values: ArrayLike<number>
 }
 
 /** IDX images [count, rows, cols] whose pixel (n, y, x) is pixel(n, y, x). */
-export function idxImages(count: number, rows: number, cols: number, pixel = (n: number, y: number, x: number) => (n * 7 + y * 3 + x) % 256): Uint8Array {
+export function idxImages(
+  count: number,
+  rows: number,
+  cols: number,
+  pixel = (n: number, y: number, x: number) => (n * 7 + y * 3 + x) % 256,
+): Uint8Array {
   const values = new Uint8Array(count * rows * cols);
-  for (let n = 0; n < count; n++) for (let y = 0; y < rows; y++) for (let x = 0; x < cols; x++) values[(n * rows + y) * cols + x] = pixel(n, y, x);
+  for (let n = 0; n < count; n++)
+    for (let y = 0; y < rows; y++) for (let x = 0; x < cols; x++) values[(n * rows + y) * cols + x] = pixel(n, y, x);
   return idxFile(0x803, [count, rows, cols], values);
 }
 
@@ -40,7 +46,8 @@ export interface TarInput {
 /** A POSIX ustar archive (as GNU tar writes cifar-10-binary.tar.gz), ending in two zero blocks. */
 export function tarFile(entries: TarInput[]): Uint8Array {
   const blocks: Uint8Array[] = [];
-  const text = (header: Uint8Array, offset: number, value: string) => header.set(new TextEncoder().encode(value), offset);
+  const text = (header: Uint8Array, offset: number, value: string) =>
+    header.set(new TextEncoder().encode(value), offset);
   const octal = (n: number, width: number) => n.toString(8).padStart(width - 1, '0') + '\0';
   for (const entry of entries) {
     const data = entry.data ?? new Uint8Array(0);
@@ -84,7 +91,9 @@ export function cifarBatch(labels: number[], pixel: CifarPixel = cifarPixel, fir
   labels.forEach((label, r) => {
     const base = r * 3073;
     out[base] = label;
-    for (let c = 0; c < 3; c++) for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) out[base + 1 + c * 1024 + y * 32 + x] = pixel(firstRecord + r, c, y, x);
+    for (let c = 0; c < 3; c++)
+      for (let y = 0; y < 32; y++)
+        for (let x = 0; x < 32; x++) out[base + 1 + c * 1024 + y * 32 + x] = pixel(firstRecord + r, c, y, x);
   });
   return out;
 }

@@ -1,8 +1,15 @@
 // The fused kernels on cpu and wasm: one JavaScript loop each over the tensors' memory (a loop
 // over the data beats ~20 separate wasm kernels that each allocate their output). Sums in float64.
 import * as tf from '@tensorflow/tfjs';
-import { KERNELS, MIX_STAT_ROWS, channelsOf, decodeIndices, decodeViews, mixOutputShape, mixParamGradShape } from './fused-names';
-
+import {
+  KERNELS,
+  MIX_STAT_ROWS,
+  channelsOf,
+  decodeIndices,
+  decodeViews,
+  mixOutputShape,
+  mixParamGradShape,
+} from './fused-names';
 
 // Batch norm a channel at a time (stride c): each channel's sums stay in locals instead of a
 // read-modify-write of an array per element (about 2x faster on these sizes).
@@ -27,7 +34,15 @@ export function jsBatchNormStats(x: Float32Array, c: number): Float32Array {
   return out;
 }
 
-export function jsBatchNormApply(x: Float32Array, stats: Float32Array, gamma: Float32Array, beta: Float32Array, epsilon: number, out: Float32Array, relu = false): void {
+export function jsBatchNormApply(
+  x: Float32Array,
+  stats: Float32Array,
+  gamma: Float32Array,
+  beta: Float32Array,
+  epsilon: number,
+  out: Float32Array,
+  relu = false,
+): void {
   const c = gamma.length;
   for (let k = 0; k < c; k++) {
     const mean = stats[k];
@@ -40,7 +55,13 @@ export function jsBatchNormApply(x: Float32Array, stats: Float32Array, gamma: Fl
 
 // With relu (a non-affine BN followed by ReLU), the output is positive exactly where x > mean:
 // the backward kernels mask dy there and need no copy of the output.
-export function jsBatchNormGradStats(dy: Float32Array, x: Float32Array, c: number, epsilon: number, relu = false): Float32Array {
+export function jsBatchNormGradStats(
+  dy: Float32Array,
+  x: Float32Array,
+  c: number,
+  epsilon: number,
+  relu = false,
+): Float32Array {
   const out = new Float32Array(4 * c);
   for (let k = 0; k < c; k++) {
     // The moments in float64 as jsBatchNormStats computes them, then Σdy and Σdy·(x − mean).
@@ -61,7 +82,15 @@ export function jsBatchNormGradStats(dy: Float32Array, x: Float32Array, c: numbe
   return out;
 }
 
-export function jsBatchNormGradApply(dy: Float32Array, x: Float32Array, stats: Float32Array, gamma: Float32Array, epsilon: number, out: Float32Array, relu = false): void {
+export function jsBatchNormGradApply(
+  dy: Float32Array,
+  x: Float32Array,
+  stats: Float32Array,
+  gamma: Float32Array,
+  epsilon: number,
+  out: Float32Array,
+  relu = false,
+): void {
   const c = gamma.length;
   const m = x.length / c;
   for (let k = 0; k < c; k++) {
@@ -133,7 +162,8 @@ export function jsMixedActivation(
         const v = x[i];
         let y = v * sigmoid(bg * v) * cSwish;
         if (v > 0) y += v * cPos + (v < 6 ? v : 6) * cRelu6;
-        else y += v * (perElement ? fixedSlope + cRrelu * slopes[offset + i] : meanSlope) + (expNonPositive(v) - 1) * cExp;
+        else
+          y += v * (perElement ? fixedSlope + cRrelu * slopes[offset + i] : meanSlope) + (expNonPositive(v) - 1) * cExp;
         out[o] = y;
       }
     }
@@ -168,7 +198,13 @@ export function jsMixedActivationGrad(
     for (let k = 0; k < c; k++) {
       const ak = a[g * c + k];
       const fixedSlope = cLeak + cPrelu * ak;
-      let positive = 0, relu6 = 0, expm1 = 0, swish = 0, negative = 0, negativeRrelu = 0, swishBeta = 0;
+      let positive = 0,
+        relu6 = 0,
+        expm1 = 0,
+        swish = 0,
+        negative = 0,
+        negativeRrelu = 0,
+        swishBeta = 0;
       for (let i = k, o = g * c + k; i < n; i += c, o += width) {
         const v = x[i];
         const gi = dy[o];
@@ -214,7 +250,16 @@ export function jsMixedActivationGrad(
  * sends its gradient to its last tap, not to the NaN as PyTorch would; a NaN loss stops the
  * search before that gradient matters.
  */
-export function jsMaxPoolGrad(x: Float32Array, dy: Float32Array, shape: number[], outShape: number[], size: number, stride: number, padBefore: number, dx: Float32Array): void {
+export function jsMaxPoolGrad(
+  x: Float32Array,
+  dy: Float32Array,
+  shape: number[],
+  outShape: number[],
+  size: number,
+  stride: number,
+  padBefore: number,
+  dx: Float32Array,
+): void {
   const [n, h, w, c] = shape;
   const [, oh, ow] = outShape;
   const taps = new Int32Array(size * size);
@@ -227,7 +272,8 @@ export function jsMaxPoolGrad(x: Float32Array, dy: Float32Array, shape: number[]
         // The window's taps in row-major order (offsets of channel 0); padding is never a tap.
         let count = 0;
         for (let y = Math.max(top, 0); y < Math.min(top + size, h); y++)
-          for (let xx = Math.max(left, 0); xx < Math.min(left + size, w); xx++) taps[count++] = ((b * h + y) * w + xx) * c;
+          for (let xx = Math.max(left, 0); xx < Math.min(left + size, w); xx++)
+            taps[count++] = ((b * h + y) * w + xx) * c;
         const out = ((b * oh + r) * ow + s) * c;
         for (let k = 0; k < c; k++) {
           // The maximum without branches, then the first tap that holds it (as PyTorch routes).
@@ -246,7 +292,13 @@ export function jsMaxPoolGrad(x: Float32Array, dy: Float32Array, shape: number[]
  * One parameter gradient from the per-channel sums (KERNELS.mixParamGrad) of `groups` groups of
  * c channels: 0 the coefficients' [groups, 7], 1 the PReLU slopes' [groups·c], 2 Swish's b [groups].
  */
-export function jsMixedActivationParamGrad(stats: Float32Array, coef: Float32Array, groups: number, part: number, out: Float32Array): void {
+export function jsMixedActivationParamGrad(
+  stats: Float32Array,
+  coef: Float32Array,
+  groups: number,
+  part: number,
+  out: Float32Array,
+): void {
   const width = stats.length / 8;
   const c = width / groups;
   const row = (r: number, g: number) => {
@@ -269,11 +321,20 @@ export function jsMixedActivationParamGrad(stats: Float32Array, coef: Float32Arr
  * [k, outC, inC]). Each group's weight is first laid out [o][j], so the inner loop walks both
  * arrays in order. Sums in float64.
  */
-export function jsGroupedPointwise(x: Float32Array, w: Float32Array, groups: number, inC: number, outC: number, transpose: boolean, out: Float32Array): void {
+export function jsGroupedPointwise(
+  x: Float32Array,
+  w: Float32Array,
+  groups: number,
+  inC: number,
+  outC: number,
+  transpose: boolean,
+  out: Float32Array,
+): void {
   const byOutput = transpose ? w : new Float32Array(w.length);
   if (!transpose)
     for (let g = 0; g < groups; g++)
-      for (let j = 0; j < inC; j++) for (let o = 0; o < outC; o++) byOutput[(g * outC + o) * inC + j] = w[(g * inC + j) * outC + o];
+      for (let j = 0; j < inC; j++)
+        for (let o = 0; o < outC; o++) byOutput[(g * outC + o) * inC + j] = w[(g * inC + j) * outC + o];
   const rowIn = groups * inC;
   const rowOut = groups * outC;
   const rows = x.length / rowIn;
@@ -291,7 +352,14 @@ export function jsGroupedPointwise(x: Float32Array, w: Float32Array, groups: num
 }
 
 /** dw[g, j, o] = Σ_p x[p, g·inC + j] · dy[p, g·outC + o]: the grouped conv's weight gradient. */
-export function jsGroupedPointwiseGradFilter(x: Float32Array, dy: Float32Array, groups: number, inC: number, outC: number, out: Float32Array): void {
+export function jsGroupedPointwiseGradFilter(
+  x: Float32Array,
+  dy: Float32Array,
+  groups: number,
+  inC: number,
+  outC: number,
+  out: Float32Array,
+): void {
   const sums = new Float64Array(groups * inC * outC);
   const rowIn = groups * inC;
   const rowOut = groups * outC;
@@ -316,16 +384,28 @@ export function jsGroupedPointwiseGradFilter(x: Float32Array, dy: Float32Array, 
 type Info = tf.TensorInfo;
 interface JsMemory {
   /** Allocates the outputs, then hands the inputs' and the outputs' arrays to fill. */
-  outputs(backend: unknown, shapes: number[][], inputs: Info[], fill: (ins: Float32Array[], outs: Float32Array[]) => void): Info[];
+  outputs(
+    backend: unknown,
+    shapes: number[][],
+    inputs: Info[],
+    fill: (ins: Float32Array[], outs: Float32Array[]) => void,
+  ): Info[];
 }
 function single(memory: JsMemory) {
-  return (backend: unknown, shape: number[], inputs: Info[], fill: (ins: Float32Array[], out: Float32Array) => void): Info =>
-    memory.outputs(backend, [shape], inputs, (ins, [out]) => fill(ins, out))[0];
+  return (
+    backend: unknown,
+    shape: number[],
+    inputs: Info[],
+    fill: (ins: Float32Array[], out: Float32Array) => void,
+  ): Info => memory.outputs(backend, [shape], inputs, (ins, [out]) => fill(ins, out))[0];
 }
 
 const cpuMemory: JsMemory = {
   outputs(backend, shapes, inputs, fill) {
-    const be = backend as { readSync(id: unknown): Float32Array; makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): Info };
+    const be = backend as {
+      readSync(id: unknown): Float32Array;
+      makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): Info;
+    };
     const outs = shapes.map((shape) => new Float32Array(shape.reduce((p, d) => p * d, 1)));
     fill(
       inputs.map((t) => be.readSync(t.dataId)),
@@ -337,7 +417,10 @@ const cpuMemory: JsMemory = {
 
 const wasmMemory: JsMemory = {
   outputs(backend, shapes, inputs, fill) {
-    const be = backend as { makeOutput(shape: number[], dtype: 'float32'): Info; typedArrayFromHeap(t: Info): Float32Array };
+    const be = backend as {
+      makeOutput(shape: number[], dtype: 'float32'): Info;
+      typedArrayFromHeap(t: Info): Float32Array;
+    };
     // Allocate first: growing the wasm heap detaches earlier views of it.
     const infos = shapes.map((shape) => be.makeOutput(shape, 'float32'));
     fill(
@@ -350,56 +433,105 @@ const wasmMemory: JsMemory = {
 
 function registerJs(backendName: string, jsMemory: JsMemory): void {
   const memory = { output: single(jsMemory) };
-  const reg = (kernelName: string, kernelFunc: (args: { inputs: Record<string, Info>; backend: unknown; attrs: Record<string, number> }) => Info | Info[]) => {
-    if (!tf.getKernel(kernelName, backendName)) tf.registerKernel({ kernelName, backendName, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
+  const reg = (
+    kernelName: string,
+    kernelFunc: (args: {
+      inputs: Record<string, Info>;
+      backend: unknown;
+      attrs: Record<string, number>;
+    }) => Info | Info[],
+  ) => {
+    if (!tf.getKernel(kernelName, backendName))
+      tf.registerKernel({ kernelName, backendName, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
   };
   reg(KERNELS.bnStats, ({ inputs: { x }, backend }) => {
     const c = channelsOf(x.shape);
     return memory.output(backend, [2, c], [x], ([xv], out) => out.set(jsBatchNormStats(xv, c)));
   });
   reg(KERNELS.bnApply, ({ inputs: { x, stats, gamma, beta }, backend, attrs }) =>
-    memory.output(backend, x.shape, [x, stats, gamma, beta], ([xv, sv, gv, bv], out) => jsBatchNormApply(xv, sv, gv, bv, attrs.epsilon, out, attrs.relu === 1)),
+    memory.output(backend, x.shape, [x, stats, gamma, beta], ([xv, sv, gv, bv], out) =>
+      jsBatchNormApply(xv, sv, gv, bv, attrs.epsilon, out, attrs.relu === 1),
+    ),
   );
   reg(KERNELS.bnGradStats, ({ inputs: { dy, x }, backend, attrs }) => {
     const c = channelsOf(x.shape);
-    return memory.output(backend, [4, c], [dy, x], ([dv, xv], out) => out.set(jsBatchNormGradStats(dv, xv, c, attrs.epsilon, attrs.relu === 1)));
+    return memory.output(backend, [4, c], [dy, x], ([dv, xv], out) =>
+      out.set(jsBatchNormGradStats(dv, xv, c, attrs.epsilon, attrs.relu === 1)),
+    );
   });
   reg(KERNELS.bnGradApply, ({ inputs: { dy, x, gradStats, gamma }, backend, attrs }) =>
-    memory.output(backend, x.shape, [dy, x, gradStats, gamma], ([dv, xv, sv, gv], out) => jsBatchNormGradApply(dv, xv, sv, gv, attrs.epsilon, out, attrs.relu === 1)),
+    memory.output(backend, x.shape, [dy, x, gradStats, gamma], ([dv, xv, sv, gv], out) =>
+      jsBatchNormGradApply(dv, xv, sv, gv, attrs.epsilon, out, attrs.relu === 1),
+    ),
   );
   // Non-affine: the same functions in one kernel (the statistics rounded to float32 as when
   // they were a tensor between two kernels, so the results are bitwise those of that pair).
   const ones = (c: number) => new Float32Array(c).fill(1);
   reg(KERNELS.bnNonAffine, ({ inputs: { x }, backend, attrs }) => {
     const c = channelsOf(x.shape);
-    return memory.output(backend, x.shape, [x], ([xv], out) => jsBatchNormApply(xv, jsBatchNormStats(xv, c), ones(c), new Float32Array(c), attrs.epsilon, out, attrs.relu === 1));
+    return memory.output(backend, x.shape, [x], ([xv], out) =>
+      jsBatchNormApply(xv, jsBatchNormStats(xv, c), ones(c), new Float32Array(c), attrs.epsilon, out, attrs.relu === 1),
+    );
   });
   reg(KERNELS.bnNonAffineGrad, ({ inputs: { dy, x }, backend, attrs }) => {
     const c = channelsOf(x.shape);
     return memory.output(backend, x.shape, [dy, x], ([dv, xv], out) =>
-      jsBatchNormGradApply(dv, xv, jsBatchNormGradStats(dv, xv, c, attrs.epsilon, attrs.relu === 1), ones(c), attrs.epsilon, out, attrs.relu === 1),
+      jsBatchNormGradApply(
+        dv,
+        xv,
+        jsBatchNormGradStats(dv, xv, c, attrs.epsilon, attrs.relu === 1),
+        ones(c),
+        attrs.epsilon,
+        out,
+        attrs.relu === 1,
+      ),
     );
   });
   reg(KERNELS.mixForward, ({ inputs: { x, coefficients, preluSlope, swishBeta, slopes }, backend, attrs }) =>
-    memory.output(backend, mixOutputShape(x.shape, swishBeta.shape[0]), [x, coefficients, preluSlope, swishBeta, slopes], ([xv, kv, av, bv, sv], out) =>
-      jsMixedActivation(xv, kv, av, bv, sv, decodeIndices(attrs.slopeOffsets as unknown as string), out),
+    memory.output(
+      backend,
+      mixOutputShape(x.shape, swishBeta.shape[0]),
+      [x, coefficients, preluSlope, swishBeta, slopes],
+      ([xv, kv, av, bv, sv], out) =>
+        jsMixedActivation(xv, kv, av, bv, sv, decodeIndices(attrs.slopeOffsets as unknown as string), out),
     ),
   );
   reg(KERNELS.mixGrad, ({ inputs: { dy, x, coefficients, preluSlope, swishBeta, slopes }, backend, attrs }) =>
-    jsMemory.outputs(backend, [x.shape, [MIX_STAT_ROWS.length, preluSlope.shape[0]]], [dy, x, coefficients, preluSlope, swishBeta, slopes], ([gv, xv, kv, av, bv, sv], [dx, stats]) =>
-      jsMixedActivationGrad(gv, xv, kv, av, bv, sv, decodeIndices(attrs.slopeOffsets as unknown as string), dx, stats),
+    jsMemory.outputs(
+      backend,
+      [x.shape, [MIX_STAT_ROWS.length, preluSlope.shape[0]]],
+      [dy, x, coefficients, preluSlope, swishBeta, slopes],
+      ([gv, xv, kv, av, bv, sv], [dx, stats]) =>
+        jsMixedActivationGrad(
+          gv,
+          xv,
+          kv,
+          av,
+          bv,
+          sv,
+          decodeIndices(attrs.slopeOffsets as unknown as string),
+          dx,
+          stats,
+        ),
     ),
   );
   reg(KERNELS.maxPoolGrad, ({ inputs: { x, dy }, backend, attrs }) =>
-    memory.output(backend, x.shape, [x, dy], ([xv, gv], out) => jsMaxPoolGrad(xv, gv, x.shape, dy.shape, attrs.size, attrs.stride, attrs.padBefore, out)),
+    memory.output(backend, x.shape, [x, dy], ([xv, gv], out) =>
+      jsMaxPoolGrad(xv, gv, x.shape, dy.shape, attrs.size, attrs.stride, attrs.padBefore, out),
+    ),
   );
   reg(KERNELS.mixParamGrad, ({ inputs: { stats, coefficients }, backend, attrs }) =>
-    memory.output(backend, mixParamGradShape(attrs.part, coefficients.shape, stats.shape[1]), [stats, coefficients], ([sv, kv], out) =>
-      jsMixedActivationParamGrad(sv, kv, kv.length / 7, attrs.part, out),
+    memory.output(
+      backend,
+      mixParamGradShape(attrs.part, coefficients.shape, stats.shape[1]),
+      [stats, coefficients],
+      ([sv, kv], out) => jsMixedActivationParamGrad(sv, kv, kv.length / 7, attrs.part, out),
     ),
   );
   reg(KERNELS.sumOfSquares, ({ inputs, backend }) => {
-    const xs = Object.keys(inputs).sort().map((k) => inputs[k]);
+    const xs = Object.keys(inputs)
+      .sort()
+      .map((k) => inputs[k]);
     return memory.output(backend, [1], xs, (values, out) => {
       let sum = 0;
       for (const v of values) for (let i = 0; i < v.length; i++) sum += v[i] * v[i];
@@ -413,7 +545,8 @@ function registerJs(backendName: string, jsMemory: JsMemory): void {
       const weightDecay = Math.fround(attrs.weightDecay);
       const k = sv[0];
       // Rounded to float32 at each step, as the composite ops round.
-      for (let i = 0; i < wv.length; i++) out[i] = Math.fround(momentum * bv[i]) + Math.fround(Math.fround(gv[i] * k) + Math.fround(weightDecay * wv[i]));
+      for (let i = 0; i < wv.length; i++)
+        out[i] = Math.fround(momentum * bv[i]) + Math.fround(Math.fround(gv[i] * k) + Math.fround(weightDecay * wv[i]));
     }),
   );
   reg(KERNELS.sgdApply, ({ inputs: { w, buf }, backend, attrs }) =>
@@ -426,13 +559,17 @@ function registerJs(backendName: string, jsMemory: JsMemory): void {
     const [groups, a, b] = weight.shape;
     const [inC, outC] = attrs.transpose === 1 ? [b, a] : [a, b];
     const shape = [...x.shape.slice(0, -1), groups * outC];
-    return memory.output(backend, shape, [x, weight], ([xv, wv], out) => jsGroupedPointwise(xv, wv, groups, inC, outC, attrs.transpose === 1, out));
+    return memory.output(backend, shape, [x, weight], ([xv, wv], out) =>
+      jsGroupedPointwise(xv, wv, groups, inC, outC, attrs.transpose === 1, out),
+    );
   });
   reg(KERNELS.groupedPointwiseGradFilter, ({ inputs: { x, dy }, backend, attrs }) => {
     const groups = attrs.groups;
     const inC = channelsOf(x.shape) / groups;
     const outC = channelsOf(dy.shape) / groups;
-    return memory.output(backend, [groups, inC, outC], [x, dy], ([xv, gv], out) => jsGroupedPointwiseGradFilter(xv, gv, groups, inC, outC, out));
+    return memory.output(backend, [groups, inC, outC], [x, dy], ([xv, gv], out) =>
+      jsGroupedPointwiseGradFilter(xv, gv, groups, inC, outC, out),
+    );
   });
   reg(KERNELS.weightedSum, ({ inputs, backend, attrs }) => {
     const indices = decodeIndices(attrs.indices as unknown as string);
@@ -454,7 +591,8 @@ function registerJs(backendName: string, jsMemory: JsMemory): void {
         const p = Math.floor(i / c);
         const k = i - p * c;
         let sum = 0;
-        for (let j = 0; j < indices.length; j++) sum += Math.fround(coefficients[j] * rest[j][(p * views[j].groups + views[j].slot) * c + k]);
+        for (let j = 0; j < indices.length; j++)
+          sum += Math.fround(coefficients[j] * rest[j][(p * views[j].groups + views[j].slot) * c + k]);
         out[i] = sum;
       }
     });
@@ -497,7 +635,6 @@ function registerJs(backendName: string, jsMemory: JsMemory): void {
     });
   });
 }
-
 
 /** Registers the JavaScript kernels for cpu and wasm (once; later calls do nothing). */
 export function registerJsKernels(): void {

@@ -129,7 +129,16 @@ export const MAX_ADDN_INPUTS = 7;
 export const MAX_SUM_INPUTS = 7;
 
 /** Rows of the mixed activation's per-channel gradient sums (LabMixedActivationGrad's second output). */
-export const MIX_STAT_ROWS = ['positive', 'relu6', 'expm1', 'swish', 'negative', 'negativePrelu', 'negativeRrelu', 'swishBeta'] as const;
+export const MIX_STAT_ROWS = [
+  'positive',
+  'relu6',
+  'expm1',
+  'swish',
+  'negative',
+  'negativePrelu',
+  'negativeRrelu',
+  'swishBeta',
+] as const;
 
 /**
  * The shape of KERNELS.mixParamGrad's output for `part`: 0 the coefficients' (their own shape,
@@ -156,7 +165,8 @@ export function encodeIndices(indices: number[]): string {
   return indices.join('_');
 }
 export function decodeIndices(code: string): number[] {
-  if (typeof code !== 'string' || !/^\d+(_\d+)*$/.test(code)) throw new Error(`decodeIndices: expected indices like "3_11_40", got ${JSON.stringify(code)}`);
+  if (typeof code !== 'string' || !/^\d+(_\d+)*$/.test(code))
+    throw new Error(`decodeIndices: expected indices like "3_11_40", got ${JSON.stringify(code)}`);
   return code.split('_').map(Number);
 }
 

@@ -2,7 +2,17 @@
 // interface of tfjs-backend-webgpu's WebGPUProgram; the package is not imported here, so Node
 // tests and pages without WebGPU never load it).
 import * as tf from '@tensorflow/tfjs';
-import { KERNELS, MAX_MIX_GROUPS, MIX_STAT_ROWS, channelsOf, decodeIndices, decodeViews, mixOutputShape, mixParamGradShape, type TermView } from './fused-names';
+import {
+  KERNELS,
+  MAX_MIX_GROUPS,
+  MIX_STAT_ROWS,
+  channelsOf,
+  decodeIndices,
+  decodeViews,
+  mixOutputShape,
+  mixParamGradShape,
+  type TermView,
+} from './fused-names';
 import { isPackedBuffer, markUpdatedInPlace } from './packed-sgd';
 
 type Info = tf.TensorInfo;
@@ -46,7 +56,14 @@ const WGSL_SIGMOID = `
   }`;
 
 /** One thread per element; 2-D dispatch beyond 65535 workgroups (getGlobalIndex folds it). */
-function elementwise(key: string, variableNames: string[], shape: number[], uniforms: string, body: string, helpers = ''): WebGpuProgram {
+function elementwise(
+  key: string,
+  variableNames: string[],
+  shape: number[],
+  uniforms: string,
+  body: string,
+  helpers = '',
+): WebGpuProgram {
   const size = shape.reduce((p, d) => p * d, 1);
   const groups = Math.ceil(size / WORKGROUP);
   const nx = Math.min(groups, 65535);
@@ -76,7 +93,17 @@ function elementwise(key: string, variableNames: string[], shape: number[], unif
  * passes and writes result[r * channels + c] (rows: the output's; a reduction's sums from lane
  * 0, a whole channel from every lane). treeReduce(names, 'LANES') sums shared arrays.
  */
-function perChannel(key: string, variableNames: string[], rows: number, channels: number, sharedArrays: string[], body: string, inputRows: number, extraUniforms = '', helpers = ''): WebGpuProgram {
+function perChannel(
+  key: string,
+  variableNames: string[],
+  rows: number,
+  channels: number,
+  sharedArrays: string[],
+  body: string,
+  inputRows: number,
+  extraUniforms = '',
+  helpers = '',
+): WebGpuProgram {
   const lanes = reductionLanes(inputRows);
   return {
     variableNames,
@@ -112,9 +139,14 @@ function treeReduce(names: string[], lanes = `${WORKGROUP}u`): string {
     }`;
 }
 
-type WebGpuKernel = (args: { inputs: Record<string, Info>; backend: WebGpuBackendLike; attrs: Record<string, number> }) => Info | Info[];
+type WebGpuKernel = (args: {
+  inputs: Record<string, Info>;
+  backend: WebGpuBackendLike;
+  attrs: Record<string, number>;
+}) => Info | Info[];
 function reg(kernelName: string, kernelFunc: WebGpuKernel): void {
-  if (!tf.getKernel(kernelName, 'webgpu')) tf.registerKernel({ kernelName, backendName: 'webgpu', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
+  if (!tf.getKernel(kernelName, 'webgpu'))
+    tf.registerKernel({ kernelName, backendName: 'webgpu', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
 }
 const sizeOf = (t: Info) => t.shape.reduce((p, d) => p * d, 1);
 
@@ -153,14 +185,23 @@ function registerWebGpuBatchNorm(): void {
 
   reg(KERNELS.bnStats, ({ inputs: { x }, backend }) => {
     const c = channelsOf(x.shape);
-    const program = perChannel('lab_bn_stats', ['X'], 2, c, ['p0', 'p1'], `
+    const program = perChannel(
+      'lab_bn_stats',
+      ['X'],
+      2,
+      c,
+      ['p0', 'p1'],
+      `
       ${moments}
-      if (lane == 0u) { result[c] = mean; result[C + c] = variance; }`, sizeOf(x) / c);
+      if (lane == 0u) { result[c] = mean; result[C + c] = variance; }`,
+      sizeOf(x) / c,
+    );
     return backend.runWebGPUProgram(program, [x], 'float32', reduceUniforms(x));
   });
   // With relu (non-affine BN then ReLU) the output is positive exactly where x > mean: the
   // backward programs mask dy there. A variant of the program, so part of its shader key.
-  const masked = (relu: number, g: string, x: string, mean: string) => (relu === 1 ? `select(0.0, ${g}, ${x} > ${mean})` : g);
+  const masked = (relu: number, g: string, x: string, mean: string) =>
+    relu === 1 ? `select(0.0, ${g}, ${x} > ${mean})` : g;
   // Σdy and Σdy·(x − mean) beside the variance, over one channel: the gradient's statistics.
   const gradientSums = (relu: number) => `
       ${meanAndVariance}
@@ -181,14 +222,22 @@ function registerWebGpuBatchNorm(): void {
       let rstd = inverseSqrt(variance + uniforms.epsilon);`;
   reg(KERNELS.bnGradStats, ({ inputs: { dy, x }, backend, attrs }) => {
     const c = channelsOf(x.shape);
-    const program = perChannel(`lab_bn_grad_stats_${attrs.relu === 1 ? 'relu' : 'plain'}`, ['G', 'X'], 4, c, ['p0', 'p1', 'p2', 'p3'], `
+    const program = perChannel(
+      `lab_bn_grad_stats_${attrs.relu === 1 ? 'relu' : 'plain'}`,
+      ['G', 'X'],
+      4,
+      c,
+      ['p0', 'p1', 'p2', 'p3'],
+      `
       ${gradientSums(attrs.relu)}
       if (lane == 0u) {
         result[c] = mean;
         result[C + c] = variance;
         result[2 * C + c] = p2[0];
         result[3 * C + c] = p3[0] * rstd;
-      }`, sizeOf(x) / c);
+      }`,
+      sizeOf(x) / c,
+    );
     return backend.runWebGPUProgram(program, [dy, x], 'float32', reduceUniforms(x, attrs.epsilon));
   });
   // Non-affine batch norm: the workgroup of channel c reduces, then writes the channel (one
@@ -196,18 +245,32 @@ function registerWebGpuBatchNorm(): void {
   reg(KERNELS.bnNonAffine, ({ inputs: { x }, backend, attrs }) => {
     const c = channelsOf(x.shape);
     const relu = attrs.relu === 1;
-    const program = perChannel(`lab_bn_non_affine_${relu ? 'relu' : 'plain'}`, ['X'], sizeOf(x) / c, c, ['p0', 'p1'], `
+    const program = perChannel(
+      `lab_bn_non_affine_${relu ? 'relu' : 'plain'}`,
+      ['X'],
+      sizeOf(x) / c,
+      c,
+      ['p0', 'p1'],
+      `
       ${moments}
       let rstd = inverseSqrt(variance + uniforms.epsilon);
       for (var m = i32(lane); m < M; m = m + i32(LANES)) {
         let v = X[m * C + c];
         result[m * C + c] = ${relu ? 'select(0.0, (v - mean) * rstd, v > mean)' : '(v - mean) * rstd'};
-      }`, sizeOf(x) / c);
+      }`,
+      sizeOf(x) / c,
+    );
     return { ...backend.runWebGPUProgram(program, [x], 'float32', reduceUniforms(x, attrs.epsilon)), shape: x.shape };
   });
   reg(KERNELS.bnNonAffineGrad, ({ inputs: { dy, x }, backend, attrs }) => {
     const c = channelsOf(x.shape);
-    const program = perChannel(`lab_bn_non_affine_grad_${attrs.relu === 1 ? 'relu' : 'plain'}`, ['G', 'X'], sizeOf(x) / c, c, ['p0', 'p1', 'p2', 'p3'], `
+    const program = perChannel(
+      `lab_bn_non_affine_grad_${attrs.relu === 1 ? 'relu' : 'plain'}`,
+      ['G', 'X'],
+      sizeOf(x) / c,
+      c,
+      ['p0', 'p1', 'p2', 'p3'],
+      `
       ${gradientSums(attrs.relu)}
       let sumDyXhat = p3[0] * rstd;
       let count = f32(M);
@@ -215,26 +278,53 @@ function registerWebGpuBatchNorm(): void {
         let v = X[m * C + c];
         let g = ${masked(attrs.relu, 'G[m * C + c]', 'v', 'mean')};
         result[m * C + c] = (g * count - p2[0] - (v - mean) * rstd * sumDyXhat) * (rstd / count);
-      }`, sizeOf(x) / c);
-    return { ...backend.runWebGPUProgram(program, [dy, x], 'float32', reduceUniforms(x, attrs.epsilon)), shape: x.shape };
+      }`,
+      sizeOf(x) / c,
+    );
+    return {
+      ...backend.runWebGPUProgram(program, [dy, x], 'float32', reduceUniforms(x, attrs.epsilon)),
+      shape: x.shape,
+    };
   });
   reg(KERNELS.bnApply, ({ inputs: { x, stats, gamma, beta }, backend, attrs }) => {
     const relu = attrs.relu === 1;
-    const program = elementwise(`lab_bn_apply_${relu ? 'relu' : 'plain'}`, ['X', 'S', 'W', 'B'], x.shape, elementUniforms, `
+    const program = elementwise(
+      `lab_bn_apply_${relu ? 'relu' : 'plain'}`,
+      ['X', 'S', 'W', 'B'],
+      x.shape,
+      elementUniforms,
+      `
       let value = (X[index] - S[k]) * inverseSqrt(S[uniforms.channels + k] + uniforms.epsilon) * W[k] + B[k];
-      setOutputAtIndex(index, ${relu ? 'select(0.0, value, X[index] > S[k])' : 'value'});`);
-    return backend.runWebGPUProgram(program, [x, stats, gamma, beta], 'float32', elementData(channelsOf(x.shape), attrs.epsilon));
+      setOutputAtIndex(index, ${relu ? 'select(0.0, value, X[index] > S[k])' : 'value'});`,
+    );
+    return backend.runWebGPUProgram(
+      program,
+      [x, stats, gamma, beta],
+      'float32',
+      elementData(channelsOf(x.shape), attrs.epsilon),
+    );
   });
   reg(KERNELS.bnGradApply, ({ inputs: { dy, x, gradStats, gamma }, backend, attrs }) => {
-    const program = elementwise(`lab_bn_grad_apply_${attrs.relu === 1 ? 'relu' : 'plain'}`, ['G', 'X', 'S', 'W'], x.shape, elementUniforms, `
+    const program = elementwise(
+      `lab_bn_grad_apply_${attrs.relu === 1 ? 'relu' : 'plain'}`,
+      ['G', 'X', 'S', 'W'],
+      x.shape,
+      elementUniforms,
+      `
       let C = uniforms.channels;
       let M = f32(uniforms.size / C);
       let rstd = inverseSqrt(S[C + k] + uniforms.epsilon);
       let xhat = (X[index] - S[k]) * rstd;
       let g = ${masked(attrs.relu, 'G[index]', 'X[index]', 'S[k]')};
       let value = (g * M - S[2 * C + k] - xhat * S[3 * C + k]) * (rstd * W[k] / M);
-      setOutputAtIndex(index, value);`);
-    return backend.runWebGPUProgram(program, [dy, x, gradStats, gamma], 'float32', elementData(channelsOf(x.shape), attrs.epsilon));
+      setOutputAtIndex(index, value);`,
+    );
+    return backend.runWebGPUProgram(
+      program,
+      [dy, x, gradStats, gamma],
+      'float32',
+      elementData(channelsOf(x.shape), attrs.epsilon),
+    );
   });
 }
 
@@ -247,8 +337,12 @@ function registerWebGpuMixedActivation(): void {
   const mixUniforms = 'groupChannels : i32, groups : i32, slopeCount : i32, o0 : i32, o1 : i32, o2 : i32, o3 : i32,';
   const mixData = (groupChannels: number, groups: number, slopes: Info, offsets: string): Uniform[] => {
     const o = decodeIndices(offsets);
-    if (o.length !== groups || groups > MAX_MIX_GROUPS) throw new Error(`LabMixedActivation: ${o.length} slope offsets for ${groups} groups (at most ${MAX_MIX_GROUPS})`);
-    return [groupChannels, groups, sizeOf(slopes), o[0], o[1] ?? 0, o[2] ?? 0, o[3] ?? 0].map((v) => ({ type: 'int32', data: [v] }));
+    if (o.length !== groups || groups > MAX_MIX_GROUPS)
+      throw new Error(`LabMixedActivation: ${o.length} slope offsets for ${groups} groups (at most ${MAX_MIX_GROUPS})`);
+    return [groupChannels, groups, sizeOf(slopes), o[0], o[1] ?? 0, o[2] ?? 0, o[3] ?? 0].map((v) => ({
+      type: 'int32',
+      data: [v],
+    }));
   };
   const slopeOffsetOf = `
     fn slopeOffsetOf(g : i32) -> i32 {
@@ -261,7 +355,12 @@ function registerWebGpuMixedActivation(): void {
   reg(KERNELS.mixForward, ({ inputs: { x, coefficients, preluSlope, swishBeta, slopes }, backend, attrs }) => {
     const groups = groupsOf(swishBeta);
     const c = channelsOf(x.shape);
-    const program = elementwise('lab_mixed_activation', ['X', 'K', 'A', 'B', 'S'], mixOutputShape(x.shape, groups), `channels : i32, ${mixUniforms}`, `
+    const program = elementwise(
+      'lab_mixed_activation',
+      ['X', 'K', 'A', 'B', 'S'],
+      mixOutputShape(x.shape, groups),
+      `channels : i32, ${mixUniforms}`,
+      `
       let c = k % uniforms.groupChannels;
       let g = k / uniforms.groupChannels;
       let xi = (index / uniforms.channels) * uniforms.groupChannels + c;
@@ -272,7 +371,9 @@ function registerWebGpuMixedActivation(): void {
       let kb = g * 7;
       let value = p * K[kb] + min(p, 6.0) * K[kb + 1] + n * (K[kb + 4] + K[kb + 5] * A[k] + K[kb + 6] * s) + (exp(n) - 1.0) * K[kb + 2]
         + v * labSigmoid(B[g] * v) * K[kb + 3];
-      setOutputAtIndex(index, value);`, slopeOffsetOf);
+      setOutputAtIndex(index, value);`,
+      slopeOffsetOf,
+    );
     return backend.runWebGPUProgram(program, [x, coefficients, preluSlope, swishBeta, slopes], 'float32', [
       { type: 'int32', data: [groups * c] },
       ...mixData(c, groups, slopes, attrs.slopeOffsets as unknown as string),
@@ -284,7 +385,12 @@ function registerWebGpuMixedActivation(): void {
     const width = groups * c;
     const offsets = attrs.slopeOffsets as unknown as string;
     // dx: each element sums its G edges' gradients.
-    const program = elementwise('lab_mixed_activation_grad', ['G', 'X', 'K', 'A', 'B', 'S'], x.shape, `channels : i32, ${mixUniforms}`, `
+    const program = elementwise(
+      'lab_mixed_activation_grad',
+      ['G', 'X', 'K', 'A', 'B', 'S'],
+      x.shape,
+      `channels : i32, ${mixUniforms}`,
+      `
       let C = uniforms.groupChannels;
       let v = X[index];
       let row = (index / C) * uniforms.groups * C;
@@ -302,10 +408,18 @@ function registerWebGpuMixedActivation(): void {
         }
         total = total + G[row + g * C + k] * d;
       }
-      setOutputAtIndex(index, total);`, slopeOffsetOf);
+      setOutputAtIndex(index, total);`,
+      slopeOffsetOf,
+    );
     const names = MIX_STAT_ROWS.map((_, r) => `q${r}`);
     // A workgroup per output channel (edge g's channel c of x) over the rows.
-    const statsProgram = perChannel('lab_mixed_activation_grad_stats', ['G', 'X', 'A', 'B', 'S'], MIX_STAT_ROWS.length, width, names, `
+    const statsProgram = perChannel(
+      'lab_mixed_activation_grad_stats',
+      ['G', 'X', 'A', 'B', 'S'],
+      MIX_STAT_ROWS.length,
+      width,
+      names,
+      `
       let perElement = uniforms.slopeCount != 1;
       let gc = uniforms.groupChannels;
       let g = c / gc;
@@ -333,9 +447,16 @@ function registerWebGpuMixedActivation(): void {
       ${treeReduce(names, 'LANES')}
       if (lane == 0u) {
         ${names.map((n, r) => `result[${r} * C + c] = ${n}[0];`).join('\n')}
-      }`, sizeOf(x) / c, mixUniforms, slopeOffsetOf);
+      }`,
+      sizeOf(x) / c,
+      mixUniforms,
+      slopeOffsetOf,
+    );
     return [
-      backend.runWebGPUProgram(program, [dy, x, coefficients, preluSlope, swishBeta, slopes], 'float32', [{ type: 'int32', data: [c] }, ...mixData(c, groups, slopes, offsets)]),
+      backend.runWebGPUProgram(program, [dy, x, coefficients, preluSlope, swishBeta, slopes], 'float32', [
+        { type: 'int32', data: [c] },
+        ...mixData(c, groups, slopes, offsets),
+      ]),
       backend.runWebGPUProgram(statsProgram, [dy, x, preluSlope, swishBeta, slopes], 'float32', [
         { type: 'int32', data: [width] },
         { type: 'int32', data: [(sizeOf(x) / c) * width] },
@@ -363,21 +484,35 @@ function registerWebGpuMixedActivation(): void {
     // The coefficients' sums read no coefficient: bind only what the shader reads (WebGPU's
     // automatic layout drops an unread binding that tfjs would still bind).
     const inputs = attrs.part === 0 ? [stats] : [stats, coefficients];
-    const program = elementwise(`lab_mixed_activation_param_grad_${attrs.part}`, attrs.part === 0 ? ['S'] : ['S', 'K'], mixParamGradShape(attrs.part, coefficients.shape, width), 'channels : i32, width : i32, groupChannels : i32,', paramGradBodies[attrs.part]);
-    return backend.runWebGPUProgram(program, inputs, 'float32', [1, width, width / groups].map((v) => ({ type: 'int32', data: [v] })));
+    const program = elementwise(
+      `lab_mixed_activation_param_grad_${attrs.part}`,
+      attrs.part === 0 ? ['S'] : ['S', 'K'],
+      mixParamGradShape(attrs.part, coefficients.shape, width),
+      'channels : i32, width : i32, groupChannels : i32,',
+      paramGradBodies[attrs.part],
+    );
+    return backend.runWebGPUProgram(
+      program,
+      inputs,
+      'float32',
+      [1, width, width / groups].map((v) => ({ type: 'int32', data: [v] })),
+    );
   });
 }
 
 /** w's tensor data, if w wraps a packed buffer [w; buf] (packed-sgd.ts); else the kernel refuses it. */
 function packedData(backend: WebGpuBackendLike, w: Info, kernelName: string): { resource: unknown; values: unknown } {
   const data = backend.tensorMap.get(w.dataId);
-  if (!data || !isPackedBuffer(data.resource, sizeOf(w))) throw new Error(`${kernelName}: the weights are not packed with their momentum buffer (packed-sgd.ts)`);
+  if (!data || !isPackedBuffer(data.resource, sizeOf(w)))
+    throw new Error(`${kernelName}: the weights are not packed with their momentum buffer (packed-sgd.ts)`);
   return data;
 }
 
 function registerWebGpuOptimizer(): void {
   reg(KERNELS.sumOfSquares, ({ inputs, backend }) => {
-    const xs = Object.keys(inputs).sort().map((k) => inputs[k]);
+    const xs = Object.keys(inputs)
+      .sort()
+      .map((k) => inputs[k]);
     const names = xs.map((_, i) => `X${i}`);
     // One workgroup strides over every input (weights are small: ω's largest is 16k values).
     const program: WebGpuProgram = {
@@ -396,7 +531,8 @@ function registerWebGpuOptimizer(): void {
           var sum = 0.0;
           ${names
             .map(
-              (n) => `for (var i = i32(lane); i < i32(arrayLength(&${n})); i = i + ${WORKGROUP}) { let v = ${n}[i]; sum = sum + v * v; }`,
+              (n) =>
+                `for (var i = i32(lane); i < i32(arrayLength(&${n})); i = i + ${WORKGROUP}) { let v = ${n}[i]; sum = sum + v * v; }`,
             )
             .join('\n')}
           p0[lane] = sum;
@@ -407,9 +543,15 @@ function registerWebGpuOptimizer(): void {
     return backend.runWebGPUProgram(program, xs, 'float32');
   });
   reg(KERNELS.sgdMomentum, ({ inputs: { w, g, buf, scale }, backend, attrs }) => {
-    const program = elementwise('lab_sgd_momentum', ['W', 'G', 'M', 'K'], [sizeOf(w)], 'channels : i32, momentum : f32, weightDecay : f32,', `
+    const program = elementwise(
+      'lab_sgd_momentum',
+      ['W', 'G', 'M', 'K'],
+      [sizeOf(w)],
+      'channels : i32, momentum : f32, weightDecay : f32,',
+      `
       let value = uniforms.momentum * M[index] + (G[index] * K[0] + uniforms.weightDecay * W[index]);
-      setOutputAtIndex(index, value);`);
+      setOutputAtIndex(index, value);`,
+    );
     const out = backend.runWebGPUProgram(program, [w, g, buf, scale], 'float32', [
       { type: 'int32', data: [1] },
       { type: 'float32', data: [attrs.momentum] },
@@ -418,8 +560,14 @@ function registerWebGpuOptimizer(): void {
     return { ...out, shape: w.shape };
   });
   reg(KERNELS.sgdApply, ({ inputs: { w, buf }, backend, attrs }) => {
-    const program = elementwise('lab_sgd_apply', ['W', 'M'], [sizeOf(w)], 'channels : i32, learningRate : f32,', `
-      setOutputAtIndex(index, W[index] - M[index] * uniforms.learningRate);`);
+    const program = elementwise(
+      'lab_sgd_apply',
+      ['W', 'M'],
+      [sizeOf(w)],
+      'channels : i32, learningRate : f32,',
+      `
+      setOutputAtIndex(index, W[index] - M[index] * uniforms.learningRate);`,
+    );
     const out = backend.runWebGPUProgram(program, [w, buf], 'float32', [
       { type: 'int32', data: [1] },
       { type: 'float32', data: [attrs.learningRate] },
@@ -430,17 +578,29 @@ function registerWebGpuOptimizer(): void {
     // In place: the output is w's own buffer, [w; buf] (packed-sgd.ts), so one dispatch updates
     // both halves, with the arithmetic of LabSgdMomentum and LabSgdApply.
     const data = packedData(backend, w, KERNELS.sgdPacked);
-    const program = elementwise('lab_sgd_packed', ['G', 'K'], [sizeOf(w)], 'channels : i32, momentum : f32, weightDecay : f32, learningRate : f32,', `
+    const program = elementwise(
+      'lab_sgd_packed',
+      ['G', 'K'],
+      [sizeOf(w)],
+      'channels : i32, momentum : f32, weightDecay : f32, learningRate : f32,',
+      `
       let weight = result[index];
       let buf = uniforms.momentum * result[uniforms.size + index] + (G[index] * K[0] + uniforms.weightDecay * weight);
       result[uniforms.size + index] = buf;
-      result[index] = weight - buf * uniforms.learningRate;`);
-    backend.runWebGPUProgram(program, [g, scale], 'float32', [
-      { type: 'int32', data: [1] },
-      { type: 'float32', data: [attrs.momentum] },
-      { type: 'float32', data: [attrs.weightDecay] },
-      { type: 'float32', data: [attrs.learningRate] },
-    ], w);
+      result[index] = weight - buf * uniforms.learningRate;`,
+    );
+    backend.runWebGPUProgram(
+      program,
+      [g, scale],
+      'float32',
+      [
+        { type: 'int32', data: [1] },
+        { type: 'float32', data: [attrs.momentum] },
+        { type: 'float32', data: [attrs.weightDecay] },
+        { type: 'float32', data: [attrs.learningRate] },
+      ],
+      w,
+    );
     markUpdatedInPlace(w.dataId, data);
     backend.incRef(w.dataId);
     return { dataId: w.dataId, shape: w.shape, dtype: w.dtype };
@@ -448,8 +608,14 @@ function registerWebGpuOptimizer(): void {
   reg(KERNELS.packedMomentum, ({ inputs: { w }, backend, attrs }) => {
     // w's binding covers its whole packed buffer: the momentum is the second half.
     packedData(backend, w, KERNELS.packedMomentum);
-    const program = elementwise('lab_packed_momentum', ['W'], [sizeOf(w)], 'channels : i32, scale : f32,', `
-      setOutputAtIndex(index, uniforms.scale * W[uniforms.size + index]);`);
+    const program = elementwise(
+      'lab_packed_momentum',
+      ['W'],
+      [sizeOf(w)],
+      'channels : i32, scale : f32,',
+      `
+      setOutputAtIndex(index, uniforms.scale * W[uniforms.size + index]);`,
+    );
     const out = backend.runWebGPUProgram(program, [w], 'float32', [
       { type: 'int32', data: [1] },
       { type: 'float32', data: [attrs.scale] },
@@ -463,9 +629,12 @@ function registerWebGpuOptimizer(): void {
   const indexData = (indices: number[]): Uniform[] => indices.map((index) => ({ type: 'int32', data: [index] }));
   // A term's view (fused-names.TermView) as uniforms: element (p, c) of a [.., C] result reads
   // its tensor at (p·groups + slot)·C + c (groups 1, slot 0: the element itself).
-  const viewUniforms = (count: number) => Array.from({ length: count }, (_, j) => `g${j} : i32, s${j} : i32,`).join(' ');
-  const viewData = (views: TermView[]): Uniform[] => views.flatMap((v) => [v.groups, v.slot]).map((n) => ({ type: 'int32', data: [n] }));
-  const viewIndex = (j: number, p: string, c: string) => `(${p} * uniforms.g${j} + uniforms.s${j}) * uniforms.channels + ${c}`;
+  const viewUniforms = (count: number) =>
+    Array.from({ length: count }, (_, j) => `g${j} : i32, s${j} : i32,`).join(' ');
+  const viewData = (views: TermView[]): Uniform[] =>
+    views.flatMap((v) => [v.groups, v.slot]).map((n) => ({ type: 'int32', data: [n] }));
+  const viewIndex = (j: number, p: string, c: string) =>
+    `(${p} * uniforms.g${j} + uniforms.s${j}) * uniforms.channels + ${c}`;
   reg(KERNELS.weightedSum, ({ inputs, backend, attrs }) => {
     const indices = decodeIndices(attrs.indices as unknown as string);
     const views = decodeViews(attrs.views as unknown as string | undefined, indices.length);
@@ -473,22 +642,43 @@ function registerWebGpuOptimizer(): void {
     const c = channelsOf(outs[0].shape) / views[0].groups;
     const names = ['W', ...indices.map((_, j) => `O${j}`)];
     const terms = indices.map((_, j) => `W[uniforms.w${j}] * O${j}[${viewIndex(j, 'p', 'k')}]`).join(' + ');
-    const program = elementwise(`lab_weighted_sum_${indices.length}`, names, [...outs[0].shape.slice(0, -1), c], `channels : i32, ${indexUniforms(indices)} ${viewUniforms(indices.length)}`, `
+    const program = elementwise(
+      `lab_weighted_sum_${indices.length}`,
+      names,
+      [...outs[0].shape.slice(0, -1), c],
+      `channels : i32, ${indexUniforms(indices)} ${viewUniforms(indices.length)}`,
+      `
       let p = index / uniforms.channels;
-      setOutputAtIndex(index, ${terms});`);
-    return backend.runWebGPUProgram(program, [weights, ...outs], 'float32', [{ type: 'int32', data: [c] }, ...indexData(indices), ...viewData(views)]);
+      setOutputAtIndex(index, ${terms});`,
+    );
+    return backend.runWebGPUProgram(program, [weights, ...outs], 'float32', [
+      { type: 'int32', data: [c] },
+      ...indexData(indices),
+      ...viewData(views),
+    ]);
   });
   reg(KERNELS.scaleBy, ({ inputs: { x, weights }, backend, attrs }) => {
     const groups = attrs.groups ?? 1;
     const c = channelsOf(x.shape);
     // A thread per element of the output (x's slot and the zeros around it).
-    const program = elementwise('lab_scale_by', ['X', 'W'], [...x.shape.slice(0, -1), groups * c], 'channels : i32, weightIndex : i32, groupChannels : i32, slot : i32,', `
+    const program = elementwise(
+      'lab_scale_by',
+      ['X', 'W'],
+      [...x.shape.slice(0, -1), groups * c],
+      'channels : i32, weightIndex : i32, groupChannels : i32, slot : i32,',
+      `
       let C = uniforms.groupChannels;
       let p = index / uniforms.channels;
       var value = 0.0;
       if (k / C == uniforms.slot) { value = X[p * C + k % C] * W[uniforms.weightIndex]; }
-      setOutputAtIndex(index, value);`);
-    return backend.runWebGPUProgram(program, [x, weights], 'float32', [groups * c, attrs.index, c, attrs.slot ?? 0].map((v) => ({ type: 'int32', data: [v] })));
+      setOutputAtIndex(index, value);`,
+    );
+    return backend.runWebGPUProgram(
+      program,
+      [x, weights],
+      'float32',
+      [groups * c, attrs.index, c, attrs.slot ?? 0].map((v) => ({ type: 'int32', data: [v] })),
+    );
   });
   reg(KERNELS.weightedSumGrad, ({ inputs, backend, attrs }) => {
     const indices = decodeIndices(attrs.indices as unknown as string);
@@ -539,23 +729,47 @@ function registerWebGpuOptimizer(): void {
   });
 }
 
-
 function registerWebGpuDepthwise(): void {
   reg(KERNELS.depthwise, ({ inputs: { x, filter }, backend, attrs }) => {
     const native = tf.getKernel('DepthwiseConv2dNative', 'webgpu');
     if (!native) throw new Error('webgpu has no DepthwiseConv2dNative kernel');
-    const convAttrs = { strides: [attrs.stride, attrs.stride], pad: attrs.pad, dilations: [attrs.dilation, attrs.dilation], dataFormat: 'NHWC' };
-    return native.kernelFunc({ inputs: { x, filter }, backend: backend as unknown as tf.KernelBackend, attrs: convAttrs as unknown as tf.NamedAttrMap }) as Info;
+    const convAttrs = {
+      strides: [attrs.stride, attrs.stride],
+      pad: attrs.pad,
+      dilations: [attrs.dilation, attrs.dilation],
+      dataFormat: 'NHWC',
+    };
+    return native.kernelFunc({
+      inputs: { x, filter },
+      backend: backend as unknown as tf.KernelBackend,
+      attrs: convAttrs as unknown as tf.NamedAttrMap,
+    }) as Info;
   });
-  const uniforms = 'channels : i32, k : i32, stride : i32, dilation : i32, pad : i32, inHeight : i32, inWidth : i32, outHeight : i32, outWidth : i32,';
+  const uniforms =
+    'channels : i32, k : i32, stride : i32, dilation : i32, pad : i32, inHeight : i32, inWidth : i32, outHeight : i32, outWidth : i32,';
   const data = (channels: number, attrs: Record<string, number>, outHeight: number, outWidth: number): Uniform[] =>
-    [channels, attrs.k, attrs.stride, attrs.dilation, attrs.pad, attrs.inHeight, attrs.inWidth, outHeight, outWidth].map((v) => ({ type: 'int32', data: [v] }));
+    [
+      channels,
+      attrs.k,
+      attrs.stride,
+      attrs.dilation,
+      attrs.pad,
+      attrs.inHeight,
+      attrs.inWidth,
+      outHeight,
+      outWidth,
+    ].map((v) => ({ type: 'int32', data: [v] }));
   // dx[b, y, x, c] = Σ_ij w[i, j, c] · dy[b, oy, ox, c] over the taps where y = oy·stride − pad +
   // i·dilation (and the same for x) for an output position (oy, ox) in range. In the shader
   // K is the filter's size and k the element's channel (elementwise's).
   reg(KERNELS.depthwiseGradInput, ({ inputs: { dy, filter }, backend, attrs }) => {
     const [n, outHeight, outWidth, c] = dy.shape;
-    const program = elementwise('lab_depthwise_grad_input', ['G', 'W'], [n, attrs.inHeight, attrs.inWidth, c], uniforms, `
+    const program = elementwise(
+      'lab_depthwise_grad_input',
+      ['G', 'W'],
+      [n, attrs.inHeight, attrs.inWidth, c],
+      uniforms,
+      `
       let C = uniforms.channels;
       let K = uniforms.k;
       let column = (index / C) % uniforms.inWidth;
@@ -573,7 +787,8 @@ function registerWebGpuDepthwise(): void {
           sum = sum + W[(i * K + j) * C + k] * G[((b * uniforms.outHeight + oy) * uniforms.outWidth + ox) * C + k];
         }
       }
-      setOutputAtIndex(index, sum);`);
+      setOutputAtIndex(index, sum);`,
+    );
     return backend.runWebGPUProgram(program, [dy, filter], 'float32', data(c, attrs, outHeight, outWidth));
   });
   // A workgroup per filter tap (i, j, c): its lanes stride over the batch and the output map.
@@ -616,7 +831,10 @@ function registerWebGpuDepthwise(): void {
           if (lane == 0u) { result[tap] = p0[0]; }
         }`,
     };
-    return backend.runWebGPUProgram(program, [x, dy], 'float32', [...data(c, attrs, outHeight, outWidth), { type: 'int32', data: [count] }]);
+    return backend.runWebGPUProgram(program, [x, dy], 'float32', [
+      ...data(c, attrs, outHeight, outWidth),
+      { type: 'int32', data: [count] },
+    ]);
   });
 }
 
@@ -628,7 +846,12 @@ function registerWebGpuGroupedPointwise(): void {
     const [groups, a, b] = weight.shape;
     const [inC, outC] = attrs.transpose === 1 ? [b, a] : [a, b];
     const shape = [...x.shape.slice(0, -1), groups * outC];
-    const program = elementwise('lab_grouped_pointwise', ['X', 'W'], shape, uniforms, `
+    const program = elementwise(
+      'lab_grouped_pointwise',
+      ['X', 'W'],
+      shape,
+      uniforms,
+      `
       let p = index / uniforms.channels;
       let g = k / uniforms.outC;
       let o = k % uniforms.outC;
@@ -639,8 +862,14 @@ function registerWebGpuGroupedPointwise(): void {
         if (uniforms.transpose == 1) { wi = (g * uniforms.outC + o) * uniforms.inC + j; }
         sum = sum + X[xStart + j] * W[wi];
       }
-      setOutputAtIndex(index, sum);`);
-    return backend.runWebGPUProgram(program, [x, weight], 'float32', data([groups * outC, groups, inC, outC, attrs.transpose, 0]));
+      setOutputAtIndex(index, sum);`,
+    );
+    return backend.runWebGPUProgram(
+      program,
+      [x, weight],
+      'float32',
+      data([groups * outC, groups, inC, outC, attrs.transpose, 0]),
+    );
   });
   // A workgroup per weight element, its lanes striding over the rows (as the depthwise filter's gradient).
   reg(KERNELS.groupedPointwiseGradFilter, ({ inputs: { x, dy }, backend, attrs }) => {

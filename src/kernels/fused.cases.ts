@@ -2,8 +2,30 @@
 // same cases run on cpu and wasm (fused.test.ts) and on webgpu (fused.gpu.test.ts).
 import { expect } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { activationCoefficientMatrix, batchNorm, batchNormRelu, concatChannels, conv1x1, depthwiseConv, groupedConv1x1, groupedMixedActivation, mixedActivationOf, maxPool2x2, maxPool3x3, mixedActivationAll, sumTensors } from '../search/ops';
-import { KERNELS, fusedDepthwiseActive, fusedFanOut, fusedKernelsActive, fusedMaxPoolGradActive, fusedSgdPackedStep, fusedWeightedSum } from './fused';
+import {
+  activationCoefficientMatrix,
+  batchNorm,
+  batchNormRelu,
+  concatChannels,
+  conv1x1,
+  depthwiseConv,
+  groupedConv1x1,
+  groupedMixedActivation,
+  mixedActivationOf,
+  maxPool2x2,
+  maxPool3x3,
+  mixedActivationAll,
+  sumTensors,
+} from '../search/ops';
+import {
+  KERNELS,
+  fusedDepthwiseActive,
+  fusedFanOut,
+  fusedKernelsActive,
+  fusedMaxPoolGradActive,
+  fusedSgdPackedStep,
+  fusedWeightedSum,
+} from './fused';
 import { withKernelOptions } from './options';
 import { countKernels } from '../bench/kernels';
 
@@ -13,11 +35,19 @@ import { SgdMomentum, clipScale, globalNorm } from '../search/optimizer';
 function randomTensor(shape: number[], seed: number, scale = 1, shift = 0): tf.Tensor {
   const rng = new Random(seed);
   const size = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(Float32Array.from({ length: size }, () => shift + rng.normal() * scale), shape);
+  return tf.tensor(
+    Float32Array.from({ length: size }, () => shift + rng.normal() * scale),
+    shape,
+  );
 }
 
 /** Value and every input gradient of Σ f(inputs) ⊙ R, with the fused kernels on or off. */
-async function valueAndGrads(fused: boolean, f: (...xs: tf.Tensor[]) => tf.Tensor, inputs: tf.Tensor[], seed: number): Promise<Float32Array[]> {
+async function valueAndGrads(
+  fused: boolean,
+  f: (...xs: tf.Tensor[]) => tf.Tensor,
+  inputs: tf.Tensor[],
+  seed: number,
+): Promise<Float32Array[]> {
   const outputs = withKernelOptions({ fused }, () =>
     tf.tidy(() => {
       const projection = randomTensor(f(...inputs).shape, seed);
@@ -26,7 +56,10 @@ async function valueAndGrads(fused: boolean, f: (...xs: tf.Tensor[]) => tf.Tenso
       return [tf.keep(f(...inputs)), ...grads.map((t) => tf.keep(t)), tf.keep(value)];
     }),
   );
-  return outputs.reduce(async (acc, t) => [...(await acc), (await t.data()) as Float32Array], Promise.resolve([] as Float32Array[]));
+  return outputs.reduce(
+    async (acc, t) => [...(await acc), (await t.data()) as Float32Array],
+    Promise.resolve([] as Float32Array[]),
+  );
 }
 
 function expectClose(got: Float32Array, want: Float32Array, label: string, rel = 2e-5, abs = 2e-5) {
@@ -78,7 +111,13 @@ export async function checkBatchNormRelu(shape: number[], seed = 5): Promise<voi
  * The depthwise conv with the lab's gradient kernels (webgpu) against tfjs's own kernels (with
  * spaceToBatchND for a dilation): value, dx and the filter's gradient.
  */
-export async function checkDepthwise(shape: number[], k: number, stride: 1 | 2, dilation: number, seed = 21): Promise<void> {
+export async function checkDepthwise(
+  shape: number[],
+  k: number,
+  stride: 1 | 2,
+  dilation: number,
+  seed = 21,
+): Promise<void> {
   expect(fusedDepthwiseActive(), `depthwise gradient kernels on ${tf.getBackend()}`).toBe(true);
   const x = randomTensor(shape, seed);
   const w = randomTensor([k, k, shape[3], 1], seed + 1, 0.5);
@@ -87,7 +126,17 @@ export async function checkDepthwise(shape: number[], k: number, stride: 1 | 2, 
   const got = await valueAndGrads(true, f as (...xs: tf.Tensor[]) => tf.Tensor, [x, w], seed + 2);
   const names = ['value', 'dx', 'dfilter'];
   // The filter's gradient sums n·h·w products in another order: a looser absolute bound.
-  got.slice(0, -1).forEach((g, i) => expectClose(g, want[i], `depthwise ${shape} k=${k} stride ${stride} dilation ${dilation} ${names[i]}`, 2e-5, i === 2 ? 1e-4 : 2e-5));
+  got
+    .slice(0, -1)
+    .forEach((g, i) =>
+      expectClose(
+        g,
+        want[i],
+        `depthwise ${shape} k=${k} stride ${stride} dilation ${dilation} ${names[i]}`,
+        2e-5,
+        i === 2 ? 1e-4 : 2e-5,
+      ),
+    );
 }
 
 /**
@@ -95,7 +144,13 @@ export async function checkDepthwise(shape: number[], k: number, stride: 1 | 2, 
  * and both equal the k convs run one group at a time (slices, conv1x1, concat), in value and
  * every gradient. inC ≠ outC catches a weight read in the wrong order.
  */
-export async function checkGroupedPointwise(rows: number[], groups: number, inC: number, outC: number, seed = 61): Promise<void> {
+export async function checkGroupedPointwise(
+  rows: number[],
+  groups: number,
+  inC: number,
+  outC: number,
+  seed = 61,
+): Promise<void> {
   expect(fusedKernelsActive(), `fused kernels on ${tf.getBackend()}`).toBe(true);
   const x = randomTensor([...rows, groups * inC], seed);
   const w = randomTensor([groups, inC, outC], seed + 1, 0.5);
@@ -103,7 +158,10 @@ export async function checkGroupedPointwise(rows: number[], groups: number, inC:
   const oneByOne = (xi: tf.Tensor, wi: tf.Tensor) => {
     const [n, h, wd] = xi.shape;
     const parts = Array.from({ length: groups }, (_, g) =>
-      conv1x1(tf.slice(xi, [0, 0, 0, g * inC], [n, h, wd, inC]) as tf.Tensor4D, tf.reshape(tf.slice(wi, [g, 0, 0], [1, inC, outC]), [inC, outC]) as tf.Tensor2D),
+      conv1x1(
+        tf.slice(xi, [0, 0, 0, g * inC], [n, h, wd, inC]) as tf.Tensor4D,
+        tf.reshape(tf.slice(wi, [g, 0, 0], [1, inC, outC]), [inC, outC]) as tf.Tensor2D,
+      ),
     );
     return tf.concat(parts, 3);
   };
@@ -111,9 +169,22 @@ export async function checkGroupedPointwise(rows: number[], groups: number, inC:
   const composite = await valueAndGrads(false, grouped as (...xs: tf.Tensor[]) => tf.Tensor, [x, w], seed + 2);
   const fused = await valueAndGrads(true, grouped as (...xs: tf.Tensor[]) => tf.Tensor, [x, w], seed + 2);
   const names = ['value', 'dx', 'dweight'];
-  for (const [label, got] of [['composite', composite], ['fused', fused]] as const)
+  for (const [label, got] of [
+    ['composite', composite],
+    ['fused', fused],
+  ] as const)
     // The weight's gradient sums n·h·w products in another order: a looser absolute bound.
-    got.slice(0, -1).forEach((g, i) => expectClose(g, reference[i], `grouped 1x1 ${label} ${rows} ${groups}×${inC}→${outC} ${names[i]}`, 2e-5, i === 2 ? 1e-4 : 2e-5));
+    got
+      .slice(0, -1)
+      .forEach((g, i) =>
+        expectClose(
+          g,
+          reference[i],
+          `grouped 1x1 ${label} ${rows} ${groups}×${inC}→${outC} ${names[i]}`,
+          2e-5,
+          i === 2 ? 1e-4 : 2e-5,
+        ),
+      );
   const { byName } = await countKernels(async () => {
     const y = grouped(x, w);
     await y.data();
@@ -178,7 +249,13 @@ export async function checkFanOut(): Promise<void> {
     await grad.data();
   });
   const expected = tf.tidy(() => tf.mul(x, 132));
-  expectClose((await grad!.data()) as Float32Array, (await expected.data()) as Float32Array, 'fan-out gradient', 1e-6, 1e-6);
+  expectClose(
+    (await grad!.data()) as Float32Array,
+    (await expected.data()) as Float32Array,
+    'fan-out gradient',
+    1e-6,
+    1e-6,
+  );
   expect(byName.get(KERNELS.addN), "AddN kernels summing 11 handles' gradients").toBe(3);
   expect(byName.get('Add') ?? 0, 'Add kernels').toBe(0);
   tf.dispose([x, grad!, expected]);
@@ -191,9 +268,17 @@ export async function checkFanOut(): Promise<void> {
 export async function checkSumsKeepNothing(): Promise<void> {
   expect(fusedKernelsActive(), `fused kernels on ${tf.getBackend()}`).toBe(true);
   // tfjs's own AddN would keep the 3 more terms.
-  expect((await bytesAtBackward(sumTensors, 5)) - (await bytesAtBackward(sumTensors, 2)), 'bytes of terms kept by sumTensors').toBe(0);
+  expect(
+    (await bytesAtBackward(sumTensors, 5)) - (await bytesAtBackward(sumTensors, 2)),
+    'bytes of terms kept by sumTensors',
+  ).toBe(0);
   const weights = randomTensor([40], 32);
-  const weighted = (terms: tf.Tensor[]) => fusedWeightedSum(terms as tf.Tensor4D[], weights as tf.Tensor1D, terms.map((_, j) => j));
+  const weighted = (terms: tf.Tensor[]) =>
+    fusedWeightedSum(
+      terms as tf.Tensor4D[],
+      weights as tf.Tensor1D,
+      terms.map((_, j) => j),
+    );
   // 13 outputs: 3 partial sums of at most 6; 6 outputs: 1. The 7 more outputs are kept, and at
   // most two more copies of the 40 weights (wasm), but no partial sum.
   const extra = (await bytesAtBackward(weighted, 13)) - (await bytesAtBackward(weighted, 6));
@@ -211,13 +296,28 @@ export async function checkMixedActivation(shape: number[], training: boolean, s
   const slope = randomTensor([c], seed + 2, 0.2, 0.25);
   const b = tf.scalar(1.3);
   const f = (xi: tf.Tensor, be: tf.Tensor, a: tf.Tensor, bb: tf.Tensor) =>
-    mixedActivationAll(xi as tf.Tensor4D, tf.softmax(be) as tf.Tensor1D, { preluSlope: a as tf.Tensor1D, swishBeta: bb }, { training, rng: new Random(5) });
+    mixedActivationAll(
+      xi as tf.Tensor4D,
+      tf.softmax(be) as tf.Tensor1D,
+      { preluSlope: a as tf.Tensor1D, swishBeta: bb },
+      { training, rng: new Random(5) },
+    );
   const inputs = [x, beta, slope, b];
   const want = await valueAndGrads(false, f as (...xs: tf.Tensor[]) => tf.Tensor, inputs, seed + 3);
   const got = await valueAndGrads(true, f as (...xs: tf.Tensor[]) => tf.Tensor, inputs, seed + 3);
   const names = ['value', 'dx', 'dβ', 'dPReLU slope', 'dSwish b'];
   // Parameter gradients sum thousands of terms: float32 order of summation differs.
-  got.slice(0, -1).forEach((g, i) => expectClose(g, want[i], `mixed activation ${shape} training=${training} ${names[i]}`, i < 2 ? 2e-5 : 1e-4, i < 2 ? 2e-5 : 1e-4));
+  got
+    .slice(0, -1)
+    .forEach((g, i) =>
+      expectClose(
+        g,
+        want[i],
+        `mixed activation ${shape} training=${training} ${names[i]}`,
+        i < 2 ? 2e-5 : 1e-4,
+        i < 2 ? 2e-5 : 1e-4,
+      ),
+    );
 }
 
 /**
@@ -225,7 +325,12 @@ export async function checkMixedActivation(shape: number[], training: boolean, s
  * against each edge's own mixed activation (composite ops) side by side: value, dx, each edge's
  * β, PReLU slopes and Swish b; RReLU's slopes drawn edge by edge from one seed alike.
  */
-export async function checkGroupedMixedActivation(shape: number[], groups: number, training: boolean, seed = 71): Promise<void> {
+export async function checkGroupedMixedActivation(
+  shape: number[],
+  groups: number,
+  training: boolean,
+  seed = 71,
+): Promise<void> {
   expect(fusedKernelsActive(), `fused kernels on ${tf.getBackend()}`).toBe(true);
   const c = shape[3];
   const x = randomTensor(shape, seed, 4, 0.5);
@@ -235,17 +340,30 @@ export async function checkGroupedMixedActivation(shape: number[], groups: numbe
   const f = (xi: tf.Tensor, be: tf.Tensor, a: tf.Tensor, bb: tf.Tensor) => {
     const ctx = { training, rng: new Random(5) };
     const coefficients = activationCoefficientMatrix(tf.softmax(be) as tf.Tensor2D);
-    if (fusedKernelsActive()) return groupedMixedActivation(xi as tf.Tensor4D, coefficients, a as tf.Tensor1D, bb as tf.Tensor1D, ctx);
+    if (fusedKernelsActive())
+      return groupedMixedActivation(xi as tf.Tensor4D, coefficients, a as tf.Tensor1D, bb as tf.Tensor1D, ctx);
     const rows = tf.unstack(coefficients) as tf.Tensor1D[];
     const slopes = tf.split(a, groups) as tf.Tensor1D[];
     const bs = tf.unstack(bb);
-    return concatChannels(rows.map((row, g) => mixedActivationOf(xi as tf.Tensor4D, row, { preluSlope: slopes[g], swishBeta: bs[g] }, ctx)));
+    return concatChannels(
+      rows.map((row, g) => mixedActivationOf(xi as tf.Tensor4D, row, { preluSlope: slopes[g], swishBeta: bs[g] }, ctx)),
+    );
   };
   const inputs = [x, beta, slope, b];
   const want = await valueAndGrads(false, f as (...xs: tf.Tensor[]) => tf.Tensor, inputs, seed + 4);
   const got = await valueAndGrads(true, f as (...xs: tf.Tensor[]) => tf.Tensor, inputs, seed + 4);
   const names = ['value', 'dx', 'dβ', 'dPReLU slope', 'dSwish b'];
-  got.slice(0, -1).forEach((g, i) => expectClose(g, want[i], `${groups} mixed activations ${shape} training=${training} ${names[i]}`, i < 2 ? 2e-5 : 1e-4, i < 2 ? 2e-5 : 1e-4));
+  got
+    .slice(0, -1)
+    .forEach((g, i) =>
+      expectClose(
+        g,
+        want[i],
+        `${groups} mixed activations ${shape} training=${training} ${names[i]}`,
+        i < 2 ? 2e-5 : 1e-4,
+        i < 2 ? 2e-5 : 1e-4,
+      ),
+    );
   const { byName } = await countKernels(async () => {
     const y = tf.tidy(() => f(x, beta, slope, b));
     await y.data();
@@ -268,7 +386,9 @@ export async function checkSgd(seed = 21): Promise<void> {
     const optimizer = new SgdMomentum(vars, 0.9, 3e-4);
     const norms: number[] = [];
     for (let step = 0; step < 3; step++) {
-      const grads = new Map(vars.map((v, i) => [v, randomTensor(v.shape, 100 * step + i, 2)] as [tf.Variable, tf.Tensor]));
+      const grads = new Map(
+        vars.map((v, i) => [v, randomTensor(v.shape, 100 * step + i, 2)] as [tf.Variable, tf.Tensor]),
+      );
       norms.push((await withKernelOptions({ fused }, () => globalNorm([...grads.values()])).data())[0]);
       withKernelOptions({ fused }, () => optimizer.apply(grads, 0.05 - 0.01 * step, clipScale(grads, 5)));
     }
@@ -291,7 +411,13 @@ export async function checkSgd(seed = 21): Promise<void> {
  * and the weights' gradient (zero for the ops left out, as none). `count` outputs out of
  * `width` candidates: 7 of 8 (darts), 39 of 40 (non-factorized: several kernels chained).
  */
-export async function checkWeightedSum(shape: number[], count: number, width: number, seed = 31, weightIndices?: number[]): Promise<void> {
+export async function checkWeightedSum(
+  shape: number[],
+  count: number,
+  width: number,
+  seed = 31,
+  weightIndices?: number[],
+): Promise<void> {
   expect(fusedKernelsActive(), `fused kernels on ${tf.getBackend()}`).toBe(true);
   const outputs = Array.from({ length: count }, (_, j) => randomTensor(shape, seed + j));
   const weights = tf.softmax(randomTensor([width], seed + 100)) as tf.Tensor1D;
@@ -308,7 +434,13 @@ export async function checkWeightedSum(shape: number[], count: number, width: nu
   const got = await valueAndGrads(true, f, [...outputs, weights], seed + 200);
   got.slice(0, -1).forEach((g, i) =>
     // The weights' gradient is a dot product over every element: float32 order of summation.
-    expectClose(g, want[i], `weighted sum ${shape} ${count}/${width} ${i === 0 ? 'value' : i <= count ? `d output ${i - 1}` : 'd weights'}`, i <= count ? 1e-5 : 1e-4, i <= count ? 1e-5 : 1e-4),
+    expectClose(
+      g,
+      want[i],
+      `weighted sum ${shape} ${count}/${width} ${i === 0 ? 'value' : i <= count ? `d output ${i - 1}` : 'd weights'}`,
+      i <= count ? 1e-5 : 1e-4,
+      i <= count ? 1e-5 : 1e-4,
+    ),
   );
   expect(got[count + 1][0], 'the left-out op (none) gets a zero gradient').toBe(0);
 }
@@ -321,7 +453,11 @@ export async function checkWeightedSum(shape: number[], count: number, width: nu
 export async function checkWeightedSumViews(seed = 81): Promise<void> {
   expect(fusedKernelsActive(), `fused kernels on ${tf.getBackend()}`).toBe(true);
   const [n, h, w, c] = [2, 5, 4, 3];
-  const tensors = [randomTensor([n, h, w, 3 * c], seed), randomTensor([n, h, w, c], seed + 1), randomTensor([n, h, w, 2 * c], seed + 2)];
+  const tensors = [
+    randomTensor([n, h, w, 3 * c], seed),
+    randomTensor([n, h, w, c], seed + 1),
+    randomTensor([n, h, w, 2 * c], seed + 2),
+  ];
   const weights = tf.softmax(randomTensor([40], seed + 3)) as tf.Tensor1D;
   const reads = [
     { tensor: 0, view: { groups: 3, slot: 1 } },
@@ -333,17 +469,32 @@ export async function checkWeightedSumViews(seed = 81): Promise<void> {
   const f = (...xs: tf.Tensor[]) => {
     const ws = xs[xs.length - 1] as tf.Tensor1D;
     const outs = reads.map((r) => xs[r.tensor] as tf.Tensor4D);
-    if (fusedKernelsActive()) return fusedWeightedSum(outs, ws, indices, reads.map((r) => r.view));
+    if (fusedKernelsActive())
+      return fusedWeightedSum(
+        outs,
+        ws,
+        indices,
+        reads.map((r) => r.view),
+      );
     const scalars = tf.unstack(ws);
-    return sumTensors(outs.map((o, j) => tf.mul(tf.slice(o, [0, 0, 0, reads[j].view.slot * c], [n, h, w, c]), scalars[indices[j]])));
+    return sumTensors(
+      outs.map((o, j) => tf.mul(tf.slice(o, [0, 0, 0, reads[j].view.slot * c], [n, h, w, c]), scalars[indices[j]])),
+    );
   };
   const want = await valueAndGrads(false, f, [...tensors, weights], seed + 4);
   const got = await valueAndGrads(true, f, [...tensors, weights], seed + 4);
   const names = ['value', 'd grouped 3', 'd plain', 'd grouped 2', 'd weights'];
-  got.slice(0, -1).forEach((g, i) => expectClose(g, want[i], `weighted sum through views: ${names[i]}`, i < 4 ? 1e-5 : 1e-4, i < 4 ? 1e-5 : 1e-4));
+  got
+    .slice(0, -1)
+    .forEach((g, i) =>
+      expectClose(g, want[i], `weighted sum through views: ${names[i]}`, i < 4 ? 1e-5 : 1e-4, i < 4 ? 1e-5 : 1e-4),
+    );
   const unread = got[3].filter((_, i) => i % (2 * c) >= c);
   expect(unread.length).toBe(n * h * w * c);
-  expect(unread.every((v) => v === 0), 'the unread slot of the 2-slot tensor gets zeros').toBe(true);
+  expect(
+    unread.every((v) => v === 0),
+    'the unread slot of the 2-slot tensor gets zeros',
+  ).toBe(true);
   tf.dispose([...tensors, weights]);
 }
 
@@ -366,10 +517,23 @@ export async function checkMaxPoolGrad(shape: number[], size: 2 | 3, stride: 1 |
   const values = Float32Array.from({ length: total }, () => Math.floor(rng.next() * 4));
   const x = tf.tensor(values, shape);
   // The portable pools are the ones whose gradient the fused kernel replaces.
-  const f = (xi: tf.Tensor) => withKernelOptions({ convFormulation: 'portable' }, () => (size === 3 ? maxPool3x3(xi as tf.Tensor4D, stride) : maxPool2x2(xi as tf.Tensor4D)));
+  const f = (xi: tf.Tensor) =>
+    withKernelOptions({ convFormulation: 'portable' }, () =>
+      size === 3 ? maxPool3x3(xi as tf.Tensor4D, stride) : maxPool2x2(xi as tf.Tensor4D),
+    );
   const want = await valueAndGrads(false, f, [x], seed + 1);
   const got = await valueAndGrads(true, f, [x], seed + 1);
-  got.slice(0, -1).forEach((g, i) => expectClose(g, want[i], `max pool ${size}x${size} ${shape} stride ${stride} ${i === 0 ? 'value' : 'dx'}`, 0, 1e-6));
+  got
+    .slice(0, -1)
+    .forEach((g, i) =>
+      expectClose(
+        g,
+        want[i],
+        `max pool ${size}x${size} ${shape} stride ${stride} ${i === 0 ? 'value' : 'dx'}`,
+        0,
+        1e-6,
+      ),
+    );
   // The case has ties to break (when it has 16 windows or more): some window of the first
   // image holds its maximum twice.
   const [, h, w, c] = shape;
@@ -429,7 +593,8 @@ export async function checkPackedSgd(): Promise<void> {
   const run = async (packed: boolean) => {
     const vars = shapes.map((s, i) => tf.variable(randomTensor(s, 40 + i), true, `packed_${packed}_${i}`));
     let optimizer = new SgdMomentum(vars, 0.9, 3e-4);
-    const gradsOf = (step: number) => new Map(vars.map((v, i) => [v, randomTensor(v.shape, 300 * step + i, 2)] as [tf.Variable, tf.Tensor]));
+    const gradsOf = (step: number) =>
+      new Map(vars.map((v, i) => [v, randomTensor(v.shape, 300 * step + i, 2)] as [tf.Variable, tf.Tensor]));
     const dispatches: number[] = [];
     const tensorsAfter: number[] = [];
     const trajectory: Float32Array[] = [];
@@ -438,19 +603,28 @@ export async function checkPackedSgd(): Promise<void> {
       const grads = gradsOf(step);
       const scale = clipScale(grads, 5);
       const before = tf.memory().numTensors;
-      const counted = await countKernels(async () => withKernelOptions({ packedSgd: packed }, () => optimizer.apply(grads, 0.05 - 0.005 * step, scale)));
+      const counted = await countKernels(async () =>
+        withKernelOptions({ packedSgd: packed }, () => optimizer.apply(grads, 0.05 - 0.005 * step, scale)),
+      );
 
       tensorsAfter.push(tf.memory().numTensors - before);
       // Read after every update: tfjs caches what it read, and the update is in place.
       trajectory.push(...(await Promise.all(vars.map(async (v) => (await v.data()) as Float32Array))));
-      dispatches.push((counted.byName.get(KERNELS.sgdPacked) ?? 0) + (counted.byName.get(KERNELS.sgdMomentum) ?? 0) + (counted.byName.get(KERNELS.sgdApply) ?? 0));
+      dispatches.push(
+        (counted.byName.get(KERNELS.sgdPacked) ?? 0) +
+          (counted.byName.get(KERNELS.sgdMomentum) ?? 0) +
+          (counted.byName.get(KERNELS.sgdApply) ?? 0),
+      );
       [...grads.values()].forEach((g) => g.dispose());
       scale?.dispose();
       if (step === 1) {
         // A checkpoint round trip: a new optimiser, the slots and weights written back.
         const state = await optimizer.getState();
         const weights = await Promise.all(vars.map(async (v) => (await v.data()) as Float32Array));
-        expect(weights.map((w) => w.length), 'a read gives the weights alone').toEqual(vars.map((v) => v.size));
+        expect(
+          weights.map((w) => w.length),
+          'a read gives the weights alone',
+        ).toEqual(vars.map((v) => v.size));
         optimizer.dispose();
         optimizer = new SgdMomentum(vars, 0.9, 3e-4);
         optimizer.setState(state);
@@ -462,7 +636,11 @@ export async function checkPackedSgd(): Promise<void> {
         const moments: tf.Tensor[] = [];
         const kernels = await countKernels(async () => vars.forEach((v) => moments.push(optimizer.momentumOf(v))));
         // Packed: one kernel each, read from the buffers, and no copy into the slots (a slice each).
-        if (packed) expect([kernels.byName.get(KERNELS.packedMomentum), kernels.byName.get('Slice')]).toEqual([vars.length, undefined]);
+        if (packed)
+          expect([kernels.byName.get(KERNELS.packedMomentum), kernels.byName.get('Slice')]).toEqual([
+            vars.length,
+            undefined,
+          ]);
         for (const m of moments) {
           unrolledMomentum.push((await m.data()) as Float32Array);
           m.dispose();
@@ -474,18 +652,37 @@ export async function checkPackedSgd(): Promise<void> {
     // The weights outlive the optimiser, with their values.
     const afterDispose = await Promise.all(vars.map(async (v) => (await v.data()) as Float32Array));
     vars.forEach((v) => v.dispose());
-    return { weights: trajectory, unrolledMomentum, afterDispose, buffers: state.slots.momentum.map((m) => m.values), dispatches, tensorsAfter };
+    return {
+      weights: trajectory,
+      unrolledMomentum,
+      afterDispose,
+      buffers: state.slots.momentum.map((m) => m.values),
+      dispatches,
+      tensorsAfter,
+    };
   };
   const want = await run(false);
   const got = await run(true);
   expect(want.dispatches, 'two kernels per variable unpacked').toEqual([0, 1, 2, 3, 4].map(() => 2 * shapes.length));
   expect(got.dispatches, 'one dispatch per variable packed').toEqual([0, 1, 2, 3, 4].map(() => shapes.length));
   expect(got.tensorsAfter, 'tensors an update adds').toEqual([0, 0, 0, 0, 0]);
-  got.weights.forEach((w, i) => expectClose(w, want.weights[i], `weights ${i % shapes.length} (shape ${shapes[i % shapes.length]}) after step ${Math.floor(i / shapes.length)}`, 1e-6, 1e-7));
+  got.weights.forEach((w, i) =>
+    expectClose(
+      w,
+      want.weights[i],
+      `weights ${i % shapes.length} (shape ${shapes[i % shapes.length]}) after step ${Math.floor(i / shapes.length)}`,
+      1e-6,
+      1e-7,
+    ),
+  );
   got.buffers.forEach((b, i) => expectClose(b, want.buffers[i], `momentum ${i}`, 1e-6, 1e-7));
-  got.unrolledMomentum.forEach((b, i) => expectClose(b, want.unrolledMomentum[i], `μ·buf ${i} for the unrolled step`, 1e-6, 1e-7));
+  got.unrolledMomentum.forEach((b, i) =>
+    expectClose(b, want.unrolledMomentum[i], `μ·buf ${i} for the unrolled step`, 1e-6, 1e-7),
+  );
   const last = got.weights.slice(-shapes.length);
-  got.afterDispose.forEach((w, i) => expect(Array.from(w), `weights ${i} after the optimiser is disposed`).toEqual(Array.from(last[i])));
+  got.afterDispose.forEach((w, i) =>
+    expect(Array.from(w), `weights ${i} after the optimiser is disposed`).toEqual(Array.from(last[i])),
+  );
   // The kernel refuses a tensor that is not packed (it would write past the buffer's end).
   const loose = tf.variable(tf.ones([4]));
   expect(() => fusedSgdPackedStep(loose, tf.ones([4]), tf.ones([1]), 0.1, 0.9, 0, false)).toThrow(/not packed/);
@@ -502,8 +699,20 @@ export async function checkPackedSgd(): Promise<void> {
   // not leave them in tfjs's cache (tfjs fills it when the download completes).
   const early = w.data();
   optimizer.apply(grads(), 0.1); // buf = 1.9, w −= 0.19
-  expectClose((await early) as Float32Array, start.map((x) => x - 0.1), 'a read issued between the updates', 1e-6, 1e-6);
-  expectClose((await w.data()) as Float32Array, start.map((x) => x - 0.1 - 0.19), 'a read after both updates', 1e-6, 1e-6);
+  expectClose(
+    (await early) as Float32Array,
+    start.map((x) => x - 0.1),
+    'a read issued between the updates',
+    1e-6,
+    1e-6,
+  );
+  expectClose(
+    (await w.data()) as Float32Array,
+    start.map((x) => x - 0.1 - 0.19),
+    'a read after both updates',
+    1e-6,
+    1e-6,
+  );
   expect(((await w.bytes()) as Uint8Array).length).toBe(24);
   const alias = w.clone();
   expect(() => optimizer.apply(grads(), 0.1)).toThrow(/shared with another tensor/);

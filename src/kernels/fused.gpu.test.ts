@@ -3,7 +3,22 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../platform/node';
-import { FUSED_SHAPES, checkBatchNorm, checkBatchNormRelu, checkDepthwise, checkMixedActivation, checkSgd, checkPackedSgd, checkFanOut, checkSumsKeepNothing, checkWeightedSum, checkGroupedPointwise, checkGroupedMixedActivation, checkWeightedSumViews, NODE_SUM_INDICES } from './fused.cases';
+import {
+  FUSED_SHAPES,
+  checkBatchNorm,
+  checkBatchNormRelu,
+  checkDepthwise,
+  checkMixedActivation,
+  checkSgd,
+  checkPackedSgd,
+  checkFanOut,
+  checkSumsKeepNothing,
+  checkWeightedSum,
+  checkGroupedPointwise,
+  checkGroupedMixedActivation,
+  checkWeightedSumViews,
+  NODE_SUM_INDICES,
+} from './fused.cases';
 import { KERNELS, fusedKernelsActive, fusedWeightedSum } from './fused';
 import { batchNorm, depthwiseConv } from '../search/ops';
 import { jsBatchNormStats } from './fused-js';
@@ -42,7 +57,11 @@ describe('fused kernels on webgpu', () => {
 
   it("the depthwise convs' gradient kernels match tfjs's kernels: 3x3 and 5x5, stride 1 and 2, dilation 1 and 2, even and odd sizes", async (t) => {
     if (!available) return t.skip();
-    for (const shape of [[2, 8, 8, 3], [1, 7, 9, 4], [3, 5, 5, 2]])
+    for (const shape of [
+      [2, 8, 8, 3],
+      [1, 7, 9, 4],
+      [3, 5, 5, 2],
+    ])
       for (const k of [3, 5])
         for (const stride of [1, 2] as const)
           for (const dilation of [1, 2]) await checkDepthwise(shape, k, stride, dilation);
@@ -62,12 +81,19 @@ describe('fused kernels on webgpu', () => {
     const x = tf.randomNormal([2, 8, 8, 4]) as tf.Tensor4D;
     const w = tf.randomNormal([3, 3, 4, 1]) as tf.Tensor4D;
     const convKernels = async (grads: () => tf.TensorContainer) =>
-      (await tf.profile(grads)).kernels.map((k) => k.name).filter((n) => /Depthwise|Space|Batch/.test(n)).sort();
-    expect(await convKernels(() => tf.grads((xi: tf.Tensor, wi: tf.Tensor) => depthwiseConv(xi as tf.Tensor4D, wi as tf.Tensor4D, 2, 2))([x, w]))).toEqual(
-      [KERNELS.depthwise, KERNELS.depthwiseGradFilter, KERNELS.depthwiseGradInput].sort(),
-    );
+      (await tf.profile(grads)).kernels
+        .map((k) => k.name)
+        .filter((n) => /Depthwise|Space|Batch/.test(n))
+        .sort();
+    expect(
+      await convKernels(() =>
+        tf.grads((xi: tf.Tensor, wi: tf.Tensor) => depthwiseConv(xi as tf.Tensor4D, wi as tf.Tensor4D, 2, 2))([x, w]),
+      ),
+    ).toEqual([KERNELS.depthwise, KERNELS.depthwiseGradFilter, KERNELS.depthwiseGradInput].sort());
     // The architecture step differentiates with respect to α and β only: no filter gradient.
-    expect(await convKernels(() => tf.grad((xi: tf.Tensor) => depthwiseConv(xi as tf.Tensor4D, w, 1, 2))(x))).toEqual([KERNELS.depthwise, KERNELS.depthwiseGradInput].sort());
+    expect(await convKernels(() => tf.grad((xi: tf.Tensor) => depthwiseConv(xi as tf.Tensor4D, w, 1, 2))(x))).toEqual(
+      [KERNELS.depthwise, KERNELS.depthwiseGradInput].sort(),
+    );
   });
 
   it('SGD with momentum and gradient clipping (3 steps) matches the composite optimiser', async (t) => {
@@ -94,7 +120,7 @@ describe('fused kernels on webgpu', () => {
     await checkWeightedSumViews();
   });
 
-  it('the mixed activations of the edges leaving one state in one kernel match each edge\'s, side by side; their parameter sums by 64 lanes and by 256', async (t) => {
+  it("the mixed activations of the edges leaving one state in one kernel match each edge's, side by side; their parameter sums by 64 lanes and by 256", async (t) => {
     if (!available) return t.skip();
     for (const training of [true, false]) {
       await checkGroupedMixedActivation([2, 5, 5, 3], 4, training);
@@ -114,11 +140,17 @@ describe('fused kernels on webgpu', () => {
   it("the weights' indices are uniforms: a node's weighted sum and its gradients compile one program per number of terms, whatever the indices", async (t) => {
     if (!available) return t.skip();
     expect(fusedKernelsActive()).toBe(true);
-    const cached = () => Object.keys((tf.backend() as unknown as { pipelineCache: Record<string, unknown> }).pipelineCache).length;
+    const cached = () =>
+      Object.keys((tf.backend() as unknown as { pipelineCache: Record<string, unknown> }).pipelineCache).length;
     const weights = tf.softmax(tf.randomNormal([112], 0, 1, 'float32', 5)) as tf.Tensor1D;
-    const outputs = Array.from({ length: 6 }, (_, j) => tf.randomNormal([2, 4, 4, 3], 0, 1, 'float32', 10 + j) as tf.Tensor4D);
+    const outputs = Array.from(
+      { length: 6 },
+      (_, j) => tf.randomNormal([2, 4, 4, 3], 0, 1, 'float32', 10 + j) as tf.Tensor4D,
+    );
     const sumAndGrads = async (indices: number[]) => {
-      const grads = tf.grads((w: tf.Tensor, ...outs: tf.Tensor[]) => tf.sum(fusedWeightedSum(outs as tf.Tensor4D[], w as tf.Tensor1D, indices)))([weights, ...outputs]);
+      const grads = tf.grads((w: tf.Tensor, ...outs: tf.Tensor[]) =>
+        tf.sum(fusedWeightedSum(outs as tf.Tensor4D[], w as tf.Tensor1D, indices)),
+      )([weights, ...outputs]);
       await Promise.all(grads.map((g) => g.data()));
       tf.dispose(grads);
     };
@@ -148,11 +180,16 @@ describe('fused kernels on webgpu', () => {
     const x = tf.tensor4d(values, shape as [number, number, number, number]);
     const stats = jsBatchNormStats(values, 65);
     for (const affine of [true, false]) {
-      const y = await (affine ? batchNorm(x, tf.ones([65]) as tf.Tensor1D, tf.zeros([65]) as tf.Tensor1D) : batchNorm(x, null, null)).data();
+      const y = await (
+        affine ? batchNorm(x, tf.ones([65]) as tf.Tensor1D, tf.zeros([65]) as tf.Tensor1D) : batchNorm(x, null, null)
+      ).data();
       // The last elements lie in the second row of the elementwise kernel's workgroups.
       for (const i of [0, size - 1, size - 65, 64 * 65535 + 3]) {
         const k = i % 65;
-        expect(y[i], `affine=${affine}, element ${i}`).toBeCloseTo((values[i] - stats[k]) / Math.sqrt(stats[65 + k] + 1e-5), 4);
+        expect(y[i], `affine=${affine}, element ${i}`).toBeCloseTo(
+          (values[i] - stats[k]) / Math.sqrt(stats[65 + k] + 1e-5),
+          4,
+        );
       }
     }
   });

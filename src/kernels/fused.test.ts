@@ -3,7 +3,22 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../platform/node';
-import { FUSED_SHAPES, checkBatchNorm, checkBatchNormRelu, checkMaxPoolAgainstCpu, checkMaxPoolGrad, checkMixedActivation, checkSgd, checkFanOut, checkSumsKeepNothing, checkWeightedSum, checkGroupedPointwise, checkGroupedMixedActivation, checkWeightedSumViews, NODE_SUM_INDICES } from './fused.cases';
+import {
+  FUSED_SHAPES,
+  checkBatchNorm,
+  checkBatchNormRelu,
+  checkMaxPoolAgainstCpu,
+  checkMaxPoolGrad,
+  checkMixedActivation,
+  checkSgd,
+  checkFanOut,
+  checkSumsKeepNothing,
+  checkWeightedSum,
+  checkGroupedPointwise,
+  checkGroupedMixedActivation,
+  checkWeightedSumViews,
+  NODE_SUM_INDICES,
+} from './fused.cases';
 import { KERNELS } from './fused';
 import { withKernelOptions } from './options';
 import { decodeIndices, encodeIndices } from './fused-names';
@@ -43,7 +58,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
       }
     });
 
-    it('the mixed activations of the edges leaving one state in one kernel match each edge\'s, side by side', async () => {
+    it("the mixed activations of the edges leaving one state in one kernel match each edge's, side by side", async () => {
       for (const training of [true, false]) {
         await checkGroupedMixedActivation([2, 5, 5, 3], 4, training);
         await checkGroupedMixedActivation([4, 8, 8, 8], 3, training);
@@ -89,7 +104,11 @@ for (const backend of ['cpu', 'wasm'] as const) {
     });
 
     it("the max pools' gradients equal cpu's own (3x3 stride 1 and 2, PC-DARTS's 2x2 bypass; even and odd sizes)", async () => {
-      for (const shape of [[2, 6, 6, 3], [1, 7, 7, 2], [2, 9, 5, 4]]) {
+      for (const shape of [
+        [2, 6, 6, 3],
+        [1, 7, 7, 2],
+        [2, 9, 5, 4],
+      ]) {
         await checkMaxPoolAgainstCpu(shape, 3, 1);
         await checkMaxPoolAgainstCpu(shape, 3, 2);
         await checkMaxPoolAgainstCpu(shape, 2, 2);
@@ -101,11 +120,17 @@ for (const backend of ['cpu', 'wasm'] as const) {
       const ones = tf.ones([3]) as tf.Tensor1D;
       const zeros = tf.zeros([3]) as tf.Tensor1D;
       const count = async (fused: boolean, affine: boolean) => {
-        const info = await tf.profile(() => withKernelOptions({ fused }, () => tf.grad((xi: tf.Tensor) => batchNorm(xi as tf.Tensor4D, affine ? ones : null, affine ? zeros : null))(x)));
+        const info = await tf.profile(() =>
+          withKernelOptions({ fused }, () =>
+            tf.grad((xi: tf.Tensor) => batchNorm(xi as tf.Tensor4D, affine ? ones : null, affine ? zeros : null))(x),
+          ),
+        );
         return info.kernels.map((k) => k.name);
       };
       const nonAffine = await count(true, false);
-      expect(nonAffine.filter((n) => n.startsWith('LabBatchNorm')).sort()).toEqual([KERNELS.bnNonAffine, KERNELS.bnNonAffineGrad].sort());
+      expect(nonAffine.filter((n) => n.startsWith('LabBatchNorm')).sort()).toEqual(
+        [KERNELS.bnNonAffine, KERNELS.bnNonAffineGrad].sort(),
+      );
       expect(nonAffine.length).toBeLessThan((await count(false, false)).length / 5);
       const affine = await count(true, true);
       expect(affine.filter((n) => n.startsWith('LabBatchNorm')).sort()).toEqual(
@@ -121,13 +146,18 @@ for (const backend of ['cpu', 'wasm'] as const) {
       const zeros = tf.zeros([4]);
       for (const relu of [0, 1]) {
         const attrs = { epsilon: 1e-5, relu } as unknown as tf.NamedAttrMap;
-        const run = (name: string, inputs: Record<string, tf.Tensor>) => tf.engine().runKernel(name, inputs as tf.NamedTensorMap, attrs) as tf.Tensor;
+        const run = (name: string, inputs: Record<string, tf.Tensor>) =>
+          tf.engine().runKernel(name, inputs as tf.NamedTensorMap, attrs) as tf.Tensor;
         const stats = run(KERNELS.bnStats, { x });
         const pairValue = run(KERNELS.bnApply, { x, stats, gamma: ones, beta: zeros });
         const gradStats = run(KERNELS.bnGradStats, { dy, x });
         const pairGrad = run(KERNELS.bnGradApply, { dy, x, gradStats, gamma: ones });
-        expect(Array.from(await run(KERNELS.bnNonAffine, { x }).data()), `value, relu=${relu}`).toEqual(Array.from(await pairValue.data()));
-        expect(Array.from(await run(KERNELS.bnNonAffineGrad, { dy, x }).data()), `dx, relu=${relu}`).toEqual(Array.from(await pairGrad.data()));
+        expect(Array.from(await run(KERNELS.bnNonAffine, { x }).data()), `value, relu=${relu}`).toEqual(
+          Array.from(await pairValue.data()),
+        );
+        expect(Array.from(await run(KERNELS.bnNonAffineGrad, { dy, x }).data()), `dx, relu=${relu}`).toEqual(
+          Array.from(await pairGrad.data()),
+        );
       }
     });
 
@@ -136,7 +166,9 @@ for (const backend of ['cpu', 'wasm'] as const) {
       const beta = tf.randomNormal([9]);
       const params = { preluSlope: tf.fill([3], 0.25) as tf.Tensor1D, swishBeta: tf.scalar(1) };
       const info = await tf.profile(() =>
-        tf.grads((xi: tf.Tensor, b: tf.Tensor) => mixedActivationAll(xi as tf.Tensor4D, b as tf.Tensor1D, params, { training: true, rng: new Random(3) }))([x, beta]),
+        tf.grads((xi: tf.Tensor, b: tf.Tensor) =>
+          mixedActivationAll(xi as tf.Tensor4D, b as tf.Tensor1D, params, { training: true, rng: new Random(3) }),
+        )([x, beta]),
       );
       const lab = info.kernels.map((k) => k.name).filter((n) => n.startsWith('LabMixed'));
       expect(lab.sort()).toEqual([KERNELS.mixForward, KERNELS.mixGrad, KERNELS.mixParamGrad].sort());

@@ -9,7 +9,18 @@
 // webgl has none and uses the composite ops in ops.ts and optimizer.ts, which are also the
 // reference the fused kernels are tested against (fused.test.ts, fused.gpu.test.ts).
 import * as tf from '@tensorflow/tfjs';
-import { KERNELS, MAX_ADDN_INPUTS, MAX_MIX_GROUPS, MAX_SUM_INPUTS, MAX_SUM_TERMS, decodeIndices, decodeViews, encodeIndices, encodeViews, type TermView } from './fused-names';
+import {
+  KERNELS,
+  MAX_ADDN_INPUTS,
+  MAX_MIX_GROUPS,
+  MAX_SUM_INPUTS,
+  MAX_SUM_TERMS,
+  decodeIndices,
+  decodeViews,
+  encodeIndices,
+  encodeViews,
+  type TermView,
+} from './fused-names';
 import { registerJsKernels } from './fused-js';
 import { registerWebGpuKernels } from './fused-wgsl';
 import { kernelOptions } from './options';
@@ -27,10 +38,18 @@ export function fusedKernelsActive(): boolean {
 // The ops, with hand-written gradients that recompute from x (the tape keeps x alone).
 
 function run(name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, number | string> = {}): tf.Tensor {
-  return tf.engine().runKernel(name, inputs as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+  return tf
+    .engine()
+    .runKernel(name, inputs as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
 }
 function runMulti(name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, number> = {}): tf.Tensor[] {
-  return tf.engine().runKernel(name, inputs as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as unknown as tf.Tensor[];
+  return tf
+    .engine()
+    .runKernel(
+      name,
+      inputs as unknown as tf.NamedTensorMap,
+      attrs as unknown as tf.NamedAttrMap,
+    ) as unknown as tf.Tensor[];
 }
 
 /**
@@ -38,7 +57,14 @@ function runMulti(name: string, inputs: Record<string, tf.Tensor>, attrs: Record
  * relu: ReLU of the output in the same kernels (non-affine only): the ReLU between a SepConv's
  * two halves costs no kernel forward and none backward.
  */
-export function fusedBatchNorm(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, epsilon: number, affine: boolean, relu = false): tf.Tensor4D {
+export function fusedBatchNorm(
+  x: tf.Tensor4D,
+  gamma: tf.Tensor1D,
+  beta: tf.Tensor1D,
+  epsilon: number,
+  affine: boolean,
+  relu = false,
+): tf.Tensor4D {
   if (relu && affine) throw new Error('fusedBatchNorm: relu is fused for non-affine batch norm only');
   const attrs = { epsilon, relu: relu ? 1 : 0 };
   if (!affine) {
@@ -47,7 +73,10 @@ export function fusedBatchNorm(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tens
       const [xi, save] = args as [tf.Tensor4D, tf.GradSaveFunc];
       save([xi]);
       const value = run(KERNELS.bnNonAffine, { x: xi }, attrs) as tf.Tensor4D;
-      return { value, gradFunc: (dy: tf.Tensor, [xs]: tf.Tensor[]) => [run(KERNELS.bnNonAffineGrad, { dy, x: xs }, attrs)] };
+      return {
+        value,
+        gradFunc: (dy: tf.Tensor, [xs]: tf.Tensor[]) => [run(KERNELS.bnNonAffineGrad, { dy, x: xs }, attrs)],
+      };
     });
     return op(x) as tf.Tensor4D;
   }
@@ -62,7 +91,11 @@ export function fusedBatchNorm(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tens
       const gradStats = run(KERNELS.bnGradStats, { dy, x: xs }, attrs);
       const dx = run(KERNELS.bnGradApply, { dy, x: xs, gradStats, gamma: gs }, attrs);
       const c = gs.shape[0];
-      return [dx, tf.reshape(tf.slice(gradStats, [3, 0], [1, c]), [c]), tf.reshape(tf.slice(gradStats, [2, 0], [1, c]), [c])];
+      return [
+        dx,
+        tf.reshape(tf.slice(gradStats, [3, 0], [1, c]), [c]),
+        tf.reshape(tf.slice(gradStats, [2, 0], [1, c]), [c]),
+      ];
     };
     return { value, gradFunc };
   });
@@ -87,9 +120,13 @@ export function fusedMixedActivation(
   slopeOffsets: number[] = [0],
 ): tf.Tensor4D {
   const groups = coefficients.rank === 1 ? 1 : coefficients.shape[0];
-  if (groups > MAX_MIX_GROUPS || slopeOffsets.length !== groups) throw new Error(`fusedMixedActivation: ${slopeOffsets.length} slope offsets for ${groups} groups (at most ${MAX_MIX_GROUPS})`);
+  if (groups > MAX_MIX_GROUPS || slopeOffsets.length !== groups)
+    throw new Error(
+      `fusedMixedActivation: ${slopeOffsets.length} slope offsets for ${groups} groups (at most ${MAX_MIX_GROUPS})`,
+    );
   for (const offset of slopeOffsets)
-    if (slopes.size !== 1 && offset + x.size > slopes.size) throw new Error(`fusedMixedActivation: ${x.size} slopes from ${offset} overrun a pool of ${slopes.size}`);
+    if (slopes.size !== 1 && offset + x.size > slopes.size)
+      throw new Error(`fusedMixedActivation: ${x.size} slopes from ${offset} overrun a pool of ${slopes.size}`);
   const inputs = { x, coefficients, preluSlope, swishBeta: tf.reshape(swishBeta, [groups]), slopes };
   return run(KERNELS.mixForward, inputs, { slopeOffsets: encodeIndices(slopeOffsets) }) as tf.Tensor4D;
 }
@@ -127,7 +164,15 @@ export function fusedSgdStep(
  * fusedSgdStep in one dispatch, in place, on webgpu: w wraps the packed buffer [w; buf] that
  * PackedSgdBuffers.prepare made (packed-sgd.ts). Returns a reference to w (dispose it).
  */
-export function fusedSgdPackedStep(w: tf.Tensor, g: tf.Tensor, scale: tf.Tensor, learningRate: number, momentum: number, weightDecay: number, first: boolean): tf.Tensor {
+export function fusedSgdPackedStep(
+  w: tf.Tensor,
+  g: tf.Tensor,
+  scale: tf.Tensor,
+  learningRate: number,
+  momentum: number,
+  weightDecay: number,
+  first: boolean,
+): tf.Tensor {
   return run(KERNELS.sgdPacked, { w, g, scale }, { momentum: first ? 0 : momentum, weightDecay, learningRate });
 }
 
@@ -141,8 +186,14 @@ export function fusedSgdPackedStep(w: tf.Tensor, g: tf.Tensor, scale: tf.Tensor,
  * output j may hold several edges' outputs side by side in channels, of which the term reads
  * slot views[j].slot (a grouped conv's result, read in place instead of split).
  */
-export function fusedWeightedSum(outputs: tf.Tensor4D[], weights: tf.Tensor1D | (() => tf.Tensor1D), indices: number[], views?: TermView[]): tf.Tensor4D {
-  if (outputs.length !== indices.length || outputs.length === 0) throw new Error('fusedWeightedSum: one index per output');
+export function fusedWeightedSum(
+  outputs: tf.Tensor4D[],
+  weights: tf.Tensor1D | (() => tf.Tensor1D),
+  indices: number[],
+  views?: TermView[],
+): tf.Tensor4D {
+  if (outputs.length !== indices.length || outputs.length === 0)
+    throw new Error('fusedWeightedSum: one index per output');
   if (views && views.length !== outputs.length) throw new Error('fusedWeightedSum: one view per output');
   // One kernel per 6 outputs, then their sums added (by sums that save nothing). A chained
   // running sum (a kernel reading the last one's result) would be one kernel fewer, but the
@@ -152,8 +203,19 @@ export function fusedWeightedSum(outputs: tf.Tensor4D[], weights: tf.Tensor1D | 
     const inputs = [typeof weights === 'function' ? weights() : weights, ...outputs.slice(i, i + MAX_SUM_TERMS)];
     const chunk = views?.slice(i, i + MAX_SUM_TERMS);
     // Views only where a term reads part of its tensor: the attribute is the kernel's cache key on cpu and wasm.
-    const attrs = { indices: encodeIndices(indices.slice(i, i + MAX_SUM_TERMS)), ...(chunk?.some((v) => v.groups > 1) ? { views: encodeViews(chunk) } : {}) };
-    partial.push(tf.engine().runKernel(KERNELS.weightedSum, inputs as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor);
+    const attrs = {
+      indices: encodeIndices(indices.slice(i, i + MAX_SUM_TERMS)),
+      ...(chunk?.some((v) => v.groups > 1) ? { views: encodeViews(chunk) } : {}),
+    };
+    partial.push(
+      tf
+        .engine()
+        .runKernel(
+          KERNELS.weightedSum,
+          inputs as unknown as tf.NamedTensorMap,
+          attrs as unknown as tf.NamedAttrMap,
+        ) as tf.Tensor,
+    );
   }
   return sumInChunks(partial) as tf.Tensor4D;
 }
@@ -165,7 +227,13 @@ export function weightedSumKernels(terms: number): number {
 
 /** Σ tensors (at most ops.MAX_ADDN of them) by tfjs's AddN, with a gradient that saves nothing (KERNELS.addN). */
 export function fusedAddN(tensors: tf.Tensor[]): tf.Tensor {
-  return tf.engine().runKernel(KERNELS.addN, tensors as unknown as tf.NamedTensorMap, { count: tensors.length } as unknown as tf.NamedAttrMap) as tf.Tensor;
+  return tf
+    .engine()
+    .runKernel(
+      KERNELS.addN,
+      tensors as unknown as tf.NamedTensorMap,
+      { count: tensors.length } as unknown as tf.NamedAttrMap,
+    ) as tf.Tensor;
 }
 
 /**
@@ -174,9 +242,16 @@ export function fusedAddN(tensors: tf.Tensor[]): tf.Tensor {
  * reader after the first (a mixed edge's input has up to 16 readers).
  */
 export function fusedFanOut<T extends tf.Tensor>(x: T, count: number): T[] {
-  if (!Number.isInteger(count) || count < 2) throw new Error(`fusedFanOut: count must be an integer of at least 2, got ${count}`);
+  if (!Number.isInteger(count) || count < 2)
+    throw new Error(`fusedFanOut: count must be an integer of at least 2, got ${count}`);
   ensureRegistered();
-  const handles = tf.engine().runKernel(KERNELS.fanOut, { x } as unknown as tf.NamedTensorMap, { count } as unknown as tf.NamedAttrMap) as unknown as T[];
+  const handles = tf
+    .engine()
+    .runKernel(
+      KERNELS.fanOut,
+      { x } as unknown as tf.NamedTensorMap,
+      { count } as unknown as tf.NamedAttrMap,
+    ) as unknown as T[];
   // A copy: the engine returns the array its tape node keeps as the op's outputs, and a caller
   // that pops from it would cut the op out of the backward pass.
   return handles.slice();
@@ -202,7 +277,13 @@ export function fusedMaxPoolGradActive(): boolean {
 }
 
 /** A size×size max pool's input gradient, recomputed from x (see KERNELS.maxPoolGrad). */
-export function fusedMaxPoolGrad(x: tf.Tensor4D, dy: tf.Tensor4D, size: number, stride: number, padBefore: number): tf.Tensor4D {
+export function fusedMaxPoolGrad(
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  size: number,
+  stride: number,
+  padBefore: number,
+): tf.Tensor4D {
   return run(KERNELS.maxPoolGrad, { x, dy }, { size, stride, padBefore }) as tf.Tensor4D;
 }
 
@@ -267,7 +348,8 @@ function registerGradients(): void {
     kernelName: KERNELS.groupedPointwise,
     inputsToSave: ['x', 'weight'],
     gradFunc: (dy, [x, weight], attrs) => {
-      if ((attrs as Record<string, number>).transpose === 1) throw new Error('LabGroupedPointwise: the transposed form is a gradient and has none of its own');
+      if ((attrs as Record<string, number>).transpose === 1)
+        throw new Error('LabGroupedPointwise: the transposed form is a gradient and has none of its own');
       const g = dy as tf.Tensor;
       return {
         x: () => run(KERNELS.groupedPointwise, { x: g, weight }, { transpose: 1 }),
@@ -289,12 +371,24 @@ function registerGradients(): void {
         0: () => {
           const inputs: Record<string, tf.Tensor> = { dy: g };
           outputs.forEach((o, j) => (inputs[`o${j}`] = o));
-          const rows = run(KERNELS.weightedSumGrad, inputs, { indices: code, width: weights.shape[0], ...(viewCode ? { views: viewCode } : {}) });
+          const rows = run(KERNELS.weightedSumGrad, inputs, {
+            indices: code,
+            width: weights.shape[0],
+            ...(viewCode ? { views: viewCode } : {}),
+          });
           return rows.shape[0] === 1 ? tf.reshape(rows, [weights.shape[0]]) : tf.sum(rows, 0);
         },
       };
       // A term read through a view gets its gradient in its slot and zeros in the others.
-      indices.forEach((index, j) => (grads[j + 1] = () => run(KERNELS.scaleBy, { x: g, weights }, views[j].groups > 1 ? { index, groups: views[j].groups, slot: views[j].slot } : { index })));
+      indices.forEach(
+        (index, j) =>
+          (grads[j + 1] = () =>
+            run(
+              KERNELS.scaleBy,
+              { x: g, weights },
+              views[j].groups > 1 ? { index, groups: views[j].groups, slot: views[j].slot } : { index },
+            )),
+      );
       return grads;
     },
   });
@@ -305,10 +399,21 @@ function registerGradients(): void {
       // dx and the per-channel sums [8, G·C] in one kernel; then each parameter's gradient from
       // the sums, for the parameters being differentiated (β's coefficients in the
       // architecture step, PReLU's and Swish's parameters in the weights' step).
-      const [dx, perChannel] = runMulti(KERNELS.mixGrad, { dy: dy as tf.Tensor, x, coefficients, preluSlope, swishBeta, slopes }, attrs as Record<string, number>);
-      const part = (index: number) => () => run(KERNELS.mixParamGrad, { stats: perChannel, coefficients }, { part: index });
+      const [dx, perChannel] = runMulti(
+        KERNELS.mixGrad,
+        { dy: dy as tf.Tensor, x, coefficients, preluSlope, swishBeta, slopes },
+        attrs as Record<string, number>,
+      );
+      const part = (index: number) => () =>
+        run(KERNELS.mixParamGrad, { stats: perChannel, coefficients }, { part: index });
       // The slopes are a constant pool: never differentiated, so this is never called.
-      return { x: () => dx, coefficients: part(0), preluSlope: part(1), swishBeta: part(2), slopes: () => tf.zerosLike(slopes) };
+      return {
+        x: () => dx,
+        coefficients: part(0),
+        preluSlope: part(1),
+        swishBeta: part(2),
+        slopes: () => tf.zerosLike(slopes),
+      };
     },
   });
 }

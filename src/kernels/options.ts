@@ -19,7 +19,11 @@ export interface KernelOptions {
   convFormulation: ConvFormulation | null;
 }
 
-export const DEFAULT_KERNEL_OPTIONS: Readonly<KernelOptions> = Object.freeze({ fused: true, packedSgd: true, convFormulation: null });
+export const DEFAULT_KERNEL_OPTIONS: Readonly<KernelOptions> = Object.freeze({
+  fused: true,
+  packedSgd: true,
+  convFormulation: null,
+});
 
 let current: Readonly<KernelOptions> = DEFAULT_KERNEL_OPTIONS;
 

@@ -31,7 +31,9 @@ interface TensorData {
 interface WebGpuBackendInternals {
   device: { createBuffer(d: { size: number; usage: number }): GpuBuffer };
   tensorMap: { get(dataId: object): TensorData | undefined };
-  commandEncoder: { copyBufferToBuffer(src: GpuBuffer, srcOffset: number, dst: GpuBuffer, dstOffset: number, size: number): void } | null;
+  commandEncoder: {
+    copyBufferToBuffer(src: GpuBuffer, srcOffset: number, dst: GpuBuffer, dstOffset: number, size: number): void;
+  } | null;
   ensureCommandEncoderReady(): void;
   endComputePassEncoder(): void;
   submitQueue(): void;
@@ -46,7 +48,12 @@ const packedBuffers = new WeakSet<object>();
 
 /** Whether `resource` is a packed buffer with room for [ω; momentum] of `size` values. */
 export function isPackedBuffer(resource: unknown, size: number): boolean {
-  return typeof resource === 'object' && resource !== null && packedBuffers.has(resource) && (resource as GpuBuffer).size >= 8 * size;
+  return (
+    typeof resource === 'object' &&
+    resource !== null &&
+    packedBuffers.has(resource) &&
+    (resource as GpuBuffer).size >= 8 * size
+  );
 }
 
 /**
@@ -123,7 +130,14 @@ function halfOf(buffer: GpuBuffer, v: tf.Variable, half: 0 | 1): tf.Tensor {
 }
 
 /** Records a copy between GPU buffers in the backend's command stream, after the work queued so far. */
-function copy(backend: WebGpuBackendInternals, src: GpuBuffer, srcOffset: number, dst: GpuBuffer, dstOffset: number, bytes: number): void {
+function copy(
+  backend: WebGpuBackendInternals,
+  src: GpuBuffer,
+  srcOffset: number,
+  dst: GpuBuffer,
+  dstOffset: number,
+  bytes: number,
+): void {
   backend.ensureCommandEncoderReady();
   backend.endComputePassEncoder();
   backend.commandEncoder!.copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
@@ -148,7 +162,9 @@ export class PackedSgdBuffers {
 
   private checkBackend(what: string): void {
     if (tf.backend() !== (this.backend as unknown))
-      throw new Error(`packed SGD: ${what} needs the webgpu backend its buffers live on; dispose the optimiser before switching backends`);
+      throw new Error(
+        `packed SGD: ${what} needs the webgpu backend its buffers live on; dispose the optimiser before switching backends`,
+      );
   }
 
   /**
@@ -160,7 +176,8 @@ export class PackedSgdBuffers {
     this.checkBackend('an update');
     const backend = this.backend;
     const rebind: [tf.Variable, GpuBuffer][] = [];
-    const momentumFromSlot = (v: tf.Variable, buffer: GpuBuffer) => copy(backend, bufferOf(backend, this.slotOf(v)), 0, buffer, v.size * 4, v.size * 4);
+    const momentumFromSlot = (v: tf.Variable, buffer: GpuBuffer) =>
+      copy(backend, bufferOf(backend, this.slotOf(v)), 0, buffer, v.size * 4, v.size * 4);
     // The slots hold the momentum: every buffer takes it, also those of variables not updated now.
     if (!this.momentumInBuffers) for (const [v, buffer] of this.buffers) if (!v.isDisposed) momentumFromSlot(v, buffer);
     let created = false;
@@ -179,7 +196,9 @@ export class PackedSgdBuffers {
         rebind.push([v, buffer]);
       } else if (backend.refCount(v.dataId) > 1) {
         // A clone or view shares ω's data, and would change with the update in place.
-        throw new Error(`packed SGD: the weights ${v.name} are shared with another tensor (a clone?) that an update in place would change`);
+        throw new Error(
+          `packed SGD: the weights ${v.name} are shared with another tensor (a clone?) that an update in place would change`,
+        );
       }
     }
     // Submitted before the old tensors are released: a released buffer can be handed out again
@@ -198,7 +217,13 @@ export class PackedSgdBuffers {
     if (!this.momentumInBuffers || tf.backend() !== (this.backend as unknown)) return null;
     const buffer = this.buffers.get(v);
     if (!buffer || bufferOf(this.backend, v) !== buffer) return null;
-    return tf.engine().runKernel(KERNELS.packedMomentum, { w: v } as unknown as tf.NamedTensorMap, { scale } as unknown as tf.NamedAttrMap) as tf.Tensor;
+    return tf
+      .engine()
+      .runKernel(
+        KERNELS.packedMomentum,
+        { w: v } as unknown as tf.NamedTensorMap,
+        { scale } as unknown as tf.NamedAttrMap,
+      ) as tf.Tensor;
   }
 
   /** Copies the buffers' momentum into the slots, before anything reads the slots. */
@@ -230,7 +255,8 @@ export class PackedSgdBuffers {
     if (tf.backend() !== (backend as unknown)) {
       // The backend was switched: tfjs may still move still-packed weights off the webgpu
       // backend, so only the buffers no variable uses any more are freed.
-      for (const [v, buffer] of this.buffers) if (v.isDisposed || backend.tensorMap.get(v.dataId)?.resource !== buffer) buffer.destroy();
+      for (const [v, buffer] of this.buffers)
+        if (v.isDisposed || backend.tensorMap.get(v.dataId)?.resource !== buffer) buffer.destroy();
       this.buffers.clear();
       return;
     }

@@ -25,7 +25,9 @@ describe('webgpu safety', () => {
     if (!available) return t.skip();
     const seen: string[] = [];
     watchWebGpuDevice((f) => seen.push(`${f.kind}: ${f.message}`));
-    const device = (tf.backend() as unknown as { device: { createBuffer(d: { size: number; usage: number }): unknown } }).device;
+    const device = (
+      tf.backend() as unknown as { device: { createBuffer(d: { size: number; usage: number }): unknown } }
+    ).device;
     device.createBuffer({ size: 4, usage: 0 }); // usage 0 is invalid
     await new Promise((r) => setTimeout(r, 300));
     expect(seen.length).toBe(1);

@@ -33,7 +33,10 @@ export function installSafeAddN(backendName: string = tf.getBackend()): void {
           const chunk = level.slice(i, i + MAX_ADDN);
           if (chunk.length === 1) next.push(chunk[0]);
           else {
-            const partial = originalFunc({ ...args, inputs: chunk as unknown as tf.NamedTensorInfoMap }) as tf.TensorInfo;
+            const partial = originalFunc({
+              ...args,
+              inputs: chunk as unknown as tf.NamedTensorInfoMap,
+            }) as tf.TensorInfo;
             intermediates.push(partial);
             next.push(partial);
           }
@@ -84,7 +87,10 @@ export interface DeviceFailure {
 }
 
 interface MinimalGpuDevice {
-  addEventListener?(type: 'uncapturederror', listener: (event: { error: { message: string; constructor: { name: string } } }) => void): void;
+  addEventListener?(
+    type: 'uncapturederror',
+    listener: (event: { error: { message: string; constructor: { name: string } } }) => void,
+  ): void;
   lost?: Promise<{ reason: string; message: string }>;
 }
 
@@ -106,11 +112,17 @@ export function watchWebGpuDevice(onFailure: (failure: DeviceFailure) => void): 
   device.addEventListener?.('uncapturederror', (event) => {
     const name = event.error?.constructor?.name ?? '';
     const kind = name.includes('OutOfMemory') ? 'out-of-memory' : name.includes('Internal') ? 'internal' : 'validation';
-    report({ kind, message: `WebGPU ${kind} error: ${event.error?.message ?? 'unknown'}. Results after this point would be wrong, so the search stopped.` });
+    report({
+      kind,
+      message: `WebGPU ${kind} error: ${event.error?.message ?? 'unknown'}. Results after this point would be wrong, so the search stopped.`,
+    });
   });
   device.lost?.then((info) => {
     if (info.reason === 'destroyed') return; // we disposed it ourselves
-    report({ kind: 'device-lost', message: `The GPU device was lost (${info.reason || 'unknown reason'}: ${info.message}). Resume from the last checkpoint, on this or another backend.` });
+    report({
+      kind: 'device-lost',
+      message: `The GPU device was lost (${info.reason || 'unknown reason'}: ${info.message}). Resume from the last checkpoint, on this or another backend.`,
+    });
   });
   return true;
 }

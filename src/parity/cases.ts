@@ -41,10 +41,32 @@ export interface ParityCase {
 
 const ctx = () => ({ training: false, rng: new Random(1) });
 export const PARITY_CASES: ParityCase[] = [
-  { name: 'sumTensors of 9 (AddN chunking)', shapes: Array.from({ length: 9 }, () => [2, 3]), f: (...xs) => sumTensors(xs) },
-  { name: 'conv1x1 stride 2', shapes: [[2, 5, 5, 3], [3, 4]], f: (x, w) => conv1x1(x as tf.Tensor4D, w as tf.Tensor2D, 2) },
-  { name: 'stem conv2d', shapes: [[2, 6, 6, 3], [3, 3, 3, 4]], f: (x, w) => conv2d(x as tf.Tensor4D, w as tf.Tensor4D) },
-  { name: 'batch norm (affine)', shapes: [[4, 3, 3, 2], [2], [2]], f: (x, g, b) => batchNorm(x as tf.Tensor4D, g as tf.Tensor1D, b as tf.Tensor1D) },
+  {
+    name: 'sumTensors of 9 (AddN chunking)',
+    shapes: Array.from({ length: 9 }, () => [2, 3]),
+    f: (...xs) => sumTensors(xs),
+  },
+  {
+    name: 'conv1x1 stride 2',
+    shapes: [
+      [2, 5, 5, 3],
+      [3, 4],
+    ],
+    f: (x, w) => conv1x1(x as tf.Tensor4D, w as tf.Tensor2D, 2),
+  },
+  {
+    name: 'stem conv2d',
+    shapes: [
+      [2, 6, 6, 3],
+      [3, 3, 3, 4],
+    ],
+    f: (x, w) => conv2d(x as tf.Tensor4D, w as tf.Tensor4D),
+  },
+  {
+    name: 'batch norm (affine)',
+    shapes: [[4, 3, 3, 2], [2], [2]],
+    f: (x, g, b) => batchNorm(x as tf.Tensor4D, g as tf.Tensor1D, b as tf.Tensor1D),
+  },
   { name: 'batch norm (non-affine)', shapes: [[4, 3, 3, 2]], f: (x) => batchNorm(x as tf.Tensor4D, null, null) },
   { name: "batch norm + relu (SepConv's middle)", shapes: [[4, 3, 3, 2]], f: (x) => batchNormRelu(x as tf.Tensor4D) },
   { name: 'max pool stride 1', shapes: [[2, 5, 5, 2]], f: (x) => maxPool3x3(x as tf.Tensor4D, 1) },
@@ -61,19 +83,33 @@ export const PARITY_CASES: ParityCase[] = [
     [5, 2, 2],
   ].map(([k, d, s]) => ({
     name: `depthwise k${k} dilation ${d} stride ${s}`,
-    shapes: [[2, 7, 7, 3], [k, k, 3, 1]],
+    shapes: [
+      [2, 7, 7, 3],
+      [k, k, 3, 1],
+    ],
     f: (x: tf.Tensor, w: tf.Tensor) => depthwiseConv(x as tf.Tensor4D, w as tf.Tensor4D, s as 1 | 2, d),
   })),
   ...ACTIVATIONS.map((name) => ({
     name: `activation ${name}`,
     shapes: name === 'prelu' ? [[2, 3, 3, 4], [4]] : name === 'swish' ? [[2, 3, 3, 4], []] : [[2, 3, 3, 4]],
     f: (x: tf.Tensor, p?: tf.Tensor) =>
-      activation(name, x as tf.Tensor4D, { preluSlope: name === 'prelu' ? (p as tf.Tensor1D) : undefined, swishBeta: name === 'swish' ? p : undefined }, ctx()),
+      activation(
+        name,
+        x as tf.Tensor4D,
+        { preluSlope: name === 'prelu' ? (p as tf.Tensor1D) : undefined, swishBeta: name === 'swish' ? p : undefined },
+        ctx(),
+      ),
   })),
   {
     name: 'mixed activation (all 9, recomputed gradient)',
     shapes: [[2, 3, 3, 4], [9], [4], []],
-    f: (x, beta, a, b) => mixedActivationAll(x as tf.Tensor4D, tf.softmax(beta) as tf.Tensor1D, { preluSlope: a as tf.Tensor1D, swishBeta: b }, ctx()),
+    f: (x, beta, a, b) =>
+      mixedActivationAll(
+        x as tf.Tensor4D,
+        tf.softmax(beta) as tf.Tensor1D,
+        { preluSlope: a as tf.Tensor1D, swishBeta: b },
+        ctx(),
+      ),
   },
 ];
 
@@ -88,9 +124,13 @@ export async function evaluateCase(c: ParityCase): Promise<Float32Array[]> {
   return result;
 }
 
-
 /** Worst error in units of the tolerance (≤ 1 passes), and where. */
-export function compareArrays(got: ArrayLike<number>, want: ArrayLike<number>, rel: number, abs: number): { worst: number; at: number } {
+export function compareArrays(
+  got: ArrayLike<number>,
+  want: ArrayLike<number>,
+  rel: number,
+  abs: number,
+): { worst: number; at: number } {
   if (got.length !== want.length) return { worst: Infinity, at: -1 };
   let worst = 0;
   let at = 0;
@@ -102,10 +142,33 @@ export function compareArrays(got: ArrayLike<number>, want: ArrayLike<number>, r
 }
 
 /** A short factorized search from a fixed seed on tiny synthetic data, on the current backend: its validation losses and final α and β of both cell types. */
-export async function runParitySearch(steps = 2): Promise<{ losses: number[]; alpha: Float32Array; beta: Float32Array }> {
-  const dataset = makeSyntheticDataset({ seed: 5, height: 8, width: 8, channels: 3, classes: 4, trainCount: 128, testCount: 16 });
-  const config = makeConfig({ mode: 'factorized', channels: 4, layers: 3, batchSize: 8, maxSteps: steps, seed: 4, archLearningRate: 0.01, activationLearningRate: 0.01 });
-  const engine = new SearchEngine(config, { height: 8, width: 8, channels: 3, classes: 4 }, makeSearchStreams(dataset, { batchSize: 8, seed: 4 }));
+export async function runParitySearch(
+  steps = 2,
+): Promise<{ losses: number[]; alpha: Float32Array; beta: Float32Array }> {
+  const dataset = makeSyntheticDataset({
+    seed: 5,
+    height: 8,
+    width: 8,
+    channels: 3,
+    classes: 4,
+    trainCount: 128,
+    testCount: 16,
+  });
+  const config = makeConfig({
+    mode: 'factorized',
+    channels: 4,
+    layers: 3,
+    batchSize: 8,
+    maxSteps: steps,
+    seed: 4,
+    archLearningRate: 0.01,
+    activationLearningRate: 0.01,
+  });
+  const engine = new SearchEngine(
+    config,
+    { height: 8, width: 8, channels: 3, classes: 4 },
+    makeSearchStreams(dataset, { batchSize: 8, seed: 4 }),
+  );
   try {
     const losses: number[] = [];
     while (!engine.done) losses.push((await engine.runStep()).valLoss);

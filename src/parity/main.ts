@@ -88,7 +88,9 @@ async function main() {
     for (const [i, c] of PARITY_CASES.entries()) {
       const t = performance.now();
       const got = await evaluateCase(c);
-      const worst = Math.max(...got.map((g, k) => compareArrays(g, reference[i][k], OP_TOLERANCE.rel, OP_TOLERANCE.abs).worst));
+      const worst = Math.max(
+        ...got.map((g, k) => compareArrays(g, reference[i][k], OP_TOLERANCE.rel, OP_TOLERANCE.abs).worst),
+      );
       report({ backend, check: c.name, worst, ms: performance.now() - t, ok: worst <= 1 });
     }
     if (referenceSearch) {
@@ -99,14 +101,23 @@ async function main() {
         compareArrays(got.alpha, referenceSearch.alpha, SEARCH_TOLERANCE.rel, SEARCH_TOLERANCE.abs).worst,
         compareArrays(got.beta, referenceSearch.beta, SEARCH_TOLERANCE.rel, SEARCH_TOLERANCE.abs).worst,
       );
-      report({ backend, check: 'two factorized search steps (losses, α, β)', worst, ms: performance.now() - t, ok: worst <= 1 });
+      report({
+        backend,
+        check: 'two factorized search steps (losses, α, β)',
+        worst,
+        ms: performance.now() - t,
+        ok: worst <= 1,
+      });
       // The same seed again on this backend: the same losses, α and β bit for bit, and no
       // tensor or data buffer more once it is disposed. (The first search on a backend leaves
       // its cached constants: pool corrections, BN's ones, RReLU's noise pool.)
       const before = tf.memory();
       t = performance.now();
       const again = await runParitySearch(2);
-      const differing = bitsDiffering(got.losses, again.losses) + bitsDiffering(got.alpha, again.alpha) + bitsDiffering(got.beta, again.beta);
+      const differing =
+        bitsDiffering(got.losses, again.losses) +
+        bitsDiffering(got.alpha, again.alpha) +
+        bitsDiffering(got.beta, again.beta);
       const values = got.losses.length + got.alpha.length + got.beta.length;
       report({
         backend,
@@ -117,7 +128,10 @@ async function main() {
         detail: `${differing} of ${values} values differ`,
       });
       const after = tf.memory();
-      const leaked = { tensors: after.numTensors - before.numTensors, buffers: after.numDataBuffers - before.numDataBuffers };
+      const leaked = {
+        tensors: after.numTensors - before.numTensors,
+        buffers: after.numDataBuffers - before.numDataBuffers,
+      };
       report({
         backend,
         check: 'tensors and data buffers a disposed search leaves',

@@ -12,7 +12,10 @@ import { OP_TOLERANCE, PARITY_CASES, SEARCH_TOLERANCE, compareArrays, evaluateCa
 function expectClose(got: Float32Array, want: Float32Array, rel: number, abs: number, label: string) {
   expect(got.length, label).toBe(want.length);
   const { worst, at } = compareArrays(got, want, rel, abs);
-  expect(worst, `${label}: worst error (in units of the tolerance) at [${at}]: got ${got[at]}, cpu ${want[at]}`).toBeLessThanOrEqual(1);
+  expect(
+    worst,
+    `${label}: worst error (in units of the tolerance) at [${at}]: got ${got[at]}, cpu ${want[at]}`,
+  ).toBeLessThanOrEqual(1);
 }
 
 export function defineParitySuite(backend: NodeBackend, { search = true } = {}): void {
@@ -34,28 +37,46 @@ export function defineParitySuite(backend: NodeBackend, { search = true } = {}):
   });
 
   describe(`${backend} against cpu`, () => {
-  it('every op and activation: forward value and gradients', async (t) => {
-    if (!available) return t.skip();
-    for (const c of PARITY_CASES) {
-      await tf.setBackend('cpu');
-      const want = await evaluateCase(c);
-      await tf.setBackend(backend);
-      const got = await evaluateCase(c);
-      got.forEach((g, i) => expectClose(g, want[i], OP_TOLERANCE.rel, OP_TOLERANCE.abs, `${c.name} ${i === 0 ? 'forward' : `gradient ${i - 1}`}`));
-    }
-  }, 300_000);
+    it('every op and activation: forward value and gradients', async (t) => {
+      if (!available) return t.skip();
+      for (const c of PARITY_CASES) {
+        await tf.setBackend('cpu');
+        const want = await evaluateCase(c);
+        await tf.setBackend(backend);
+        const got = await evaluateCase(c);
+        got.forEach((g, i) =>
+          expectClose(
+            g,
+            want[i],
+            OP_TOLERANCE.rel,
+            OP_TOLERANCE.abs,
+            `${c.name} ${i === 0 ? 'forward' : `gradient ${i - 1}`}`,
+          ),
+        );
+      }
+    }, 300_000);
 
-  it.skipIf(!search)('two factorized search steps from the same seed give the same α/β', async (t) => {
-    if (!available) return t.skip();
-    const run = async (b: string) => {
-      await tf.setBackend(b);
-      return runParitySearch(2);
-    };
-    const cpu = await run('cpu');
-    const gpu = await run(backend);
-    expectClose(Float32Array.from(gpu.losses), Float32Array.from(cpu.losses), SEARCH_TOLERANCE.rel, SEARCH_TOLERANCE.abs, 'validation losses');
-    expectClose(gpu.alpha, cpu.alpha, SEARCH_TOLERANCE.rel, SEARCH_TOLERANCE.abs, 'α (normal, then reduce)');
-    expectClose(gpu.beta, cpu.beta, SEARCH_TOLERANCE.rel, SEARCH_TOLERANCE.abs, 'β (normal, then reduce)');
-  }, 600_000);
-});
+    it.skipIf(!search)(
+      'two factorized search steps from the same seed give the same α/β',
+      async (t) => {
+        if (!available) return t.skip();
+        const run = async (b: string) => {
+          await tf.setBackend(b);
+          return runParitySearch(2);
+        };
+        const cpu = await run('cpu');
+        const gpu = await run(backend);
+        expectClose(
+          Float32Array.from(gpu.losses),
+          Float32Array.from(cpu.losses),
+          SEARCH_TOLERANCE.rel,
+          SEARCH_TOLERANCE.abs,
+          'validation losses',
+        );
+        expectClose(gpu.alpha, cpu.alpha, SEARCH_TOLERANCE.rel, SEARCH_TOLERANCE.abs, 'α (normal, then reduce)');
+        expectClose(gpu.beta, cpu.beta, SEARCH_TOLERANCE.rel, SEARCH_TOLERANCE.abs, 'β (normal, then reduce)');
+      },
+      600_000,
+    );
+  });
 }

@@ -5,4 +5,3 @@ import { defineParitySuite } from './node';
 // The two-step search comparison runs in the browser suite (e2e/8-parity), where the cpu
 // reference is shared by three backends; here it would add minutes of cpu-backend steps.
 defineParitySuite('webgpu', { search: false });
-

@@ -44,7 +44,8 @@ interface GpuAdapterLike {
 
 /** Reads the WebGPU adapter the browser would give us, without creating a device. */
 export async function probeWebGpu(): Promise<{ adapter: AdapterInfo | null; problem: string | null }> {
-  const gpu = (self.navigator as Navigator & { gpu?: { requestAdapter(o?: object): Promise<GpuAdapterLike | null> } }).gpu;
+  const gpu = (self.navigator as Navigator & { gpu?: { requestAdapter(o?: object): Promise<GpuAdapterLike | null> } })
+    .gpu;
   if (!gpu) return { adapter: null, problem: 'this browser exposes no WebGPU (navigator.gpu is missing)' };
   let adapter: GpuAdapterLike | null;
   try {
@@ -104,7 +105,9 @@ export async function selectBackend(requested: BackendChoice): Promise<BackendSe
     }
   }
   const order: string[] =
-    requested === 'auto' || requested === 'webgpu' ? [...FALLBACK_ORDER] : [requested, ...FALLBACK_ORDER.filter((b) => b !== requested)];
+    requested === 'auto' || requested === 'webgpu'
+      ? [...FALLBACK_ORDER]
+      : [requested, ...FALLBACK_ORDER.filter((b) => b !== requested)];
   for (const name of order) {
     const failure = await trySetBackend(name);
     if (!failure) {
@@ -131,4 +134,3 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
     );
   });
 }
-

@@ -31,7 +31,11 @@ async function installNodeWebGpu(adapter: 'driver' | 'null' = 'driver'): Promise
     globals: Record<string, unknown>;
   };
   Object.assign(globalThis, globals);
-  Object.defineProperty(globalThis, 'navigator', { value: { gpu: create(adapter === 'null' ? ['backend=null'] : []) }, configurable: true, writable: true });
+  Object.defineProperty(globalThis, 'navigator', {
+    value: { gpu: create(adapter === 'null' ? ['backend=null'] : []) },
+    configurable: true,
+    writable: true,
+  });
   await import('@tensorflow/tfjs-backend-webgpu');
   gpuInstalled = adapter;
 }
@@ -49,7 +53,8 @@ export async function useNullWebGpu(): Promise<BackendInfo> {
 
 /** Selects a backend, makes it safe (chunked AddN), and watches a GPU for silent failures. */
 export async function useBackend(name: NodeBackend): Promise<BackendInfo> {
-  if (!NODE_BACKENDS.includes(name)) throw new Error(`--backend: must be one of ${NODE_BACKENDS.join(', ')}, got ${JSON.stringify(name)}`);
+  if (!NODE_BACKENDS.includes(name))
+    throw new Error(`--backend: must be one of ${NODE_BACKENDS.join(', ')}, got ${JSON.stringify(name)}`);
   if (name === 'webgpu') await installNodeWebGpu();
   return activate(name);
 }
@@ -57,7 +62,10 @@ export async function useBackend(name: NodeBackend): Promise<BackendInfo> {
 async function activate(name: NodeBackend): Promise<BackendInfo> {
   const ok = await tf.setBackend(name);
   if (!ok || tf.getBackend() !== name) {
-    const hint = name === 'webgpu' ? ' (no WebGPU adapter: is a Vulkan driver installed? For SwiftShader set LD_LIBRARY_PATH=/usr/lib/chromium VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json)' : '';
+    const hint =
+      name === 'webgpu'
+        ? ' (no WebGPU adapter: is a Vulkan driver installed? For SwiftShader set LD_LIBRARY_PATH=/usr/lib/chromium VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json)'
+        : '';
     throw new Error(`backend ${name} could not be initialised${hint}`);
   }
   await tf.ready();

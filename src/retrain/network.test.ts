@@ -12,18 +12,23 @@ import { Random } from '../util/random';
 import type { ActivationName, OpName } from '../search/space';
 import { ALL_ACTIVATIONS, findTorchPython } from '../search/testdata/fixtures';
 
-const e = (op: OpName, from: number, activation: ActivationName | null = null): GenotypeEdge => ({ op, from, activation });
+const e = (op: OpName, from: number, activation: ActivationName | null = null): GenotypeEdge => ({
+  op,
+  from,
+  activation,
+});
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
   expect(tf.getBackend()).toBe('cpu');
 });
 
-
-
 const nets: DiscreteNetwork[] = [];
 function build(options: Partial<DiscreteNetworkOptions> & { genotype: Genotype }, seed = 1): DiscreteNetwork {
-  const net = new DiscreteNetwork({ channels: 8, layers: 5, classes: 10, inChannels: 3, auxiliary: true, ...options }, new Random(seed));
+  const net = new DiscreteNetwork(
+    { channels: 8, layers: 5, classes: 10, inChannels: 3, auxiliary: true, ...options },
+    new Random(seed),
+  );
   nets.push(net);
   return net;
 }
@@ -56,7 +61,10 @@ describe('DiscreteNetwork parameter counts', () => {
     expect(c.params).toBe(3349342);
     expect(c.params + c.auxiliaryParams).toBe(3825768);
     // Without the head: the same params, no auxiliary ones.
-    expect(counts({ genotype: DARTS_V2, channels: 36, layers: 20, auxiliary: false })).toEqual({ params: 3349342, auxiliaryParams: 0 });
+    expect(counts({ genotype: DARTS_V2, channels: 36, layers: 20, auxiliary: false })).toEqual({
+      params: 3349342,
+      auxiliaryParams: 0,
+    });
     // Grayscale: the stem conv loses 2 input channels × 108 filters × 3 × 3.
     expect(counts({ genotype: DARTS_V2, channels: 36, layers: 20, inChannels: 1 }).params).toBe(3349342 - 2 * 108 * 9);
   });
@@ -87,7 +95,10 @@ describe('DiscreteNetwork parameter counts', () => {
 
   it('a network once disposed leaves no tensor behind (its initial values included)', () => {
     const before = tf.memory().numTensors;
-    const net = new DiscreteNetwork({ genotype: DARTS_V2, channels: 8, layers: 5, classes: 10, inChannels: 3, auxiliary: true }, new Random(1));
+    const net = new DiscreteNetwork(
+      { genotype: DARTS_V2, channels: 8, layers: 5, classes: 10, inChannels: 3, auxiliary: true },
+      new Random(1),
+    );
     expect(tf.memory().numTensors).toBeGreaterThan(before + 100);
     net.dispose();
     expect(tf.memory().numTensors).toBe(before);
@@ -95,15 +106,22 @@ describe('DiscreteNetwork parameter counts', () => {
 
   it('rejects a genotype the validator rejects', () => {
     const bad = { ...DARTS_V2, normal: [...DARTS_V2.normal.slice(0, 7), e('none', 0)] };
-    expect(() => new DiscreteNetwork({ genotype: bad, channels: 4, layers: 3, classes: 2, inChannels: 3, auxiliary: false }, new Random(1))).toThrow(
-      GenotypeError,
-    );
+    expect(
+      () =>
+        new DiscreteNetwork(
+          { genotype: bad, channels: 4, layers: 3, classes: 2, inChannels: 3, auxiliary: false },
+          new Random(1),
+        ),
+    ).toThrow(GenotypeError);
   });
 });
 
 describe('DiscreteNetwork forward', () => {
   it('shapes for 32x32x3 and 28x28x1 with the auxiliary head (train: aux logits; eval: none)', async () => {
-    for (const [h, c] of [[32, 3], [28, 1]] as const) {
+    for (const [h, c] of [
+      [32, 3],
+      [28, 1],
+    ] as const) {
       const net = build({ genotype: ALL_ACTIVATIONS, channels: 4, layers: 5, inChannels: c, dropPathProb: 0.2 });
       const x = randomImages(2, h, h, c, h);
       const trainForward = () =>
@@ -136,7 +154,9 @@ describe('DiscreteNetwork forward', () => {
     expect(auxiliaryHeadFits(64, 64)).toBe(false);
     const net = build({ genotype: DARTS_V2, channels: 4, layers: 3 });
     const x = randomImages(2, 16, 16, 3, 1);
-    expect(() => tf.tidy(() => net.forward(x, { training: true, rng: new Random(1) }).logits)).toThrow(/auxiliary head.*4x4/);
+    expect(() => tf.tidy(() => net.forward(x, { training: true, rng: new Random(1) }).logits)).toThrow(
+      /auxiliary head.*4x4/,
+    );
     x.dispose();
   });
 
@@ -171,7 +191,17 @@ describe('DiscreteNetwork forward', () => {
     const runningMean = net.namedVariables().find((v) => v.name === 'stem.bn.running_mean')!.variable;
     const runningVar = net.namedVariables().find((v) => v.name === 'stem.bn.running_var')!.variable;
     const [m, vUnbiased] = tf.tidy(() => {
-      const s = tf.conv2d(tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]), stem, 1, 'valid');
+      const s = tf.conv2d(
+        tf.pad(x, [
+          [0, 0],
+          [1, 1],
+          [1, 1],
+          [0, 0],
+        ]),
+        stem,
+        1,
+        'valid',
+      );
       const { mean, variance } = tf.moments(s, [0, 1, 2]);
       const n = s.size / s.shape[3];
       return [mean, tf.mul(variance, n / (n - 1))];
@@ -214,10 +244,13 @@ describe('DiscreteNetwork forward', () => {
     const x = randomImages(4, 24, 24, 3, 2);
     const y = tf.tensor1d([0, 1, 2, 3], 'int32');
     const params = net.namedVariables().filter((v) => v.kind === 'param');
-    const { value, grads } = tf.variableGrads(() => {
-      const out = net.forward(x, { training: true, rng: new Random(4) });
-      return tf.add(crossEntropy(out.logits, y), tf.mul(crossEntropy(out.auxLogits!, y), 0.4)) as tf.Scalar;
-    }, params.map((p) => p.variable));
+    const { value, grads } = tf.variableGrads(
+      () => {
+        const out = net.forward(x, { training: true, rng: new Random(4) });
+        return tf.add(crossEntropy(out.logits, y), tf.mul(crossEntropy(out.auxLogits!, y), 0.4)) as tf.Scalar;
+      },
+      params.map((p) => p.variable),
+    );
     const zero: string[] = [];
     for (const p of params) {
       const g = grads[p.variable.name];
@@ -231,7 +264,6 @@ describe('DiscreteNetwork forward', () => {
     tf.dispose([value, ...Object.values(grads), x, y]);
   });
 });
-
 
 describe('DiscreteNetwork against the PyTorch export', () => {
   const python = findTorchPython();
@@ -262,58 +294,70 @@ describe('DiscreteNetwork against the PyTorch export', () => {
     });
   });
 
-  it.skipIf(!python)('computes what the exported PyTorch Network computes with the same weights (eval and train)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'fnas-network-'));
-    dirs.push(dir);
-    writeFileSync(join(dir, 'model.py'), exportPytorch(ALL_ACTIVATIONS));
-    // Training mode draws random RReLU slopes: compare it on a genotype without RReLU.
-    const noRrelu: Genotype = { ...ALL_ACTIVATIONS, normal: ALL_ACTIVATIONS.normal.map((x) => (x.activation === 'rrelu' ? { ...x, activation: 'elu' as const } : x)) };
+  it.skipIf(!python)(
+    'computes what the exported PyTorch Network computes with the same weights (eval and train)',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'fnas-network-'));
+      dirs.push(dir);
+      writeFileSync(join(dir, 'model.py'), exportPytorch(ALL_ACTIVATIONS));
+      // Training mode draws random RReLU slopes: compare it on a genotype without RReLU.
+      const noRrelu: Genotype = {
+        ...ALL_ACTIVATIONS,
+        normal: ALL_ACTIVATIONS.normal.map((x) =>
+          x.activation === 'rrelu' ? { ...x, activation: 'elu' as const } : x,
+        ),
+      };
 
-    const dump = async (net: DiscreteNetwork, name: string) => {
-      const vars = net.namedVariables();
-      const chunks = await Promise.all(vars.map((v) => v.variable.data() as Promise<Float32Array>));
-      const flat = new Float32Array(chunks.reduce((n, c) => n + c.length, 0));
-      let o = 0;
-      for (const c of chunks) {
-        flat.set(c, o);
-        o += c.length;
-      }
-      writeFileSync(join(dir, `${name}.bin`), flat);
-      writeFileSync(join(dir, `${name}.json`), JSON.stringify(vars.map((v) => ({ name: v.name, kind: v.kind, shape: v.variable.shape }))));
-    };
-    const writeInput = async (x: tf.Tensor4D, name: string) => {
-      writeFileSync(join(dir, `${name}.bin`), (await x.data()) as Float32Array);
-      return x.shape;
-    };
+      const dump = async (net: DiscreteNetwork, name: string) => {
+        const vars = net.namedVariables();
+        const chunks = await Promise.all(vars.map((v) => v.variable.data() as Promise<Float32Array>));
+        const flat = new Float32Array(chunks.reduce((n, c) => n + c.length, 0));
+        let o = 0;
+        for (const c of chunks) {
+          flat.set(c, o);
+          o += c.length;
+        }
+        writeFileSync(join(dir, `${name}.bin`), flat);
+        writeFileSync(
+          join(dir, `${name}.json`),
+          JSON.stringify(vars.map((v) => ({ name: v.name, kind: v.kind, shape: v.variable.shape }))),
+        );
+      };
+      const writeInput = async (x: tf.Tensor4D, name: string) => {
+        writeFileSync(join(dir, `${name}.bin`), (await x.data()) as Float32Array);
+        return x.shape;
+      };
 
-    // Eval: ALL_ACTIVATIONS on 32x32x3, running statistics moved by two training passes first.
-    const a = build({ genotype: ALL_ACTIVATIONS, channels: 4, layers: 5, classes: 10, inChannels: 3 });
-    const xa = randomImages(4, 32, 32, 3, 21);
-    for (let i = 0; i < 2; i++) tf.tidy(() => a.forward(xa, { training: true, rng: new Random(i) }).logits);
-    await dump(a, 'a');
-    const shapeA = await writeInput(xa, 'xa');
-    const evalLogits = tf.tidy(() => a.forward(xa, { training: false, rng: new Random(0) }).logits);
+      // Eval: ALL_ACTIVATIONS on 32x32x3, running statistics moved by two training passes first.
+      const a = build({ genotype: ALL_ACTIVATIONS, channels: 4, layers: 5, classes: 10, inChannels: 3 });
+      const xa = randomImages(4, 32, 32, 3, 21);
+      for (let i = 0; i < 2; i++) tf.tidy(() => a.forward(xa, { training: true, rng: new Random(i) }).logits);
+      await dump(a, 'a');
+      const shapeA = await writeInput(xa, 'xa');
+      const evalLogits = tf.tidy(() => a.forward(xa, { training: false, rng: new Random(0) }).logits);
 
-    // Train: no-RReLU genotype on 28x28x1 (the ceil-mode auxiliary pool on a 7x7 map), aux logits
-    // and the updated running statistics.
-    const b = build({ genotype: noRrelu, channels: 4, layers: 5, classes: 10, inChannels: 1 });
-    const xb = randomImages(4, 28, 28, 1, 22);
-    await dump(b, 'b');
-    const shapeB = await writeInput(xb, 'xb');
-    const trainOut = tf.tidy(() => {
-      const out = b.forward(xb, { training: true, rng: new Random(0) });
-      return [out.logits, out.auxLogits!];
-    });
-    const buffersAfter = b.namedVariables().filter((v) => v.kind === 'buffer');
-    const ours = {
-      evalLogits: Array.from(await evalLogits.data()),
-      trainLogits: Array.from(await trainOut[0].data()),
-      trainAux: Array.from(await trainOut[1].data()),
-      buffers: Array.from((await Promise.all(buffersAfter.map((v) => v.variable.data()))).flatMap((d) => Array.from(d))),
-    };
-    tf.dispose([xa, xb, evalLogits, ...trainOut]);
+      // Train: no-RReLU genotype on 28x28x1 (the ceil-mode auxiliary pool on a 7x7 map), aux logits
+      // and the updated running statistics.
+      const b = build({ genotype: noRrelu, channels: 4, layers: 5, classes: 10, inChannels: 1 });
+      const xb = randomImages(4, 28, 28, 1, 22);
+      await dump(b, 'b');
+      const shapeB = await writeInput(xb, 'xb');
+      const trainOut = tf.tidy(() => {
+        const out = b.forward(xb, { training: true, rng: new Random(0) });
+        return [out.logits, out.auxLogits!];
+      });
+      const buffersAfter = b.namedVariables().filter((v) => v.kind === 'buffer');
+      const ours = {
+        evalLogits: Array.from(await evalLogits.data()),
+        trainLogits: Array.from(await trainOut[0].data()),
+        trainAux: Array.from(await trainOut[1].data()),
+        buffers: Array.from(
+          (await Promise.all(buffersAfter.map((v) => v.variable.data()))).flatMap((d) => Array.from(d)),
+        ),
+      };
+      tf.dispose([xa, xb, evalLogits, ...trainOut]);
 
-    const script = `
+      const script = `
 import json
 import numpy as np
 import torch
@@ -367,21 +411,24 @@ out['trainAux'] = aux.flatten().tolist()
 out['buffers'] = [v for k, t in b.named_buffers() if 'num_batches_tracked' not in k for v in t.flatten().tolist()]
 print(json.dumps(out))
 `;
-    const triples = (g: Genotype) => ({
-      normal: g.normal.map((x) => [x.op, x.from, x.activation]),
-      normalConcat: g.normalConcat,
-      reduce: g.reduce.map((x) => [x.op, x.from, x.activation]),
-      reduceConcat: g.reduceConcat,
-    });
-    writeFileSync(join(dir, 'genotypes.json'), JSON.stringify({ a: triples(ALL_ACTIVATIONS), b: triples(noRrelu) }));
-    writeFileSync(join(dir, 'compare.py'), script);
-    const r = spawnSync(python!, ['compare.py'], { cwd: dir, encoding: 'utf8', timeout: 300_000 });
-    if (r.status !== 0) throw new Error(`python failed (${r.status}):\n${r.stderr}`);
-    const theirs = JSON.parse(r.stdout.trim()) as typeof ours;
-    for (const key of ['evalLogits', 'trainLogits', 'trainAux', 'buffers'] as const) {
-      expect(ours[key].length).toBe(theirs[key].length);
-      const worst = Math.max(...ours[key].map((v, i) => Math.abs(v - theirs[key][i]) / (1 + Math.abs(theirs[key][i]))));
-      expect(worst, key).toBeLessThan(1e-4); // measured: at most 5e-6
-    }
-  });
+      const triples = (g: Genotype) => ({
+        normal: g.normal.map((x) => [x.op, x.from, x.activation]),
+        normalConcat: g.normalConcat,
+        reduce: g.reduce.map((x) => [x.op, x.from, x.activation]),
+        reduceConcat: g.reduceConcat,
+      });
+      writeFileSync(join(dir, 'genotypes.json'), JSON.stringify({ a: triples(ALL_ACTIVATIONS), b: triples(noRrelu) }));
+      writeFileSync(join(dir, 'compare.py'), script);
+      const r = spawnSync(python!, ['compare.py'], { cwd: dir, encoding: 'utf8', timeout: 300_000 });
+      if (r.status !== 0) throw new Error(`python failed (${r.status}):\n${r.stderr}`);
+      const theirs = JSON.parse(r.stdout.trim()) as typeof ours;
+      for (const key of ['evalLogits', 'trainLogits', 'trainAux', 'buffers'] as const) {
+        expect(ours[key].length).toBe(theirs[key].length);
+        const worst = Math.max(
+          ...ours[key].map((v, i) => Math.abs(v - theirs[key][i]) / (1 + Math.abs(theirs[key][i]))),
+        );
+        expect(worst, key).toBeLessThan(1e-4); // measured: at most 5e-6
+      }
+    },
+  );
 });

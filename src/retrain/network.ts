@@ -162,11 +162,17 @@ export class DiscreteNetwork {
     validateGenotype(genotype);
     const positive = { channels: C, layers, classes, inChannels };
     for (const [key, v] of Object.entries(positive))
-      if (!Number.isInteger(v) || v < 1) throw new Error(`DiscreteNetwork: ${key} must be a positive integer, got ${v}`);
-    if (layers < 3) throw new Error(`DiscreteNetwork: layers must be at least 3 (two reduction cells and a normal cell), got ${layers}`);
-    if (C % 2 !== 0) throw new Error(`DiscreteNetwork: channels must be even (FactorizedReduce splits them in two), got ${C}`);
+      if (!Number.isInteger(v) || v < 1)
+        throw new Error(`DiscreteNetwork: ${key} must be a positive integer, got ${v}`);
+    if (layers < 3)
+      throw new Error(
+        `DiscreteNetwork: layers must be at least 3 (two reduction cells and a normal cell), got ${layers}`,
+      );
+    if (C % 2 !== 0)
+      throw new Error(`DiscreteNetwork: channels must be even (FactorizedReduce splits them in two), got ${C}`);
     const dropPathProb = options.dropPathProb ?? 0;
-    if (!(dropPathProb >= 0 && dropPathProb < 1)) throw new Error(`DiscreteNetwork: dropPathProb must be in [0, 1), got ${dropPathProb}`);
+    if (!(dropPathProb >= 0 && dropPathProb < 1))
+      throw new Error(`DiscreteNetwork: dropPathProb must be in [0, 1), got ${dropPathProb}`);
     this.genotype = genotype;
     this.channels = C;
     this.layers = layers;
@@ -196,7 +202,13 @@ export class DiscreteNetwork {
       const concat = [...(reduction ? genotype.reduceConcat : genotype.normalConcat)];
       const edges = entries.map((e: GenotypeEdge, k): EdgeSpec => {
         const stride: 1 | 2 = reduction && e.from < 2 ? 2 : 1;
-        const spec: EdgeSpec = { op: e.op, from: e.from, activation: e.activation ?? null, stride, prefix: `${prefix}.ops.${k}` };
+        const spec: EdgeSpec = {
+          op: e.op,
+          from: e.from,
+          activation: e.activation ?? null,
+          stride,
+          prefix: `${prefix}.ops.${k}`,
+        };
         this.addOp(spec, cCurr, rng);
         return spec;
       });
@@ -224,7 +236,9 @@ export class DiscreteNetwork {
   private addVar(name: string, kind: 'param' | 'buffer', values: Float32Array, shape: number[]): tf.Variable {
     if (this.vars.has(name)) throw new Error(`duplicate variable ${name}`);
     // tidy frees the initial tensor, which would outlive the network; the variable keeps the data.
-    const variable = tf.tidy(() => tf.variable(tf.tensor(values, shape), kind === 'param', `discrete.${name}_${++suffixCounter}`));
+    const variable = tf.tidy(() =>
+      tf.variable(tf.tensor(values, shape), kind === 'param', `discrete.${name}_${++suffixCounter}`),
+    );
     this.vars.set(name, { name, kind, auxiliary: name.includes('auxiliary'), variable });
     return variable;
   }
@@ -328,7 +342,9 @@ export class DiscreteNetwork {
    */
   forward(images: tf.Tensor4D, ctx: ForwardContext): NetworkOutput {
     if (images.shape[3] !== this.inChannels)
-      throw new Error(`DiscreteNetwork: expected images with ${this.inChannels} channels, got shape [${images.shape.join(', ')}]`);
+      throw new Error(
+        `DiscreteNetwork: expected images with ${this.inChannels} channels, got shape [${images.shape.join(', ')}]`,
+      );
     let s = conv2d(images, this.get('stem.conv.weight') as tf.Tensor4D);
     s = this.batchNorm('stem.bn', s, ctx);
     let s0 = s;
@@ -341,7 +357,10 @@ export class DiscreteNetwork {
       if (i === this.auxiliaryCell && this.auxiliary && ctx.training) auxLogits = this.auxiliaryHead(s1, ctx);
     });
     const pooled = globalAvgPool(s1);
-    const logits = tf.add(tf.matMul(pooled, this.get('classifier.weight') as tf.Tensor2D), this.get('classifier.bias')) as tf.Tensor2D;
+    const logits = tf.add(
+      tf.matMul(pooled, this.get('classifier.weight') as tf.Tensor2D),
+      this.get('classifier.bias'),
+    ) as tf.Tensor2D;
     return { logits, auxLogits };
   }
 
@@ -363,7 +382,13 @@ export class DiscreteNetwork {
     return batchNormInference(x, mean as tf.Tensor1D, variance as tf.Tensor1D, gamma, beta);
   }
 
-  private cellForward(index: number, cell: CellSpec, s0: tf.Tensor4D, s1: tf.Tensor4D, ctx: ForwardContext): tf.Tensor4D {
+  private cellForward(
+    index: number,
+    cell: CellSpec,
+    s0: tf.Tensor4D,
+    s1: tf.Tensor4D,
+    ctx: ForwardContext,
+  ): tf.Tensor4D {
     const prefix = `cells.${index}`;
     const p0 = cell.reductionPrev
       ? this.factorizedReduce(`${prefix}.preprocess0`, s0, ctx)
@@ -444,8 +469,12 @@ export class DiscreteNetwork {
         `auxiliary head: its input is ${h}x${w}, but it needs a 6x6 to 8x8 map (images of 21 to 32 pixels, as DARTS's 32x32); turn the auxiliary head off for this data set`,
       );
     let y = auxiliaryPool(tf.relu(x));
-    y = tf.relu(this.batchNorm('auxiliary_head.bn1', conv1x1(y, this.get('auxiliary_head.conv1.weight') as tf.Tensor2D), ctx));
-    y = tf.relu(this.batchNorm('auxiliary_head.bn2', convValid(y, this.get('auxiliary_head.conv2.weight') as tf.Tensor4D), ctx));
+    y = tf.relu(
+      this.batchNorm('auxiliary_head.bn1', conv1x1(y, this.get('auxiliary_head.conv1.weight') as tf.Tensor2D), ctx),
+    );
+    y = tf.relu(
+      this.batchNorm('auxiliary_head.bn2', convValid(y, this.get('auxiliary_head.conv2.weight') as tf.Tensor4D), ctx),
+    );
     const flat = tf.reshape(y, [n, AUX_FEATURES]) as tf.Tensor2D;
     return tf.add(
       tf.matMul(flat, this.get('auxiliary_head.classifier.weight') as tf.Tensor2D),

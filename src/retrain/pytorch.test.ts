@@ -11,8 +11,6 @@ import { ALL_ACTIVATIONS, findTorchPython } from '../search/testdata/fixtures';
 const PYTHON = findTorchPython();
 if (!PYTHON) console.log('skipped: python3-torch not installed');
 
-
-
 const dirs: string[] = [];
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
@@ -34,14 +32,17 @@ function python(dir: string, args: string[]): string {
 
 function count(g: Genotype, args: (string | number)[]): { params: number; auxiliaryParams: number } {
   const dir = writeModel(g);
-  return JSON.parse(python(dir, ['model.py', ...args.map(String)]).trim()) as { params: number; auxiliaryParams: number };
+  return JSON.parse(python(dir, ['model.py', ...args.map(String)]).trim()) as {
+    params: number;
+    auxiliaryParams: number;
+  };
 }
 
 describe('exportPytorch (source)', () => {
   const src = exportPytorch(toGenotypeFile(ALL_ACTIVATIONS, { run: { mode: 'factorized', dataset: "it's\nmine" } }));
 
   it('embeds the genotype as (op, input, activation) triples', () => {
-    expect(src).toContain("GENOTYPE = Genotype(");
+    expect(src).toContain('GENOTYPE = Genotype(');
     expect(src).toContain("        ('dil_conv_5x5', 2, 'prelu'),");
     expect(src).toContain("        ('skip_connect', 1, None),");
     expect(src).toContain('    normal_concat=[2, 3, 4, 5],');
@@ -49,11 +50,21 @@ describe('exportPytorch (source)', () => {
 
   it('defines the DARTS pieces and the CLI entry', () => {
     for (const piece of [
-      'class ReLUConvBN(', 'class DilConv(', 'class SepConv(', 'class Identity(', 'class Zero(', 'class FactorizedReduce(',
-      'class Cell(', 'class AuxiliaryHeadCIFAR(', 'class Swish(', 'self.auxiliary_head = AuxiliaryHeadCIFAR(',
+      'class ReLUConvBN(',
+      'class DilConv(',
+      'class SepConv(',
+      'class Identity(',
+      'class Zero(',
+      'class FactorizedReduce(',
+      'class Cell(',
+      'class AuxiliaryHeadCIFAR(',
+      'class Swish(',
+      'self.auxiliary_head = AuxiliaryHeadCIFAR(',
       'def __init__(self, C, num_classes, layers, auxiliary, drop_path_prob=0.0, in_channels=3, genotype=GENOTYPE):',
-      'def count_parameters(model):', "if __name__ == '__main__':", 'nn.PReLU(num_parameters=C, init=0.25)',
-      "nn.AvgPool2d(3, stride=stride, padding=1, count_include_pad=False)",
+      'def count_parameters(model):',
+      "if __name__ == '__main__':",
+      'nn.PReLU(num_parameters=C, init=0.25)',
+      'nn.AvgPool2d(3, stride=stride, padding=1, count_include_pad=False)',
     ])
       expect(src).toContain(piece);
   });
@@ -96,7 +107,10 @@ describe('exportPytorch (run under PyTorch)', () => {
       reduceRelu: withAct('reduce', 0, 'sep_conv_3x3', 'relu'),
       reducePrelu: withAct('reduce', 0, 'sep_conv_3x3', 'prelu'),
       ...Object.fromEntries(
-        (['relu6', 'leaky_relu', 'rrelu', 'elu', 'celu', 'selu'] as const).map((a) => [a, withAct('normal', 0, 'sep_conv_3x3', a)]),
+        (['relu6', 'leaky_relu', 'rrelu', 'elu', 'celu', 'selu'] as const).map((a) => [
+          a,
+          withAct('normal', 0, 'sep_conv_3x3', a),
+        ]),
       ),
     };
     // One Python process: the exported Network takes genotype= (same triples as GENOTYPE).
@@ -160,12 +174,32 @@ print(json.dumps(out))
 `;
     const dir = writeModel(ALL_ACTIVATIONS, { 'check.py': script });
     const out = JSON.parse(python(dir, ['check.py']).trim()) as Record<string, unknown>;
-    expect(out.rgbTrain).toEqual([[2, 10], [2, 10]]);
+    expect(out.rgbTrain).toEqual([
+      [2, 10],
+      [2, 10],
+    ]);
     expect(out.gradsFinite).toBe(true);
     expect(out.rgbEval).toEqual([[2, 10], true]);
-    expect(out.grayTrain).toEqual([[2, 10], [2, 10]]);
+    expect(out.grayTrain).toEqual([
+      [2, 10],
+      [2, 10],
+    ]);
     expect(out.grayEval).toEqual([[2, 10], true]);
-    for (const m of ['ReLU', 'ReLU6', 'LeakyReLU', 'PReLU', 'RReLU', 'ELU', 'CELU', 'SELU', 'Swish', 'FactorizedReduce', 'Identity', 'MaxPool2d', 'AvgPool2d'])
+    for (const m of [
+      'ReLU',
+      'ReLU6',
+      'LeakyReLU',
+      'PReLU',
+      'RReLU',
+      'ELU',
+      'CELU',
+      'SELU',
+      'Swish',
+      'FactorizedReduce',
+      'Identity',
+      'MaxPool2d',
+      'AvgPool2d',
+    ])
       expect(out.modules).toContain(m);
     const g = out.genotype as Record<string, unknown[]>;
     expect(g.normal).toEqual(ALL_ACTIVATIONS.normal.map((x) => [x.op, x.from, x.activation]));

@@ -13,12 +13,17 @@ describe('re-training settings', () => {
   });
 
   it('names a wrong field, including the switches', () => {
-    expect(() => makeTrainConfig({ auxiliary: 'yes' as unknown as boolean })).toThrow('train config.auxiliary: must be true or false, got "yes"');
+    expect(() => makeTrainConfig({ auxiliary: 'yes' as unknown as boolean })).toThrow(
+      'train config.auxiliary: must be true or false, got "yes"',
+    );
     expect(makeTrainConfig({ channels: 4 }, 'quick')).toEqual({ ...QUICK_TRAIN_CONFIG, channels: 4 });
   });
 
   it('the all-ReLU baseline keeps the cells and sets every conv op’s activation to relu', () => {
-    const g = { ...DARTS_V2, normal: DARTS_V2.normal.map((e) => (e.activation ? { ...e, activation: 'selu' as const } : e)) };
+    const g = {
+      ...DARTS_V2,
+      normal: DARTS_V2.normal.map((e) => (e.activation ? { ...e, activation: 'selu' as const } : e)),
+    };
     const relu = withAllRelu(g);
     expect(relu.normal.map((e) => [e.op, e.from])).toEqual(g.normal.map((e) => [e.op, e.from]));
     expect(relu.normal.map((e) => e.activation)).toEqual(g.normal.map((e) => (e.activation ? 'relu' : null)));

@@ -74,11 +74,20 @@ export function validateTrainConfig(config: TrainConfig): void {
     if (!Number.isInteger(v) || v < 0) fail(key, `must be a non-negative integer, got ${JSON.stringify(v)}`);
   }
   if (config.epochs === 0 && config.maxSteps === 0) fail('epochs', 'must be positive unless maxSteps is set');
-  for (const key of ['learningRate', 'learningRateMin', 'momentum', 'weightDecay', 'gradClip', 'auxiliaryWeight'] as const) {
+  for (const key of [
+    'learningRate',
+    'learningRateMin',
+    'momentum',
+    'weightDecay',
+    'gradClip',
+    'auxiliaryWeight',
+  ] as const) {
     const v = config[key];
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) fail(key, `must be a finite number >= 0, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+      fail(key, `must be a finite number >= 0, got ${JSON.stringify(v)}`);
   }
-  if (!(config.dropPathProb >= 0 && config.dropPathProb < 1)) fail('dropPathProb', `must be in [0, 1), got ${config.dropPathProb}`);
+  if (!(config.dropPathProb >= 0 && config.dropPathProb < 1))
+    fail('dropPathProb', `must be in [0, 1), got ${config.dropPathProb}`);
   for (const key of ['auxiliary', 'cutout'] as const)
     if (typeof config[key] !== 'boolean') fail(key, `must be true or false, got ${JSON.stringify(config[key])}`);
 }

@@ -127,7 +127,11 @@ export class GenotypeTrainer {
     this.rng = seeds.fork();
     this.cutoutRng = seeds.fork();
     const all = Int32Array.from({ length: dataset.train.count }, (_, i) => i);
-    this.stream = new BatchStream(dataset, all, { batchSize: c.batchSize, seed: seeds.uint32(), augment: dataset.augment });
+    this.stream = new BatchStream(dataset, all, {
+      batchSize: c.batchSize,
+      seed: seeds.uint32(),
+      augment: dataset.augment,
+    });
     this.stepsPerEpoch = this.stream.batchesPerEpoch;
     this.stepsTotal = c.maxSteps > 0 ? c.maxSteps : c.epochs * this.stepsPerEpoch;
     this.vars = this.net.variables();
@@ -155,7 +159,8 @@ export class GenotypeTrainer {
    */
   learningRate(): number {
     const { learningRate, learningRateMin } = this.config;
-    if (this.epochsPlanned < PER_STEP_BELOW_EPOCHS) return cosineLearningRate(this.step, this.stepsTotal, learningRate, learningRateMin);
+    if (this.epochsPlanned < PER_STEP_BELOW_EPOCHS)
+      return cosineLearningRate(this.step, this.stepsTotal, learningRate, learningRateMin);
     return cosineLearningRate(this.epoch, this.epochsPlanned, learningRate, learningRateMin);
   }
 
@@ -263,12 +268,11 @@ export async function trainGenotype(
   test: () => Iterable<Batch>,
   onProgress?: (p: TrainProgress) => boolean | void,
 ): Promise<TrainSummary> {
-  let last: TrainProgress | null = null;
   let lossSum = 0;
   let accSum = 0;
   let window = 0;
   while (!trainer.done) {
-    last = await trainer.runStep();
+    const last = await trainer.runStep();
     // Training metrics averaged over the last epoch's steps (or fewer).
     if (last.step % trainer.stepsPerEpoch === 1 || trainer.stepsPerEpoch === 1) {
       lossSum = 0;

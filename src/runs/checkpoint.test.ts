@@ -17,19 +17,32 @@ let dataset: Dataset;
 beforeAll(async () => {
   await tf.setBackend('wasm');
   installSafeAddN('wasm');
-  dataset = makeSyntheticDataset({ seed: 7, height: 8, width: 8, channels: 3, classes: 4, trainCount: 96, testCount: 16 });
+  dataset = makeSyntheticDataset({
+    seed: 7,
+    height: 8,
+    width: 8,
+    channels: 3,
+    classes: 4,
+    trainCount: 96,
+    testCount: 16,
+  });
 });
 
 function engineFor(overrides: Partial<SearchConfig>): SearchEngine {
   const config = makeConfig({ channels: 4, layers: 3, batchSize: 8, maxSteps: 100, ...overrides });
-  const streams = makeSearchStreams(dataset, { batchSize: config.batchSize, seed: config.seed, trainPortion: config.trainPortion });
+  const streams = makeSearchStreams(dataset, {
+    batchSize: config.batchSize,
+    seed: config.seed,
+    trainPortion: config.trainPortion,
+  });
   return new SearchEngine(config, { height: 8, width: 8, channels: 3, classes: 4 }, streams);
 }
 
 /** Everything the next steps depend on, as float32 bits (so -0 and NaN patterns count). */
 async function fingerprint(engine: SearchEngine): Promise<number[]> {
   const out: number[] = [];
-  for (const p of engine.net.namedVariables()) out.push(...new Uint32Array(((await p.variable.data()) as Float32Array).slice().buffer));
+  for (const p of engine.net.namedVariables())
+    out.push(...new Uint32Array(((await p.variable.data()) as Float32Array).slice().buffer));
   return out;
 }
 
@@ -49,7 +62,13 @@ describe('checkpoints of real engine states', () => {
       engine.dispose();
       // The generator's own words are signed about half the time; its state is read unsigned.
       for (const w of cp.rng) expect(w >>> 0, `seed ${seed}: rng word ${w}`).toBe(w);
-      const id = await store.createRun({ name: `seed ${seed}`, config: cp.config, dataset: { name: 'synthetic', source: 'synthetic' }, backend: 'wasm', stepsTotal: 100 });
+      const id = await store.createRun({
+        name: `seed ${seed}`,
+        config: cp.config,
+        dataset: { name: 'synthetic', source: 'synthetic' },
+        backend: 'wasm',
+        stepsTotal: 100,
+      });
       await store.saveCheckpoint(id, cp);
       const loaded = await store.loadCheckpoint(id);
       expect(loaded, `seed ${seed} (${mode})`).toEqual(cp);
@@ -70,11 +89,21 @@ describe('checkpoints of real engine states', () => {
     const cp = await engine.checkpoint();
     const signed = { ...cp, rng: cp.rng.map((w) => w | 0) };
     const store = await openRunStore({ indexedDB: new IDBFactory() });
-    const id = await store.createRun({ name: 'signed', config: cp.config, dataset: { name: 'synthetic', source: 'synthetic' }, backend: 'wasm', stepsTotal: 100 });
+    const id = await store.createRun({
+      name: 'signed',
+      config: cp.config,
+      dataset: { name: 'synthetic', source: 'synthetic' },
+      backend: 'wasm',
+      stepsTotal: 100,
+    });
     await store.saveCheckpoint(id, signed);
     expect((await store.loadCheckpoint(id))!.rng).toEqual(cp.rng);
-    await expect(store.saveCheckpoint(id, { ...cp, rng: [0, 1, 2, 2 ** 32] })).rejects.toThrow('checkpoint.rng[3]: expected a 32-bit integer, got 4294967296');
-    await expect(store.saveCheckpoint(id, { ...cp, rng: [0, 1, 2.5, 3] })).rejects.toThrow('checkpoint.rng[2]: expected a 32-bit integer');
+    await expect(store.saveCheckpoint(id, { ...cp, rng: [0, 1, 2, 2 ** 32] })).rejects.toThrow(
+      'checkpoint.rng[3]: expected a 32-bit integer, got 4294967296',
+    );
+    await expect(store.saveCheckpoint(id, { ...cp, rng: [0, 1, 2.5, 3] })).rejects.toThrow(
+      'checkpoint.rng[2]: expected a 32-bit integer',
+    );
     engine.dispose();
     await store.close();
   }, 120_000);
@@ -82,12 +111,24 @@ describe('checkpoints of real engine states', () => {
   for (const seed of [3, 8, 21]) {
     it(`checkpoint → store → load → restore takes the same next steps bit for bit (seed ${seed})`, async () => {
       const mode = MODES[seed % MODES.length]!;
-      const overrides: Partial<SearchConfig> = { mode, seed, activation: 'rrelu', archLearningRate: 0.01, activationLearningRate: 0.01 };
+      const overrides: Partial<SearchConfig> = {
+        mode,
+        seed,
+        activation: 'rrelu',
+        archLearningRate: 0.01,
+        activationLearningRate: 0.01,
+      };
       const uninterrupted = engineFor(overrides);
       for (let i = 0; i < 2; i++) await uninterrupted.runStep();
       const cp = await uninterrupted.checkpoint();
       const store = await openRunStore({ indexedDB: new IDBFactory() });
-      const id = await store.createRun({ name: 'bits', config: cp.config, dataset: { name: 'synthetic', source: 'synthetic' }, backend: 'wasm', stepsTotal: 100 });
+      const id = await store.createRun({
+        name: 'bits',
+        config: cp.config,
+        dataset: { name: 'synthetic', source: 'synthetic' },
+        backend: 'wasm',
+        stepsTotal: 100,
+      });
       await store.saveCheckpoint(id, cp);
       const losses = async (engine: SearchEngine) => {
         const out: number[] = [];
@@ -109,7 +150,10 @@ describe('checkpoints of real engine states', () => {
       await store.close();
       expect(gotLosses).toEqual(expectedLosses);
       expect(got.length).toBe(expected.length);
-      expect(got.findIndex((b, i) => b !== expected[i]), 'first variable word that differs').toBe(-1);
+      expect(
+        got.findIndex((b, i) => b !== expected[i]),
+        'first variable word that differs',
+      ).toBe(-1);
     }, 300_000);
   }
 });

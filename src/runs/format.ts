@@ -3,9 +3,22 @@
 // Pure TypeScript: no DOM, React or worker APIs, so the page, the worker and Node tests share it.
 import type { SearchCheckpoint } from '../search/engine';
 import type { RawArchWeights } from '../search/supernet';
-import { GENOTYPE_FORMAT, GenotypeError, formatCompactJson, parseGenotypeInput, validateGenotypeFile, type ArchWeights, type GenotypeFile } from '../search/genotype';
+import {
+  GENOTYPE_FORMAT,
+  GenotypeError,
+  formatCompactJson,
+  parseGenotypeInput,
+  validateGenotypeFile,
+  type ArchWeights,
+  type GenotypeFile,
+} from '../search/genotype';
 import { EDGES, SEARCH_MODES, validateConfig, type SearchConfig, type SearchMode } from '../search/space';
-import { TRAIN_PRESET_NAMES, validateTrainConfig, type TrainConfig, type TrainPresetName } from '../retrain/train-config';
+import {
+  TRAIN_PRESET_NAMES,
+  validateTrainConfig,
+  type TrainConfig,
+  type TrainPresetName,
+} from '../retrain/train-config';
 
 // ---------------------------------------------------------------------------------------------
 // Types
@@ -255,11 +268,13 @@ function checks(code: Code) {
     if (!Number.isInteger(n) || n < 0) return fail(path, `expected a non-negative integer, got ${n}`);
     return n;
   };
-  const str = (v: unknown, path: string): string => (typeof v === 'string' ? v : fail(path, `expected a string, got ${describe(v)}`));
+  const str = (v: unknown, path: string): string =>
+    typeof v === 'string' ? v : fail(path, `expected a string, got ${describe(v)}`);
   const obj = (v: unknown, path: string): Record<string, unknown> =>
     isPlainObject(v) ? v : fail(path, `expected an object, got ${describe(v)}`);
   const optInt = (v: unknown, path: string): number | undefined => (v === undefined ? undefined : int(v, path));
-  const nullable = <T>(v: unknown, path: string, f: (v: unknown, path: string) => T): T | null => (v === null ? null : f(v, path));
+  const nullable = <T>(v: unknown, path: string, f: (v: unknown, path: string) => T): T | null =>
+    v === null ? null : f(v, path);
   const oneOf = <T extends string>(v: unknown, list: readonly T[], path: string, what: string): T =>
     typeof v === 'string' && (list as readonly string[]).includes(v)
       ? (v as T)
@@ -281,7 +296,8 @@ function checks(code: Code) {
   /** A random-stream state word: any 32-bit integer, signed or not (read back unsigned). */
   const word = (v: unknown, path: string): number => {
     const n = num(v, path);
-    if (!Number.isInteger(n) || n < -0x80000000 || n > 0xffffffff) return fail(path, `expected a 32-bit integer, got ${n}`);
+    if (!Number.isInteger(n) || n < -0x80000000 || n > 0xffffffff)
+      return fail(path, `expected a 32-bit integer, got ${n}`);
     return n >>> 0;
   };
   const words = (v: unknown, path: string, count: number): number[] => {
@@ -330,7 +346,12 @@ export function checkTrainMetricRow(v: unknown, path: string, code: Code = 'inva
 }
 
 /** An object of named numbers (non-negative integers or finite numbers); other fields are dropped. */
-function checkNumberRow<K extends string>(v: unknown, path: string, code: Code, fields: Record<K, NumberKind>): Record<K, number> {
+function checkNumberRow<K extends string>(
+  v: unknown,
+  path: string,
+  code: Code,
+  fields: Record<K, NumberKind>,
+): Record<K, number> {
   const c = checks(code);
   const o = c.obj(v, path);
   const row = {} as Record<K, number>;
@@ -339,12 +360,18 @@ function checkNumberRow<K extends string>(v: unknown, path: string, code: Code, 
 }
 
 /** Rows in increasing step order, each step once (a file's history). */
-function checkIncreasing<T extends { step: number }>(v: unknown, path: string, code: Code, check: (v: unknown, path: string, code: Code) => T): T[] {
+function checkIncreasing<T extends { step: number }>(
+  v: unknown,
+  path: string,
+  code: Code,
+  check: (v: unknown, path: string, code: Code) => T,
+): T[] {
   const c = checks(code);
   if (!Array.isArray(v)) return c.fail(path, `expected an array, got ${describe(v)}`);
   const rows = v.map((r, i) => check(r, `${path}[${i}]`, code));
   for (let i = 1; i < rows.length; i++)
-    if (rows[i]!.step <= rows[i - 1]!.step) c.fail(`${path}[${i}].step`, `steps must increase (got ${rows[i]!.step} after ${rows[i - 1]!.step})`);
+    if (rows[i]!.step <= rows[i - 1]!.step)
+      c.fail(`${path}[${i}].step`, `steps must increase (got ${rows[i]!.step} after ${rows[i - 1]!.step})`);
   return rows;
 }
 
@@ -369,7 +396,8 @@ export function checkTrainEvaluation(v: unknown, path: string, code: Code = 'inv
 export function checkTraining(v: unknown, path: string, code: Code = 'invalid'): RunTraining {
   const c = checks(code);
   const o = c.obj(v, path);
-  const bool = (x: unknown, p: string): boolean => (typeof x === 'boolean' ? x : c.fail(p, `expected true or false, got ${describe(x)}`));
+  const bool = (x: unknown, p: string): boolean =>
+    typeof x === 'boolean' ? x : c.fail(p, `expected true or false, got ${describe(x)}`);
   const preset = c.oneOf(o.preset, TRAIN_PRESET_NAMES, `${path}.preset`, 'preset');
   const allRelu = bool(o.allRelu, `${path}.allRelu`);
   const config = c.obj(o.config, `${path}.config`) as unknown as TrainConfig;
@@ -382,7 +410,8 @@ export function checkTraining(v: unknown, path: string, code: Code = 'invalid'):
     if (field) c.fail(`${path}.config.${field[1]}`, field[2]!);
     c.fail(`${path}.config`, m);
   }
-  const optional = (key: string, f: (x: unknown, p: string) => number): number | null => (o[key] === undefined || o[key] === null ? null : f(o[key], `${path}.${key}`));
+  const optional = (key: string, f: (x: unknown, p: string) => number): number | null =>
+    o[key] === undefined || o[key] === null ? null : f(o[key], `${path}.${key}`);
   const source = c.str(o.source, `${path}.source`);
   const auxiliary = bool(o.auxiliary, `${path}.auxiliary`);
   const cutout = bool(o.cutout, `${path}.cutout`);
@@ -419,7 +448,8 @@ function checkRows(v: unknown, path: string, code: Code, width?: number): number
     if (w === undefined) {
       if (row.length === 0) c.fail(`${path}[${r}]`, 'expected at least one number');
       w = row.length;
-    } else if (row.length !== w) c.fail(`${path}[${r}]`, `expected ${w} numbers (as the other rows), got ${row.length}`);
+    } else if (row.length !== w)
+      c.fail(`${path}[${r}]`, `expected ${w} numbers (as the other rows), got ${row.length}`);
     return row.map((x, k) => c.num(x, `${path}[${r}][${k}]`));
   });
 }
@@ -438,11 +468,15 @@ export function checkSnapshot(v: unknown, path: string, code: Code = 'invalid'):
   const kind = o.kind === undefined ? 'raw' : c.oneOf(o.kind, ['raw', 'softmax'] as const, `${path}.kind`, 'kind');
   const alphaNormal = checkRows(o.alphaNormal, `${path}.alphaNormal`, code);
   const alphaReduce = checkRows(o.alphaReduce, `${path}.alphaReduce`, code, alphaNormal[0]!.length);
-  const opt = <T>(key: string, f: (v: unknown, p: string) => T): T | null => (o[key] === undefined || o[key] === null ? null : f(o[key], `${path}.${key}`));
+  const opt = <T>(key: string, f: (v: unknown, p: string) => T): T | null =>
+    o[key] === undefined || o[key] === null ? null : f(o[key], `${path}.${key}`);
   const betaNormal = opt('betaNormal', (x, p) => checkRows(x, p, code));
   const betaReduce = opt('betaReduce', (x, p) => checkRows(x, p, code, betaNormal?.[0]?.length));
   if ((betaNormal === null) !== (betaReduce === null))
-    c.fail(`${path}.${betaNormal === null ? 'betaNormal' : 'betaReduce'}`, 'betaNormal and betaReduce go together (both rows, or both null)');
+    c.fail(
+      `${path}.${betaNormal === null ? 'betaNormal' : 'betaReduce'}`,
+      'betaNormal and betaReduce go together (both rows, or both null)',
+    );
   return {
     step: c.int(o.step, `${path}.step`),
     epoch: o.epoch === undefined ? null : c.nullable(o.epoch, `${path}.epoch`, c.int),
@@ -523,7 +557,10 @@ function checkGenotype(v: unknown, path: string, code: Code): GenotypeFile {
     return validateGenotypeFile(v);
   } catch (e) {
     if (!(e instanceof GenotypeError)) throw e;
-    throw new RunStoreError(code, e.message.startsWith('genotype') ? path + e.message.slice('genotype'.length) : `${path}: ${e.message}`);
+    throw new RunStoreError(
+      code,
+      e.message.startsWith('genotype') ? path + e.message.slice('genotype'.length) : `${path}: ${e.message}`,
+    );
   }
 }
 
@@ -542,11 +579,15 @@ function checkSummaryFields(o: Record<string, unknown>, path: string, code: Code
   const updatedAt = c.date(o.updatedAt, `${path}.updatedAt`);
   const backend = optional('backend', c.str);
   const dataset = checkDataset(o.dataset, `${path}.dataset`, code);
-  const config = c.nullable(o.config, `${path}.config`, (x, p) => (strictConfig ? checkConfig(x, p, code) : checkStoredConfig(x, p, code)));
-  if (kind === 'train' && config !== null) c.fail(`${path}.config`, 'a re-training has no search config (expected null; its settings are in training.config)');
+  const config = c.nullable(o.config, `${path}.config`, (x, p) =>
+    strictConfig ? checkConfig(x, p, code) : checkStoredConfig(x, p, code),
+  );
+  if (kind === 'train' && config !== null)
+    c.fail(`${path}.config`, 'a re-training has no search config (expected null; its settings are in training.config)');
   let training: RunTraining | null = null;
   if (kind === 'train') training = checkTraining(o.training, `${path}.training`, code);
-  else if (o.training !== undefined && o.training !== null) c.fail(`${path}.training`, 'only a re-training (kind "train") has training settings');
+  else if (o.training !== undefined && o.training !== null)
+    c.fail(`${path}.training`, 'only a re-training (kind "train") has training settings');
   const steps = c.int(o.steps, `${path}.steps`);
   const epoch = c.int(o.epoch, `${path}.epoch`);
   const seconds = c.num(o.seconds, `${path}.seconds`);
@@ -555,7 +596,27 @@ function checkSummaryFields(o: Record<string, unknown>, path: string, code: Code
   const bestStep = optional('bestStep', c.int);
   const lastMetrics = optional('lastMetrics', (x, p) => checkMetricRow(x, p, code));
   const genotype = optional('genotype', (x, p) => checkGenotype(x, p, code));
-  return { name, kind, mode, config, training, dataset, backend, status, message, createdAt, updatedAt, steps, epoch, seconds, stepsTotal, bestValAccuracy, bestStep, lastMetrics, genotype };
+  return {
+    name,
+    kind,
+    mode,
+    config,
+    training,
+    dataset,
+    backend,
+    status,
+    message,
+    createdAt,
+    updatedAt,
+    steps,
+    epoch,
+    seconds,
+    stepsTotal,
+    bestValAccuracy,
+    bestStep,
+    lastMetrics,
+    genotype,
+  };
 }
 
 /** A record read from the `runs` store; throws RunStoreError('corrupt') naming the first problem. */
@@ -563,7 +624,10 @@ export function checkStoredRun(v: unknown, path = 'run'): StoredRun {
   const c = checks('corrupt');
   const o = c.obj(v, path);
   if (o.schema !== RUN_SCHEMA)
-    c.fail(`${path}.schema`, `expected ${RUN_SCHEMA}, got ${describe(o.schema)} (written by another version of the lab, or damaged)`);
+    c.fail(
+      `${path}.schema`,
+      `expected ${RUN_SCHEMA}, got ${describe(o.schema)} (written by another version of the lab, or damaged)`,
+    );
   return {
     schema: RUN_SCHEMA,
     id: c.str(o.id, `${path}.id`),
@@ -598,7 +662,8 @@ export function checkStoredSnapshot(v: unknown, path: string): ArchSnapshot {
     if (optional && o[key] === null) return null;
     return unpackRows(checkPacked(o[key], `${path}.${key}`));
   };
-  const vector = (key: string): number[] | null => (o[key] === null ? null : Array.from(c.floats(o[key], `${path}.${key}`, EDGES)));
+  const vector = (key: string): number[] | null =>
+    o[key] === null ? null : Array.from(c.floats(o[key], `${path}.${key}`, EDGES));
   return {
     step: c.int(o.step, `${path}.step`),
     epoch: c.nullable(o.epoch, `${path}.epoch`, c.int),
@@ -628,14 +693,19 @@ function checkTensorEntry(v: unknown, path: string, code: Code): void {
   const o = c.obj(v, path);
   c.str(o.name, `${path}.name`);
   const shape = c.ints(o.shape, `${path}.shape`);
-  c.floats(o.values, `${path}.values`, shape.reduce((a, b) => a * b, 1));
+  c.floats(
+    o.values,
+    `${path}.values`,
+    shape.reduce((a, b) => a * b, 1),
+  );
 }
 
 /** The shape of a SearchCheckpoint (the engine's restore checks that it fits the network). */
 export function checkCheckpoint(v: unknown, path: string, code: Code = 'invalid'): SearchCheckpoint {
   const c = checks(code);
   const o = c.obj(v, path);
-  if (o.format !== 'factorized-nas-checkpoint') c.fail(`${path}.format`, `expected "factorized-nas-checkpoint", got ${describe(o.format)}`);
+  if (o.format !== 'factorized-nas-checkpoint')
+    c.fail(`${path}.format`, `expected "factorized-nas-checkpoint", got ${describe(o.format)}`);
   if (o.version !== 1 && o.version !== 2) c.fail(`${path}.version`, `expected 1 or 2, got ${describe(o.version)}`);
   if (code === 'invalid') checkConfig(o.config, `${path}.config`, code);
   else checkStoredConfig(o.config, `${path}.config`, code);
@@ -856,7 +926,8 @@ function runFromGenotype(g: GenotypeFile, now: string): ImportedRun {
   const steps = typeof info.steps === 'number' && Number.isInteger(info.steps) && info.steps >= 0 ? info.steps : 0;
   const epoch = typeof info.epochs === 'number' && Number.isInteger(info.epochs) && info.epochs >= 0 ? info.epochs : 0;
   const acc = info.metrics?.valAccuracy;
-  const createdAt = typeof info.createdAt === 'string' && !Number.isNaN(Date.parse(info.createdAt)) ? info.createdAt : now;
+  const createdAt =
+    typeof info.createdAt === 'string' && !Number.isNaN(Date.parse(info.createdAt)) ? info.createdAt : now;
   const dataset = typeof info.dataset === 'string' ? info.dataset : 'unknown';
   const snapshots: ArchSnapshot[] = [];
   if (g.weights)
@@ -937,7 +1008,8 @@ export function decodeRunFile(text: string, now: string): ImportedRun {
       `expected "${RUN_FILE_FORMAT}" (or a genotype file, "${GENOTYPE_FORMAT}")${o.format === undefined ? ' (field missing)' : `, got ${describe(o.format)}`}`,
     );
   if (o.version === undefined) c.fail(`${P}.version`, `missing (this lab reads version ${RUN_FILE_VERSION})`);
-  if (o.version !== RUN_FILE_VERSION) c.fail(`${P}.version`, `unsupported version ${describe(o.version)} (this lab reads version ${RUN_FILE_VERSION})`);
+  if (o.version !== RUN_FILE_VERSION)
+    c.fail(`${P}.version`, `unsupported version ${describe(o.version)} (this lab reads version ${RUN_FILE_VERSION})`);
   const fields = checkSummaryFields(o, P, 'invalid', true);
   if (fields.config && fields.config.mode !== fields.mode)
     c.fail(`${P}.config.mode`, `is ${describe(fields.config.mode)} but the run's mode is ${describe(fields.mode)}`);
@@ -948,7 +1020,10 @@ export function decodeRunFile(text: string, now: string): ImportedRun {
   const snapshots = (o.snapshots as unknown[]).map((s, i) => checkSnapshot(s, `${P}.snapshots[${i}]`));
   for (let i = 1; i < snapshots.length; i++)
     if (snapshots[i]!.step <= snapshots[i - 1]!.step)
-      c.fail(`${P}.snapshots[${i}].step`, `steps must increase (got ${snapshots[i]!.step} after ${snapshots[i - 1]!.step})`);
+      c.fail(
+        `${P}.snapshots[${i}].step`,
+        `steps must increase (got ${snapshots[i]!.step} after ${snapshots[i - 1]!.step})`,
+      );
   let checkpoint: SearchCheckpoint | null = null;
   if (o.checkpoint !== undefined && o.checkpoint !== null) {
     if (train) c.fail(`${P}.checkpoint`, 'a re-training has no checkpoint (expected none)');

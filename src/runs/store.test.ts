@@ -71,7 +71,9 @@ function genotypeFile(): GenotypeFile {
     ...DARTS_V2,
     normal: DARTS_V2.normal.map((e) => (e.activation ? { ...e, activation: 'selu' as const } : e)),
   };
-  return toGenotypeFile(g, { run: { mode: 'factorized', dataset: DATASET.name, steps: 30, metrics: { valAccuracy: 0.31 } } });
+  return toGenotypeFile(g, {
+    run: { mode: 'factorized', dataset: DATASET.name, steps: 30, metrics: { valAccuracy: 0.31 } },
+  });
 }
 
 function floats(n: number, seed: number): Float32Array {
@@ -85,7 +87,8 @@ function fakeCheckpoint(step: number): SearchCheckpoint {
     { name: 'cell0/edge0/sep_conv_3x3/dw', shape: [3, 3, 8, 1], values: floats(72, step + 1) },
     { name: 'alpha_normal', shape: [14, 8], values: floats(112, step + 2) },
   ];
-  const slots = (k: number) => variables.map((v, i) => ({ name: v.name, shape: v.shape, values: floats(v.values.length, step * 10 + k + i) }));
+  const slots = (k: number) =>
+    variables.map((v, i) => ({ name: v.name, shape: v.shape, values: floats(v.values.length, step * 10 + k + i) }));
   return {
     format: 'factorized-nas-checkpoint',
     version: 1,
@@ -95,7 +98,14 @@ function fakeCheckpoint(step: number): SearchCheckpoint {
     seconds: step * 0.4,
     rng: [1, 2, 3, step],
     data: {
-      train: { order: [11, 12, 13, 14], augment: [1, 2, 3, 4], epoch: 0, position: step % 7, count: 1000, batchSize: 8 },
+      train: {
+        order: [11, 12, 13, 14],
+        augment: [1, 2, 3, 4],
+        epoch: 0,
+        position: step % 7,
+        count: 1000,
+        batchSize: 8,
+      },
       val: { order: [21, 22, 23, 24], augment: [5, 6, 7, 8], epoch: 0, position: step % 7, count: 1000, batchSize: 8 },
     },
     variables,
@@ -127,7 +137,14 @@ afterEach(async () => {
 });
 
 async function newRun(store: RunStore, name = 'quick factorized'): Promise<string> {
-  return store.createRun({ name, config: QUICK_CONFIG, dataset: DATASET, mode: 'factorized', backend: 'webgpu', stepsTotal: 100 });
+  return store.createRun({
+    name,
+    config: QUICK_CONFIG,
+    dataset: DATASET,
+    mode: 'factorized',
+    backend: 'webgpu',
+    stepsTotal: 100,
+  });
 }
 
 describe('run store round trip', () => {
@@ -250,11 +267,21 @@ describe('run store round trip', () => {
   it('rejects bad input naming the field, without storing it', async () => {
     const store = await open(new IDBFactory());
     const id = await newRun(store);
-    await expect(store.appendMetrics(id, [{ ...metric(1), valLoss: 'x' as unknown as number }])).rejects.toThrow('metrics[0].valLoss: expected a number');
-    await expect(store.appendSnapshot(id, { ...snapshot(1), alphaReduce: rows(13, 8, rng(1)) })).rejects.toThrow('snapshot.alphaReduce: expected 14 rows, got 13');
-    await expect(store.appendSnapshot(id, { ...snapshot(1), betaReduce: null })).rejects.toThrow('snapshot.betaReduce: betaNormal and betaReduce go together');
-    await expect(store.setGenotype(id, { ...genotypeFile(), normal: [] })).rejects.toThrow('genotype.normal: expected 8 entries');
-    await expect(store.createRun({ name: 'x', config: QUICK_CONFIG, dataset: { name: 'd' } as RunDataset })).rejects.toThrow('dataset.source: expected a string');
+    await expect(store.appendMetrics(id, [{ ...metric(1), valLoss: 'x' as unknown as number }])).rejects.toThrow(
+      'metrics[0].valLoss: expected a number',
+    );
+    await expect(store.appendSnapshot(id, { ...snapshot(1), alphaReduce: rows(13, 8, rng(1)) })).rejects.toThrow(
+      'snapshot.alphaReduce: expected 14 rows, got 13',
+    );
+    await expect(store.appendSnapshot(id, { ...snapshot(1), betaReduce: null })).rejects.toThrow(
+      'snapshot.betaReduce: betaNormal and betaReduce go together',
+    );
+    await expect(store.setGenotype(id, { ...genotypeFile(), normal: [] })).rejects.toThrow(
+      'genotype.normal: expected 8 entries',
+    );
+    await expect(
+      store.createRun({ name: 'x', config: QUICK_CONFIG, dataset: { name: 'd' } as RunDataset }),
+    ).rejects.toThrow('dataset.source: expected a string');
     expect((await store.getRun(id)).metrics).toEqual([]);
   });
 });
@@ -344,7 +371,11 @@ describe('export and import', () => {
   async function storedRun(store: RunStore): Promise<string> {
     const id = await newRun(store, 'exported');
     await store.appendMetrics(id, [1, 2, 3, 4, 5].map(metric));
-    await store.appendSnapshot(id, { ...snapshot(1), edgeNormal: Array.from({ length: 14 }, (_, i) => Math.fround(i / 7)), edgeReduce: Array(14).fill(0.5) });
+    await store.appendSnapshot(id, {
+      ...snapshot(1),
+      edgeNormal: Array.from({ length: 14 }, (_, i) => Math.fround(i / 7)),
+      edgeReduce: Array(14).fill(0.5),
+    });
     await store.appendSnapshot(id, snapshot(5));
     await store.setGenotype(id, genotypeFile());
     await store.saveCheckpoint(id, fakeCheckpoint(5));
@@ -412,10 +443,22 @@ describe('export and import', () => {
       [edit((x) => (x.config.channels = -3)), 'run.config.channels: must be a positive integer'],
       [edit((x) => (x.genotype.normal[0].op = 'conv_7x7')), 'run.genotype.normal[0].op: unknown op "conv_7x7"'],
       [edit((x) => x.snapshots[1].alphaNormal[3].pop()), 'run.snapshots[1].alphaNormal[3]: expected 8 numbers'],
-      [edit((x) => (x.snapshots[0].betaNormal[0][2] = null)), 'run.snapshots[0].betaNormal[0][2]: expected a number, got null'],
-      [edit((x) => (x.checkpoint.variables[1].values.base64 = 'AAAAAAAAAAAAAAAA')), 'run.checkpoint.variables[1].values: expected 72 values, got 3'],
-      [edit((x) => (x.checkpoint.variables[1].values.base64 = 'AAAA')), 'run.checkpoint.variables[1].values.base64: 3 bytes is not a whole number of Float32Array elements'],
-      [edit((x) => (x.checkpoint.variables[0].values.base64 = '%%%')), 'run.checkpoint.variables[0].values.base64: not valid base64'],
+      [
+        edit((x) => (x.snapshots[0].betaNormal[0][2] = null)),
+        'run.snapshots[0].betaNormal[0][2]: expected a number, got null',
+      ],
+      [
+        edit((x) => (x.checkpoint.variables[1].values.base64 = 'AAAAAAAAAAAAAAAA')),
+        'run.checkpoint.variables[1].values: expected 72 values, got 3',
+      ],
+      [
+        edit((x) => (x.checkpoint.variables[1].values.base64 = 'AAAA')),
+        'run.checkpoint.variables[1].values.base64: 3 bytes is not a whole number of Float32Array elements',
+      ],
+      [
+        edit((x) => (x.checkpoint.variables[0].values.base64 = '%%%')),
+        'run.checkpoint.variables[0].values.base64: not valid base64',
+      ],
       [edit((x) => (x.checkpoint.rng = [1, 2])), 'run.checkpoint.rng: expected 4 32-bit integers'],
       ['{"format": "factorized-nas-run", ', /^run: not JSON/],
       ['[1, 2, 3]', 'run: expected an object, got an array'],
@@ -430,7 +473,12 @@ describe('export and import', () => {
   it('imports a bare genotype file or DARTS string as a finished run with only a genotype', async () => {
     const store = await open(new IDBFactory());
     const g = toGenotypeFile(DARTS_V2, {
-      weights: { alphaNormal: rows(14, 8, rng(3)), alphaReduce: rows(14, 8, rng(4)), betaNormal: rows(14, 9, rng(5)), betaReduce: rows(14, 9, rng(6)) },
+      weights: {
+        alphaNormal: rows(14, 8, rng(3)),
+        alphaReduce: rows(14, 8, rng(4)),
+        betaNormal: rows(14, 9, rng(5)),
+        betaReduce: rows(14, 9, rng(6)),
+      },
       run: { mode: 'factorized', dataset: 'cifar10', steps: 200, metrics: { valAccuracy: 0.62 } },
     });
     const id = await store.importRun(JSON.stringify(g));
@@ -446,13 +494,17 @@ describe('export and import', () => {
     expect(run.config).toBeNull();
 
     const fromString = await store.importRun(toDartsString(DARTS_V2));
-    expect((await store.getRun(fromString)).genotype?.normal.map((e) => e.op)).toEqual(DARTS_V2.normal.map((e) => e.op));
+    expect((await store.getRun(fromString)).genotype?.normal.map((e) => e.op)).toEqual(
+      DARTS_V2.normal.map((e) => e.op),
+    );
 
     // It exports and imports again like any run.
     const again = await store.importRun(await store.exportRun(id));
     expect((await store.getRun(again)).genotype).toEqual(run.genotype);
 
-    await expect(store.importRun(JSON.stringify({ ...g, normalConcat: [2, 3] }))).rejects.toThrow('genotype.normalConcat: expected [2, 3, 4, 5]');
+    await expect(store.importRun(JSON.stringify({ ...g, normalConcat: [2, 3] }))).rejects.toThrow(
+      'genotype.normalConcat: expected [2, 3, 4, 5]',
+    );
     expect((await store.listRuns()).runs).toHaveLength(3);
   });
 });
@@ -483,7 +535,17 @@ describe('re-training runs', () => {
   });
 
   async function trainedRun(store: RunStore): Promise<string> {
-    const id = await store.createRun({ name: 're-train found.json', kind: 'train', config: null, mode: 'factorized', training: training(), genotype: genotypeFile(), dataset: DATASET, backend: 'wasm', stepsTotal: 6 });
+    const id = await store.createRun({
+      name: 're-train found.json',
+      kind: 'train',
+      config: null,
+      mode: 'factorized',
+      training: training(),
+      genotype: genotypeFile(),
+      dataset: DATASET,
+      backend: 'wasm',
+      stepsTotal: 6,
+    });
     await store.updateTraining(id, { params: 12345, auxiliaryParams: 0 });
     await store.appendTrainMetrics(id, [1, 2, 3].map(trainRow));
     await store.addEvaluation(id, { step: 3, epoch: 0, testLoss: 1.5, testAccuracy: 0.375, testCount: 200 });
@@ -501,16 +563,29 @@ describe('re-training runs', () => {
     const run = await store.getRun(id);
     expect(run.kind).toBe('train');
     expect(run.config).toBeNull();
-    expect(run.training).toMatchObject({ preset: 'quick', allRelu: true, source: 'found.json', params: 12345, testAccuracy: 0.5, testCount: 200 });
+    expect(run.training).toMatchObject({
+      preset: 'quick',
+      allRelu: true,
+      source: 'found.json',
+      params: 12345,
+      testAccuracy: 0.5,
+      testCount: 200,
+    });
     expect(run.training!.config.channels).toBe(4);
-    expect(run.training!.evaluations.map((e) => [e.step, e.testAccuracy])).toEqual([[3, 0.375], [6, 0.5]]);
+    expect(run.training!.evaluations.map((e) => [e.step, e.testAccuracy])).toEqual([
+      [3, 0.375],
+      [6, 0.5],
+    ]);
     expect(run.trainMetrics).toEqual([1, 2, 3, 4, 5, 6].map(trainRow));
     expect(run.metrics).toEqual([]);
     expect(run.genotype?.darts).toBe(genotypeFile().darts);
     expect([run.steps, run.epoch, run.seconds, run.status]).toEqual([6, 1, 3, 'done']);
     expect(run.bestValAccuracy).toBeNull();
     const { runs } = await store.listRuns();
-    expect(runs.map((r) => [r.id, r.kind])).toEqual([[id, 'train'], [search, 'search']]);
+    expect(runs.map((r) => [r.id, r.kind])).toEqual([
+      [id, 'train'],
+      [search, 'search'],
+    ]);
     // Never offered for resuming (it has no checkpoint).
     expect(await store.findResumable()).toBeNull();
   });
@@ -522,7 +597,15 @@ describe('re-training runs', () => {
     const file = JSON.parse(text);
     expect(file.kind).toBe('train');
     expect(file.training.testAccuracy).toBe(0.5);
-    expect(file.metrics[0]).toEqual({ step: 1, epoch: 0, trainLoss: 1.9, trainAccuracy: Math.fround(0.1), learningRate: 0.025, imagesPerSecond: 31, seconds: 0.5 });
+    expect(file.metrics[0]).toEqual({
+      step: 1,
+      epoch: 0,
+      trainLoss: 1.9,
+      trainAccuracy: Math.fround(0.1),
+      learningRate: 0.025,
+      imagesPerSecond: 31,
+      seconds: 0.5,
+    });
     const copy = await store.importRun(text);
     const a = await store.getRun(id);
     const b = await store.getRun(copy);
@@ -543,7 +626,10 @@ describe('re-training runs', () => {
       [edit((x) => (x.training.preset = 'huge')), 'run.training.preset: unknown preset "huge"'],
       [edit((x) => (x.training.allRelu = 'yes')), 'run.training.allRelu: expected true or false, got "yes"'],
       [edit((x) => (x.training.config.channels = 5)), 'run.training.config.channels: must be even, got 5'],
-      [edit((x) => (x.training.testAccuracy = 1.5)), 'run.training.testAccuracy: expected an accuracy in [0, 1], got 1.5'],
+      [
+        edit((x) => (x.training.testAccuracy = 1.5)),
+        'run.training.testAccuracy: expected an accuracy in [0, 1], got 1.5',
+      ],
       [edit((x) => (x.training.evaluations[1].step = 2)), 'run.training.evaluations[1].step: steps must increase'],
       [edit((x) => delete x.metrics[2].trainAccuracy), 'run.metrics[2].trainAccuracy: expected a number, got nothing'],
       [edit((x) => (x.config = QUICK_CONFIG)), 'run.config: a re-training has no search config'],
@@ -556,21 +642,46 @@ describe('re-training runs', () => {
   it('marks re-trainings a reload interrupted as stopped, and only those', async () => {
     const store = await open(new IDBFactory());
     const done = await trainedRun(store);
-    const interrupted = await store.createRun({ name: 'cut short', kind: 'train', config: null, mode: 'darts', training: training(), dataset: DATASET });
-    const live = await store.createRun({ name: 'live', kind: 'train', config: null, mode: 'darts', training: training(), dataset: DATASET });
+    const interrupted = await store.createRun({
+      name: 'cut short',
+      kind: 'train',
+      config: null,
+      mode: 'darts',
+      training: training(),
+      dataset: DATASET,
+    });
+    const live = await store.createRun({
+      name: 'live',
+      kind: 'train',
+      config: null,
+      mode: 'darts',
+      training: training(),
+      dataset: DATASET,
+    });
     const search = await newRun(store, 'a search');
     expect(await store.stopInterruptedTrainings([live])).toBe(1);
     const status = async (id: string) => (await store.getRun(id)).status;
-    expect([await status(done), await status(interrupted), await status(live), await status(search)]).toEqual(['done', 'stopped', 'running', 'running']);
+    expect([await status(done), await status(interrupted), await status(live), await status(search)]).toEqual([
+      'done',
+      'stopped',
+      'running',
+      'running',
+    ]);
     expect((await store.getRun(interrupted)).message).toMatch(/Interrupted/);
   });
 
   it('refuses a re-training without its settings, or with a search config', async () => {
     const store = await open(new IDBFactory());
-    await expect(store.createRun({ name: 'x', kind: 'train', config: null, mode: 'factorized', dataset: DATASET })).rejects.toThrow('training: expected an object');
-    await expect(store.createRun({ name: 'x', kind: 'train', config: QUICK_CONFIG, training: training(), dataset: DATASET })).rejects.toThrow('config: a re-training has no search config');
+    await expect(
+      store.createRun({ name: 'x', kind: 'train', config: null, mode: 'factorized', dataset: DATASET }),
+    ).rejects.toThrow('training: expected an object');
+    await expect(
+      store.createRun({ name: 'x', kind: 'train', config: QUICK_CONFIG, training: training(), dataset: DATASET }),
+    ).rejects.toThrow('config: a re-training has no search config');
     const search = await newRun(store);
-    await expect(store.addEvaluation(search, { step: 1, epoch: 0, testLoss: 1, testAccuracy: 0.5, testCount: 10 })).rejects.toThrow('not a re-training');
+    await expect(
+      store.addEvaluation(search, { step: 1, epoch: 0, testLoss: 1, testAccuracy: 0.5, testCount: 10 }),
+    ).rejects.toThrow('not a re-training');
   });
 });
 
@@ -612,7 +723,9 @@ describe('damaged records', () => {
     await expect(store.getRun('garbage')).rejects.toThrow(/run\.name: expected a string/);
     const run = await store.getRun(good);
     expect(run.metrics).toEqual([metric(1), metric(2)]);
-    expect(run.problems).toEqual([expect.stringMatching(/metrics\[2\]\.trainLoss: expected a number, got "lots" \(skipped\)/)]);
+    expect(run.problems).toEqual([
+      expect.stringMatching(/metrics\[2\]\.trainLoss: expected a number, got "lots" \(skipped\)/),
+    ]);
     expect(await store.findResumable()).toBeNull();
 
     await store.deleteRun('garbage');
@@ -687,7 +800,9 @@ describe('when storage fails', () => {
     } as unknown as IDBFactory;
     const a = await open(failing);
     expect(a.persistent).toBe(false);
-    expect(a.warning).toMatch(/^Runs are kept in memory only: this browser refused storage \(QuotaExceededError: Quota exceeded\)\. Export a run to keep it\.$/);
+    expect(a.warning).toMatch(
+      /^Runs are kept in memory only: this browser refused storage \(QuotaExceededError: Quota exceeded\)\. Export a run to keep it\.$/,
+    );
     await exercise(a);
 
     const blocked = {
@@ -719,13 +834,18 @@ describe('when storage fails', () => {
     await store.setStatus(finished, 'done');
 
     const realPut = IDBObjectStore.prototype.put;
-    vi.spyOn(IDBObjectStore.prototype, 'put').mockImplementation(function (this: IDBObjectStore, ...args: Parameters<IDBObjectStore['put']>) {
+    vi.spyOn(IDBObjectStore.prototype, 'put').mockImplementation(function (
+      this: IDBObjectStore,
+      ...args: Parameters<IDBObjectStore['put']>
+    ) {
       if (this.name === 'checkpoints') throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
       return realPut.apply(this, args);
     });
     await store.saveCheckpoint(id, fakeCheckpoint(2)); // does not reject
     expect(store.persistent).toBe(false);
-    expect(store.warning).toMatch(/^Runs are kept in memory only from now on: this browser refused to store more \(QuotaExceededError: The quota has been exceeded\.\)/);
+    expect(store.warning).toMatch(
+      /^Runs are kept in memory only from now on: this browser refused to store more \(QuotaExceededError: The quota has been exceeded\.\)/,
+    );
     expect(plain(await store.loadCheckpoint(id))).toEqual(plain(fakeCheckpoint(2)));
     await store.appendMetrics(id, metric(3));
     await store.saveCheckpoint(id, fakeCheckpoint(3));

@@ -168,7 +168,8 @@ class IdbBackend implements Backend {
         }
       });
       t.oncomplete = () => done.then(resolve, reject);
-      t.onabort = () => done.then(() => reject(t.error ?? namedError('AbortError', 'the IndexedDB transaction was aborted')), reject);
+      t.onabort = () =>
+        done.then(() => reject(t.error ?? namedError('AbortError', 'the IndexedDB transaction was aborted')), reject);
     });
   }
 
@@ -254,7 +255,10 @@ function openDatabase(factory: IDBFactory, name: string, timeoutMs: number): Pro
       settled = true;
       reject(
         blocked
-          ? namedError('BlockedError', 'the run database is held open by another tab of this lab with an older version; close it and reload')
+          ? namedError(
+              'BlockedError',
+              'the run database is held open by another tab of this lab with an older version; close it and reload',
+            )
           : namedError('TimeoutError', `opening the run database took longer than ${timeoutMs} ms`),
       );
     }, timeoutMs);
@@ -310,7 +314,10 @@ class MemoryBackend implements Backend {
     };
     this.tx = {
       getRun: async (id) => clone(this.runs.get(id)),
-      allRuns: async () => [...this.runs.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([id, value]) => ({ id, value: clone(value) })),
+      allRuns: async () =>
+        [...this.runs.entries()]
+          .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+          .map(([id, value]) => ({ id, value: clone(value) })),
       putRun: async (row) => void this.runs.set(row.id, clone(row)),
       deleteRun: async (id) => void this.runs.delete(id),
       putRows: async (store, list) => {
@@ -390,7 +397,11 @@ export class RunStore {
   private lastStamp = 0;
 
   /** Use openRunStore. */
-  constructor(backend: Backend, persistent: boolean, private readonly options: RunStoreOptions) {
+  constructor(
+    backend: Backend,
+    persistent: boolean,
+    private readonly options: RunStoreOptions,
+  ) {
     this.backend = backend;
     this.persistent = persistent;
     this.maxSnapshots = Math.max(2, options.maxSnapshots ?? DEFAULT_MAX_SNAPSHOTS);
@@ -453,7 +464,9 @@ export class RunStore {
   appendTrainMetrics(id: string, rows: readonly TrainMetricRow[] | TrainMetricRow): Promise<void> {
     let list: TrainMetricRow[];
     try {
-      list = (Array.isArray(rows) ? rows : [rows as TrainMetricRow]).map((r, i) => checkTrainMetricRow(r, `metrics[${i}]`));
+      list = (Array.isArray(rows) ? rows : [rows as TrainMetricRow]).map((r, i) =>
+        checkTrainMetricRow(r, `metrics[${i}]`),
+      );
     } catch (e) {
       return Promise.reject(e);
     }
@@ -487,8 +500,11 @@ export class RunStore {
    */
   async stopInterruptedTrainings(activeIds: readonly string[] = []): Promise<number> {
     const { runs } = await this.listRuns();
-    const stale = runs.filter((r) => r.kind === 'train' && RESUMABLE_STATUSES.includes(r.status) && !activeIds.includes(r.id));
-    for (const r of stale) await this.setStatus(r.id, 'stopped', 'Interrupted (the page was closed or reloaded during the re-training)');
+    const stale = runs.filter(
+      (r) => r.kind === 'train' && RESUMABLE_STATUSES.includes(r.status) && !activeIds.includes(r.id),
+    );
+    for (const r of stale)
+      await this.setStatus(r.id, 'stopped', 'Interrupted (the page was closed or reloaded during the re-training)');
     return stale.length;
   }
 
@@ -519,12 +535,17 @@ export class RunStore {
   }
 
   async setStatus(id: string, status: RunStatus, message?: string | null): Promise<void> {
-    if (!RUN_STATUSES.includes(status)) throw new RunStoreError('invalid', `status: unknown status ${JSON.stringify(status)} (expected one of ${RUN_STATUSES.join(', ')})`);
+    if (!RUN_STATUSES.includes(status))
+      throw new RunStoreError(
+        'invalid',
+        `status: unknown status ${JSON.stringify(status)} (expected one of ${RUN_STATUSES.join(', ')})`,
+      );
     await this.update(id, (row) => ({ ...row, status, message: message ?? null }));
   }
 
   async renameRun(id: string, name: string): Promise<void> {
-    if (typeof name !== 'string' || !name.trim()) throw new RunStoreError('invalid', 'name: expected a non-empty string');
+    if (typeof name !== 'string' || !name.trim())
+      throw new RunStoreError('invalid', 'name: expected a non-empty string');
     await this.update(id, (row) => ({ ...row, name: name.trim() }));
   }
 
@@ -614,7 +635,8 @@ export class RunStore {
   async deleteRun(id: string): Promise<void> {
     await this.exec(ALL_STORES, 'readwrite', async (tx) => {
       if ((await tx.getRun(id)) === undefined) throw new RunStoreError('not-found', `run ${id}: not found`);
-      for (const store of ['metrics', 'snapshots'] as const) await tx.deleteRows(store, id, await tx.rowSteps(store, id));
+      for (const store of ['metrics', 'snapshots'] as const)
+        await tx.deleteRows(store, id, await tx.rowSteps(store, id));
       await tx.deleteCheckpoint(id);
       await tx.deleteRun(id);
       this.known.delete(id);
@@ -631,14 +653,17 @@ export class RunStore {
       for (const { id, value } of await tx.allRuns()) {
         try {
           const row = checkStoredRun(value);
-          if (row.id !== id) throw new RunStoreError('corrupt', `run.id: ${JSON.stringify(row.id)} differs from its key`);
+          if (row.id !== id)
+            throw new RunStoreError('corrupt', `run.id: ${JSON.stringify(row.id)} differs from its key`);
           runs.push(summaryOf(row));
         } catch (e) {
           if (!(e instanceof RunStoreError)) throw e;
           problems.push({ id, message: `Run ${id} could not be read and is skipped: ${e.message}` });
         }
       }
-      runs.sort((a, b) => (a.updatedAt < b.updatedAt ? 1 : a.updatedAt > b.updatedAt ? -1 : a.createdAt < b.createdAt ? 1 : -1));
+      runs.sort((a, b) =>
+        a.updatedAt < b.updatedAt ? 1 : a.updatedAt > b.updatedAt ? -1 : a.createdAt < b.createdAt ? 1 : -1,
+      );
       return { runs, problems };
     });
   }
@@ -694,9 +719,21 @@ export class RunStore {
     const id = newId();
     const row: StoredRun = { schema: RUN_SCHEMA, id, ...imported.summary };
     await this.exec(ALL_STORES, 'readwrite', async (tx) => {
-      await tx.putRows('metrics', [...imported.metrics, ...imported.trainMetrics].map((m) => ({ runId: id, ...m })));
-      await tx.putRows('snapshots', imported.snapshots.map((s) => packSnapshot(id, s)));
-      if (imported.checkpoint) await tx.putCheckpoint({ runId: id, step: imported.checkpoint.step, savedAt: row.updatedAt, checkpoint: imported.checkpoint });
+      await tx.putRows(
+        'metrics',
+        [...imported.metrics, ...imported.trainMetrics].map((m) => ({ runId: id, ...m })),
+      );
+      await tx.putRows(
+        'snapshots',
+        imported.snapshots.map((s) => packSnapshot(id, s)),
+      );
+      if (imported.checkpoint)
+        await tx.putCheckpoint({
+          runId: id,
+          step: imported.checkpoint.step,
+          savedAt: row.updatedAt,
+          checkpoint: imported.checkpoint,
+        });
       await tx.putRun(row);
       this.known.set(id, row);
     });
@@ -723,7 +760,8 @@ export class RunStore {
     if (!meta || typeof meta !== 'object') fail('run: expected {name, config, dataset, mode}');
     if (typeof meta.name !== 'string') fail(`name: expected a string, got ${typeof meta.name}`);
     const kind = meta.kind ?? 'search';
-    if (!RUN_KINDS.includes(kind)) fail(`kind: unknown kind ${JSON.stringify(kind)} (expected one of ${RUN_KINDS.join(', ')})`);
+    if (!RUN_KINDS.includes(kind))
+      fail(`kind: unknown kind ${JSON.stringify(kind)} (expected one of ${RUN_KINDS.join(', ')})`);
     let training: RunTraining | null = null;
     let genotype: GenotypeFile | null = null;
     if (kind === 'train') {
@@ -732,18 +770,21 @@ export class RunStore {
     } else if (!meta.config || typeof meta.config !== 'object') fail('config: expected a search config');
     if (meta.genotype !== undefined) {
       try {
-        genotype = typeof meta.genotype === 'string' ? parseGenotypeFile(meta.genotype) : validateGenotypeFile(meta.genotype);
+        genotype =
+          typeof meta.genotype === 'string' ? parseGenotypeFile(meta.genotype) : validateGenotypeFile(meta.genotype);
       } catch (e) {
         if (e instanceof GenotypeError) fail(e.message);
         throw e;
       }
     }
     const mode = meta.mode ?? meta.config?.mode;
-    if (mode === undefined || !SEARCH_MODES.includes(mode)) fail(`mode: unknown mode ${JSON.stringify(mode)} (expected one of ${SEARCH_MODES.join(', ')})`);
+    if (mode === undefined || !SEARCH_MODES.includes(mode))
+      fail(`mode: unknown mode ${JSON.stringify(mode)} (expected one of ${SEARCH_MODES.join(', ')})`);
     const status = meta.status ?? 'running';
     if (!RUN_STATUSES.includes(status)) fail(`status: unknown status ${JSON.stringify(status)}`);
     const stepsTotal = meta.stepsTotal ?? null;
-    if (stepsTotal !== null && !(Number.isInteger(stepsTotal) && stepsTotal >= 0)) fail(`stepsTotal: expected a non-negative integer, got ${stepsTotal}`);
+    if (stepsTotal !== null && !(Number.isInteger(stepsTotal) && stepsTotal >= 0))
+      fail(`stepsTotal: expected a non-negative integer, got ${stepsTotal}`);
     return {
       name: meta.name.trim() || 'Untitled run',
       kind,
@@ -792,7 +833,12 @@ export class RunStore {
     });
   }
 
-  private enqueueAppend(id: string, metrics: MetricRow[], trainMetrics: TrainMetricRow[], snapshots: ArchSnapshot[]): Promise<void> {
+  private enqueueAppend(
+    id: string,
+    metrics: MetricRow[],
+    trainMetrics: TrainMetricRow[],
+    snapshots: ArchSnapshot[],
+  ): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       let batch = this.pending;
       if (!batch) {
@@ -802,7 +848,9 @@ export class RunStore {
           if (this.pending === mine) this.pending = null; // later appends start a new batch
           for (const [runId, p] of mine) {
             try {
-              await this.attempt(['runs', 'metrics', 'snapshots'], 'readwrite', (tx) => this.writeAppends(tx, runId, p));
+              await this.attempt(['runs', 'metrics', 'snapshots'], 'readwrite', (tx) =>
+                this.writeAppends(tx, runId, p),
+              );
               p.waiters.forEach((w) => w.resolve());
             } catch (e) {
               p.waiters.forEach((w) => w.reject(e));
@@ -824,7 +872,10 @@ export class RunStore {
     const next: StoredRun = { ...row, updatedAt: this.stamp() };
     const rows: (MetricRow | TrainMetricRow)[] = [...p.metrics, ...p.trainMetrics];
     if (rows.length) {
-      await tx.putRows('metrics', rows.map((m) => ({ runId: id, ...m })));
+      await tx.putRows(
+        'metrics',
+        rows.map((m) => ({ runId: id, ...m })),
+      );
       next.metricCount = row.metricCount + rows.length; // an upper bound (a step may repeat)
       if (next.metricCount > this.maxMetrics) {
         const steps = await tx.rowSteps('metrics', id);
@@ -856,7 +907,10 @@ export class RunStore {
       }
     }
     if (p.snapshots.length) {
-      await tx.putRows('snapshots', p.snapshots.map((s) => packSnapshot(id, s)));
+      await tx.putRows(
+        'snapshots',
+        p.snapshots.map((s) => packSnapshot(id, s)),
+      );
       next.snapshotCount = row.snapshotCount + p.snapshots.length;
       if (next.snapshotCount > this.maxSnapshots) {
         const steps = await tx.rowSteps('snapshots', id);
@@ -932,7 +986,8 @@ export class RunStore {
  * Never rejects for storage reasons.
  */
 export async function openRunStore(options: RunStoreOptions = {}): Promise<RunStore> {
-  const factory = options.indexedDB === undefined ? (globalThis as { indexedDB?: IDBFactory }).indexedDB : options.indexedDB;
+  const factory =
+    options.indexedDB === undefined ? (globalThis as { indexedDB?: IDBFactory }).indexedDB : options.indexedDB;
   const memoryOnly = (why: string) => {
     const store = new RunStore(new MemoryBackend(), false, options);
     store.warn(`Runs are kept in memory only: ${why}. Export a run to keep it.`);
@@ -940,7 +995,11 @@ export async function openRunStore(options: RunStoreOptions = {}): Promise<RunSt
   };
   if (!factory) return memoryOnly('this browser has no IndexedDB (a private window, or storage is turned off)');
   try {
-    const db = await openDatabase(factory, options.dbName ?? DEFAULT_DB_NAME, options.openTimeoutMs ?? DEFAULT_OPEN_TIMEOUT_MS);
+    const db = await openDatabase(
+      factory,
+      options.dbName ?? DEFAULT_DB_NAME,
+      options.openTimeoutMs ?? DEFAULT_OPEN_TIMEOUT_MS,
+    );
     return new RunStore(new IdbBackend(db), true, options);
   } catch (e) {
     return memoryOnly(`this browser refused storage (${errorText(e)})`);

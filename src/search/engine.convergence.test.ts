@@ -15,14 +15,31 @@ let dataset: Dataset;
 beforeAll(async () => {
   await tf.setBackend('wasm');
   installSafeAddN('wasm');
-  dataset = makeSyntheticDataset({ seed: 5, height: 8, width: 8, channels: 3, classes: 4, trainCount: 640, testCount: 64 });
+  dataset = makeSyntheticDataset({
+    seed: 5,
+    height: 8,
+    width: 8,
+    channels: 3,
+    classes: 4,
+    trainCount: 640,
+    testCount: 64,
+  });
 });
 
-const input = () => ({ height: dataset.height, width: dataset.width, channels: dataset.channels, classes: dataset.classNames.length });
+const input = () => ({
+  height: dataset.height,
+  width: dataset.width,
+  channels: dataset.channels,
+  classes: dataset.classNames.length,
+});
 
 function engineFor(overrides: Partial<SearchConfig>): SearchEngine {
   const config = makeConfig({ channels: 4, layers: 3, batchSize: 16, maxSteps: 1000, seed: 3, ...overrides });
-  const streams = makeSearchStreams(dataset, { batchSize: config.batchSize, seed: config.seed, trainPortion: config.trainPortion });
+  const streams = makeSearchStreams(dataset, {
+    batchSize: config.batchSize,
+    seed: config.seed,
+    trainPortion: config.trainPortion,
+  });
   return new SearchEngine(config, input(), streams);
 }
 
@@ -40,7 +57,12 @@ function maxDistanceFromUniform(rows: number[][]): number {
 describe('factorized search', () => {
   it('200 steps lower the validation loss clearly, move α and β off uniform, and leak no tensors', async () => {
     // Larger architecture learning rates than the paper's so that 200 tiny steps move α/β.
-    const engine = engineFor({ mode: 'factorized', archLearningRate: 0.01, activationLearningRate: 0.01, archUpdate: 'joint' });
+    const engine = engineFor({
+      mode: 'factorized',
+      archLearningRate: 0.01,
+      activationLearningRate: 0.01,
+      archUpdate: 'joint',
+    });
     const valBatches = () => evalBatches(dataset, 'val', 32, { trainPortion: 0.5, limit: 128 });
     const before = await engine.evaluate(valBatches());
     let tensorsAtStep10 = -1;
@@ -51,7 +73,9 @@ describe('factorized search', () => {
     }
     const after = await engine.evaluate(valBatches());
     const weights = await engine.archWeights();
-    console.log(`validation loss ${before.loss.toFixed(3)} → ${after.loss.toFixed(3)}, accuracy ${before.accuracy.toFixed(2)} → ${after.accuracy.toFixed(2)}`);
+    console.log(
+      `validation loss ${before.loss.toFixed(3)} → ${after.loss.toFixed(3)}, accuracy ${before.accuracy.toFixed(2)} → ${after.accuracy.toFixed(2)}`,
+    );
     expect(after.loss).toBeLessThan(before.loss * 0.6);
     expect(after.accuracy).toBeGreaterThan(0.6); // 4 classes: chance is 0.25
     const alphaMove = maxDistanceFromUniform([...weights.alphaNormal, ...weights.alphaReduce]);
@@ -66,4 +90,3 @@ describe('factorized search', () => {
     engine.dispose();
   }, 600_000);
 });
-

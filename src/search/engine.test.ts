@@ -14,14 +14,31 @@ let dataset: Dataset;
 beforeAll(async () => {
   await tf.setBackend('wasm');
   installSafeAddN('wasm');
-  dataset = makeSyntheticDataset({ seed: 5, height: 8, width: 8, channels: 3, classes: 4, trainCount: 640, testCount: 64 });
+  dataset = makeSyntheticDataset({
+    seed: 5,
+    height: 8,
+    width: 8,
+    channels: 3,
+    classes: 4,
+    trainCount: 640,
+    testCount: 64,
+  });
 });
 
-const input = () => ({ height: dataset.height, width: dataset.width, channels: dataset.channels, classes: dataset.classNames.length });
+const input = () => ({
+  height: dataset.height,
+  width: dataset.width,
+  channels: dataset.channels,
+  classes: dataset.classNames.length,
+});
 
 function engineFor(overrides: Partial<SearchConfig>, options: Partial<EngineOptions> = {}): SearchEngine {
   const config = makeConfig({ channels: 4, layers: 3, batchSize: 16, maxSteps: 1000, seed: 3, ...overrides });
-  const streams = makeSearchStreams(dataset, { batchSize: config.batchSize, seed: config.seed, trainPortion: config.trainPortion });
+  const streams = makeSearchStreams(dataset, {
+    batchSize: config.batchSize,
+    seed: config.seed,
+    trainPortion: config.trainPortion,
+  });
   return new SearchEngine(config, input(), streams, options);
 }
 
@@ -91,7 +108,9 @@ describe('reproducibility and resuming', () => {
     const resumed = engineFor({ mode: 'factorized', archLearningRate: 0.01 });
     resumed.restore(version1);
     const regrouped = await resumed.checkpoint();
-    expect(regrouped.variables.map((v) => [v.name, Array.from(v.values)])).toEqual(checkpoint.variables.map((v) => [v.name, Array.from(v.values)]));
+    expect(regrouped.variables.map((v) => [v.name, Array.from(v.values)])).toEqual(
+      checkpoint.variables.map((v) => [v.name, Array.from(v.values)]),
+    );
     for (let i = 0; i < 2; i++) await resumed.runStep();
     const got = await resumed.archWeights();
     resumed.dispose();
@@ -119,21 +138,25 @@ describe('every mode runs and learns its architecture weights', () => {
     ['factorized, sequential α then β', { mode: 'factorized', archUpdate: 'sequential' }],
   ];
   for (const [name, overrides] of cases) {
-    it(name, async () => {
-      const engine = engineFor({ ...overrides, archLearningRate: 0.01, activationLearningRate: 0.01 });
-      const start = await engine.archWeights();
-      await expectStepsHoldNoMoreTensors(engine, 2);
-      const end = await engine.archWeights();
-      expect(end.alphaNormal).not.toEqual(start.alphaNormal);
-      expect(end.alphaNormal[0].length).toBe(overrides.mode === 'nonfactorized' ? 40 : 8);
-      if (overrides.mode === 'factorized') expect(end.betaNormal).not.toEqual(start.betaNormal);
-      if (overrides.partialChannels) expect(end.edgeNormal).not.toEqual(start.edgeNormal);
-      const genotype = await engine.genotype();
-      validateGenotype(genotype);
-      if (overrides.mode === 'darts')
-        for (const e of genotype.normal) expect(e.activation === null || e.activation === 'prelu').toBe(true);
-      engine.dispose();
-    }, 300_000);
+    it(
+      name,
+      async () => {
+        const engine = engineFor({ ...overrides, archLearningRate: 0.01, activationLearningRate: 0.01 });
+        const start = await engine.archWeights();
+        await expectStepsHoldNoMoreTensors(engine, 2);
+        const end = await engine.archWeights();
+        expect(end.alphaNormal).not.toEqual(start.alphaNormal);
+        expect(end.alphaNormal[0].length).toBe(overrides.mode === 'nonfactorized' ? 40 : 8);
+        if (overrides.mode === 'factorized') expect(end.betaNormal).not.toEqual(start.betaNormal);
+        if (overrides.partialChannels) expect(end.edgeNormal).not.toEqual(start.edgeNormal);
+        const genotype = await engine.genotype();
+        validateGenotype(genotype);
+        if (overrides.mode === 'darts')
+          for (const e of genotype.normal) expect(e.activation === null || e.activation === 'prelu').toBe(true);
+        engine.dispose();
+      },
+      300_000,
+    );
   }
 });
 
@@ -192,22 +215,41 @@ function toVersion1(cp: SearchCheckpoint): SearchCheckpoint {
     const named = (index: number) => `${cell}.edges.${index}.${part}`;
     if (part === 'prelu' || part === 'swish') {
       const n = e.values.length / k;
-      return edges.map((edge, j) => ({ name: named(edge.index), shape: part === 'swish' ? [] : [n], values: e.values.slice(j * n, (j + 1) * n) }));
+      return edges.map((edge, j) => ({
+        name: named(edge.index),
+        shape: part === 'swish' ? [] : [n],
+        values: e.values.slice(j * n, (j + 1) * n),
+      }));
     }
     if (/pw\d$/.test(part)) {
       const [, cin, cout] = e.shape;
-      return edges.map((edge, j) => ({ name: named(edge.index), shape: [cin, cout], values: e.values.slice(j * cin * cout, (j + 1) * cin * cout) }));
+      return edges.map((edge, j) => ({
+        name: named(edge.index),
+        shape: [cin, cout],
+        values: e.values.slice(j * cin * cout, (j + 1) * cin * cout),
+      }));
     }
     const [kh, kw, channels] = e.shape;
     const c = channels / k;
     return edges.map((edge, j) => {
       const values = new Float32Array(kh * kw * c);
-      for (let t = 0; t < kh * kw; t++) values.set(e.values.subarray(t * channels + j * c, t * channels + (j + 1) * c), t * c);
+      for (let t = 0; t < kh * kw; t++)
+        values.set(e.values.subarray(t * channels + j * c, t * channels + (j + 1) * c), t * c);
       return { name: named(edge.index), shape: [kh, kw, c, 1], values };
     });
   };
   const slots = Object.fromEntries(
-    Object.entries(cp.optimizers.weights.slots).map(([slot, entries]) => [slot, entries.flatMap((e) => split({ ...e, name: e.name.replace(/_\d+$/, '') }).map((x) => ({ ...x, name: `${x.name}_7` })))]),
+    Object.entries(cp.optimizers.weights.slots).map(([slot, entries]) => [
+      slot,
+      entries.flatMap((e) =>
+        split({ ...e, name: e.name.replace(/_\d+$/, '') }).map((x) => ({ ...x, name: `${x.name}_7` })),
+      ),
+    ]),
   );
-  return { ...cp, version: 1, variables: cp.variables.flatMap(split), optimizers: { ...cp.optimizers, weights: { ...cp.optimizers.weights, slots } } };
+  return {
+    ...cp,
+    version: 1,
+    variables: cp.variables.flatMap(split),
+    optimizers: { ...cp.optimizers, weights: { ...cp.optimizers.weights, slots } },
+  };
 }

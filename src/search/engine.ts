@@ -4,7 +4,13 @@ import * as tf from '@tensorflow/tfjs';
 import type { Batch } from '../data/types';
 import { Random } from '../util/random';
 import { validateConfig, type SearchConfig } from './space';
-import { Supernet, regroupPerEdgeVariables, type InputShape, type RawArchWeights, type SavedVariable } from './supernet';
+import {
+  Supernet,
+  regroupPerEdgeVariables,
+  type InputShape,
+  type RawArchWeights,
+  type SavedVariable,
+} from './supernet';
 import { TriLevelOptimizer, cosineLearningRate, type OptimizerState } from './optimizer';
 import { deriveGenotype, type Genotype } from './genotype';
 import { DEFAULT_KERNEL_OPTIONS, withKernelOptions, type KernelOptions } from '../kernels/options';
@@ -15,7 +21,10 @@ export interface EngineOptions extends KernelOptions {
   groupEdges: boolean | 'auto';
 }
 
-export const DEFAULT_ENGINE_OPTIONS: Readonly<EngineOptions> = Object.freeze({ ...DEFAULT_KERNEL_OPTIONS, groupEdges: 'auto' as const });
+export const DEFAULT_ENGINE_OPTIONS: Readonly<EngineOptions> = Object.freeze({
+  ...DEFAULT_KERNEL_OPTIONS,
+  groupEdges: 'auto' as const,
+});
 
 /** Anything that hands out batches in a reproducible, resumable order. */
 export interface BatchSource {
@@ -162,12 +171,18 @@ export class SearchEngine {
     const ctx = { training: true, rng: this.rng };
     let losses;
     try {
-      losses = this.compute(() => this.optimizer.step(tensors.train, tensors.val, lr, ctx, epoch >= this.config.warmupEpochs));
+      losses = this.compute(() =>
+        this.optimizer.step(tensors.train, tensors.val, lr, ctx, epoch >= this.config.warmupEpochs),
+      );
     } finally {
       tf.dispose([tensors.train.x, tensors.train.y, tensors.val.x, tensors.val.y]);
     }
     const recordMilliseconds = now() - started;
-    const [trainLoss, valLoss, valCorrect] = await Promise.all([losses.trainLoss.data(), losses.valLoss.data(), losses.valCorrect.data()]);
+    const [trainLoss, valLoss, valCorrect] = await Promise.all([
+      losses.trainLoss.data(),
+      losses.valLoss.data(),
+      losses.valCorrect.data(),
+    ]);
     tf.dispose([losses.trainLoss, losses.valLoss, losses.valCorrect]);
     if (!Number.isFinite(trainLoss[0]) || !Number.isFinite(valLoss[0]))
       throw new SearchError(
@@ -201,15 +216,17 @@ export class SearchEngine {
     let count = 0;
     const ctx = { training: false, rng: new Random(0) };
     for (const batch of batches) {
-      const [l, c] = this.compute(() => tf.tidy(() => {
-        const x = tf.tensor4d(batch.x, batch.shape);
-        const y = tf.tensor1d(batch.y, 'int32');
-        const logits = this.net.forward(x, ctx);
-        const oneHot = tf.oneHot(y, logits.shape[1]);
-        const sumLoss = tf.neg(tf.sum(tf.mul(oneHot, tf.logSoftmax(logits))));
-        const hits = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'float32'));
-        return [sumLoss, hits];
-      }));
+      const [l, c] = this.compute(() =>
+        tf.tidy(() => {
+          const x = tf.tensor4d(batch.x, batch.shape);
+          const y = tf.tensor1d(batch.y, 'int32');
+          const logits = this.net.forward(x, ctx);
+          const oneHot = tf.oneHot(y, logits.shape[1]);
+          const sumLoss = tf.neg(tf.sum(tf.mul(oneHot, tf.logSoftmax(logits))));
+          const hits = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'float32'));
+          return [sumLoss, hits];
+        }),
+      );
       const [lv, cv] = await Promise.all([l.data(), c.data()]);
       tf.dispose([l, c]);
       loss += lv[0];
@@ -250,18 +267,25 @@ export class SearchEngine {
   /** Continues from a checkpoint of the same config: the same stream a run that never stopped sees. */
   restore(saved: SearchCheckpoint): void {
     if (saved.format !== 'factorized-nas-checkpoint' || (saved.version !== 1 && saved.version !== CHECKPOINT_VERSION))
-      throw new SearchError('bad-checkpoint', `checkpoint: not a factorized-nas-checkpoint of version 1 or ${CHECKPOINT_VERSION}`);
+      throw new SearchError(
+        'bad-checkpoint',
+        `checkpoint: not a factorized-nas-checkpoint of version 1 or ${CHECKPOINT_VERSION}`,
+      );
     const cp = saved.version === 1 ? this.upgradeVersion1(saved) : saved;
     const byName = new Map(this.net.namedVariables().map((p) => [p.name, p.variable]));
     if (cp.variables.length !== byName.size)
-      throw new SearchError('bad-checkpoint', `checkpoint: ${cp.variables.length} variables, this network has ${byName.size}`);
+      throw new SearchError(
+        'bad-checkpoint',
+        `checkpoint: ${cp.variables.length} variables, this network has ${byName.size}`,
+      );
     for (const saved of cp.variables) {
       const v = byName.get(saved.name);
       if (!v || v.size !== saved.values.length)
         throw new SearchError('bad-checkpoint', `checkpoint: variable ${saved.name} does not fit this network`);
     }
     // tidy frees each values tensor: the variable keeps the data.
-    for (const saved of cp.variables) tf.tidy(() => byName.get(saved.name)!.assign(tf.tensor(saved.values, saved.shape)));
+    for (const saved of cp.variables)
+      tf.tidy(() => byName.get(saved.name)!.assign(tf.tensor(saved.values, saved.shape)));
     this.optimizer.setState(cp.optimizers);
     this.rng.setState(cp.rng);
     this.data.train.setState(cp.data.train);
@@ -276,22 +300,35 @@ export class SearchEngine {
       try {
         return regroupPerEdgeVariables(entries);
       } catch (e) {
-        throw new SearchError('bad-checkpoint', `checkpoint: version 1 does not fit this network (${(e as Error).message})`);
+        throw new SearchError(
+          'bad-checkpoint',
+          `checkpoint: version 1 does not fit this network (${(e as Error).message})`,
+        );
       }
     };
     // The weights' optimiser restores its slots in the network's order of its weights, and names
     // them by tfjs variable (the parameter's name and a number).
-    const order = this.net.namedVariables().filter((p) => p.group === 'weights').map((p) => p.name);
+    const order = this.net
+      .namedVariables()
+      .filter((p) => p.group === 'weights')
+      .map((p) => p.name);
     const slots: OptimizerState['slots'] = {};
     for (const [slot, entries] of Object.entries(cp.optimizers.weights.slots)) {
-      const byName = new Map(regroup(entries.map((e) => ({ ...e, name: e.name.replace(/_\d+$/, '') }))).map((e) => [e.name, e]));
+      const byName = new Map(
+        regroup(entries.map((e) => ({ ...e, name: e.name.replace(/_\d+$/, '') }))).map((e) => [e.name, e]),
+      );
       slots[slot] = order.map((name) => {
         const entry = byName.get(name);
         if (!entry) throw new SearchError('bad-checkpoint', `checkpoint: no ${slot} for ${name}`);
         return entry;
       });
     }
-    return { ...cp, version: CHECKPOINT_VERSION, variables: regroup(cp.variables), optimizers: { ...cp.optimizers, weights: { ...cp.optimizers.weights, slots } } };
+    return {
+      ...cp,
+      version: CHECKPOINT_VERSION,
+      variables: regroup(cp.variables),
+      optimizers: { ...cp.optimizers, weights: { ...cp.optimizers.weights, slots } },
+    };
   }
 
   dispose(): void {

@@ -22,7 +22,11 @@ import { ACTIVATIONS, OPS, PARAM_OPS, candidateOps, type ActivationName, type Op
 const col = (op: OpName) => OPS.indexOf(op);
 const act = (a: ActivationName) => ACTIVATIONS.indexOf(a);
 const zeros = (rows: number, cols: number) => Array.from({ length: rows }, () => new Array<number>(cols).fill(0));
-const e = (op: OpName, from: number, activation: ActivationName | null = null): GenotypeEdge => ({ op, from, activation });
+const e = (op: OpName, from: number, activation: ActivationName | null = null): GenotypeEdge => ({
+  op,
+  from,
+  activation,
+});
 
 /** The DARTS_V2 line of quark0/darts cnn/genotypes.py, verbatim. */
 const DARTS_V2_REF =
@@ -59,10 +63,14 @@ const REDUCE_ALL_TIES: GenotypeEdge[] = [0, 1, 2, 3].flatMap(() => [e('max_pool_
 
 function expectedNormal(a: { e1: ActivationName; e4: ActivationName; e13: ActivationName }): GenotypeEdge[] {
   return [
-    e('sep_conv_3x3', 1, a.e1), e('max_pool_3x3', 0),
-    e('dil_conv_3x3', 2, a.e4), e('avg_pool_3x3', 1),
-    e('max_pool_3x3', 0), e('max_pool_3x3', 1),
-    e('sep_conv_3x3', 4, a.e13), e('skip_connect', 2),
+    e('sep_conv_3x3', 1, a.e1),
+    e('max_pool_3x3', 0),
+    e('dil_conv_3x3', 2, a.e4),
+    e('avg_pool_3x3', 1),
+    e('max_pool_3x3', 0),
+    e('max_pool_3x3', 1),
+    e('sep_conv_3x3', 4, a.e13),
+    e('skip_connect', 2),
   ];
 }
 
@@ -90,10 +98,19 @@ describe('deriveGenotype', () => {
     beta[1]![act('selu')] = 1;
     beta[4]![act('elu')] = 1;
     beta[13]![act('swish')] = 1;
-    const w: ArchWeights = { alphaNormal: handAlpha(), alphaReduce: zeros(14, 8), betaNormal: beta, betaReduce: zeros(14, 9) };
-    expect(deriveGenotype(w, 'darts', { fixedActivation: 'celu' }).normal).toEqual(expectedNormal({ e1: 'celu', e4: 'celu', e13: 'celu' }));
+    const w: ArchWeights = {
+      alphaNormal: handAlpha(),
+      alphaReduce: zeros(14, 8),
+      betaNormal: beta,
+      betaReduce: zeros(14, 9),
+    };
+    expect(deriveGenotype(w, 'darts', { fixedActivation: 'celu' }).normal).toEqual(
+      expectedNormal({ e1: 'celu', e4: 'celu', e13: 'celu' }),
+    );
     expect(deriveGenotype(w, 'darts').normal).toEqual(expectedNormal({ e1: 'selu', e4: 'elu', e13: 'swish' }));
-    expect(deriveGenotype({ ...w, betaNormal: null }, 'darts').normal).toEqual(expectedNormal({ e1: 'relu', e4: 'relu', e13: 'relu' }));
+    expect(deriveGenotype({ ...w, betaNormal: null }, 'darts').normal).toEqual(
+      expectedNormal({ e1: 'relu', e4: 'relu', e13: 'relu' }),
+    );
   });
 
   it('factorized and fixed-beta: a conv op takes the argmax of its own edge’s β row; others get null', () => {
@@ -105,7 +122,12 @@ describe('deriveGenotype', () => {
     beta[13]![act('swish')] = 1; // tie → the first (leaky_relu)
     beta[0]![act('swish')] = 5; // edge 0 keeps max_pool: no activation
     beta[3]![act('swish')] = 5; // edge 3 keeps avg_pool: no activation
-    const w: ArchWeights = { alphaNormal: handAlpha(), alphaReduce: zeros(14, 8), betaNormal: beta, betaReduce: zeros(14, 9) };
+    const w: ArchWeights = {
+      alphaNormal: handAlpha(),
+      alphaReduce: zeros(14, 8),
+      betaNormal: beta,
+      betaReduce: zeros(14, 9),
+    };
     const expected = expectedNormal({ e1: 'prelu', e4: 'rrelu', e13: 'leaky_relu' });
     expect(deriveGenotype(w, 'factorized').normal).toEqual(expected);
     expect(deriveGenotype(w, 'fixed-beta').normal).toEqual(expected);
@@ -137,10 +159,14 @@ describe('deriveGenotype', () => {
     expect(colOf('dil_conv_5x5', 'swish')).toBe(39);
     const g = deriveGenotype({ alphaNormal: alpha, alphaReduce: zeros(14, 40) }, 'nonfactorized');
     expect(g.normal).toEqual([
-      e('sep_conv_3x3', 1, 'selu'), e('max_pool_3x3', 0),
-      e('dil_conv_5x5', 2, 'swish'), e('avg_pool_3x3', 1),
-      e('max_pool_3x3', 0), e('max_pool_3x3', 1),
-      e('dil_conv_3x3', 4, 'swish'), e('skip_connect', 2),
+      e('sep_conv_3x3', 1, 'selu'),
+      e('max_pool_3x3', 0),
+      e('dil_conv_5x5', 2, 'swish'),
+      e('avg_pool_3x3', 1),
+      e('max_pool_3x3', 0),
+      e('max_pool_3x3', 1),
+      e('dil_conv_3x3', 4, 'swish'),
+      e('skip_connect', 2),
     ]);
     expect(g.reduce).toEqual(REDUCE_ALL_TIES);
     // a combined op with a conv: every (op, activation) column is reachable
@@ -148,7 +174,9 @@ describe('deriveGenotype', () => {
       for (const a of ACTIVATIONS) {
         const al = zeros(14, 40);
         al[0]![colOf(op, a)] = 1;
-        expect(deriveGenotype({ alphaNormal: al, alphaReduce: zeros(14, 40) }, 'nonfactorized').normal[0]).toEqual(e(op, 0, a));
+        expect(deriveGenotype({ alphaNormal: al, alphaReduce: zeros(14, 40) }, 'nonfactorized').normal[0]).toEqual(
+          e(op, 0, a),
+        );
       }
   });
 
@@ -169,22 +197,42 @@ describe('deriveGenotype', () => {
     alpha[0]![col('sep_conv_5x5')] = 1;
     alpha[1]![col('sep_conv_5x5')] = 2;
     const plain = deriveGenotype({ alphaNormal: alpha, alphaReduce: zeros(14, 8) }, 'darts');
-    expect(plain.normal.slice(0, 4)).toEqual([e('sep_conv_5x5', 1, 'relu'), e('sep_conv_5x5', 0, 'relu'), e('skip_connect', 0), e('skip_connect', 1)]);
+    expect(plain.normal.slice(0, 4)).toEqual([
+      e('sep_conv_5x5', 1, 'relu'),
+      e('sep_conv_5x5', 0, 'relu'),
+      e('skip_connect', 0),
+      e('skip_connect', 1),
+    ]);
     const edgeNormal = new Array<number>(14).fill(0);
     edgeNormal[0] = 3; // node 2: edge from 0 now outweighs edge from 1
     edgeNormal[4] = 3; // node 3: edge from 2 now first
     edgeNormal[5] = 100; // node 4's weights do not leak into node 3 (normalised per node)
     const pc = deriveGenotype({ alphaNormal: alpha, alphaReduce: zeros(14, 8), edgeNormal, edgeReduce: null }, 'darts');
-    expect(pc.normal.slice(0, 4)).toEqual([e('sep_conv_5x5', 0, 'relu'), e('sep_conv_5x5', 1, 'relu'), e('skip_connect', 2), e('skip_connect', 0)]);
+    expect(pc.normal.slice(0, 4)).toEqual([
+      e('sep_conv_5x5', 0, 'relu'),
+      e('sep_conv_5x5', 1, 'relu'),
+      e('skip_connect', 2),
+      e('skip_connect', 0),
+    ]);
     expect(pc.normal.slice(4, 6)).toEqual([e('max_pool_3x3', 0), e('max_pool_3x3', 1)]);
     // Uniform edge weights change nothing.
-    const uniform = deriveGenotype({ alphaNormal: alpha, alphaReduce: zeros(14, 8), edgeNormal: new Array(14).fill(0.7) }, 'darts');
+    const uniform = deriveGenotype(
+      { alphaNormal: alpha, alphaReduce: zeros(14, 8), edgeNormal: new Array(14).fill(0.7) },
+      'darts',
+    );
     expect(genotypeEquals(uniform, plain)).toBe(true);
   });
 
   it('matches DARTS/PC-DARTS _parse on seeded random α (testdata/parse_reference.json)', () => {
     const ref = JSON.parse(readFileSync(new URL('./testdata/parse_reference.json', import.meta.url), 'utf8')) as {
-      cases: { alphaNormal: number[][]; alphaReduce: number[][]; edgeNormal?: number[]; edgeReduce?: number[]; normal: [OpName, number][]; reduce: [OpName, number][] }[];
+      cases: {
+        alphaNormal: number[][];
+        alphaReduce: number[][];
+        edgeNormal?: number[];
+        edgeReduce?: number[];
+        normal: [OpName, number][];
+        reduce: [OpName, number][];
+      }[];
     };
     expect(ref.cases.length).toBe(30);
     for (const c of ref.cases) {
@@ -226,10 +274,12 @@ describe('DARTS string', () => {
     expect(() => parseDartsString(DARTS_V2_REF.replace("('dil_conv_3x3', 2)", "('dil_conv_3x3', 5)"))).toThrow(
       'darts.normal[7].from: node 5 (entry 7) can only take inputs 0..4, got 5',
     );
-    expect(() => parseDartsString(DARTS_V2_REF.replace('reduce_concat=[2, 3, 4, 5]', 'reduce_concat=range(2, 5)'))).toThrow(
-      'darts.reduce_concat: expected [2, 3, 4, 5]',
+    expect(() =>
+      parseDartsString(DARTS_V2_REF.replace('reduce_concat=[2, 3, 4, 5]', 'reduce_concat=range(2, 5)')),
+    ).toThrow('darts.reduce_concat: expected [2, 3, 4, 5]');
+    expect(() => parseDartsString(DARTS_V2_REF.replace(', reduce_concat=[2, 3, 4, 5]', ''))).toThrow(
+      'darts: missing reduce_concat=',
     );
-    expect(() => parseDartsString(DARTS_V2_REF.replace(', reduce_concat=[2, 3, 4, 5]', ''))).toThrow('darts: missing reduce_concat=');
     expect(() => parseDartsString('Genome(normal=[])')).toThrow(GenotypeError);
     expect(() => parseDartsString(DARTS_V2_REF + ' x')).toThrow('unexpected text after the closing ")"');
   });
@@ -238,17 +288,25 @@ describe('DARTS string', () => {
 // A factorized genotype with a variety of activations, and its file.
 const FACTORIZED: Genotype = {
   normal: [
-    e('sep_conv_3x3', 0, 'selu'), e('skip_connect', 1),
-    e('sep_conv_5x5', 0, 'swish'), e('dil_conv_3x3', 2, 'prelu'),
-    e('max_pool_3x3', 3), e('dil_conv_5x5', 1, 'relu6'),
-    e('avg_pool_3x3', 4), e('sep_conv_3x3', 0, 'elu'),
+    e('sep_conv_3x3', 0, 'selu'),
+    e('skip_connect', 1),
+    e('sep_conv_5x5', 0, 'swish'),
+    e('dil_conv_3x3', 2, 'prelu'),
+    e('max_pool_3x3', 3),
+    e('dil_conv_5x5', 1, 'relu6'),
+    e('avg_pool_3x3', 4),
+    e('sep_conv_3x3', 0, 'elu'),
   ],
   normalConcat: [2, 3, 4, 5],
   reduce: [
-    e('max_pool_3x3', 0), e('sep_conv_5x5', 1, 'leaky_relu'),
-    e('skip_connect', 2), e('dil_conv_3x3', 1, 'rrelu'),
-    e('sep_conv_3x3', 3, 'celu'), e('skip_connect', 0),
-    e('avg_pool_3x3', 1), e('dil_conv_5x5', 4, 'relu'),
+    e('max_pool_3x3', 0),
+    e('sep_conv_5x5', 1, 'leaky_relu'),
+    e('skip_connect', 2),
+    e('dil_conv_3x3', 1, 'rrelu'),
+    e('sep_conv_3x3', 3, 'celu'),
+    e('skip_connect', 0),
+    e('avg_pool_3x3', 1),
+    e('dil_conv_5x5', 4, 'relu'),
   ],
   reduceConcat: [2, 3, 4, 5],
 };
@@ -262,9 +320,27 @@ function validFile(): Record<string, unknown> {
   };
   const file = toGenotypeFile(FACTORIZED, {
     weights: w,
-    run: { mode: 'factorized', dataset: 'synthetic', config: { channels: 8 }, backend: 'cpu', steps: 10, epochs: 1, seconds: 2.5, metrics: { valAccuracy: 0.5 }, createdAt: '2024-01-01T00:00:00.000Z', note: 'kept' },
+    run: {
+      mode: 'factorized',
+      dataset: 'synthetic',
+      config: { channels: 8 },
+      backend: 'cpu',
+      steps: 10,
+      epochs: 1,
+      seconds: 2.5,
+      metrics: { valAccuracy: 0.5 },
+      createdAt: '2024-01-01T00:00:00.000Z',
+      note: 'kept',
+    },
   });
-  return JSON.parse(JSON.stringify({ ...file, comment: 'hand-edited', tags: ['a', 'b'], tricky: { text: 'say "[ \\"x\\" ]"\n', empty: [], nested: [[1, 'a'], {}] } })) as Record<string, unknown>;
+  return JSON.parse(
+    JSON.stringify({
+      ...file,
+      comment: 'hand-edited',
+      tags: ['a', 'b'],
+      tricky: { text: 'say "[ \\"x\\" ]"\n', empty: [], nested: [[1, 'a'], {}] },
+    }),
+  ) as Record<string, unknown>;
 }
 
 function mutate(f: (d: Record<string, any>) => void): string {
@@ -276,7 +352,16 @@ function mutate(f: (d: Record<string, any>) => void): string {
 describe('genotype file', () => {
   it('toGenotypeFile writes the DESIGN.md layout', () => {
     const f = toGenotypeFile(DARTS_V2);
-    expect(Object.keys(f)).toEqual(['format', 'version', 'space', 'normal', 'normalConcat', 'reduce', 'reduceConcat', 'darts']);
+    expect(Object.keys(f)).toEqual([
+      'format',
+      'version',
+      'space',
+      'normal',
+      'normalConcat',
+      'reduce',
+      'reduceConcat',
+      'darts',
+    ]);
     expect(f.format).toBe('factorized-nas-genotype');
     expect(f.version).toBe(1);
     expect(f.space).toEqual({ ops: [...OPS], activations: [...ACTIVATIONS], nodes: 4 });
@@ -299,7 +384,12 @@ describe('genotype file', () => {
 
   it('a 40-column (nonfactorized) weights block is accepted', () => {
     const text = mutate((d) => {
-      d.weights = { alphaNormal: zeros(14, 40), alphaReduce: zeros(14, 40), edgeNormal: new Array(14).fill(0), edgeReduce: null };
+      d.weights = {
+        alphaNormal: zeros(14, 40),
+        alphaReduce: zeros(14, 40),
+        edgeNormal: new Array(14).fill(0),
+        edgeReduce: null,
+      };
     });
     expect(parseGenotypeFile(text).weights?.alphaNormal[0]).toHaveLength(40);
   });
@@ -307,41 +397,140 @@ describe('genotype file', () => {
   const cases: [string, string | ((d: Record<string, any>) => void), string][] = [
     ['not JSON', '{"format": }', 'not JSON: Unexpected token'],
     ['not an object', '[1, 2]', 'genotype: expected a JSON object, got an array'],
-    ['format', (d) => (d.format = 'darts-genotype'), 'genotype.format: expected "factorized-nas-genotype", got "darts-genotype"'],
+    [
+      'format',
+      (d) => (d.format = 'darts-genotype'),
+      'genotype.format: expected "factorized-nas-genotype", got "darts-genotype"',
+    ],
     ['format missing', (d) => delete d.format, 'genotype.format: expected "factorized-nas-genotype" (field missing)'],
     ['version', (d) => (d.version = 2), 'genotype.version: unsupported version 2 (this lab reads version 1)'],
-    ['space', (d) => (d.space.ops = d.space.ops.slice(1)), "genotype.space.ops: this lab's op list is [none, max_pool_3x3"],
+    [
+      'space',
+      (d) => (d.space.ops = d.space.ops.slice(1)),
+      "genotype.space.ops: this lab's op list is [none, max_pool_3x3",
+    ],
     ['7 entries', (d) => d.normal.pop(), 'genotype.normal: expected 8 entries (2 per node), got 7'],
-    ['unknown op', (d) => (d.normal[3].op = 'sep_conv_7x7'),
-      'genotype.normal[3].op: unknown op "sep_conv_7x7" (expected one of none, max_pool_3x3, avg_pool_3x3, skip_connect, sep_conv_3x3, sep_conv_5x5, dil_conv_3x3, dil_conv_5x5)'],
-    ['none op', (d) => (d.normal[1].op = 'none'), 'genotype.normal[1].op: "none" is not allowed in a genotype (the derivation never keeps it)'],
-    ['from too large', (d) => (d.reduce[5].from = 4), 'genotype.reduce[5].from: node 4 (entry 5) can only take inputs 0..3, got 4'],
-    ['from negative', (d) => (d.reduce[0].from = -1), 'genotype.reduce[0].from: node 2 (entry 0) can only take inputs 0..1, got -1'],
-    ['from not integer', (d) => (d.normal[2].from = '0'), 'genotype.normal[2].from: expected an integer input index, got "0"'],
-    ['conv without activation', (d) => (d.normal[0].activation = null),
-      'genotype.normal[0].activation: sep_conv_3x3 needs an activation (one of relu, relu6, leaky_relu, prelu, rrelu, elu, celu, selu, swish)'],
-    ['unknown activation', (d) => (d.normal[0].activation = 'gelu'),
-      'genotype.normal[0].activation: unknown activation "gelu" (expected one of relu, relu6, leaky_relu, prelu, rrelu, elu, celu, selu, swish)'],
-    ['activation on skip', (d) => (d.normal[1].activation = 'relu'), 'genotype.normal[1].activation: skip_connect has no parameters; activation must be null'],
-    ['entry not an object', (d) => (d.reduce[2] = ['skip_connect', 2]), 'genotype.reduce[2]: expected an object {op, from, activation}, got an array'],
-    ['concat', (d) => (d.normalConcat = [2, 3, 4]), 'genotype.normalConcat: expected [2, 3, 4, 5] (the DARTS cell concatenates all 4 nodes), got [2, 3, 4]'],
-    ['reduce concat missing', (d) => delete d.reduceConcat, 'genotype.reduceConcat: expected [2, 3, 4, 5] (the DARTS cell concatenates all 4 nodes), got nothing'],
-    ['darts missing', (d) => delete d.darts, "genotype.darts: expected a string (DARTS's Genotype(...) repr), got nothing"],
-    ['darts disagrees', (d) => (d.darts = d.darts.replace("('dil_conv_3x3', 2)", "('sep_conv_3x3', 2)")),
-      "genotype.darts: disagrees with normal/reduce: normal[3] is ('sep_conv_3x3', 2) there but ('dil_conv_3x3', 2) in normal"],
-    ['darts broken', (d) => (d.darts = 'Genotype(normal=[('), 'genotype.darts: expected a list, tuple, string, integer or range(...)'],
+    [
+      'unknown op',
+      (d) => (d.normal[3].op = 'sep_conv_7x7'),
+      'genotype.normal[3].op: unknown op "sep_conv_7x7" (expected one of none, max_pool_3x3, avg_pool_3x3, skip_connect, sep_conv_3x3, sep_conv_5x5, dil_conv_3x3, dil_conv_5x5)',
+    ],
+    [
+      'none op',
+      (d) => (d.normal[1].op = 'none'),
+      'genotype.normal[1].op: "none" is not allowed in a genotype (the derivation never keeps it)',
+    ],
+    [
+      'from too large',
+      (d) => (d.reduce[5].from = 4),
+      'genotype.reduce[5].from: node 4 (entry 5) can only take inputs 0..3, got 4',
+    ],
+    [
+      'from negative',
+      (d) => (d.reduce[0].from = -1),
+      'genotype.reduce[0].from: node 2 (entry 0) can only take inputs 0..1, got -1',
+    ],
+    [
+      'from not integer',
+      (d) => (d.normal[2].from = '0'),
+      'genotype.normal[2].from: expected an integer input index, got "0"',
+    ],
+    [
+      'conv without activation',
+      (d) => (d.normal[0].activation = null),
+      'genotype.normal[0].activation: sep_conv_3x3 needs an activation (one of relu, relu6, leaky_relu, prelu, rrelu, elu, celu, selu, swish)',
+    ],
+    [
+      'unknown activation',
+      (d) => (d.normal[0].activation = 'gelu'),
+      'genotype.normal[0].activation: unknown activation "gelu" (expected one of relu, relu6, leaky_relu, prelu, rrelu, elu, celu, selu, swish)',
+    ],
+    [
+      'activation on skip',
+      (d) => (d.normal[1].activation = 'relu'),
+      'genotype.normal[1].activation: skip_connect has no parameters; activation must be null',
+    ],
+    [
+      'entry not an object',
+      (d) => (d.reduce[2] = ['skip_connect', 2]),
+      'genotype.reduce[2]: expected an object {op, from, activation}, got an array',
+    ],
+    [
+      'concat',
+      (d) => (d.normalConcat = [2, 3, 4]),
+      'genotype.normalConcat: expected [2, 3, 4, 5] (the DARTS cell concatenates all 4 nodes), got [2, 3, 4]',
+    ],
+    [
+      'reduce concat missing',
+      (d) => delete d.reduceConcat,
+      'genotype.reduceConcat: expected [2, 3, 4, 5] (the DARTS cell concatenates all 4 nodes), got nothing',
+    ],
+    [
+      'darts missing',
+      (d) => delete d.darts,
+      "genotype.darts: expected a string (DARTS's Genotype(...) repr), got nothing",
+    ],
+    [
+      'darts disagrees',
+      (d) => (d.darts = d.darts.replace("('dil_conv_3x3', 2)", "('sep_conv_3x3', 2)")),
+      "genotype.darts: disagrees with normal/reduce: normal[3] is ('sep_conv_3x3', 2) there but ('dil_conv_3x3', 2) in normal",
+    ],
+    [
+      'darts broken',
+      (d) => (d.darts = 'Genotype(normal=[('),
+      'genotype.darts: expected a list, tuple, string, integer or range(...)',
+    ],
     ['alpha rows', (d) => d.weights.alphaNormal.pop(), 'genotype.weights.alphaNormal: expected 14 rows, got 13'],
-    ['alpha width', (d) => d.weights.alphaNormal[3].pop(), 'genotype.weights.alphaNormal[3]: expected 8 numbers, got 7'],
-    ['alpha first width', (d) => d.weights.alphaNormal[0].pop(), 'genotype.weights.alphaNormal[0]: expected 8 or 40 numbers, got 7'],
-    ['alpha reduce width', (d) => (d.weights.alphaReduce = zeros(14, 40)), 'genotype.weights.alphaReduce[0]: expected 8 numbers, got 40'],
-    ['alpha not finite', (d) => (d.weights.alphaReduce[2][5] = null), 'genotype.weights.alphaReduce[2][5]: expected a finite number, got null'],
+    [
+      'alpha width',
+      (d) => d.weights.alphaNormal[3].pop(),
+      'genotype.weights.alphaNormal[3]: expected 8 numbers, got 7',
+    ],
+    [
+      'alpha first width',
+      (d) => d.weights.alphaNormal[0].pop(),
+      'genotype.weights.alphaNormal[0]: expected 8 or 40 numbers, got 7',
+    ],
+    [
+      'alpha reduce width',
+      (d) => (d.weights.alphaReduce = zeros(14, 40)),
+      'genotype.weights.alphaReduce[0]: expected 8 numbers, got 40',
+    ],
+    [
+      'alpha not finite',
+      (d) => (d.weights.alphaReduce[2][5] = null),
+      'genotype.weights.alphaReduce[2][5]: expected a finite number, got null',
+    ],
     ['alpha missing', (d) => delete d.weights.alphaReduce, 'genotype.weights.alphaReduce: missing (expected 14 rows)'],
-    ['beta width', (d) => d.weights.betaNormal[13].push(0), 'genotype.weights.betaNormal[13]: expected 9 numbers, got 10'],
-    ['beta string', (d) => (d.weights.betaReduce[1][0] = '1'), 'genotype.weights.betaReduce[1][0]: expected a finite number, got "1"'],
-    ['edge weights', (d) => (d.weights.edgeNormal = [1, 2, 3]), 'genotype.weights.edgeNormal: expected 14 numbers, got 3'],
-    ['run mode', (d) => (d.run.mode = 'random'), 'genotype.run.mode: unknown mode "random" (expected one of factorized, darts, nonfactorized, fixed-beta)'],
+    [
+      'beta width',
+      (d) => d.weights.betaNormal[13].push(0),
+      'genotype.weights.betaNormal[13]: expected 9 numbers, got 10',
+    ],
+    [
+      'beta string',
+      (d) => (d.weights.betaReduce[1][0] = '1'),
+      'genotype.weights.betaReduce[1][0]: expected a finite number, got "1"',
+    ],
+    [
+      'edge weights',
+      (d) => (d.weights.edgeNormal = [1, 2, 3]),
+      'genotype.weights.edgeNormal: expected 14 numbers, got 3',
+    ],
+    [
+      'run mode',
+      (d) => (d.run.mode = 'random'),
+      'genotype.run.mode: unknown mode "random" (expected one of factorized, darts, nonfactorized, fixed-beta)',
+    ],
     // the FIRST thing wrong is named
-    ['first error', (d) => { d.reduce[0].op = 'conv'; d.normal[7].from = 9; }, 'genotype.normal[7].from: node 5 (entry 7) can only take inputs 0..4, got 9'],
+    [
+      'first error',
+      (d) => {
+        d.reduce[0].op = 'conv';
+        d.normal[7].from = 9;
+      },
+      'genotype.normal[7].from: node 5 (entry 7) can only take inputs 0..4, got 9',
+    ],
   ];
   for (const [name, make, message] of cases) {
     it(`rejects: ${name}`, () => {
@@ -359,7 +548,7 @@ describe('genotype file', () => {
     });
   }
 
-  it('a file without a space block gets this lab\'s space', () => {
+  it("a file without a space block gets this lab's space", () => {
     const parsed = parseGenotypeFile(mutate((d) => delete d.space));
     expect(Object.keys(parsed).slice(0, 4)).toEqual(['format', 'version', 'space', 'normal']);
     expect(parsed.space).toEqual({ ops: [...OPS], activations: [...ACTIVATIONS], nodes: 4 });

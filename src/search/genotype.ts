@@ -122,7 +122,9 @@ function argmax(row: readonly number[]): number {
 
 function checkRows(rows: unknown, name: string, count: number, widths: number[]): number[][] {
   if (!Array.isArray(rows) || rows.length !== count)
-    throw new GenotypeError(`weights.${name}: expected ${count} rows, got ${Array.isArray(rows) ? rows.length : describe(rows)}`);
+    throw new GenotypeError(
+      `weights.${name}: expected ${count} rows, got ${Array.isArray(rows) ? rows.length : describe(rows)}`,
+    );
   rows.forEach((row, r) => {
     if (!Array.isArray(row) || !widths.includes(row.length))
       throw new GenotypeError(
@@ -138,7 +140,9 @@ function checkRows(rows: unknown, name: string, count: number, widths: number[])
 
 function checkEdgeWeights(v: unknown, name: string): number[] {
   if (!Array.isArray(v) || v.length !== EDGES)
-    throw new GenotypeError(`weights.${name}: expected ${EDGES} numbers, got ${Array.isArray(v) ? v.length : describe(v)}`);
+    throw new GenotypeError(
+      `weights.${name}: expected ${EDGES} numbers, got ${Array.isArray(v) ? v.length : describe(v)}`,
+    );
   v.forEach((x, k) => {
     if (typeof x !== 'number' || !Number.isFinite(x))
       throw new GenotypeError(`weights.${name}[${k}]: expected a finite number, got ${describe(x)}`);
@@ -405,7 +409,12 @@ export function parseDartsString(s: string, path = 'darts'): Genotype {
     validateConcat(list, `${path}.${key}`);
     return list as number[];
   };
-  return { normal: cell('normal'), normalConcat: concat('normal_concat'), reduce: cell('reduce'), reduceConcat: concat('reduce_concat') };
+  return {
+    normal: cell('normal'),
+    normalConcat: concat('normal_concat'),
+    reduce: cell('reduce'),
+    reduceConcat: concat('reduce_concat'),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -426,13 +435,25 @@ function plain(edges: [OpName, number][]): GenotypeEdge[] {
 /** DARTS (first order), cnn/genotypes.py DARTS_V1. */
 export const DARTS_V1: Genotype = deepFreeze({
   normal: plain([
-    ['sep_conv_3x3', 1], ['sep_conv_3x3', 0], ['skip_connect', 0], ['sep_conv_3x3', 1],
-    ['skip_connect', 0], ['sep_conv_3x3', 1], ['sep_conv_3x3', 0], ['skip_connect', 2],
+    ['sep_conv_3x3', 1],
+    ['sep_conv_3x3', 0],
+    ['skip_connect', 0],
+    ['sep_conv_3x3', 1],
+    ['skip_connect', 0],
+    ['sep_conv_3x3', 1],
+    ['sep_conv_3x3', 0],
+    ['skip_connect', 2],
   ]),
   normalConcat: [2, 3, 4, 5],
   reduce: plain([
-    ['max_pool_3x3', 0], ['max_pool_3x3', 1], ['skip_connect', 2], ['max_pool_3x3', 0],
-    ['max_pool_3x3', 0], ['skip_connect', 2], ['skip_connect', 2], ['avg_pool_3x3', 0],
+    ['max_pool_3x3', 0],
+    ['max_pool_3x3', 1],
+    ['skip_connect', 2],
+    ['max_pool_3x3', 0],
+    ['max_pool_3x3', 0],
+    ['skip_connect', 2],
+    ['skip_connect', 2],
+    ['avg_pool_3x3', 0],
   ]),
   reduceConcat: [2, 3, 4, 5],
 });
@@ -440,13 +461,25 @@ export const DARTS_V1: Genotype = deepFreeze({
 /** DARTS (second order), cnn/genotypes.py DARTS_V2 (= DARTS): 3.35M params at C=36, 20 layers. */
 export const DARTS_V2: Genotype = deepFreeze({
   normal: plain([
-    ['sep_conv_3x3', 0], ['sep_conv_3x3', 1], ['sep_conv_3x3', 0], ['sep_conv_3x3', 1],
-    ['sep_conv_3x3', 1], ['skip_connect', 0], ['skip_connect', 0], ['dil_conv_3x3', 2],
+    ['sep_conv_3x3', 0],
+    ['sep_conv_3x3', 1],
+    ['sep_conv_3x3', 0],
+    ['sep_conv_3x3', 1],
+    ['sep_conv_3x3', 1],
+    ['skip_connect', 0],
+    ['skip_connect', 0],
+    ['dil_conv_3x3', 2],
   ]),
   normalConcat: [2, 3, 4, 5],
   reduce: plain([
-    ['max_pool_3x3', 0], ['max_pool_3x3', 1], ['skip_connect', 2], ['max_pool_3x3', 1],
-    ['max_pool_3x3', 0], ['skip_connect', 2], ['skip_connect', 2], ['max_pool_3x3', 1],
+    ['max_pool_3x3', 0],
+    ['max_pool_3x3', 1],
+    ['skip_connect', 2],
+    ['max_pool_3x3', 1],
+    ['max_pool_3x3', 0],
+    ['skip_connect', 2],
+    ['skip_connect', 2],
+    ['max_pool_3x3', 1],
   ]),
   reduceConcat: [2, 3, 4, 5],
 });
@@ -459,7 +492,10 @@ function cloneEdges(edges: readonly GenotypeEdge[]): GenotypeEdge[] {
 }
 
 function cloneWeights(w: ArchWeights): ArchWeights {
-  const out: ArchWeights = { alphaNormal: w.alphaNormal.map((r) => [...r]), alphaReduce: w.alphaReduce.map((r) => [...r]) };
+  const out: ArchWeights = {
+    alphaNormal: w.alphaNormal.map((r) => [...r]),
+    alphaReduce: w.alphaReduce.map((r) => [...r]),
+  };
   if (w.betaNormal !== undefined) out.betaNormal = w.betaNormal && w.betaNormal.map((r) => [...r]);
   if (w.betaReduce !== undefined) out.betaReduce = w.betaReduce && w.betaReduce.map((r) => [...r]);
   if (w.edgeNormal !== undefined) out.edgeNormal = w.edgeNormal && [...w.edgeNormal];
@@ -491,7 +527,12 @@ export function toGenotypeFile(g: Genotype, extra: { weights?: ArchWeights; run?
 
 /** The Genotype part of a file (or a copy of a Genotype). */
 export function genotypeOf(g: Genotype | GenotypeFile): Genotype {
-  return { normal: cloneEdges(g.normal), normalConcat: [...g.normalConcat], reduce: cloneEdges(g.reduce), reduceConcat: [...g.reduceConcat] };
+  return {
+    normal: cloneEdges(g.normal),
+    normalConcat: [...g.normalConcat],
+    reduce: cloneEdges(g.reduce),
+    reduceConcat: [...g.reduceConcat],
+  };
 }
 
 /**
@@ -541,29 +582,37 @@ function validateEdge(e: Record<string, unknown>, i: number, path: string): void
   const op = e.op;
   if (typeof op !== 'string' || !(OPS as readonly string[]).includes(op))
     throw new GenotypeError(`${path}.op: unknown op ${describe(op)} (expected one of ${OPS.join(', ')})`);
-  if (op === 'none') throw new GenotypeError(`${path}.op: "none" is not allowed in a genotype (the derivation never keeps it)`);
+  if (op === 'none')
+    throw new GenotypeError(`${path}.op: "none" is not allowed in a genotype (the derivation never keeps it)`);
   const node = Math.floor(i / 2); // 0..3, state node + 2
   const from = e.from;
   if (typeof from !== 'number' || !Number.isInteger(from))
     throw new GenotypeError(`${path}.from: expected an integer input index, got ${describe(from)}`);
   if (from < 0 || from > node + 1)
-    throw new GenotypeError(`${path}.from: node ${node + 2} (entry ${i}) can only take inputs 0..${node + 1}, got ${from}`);
+    throw new GenotypeError(
+      `${path}.from: node ${node + 2} (entry ${i}) can only take inputs 0..${node + 1}, got ${from}`,
+    );
   const act = e.activation;
   if (isParamOp(op)) {
     if (act === null || act === undefined)
       throw new GenotypeError(`${path}.activation: ${op} needs an activation (one of ${ACTIVATIONS.join(', ')})`);
     if (typeof act !== 'string' || !isActivation(act))
-      throw new GenotypeError(`${path}.activation: unknown activation ${describe(act)} (expected one of ${ACTIVATIONS.join(', ')})`);
+      throw new GenotypeError(
+        `${path}.activation: unknown activation ${describe(act)} (expected one of ${ACTIVATIONS.join(', ')})`,
+      );
   } else if (act !== null && act !== undefined) {
     throw new GenotypeError(`${path}.activation: ${op} has no parameters; activation must be null`);
   }
 }
 
 function validateCell(v: unknown, path: string): void {
-  if (!Array.isArray(v)) throw new GenotypeError(`${path}: expected an array of ${CELL_ENTRIES} entries (2 per node), got ${describe(v)}`);
-  if (v.length !== CELL_ENTRIES) throw new GenotypeError(`${path}: expected ${CELL_ENTRIES} entries (2 per node), got ${v.length}`);
+  if (!Array.isArray(v))
+    throw new GenotypeError(`${path}: expected an array of ${CELL_ENTRIES} entries (2 per node), got ${describe(v)}`);
+  if (v.length !== CELL_ENTRIES)
+    throw new GenotypeError(`${path}: expected ${CELL_ENTRIES} entries (2 per node), got ${v.length}`);
   v.forEach((e, i) => {
-    if (!isPlainObject(e)) throw new GenotypeError(`${path}[${i}]: expected an object {op, from, activation}, got ${describe(e)}`);
+    if (!isPlainObject(e))
+      throw new GenotypeError(`${path}[${i}]: expected an object {op, from, activation}, got ${describe(e)}`);
     validateEdge(e, i, `${path}[${i}]`);
   });
 }
@@ -610,7 +659,9 @@ function validateWeights(w: unknown, path: string): void {
     const v = w[key];
     if (v === undefined || v === null) continue;
     if (!Array.isArray(v) || v.length !== EDGES)
-      throw new GenotypeError(`${path}.${key}: expected ${EDGES} numbers, got ${Array.isArray(v) ? v.length : describe(v)}`);
+      throw new GenotypeError(
+        `${path}.${key}: expected ${EDGES} numbers, got ${Array.isArray(v) ? v.length : describe(v)}`,
+      );
     v.forEach((x, k) => {
       if (typeof x !== 'number' || !Number.isFinite(x))
         throw new GenotypeError(`${path}.${key}[${k}]: expected a finite number, got ${describe(x)}`);
@@ -655,18 +706,28 @@ export function validateGenotypeFile(data: unknown): GenotypeFile {
   const P = 'genotype';
   if (!isPlainObject(data)) throw new GenotypeError(`${P}: expected a JSON object, got ${describe(data)}`);
   if (data.format !== GENOTYPE_FORMAT)
-    throw new GenotypeError(`${P}.format: expected "${GENOTYPE_FORMAT}"${data.format === undefined ? ' (field missing)' : `, got ${describe(data.format)}`}`);
-  if (data.version === undefined) throw new GenotypeError(`${P}.version: missing (this lab reads version ${GENOTYPE_VERSION})`);
+    throw new GenotypeError(
+      `${P}.format: expected "${GENOTYPE_FORMAT}"${data.format === undefined ? ' (field missing)' : `, got ${describe(data.format)}`}`,
+    );
+  if (data.version === undefined)
+    throw new GenotypeError(`${P}.version: missing (this lab reads version ${GENOTYPE_VERSION})`);
   if (data.version !== GENOTYPE_VERSION)
-    throw new GenotypeError(`${P}.version: unsupported version ${typeof data.version === 'number' ? data.version : describe(data.version)} (this lab reads version ${GENOTYPE_VERSION})`);
+    throw new GenotypeError(
+      `${P}.version: unsupported version ${typeof data.version === 'number' ? data.version : describe(data.version)} (this lab reads version ${GENOTYPE_VERSION})`,
+    );
 
   if (data.space !== undefined) {
     const s = data.space;
-    if (!isPlainObject(s)) throw new GenotypeError(`${P}.space: expected an object {ops, activations, nodes}, got ${describe(s)}`);
+    if (!isPlainObject(s))
+      throw new GenotypeError(`${P}.space: expected an object {ops, activations, nodes}, got ${describe(s)}`);
     if (!Array.isArray(s.ops) || !sameList(s.ops, OPS))
-      throw new GenotypeError(`${P}.space.ops: this lab's op list is [${OPS.join(', ')}]; the file was written for another space`);
+      throw new GenotypeError(
+        `${P}.space.ops: this lab's op list is [${OPS.join(', ')}]; the file was written for another space`,
+      );
     if (!Array.isArray(s.activations) || !sameList(s.activations, ACTIVATIONS))
-      throw new GenotypeError(`${P}.space.activations: this lab's activation list is [${ACTIVATIONS.join(', ')}]; the file was written for another space`);
+      throw new GenotypeError(
+        `${P}.space.activations: this lab's activation list is [${ACTIVATIONS.join(', ')}]; the file was written for another space`,
+      );
     if (s.nodes !== NODES) throw new GenotypeError(`${P}.space.nodes: expected ${NODES}, got ${describe(s.nodes)}`);
   }
 
@@ -676,7 +737,9 @@ export function validateGenotypeFile(data: unknown): GenotypeFile {
   validateConcat(data.reduceConcat, `${P}.reduceConcat`);
 
   const toEdges = (v: unknown): GenotypeEdge[] =>
-    (v as Record<string, unknown>[]).map((e) => ({ ...e, activation: (e.activation ?? null) as ActivationName | null }) as GenotypeEdge);
+    (v as Record<string, unknown>[]).map(
+      (e) => ({ ...e, activation: (e.activation ?? null) as ActivationName | null }) as GenotypeEdge,
+    );
   const g: Genotype = {
     normal: toEdges(data.normal),
     normalConcat: [...(data.normalConcat as number[])],
@@ -695,7 +758,9 @@ export function validateGenotypeFile(data: unknown): GenotypeFile {
     if (!isPlainObject(data.run)) throw new GenotypeError(`${P}.run: expected an object, got ${describe(data.run)}`);
     const mode = data.run.mode;
     if (mode !== undefined && !(SEARCH_MODES as readonly string[]).includes(mode as string))
-      throw new GenotypeError(`${P}.run.mode: unknown mode ${describe(mode)} (expected one of ${SEARCH_MODES.join(', ')})`);
+      throw new GenotypeError(
+        `${P}.run.mode: unknown mode ${describe(mode)} (expected one of ${SEARCH_MODES.join(', ')})`,
+      );
   }
 
   const copy = JSON.parse(JSON.stringify(data)) as GenotypeFile;
@@ -726,16 +791,23 @@ export function parseGenotypeInput(text: string): GenotypeFile {
 
 /** The paper's Table 2 baseline: the same cells with every conv op's activation set to ReLU. */
 export function withAllRelu<T extends Genotype>(g: T): T {
-  const relu = (edges: GenotypeEdge[]) => edges.map((e) => ({ ...e, activation: e.activation === null ? null : ('relu' as const) }));
+  const relu = (edges: GenotypeEdge[]) =>
+    edges.map((e) => ({ ...e, activation: e.activation === null ? null : ('relu' as const) }));
   return { ...g, normal: relu(g.normal), reduce: relu(g.reduce) };
 }
 
 /** Same cells (op, input, activation, in order) and concats. */
 export function genotypeEquals(a: Genotype, b: Genotype): boolean {
   const cellEq = (x: readonly GenotypeEdge[], y: readonly GenotypeEdge[]) =>
-    x.length === y.length && x.every((e, i) => e.op === y[i]!.op && e.from === y[i]!.from && (e.activation ?? null) === (y[i]!.activation ?? null));
+    x.length === y.length &&
+    x.every(
+      (e, i) => e.op === y[i]!.op && e.from === y[i]!.from && (e.activation ?? null) === (y[i]!.activation ?? null),
+    );
   return (
-    cellEq(a.normal, b.normal) && cellEq(a.reduce, b.reduce) && sameList(a.normalConcat, b.normalConcat) && sameList(a.reduceConcat, b.reduceConcat)
+    cellEq(a.normal, b.normal) &&
+    cellEq(a.reduce, b.reduce) &&
+    sameList(a.normalConcat, b.normalConcat) &&
+    sameList(a.reduceConcat, b.reduceConcat)
   );
 }
 

@@ -27,10 +27,30 @@ const SIZE = 8;
  * were after the first step. `logEvery`: print every n-th step's memory.
  */
 export async function expectNoGrowth(mode: SearchMode, totalSteps: number, logEvery = 1): Promise<void> {
-  const dataset = makeSyntheticDataset({ seed: 1, height: SIZE, width: SIZE, channels: 3, classes: 4, trainCount: 4, testCount: 4 });
+  const dataset = makeSyntheticDataset({
+    seed: 1,
+    height: SIZE,
+    width: SIZE,
+    channels: 3,
+    classes: 4,
+    trainCount: 4,
+    testCount: 4,
+  });
   // The real tri-level step from step 1 (no warm-up epochs): ω by SGD, then α and β by Adam.
-  const config = makeConfig({ mode, channels: 2, layers: 3, batchSize: 2, maxSteps: totalSteps, warmupEpochs: 0, seed: 3 });
-  const streams = makeSearchStreams(dataset, { batchSize: config.batchSize, seed: config.seed, trainPortion: config.trainPortion });
+  const config = makeConfig({
+    mode,
+    channels: 2,
+    layers: 3,
+    batchSize: 2,
+    maxSteps: totalSteps,
+    warmupEpochs: 0,
+    seed: 3,
+  });
+  const streams = makeSearchStreams(dataset, {
+    batchSize: config.batchSize,
+    seed: config.seed,
+    trainPortion: config.trainPortion,
+  });
   const engine = new SearchEngine(config, { height: SIZE, width: SIZE, channels: 3, classes: 4 }, streams);
   expect(engine.stepsPerEpoch).toBe(1);
   const started = performance.now();
@@ -43,7 +63,10 @@ export async function expectNoGrowth(mode: SearchMode, totalSteps: number, logEv
     const p = await engine.runStep();
     const now = memory();
     if (p.step === 2) poolAfterStep2 = now.numBytesAllocatedInGPU;
-    if (p.step % logEvery === 0) console.log(`${mode} step ${p.step} (epoch ${p.epoch}): ${p.stepMilliseconds.toFixed(0)} ms (CPU side ${p.recordMilliseconds.toFixed(0)} ms), ${JSON.stringify(now)}`);
+    if (p.step % logEvery === 0)
+      console.log(
+        `${mode} step ${p.step} (epoch ${p.epoch}): ${p.stepMilliseconds.toFixed(0)} ms (CPU side ${p.recordMilliseconds.toFixed(0)} ms), ${JSON.stringify(now)}`,
+      );
     expect(p.recordMilliseconds).toBeGreaterThan(0);
     expect(p.recordMilliseconds).toBeLessThanOrEqual(p.stepMilliseconds);
     expect(now.numTensors, `tensors leaked by step ${p.step}`).toBe(warm.numTensors);
@@ -55,7 +78,9 @@ export async function expectNoGrowth(mode: SearchMode, totalSteps: number, logEv
     // by ~3%); from step 3 on each step reuses it.
     if (p.step > 2) expect(now.numBytesAllocatedInGPU, `GPU buffer pool grew by step ${p.step}`).toBe(poolAfterStep2);
   }
-  console.log(`${mode}: ${engine.step} steps in ${((performance.now() - started) / 1000).toFixed(1)} s; after the warm-up step ${JSON.stringify(warm)}`);
+  console.log(
+    `${mode}: ${engine.step} steps in ${((performance.now() - started) / 1000).toFixed(1)} s; after the warm-up step ${JSON.stringify(warm)}`,
+  );
   expect(warm.numBytesInGPU, 'the webgpu backend reports GPU bytes').toBeGreaterThan(0);
   const weights = engine.optimizer.weightVars.reduce((n, v) => n + v.size, 0);
   expect(packedBytes, 'ω and its momentum packed: 8 bytes a weight').toBe(8 * weights);

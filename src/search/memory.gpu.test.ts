@@ -32,18 +32,27 @@ afterAll(() => {
 });
 
 const STEPS = Number(process.env.MEMORY_GPU_STEPS ?? 2);
-if (!(Number.isInteger(STEPS) && STEPS >= 2)) throw new Error(`MEMORY_GPU_STEPS: must be an integer >= 2, got ${process.env.MEMORY_GPU_STEPS}`);
+if (!(Number.isInteger(STEPS) && STEPS >= 2))
+  throw new Error(`MEMORY_GPU_STEPS: must be an integer >= 2, got ${process.env.MEMORY_GPU_STEPS}`);
 const TIMEOUT_MS = Math.max(600_000, STEPS * 100_000);
 
 describe('webgpu memory over search steps', () => {
-  it('factorized: tensors and GPU bytes stay constant after the warm-up step', async (t) => {
-    if (!available) return t.skip();
-    await expectNoGrowth('factorized', STEPS);
-  }, TIMEOUT_MS);
+  it(
+    'factorized: tensors and GPU bytes stay constant after the warm-up step',
+    async (t) => {
+      if (!available) return t.skip();
+      await expectNoGrowth('factorized', STEPS);
+    },
+    TIMEOUT_MS,
+  );
 
   // ~75 s a step more on SwiftShader: only when MEMORY_GPU_STEPS asks for a longer run.
-  it.skipIf(process.env.MEMORY_GPU_STEPS === undefined)('darts: tensors and GPU bytes stay constant after the warm-up step', async (t) => {
-    if (!available) return t.skip();
-    await expectNoGrowth('darts', STEPS);
-  }, TIMEOUT_MS);
+  it.skipIf(process.env.MEMORY_GPU_STEPS === undefined)(
+    'darts: tensors and GPU bytes stay constant after the warm-up step',
+    async (t) => {
+      if (!available) return t.skip();
+      await expectNoGrowth('darts', STEPS);
+    },
+    TIMEOUT_MS,
+  );
 });

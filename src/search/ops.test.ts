@@ -31,14 +31,22 @@ beforeAll(async () => {
 function randomTensor(shape: number[], seed: number, scale = 1): tf.Tensor {
   const rng = new Random(seed);
   const size = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(Float32Array.from({ length: size }, () => rng.normal() * scale), shape);
+  return tf.tensor(
+    Float32Array.from({ length: size }, () => rng.normal() * scale),
+    shape,
+  );
 }
 
 /**
  * Checks d/dθ of L = Σ f(θ) ⊙ R along a random direction v against (L(θ+εv) − L(θ−εv)) / 2ε,
  * for each input θ of f. Returns the worst relative error.
  */
-async function gradientError(f: (...xs: tf.Tensor[]) => tf.Tensor, inputs: tf.Tensor[], seed = 7, eps = 1e-2): Promise<number> {
+async function gradientError(
+  f: (...xs: tf.Tensor[]) => tf.Tensor,
+  inputs: tf.Tensor[],
+  seed = 7,
+  eps = 1e-2,
+): Promise<number> {
   const out = f(...inputs);
   const projection = randomTensor(out.shape, seed + 1);
   out.dispose();
@@ -89,12 +97,19 @@ describe('convolutions', () => {
         for (const stride of [1, 2] as const) {
           const w = randomTensor([k, k, 3, 1], 4 + k) as tf.Tensor4D;
           const pad = (dilation * (k - 1)) / 2;
-          const padded = tf.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]]) as tf.Tensor4D;
+          const padded = tf.pad(x, [
+            [0, 0],
+            [pad, pad],
+            [pad, pad],
+            [0, 0],
+          ]) as tf.Tensor4D;
           let reference = tf.depthwiseConv2d(padded, w, 1, 'valid', 'NHWC', dilation);
           if (stride === 2) reference = subsample2(reference);
           const expected = await reference.data();
           for (const f of ['native', 'portable'] as const) {
-            const ours = await withKernelOptions({ convFormulation: f }, () => depthwiseConv(x, w, stride, dilation)).data();
+            const ours = await withKernelOptions({ convFormulation: f }, () =>
+              depthwiseConv(x, w, stride, dilation),
+            ).data();
             expect(ours.length, `${f} k${k} d${dilation} s${stride}`).toBe(expected.length);
             ours.forEach((v, i) => expect(v).toBeCloseTo(expected[i], 4));
           }
@@ -111,7 +126,13 @@ describe('convolutions', () => {
         [5, 2, 2],
       ] as const) {
         const w = randomTensor([k, k, 2, 1], 6, 0.5);
-        const err = await gradientError((a, b) => withKernelOptions({ convFormulation: f }, () => depthwiseConv(a as tf.Tensor4D, b as tf.Tensor4D, stride, dilation)), [x, w]);
+        const err = await gradientError(
+          (a, b) =>
+            withKernelOptions({ convFormulation: f }, () =>
+              depthwiseConv(a as tf.Tensor4D, b as tf.Tensor4D, stride, dilation),
+            ),
+          [x, w],
+        );
         expect(err, `${f} k${k} d${dilation} s${stride}`).toBeLessThan(TOLERANCE);
       }
     }
@@ -122,7 +143,8 @@ describe('convolutions', () => {
     const w = randomTensor([3, 3, 3, 4], 9, 0.3) as tf.Tensor4D;
     const expected = await tf.conv2d(x, w, 1, 'same').data();
     for (const f of ['native', 'portable'] as const) {
-      const conv = (a: tf.Tensor, b: tf.Tensor) => withKernelOptions({ convFormulation: f }, () => conv2d(a as tf.Tensor4D, b as tf.Tensor4D));
+      const conv = (a: tf.Tensor, b: tf.Tensor) =>
+        withKernelOptions({ convFormulation: f }, () => conv2d(a as tf.Tensor4D, b as tf.Tensor4D));
       const ours = await conv(x, w).data();
       ours.forEach((v, i) => expect(v).toBeCloseTo(expected[i], 4));
       expect(await gradientError(conv, [x, w])).toBeLessThan(TOLERANCE);
@@ -130,14 +152,19 @@ describe('convolutions', () => {
   });
 
   it("FactorizedReduce's samples: the even rows and columns, and the odd ones (DARTS's shifted stride-2 conv), even and odd sizes, with their gradients", async () => {
-    for (const shape of [[2, 6, 8, 3], [1, 5, 7, 2], [1, 4, 3, 2]]) {
+    for (const shape of [
+      [2, 6, 8, 3],
+      [1, 5, 7, 2],
+      [1, 4, 3, 2],
+    ]) {
       const x = randomTensor(shape, 12) as tf.Tensor4D;
       const [n, h, w, c] = shape;
       const [even, odd] = evenAndOddSamples(x);
       // x[i, j] at even (i, j), and x[i + 1, j + 1] (DARTS: conv_2(x[:, :, 1:, 1:]), stride 2)
       // at even (i, j), zero past the edge (the odd size's padding).
       const values = (await x.data()) as Float32Array;
-      const at = (b: number, i: number, j: number, ch: number) => (i < h && j < w ? values[((b * h + i) * w + j) * c + ch] : 0);
+      const at = (b: number, i: number, j: number, ch: number) =>
+        i < h && j < w ? values[((b * h + i) * w + j) * c + ch] : 0;
       const h2 = Math.ceil(h / 2);
       const w2 = Math.ceil(w / 2);
       expect(even.shape).toEqual([n, h2, w2, c]);
@@ -153,7 +180,15 @@ describe('convolutions', () => {
               expect(oddValues[k], `odd ${shape} [${b},${i},${j},${ch}]`).toBe(at(b, 2 * i + 1, 2 * j + 1, ch));
             }
       // The old formulation: subsample2 of x, and of x shifted by one.
-      const padded = h % 2 || w % 2 ? (tf.pad(x, [[0, 0], [0, h % 2], [0, w % 2], [0, 0]]) as tf.Tensor4D) : x;
+      const padded =
+        h % 2 || w % 2
+          ? (tf.pad(x, [
+              [0, 0],
+              [0, h % 2],
+              [0, w % 2],
+              [0, 0],
+            ]) as tf.Tensor4D)
+          : x;
       const shiftedPadded = tf.slice(padded, [0, 1, 1, 0], [n, h + (h % 2) - 1, w + (w % 2) - 1, c]) as tf.Tensor4D;
       expect(Array.from(await subsample2(shiftedPadded).data())).toEqual(Array.from(oddValues));
       const err = await gradientError((a) => tf.concat(evenAndOddSamples(a as tf.Tensor4D), 3), [x]);
@@ -164,13 +199,18 @@ describe('convolutions', () => {
   it('conv1x1 gradients match finite differences', async () => {
     const x = randomTensor([2, 5, 5, 3], 10);
     const w = randomTensor([3, 2], 11);
-    expect(await gradientError((a, b) => conv1x1(a as tf.Tensor4D, b as tf.Tensor2D, 2), [x, w])).toBeLessThan(TOLERANCE);
+    expect(await gradientError((a, b) => conv1x1(a as tf.Tensor4D, b as tf.Tensor2D, 2), [x, w])).toBeLessThan(
+      TOLERANCE,
+    );
   });
 });
 
 describe('pooling and normalisation', () => {
   it('avg pool excludes padding from the count (count_include_pad=False) and its gradient is exact', async () => {
-    const x = tf.tensor4d(Float32Array.from({ length: 16 }, (_, i) => i), [1, 4, 4, 1]);
+    const x = tf.tensor4d(
+      Float32Array.from({ length: 16 }, (_, i) => i),
+      [1, 4, 4, 1],
+    );
     const y = await avgPool3x3(x, 1).data();
     // Corner (0,0) averages {0,1,4,5} = 2.5; an inner pixel averages 9 values.
     expect(y[0]).toBeCloseTo(2.5, 5);
@@ -192,7 +232,13 @@ describe('pooling and normalisation', () => {
     const xr = tf.tensor4d(order, [1, 6, 6, 2]);
     for (const f of ['native', 'portable'] as const)
       for (const stride of [1, 2] as const)
-        expect(await gradientError((a) => withKernelOptions({ convFormulation: f }, () => maxPool3x3(a as tf.Tensor4D, stride)), [xr]), `${f} stride ${stride}`).toBeLessThan(TOLERANCE);
+        expect(
+          await gradientError(
+            (a) => withKernelOptions({ convFormulation: f }, () => maxPool3x3(a as tf.Tensor4D, stride)),
+            [xr],
+          ),
+          `${f} stride ${stride}`,
+        ).toBeLessThan(TOLERANCE);
   });
 
   it('batch norm normalises per channel and differentiates with and without affine parameters', async () => {
@@ -205,7 +251,10 @@ describe('pooling and normalisation', () => {
     const beta = randomTensor([2], 16);
     expect(await gradientError((a) => batchNorm(a as tf.Tensor4D, null, null), [x], 3, 1e-2)).toBeLessThan(TOLERANCE);
     expect(
-      await gradientError((a, g, b) => batchNorm(a as tf.Tensor4D, g as tf.Tensor1D, b as tf.Tensor1D), [x, gamma, beta]),
+      await gradientError(
+        (a, g, b) => batchNorm(a as tf.Tensor4D, g as tf.Tensor1D, b as tf.Tensor1D),
+        [x, gamma, beta],
+      ),
     ).toBeLessThan(TOLERANCE);
   });
 
@@ -215,7 +264,10 @@ describe('pooling and normalisation', () => {
   });
 
   it('cross-entropy equals −log softmax of the true class', async () => {
-    const logits = tf.tensor2d([[1, 2, 3], [0, 0, 0]]);
+    const logits = tf.tensor2d([
+      [1, 2, 3],
+      [0, 0, 0],
+    ]);
     const loss = (await crossEntropy(logits, tf.tensor1d([2, 0], 'int32')).data())[0];
     const expected = (-Math.log(Math.exp(3) / (Math.exp(1) + Math.exp(2) + Math.exp(3))) + Math.log(3)) / 2;
     expect(loss).toBeCloseTo(expected, 5);
@@ -226,7 +278,7 @@ describe('activations', () => {
   const ctx = (training: boolean) => ({ training, rng: new Random(3) });
   const params = (): ActivationParams => ({ preluSlope: tf.tensor1d([0.25, 0.1, -0.2]), swishBeta: tf.scalar(1.5) });
 
-  it('each activation has the paper\'s values at chosen points', async () => {
+  it("each activation has the paper's values at chosen points", async () => {
     const x = tf.tensor4d([-2, -0.5, 0.5, 1, 3, 7], [1, 1, 2, 3]);
     const values = async (name: (typeof ACTIVATIONS)[number], training = false) =>
       Array.from(await activation(name, x, params(), ctx(training)).data());
@@ -235,8 +287,11 @@ describe('activations', () => {
     close(await values('relu6'), [0, 0, 0.5, 1, 3, 6]);
     close(await values('leaky_relu'), [-0.02, -0.005, 0.5, 1, 3, 7]);
     // PReLU slopes are per channel (channels: 0.25, 0.1, −0.2).
-    close(await values('prelu'), [-0.5, -0.05, 0.5, 1 * 1, 3, 7].map((v, i) => (i === 0 ? -0.5 : i === 1 ? -0.05 : v)));
-    close(await values('rrelu'), [-2 * (1 / 8 + 1 / 3) / 2, -0.5 * (1 / 8 + 1 / 3) / 2, 0.5, 1, 3, 7]);
+    close(
+      await values('prelu'),
+      [-0.5, -0.05, 0.5, 1 * 1, 3, 7].map((v, i) => (i === 0 ? -0.5 : i === 1 ? -0.05 : v)),
+    );
+    close(await values('rrelu'), [(-2 * (1 / 8 + 1 / 3)) / 2, (-0.5 * (1 / 8 + 1 / 3)) / 2, 0.5, 1, 3, 7]);
     close(await values('elu'), [Math.exp(-2) - 1, Math.exp(-0.5) - 1, 0.5, 1, 3, 7]);
     close(await values('celu'), [Math.exp(-2) - 1, Math.exp(-0.5) - 1, 0.5, 1, 3, 7]);
     const selu = (v: number) => 1.0507009873554805 * (v > 0 ? v : 1.6732632423543772 * (Math.exp(v) - 1));
@@ -260,7 +315,7 @@ describe('activations', () => {
     expect(first).not.toEqual(second); // new slopes every step
   });
 
-  it('every activation\'s gradient (input and learned parameters) matches finite differences', async () => {
+  it("every activation's gradient (input and learned parameters) matches finite differences", async () => {
     // Avoid the kinks at 0 and 6 where finite differences are not defined.
     const x = tf.tensor4d([-2.1, -0.7, 0.4, 1.3, 2.2, 4.9, -1.4, 0.9, 7.3, -3.3, 5.1, 0.3], [1, 2, 2, 3]);
     for (const name of ACTIVATIONS) {
@@ -312,7 +367,9 @@ describe('activations', () => {
           const c = { training, rng: new Random(9) };
           const w = tf.softmax(be) as tf.Tensor1D;
           const p = { preluSlope: a as tf.Tensor1D, swishBeta: bb };
-          const y = fused ? mixedActivationAll(xi as tf.Tensor4D, w, p, c) : mixedActivation(xi as tf.Tensor4D, w, ACTIVATIONS, p, c);
+          const y = fused
+            ? mixedActivationAll(xi as tf.Tensor4D, w, p, c)
+            : mixedActivation(xi as tf.Tensor4D, w, ACTIVATIONS, p, c);
           return tf.sum(tf.mul(y, tf.range(1, 13).reshape([1, 2, 2, 3])));
         };
         return tf.valueAndGrads(f as (...xs: tf.Tensor[]) => tf.Scalar)([x, beta, slope, b]);

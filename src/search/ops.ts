@@ -6,7 +6,18 @@ import { ACTIVATIONS, type ActivationName } from './space';
 import type { Random } from '../util/random';
 import { MAX_ADDN_INPUTS } from '../kernels/fused-names';
 import { kernelOptions, type ConvFormulation } from '../kernels/options';
-import { fusedAddN, fusedBatchNorm, fusedGroupedPointwise, sumInChunks, fusedDepthwise, fusedDepthwiseActive, fusedKernelsActive, fusedMaxPoolGrad, fusedMaxPoolGradActive, fusedMixedActivation } from '../kernels/fused';
+import {
+  fusedAddN,
+  fusedBatchNorm,
+  fusedGroupedPointwise,
+  sumInChunks,
+  fusedDepthwise,
+  fusedDepthwiseActive,
+  fusedKernelsActive,
+  fusedMaxPoolGrad,
+  fusedMaxPoolGradActive,
+  fusedMixedActivation,
+} from '../kernels/fused';
 
 /** How the work running now computes convs (kernels/options.ts): its choice, else by backend. */
 export function convFormulation(): ConvFormulation {
@@ -38,7 +49,15 @@ export function subsample2(x: tf.Tensor4D): tf.Tensor4D {
   const [n, h, w, c] = x.shape;
   const ph = h % 2;
   const pw = w % 2;
-  const even = ph || pw ? tf.pad(x, [[0, 0], [0, ph], [0, pw], [0, 0]]) : x;
+  const even =
+    ph || pw
+      ? tf.pad(x, [
+          [0, 0],
+          [0, ph],
+          [0, pw],
+          [0, 0],
+        ])
+      : x;
   const h2 = (h + ph) / 2;
   const w2 = (w + pw) / 2;
   // Reshape into 2x2 blocks and keep the top-left element: slice + reshape have gradients
@@ -57,7 +76,15 @@ export function subsample2(x: tf.Tensor4D): tf.Tensor4D {
  */
 export function evenAndOddSamples(x: tf.Tensor4D): [tf.Tensor4D, tf.Tensor4D] {
   const [n, h, w, c] = x.shape;
-  const input = h % 2 || w % 2 ? tf.pad(x, [[0, 0], [0, h % 2], [0, w % 2], [0, 0]]) : x;
+  const input =
+    h % 2 || w % 2
+      ? tf.pad(x, [
+          [0, 0],
+          [0, h % 2],
+          [0, w % 2],
+          [0, 0],
+        ])
+      : x;
   const h2 = (h + (h % 2)) / 2;
   const w2 = (w + (w % 2)) / 2;
   // 4-D, as in subsample2: webgpu 4.22's Pad (the slice's gradient) breaks on 5-D tensors.
@@ -68,7 +95,14 @@ export function evenAndOddSamples(x: tf.Tensor4D): [tf.Tensor4D, tf.Tensor4D] {
 }
 
 function padSpatial(x: tf.Tensor4D, pad: number): tf.Tensor4D {
-  return pad === 0 ? x : tf.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]]);
+  return pad === 0
+    ? x
+    : tf.pad(x, [
+        [0, 0],
+        [pad, pad],
+        [pad, pad],
+        [0, 0],
+      ]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -134,12 +168,7 @@ export function splitChannels(x: tf.Tensor4D, k: number): tf.Tensor4D[] {
  * Depthwise k×k convolution with 'same' zero padding for the given dilation, then stride.
  * weight: [k, k, c, 1].
  */
-export function depthwiseConv(
-  x: tf.Tensor4D,
-  weight: tf.Tensor4D,
-  stride: 1 | 2,
-  dilation: number,
-): tf.Tensor4D {
+export function depthwiseConv(x: tf.Tensor4D, weight: tf.Tensor4D, stride: 1 | 2, dilation: number): tf.Tensor4D {
   const k = weight.shape[0];
   const pad = (dilation * (k - 1)) / 2;
   if (convFormulation() === 'portable') return depthwisePortable(x, weight, stride, dilation);
@@ -154,15 +183,23 @@ export function depthwiseConv(
   const [, h, w] = x.shape;
   const extraH = (dilation - ((h + 2 * pad) % dilation)) % dilation;
   const extraW = (dilation - ((w + 2 * pad) % dilation)) % dilation;
-  const grids = tf.spaceToBatchND(x, [dilation, dilation], [
-    [pad, pad + extraH],
-    [pad, pad + extraW],
-  ]) as tf.Tensor4D;
+  const grids = tf.spaceToBatchND(
+    x,
+    [dilation, dilation],
+    [
+      [pad, pad + extraH],
+      [pad, pad + extraW],
+    ],
+  ) as tf.Tensor4D;
   const conv = tf.depthwiseConv2d(grids, weight, 1, 'valid');
-  const full = tf.batchToSpaceND(conv, [dilation, dilation], [
-    [0, extraH],
-    [0, extraW],
-  ]) as tf.Tensor4D;
+  const full = tf.batchToSpaceND(
+    conv,
+    [dilation, dilation],
+    [
+      [0, extraH],
+      [0, extraW],
+    ],
+  ) as tf.Tensor4D;
   return stride === 2 ? subsample2(full) : full;
 }
 
@@ -202,7 +239,12 @@ function depthwisePortable(x: tf.Tensor4D, weight: tf.Tensor4D, stride: 1 | 2, d
       // wrong for a kernel that is not square.
       const xAsChannels = tf.reshape(tf.transpose(xs, [1, 2, 0, 3]), [1, h, wd, n * c]) as tf.Tensor4D;
       const dyAsKernel = tf.reshape(tf.transpose(dyFull, [1, 2, 0, 3]), [h, wd, n * c, 1]) as tf.Tensor4D;
-      const border: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [pad, pad], [pad, pad], [0, 0]];
+      const border: [[number, number], [number, number], [number, number], [number, number]] = [
+        [0, 0],
+        [pad, pad],
+        [pad, pad],
+        [0, 0],
+      ];
       const taps = tf.depthwiseConv2d(xAsChannels, dyAsKernel, dilation, border);
       const dw = tf.reshape(tf.sum(tf.reshape(taps, [k, k, n, c]), 2), [k, k, c, 1]);
       return [dx, dw];
@@ -215,9 +257,16 @@ function depthwisePortable(x: tf.Tensor4D, weight: tf.Tensor4D, stride: 1 | 2, d
 /** The adjoint of subsample2: values at even positions of an h×w map, zeros elsewhere. */
 export function upsample2(x: tf.Tensor4D, h: number, w: number): tf.Tensor4D {
   const [n, h2, w2, c] = x.shape;
-  const blocks = tf.pad(tf.reshape(x, [n * h2, 1, w2, c]), [[0, 0], [0, 1], [0, 0], [0, c]]);
+  const blocks = tf.pad(tf.reshape(x, [n * h2, 1, w2, c]), [
+    [0, 0],
+    [0, 1],
+    [0, 0],
+    [0, c],
+  ]);
   const full = tf.reshape(blocks, [n, 2 * h2, 2 * w2, c]);
-  return (full.shape[1] === h && full.shape[2] === w ? full : tf.slice(full, [0, 0, 0, 0], [n, h, w, c])) as tf.Tensor4D;
+  return (
+    full.shape[1] === h && full.shape[2] === w ? full : tf.slice(full, [0, 0, 0, 0], [n, h, w, c])
+  ) as tf.Tensor4D;
 }
 
 /** Full k×k convolution, stride 1, 'same' padding (the stem). weight: [k, k, cin, cout]. */
@@ -229,8 +278,7 @@ export function conv2d(x: tf.Tensor4D, weight: tf.Tensor4D): tf.Tensor4D {
   const [n, h, w] = x.shape;
   const padded = padSpatial(x, pad);
   const columns: tf.Tensor4D[] = [];
-  for (let i = 0; i < k; i++)
-    for (let j = 0; j < k; j++) columns.push(tf.slice(padded, [0, i, j, 0], [n, h, w, cin]));
+  for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) columns.push(tf.slice(padded, [0, i, j, 0], [n, h, w, cin]));
   const patches = tf.concat(columns, 3);
   const out = tf.matMul(tf.reshape(patches, [n * h * w, k * k * cin]), tf.reshape(weight, [k * k * cin, cout]));
   return tf.reshape(out, [n, h, w, cout]);
@@ -248,14 +296,22 @@ export const BN_EPSILON = 1e-5;
 export function batchNorm(x: tf.Tensor4D, gamma: tf.Tensor1D | null, beta: tf.Tensor1D | null): tf.Tensor4D {
   const c = x.shape[3];
   // Fused kernels (fused.ts) where the backend has them: 4 kernels instead of ~34.
-  if (fusedKernelsActive()) return fusedBatchNorm(x, gamma ?? constantVector(1, c), beta ?? constantVector(0, c), BN_EPSILON, gamma !== null || beta !== null);
+  if (fusedKernelsActive())
+    return fusedBatchNorm(
+      x,
+      gamma ?? constantVector(1, c),
+      beta ?? constantVector(0, c),
+      BN_EPSILON,
+      gamma !== null || beta !== null,
+    );
   return batchNormRecomputed(x, gamma ?? constantVector(1, c), beta ?? constantVector(0, c));
 }
 
 /** ReLU(non-affine batch norm of x): one fused op where the backend has the kernels. */
 export function batchNormRelu(x: tf.Tensor4D): tf.Tensor4D {
   const c = x.shape[3];
-  if (fusedKernelsActive()) return fusedBatchNorm(x, constantVector(1, c), constantVector(0, c), BN_EPSILON, false, true);
+  if (fusedKernelsActive())
+    return fusedBatchNorm(x, constantVector(1, c), constantVector(0, c), BN_EPSILON, false, true);
   return tf.relu(batchNormRecomputed(x, constantVector(1, c), constantVector(0, c)));
 }
 
@@ -352,7 +408,16 @@ function maxPoolPortable(x: tf.Tensor4D, size: 2 | 3, stride: 1 | 2, padBefore: 
       // One JavaScript kernel on cpu and wasm (about 10x faster than the ~80 kernels below).
       if (fusedMaxPoolGradActive()) return [fusedMaxPoolGrad(xs, dy as tf.Tensor4D, size, stride, padBefore)];
       const [n, h, w, c] = xs.shape;
-      const padded = tf.pad(xs, [[0, 0], [padBefore, padAfter], [padBefore, padAfter], [0, 0]], -Infinity);
+      const padded = tf.pad(
+        xs,
+        [
+          [0, 0],
+          [padBefore, padAfter],
+          [padBefore, padAfter],
+          [0, 0],
+        ],
+        -Infinity,
+      );
       const full = tf.maxPool(padded, size, 1, 'valid'); // the window maxima at every position
       const dyFull = stride === 2 ? upsample2(dy as tf.Tensor4D, h, w) : (dy as tf.Tensor4D);
       let taken: tf.Tensor = tf.zeros(full.shape);
@@ -364,7 +429,12 @@ function maxPoolPortable(x: tf.Tensor4D, size: 2 | 3, stride: 1 | 2, padBefore: 
           taken = tf.add(taken, isMax);
           // Window (r, s) read x at (r + i − padBefore, s + j − padBefore): shift the routed
           // gradient back.
-          const routed = tf.pad(tf.mul(isMax, dyFull), [[0, 0], [i, size - 1 - i], [j, size - 1 - j], [0, 0]]);
+          const routed = tf.pad(tf.mul(isMax, dyFull), [
+            [0, 0],
+            [i, size - 1 - i],
+            [j, size - 1 - j],
+            [0, 0],
+          ]);
           terms.push(tf.slice(routed, [0, padBefore, padBefore, 0], [n, h, w, c]));
         }
       }
@@ -518,7 +588,10 @@ export function activation(
     case 'celu':
       // CELU(x) = max(0,x) + α(exp(min(0,x)/α) − 1); with α = 1 it equals ELU's formula, but
       // keep the general form so α can change (and exp never sees a large positive x).
-      return tf.add(tf.relu(x), tf.mul(CELU_ALPHA, tf.sub(tf.exp(tf.div(tf.minimum(x, 0), CELU_ALPHA)), 1))) as tf.Tensor4D;
+      return tf.add(
+        tf.relu(x),
+        tf.mul(CELU_ALPHA, tf.sub(tf.exp(tf.div(tf.minimum(x, 0), CELU_ALPHA)), 1)),
+      ) as tf.Tensor4D;
     case 'selu':
       return tf.selu(x);
     case 'swish': {
@@ -590,7 +663,9 @@ export function activationCoefficientMatrix(betaSoftmax: tf.Tensor2D): tf.Tensor
 export function activationCoefficients(betaSoftmax: tf.Tensor2D): ActivationCoefficients[] {
   const coefficients = activationCoefficientMatrix(betaSoftmax); // [rows, 7]
   // tfjs's Unpack gradient fails when there is a single output, so one row is reshaped instead.
-  return betaSoftmax.shape[0] === 1 ? [tf.reshape(coefficients, [COEFFICIENT_NAMES.length])] : (tf.unstack(coefficients) as tf.Tensor1D[]);
+  return betaSoftmax.shape[0] === 1
+    ? [tf.reshape(coefficients, [COEFFICIENT_NAMES.length])]
+    : (tf.unstack(coefficients) as tf.Tensor1D[]);
 }
 
 /** Σ weights_i · act_i(x) over all 9 activations (weights: one softmax(β) row of 9). */
@@ -627,7 +702,10 @@ export function mixedActivationOf(
   const drawn = ctx.training ? rreluSlopes(x.size, ctx.rng) : null;
   const slopes = drawn ? tf.reshape(drawn, x.shape) : tf.scalar((RRELU_LOWER + RRELU_UPPER) / 2);
   const values = tf.unstack(coefficients) as tf.Scalar[];
-  const c = Object.fromEntries(COEFFICIENT_NAMES.map((name, i) => [name, values[i]])) as Record<(typeof COEFFICIENT_NAMES)[number], tf.Scalar>;
+  const c = Object.fromEntries(COEFFICIENT_NAMES.map((name, i) => [name, values[i]])) as Record<
+    (typeof COEFFICIENT_NAMES)[number],
+    tf.Scalar
+  >;
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const inputs = args.slice(0, 11) as tf.Tensor[];
     const save = args[11] as tf.GradSaveFunc;
@@ -680,7 +758,19 @@ export function mixedActivationOf(
     };
     return { value: value as tf.Tensor4D, gradFunc };
   });
-  return op(x, c.positive, c.relu6, c.expm1, c.swish, c.leaky, c.prelu, c.rrelu, params.preluSlope, params.swishBeta, slopes) as tf.Tensor4D;
+  return op(
+    x,
+    c.positive,
+    c.relu6,
+    c.expm1,
+    c.swish,
+    c.leaky,
+    c.prelu,
+    c.rrelu,
+    params.preluSlope,
+    params.swishBeta,
+    slopes,
+  ) as tf.Tensor4D;
 }
 
 /**
@@ -699,15 +789,30 @@ export function groupedMixedActivation(
   const groups = coefficients.shape[0];
   if (!fusedKernelsActive()) throw new Error('groupedMixedActivation needs the fused kernels');
   if (!ctx.training) {
-    return fusedMixedActivation(x, coefficients, preluSlope, swishBeta, meanRreluSlope(), new Array<number>(groups).fill(0));
+    return fusedMixedActivation(
+      x,
+      coefficients,
+      preluSlope,
+      swishBeta,
+      meanRreluSlope(),
+      new Array<number>(groups).fill(0),
+    );
   }
   const windows = Array.from({ length: groups }, () => rreluSlopeWindow(x.size, ctx.rng));
-  return fusedMixedActivation(x, coefficients, preluSlope, swishBeta, windows[0].pool, windows.map((w) => w.offset));
+  return fusedMixedActivation(
+    x,
+    coefficients,
+    preluSlope,
+    swishBeta,
+    windows[0].pool,
+    windows.map((w) => w.offset),
+  );
 }
 
 // ACTIVATION_COEFFICIENTS is written in this order: fail loudly if it changes.
 const ACTIVATION_ORDER = ['relu', 'relu6', 'leaky_relu', 'prelu', 'rrelu', 'elu', 'celu', 'selu', 'swish'];
-if (ACTIVATION_ORDER.join() !== ACTIVATIONS.join()) throw new Error('ops.ts: mixedActivationOf assumes the ACTIVATIONS order');
+if (ACTIVATION_ORDER.join() !== ACTIVATIONS.join())
+  throw new Error('ops.ts: mixedActivationOf assumes the ACTIVATIONS order');
 
 // ---------------------------------------------------------------------------------------------
 // Losses

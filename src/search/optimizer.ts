@@ -52,7 +52,11 @@ abstract class SlotOptimizer {
     for (const slot of slotNames) {
       const m = new Map<tf.Variable, tf.Variable>();
       // tidy frees the zeros tensor (the slot keeps the data), not the variable.
-      for (const v of vars) m.set(v, tf.tidy(() => tf.variable(tf.zerosLike(v), false)));
+      for (const v of vars)
+        m.set(
+          v,
+          tf.tidy(() => tf.variable(tf.zerosLike(v), false)),
+        );
       this.slots.set(slot, m);
     }
   }
@@ -65,7 +69,8 @@ abstract class SlotOptimizer {
     const slots: OptimizerState['slots'] = {};
     for (const [slot, m] of this.slots) {
       slots[slot] = [];
-      for (const [v, s] of m) slots[slot].push({ name: v.name, values: (await s.data()) as Float32Array, shape: s.shape });
+      for (const [v, s] of m)
+        slots[slot].push({ name: v.name, values: (await s.data()) as Float32Array, shape: s.shape });
     }
     return { step: this.step, slots };
   }
@@ -74,11 +79,13 @@ abstract class SlotOptimizer {
     this.step = state.step;
     for (const [slot, m] of this.slots) {
       const saved = state.slots[slot];
-      if (!saved || saved.length !== m.size) throw new Error(`optimizer state: slot ${slot} does not match this network`);
+      if (!saved || saved.length !== m.size)
+        throw new Error(`optimizer state: slot ${slot} does not match this network`);
       let i = 0;
       for (const s of m.values()) {
         const entry = saved[i++];
-        if (entry.values.length !== s.size) throw new Error(`optimizer state: slot ${slot} entry ${entry.name} has the wrong size`);
+        if (entry.values.length !== s.size)
+          throw new Error(`optimizer state: slot ${slot} entry ${entry.name} has the wrong size`);
         tf.tidy(() => s.assign(tf.tensor(entry.values, s.shape)));
       }
     }
@@ -236,9 +243,21 @@ export class TriLevelOptimizer {
     this.alphaVars = [...net.variables('alpha'), ...net.variables('edge')];
     this.betaVars = net.variables('beta');
     this.weightOptimizer = new SgdMomentum(this.weightVars, config.momentum, config.weightDecay);
-    this.alphaOptimizer = new Adam(this.alphaVars, config.archLearningRate, config.archBeta1, config.archBeta2, config.archWeightDecay);
+    this.alphaOptimizer = new Adam(
+      this.alphaVars,
+      config.archLearningRate,
+      config.archBeta1,
+      config.archBeta2,
+      config.archWeightDecay,
+    );
     this.betaOptimizer = this.betaVars.length
-      ? new Adam(this.betaVars, config.activationLearningRate, config.archBeta1, config.archBeta2, config.activationWeightDecay)
+      ? new Adam(
+          this.betaVars,
+          config.activationLearningRate,
+          config.archBeta1,
+          config.archBeta2,
+          config.activationWeightDecay,
+        )
       : null;
   }
 
@@ -246,7 +265,13 @@ export class TriLevelOptimizer {
    * One search step. Returns kept scalar tensors the caller must dispose.
    * updateArchitecture = false during warm-up epochs (ω only).
    */
-  step(train: StepBatch, val: StepBatch, learningRate: number, ctx: ForwardContext, updateArchitecture = true): StepLosses {
+  step(
+    train: StepBatch,
+    val: StepBatch,
+    learningRate: number,
+    ctx: ForwardContext,
+    updateArchitecture = true,
+  ): StepLosses {
     const trainLoss = this.weightStep(train, learningRate, ctx);
     if (!updateArchitecture) {
       const { valLoss, valCorrect } = tf.tidy(() => {
@@ -314,7 +339,12 @@ export class TriLevelOptimizer {
    * ω' = ω − ξ(μ·buf + ∇ω L_train + wd·ω); g = ∇_arch L_val(ω') − ξ · (∇_arch L_train(ω⁺) −
    * ∇_arch L_train(ω⁻)) / 2R with ω± = ω ± R·∇ω' L_val(ω'), R = 0.01 / ‖∇ω' L_val‖.
    */
-  private unrolledArchStep(train: StepBatch, val: StepBatch, xi: number, ctx: ForwardContext): { valLoss: tf.Scalar; valCorrect: tf.Scalar } {
+  private unrolledArchStep(
+    train: StepBatch,
+    val: StepBatch,
+    xi: number,
+    ctx: ForwardContext,
+  ): { valLoss: tf.Scalar; valCorrect: tf.Scalar } {
     const archVars = [...this.alphaVars, ...this.betaVars];
     const saved = this.weightVars.map((v) => tf.keep(v.clone()));
     try {
@@ -322,7 +352,10 @@ export class TriLevelOptimizer {
       tf.tidy(() => {
         const { grads } = this.gradients(() => this.net.loss(train.x, train.y, ctx), this.weightVars);
         for (const v of this.weightVars) {
-          const step = tf.add(tf.add(this.weightOptimizer.momentumOf(v), grads.get(v)!), tf.mul(v, this.config.weightDecay));
+          const step = tf.add(
+            tf.add(this.weightOptimizer.momentumOf(v), grads.get(v)!),
+            tf.mul(v, this.config.weightDecay),
+          );
           v.assign(tf.sub(v, tf.mul(step, xi)));
         }
       });

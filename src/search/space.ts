@@ -24,17 +24,7 @@ export function isParamOp(op: string): op is ParamOpName {
 }
 
 /** The paper's 9 candidate activations (index = column of β). */
-export const ACTIVATIONS = [
-  'relu',
-  'relu6',
-  'leaky_relu',
-  'prelu',
-  'rrelu',
-  'elu',
-  'celu',
-  'selu',
-  'swish',
-] as const;
+export const ACTIVATIONS = ['relu', 'relu6', 'leaky_relu', 'prelu', 'rrelu', 'elu', 'celu', 'selu', 'swish'] as const;
 export type ActivationName = (typeof ACTIVATIONS)[number];
 
 export function isActivation(name: string): name is ActivationName {
@@ -192,40 +182,67 @@ export function validateConfig(config: SearchConfig): void {
     fail('mode', `must be one of ${SEARCH_MODES.join(', ')}, got ${JSON.stringify(config.mode)}`);
   if (!isActivation(config.activation))
     fail('activation', `must be one of ${ACTIVATIONS.join(', ')}, got ${JSON.stringify(config.activation)}`);
-  const positiveInt: (keyof SearchConfig)[] = ['channels', 'layers', 'nodes', 'stemMultiplier', 'partialChannels', 'batchSize'];
+  const positiveInt: (keyof SearchConfig)[] = [
+    'channels',
+    'layers',
+    'nodes',
+    'stemMultiplier',
+    'partialChannels',
+    'batchSize',
+  ];
   for (const key of positiveInt) {
     const v = config[key];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) fail(key, `must be a positive integer, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1)
+      fail(key, `must be a positive integer, got ${JSON.stringify(v)}`);
   }
   if (config.nodes !== NODES) fail('nodes', `only ${NODES} intermediate nodes are supported (the DARTS cell)`);
   if (config.layers < 3) fail('layers', 'must be at least 3 (two reduction cells and a normal cell)');
   for (const key of ['epochs', 'maxSteps', 'warmupEpochs', 'seed'] as const) {
     const v = config[key];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) fail(key, `must be a non-negative integer, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0)
+      fail(key, `must be a non-negative integer, got ${JSON.stringify(v)}`);
   }
   if (config.order !== 1 && config.order !== 2) fail('order', `must be 1 or 2, got ${JSON.stringify(config.order)}`);
   if (config.archUpdate !== 'sequential' && config.archUpdate !== 'joint')
     fail('archUpdate', `must be "sequential" or "joint", got ${JSON.stringify(config.archUpdate)}`);
   const nonNegative: (keyof SearchConfig)[] = [
-    'learningRate', 'learningRateMin', 'momentum', 'weightDecay', 'gradClip', 'archLearningRate',
-    'archWeightDecay', 'activationLearningRate', 'activationWeightDecay',
+    'learningRate',
+    'learningRateMin',
+    'momentum',
+    'weightDecay',
+    'gradClip',
+    'archLearningRate',
+    'archWeightDecay',
+    'activationLearningRate',
+    'activationWeightDecay',
   ];
   for (const key of nonNegative) {
     const v = config[key];
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) fail(key, `must be a finite number >= 0, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+      fail(key, `must be a finite number >= 0, got ${JSON.stringify(v)}`);
   }
   for (const key of ['archBeta1', 'archBeta2'] as const) {
     const v = config[key];
     if (typeof v !== 'number' || !(v >= 0 && v < 1)) fail(key, `must be in [0, 1), got ${JSON.stringify(v)}`);
   }
-  if (!(config.trainPortion > 0 && config.trainPortion < 1)) fail('trainPortion', `must be in (0, 1), got ${config.trainPortion}`);
+  if (!(config.trainPortion > 0 && config.trainPortion < 1))
+    fail('trainPortion', `must be in (0, 1), got ${config.trainPortion}`);
   const c = config.channels;
   if (config.partialChannels > 1 && c % config.partialChannels !== 0)
     fail('partialChannels', `channels (${c}) must be divisible by partialChannels (${config.partialChannels})`);
   if (config.fixedBeta) {
     for (const key of ['betaNormal', 'betaReduce'] as const) {
       const rows = config.fixedBeta[key];
-      if (!Array.isArray(rows) || rows.length !== EDGES || rows.some((r) => !Array.isArray(r) || r.length !== ACTIVATIONS.length || r.some((x) => typeof x !== 'number' || !Number.isFinite(x))))
+      if (
+        !Array.isArray(rows) ||
+        rows.length !== EDGES ||
+        rows.some(
+          (r) =>
+            !Array.isArray(r) ||
+            r.length !== ACTIVATIONS.length ||
+            r.some((x) => typeof x !== 'number' || !Number.isFinite(x)),
+        )
+      )
         fail(`fixedBeta.${key}`, `must be ${EDGES} rows of ${ACTIVATIONS.length} finite numbers`);
     }
   }

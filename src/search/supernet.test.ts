@@ -20,7 +20,13 @@ beforeAll(async () => {
 });
 afterAll(() => tf.disposeVariables());
 
-async function lossAndGradients(config: SearchConfig, shareInputWork: boolean, fanOutReaders = true, fused = true, groupEdges = true) {
+async function lossAndGradients(
+  config: SearchConfig,
+  shareInputWork: boolean,
+  fanOutReaders = true,
+  fused = true,
+  groupEdges = true,
+) {
   const net = new Supernet({ config, input, shareInputWork, fanOutReaders, groupEdges }, new Random(7));
   const images = tf.randomNormal([2, 8, 8, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
   const labels = tf.tensor1d([1, 3]);
@@ -111,9 +117,14 @@ describe('the conv ops of the edges leaving one state run as grouped convs', () 
         // A cell's 14 edges leave 5 states; the last state's one edge needs no grouping. So each
         // conv op's first 1x1 conv runs 4 times a cell instead of 13 + 1 (3 cells, forward only).
         const convs = config.mode === 'nonfactorized' ? 36 : 4;
-        if (fused) expect(grouped.kernels.get(KERNELS.groupedPointwise)! - (alone.kernels.get(KERNELS.groupedPointwise) ?? 0)).toBeGreaterThanOrEqual(3 * 4 * convs);
+        if (fused)
+          expect(
+            grouped.kernels.get(KERNELS.groupedPointwise)! - (alone.kernels.get(KERNELS.groupedPointwise) ?? 0),
+          ).toBeGreaterThanOrEqual(3 * 4 * convs);
         const matMuls = (r: typeof alone) => r.kernels.get('BatchMatMul') ?? 0;
-        expect(matMuls(alone) - matMuls(grouped), `matMuls ${matMuls(alone)} → ${matMuls(grouped)}`).toBeGreaterThan(fused ? 3 * 9 * convs * 3 : 0);
+        expect(matMuls(alone) - matMuls(grouped), `matMuls ${matMuls(alone)} → ${matMuls(grouped)}`).toBeGreaterThan(
+          fused ? 3 * 9 * convs * 3 : 0,
+        );
       });
     }
   }

@@ -118,9 +118,15 @@ export interface SupernetOptions {
 /** Backends whose steps are bound by kernel dispatch and where grouped convs were measured to pay. */
 const DISPATCH_BOUND_BACKENDS: ReadonlySet<string> = new Set(['webgpu']);
 
-
 /** Activations without per-edge parameters or noise: the same on every edge that reads x. */
-const SHAREABLE_ACTIVATIONS: ReadonlySet<ActivationName> = new Set(['relu', 'relu6', 'leaky_relu', 'elu', 'celu', 'selu']);
+const SHAREABLE_ACTIVATIONS: ReadonlySet<ActivationName> = new Set([
+  'relu',
+  'relu6',
+  'leaky_relu',
+  'elu',
+  'celu',
+  'selu',
+]);
 
 /**
  * What a mixed edge's ops read from its input, the same on every edge of a mode: the pools and
@@ -143,7 +149,9 @@ function inputPlanOf(config: SearchConfig, candidates: CandidateOp[]): InputPlan
       let a = plan.activations.find((entry) => entry.key === key);
       if (!a) {
         const single = cand.activation ?? (config.mode === 'darts' ? config.activation : null);
-        plan.activations.push((a = { key, single, shared: single !== null && SHAREABLE_ACTIVATIONS.has(single), convs: 0 }));
+        plan.activations.push(
+          (a = { key, single, shared: single !== null && SHAREABLE_ACTIVATIONS.has(single), convs: 0 }),
+        );
       }
       a.convs++;
     }
@@ -157,7 +165,9 @@ function edgesLeaving(from: number): number {
 }
 
 /** The mixed edges leaving each state, in DARTS order: an edge's slot is its place in its state's list. */
-const EDGES_FROM: EdgeRef[][] = Array.from({ length: NODES + 2 }, (_, from) => EDGE_LIST.filter((e) => e.from === from));
+const EDGES_FROM: EdgeRef[][] = Array.from({ length: NODES + 2 }, (_, from) =>
+  EDGE_LIST.filter((e) => e.from === from),
+);
 function slotOf(edge: EdgeRef): number {
   return EDGES_FROM[edge.from].indexOf(edge);
 }
@@ -200,7 +210,8 @@ export function regroupPerEdgeVariables(saved: SavedVariable[]): SavedVariable[]
     const shape = kind === 'vector' ? [v.values.length] : kind === 'pointwise' ? v.shape : v.shape.slice(0, 3);
     cellGroups.add(edge, part, kind, v.values, shape);
   }
-  for (const [cell, cellGroups] of groups) for (const g of cellGroups.assemble(cell)) out.push({ name: g.name, shape: g.shape, values: g.values });
+  for (const [cell, cellGroups] of groups)
+    for (const g of cellGroups.assemble(cell)) out.push({ name: g.name, shape: g.shape, values: g.values });
   return out;
 }
 
@@ -216,7 +227,10 @@ type GroupKind = 'depthwise' | 'pointwise' | 'vector';
  * a network of per-edge variables would.
  */
 class ConvGroups {
-  private readonly parts = new Map<string, { kind: GroupKind; shape: number[]; edges: number; slots: Float32Array[] }>();
+  private readonly parts = new Map<
+    string,
+    { kind: GroupKind; shape: number[]; edges: number; slots: Float32Array[] }
+  >();
   add(edge: EdgeRef, part: string, kind: GroupKind, values: Float32Array, shape: number[]): void {
     const key = `from${edge.from}.${part}`;
     let entry = this.parts.get(key);
@@ -225,7 +239,8 @@ class ConvGroups {
   }
   assemble(prefix: string): { name: string; values: Float32Array; shape: number[] }[] {
     return [...this.parts].map(([key, { kind, shape, edges: k, slots }]) => {
-      for (let j = 0; j < k; j++) if (!slots[j]) throw new Error(`${prefix}.${key}: no values for the edge in slot ${j}`);
+      for (let j = 0; j < k; j++)
+        if (!slots[j]) throw new Error(`${prefix}.${key}: no values for the edge in slot ${j}`);
       if (kind === 'vector') {
         const values = new Float32Array(k * shape[0]);
         slots.forEach((slot, j) => values.set(slot, j * shape[0]));
@@ -239,7 +254,8 @@ class ConvGroups {
       }
       const [kh, kw, c] = shape;
       const values = new Float32Array(kh * kw * k * c);
-      for (let tap = 0; tap < kh * kw; tap++) slots.forEach((slot, j) => values.set(slot.subarray(tap * c, (tap + 1) * c), (tap * k + j) * c));
+      for (let tap = 0; tap < kh * kw; tap++)
+        slots.forEach((slot, j) => values.set(slot.subarray(tap * c, (tap + 1) * c), (tap * k + j) * c));
       return { name: `${prefix}.${key}`, values, shape: [kh, kw, k * c, 1] };
     });
   }
@@ -351,7 +367,10 @@ export class Supernet {
   /** Fan-out handles the last forward passes planned but did not use, or used beyond the plan (see Readers); 0 when right. */
   unreadHandles = 0;
 
-  constructor({ config, input, shareInputWork = true, fanOutReaders = true, groupEdges = 'auto' }: SupernetOptions, rng: Random) {
+  constructor(
+    { config, input, shareInputWork = true, fanOutReaders = true, groupEdges = 'auto' }: SupernetOptions,
+    rng: Random,
+  ) {
     this.config = config;
     this.input = input;
     this.shareInputWork = shareInputWork;
@@ -391,7 +410,10 @@ export class Supernet {
       cPrevPrev = cPrev;
       cPrev = NODES * cCurr;
     }
-    this.addConst('classifier.weight', 'weights', uniformFanIn(rng, cPrev * input.classes, cPrev), [cPrev, input.classes]);
+    this.addConst('classifier.weight', 'weights', uniformFanIn(rng, cPrev * input.classes, cPrev), [
+      cPrev,
+      input.classes,
+    ]);
     this.addConst('classifier.bias', 'weights', uniformFanIn(rng, input.classes, cPrev), [input.classes]);
 
     // Architecture parameters: 1e-3 · N(0, 1), as DARTS initialises α.
@@ -453,7 +475,8 @@ export class Supernet {
 
   private addEdge(prefix: string, edge: EdgeRef, c: number, stride: number, rng: Random, groups: ConvGroups): void {
     if (stride === 2) this.addFactorizedReduce(`${prefix}.skip`, c, c, rng);
-    for (const cand of this.candidates) if (CONV_SPECS[cand.op]) this.addConvOp(edge, convName(this.config, cand), cand.op, c, rng, groups);
+    for (const cand of this.candidates)
+      if (CONV_SPECS[cand.op]) this.addConvOp(edge, convName(this.config, cand), cand.op, c, rng, groups);
     // Activation parameters: also one variable per state, the edges' side by side.
     const used = this.activationsUsed();
     if (used.includes('prelu')) groups.add(edge, 'prelu', 'vector', new Float32Array(c).fill(PRELU_INIT), [c]);
@@ -523,7 +546,10 @@ export class Supernet {
       s1 = out;
     });
     const pooled = globalAvgPool(s1);
-    return tf.add(tf.matMul(pooled, this.get('classifier.weight') as tf.Tensor2D), this.get('classifier.bias')) as tf.Tensor2D;
+    return tf.add(
+      tf.matMul(pooled, this.get('classifier.weight') as tf.Tensor2D),
+      this.get('classifier.bias'),
+    ) as tf.Tensor2D;
   }
 
   loss(images: tf.Tensor4D, labels: tf.Tensor1D, ctx: ForwardContext): tf.Scalar {
@@ -543,7 +569,11 @@ export class Supernet {
     // Factorized: the mixed activation's coefficients of all 14 edges in one matMul, shared by
     // every cell of this type.
     const edgesByState = () => this.constant('edges-by-state', () => tf.tensor1d(EDGES_BY_STATE, 'int32'));
-    if (this.config.mode === 'factorized') activationMix = new MixCoefficients(activationCoefficientMatrix(tf.softmax(this.get(`beta${type}`), -1) as tf.Tensor2D), edgesByState);
+    if (this.config.mode === 'factorized')
+      activationMix = new MixCoefficients(
+        activationCoefficientMatrix(tf.softmax(this.get(`beta${type}`), -1) as tf.Tensor2D),
+        edgesByState,
+      );
     else if (this.config.mode === 'fixed-beta' && this.fixedMix) {
       const fixed = type === 'Normal' ? this.fixedMix.normal : this.fixedMix.reduce;
       beta = fixed.weights.map((row) => tf.tensor1d(row));
@@ -573,7 +603,9 @@ export class Supernet {
     ctx: ForwardContext,
   ): tf.Tensor4D {
     const prefix = `cells.${index}`;
-    const p0 = cell.reductionPrev ? this.factorizedReduce(`${prefix}.pre0`, s0, true) : this.reluConvBn(`${prefix}.pre0`, s0);
+    const p0 = cell.reductionPrev
+      ? this.factorizedReduce(`${prefix}.pre0`, s0, true)
+      : this.reluConvBn(`${prefix}.pre0`, s0);
     const p1 = this.reluConvBn(`${prefix}.pre1`, s1);
     const states: tf.Tensor4D[] = [p0, p1];
     // Up to 4 edges leave each state, all with the same stride: what they compute alike from
@@ -610,7 +642,10 @@ export class Supernet {
     let alphaHandle: (() => tf.Tensor1D) | null = null;
     if (arch.alphaFlat) {
       let kernels = 0;
-      for (let node = 0; node < NODES; node++) kernels += nodeSums ? weightedSumKernels((node + 2) * this.termsPerEdge) : (node + 2) * weightedSumKernels(this.termsPerEdge);
+      for (let node = 0; node < NODES; node++)
+        kernels += nodeSums
+          ? weightedSumKernels((node + 2) * this.termsPerEdge)
+          : (node + 2) * weightedSumKernels(this.termsPerEdge);
       const alphaReaders = readers.of(arch.alphaFlat, kernels);
       alphaHandle = () => alphaReaders.take();
     }
@@ -622,15 +657,32 @@ export class Supernet {
         if (nodeSums) {
           const offset = edgeIndex * this.candidates.length;
           edgeTerms.push({ outputs: terms.outputs, indices: terms.indices.map((i) => offset + i), views: terms.views });
-        } else edgeTerms.push({ outputs: [this.edgeSum(terms, edgeIndex, arch, sourceOf[edgeIndex], alphaHandle)], indices: [], views: [WHOLE] });
+        } else
+          edgeTerms.push({
+            outputs: [this.edgeSum(terms, edgeIndex, arch, sourceOf[edgeIndex], alphaHandle)],
+            indices: [],
+            views: [WHOLE],
+          });
         edgeIndex++;
       }
       const outputs = edgeTerms.flatMap((t) => t.outputs);
-      states.push((nodeSums ? fusedWeightedSum(outputs, alphaHandle!, edgeTerms.flatMap((t) => t.indices), edgeTerms.flatMap((t) => t.views)) : sumTensors(outputs)) as tf.Tensor4D);
+      states.push(
+        (nodeSums
+          ? fusedWeightedSum(
+              outputs,
+              alphaHandle!,
+              edgeTerms.flatMap((t) => t.indices),
+              edgeTerms.flatMap((t) => t.views),
+            )
+          : sumTensors(outputs)) as tf.Tensor4D,
+      );
       if (edgesLeaving(node + 2) > 0) runEdgesFrom(node + 2);
       else nodeOutputs.push(readers.of(states[node + 2], 1)); // the last node: read by the concat alone
     }
-    const output = tf.concat(nodeOutputs.map((r) => r.take()), 3);
+    const output = tf.concat(
+      nodeOutputs.map((r) => r.take()),
+      3,
+    );
     this.unreadHandles += readers.unread;
     return output;
   }
@@ -644,11 +696,21 @@ export class Supernet {
   private readsOfInput(edges: number): number {
     const plan = this.inputPlan;
     const grouped = this.groups(edges);
-    return plan.pools.length + (plan.skip ? edges : 0) + plan.activations.reduce((n, a) => n + (a.shared || (grouped && this.activatesAllAtOnce(a)) ? 1 : edges), 0);
+    return (
+      plan.pools.length +
+      (plan.skip ? edges : 0) +
+      plan.activations.reduce((n, a) => n + (a.shared || (grouped && this.activatesAllAtOnce(a)) ? 1 : edges), 0)
+    );
   }
 
   /** What the edges leaving a state read from it, each reader with its own handle (Readers). */
-  private edgeSource(state: Readers, edges: number, stride: 1 | 2, readers: CellReaders, slots: WeightSlots): EdgeSource {
+  private edgeSource(
+    state: Readers,
+    edges: number,
+    stride: 1 | 2,
+    readers: CellReaders,
+    slots: WeightSlots,
+  ): EdgeSource {
     const k = this.config.partialChannels;
     let input: Readers;
     let bypass: Readers | null = null;
@@ -680,7 +742,14 @@ export class Supernet {
    * which then run as one grouped conv, or the one edge in `slot` of them (its slice of the
    * group's weights).
    */
-  private convOp(groupPrefix: string, op: OpName, activated: tf.Tensor4D, stride: 1 | 2, slot: number | null, slots: WeightSlots): tf.Tensor4D {
+  private convOp(
+    groupPrefix: string,
+    op: OpName,
+    activated: tf.Tensor4D,
+    stride: 1 | 2,
+    slot: number | null,
+    slots: WeightSlots,
+  ): tf.Tensor4D {
     const spec = CONV_SPECS[op];
     const edges = this.get(`${groupPrefix}.pw1`).shape[0] as number;
     // Depthwise weights hold the slots side by side in channels, pointwise ones one after another.
@@ -720,7 +789,10 @@ export class Supernet {
 
   /** The activations' parameters of all the edges leaving state `from` (PReLU [edges·C], Swish [edges]). */
   private stateActivationParams(prefix: string, from: number): { preluSlope?: tf.Tensor1D; swishBeta?: tf.Tensor1D } {
-    const get = (part: string) => (this.has(`${prefix}.from${from}.${part}`) ? (this.get(`${prefix}.from${from}.${part}`) as tf.Tensor1D) : undefined);
+    const get = (part: string) =>
+      this.has(`${prefix}.from${from}.${part}`)
+        ? (this.get(`${prefix}.from${from}.${part}`) as tf.Tensor1D)
+        : undefined;
     return { preluSlope: get('prelu'), swishBeta: get('swish') };
   }
 
@@ -737,7 +809,6 @@ export class Supernet {
     return { preluSlope: prelu as tf.Tensor1D | undefined, swishBeta: swish ? tf.reshape(swish, []) : undefined };
   }
 
-
   /**
    * The op outputs of `edges`, which all leave one state (`source`): the pools with their BN
    * (computed once for them all), the skips, and the conv ops on each edge's activated input.
@@ -746,7 +817,14 @@ export class Supernet {
    * whose result the node sums read in place (fused kernels) or split into the edges' outputs.
    * Same values and gradients.
    */
-  private edgesFrom(prefix: string, edges: EdgeRef[], arch: CellArch, source: EdgeSource, stride: 1 | 2, ctx: ForwardContext): EdgeTerms[] {
+  private edgesFrom(
+    prefix: string,
+    edges: EdgeRef[],
+    arch: CellArch,
+    source: EdgeSource,
+    stride: 1 | 2,
+    ctx: ForwardContext,
+  ): EdgeTerms[] {
     /** A tensor computed once for all the edges leaving the source, with a handle per reader. */
     const once = (key: string, reads: number, make: () => tf.Tensor4D): tf.Tensor4D => {
       let r = source.shared.get(key);
@@ -767,8 +845,13 @@ export class Supernet {
       if (single && plan.shared) {
         // Parameter-free: computed once for the source, and (grouped) repeated side by side.
         const make = () => activation(single, source.input.take(), {}, ctx);
-        if (grouped) activated.set(plan.key, [source.readers.of(tileChannels(once(single, 1, make), edges.length), plan.convs)]);
-        else activated.set(plan.key, edges.map(() => ({ take: () => once(single, source.edges * plan.convs, make) })));
+        if (grouped)
+          activated.set(plan.key, [source.readers.of(tileChannels(once(single, 1, make), edges.length), plan.convs)]);
+        else
+          activated.set(
+            plan.key,
+            edges.map(() => ({ take: () => once(single, source.edges * plan.convs, make) })),
+          );
         continue;
       }
       if (grouped && this.activatesAllAtOnce(plan)) {
@@ -782,7 +865,9 @@ export class Supernet {
           const c = x.shape[3];
           const k = edges.length;
           // Swish's b per channel: edge j's for its channels.
-          const perChannel = swishBeta ? (tf.reshape(tf.tile(tf.reshape(swishBeta, [k, 1]), [1, c]), [k * c]) as tf.Tensor1D) : undefined;
+          const perChannel = swishBeta
+            ? (tf.reshape(tf.tile(tf.reshape(swishBeta, [k, 1]), [1, c]), [k * c]) as tf.Tensor1D)
+            : undefined;
           value = activation(single, tileChannels(x, k), { preluSlope, swishBeta: perChannel }, ctx);
         }
         activated.set(plan.key, [source.readers.of(value, plan.convs)]);
@@ -793,14 +878,25 @@ export class Supernet {
         if (single) return activation(single, source.input.take(), params, ctx);
         if (arch.activationMix) {
           // An edge alone: its row, or (grouping) its state's one row.
-          const row = edgesLeaving(from) === 1 && this.groups(2) && this.activatesAllAtOnce(plan) ? (tf.reshape(arch.activationMix.ofState(from), [7]) as tf.Tensor1D) : arch.activationMix.row(edge.index);
+          const row =
+            edgesLeaving(from) === 1 && this.groups(2) && this.activatesAllAtOnce(plan)
+              ? (tf.reshape(arch.activationMix.ofState(from), [7]) as tf.Tensor1D)
+              : arch.activationMix.row(edge.index);
           return mixedActivationOf(source.input.take(), row, params as Required<ActivationParams>, ctx);
         }
-        const skip = this.fixedMix ? (arch.type === 'Normal' ? this.fixedMix.normal : this.fixedMix.reduce).weights[edge.index].map((w) => w === 0) : undefined;
+        const skip = this.fixedMix
+          ? (arch.type === 'Normal' ? this.fixedMix.normal : this.fixedMix.reduce).weights[edge.index].map(
+              (w) => w === 0,
+            )
+          : undefined;
         return mixedActivation(source.input.take(), arch.beta![edge.index], ACTIVATIONS, params, ctx, skip);
       });
       if (grouped) activated.set(plan.key, [source.readers.of(concatChannels(perEdge), plan.convs)]);
-      else activated.set(plan.key, perEdge.map((value) => source.readers.of(value, plan.convs)));
+      else
+        activated.set(
+          plan.key,
+          perEdge.map((value) => source.readers.of(value, plan.convs)),
+        );
     }
     // Each conv op's output for each edge. With fused kernels the weighted sums read a grouped
     // conv's result in place (a view per edge: no split, whose k slices were a dispatch each on
@@ -814,9 +910,18 @@ export class Supernet {
         const out = this.convOp(groupPrefix(cand), cand.op, inputs[0].take(), stride, null, source.slots);
         if (fusedKernelsActive()) {
           const readers = source.readers.of(out, edges.length);
-          convOutputs.set(cand, edges.map((_, slot) => ({ take: () => readers.take(), view: { groups: edges.length, slot } })));
+          convOutputs.set(
+            cand,
+            edges.map((_, slot) => ({ take: () => readers.take(), view: { groups: edges.length, slot } })),
+          );
         } else convOutputs.set(cand, splitChannels(out, edges.length).map(whole));
-      } else convOutputs.set(cand, edges.map((edge, j) => whole(this.convOp(groupPrefix(cand), cand.op, inputs[j].take(), stride, slotFor(edge), source.slots))));
+      } else
+        convOutputs.set(
+          cand,
+          edges.map((edge, j) =>
+            whole(this.convOp(groupPrefix(cand), cand.op, inputs[j].take(), stride, slotFor(edge), source.slots)),
+          ),
+        );
     }
     return edges.map((edge, j) => {
       const outputs: tf.Tensor4D[] = [];
@@ -829,13 +934,20 @@ export class Supernet {
           case 'none':
             return; // contributes zero; its weight still takes part in the softmax
           case 'max_pool_3x3':
-            out = once('max_pool_3x3', source.edges, () => batchNorm(maxPool3x3(source.input.take(), stride), null, null));
+            out = once('max_pool_3x3', source.edges, () =>
+              batchNorm(maxPool3x3(source.input.take(), stride), null, null),
+            );
             break;
           case 'avg_pool_3x3':
-            out = once('avg_pool_3x3', source.edges, () => batchNorm(avgPool3x3(source.input.take(), stride), null, null));
+            out = once('avg_pool_3x3', source.edges, () =>
+              batchNorm(avgPool3x3(source.input.take(), stride), null, null),
+            );
             break;
           case 'skip_connect':
-            out = stride === 1 ? source.input.take() : this.factorizedReduce(`${prefix}.edges.${edge.index}.skip`, source.input.take(), true);
+            out =
+              stride === 1
+                ? source.input.take()
+                : this.factorizedReduce(`${prefix}.edges.${edge.index}.skip`, source.input.take(), true);
             break;
           default: {
             const conv = convOutputs.get(cand)![j];
@@ -866,7 +978,12 @@ export class Supernet {
     const width = this.candidates.length;
     let y = arch.alpha
       ? (sumTensors(outputs.map((out, j) => tf.mul(out, arch.alpha![edgeIndex][indices[j]]))) as tf.Tensor4D)
-      : fusedWeightedSum(outputs, alphaHandle!, indices.map((i) => edgeIndex * width + i), views);
+      : fusedWeightedSum(
+          outputs,
+          alphaHandle!,
+          indices.map((i) => edgeIndex * width + i),
+          views,
+        );
     if (source.bypass) y = channelShuffle(tf.concat([y, source.bypass.take()], 3), this.config.partialChannels);
     if (arch.edgeWeights) y = tf.mul(y, arch.edgeWeights[edgeIndex]);
     return y;
@@ -953,7 +1070,11 @@ class MixCoefficients {
   ofState(from: number): tf.Tensor2D {
     if (!this.byState) {
       const reordered = tf.gather(this.matrix, this.edgesByState());
-      this.byState = tf.split(reordered, EDGES_FROM.map((edges) => edges.length).filter((n) => n > 0), 0) as tf.Tensor2D[];
+      this.byState = tf.split(
+        reordered,
+        EDGES_FROM.map((edges) => edges.length).filter((n) => n > 0),
+        0,
+      ) as tf.Tensor2D[];
     }
     return this.byState[from];
   }
@@ -990,4 +1111,3 @@ let suffixCounter = 0;
 function uniqueSuffix(): string {
   return String(++suffixCounter);
 }
-

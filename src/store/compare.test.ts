@@ -2,7 +2,15 @@ import { IDBFactory } from 'fake-indexeddb';
 import { describe, expect, it } from 'vitest';
 import { deriveGenotype } from '../search/genotype';
 import { ACTIVATIONS, EDGES, OPS, QUICK_CONFIG, candidateOps } from '../search/space';
-import { alignCurves, compareRuns, configDifferences, largestWeight, sharedWeightMax, weightDifference, type FinalWeights } from './compare';
+import {
+  alignCurves,
+  compareRuns,
+  configDifferences,
+  largestWeight,
+  sharedWeightMax,
+  weightDifference,
+  type FinalWeights,
+} from './compare';
 import { openRunStore, type ArchSnapshot, type MetricRow, type RunRecord } from '../runs/store';
 
 const zeros = (cols: number) => Array.from({ length: EDGES }, () => Array.from({ length: cols }, () => 0));
@@ -59,7 +67,6 @@ function record(over: Partial<RunRecord> & Pick<RunRecord, 'id' | 'mode'>): RunR
   };
 }
 
-
 /** A factorized run (uniform β) against a darts run with fixed SELU (one-hot β), compared. */
 function factorizedAgainstSeluDarts() {
   const a = record({ id: 'a', mode: 'factorized', snapshots: [snapshot(2, 8, true)] });
@@ -70,7 +77,9 @@ function factorizedAgainstSeluDarts() {
     id: 'b',
     mode: 'darts',
     config: { ...QUICK_CONFIG, mode: 'darts', activation: 'selu' },
-    snapshots: [snapshot(2, 8, true, (s) => (s.betaNormal = s.betaReduce = Array.from({ length: EDGES }, () => [...onehot])))],
+    snapshots: [
+      snapshot(2, 8, true, (s) => (s.betaNormal = s.betaReduce = Array.from({ length: EDGES }, () => [...onehot]))),
+    ],
   });
   return { selu, c: compareRuns(a, b) };
 }
@@ -93,7 +102,11 @@ describe('weightDifference', () => {
 });
 
 describe('sharedWeightMax', () => {
-  const weights = (alphaNormal: number[][], alphaReduce: number[][], beta: [number[][], number[][]] | null): FinalWeights => ({
+  const weights = (
+    alphaNormal: number[][],
+    alphaReduce: number[][],
+    beta: [number[][], number[][]] | null,
+  ): FinalWeights => ({
     step: 3,
     alphaNormal,
     alphaReduce,
@@ -136,7 +149,12 @@ describe('compareRuns', () => {
     // (3/11, the other 8 activations 1/11). An earlier B snapshot must be ignored.
     const sep = OPS.indexOf('sep_conv_3x3');
     const swish = ACTIVATIONS.indexOf('swish');
-    const a = record({ id: 'a', mode: 'factorized', snapshots: [snapshot(3, 8, true)], metrics: [1, 2, 3].map((s) => metric(s, 0.2 + s / 10)) });
+    const a = record({
+      id: 'a',
+      mode: 'factorized',
+      snapshots: [snapshot(3, 8, true)],
+      metrics: [1, 2, 3].map((s) => metric(s, 0.2 + s / 10)),
+    });
     const b = record({
       id: 'b',
       mode: 'factorized',
@@ -196,7 +214,12 @@ describe('compareRuns', () => {
   it('nonfactorized (40 candidates, no β) vs factorized: no differences, and says why', () => {
     const wide = candidateOps('nonfactorized').length;
     expect(wide).toBe(40);
-    const a = record({ id: 'a', mode: 'nonfactorized', snapshots: [snapshot(3, wide, false)], dataset: { name: 'Fashion-MNIST', source: 'built-in' } });
+    const a = record({
+      id: 'a',
+      mode: 'nonfactorized',
+      snapshots: [snapshot(3, wide, false)],
+      dataset: { name: 'Fashion-MNIST', source: 'built-in' },
+    });
     const b = record({ id: 'b', mode: 'factorized', snapshots: [snapshot(3, 8, true)] });
     const c = compareRuns(a, b);
     expect(c.alphaDifference).toBeNull();
@@ -205,7 +228,9 @@ describe('compareRuns', () => {
     );
     expect(c.betaDifference).toBeNull();
     expect(c.betaNote).toBe('No β difference: run A (nonfactorized) has no β.');
-    expect(c.notes).toEqual(['The runs used different data sets (A: Fashion-MNIST, B: Synthetic): their curves are not directly comparable.']);
+    expect(c.notes).toEqual([
+      'The runs used different data sets (A: Fashion-MNIST, B: Synthetic): their curves are not directly comparable.',
+    ]);
     expect(c.a.weights!.alphaNormal[0]).toHaveLength(40);
     expect(c.a.weights!.alphaNormal[0]![0]).toBeCloseTo(1 / 40, 15);
     // Two nonfactorized runs share their 40 columns: then α is compared.
@@ -254,12 +279,24 @@ describe('compareRuns on runs read back from the run store', () => {
         [1, 'factorized'],
         [2, 'darts'],
       ] as const) {
-        const id = await store.createRun({ name: `${mode} seed ${seed}`, config: { ...QUICK_CONFIG, mode, seed }, dataset });
+        const id = await store.createRun({
+          name: `${mode} seed ${seed}`,
+          config: { ...QUICK_CONFIG, mode, seed },
+          dataset,
+        });
         // Real-looking raw α: 0.1 · (row − col) · seed / 3 (not float32-exact; the store rounds).
-        const raw = (cols: number) => Array.from({ length: EDGES }, (_, r) => Array.from({ length: cols }, (_, k) => (0.1 * (r - k) * seed) / 3));
+        const raw = (cols: number) =>
+          Array.from({ length: EDGES }, (_, r) => Array.from({ length: cols }, (_, k) => (0.1 * (r - k) * seed) / 3));
         for (const step of [1, 2, 3]) {
           await store.appendMetrics(id, metric(step, 0.25 + step * 0.01 * seed));
-          await store.appendSnapshot(id, { step, kind: 'raw', alphaNormal: raw(8).map((r) => r.map((v) => v * step)), alphaReduce: raw(8), betaNormal: raw(9), betaReduce: raw(9) });
+          await store.appendSnapshot(id, {
+            step,
+            kind: 'raw',
+            alphaNormal: raw(8).map((r) => r.map((v) => v * step)),
+            alphaReduce: raw(8),
+            betaNormal: raw(9),
+            betaReduce: raw(9),
+          });
         }
         await store.setStatus(id, 'done');
         ids.push(id);

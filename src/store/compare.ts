@@ -124,7 +124,8 @@ function runGenotype(run: RunRecord, last: ArchSnapshot | null): Genotype | null
 
 function curveOf(run: RunRecord): ComparedPoint[] {
   const byStep = new Map<number, ComparedPoint>();
-  for (const m of run.metrics) byStep.set(m.step, { step: m.step, trainLoss: m.trainLoss, valLoss: m.valLoss, valAccuracy: m.valAccuracy });
+  for (const m of run.metrics)
+    byStep.set(m.step, { step: m.step, trainLoss: m.trainLoss, valLoss: m.valLoss, valAccuracy: m.valAccuracy });
   return [...byStep.values()].sort((x, y) => x.step - y.step);
 }
 
@@ -150,7 +151,8 @@ export function comparedRun(run: RunRecord): ComparedRun {
 /** The largest finite entry of the given matrices (missing ones skipped), 0 when there is none. */
 export function largestWeight(...grids: (readonly (readonly number[])[] | null | undefined)[]): number {
   let max = 0;
-  for (const grid of grids) if (grid) for (const row of grid) for (const v of row) if (Number.isFinite(v) && v > max) max = v;
+  for (const grid of grids)
+    if (grid) for (const row of grid) for (const v of row) if (Number.isFinite(v) && v > max) max = v;
   return max;
 }
 
@@ -181,7 +183,8 @@ export function weightDifference(
     b[cell].map((row, r) =>
       row.map((v, k) => {
         const d = v - a[cell][r]![k]!;
-        if (Number.isFinite(d) && d !== 0 && (!largest || Math.abs(d) > Math.abs(largest.value))) largest = { cell, row: r, col: k, value: d };
+        if (Number.isFinite(d) && d !== 0 && (!largest || Math.abs(d) > Math.abs(largest.value)))
+          largest = { cell, row: r, col: k, value: d };
         return d;
       }),
     );
@@ -236,7 +239,9 @@ export function compareRuns(recordA: RunRecord, recordB: RunRecord): RunComparis
   const b = comparedRun(recordB);
   const notes: string[] = [];
   if (a.datasetName !== b.datasetName)
-    notes.push(`The runs used different data sets (A: ${a.datasetName}, B: ${b.datasetName}): their curves are not directly comparable.`);
+    notes.push(
+      `The runs used different data sets (A: ${a.datasetName}, B: ${b.datasetName}): their curves are not directly comparable.`,
+    );
 
   let alphaDifference: WeightDifference | null = null;
   let alphaNote: string | null = null;
@@ -248,20 +253,30 @@ export function compareRuns(recordA: RunRecord, recordB: RunRecord): RunComparis
     const missing = [!wa && 'A', !wb && 'B'].filter(Boolean).join(' and ');
     alphaNote = betaNote = `Run ${missing} stored no α/β, so there is nothing to subtract.`;
   } else {
-    alphaDifference = weightDifference({ normal: wa.alphaNormal, reduce: wa.alphaReduce }, { normal: wb.alphaNormal, reduce: wb.alphaReduce });
+    alphaDifference = weightDifference(
+      { normal: wa.alphaNormal, reduce: wa.alphaReduce },
+      { normal: wb.alphaNormal, reduce: wb.alphaReduce },
+    );
     if (!alphaDifference)
       alphaNote =
         `No α difference: run A (${a.mode}) weighs ${columnsOf(wa.alphaNormal)} candidates per edge and run B (${b.mode}) ` +
         `${columnsOf(wb.alphaNormal)}, so the columns are not the same ops.`;
     if (wa.betaNormal && wa.betaReduce && wb.betaNormal && wb.betaReduce) {
-      betaDifference = weightDifference({ normal: wa.betaNormal, reduce: wa.betaReduce }, { normal: wb.betaNormal, reduce: wb.betaReduce });
+      betaDifference = weightDifference(
+        { normal: wa.betaNormal, reduce: wa.betaReduce },
+        { normal: wb.betaNormal, reduce: wb.betaReduce },
+      );
       if (!betaDifference) betaNote = 'No β difference: the runs’ β have different shapes.';
       else {
-        const fixed = [a, b].filter((r) => r.mode === 'darts').map((r) => `${r === a ? 'A' : 'B'}’s β is fixed one-hot on ${r.config?.activation ?? 'relu'}`);
+        const fixed = [a, b]
+          .filter((r) => r.mode === 'darts')
+          .map((r) => `${r === a ? 'A' : 'B'}’s β is fixed one-hot on ${r.config?.activation ?? 'relu'}`);
         if (fixed.length) betaNote = `darts mode: ${fixed.join('; ')}.`;
       }
     } else {
-      const without = [a, b].filter((r) => !(r.weights?.betaNormal && r.weights.betaReduce)).map((r) => `${r === a ? 'A' : 'B'} (${r.mode})`);
+      const without = [a, b]
+        .filter((r) => !(r.weights?.betaNormal && r.weights.betaReduce))
+        .map((r) => `${r === a ? 'A' : 'B'} (${r.mode})`);
       betaNote = `No β difference: run ${without.join(' and ')} has no β.`;
     }
   }

@@ -5,8 +5,28 @@ import { genotypeOf, softmax, stringifyGenotypeFile, toDartsString } from '../se
 import { compareRuns } from './compare';
 import type { ArchSnapshot, MetricRow, RunRecord } from '../runs/store';
 import { datasetSpecOfKey, type DatasetInfo, type FileBytes, type FromWorker, type ToWorker } from '../worker/protocol';
-import { appendThinned, isActive, isTraining, MAX_CURVE_POINTS, MAX_SNAPSHOTS, thinEvenly, useLab, type CurvePoint, type Snapshot, type TrainingState } from './lab';
-import { datasetSpecOf, decodeSetup, encodeSetup, retrainConfig, retrainProblems, setupProblems, type DatasetChoice, type Setup } from './setup';
+import {
+  appendThinned,
+  isActive,
+  isTraining,
+  MAX_CURVE_POINTS,
+  MAX_SNAPSHOTS,
+  thinEvenly,
+  useLab,
+  type CurvePoint,
+  type Snapshot,
+  type TrainingState,
+} from './lab';
+import {
+  datasetSpecOf,
+  decodeSetup,
+  encodeSetup,
+  retrainConfig,
+  retrainProblems,
+  setupProblems,
+  type DatasetChoice,
+  type Setup,
+} from './setup';
 
 let worker: Worker | null = null;
 /** The user's files of the current "files" data set, kept to re-send to a fresh worker. */
@@ -22,9 +42,12 @@ function createWorker(): Worker {
   w.onerror = (e: ErrorEvent) => {
     e.preventDefault();
     const detail = e.message || 'the worker script failed to load or threw an uncaught error';
-    crashed(`The search worker crashed (${detail}). Your settings are kept: press "Start search" to start a fresh worker, or choose another backend.`);
+    crashed(
+      `The search worker crashed (${detail}). Your settings are kept: press "Start search" to start a fresh worker, or choose another backend.`,
+    );
   };
-  w.onmessageerror = () => crashed('A message from the search worker could not be read. Press "Start search" to start again.');
+  w.onmessageerror = () =>
+    crashed('A message from the search worker could not be read. Press "Start search" to start again.');
   return w;
 }
 
@@ -123,11 +146,17 @@ const handlers: Handlers = {
         runId: msg.runId,
         openedRun: null,
         curve: thinEvenly(
-          history.metrics.filter((m) => m.step <= msg.step).map(curvePointOf).concat(s.curve.filter((p) => p.step > msg.step)),
+          history.metrics
+            .filter((m) => m.step <= msg.step)
+            .map(curvePointOf)
+            .concat(s.curve.filter((p) => p.step > msg.step)),
           MAX_CURVE_POINTS,
         ),
         snapshots: thinEvenly(
-          history.snapshots.filter((h) => h.step <= msg.step).map(snapshotOfStored).concat(s.snapshots.filter((p) => p.step > msg.step)),
+          history.snapshots
+            .filter((h) => h.step <= msg.step)
+            .map(snapshotOfStored)
+            .concat(s.snapshots.filter((p) => p.step > msg.step)),
           MAX_SNAPSHOTS,
         ),
         viewIndex: null,
@@ -144,26 +173,39 @@ const handlers: Handlers = {
     showComparison(msg.records);
   },
   runExported: (msg) => {
-    downloadText(msg.text, `run-${msg.name.replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '') || msg.runId}.json`);
+    downloadText(
+      msg.text,
+      `run-${msg.name.replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '') || msg.runId}.json`,
+    );
   },
   runImported: () => {
     set({ runsMessage: { kind: 'info', text: 'Imported: the run is in the list.' } });
   },
   runStoreError: (msg) => {
     // A comparison still being read will not arrive: close it (the message says why).
-    set((s) => ({ runsMessage: { kind: 'error', text: msg.message }, comparison: s.comparison?.result === null ? null : s.comparison }));
+    set((s) => ({
+      runsMessage: { kind: 'error', text: msg.message },
+      comparison: s.comparison?.result === null ? null : s.comparison,
+    }));
   },
   resumable: (msg) => {
     set((s) => ({
       resumable: isActive(s.phase) ? null : msg.run,
-      storageProblems: msg.problem && !s.storageProblems.includes(msg.problem) ? [...s.storageProblems, msg.problem] : s.storageProblems,
+      storageProblems:
+        msg.problem && !s.storageProblems.includes(msg.problem)
+          ? [...s.storageProblems, msg.problem]
+          : s.storageProblems,
     }));
   },
   storageWarning: (msg) => {
     set({ storageWarning: msg.message });
   },
   storageProblem: (msg) => {
-    set((s) => ({ storageProblems: s.storageProblems.includes(msg.message) ? s.storageProblems : [...s.storageProblems, msg.message] }));
+    set((s) => ({
+      storageProblems: s.storageProblems.includes(msg.message)
+        ? s.storageProblems
+        : [...s.storageProblems, msg.message],
+    }));
   },
   paused: () => {
     set({ phase: 'paused' });
@@ -207,12 +249,20 @@ const handlers: Handlers = {
   },
   trainingProgress: (msg) => {
     const point = { step: msg.step, trainLoss: msg.trainLoss, trainAccuracy: msg.trainAccuracy };
-    set((s) => (s.training ? { training: { ...s.training, progress: msg, curve: appendThinned(s.training.curve, point, MAX_CURVE_POINTS) } } : {}));
+    set((s) =>
+      s.training
+        ? {
+            training: { ...s.training, progress: msg, curve: appendThinned(s.training.curve, point, MAX_CURVE_POINTS) },
+          }
+        : {},
+    );
   },
   trainingEvaluation: (msg) => {
     const { type: _type, ...evaluation } = msg;
     void _type;
-    set((s) => (s.training ? { training: { ...s.training, evaluations: [...s.training.evaluations, evaluation] } } : {}));
+    set((s) =>
+      s.training ? { training: { ...s.training, evaluations: [...s.training.evaluations, evaluation] } } : {},
+    );
   },
   trainingPaused: () => {
     updateTraining({ phase: 'paused' });
@@ -223,7 +273,13 @@ const handlers: Handlers = {
   trainingDone: (msg) => {
     updateTraining({
       phase: 'done',
-      result: { reason: msg.reason, step: msg.step, seconds: msg.seconds, testAccuracy: msg.testAccuracy, testCount: msg.testCount },
+      result: {
+        reason: msg.reason,
+        step: msg.step,
+        seconds: msg.seconds,
+        testAccuracy: msg.testAccuracy,
+        testCount: msg.testCount,
+      },
     });
     refreshRuns();
   },
@@ -257,7 +313,8 @@ function updateTraining(change: Partial<TrainingState>): void {
 
 function nearestIndex(snaps: Snapshot[], step: number): number {
   let best = 0;
-  for (let i = 0; i < snaps.length; i++) if (Math.abs(snaps[i]!.step - step) < Math.abs(snaps[best]!.step - step)) best = i;
+  for (let i = 0; i < snaps.length; i++)
+    if (Math.abs(snaps[i]!.step - step) < Math.abs(snaps[best]!.step - step)) best = i;
   return best;
 }
 
@@ -306,7 +363,10 @@ async function ensureOwnFilesSent(): Promise<boolean> {
  */
 export async function loadOwnFiles(files: File[]): Promise<boolean> {
   if (!files.length) return false;
-  useLab.setState({ datasetError: null, datasetLoad: { name: files.map((f) => f.name).join(', '), fraction: 0, phase: 'Reading files' } });
+  useLab.setState({
+    datasetError: null,
+    datasetLoad: { name: files.map((f) => f.name).join(', '), fraction: 0, phase: 'Reading files' },
+  });
   let bytes: FileBytes[];
   try {
     bytes = await Promise.all(files.map(async (f) => ({ name: f.name, bytes: await f.arrayBuffer() })));
@@ -336,13 +396,21 @@ export async function startSearch(options: { fromCheckpoint?: boolean; resumeRun
   const state = useLab.getState();
   if (isActive(state.phase)) return;
   if (isTraining(state.training)) {
-    useLab.setState({ error: { code: 'busy', message: 'A re-training is running: stop it before starting a search.', recoverable: true } });
+    useLab.setState({
+      error: {
+        code: 'busy',
+        message: 'A re-training is running: stop it before starting a search.',
+        recoverable: true,
+      },
+    });
     return;
   }
   useLab.setState({ resumable: null });
   const problems = setupProblems(state.setup);
   if (problems.length) {
-    useLab.setState({ error: { code: 'bad-config', message: `Fix the setup first: ${problems.join('; ')}`, recoverable: true } });
+    useLab.setState({
+      error: { code: 'bad-config', message: `Fix the setup first: ${problems.join('; ')}`, recoverable: true },
+    });
     return;
   }
   const setup = state.setup;
@@ -368,7 +436,11 @@ export async function startSearch(options: { fromCheckpoint?: boolean; resumeRun
     if (!ok) {
       useLab.setState({
         phase: 'error',
-        error: { code: 'dataset', message: 'Your data set files are not loaded: choose or drop them again.', recoverable: true },
+        error: {
+          code: 'dataset',
+          message: 'Your data set files are not loaded: choose or drop them again.',
+          recoverable: true,
+        },
       });
       return;
     }
@@ -395,22 +467,50 @@ export async function startTraining(genotype: string, source: string): Promise<v
   const state = useLab.getState();
   if (isTraining(state.training)) return;
   if (isActive(state.phase)) {
-    useLab.setState({ error: { code: 'busy', message: 'A search is running: stop it before re-training a genotype.', recoverable: true } });
+    useLab.setState({
+      error: {
+        code: 'busy',
+        message: 'A search is running: stop it before re-training a genotype.',
+        recoverable: true,
+      },
+    });
     return;
   }
   const setup = state.setup;
   const problems = retrainProblems(setup.retrain);
   if (problems.length) {
-    useLab.setState({ error: { code: 'bad-config', message: `Fix the re-training settings first: ${problems.join('; ')}`, recoverable: true } });
+    useLab.setState({
+      error: {
+        code: 'bad-config',
+        message: `Fix the re-training settings first: ${problems.join('; ')}`,
+        recoverable: true,
+      },
+    });
     return;
   }
   useLab.setState({
     error: null,
-    training: { phase: 'starting', runId: null, source, started: null, progress: null, curve: [], evaluations: [], result: null, stored: false },
+    training: {
+      phase: 'starting',
+      runId: null,
+      source,
+      started: null,
+      progress: null,
+      curve: [],
+      evaluations: [],
+      result: null,
+      stored: false,
+    },
   });
   if (setup.dataset === 'files' && !(await ensureOwnFilesSent())) {
     updateTraining({ phase: 'error' });
-    useLab.setState({ error: { code: 'dataset', message: 'Your data set files are not loaded: choose or drop them again.', recoverable: true } });
+    useLab.setState({
+      error: {
+        code: 'dataset',
+        message: 'Your data set files are not loaded: choose or drop them again.',
+        recoverable: true,
+      },
+    });
     return;
   }
   const r = setup.retrain;
@@ -473,7 +573,10 @@ export async function resumeStoredRun(): Promise<void> {
   useLab.getState().setSetup((s) => ({
     ...s,
     dataset: spec.kind === 'synthetic' ? 'synthetic' : 'builtin',
-    synthetic: spec.kind === 'synthetic' ? { seed: spec.seed, size: spec.size, channels: spec.channels, classes: spec.classes } : s.synthetic,
+    synthetic:
+      spec.kind === 'synthetic'
+        ? { seed: spec.seed, size: spec.size, channels: spec.channels, classes: spec.classes }
+        : s.synthetic,
     config: { ...r.config },
   }));
   useLab.setState({ checkpointStep: r.step });
@@ -519,7 +622,10 @@ function showComparison(records: [RunRecord, RunRecord]): void {
   try {
     useLab.setState({ comparison: { runIds: asked.runIds, result: compareRuns(records[0], records[1]) } });
   } catch (e) {
-    useLab.setState({ comparison: null, runsMessage: { kind: 'error', text: `The runs could not be compared: ${(e as Error).message}` } });
+    useLab.setState({
+      comparison: null,
+      runsMessage: { kind: 'error', text: `The runs could not be compared: ${(e as Error).message}` },
+    });
   }
 }
 
@@ -581,7 +687,14 @@ function snapshotOfStored(s: ArchSnapshot): Snapshot {
     alphaReduce: raw ? sm(s.alphaReduce)! : s.alphaReduce,
     betaNormal: raw ? sm(s.betaNormal) : s.betaNormal,
     betaReduce: raw ? sm(s.betaReduce) : s.betaReduce,
-    raw: { alphaNormal: s.alphaNormal, alphaReduce: s.alphaReduce, betaNormal: s.betaNormal, betaReduce: s.betaReduce, edgeNormal: s.edgeNormal, edgeReduce: s.edgeReduce },
+    raw: {
+      alphaNormal: s.alphaNormal,
+      alphaReduce: s.alphaReduce,
+      betaNormal: s.betaNormal,
+      betaReduce: s.betaReduce,
+      edgeNormal: s.edgeNormal,
+      edgeReduce: s.edgeReduce,
+    },
   };
 }
 
@@ -595,7 +708,11 @@ function showRecord(record: RunRecord): void {
   let genotype: LabGenotype = null;
   if (record.genotype) {
     try {
-      genotype = { step: record.steps, json: stringifyGenotypeFile(record.genotype), darts: toDartsString(genotypeOf(record.genotype)) };
+      genotype = {
+        step: record.steps,
+        json: stringifyGenotypeFile(record.genotype),
+        darts: toDartsString(genotypeOf(record.genotype)),
+      };
     } catch {
       genotype = null;
     }
@@ -609,7 +726,9 @@ function showRecord(record: RunRecord): void {
     training: null,
     phase: 'done',
     openedRun: { id: record.id, name: record.name },
-    runsMessage: record.problems.length ? { kind: 'info', text: `Some stored history could not be read: ${record.problems.join('; ')}` } : null,
+    runsMessage: record.problems.length
+      ? { kind: 'info', text: `Some stored history could not be read: ${record.problems.join('; ')}` }
+      : null,
     runConfig: record.config,
     runDataset: {
       key: d.key ?? d.source,
@@ -647,7 +766,9 @@ function showTrainingRecord(record: RunRecord, genotype: LabGenotype): void {
   useLab.setState({
     phase: 'idle',
     openedRun: { id: record.id, name: record.name },
-    runsMessage: record.problems.length ? { kind: 'info', text: `Some stored history could not be read: ${record.problems.join('; ')}` } : null,
+    runsMessage: record.problems.length
+      ? { kind: 'info', text: `Some stored history could not be read: ${record.problems.join('; ')}` }
+      : null,
     runConfig: null,
     runDataset: null,
     backend: null,
@@ -690,7 +811,9 @@ function showTrainingRecord(record: RunRecord, genotype: LabGenotype): void {
         reason: finished ? 'finished' : 'stopped',
         step: record.steps,
         seconds: last?.seconds ?? record.seconds,
-        testAccuracy: finished ? (t?.testAccuracy ?? null) : (t?.evaluations[t.evaluations.length - 1]?.testAccuracy ?? null),
+        testAccuracy: finished
+          ? (t?.testAccuracy ?? null)
+          : (t?.evaluations[t.evaluations.length - 1]?.testAccuracy ?? null),
         testCount: finished ? (t?.testCount ?? null) : (t?.evaluations[t.evaluations.length - 1]?.testCount ?? null),
       },
       stored: true,
@@ -769,8 +892,13 @@ export function initSetupFromHash(): void {
   useLab.subscribe((s, prev) => {
     if (s.setup !== prev.setup) writeHash(s.setup);
     const datasetChanged =
-      s.setup.dataset !== prev.setup.dataset || (s.setup.dataset === 'synthetic' && s.setup.synthetic !== prev.setup.synthetic);
-    if (datasetChanged && s.setup.dataset !== 'files' && setupProblems(s.setup).every((p) => !/^(Image size|Classes|Colour)/.test(p)))
+      s.setup.dataset !== prev.setup.dataset ||
+      (s.setup.dataset === 'synthetic' && s.setup.synthetic !== prev.setup.synthetic);
+    if (
+      datasetChanged &&
+      s.setup.dataset !== 'files' &&
+      setupProblems(s.setup).every((p) => !/^(Image size|Classes|Colour)/.test(p))
+    )
       void loadSelectedDataset();
   });
   window.addEventListener('hashchange', () => {

@@ -23,7 +23,10 @@ describe('thinEvenly', () => {
     expect(thinEvenly([1, 2, 3], 5)).toEqual([1, 2, 3]);
     const steps = Array.from({ length: 101 }, (_, i) => i);
     expect(thinEvenly(steps, 5)).toEqual([0, 25, 50, 75, 100]);
-    const many = thinEvenly(Array.from({ length: 20000 }, (_, i) => i + 1), 4000);
+    const many = thinEvenly(
+      Array.from({ length: 20000 }, (_, i) => i + 1),
+      4000,
+    );
     expect(many).toHaveLength(4000);
     expect(many[0]).toBe(1);
     expect(many[3999]).toBe(20000);

@@ -3,7 +3,15 @@
 // the controller (./controller) turns worker messages into these updates.
 import { create } from 'zustand';
 import type { SearchConfig } from '../search/space';
-import type { DatasetInfo, ErrorCode, ProgressMessage, ResumableRun, TrainingProgressMessage, TrainingStartedMessage, WeightsMessage } from '../worker/protocol';
+import type {
+  DatasetInfo,
+  ErrorCode,
+  ProgressMessage,
+  ResumableRun,
+  TrainingProgressMessage,
+  TrainingStartedMessage,
+  WeightsMessage,
+} from '../worker/protocol';
 import type { RunComparison } from './compare';
 import type { RunProblem, RunSummary, TrainEvaluation } from '../runs/store';
 import { defaultSetup, type DatasetChoice, type Setup } from './setup';
@@ -67,7 +75,13 @@ export interface TrainingState {
   curve: TrainCurvePoint[];
   evaluations: TrainEvaluation[];
   /** How it ended; testAccuracy is the final one (null when stopped before any scoring). */
-  result: { reason: 'finished' | 'stopped'; step: number; seconds: number; testAccuracy: number | null; testCount: number | null } | null;
+  result: {
+    reason: 'finished' | 'stopped';
+    step: number;
+    seconds: number;
+    testAccuracy: number | null;
+    testCount: number | null;
+  } | null;
   /** Opened from the runs list: read-only. */
   stored: boolean;
 }
@@ -194,5 +208,7 @@ export function isTraining(training: TrainingState | null): boolean {
 }
 
 export function isActive(phase: Phase): boolean {
-  return phase === 'starting' || phase === 'running' || phase === 'pausing' || phase === 'paused' || phase === 'stopping';
+  return (
+    phase === 'starting' || phase === 'running' || phase === 'pausing' || phase === 'paused' || phase === 'stopping'
+  );
 }

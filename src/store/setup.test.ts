@@ -69,7 +69,11 @@ describe('setup ↔ URL hash', () => {
   it('round-trips a frozen β (fixed-beta mode)', () => {
     const setup = custom();
     const beta = Array.from({ length: EDGES }, (_, r) => ACTIVATIONS.map((_, k) => Math.round((r - k) * 1000) / 1000));
-    setup.config = { ...setup.config, mode: 'fixed-beta', fixedBeta: { betaNormal: beta, betaReduce: beta.map((r) => r.map((x) => (x === 0 ? 0 : -x))) } };
+    setup.config = {
+      ...setup.config,
+      mode: 'fixed-beta',
+      fixedBeta: { betaNormal: beta, betaReduce: beta.map((r) => r.map((x) => (x === 0 ? 0 : -x))) },
+    };
     const { setup: back } = decodeSetup(encodeSetup(setup));
     expect(back.config.fixedBeta).toEqual(setup.config.fixedBeta);
   });
@@ -118,7 +122,9 @@ describe('presets', () => {
 describe('setup problems', () => {
   it('names the field by its label', () => {
     const s = defaultSetup();
-    expect(setupProblems({ ...s, config: { ...s.config, channels: 10, partialChannels: 4 } })[0]).toMatch(/^Partial channels \(K\)/);
+    expect(setupProblems({ ...s, config: { ...s.config, channels: 10, partialChannels: 4 } })[0]).toMatch(
+      /^Partial channels \(K\)/,
+    );
     expect(setupProblems({ ...s, config: { ...s.config, layers: 2 } })[0]).toMatch(/^Layers/);
   });
 });
@@ -126,13 +132,25 @@ describe('setup problems', () => {
 describe('fixed β from a file', () => {
   it('reads raw β from a genotype file with weights', () => {
     const rows = Array.from({ length: EDGES }, () => ACTIVATIONS.map((_, k) => k / 10));
-    const beta = fixedBetaFromJson(JSON.stringify({ weights: { alphaNormal: [], betaNormal: rows, betaReduce: rows } }), 'g.json');
+    const beta = fixedBetaFromJson(
+      JSON.stringify({ weights: { alphaNormal: [], betaNormal: rows, betaReduce: rows } }),
+      'g.json',
+    );
     expect(beta.betaNormal).toEqual(rows);
   });
 
   it('makes one-hot rows from a genotype without weights', () => {
     const edge = (from: number, activation: string | null, op = 'sep_conv_3x3') => ({ op, from, activation });
-    const cell = [edge(0, 'selu'), edge(1, 'relu'), edge(0, 'elu'), edge(2, null, 'skip_connect'), edge(1, 'swish'), edge(3, 'celu'), edge(0, 'prelu'), edge(4, 'rrelu')];
+    const cell = [
+      edge(0, 'selu'),
+      edge(1, 'relu'),
+      edge(0, 'elu'),
+      edge(2, null, 'skip_connect'),
+      edge(1, 'swish'),
+      edge(3, 'celu'),
+      edge(0, 'prelu'),
+      edge(4, 'rrelu'),
+    ];
     const beta = fixedBetaFromJson(JSON.stringify({ normal: cell, reduce: cell }), 'g.json');
     expect(beta.betaNormal[0]![ACTIVATIONS.indexOf('selu')]).toBeGreaterThan(0);
     expect(beta.betaNormal[13]![ACTIVATIONS.indexOf('rrelu')]).toBeGreaterThan(0); // node 3 from 4
@@ -150,7 +168,19 @@ describe('re-training settings', () => {
     expect(encodeSetup(defaultSetup())).not.toMatch(/rt[A-Z]/);
     const s: Setup = {
       ...defaultSetup(),
-      retrain: { preset: 'full', allRelu: true, seed: 3, channels: 4, layers: 3, batchSize: 8, epochs: 2, maxSteps: 6, learningRate: 0.01, evalEvery: 3, testImages: 100 },
+      retrain: {
+        preset: 'full',
+        allRelu: true,
+        seed: 3,
+        channels: 4,
+        layers: 3,
+        batchSize: 8,
+        epochs: 2,
+        maxSteps: 6,
+        learningRate: 0.01,
+        evalEvery: 3,
+        testImages: 100,
+      },
     };
     const hash = encodeSetup(s);
     expect(hash).toMatch(/rtPreset=full/);
@@ -164,7 +194,11 @@ describe('re-training settings', () => {
   it('keeps defaults for wrong hash values, and says which', () => {
     const { setup, warnings } = decodeSetup('#rtPreset=huge&rtChannels=-2&rtLr=abc&rtSteps=5');
     expect(setup.retrain).toMatchObject({ preset: 'quick', channels: 0, learningRate: 0, maxSteps: 5 });
-    expect(warnings).toEqual(['rtPreset: unknown re-training preset "huge"', 'Re-train channels: "-2" is not valid here', 'Re-train learning rate: "abc" is not valid here']);
+    expect(warnings).toEqual([
+      'rtPreset: unknown re-training preset "huge"',
+      'Re-train channels: "-2" is not valid here',
+      'Re-train learning rate: "abc" is not valid here',
+    ]);
   });
 
   it('changes only the preset fields that are set (0 keeps the preset’s), and names problems by label', () => {

@@ -78,14 +78,38 @@ export interface RetrainField {
 }
 
 export const RETRAIN_FIELDS: RetrainField[] = [
-  { key: 'channels', label: 'Re-train channels', hash: 'rtChannels', integer: true, help: 'Initial channels C (0: the preset’s)' },
+  {
+    key: 'channels',
+    label: 'Re-train channels',
+    hash: 'rtChannels',
+    integer: true,
+    help: 'Initial channels C (0: the preset’s)',
+  },
   { key: 'layers', label: 'Re-train layers', hash: 'rtLayers', integer: true, help: 'Cells (0: the preset’s)' },
   { key: 'batchSize', label: 'Re-train batch size', hash: 'rtBatch', integer: true, help: '0: the preset’s' },
   { key: 'epochs', label: 'Re-train epochs', hash: 'rtEpochs', integer: true, help: '0: the preset’s' },
-  { key: 'maxSteps', label: 'Re-train steps', hash: 'rtSteps', integer: true, help: 'Stop after this many steps (0: run the epochs)' },
-  { key: 'learningRate', label: 'Re-train learning rate', hash: 'rtLr', integer: false, help: 'SGD, cosine to 0 (0: the preset’s, 0.025)' },
+  {
+    key: 'maxSteps',
+    label: 'Re-train steps',
+    hash: 'rtSteps',
+    integer: true,
+    help: 'Stop after this many steps (0: run the epochs)',
+  },
+  {
+    key: 'learningRate',
+    label: 'Re-train learning rate',
+    hash: 'rtLr',
+    integer: false,
+    help: 'SGD, cosine to 0 (0: the preset’s, 0.025)',
+  },
   { key: 'seed', label: 'Re-train seed', hash: 'rtSeed', integer: true, help: 'Weights, batch order, augmentation' },
-  { key: 'evalEvery', label: 'Evaluate every (steps)', hash: 'rtEvalEvery', integer: true, help: 'Score the test images (0: each epoch)' },
+  {
+    key: 'evalEvery',
+    label: 'Evaluate every (steps)',
+    hash: 'rtEvalEvery',
+    integer: true,
+    help: 'Score the test images (0: each epoch)',
+  },
   { key: 'testImages', label: 'Test images', hash: 'rtTestImages', integer: true, help: 'Per scoring (0: all)' },
 ];
 
@@ -101,7 +125,8 @@ export function retrainProblems(r: RetrainSetup): string[] {
   const problems: string[] = [];
   for (const f of RETRAIN_FIELDS) {
     const v = r[f.key];
-    if (!(Number.isFinite(v) && v >= 0 && (!f.integer || Number.isInteger(v)))) problems.push(`${f.label}: must be ${f.integer ? 'an integer' : 'a number'} ≥ 0`);
+    if (!(Number.isFinite(v) && v >= 0 && (!f.integer || Number.isInteger(v))))
+      problems.push(`${f.label}: must be ${f.integer ? 'an integer' : 'a number'} ≥ 0`);
   }
   const channels = r.channels || TRAIN_PRESETS[r.preset].channels;
   if (channels % 2 !== 0) problems.push(`Re-train channels: must be even, got ${channels}`);
@@ -129,7 +154,8 @@ export const PRESETS: Preset[] = [
   {
     id: 'quick',
     label: 'Quick demo',
-    description: 'A-DARTS on a small supernet (8 channels, 5 cells), 300 steps: α and β move within a minute on a laptop GPU.',
+    description:
+      'A-DARTS on a small supernet (8 channels, 5 cells), 300 steps: α and β move within a minute on a laptop GPU.',
     config: QUICK_DEMO_CONFIG,
   },
   {
@@ -159,7 +185,8 @@ export const PRESETS: Preset[] = [
   {
     id: 'pc-darts',
     label: 'Baseline: partial channels K=4',
-    description: 'PC-DARTS settings: 1/4 of the channels through each mixed op, edge normalisation, batch 256, 15 warm-up epochs.',
+    description:
+      'PC-DARTS settings: 1/4 of the channels through each mixed op, edge normalisation, batch 256, 15 warm-up epochs.',
     config: {
       ...PAPER_CONFIG,
       partialChannels: 4,
@@ -222,32 +249,202 @@ export interface ConfigField {
 }
 
 export const CONFIG_FIELDS: ConfigField[] = [
-  { key: 'mode', label: 'Mode', kind: 'select', options: SEARCH_MODES, group: 'run', help: 'factorized = A-DARTS (α over ops, β over activations)' },
-  { key: 'activation', label: 'Activation', kind: 'select', options: ACTIVATIONS, group: 'run', help: 'The fixed activation of darts mode' },
+  {
+    key: 'mode',
+    label: 'Mode',
+    kind: 'select',
+    options: SEARCH_MODES,
+    group: 'run',
+    help: 'factorized = A-DARTS (α over ops, β over activations)',
+  },
+  {
+    key: 'activation',
+    label: 'Activation',
+    kind: 'select',
+    options: ACTIVATIONS,
+    group: 'run',
+    help: 'The fixed activation of darts mode',
+  },
   { key: 'seed', label: 'Seed', kind: 'int', min: 0, group: 'run', help: 'Weights, batch order and augmentation' },
-  { key: 'maxSteps', label: 'Stop after steps', kind: 'int', min: 0, group: 'run', help: '0 = run the configured epochs' },
+  {
+    key: 'maxSteps',
+    label: 'Stop after steps',
+    kind: 'int',
+    min: 0,
+    group: 'run',
+    help: '0 = run the configured epochs',
+  },
   { key: 'channels', label: 'Channels', kind: 'int', min: 1, group: 'network', help: 'Initial channels C (paper: 16)' },
   { key: 'layers', label: 'Layers', kind: 'int', min: 3, group: 'network', help: 'Cells in the supernet (paper: 8)' },
-  { key: 'nodes', label: 'Nodes per cell', kind: 'int', min: 4, max: 4, group: 'network', help: 'Intermediate nodes (DARTS cell: 4)' },
-  { key: 'stemMultiplier', label: 'Stem multiplier', kind: 'int', min: 1, group: 'network', help: 'Stem channels = multiplier × C (paper: 3)' },
-  { key: 'partialChannels', label: 'Partial channels (K)', kind: 'int', min: 1, group: 'network', help: 'PC-DARTS: 1/K of channels through the mixed op; 1 = off' },
-  { key: 'batchSize', label: 'Batch size', kind: 'int', min: 1, group: 'weights', help: 'Per step, for ω and for α/β (paper: 64)' },
+  {
+    key: 'nodes',
+    label: 'Nodes per cell',
+    kind: 'int',
+    min: 4,
+    max: 4,
+    group: 'network',
+    help: 'Intermediate nodes (DARTS cell: 4)',
+  },
+  {
+    key: 'stemMultiplier',
+    label: 'Stem multiplier',
+    kind: 'int',
+    min: 1,
+    group: 'network',
+    help: 'Stem channels = multiplier × C (paper: 3)',
+  },
+  {
+    key: 'partialChannels',
+    label: 'Partial channels (K)',
+    kind: 'int',
+    min: 1,
+    group: 'network',
+    help: 'PC-DARTS: 1/K of channels through the mixed op; 1 = off',
+  },
+  {
+    key: 'batchSize',
+    label: 'Batch size',
+    kind: 'int',
+    min: 1,
+    group: 'weights',
+    help: 'Per step, for ω and for α/β (paper: 64)',
+  },
   { key: 'epochs', label: 'Epochs', kind: 'int', min: 0, group: 'weights', help: 'Paper: 25' },
-  { key: 'trainPortion', label: 'Train portion', kind: 'number', min: 0, max: 1, step: 'any', group: 'weights', help: 'Share of training images for ω; the rest tunes α/β' },
-  { key: 'learningRate', label: 'Learning rate', kind: 'number', min: 0, step: 'any', group: 'weights', help: 'SGD for ω, cosine schedule (paper: 0.05)' },
-  { key: 'learningRateMin', label: 'Minimum learning rate', kind: 'number', min: 0, step: 'any', group: 'weights', help: 'End of the cosine schedule (paper: 0.001)' },
-  { key: 'momentum', label: 'Momentum', kind: 'number', min: 0, step: 'any', group: 'weights', help: 'SGD momentum (paper: 0.9)' },
-  { key: 'weightDecay', label: 'Weight decay', kind: 'number', min: 0, step: 'any', group: 'weights', help: 'For ω (paper: 3e-4)' },
-  { key: 'gradClip', label: 'Gradient clip', kind: 'number', min: 0, step: 'any', group: 'weights', help: 'Max gradient norm for ω (paper: 5)' },
-  { key: 'order', label: 'Order', kind: 'select', options: ['1', '2'], group: 'arch', help: '1 = first order; 2 = DARTS unrolled second order' },
-  { key: 'archUpdate', label: 'Arch update', kind: 'select', options: ['sequential', 'joint'], group: 'arch', help: 'First order: α then β (sequential) or both from one pass' },
-  { key: 'archLearningRate', label: 'α learning rate', kind: 'number', min: 0, step: 'any', group: 'arch', help: 'Adam for α (paper: 6e-4)' },
-  { key: 'archWeightDecay', label: 'α weight decay', kind: 'number', min: 0, step: 'any', group: 'arch', help: 'Paper: 1e-3' },
-  { key: 'activationLearningRate', label: 'β learning rate', kind: 'number', min: 0, step: 'any', group: 'arch', help: 'Adam for β (paper: 6e-4)' },
-  { key: 'activationWeightDecay', label: 'β weight decay', kind: 'number', min: 0, step: 'any', group: 'arch', help: 'Paper: 1e-3' },
-  { key: 'archBeta1', label: 'Adam β1', kind: 'number', min: 0, max: 0.999999, step: 'any', group: 'arch', help: 'Paper: 0.5' },
-  { key: 'archBeta2', label: 'Adam β2', kind: 'number', min: 0, max: 0.999999, step: 'any', group: 'arch', help: 'Paper: 0.999' },
-  { key: 'warmupEpochs', label: 'Warm-up epochs', kind: 'int', min: 0, group: 'arch', help: 'Epochs before α/β are updated (PC-DARTS: 15)' },
+  {
+    key: 'trainPortion',
+    label: 'Train portion',
+    kind: 'number',
+    min: 0,
+    max: 1,
+    step: 'any',
+    group: 'weights',
+    help: 'Share of training images for ω; the rest tunes α/β',
+  },
+  {
+    key: 'learningRate',
+    label: 'Learning rate',
+    kind: 'number',
+    min: 0,
+    step: 'any',
+    group: 'weights',
+    help: 'SGD for ω, cosine schedule (paper: 0.05)',
+  },
+  {
+    key: 'learningRateMin',
+    label: 'Minimum learning rate',
+    kind: 'number',
+    min: 0,
+    step: 'any',
+    group: 'weights',
+    help: 'End of the cosine schedule (paper: 0.001)',
+  },
+  {
+    key: 'momentum',
+    label: 'Momentum',
+    kind: 'number',
+    min: 0,
+    step: 'any',
+    group: 'weights',
+    help: 'SGD momentum (paper: 0.9)',
+  },
+  {
+    key: 'weightDecay',
+    label: 'Weight decay',
+    kind: 'number',
+    min: 0,
+    step: 'any',
+    group: 'weights',
+    help: 'For ω (paper: 3e-4)',
+  },
+  {
+    key: 'gradClip',
+    label: 'Gradient clip',
+    kind: 'number',
+    min: 0,
+    step: 'any',
+    group: 'weights',
+    help: 'Max gradient norm for ω (paper: 5)',
+  },
+  {
+    key: 'order',
+    label: 'Order',
+    kind: 'select',
+    options: ['1', '2'],
+    group: 'arch',
+    help: '1 = first order; 2 = DARTS unrolled second order',
+  },
+  {
+    key: 'archUpdate',
+    label: 'Arch update',
+    kind: 'select',
+    options: ['sequential', 'joint'],
+    group: 'arch',
+    help: 'First order: α then β (sequential) or both from one pass',
+  },
+  {
+    key: 'archLearningRate',
+    label: 'α learning rate',
+    kind: 'number',
+    min: 0,
+    step: 'any',
+    group: 'arch',
+    help: 'Adam for α (paper: 6e-4)',
+  },
+  {
+    key: 'archWeightDecay',
+    label: 'α weight decay',
+    kind: 'number',
+    min: 0,
+    step: 'any',
+    group: 'arch',
+    help: 'Paper: 1e-3',
+  },
+  {
+    key: 'activationLearningRate',
+    label: 'β learning rate',
+    kind: 'number',
+    min: 0,
+    step: 'any',
+    group: 'arch',
+    help: 'Adam for β (paper: 6e-4)',
+  },
+  {
+    key: 'activationWeightDecay',
+    label: 'β weight decay',
+    kind: 'number',
+    min: 0,
+    step: 'any',
+    group: 'arch',
+    help: 'Paper: 1e-3',
+  },
+  {
+    key: 'archBeta1',
+    label: 'Adam β1',
+    kind: 'number',
+    min: 0,
+    max: 0.999999,
+    step: 'any',
+    group: 'arch',
+    help: 'Paper: 0.5',
+  },
+  {
+    key: 'archBeta2',
+    label: 'Adam β2',
+    kind: 'number',
+    min: 0,
+    max: 0.999999,
+    step: 'any',
+    group: 'arch',
+    help: 'Paper: 0.999',
+  },
+  {
+    key: 'warmupEpochs',
+    label: 'Warm-up epochs',
+    kind: 'int',
+    min: 0,
+    group: 'arch',
+    help: 'Epochs before α/β are updated (PC-DARTS: 15)',
+  },
 ];
 
 /** Sets one config field from its text form; returns null when the text does not fit. */
@@ -281,8 +478,10 @@ export function setupProblems(setup: Setup): string[] {
   }
   const s = setup.synthetic;
   if (setup.dataset === 'synthetic') {
-    if (!(Number.isInteger(s.size) && s.size >= 8 && s.size <= 64)) problems.push('Image size: must be an integer from 8 to 64');
-    if (!(Number.isInteger(s.classes) && s.classes >= 2 && s.classes <= 100)) problems.push('Classes: must be an integer from 2 to 100');
+    if (!(Number.isInteger(s.size) && s.size >= 8 && s.size <= 64))
+      problems.push('Image size: must be an integer from 8 to 64');
+    if (!(Number.isInteger(s.classes) && s.classes >= 2 && s.classes <= 100))
+      problems.push('Classes: must be an integer from 2 to 100');
     if (!(s.channels === 1 || s.channels === 3)) problems.push('Colour channels: must be 1 or 3');
   }
   return problems;
@@ -392,7 +591,8 @@ export function decodeSetup(hash: string, base: Setup = defaultSetup()): Decoded
     const v = p.get(f.hash);
     if (v === null) continue;
     const n = Number(v);
-    if (v.trim() !== '' && Number.isFinite(n) && n >= 0 && (!f.integer || Number.isInteger(n))) setup.retrain[f.key] = n;
+    if (v.trim() !== '' && Number.isFinite(n) && n >= 0 && (!f.integer || Number.isInteger(n)))
+      setup.retrain[f.key] = n;
     else warnings.push(`${f.label}: "${v}" is not valid here`);
   }
   return { setup, warnings };
@@ -412,7 +612,12 @@ function decodeBeta(s: string): FixedBeta | null {
     const ok = (rows: unknown) =>
       Array.isArray(rows) &&
       rows.length === EDGES &&
-      rows.every((row) => Array.isArray(row) && row.length === ACTIVATIONS.length && row.every((x) => typeof x === 'number' && Number.isFinite(x)));
+      rows.every(
+        (row) =>
+          Array.isArray(row) &&
+          row.length === ACTIVATIONS.length &&
+          row.every((x) => typeof x === 'number' && Number.isFinite(x)),
+      );
     if (!ok(n) || !ok(r)) return null;
     return { betaNormal: n, betaReduce: r };
   } catch {
@@ -445,15 +650,21 @@ export function fixedBetaFromJson(text: string, fileName: string): FixedBeta {
   try {
     data = JSON.parse(text);
   } catch (e) {
-    throw new Error(`${fileName}: not JSON (${(e as Error).message})`);
+    throw new Error(`${fileName}: not JSON (${(e as Error).message})`, { cause: e });
   }
   const obj = data as Record<string, unknown>;
-  const w = (obj && typeof obj === 'object' && 'weights' in obj ? obj.weights : obj) as Record<string, unknown> | undefined;
+  const w = (obj && typeof obj === 'object' && 'weights' in obj ? obj.weights : obj) as
+    Record<string, unknown> | undefined;
   const check = (rows: unknown, name: string): number[][] => {
     if (
       !Array.isArray(rows) ||
       rows.length !== EDGES ||
-      !rows.every((r) => Array.isArray(r) && r.length === ACTIVATIONS.length && r.every((x) => typeof x === 'number' && Number.isFinite(x)))
+      !rows.every(
+        (r) =>
+          Array.isArray(r) &&
+          r.length === ACTIVATIONS.length &&
+          r.every((x) => typeof x === 'number' && Number.isFinite(x)),
+      )
     )
       throw new Error(`${fileName}: ${name} must be ${EDGES} rows of ${ACTIVATIONS.length} finite numbers`);
     return rows as number[][];
@@ -474,7 +685,9 @@ export function fixedBetaFromJson(text: string, fileName: string): FixedBeta {
     };
     return { betaNormal: rows(obj.normal as unknown[]), betaReduce: rows(obj.reduce as unknown[]) };
   }
-  throw new Error(`${fileName}: has no β (expected weights.betaNormal and weights.betaReduce, or a genotype's normal and reduce cells)`);
+  throw new Error(
+    `${fileName}: has no β (expected weights.betaNormal and weights.betaReduce, or a genotype's normal and reduce cells)`,
+  );
 }
 
 export function modeLabel(mode: SearchMode): string {

@@ -75,8 +75,8 @@ export function App() {
         </div>
         {runConfig && (
           <div className="run-tag">
-            {modeLabel(runConfig.mode)} · {runDataset?.name ?? 'data'} · C={runConfig.channels}, {runConfig.layers} cells, batch{' '}
-            {runConfig.batchSize}
+            {modeLabel(runConfig.mode)} · {runDataset?.name ?? 'data'} · C={runConfig.channels}, {runConfig.layers}{' '}
+            cells, batch {runConfig.batchSize}
             {runConfig.partialChannels > 1 ? `, K=${runConfig.partialChannels}` : ''}
           </div>
         )}

@@ -107,7 +107,13 @@ export function CellDiagram({ id, title, edges, step, markerScope = '' }: CellDi
       .attr('d', 'M0,0 L10,5 L0,10 z')
       .attr('fill', '#aaa');
     svg.append('rect').attr('width', W).attr('height', H).attr('fill', '#fff');
-    svg.append('line').attr('x1', posX(0)).attr('x2', posX(6)).attr('y1', BASE_Y).attr('y2', BASE_Y).attr('class', 'cell-baseline');
+    svg
+      .append('line')
+      .attr('x1', posX(0))
+      .attr('x2', posX(6))
+      .attr('y1', BASE_Y)
+      .attr('y2', BASE_Y)
+      .attr('class', 'cell-baseline');
 
     // Output: every intermediate node is concatenated into c_{k} (small grey arcs below).
     const concat = svg.append('g').attr('class', 'cell-concat');
@@ -130,9 +136,17 @@ export function CellDiagram({ id, title, edges, step, markerScope = '' }: CellDi
       const g = nodes.append('g').attr('class', `cell-node ${kind}`).attr('transform', `translate(${x},${BASE_Y})`);
       if (kind === 'inner') {
         g.append('circle').attr('r', R);
-        g.append('text').attr('text-anchor', 'middle').attr('dy', '0.35em').text(String(pos - 2));
+        g.append('text')
+          .attr('text-anchor', 'middle')
+          .attr('dy', '0.35em')
+          .text(String(pos - 2));
       } else {
-        g.append('rect').attr('x', -R - 9).attr('y', -R).attr('width', 2 * R + 18).attr('height', 2 * R).attr('rx', 6);
+        g.append('rect')
+          .attr('x', -R - 9)
+          .attr('y', -R)
+          .attr('width', 2 * R + 18)
+          .attr('height', 2 * R)
+          .attr('rx', 6);
         const t = g.append('text').attr('text-anchor', 'middle').attr('dy', '0.3em');
         setSubscriptText(t, pos === 0 ? 'c_{k-2}' : pos === 1 ? 'c_{k-1}' : 'c_{k}');
       }
@@ -170,7 +184,13 @@ export function CellDiagram({ id, title, edges, step, markerScope = '' }: CellDi
           {title}
           <small>{step !== null ? `derived at step ${step}` : 'not searched yet'}</small>
         </h2>
-        <button type="button" className="small" onClick={save} disabled={!edges} aria-label={`Save ${title.toLowerCase()} as SVG`}>
+        <button
+          type="button"
+          className="small"
+          onClick={save}
+          disabled={!edges}
+          aria-label={`Save ${title.toLowerCase()} as SVG`}
+        >
           Save SVG
         </button>
       </div>
@@ -179,7 +199,11 @@ export function CellDiagram({ id, title, edges, step, markerScope = '' }: CellDi
   );
 }
 
-function drawEdges(svg: d3.Selection<SVGSVGElement, unknown, null, undefined>, id: string, edges: GenotypeEdge[] | null): void {
+function drawEdges(
+  svg: d3.Selection<SVGSVGElement, unknown, null, undefined>,
+  id: string,
+  edges: GenotypeEdge[] | null,
+): void {
   svg.select('.cell-empty').attr('display', edges ? 'none' : null);
   const edgeLayer = svg.select<SVGGElement>('g.cell-edges');
   const labelLayer = svg.select<SVGGElement>('g.cell-labels');
@@ -218,7 +242,11 @@ function drawEdges(svg: d3.Selection<SVGSVGElement, unknown, null, undefined>, i
       .attr('marker-end', `url(#arrow-${id}-${e.op})`);
     const ly = BASE_Y + sign * h;
     const lx = (sx + tx) / 2;
-    const lg = labelLayer.append('g').attr('class', 'cell-edge-label').attr('data-label-for', i).attr('transform', `translate(${lx},${ly})`);
+    const lg = labelLayer
+      .append('g')
+      .attr('class', 'cell-edge-label')
+      .attr('data-label-for', i)
+      .attr('transform', `translate(${lx},${ly})`);
     const text = lg.append('text').attr('text-anchor', 'middle').attr('dy', '0.35em').attr('fill', colour);
     text.append('tspan').attr('class', 'op').text(e.op);
     if (e.activation) {

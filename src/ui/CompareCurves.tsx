@@ -6,7 +6,18 @@ import { useEffect, useRef } from 'react';
 import * as d3 from 'd3';
 import type { ComparedPoint } from '../store/compare';
 import { useDeferredDraw } from './deferred';
-import { CurveLegend, appendCurvePanels, drawPanelAxes, rawPath, smoothPath, stepScale, thin, valueScale, type CurvePanelFrame, type CurvesLayout } from './curves';
+import {
+  CurveLegend,
+  appendCurvePanels,
+  drawPanelAxes,
+  rawPath,
+  smoothPath,
+  stepScale,
+  thin,
+  valueScale,
+  type CurvePanelFrame,
+  type CurvesLayout,
+} from './curves';
 
 export interface ComparedCurve {
   key: 'a' | 'b';
@@ -24,7 +35,12 @@ export interface CompareCurvesProps {
 }
 
 /** Wider panels than a card's: the view spans the page. */
-const LAYOUT: CurvesLayout = { width: 720, height: 210, panelWidth: 345, margin: { top: 22, right: 10, bottom: 30, left: 42 } };
+const LAYOUT: CurvesLayout = {
+  width: 720,
+  height: 210,
+  panelWidth: 345,
+  margin: { top: 22, right: 10, bottom: 30, left: 42 },
+};
 
 type SeriesKey = 'trainLoss' | 'valLoss' | 'valAccuracy';
 const PANELS: (CurvePanelFrame & { series: SeriesKey[] })[] = [
@@ -36,7 +52,11 @@ export function CompareCurves({ runs, stepDomain }: CompareCurvesProps) {
   const svgRef = useRef<SVGSVGElement>(null);
 
   // Axes and one group per panel; the lines are drawn below.
-  useEffect(() => appendCurvePanels(svgRef.current!, LAYOUT, PANELS, 'search step', (g) => g.append('g').attr('class', 'lines')), []);
+  useEffect(
+    () =>
+      appendCurvePanels(svgRef.current!, LAYOUT, PANELS, 'search step', (g) => g.append('g').attr('class', 'lines')),
+    [],
+  );
 
   useDeferredDraw(() => {
     const el = svgRef.current;
@@ -59,7 +79,12 @@ export function CompareCurves({ runs, stepDomain }: CompareCurvesProps) {
       for (const r of thinned)
         for (const key of panel.series) {
           const dash = key === 'trainLoss' ? '5 3' : null;
-          lines.append('path').attr('class', 'raw').attr('stroke', r.colour).attr('stroke-dasharray', dash).attr('d', rawPath(r.points, key, x, y));
+          lines
+            .append('path')
+            .attr('class', 'raw')
+            .attr('stroke', r.colour)
+            .attr('stroke-dasharray', dash)
+            .attr('d', rawPath(r.points, key, x, y));
           lines
             .append('path')
             .attr('class', 'smooth')
@@ -76,7 +101,13 @@ export function CompareCurves({ runs, stepDomain }: CompareCurvesProps) {
 
   return (
     <div className="compare-curves-chart">
-      <svg ref={svgRef} viewBox={`0 0 ${LAYOUT.width} ${LAYOUT.height}`} className="curves-svg" role="img" aria-label="Loss and validation accuracy of both runs per step" />
+      <svg
+        ref={svgRef}
+        viewBox={`0 0 ${LAYOUT.width} ${LAYOUT.height}`}
+        className="curves-svg"
+        role="img"
+        aria-label="Loss and validation accuracy of both runs per step"
+      />
       <CurveLegend
         entries={runs.map((r) => ({ key: r.key, run: r.key, colour: r.colour, text: `${r.label}: ${r.name}` }))}
         note="solid: validation · dashed: train loss · faint: per batch"

@@ -48,13 +48,17 @@ function ComparisonBody({ c }: { c: RunComparison }) {
     { key: 'b' as const, label: 'B', run: c.b },
   ];
   const curves = useMemo<ComparedCurve[]>(
-    () => runs.map(({ key, label, run }) => ({ key, label, name: run.name, colour: RUN_COLOURS[key], points: run.curve })),
+    () =>
+      runs.map(({ key, label, run }) => ({ key, label, name: run.name, colour: RUN_COLOURS[key], points: run.curve })),
     // eslint-disable-next-line react-hooks/exhaustive-deps
     [c],
   );
   // One colour domain for A's and B's heatmaps of the same kind, so a colour is one weight.
   const domainMax = useMemo(
-    () => ({ alpha: sharedWeightMax(c.a.weights, c.b.weights, 'alpha'), beta: sharedWeightMax(c.a.weights, c.b.weights, 'beta') }),
+    () => ({
+      alpha: sharedWeightMax(c.a.weights, c.b.weights, 'alpha'),
+      beta: sharedWeightMax(c.a.weights, c.b.weights, 'beta'),
+    }),
     [c],
   );
   return (
@@ -152,14 +156,26 @@ function RunsSummary({ c }: { c: RunComparison }) {
         </tbody>
       </table>
       <p className="hint compare-settings">
-        {c.configDifferences.length ? `Settings that differ (A → B): ${c.configDifferences.join('; ')}.` : 'Both runs used the same settings.'}
+        {c.configDifferences.length
+          ? `Settings that differ (A → B): ${c.configDifferences.join('; ')}.`
+          : 'Both runs used the same settings.'}
       </p>
     </>
   );
 }
 
 /** One run's final α or β (normal and reduction cell), kept cells outlined, on the colour domain both runs share. */
-function RunWeights({ label, run, which, domainMax }: { label: string; run: ComparedRun; which: 'alpha' | 'beta'; domainMax: number }) {
+function RunWeights({
+  label,
+  run,
+  which,
+  domainMax,
+}: {
+  label: string;
+  run: ComparedRun;
+  which: 'alpha' | 'beta';
+  domainMax: number;
+}) {
   const w = run.weights;
   const greek = which === 'alpha' ? 'α' : 'β';
   const panels = useMemo<HeatmapPanel[] | null>(() => {
@@ -192,7 +208,9 @@ function RunWeights({ label, run, which, domainMax }: { label: string; run: Comp
         />
       ) : (
         <p className="empty">
-          {!w ? `Run ${label} stored no α/β.` : `Run ${label} (${run.mode}) has no β: each α column is an activation + op pair.`}
+          {!w
+            ? `Run ${label} stored no α/β.`
+            : `Run ${label} (${run.mode}) has no β: each α column is an activation + op pair.`}
         </p>
       )}
     </section>
@@ -244,8 +262,8 @@ function DifferenceWeights({ c, which }: { c: RunComparison; which: 'alpha' | 'b
           {largest ? (
             <>
               Largest change: {largest.value > 0 ? '+' : largest.value < 0 ? '−' : ''}
-              {formatNumber(Math.abs(largest.value), 4)}, {largest.cell === 'normal' ? 'normal' : 'reduction'} cell, <EdgeName name={EDGE_NAMES[largest.row]!} />,{' '}
-              {columns[largest.col]}.
+              {formatNumber(Math.abs(largest.value), 4)}, {largest.cell === 'normal' ? 'normal' : 'reduction'} cell,{' '}
+              <EdgeName name={EDGE_NAMES[largest.row]!} />, {columns[largest.col]}.
             </>
           ) : (
             'No change.'

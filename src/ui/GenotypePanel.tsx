@@ -22,7 +22,10 @@ export function GenotypePanel() {
       const file = JSON.parse(json) as { run?: { steps?: number } };
       const mode = runConfig?.mode ?? 'search';
       const data = (runDataset?.name ?? 'data').replace(/[^A-Za-z0-9_-]+/g, '-');
-      saveBlob(new Blob([json], { type: 'application/json' }), `genotype-${mode}-${data}-step${file.run?.steps ?? 0}.json`);
+      saveBlob(
+        new Blob([json], { type: 'application/json' }),
+        `genotype-${mode}-${data}-step${file.run?.steps ?? 0}.json`,
+      );
     } finally {
       setBusy(false);
     }

@@ -91,7 +91,9 @@ export function heatmapLayout(columns: string[], panelCount: number, rowCount: n
   const panelGap = Math.max(14, overhang + 6);
   const stackGap = 10;
   const panelH = headerH + gridH;
-  const width = many ? ROW_LABEL_W + panelW + 8 : ROW_LABEL_W + panelCount * panelW + (panelCount - 1) * panelGap + Math.max(8, overhang);
+  const width = many
+    ? ROW_LABEL_W + panelW + 8
+    : ROW_LABEL_W + panelCount * panelW + (panelCount - 1) * panelGap + Math.max(8, overhang);
   const gridsH = many ? panelCount * panelH + (panelCount - 1) * stackGap : panelH;
   return {
     many,
@@ -107,22 +109,44 @@ export function heatmapLayout(columns: string[], panelCount: number, rowCount: n
 }
 
 /** The colour of a value: sequential over [0, top] for weights, diverging over ±top for differences. */
-function colourScale(panels: HeatmapPanel[], difference: boolean, domainMax: number | undefined): { top: number; colour: (v: number) => string } {
+function colourScale(
+  panels: HeatmapPanel[],
+  difference: boolean,
+  domainMax: number | undefined,
+): { top: number; colour: (v: number) => string } {
   let vmax = 0;
   if (domainMax !== undefined) vmax = domainMax;
   else
     for (const p of panels)
-      for (const row of p.values) for (const v of row) if (Number.isFinite(v) && (difference ? Math.abs(v) : v) > vmax) vmax = difference ? Math.abs(v) : v;
+      for (const row of p.values)
+        for (const v of row)
+          if (Number.isFinite(v) && (difference ? Math.abs(v) : v) > vmax) vmax = difference ? Math.abs(v) : v;
   // Differences after a few steps can be ~1e-3: a nice bound of their own size, not a fixed one.
-  const top = difference ? (vmax > 0 ? d3.scaleLinear().domain([0, vmax]).nice().domain()[1]! : 1) : vmax > 0 ? niceCeil(vmax) : 1;
-  const scale = difference ? d3.scaleDiverging(differenceColour).domain([-top, 0, top]) : d3.scaleSequential(d3.interpolateViridis).domain([0, top]);
+  const top = difference
+    ? vmax > 0
+      ? d3.scaleLinear().domain([0, vmax]).nice().domain()[1]!
+      : 1
+    : vmax > 0
+      ? niceCeil(vmax)
+      : 1;
+  const scale = difference
+    ? d3.scaleDiverging(differenceColour).domain([-top, 0, top])
+    : d3.scaleSequential(d3.interpolateViridis).domain([0, top]);
   return { top, colour: (v) => scale(v) };
 }
 
 type Svg = d3.Selection<SVGSVGElement, unknown, null, undefined>;
 
 /** Row labels, each panel's title, column labels and cells (returned as rects[panel][row][col]), and the legend. */
-function drawStructure(svg: Svg, layout: HeatmapLayout, panels: HeatmapPanel[], rowLabels: string[], columns: string[], legendId: string, difference: boolean): SVGRectElement[][][] {
+function drawStructure(
+  svg: Svg,
+  layout: HeatmapLayout,
+  panels: HeatmapPanel[],
+  rowLabels: string[],
+  columns: string[],
+  legendId: string,
+  difference: boolean,
+): SVGRectElement[][][] {
   const { many, cellW, angle, headerH, panelW } = layout;
   svg.selectAll('*').remove();
   for (let p = 0; p < (many ? panels.length : 1); p++) {
@@ -143,7 +167,11 @@ function drawStructure(svg: Svg, layout: HeatmapLayout, panels: HeatmapPanel[], 
   }
   const rects = panels.map((panel, p) => {
     const [x0, y0] = layout.origin(p);
-    const g = svg.append('g').attr('class', 'hm-panel').attr('data-panel', panel.id).attr('transform', `translate(${x0},${y0})`);
+    const g = svg
+      .append('g')
+      .attr('class', 'hm-panel')
+      .attr('data-panel', panel.id)
+      .attr('transform', `translate(${x0},${y0})`);
     g.append('text')
       .attr('class', 'hm-panel-title')
       .attr('x', many ? -ROW_LABEL_W : panelW / 2)
@@ -161,27 +189,32 @@ function drawStructure(svg: Svg, layout: HeatmapLayout, panels: HeatmapPanel[], 
     });
     const grid = g.append('g').attr('class', 'hm-grid').attr('transform', `translate(0,${headerH})`);
     return rowLabels.map((_, r) =>
-      columns.map(
-        (column, k) =>
-          grid
-            .append('rect')
-            .attr('class', 'hm-cell')
-            .attr('data-cell', panel.id)
-            .attr('data-row', r)
-            .attr('data-col', k)
-            .attr('data-op', column)
-            .attr('x', k * cellW)
-            .attr('y', rowY(r))
-            .attr('width', cellW - 1)
-            .attr('height', CELL_H - 1)
-            .node()!,
+      columns.map((column, k) =>
+        grid
+          .append('rect')
+          .attr('class', 'hm-cell')
+          .attr('data-cell', panel.id)
+          .attr('data-row', r)
+          .attr('data-col', k)
+          .attr('data-op', column)
+          .attr('x', k * cellW)
+          .attr('y', rowY(r))
+          .attr('width', cellW - 1)
+          .attr('height', CELL_H - 1)
+          .node()!,
       ),
     );
   });
-  const legend = svg.append('g').attr('class', 'hm-legend').attr('transform', `translate(${ROW_LABEL_W},${layout.gridsH + 10})`);
+  const legend = svg
+    .append('g')
+    .attr('class', 'hm-legend')
+    .attr('transform', `translate(${ROW_LABEL_W},${layout.gridsH + 10})`);
   const grad = svg.append('defs').append('linearGradient').attr('id', legendId);
   d3.range(0, 1.0001, 0.1).forEach((t) =>
-    grad.append('stop').attr('offset', `${t * 100}%`).attr('stop-color', difference ? differenceColour(t) : d3.interpolateViridis(t)),
+    grad
+      .append('stop')
+      .attr('offset', `${t * 100}%`)
+      .attr('stop-color', difference ? differenceColour(t) : d3.interpolateViridis(t)),
   );
   legend.append('rect').attr('width', 150).attr('height', 8).attr('fill', `url(#${legendId})`).attr('rx', 1);
   legend.append('g').attr('class', 'hm-legend-axis').attr('transform', 'translate(0,8)');
@@ -211,7 +244,16 @@ function paintCells(rects: SVGRectElement[][][], panels: HeatmapPanel[], colour:
   });
 }
 
-export function Heatmap({ panels, rowLabels, columns, columnKind, caption, step, scale = 'weight', domainMax }: HeatmapProps) {
+export function Heatmap({
+  panels,
+  rowLabels,
+  columns,
+  columnKind,
+  caption,
+  step,
+  scale = 'weight',
+  domainMax,
+}: HeatmapProps) {
   const difference = scale === 'difference';
   const svgRef = useRef<SVGSVGElement>(null);
   /** rects[panel][row][col], filled when the structure is drawn. */
@@ -219,11 +261,22 @@ export function Heatmap({ panels, rowLabels, columns, columnKind, caption, step,
   const legendTop = useRef<number | null>(null);
   const [hover, setHover] = useState<Hover | null>(null);
   const layout = heatmapLayout(columns, panels.length, rowLabels.length);
+  // The structure's identity: it is redrawn when one of these changes, not on every snapshot.
+  const shape = [columns.join('|'), panels.map((p) => p.id + p.title).join('|'), rowLabels.join('|'), difference].join(
+    '/',
+  );
 
-  // Structure: redrawn when the shape (columns, panels) changes.
   useEffect(() => {
     const svg = d3.select(svgRef.current!);
-    rects.current = drawStructure(svg, layout, panels, rowLabels, columns, `grad-${difference ? 'diff-' : ''}${columnKind}`, difference);
+    rects.current = drawStructure(
+      svg,
+      layout,
+      panels,
+      rowLabels,
+      columns,
+      `grad-${difference ? 'diff-' : ''}${columnKind}`,
+      difference,
+    );
     legendTop.current = null;
     // Pointer handling: one listener on the svg (cheaper than one per cell).
     svg.on('mousemove', (event: MouseEvent) => {
@@ -249,8 +302,8 @@ export function Heatmap({ panels, rowLabels, columns, columnKind, caption, step,
       });
     });
     svg.on('mouseleave', () => setHover(null));
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [columns.join('|'), panels.map((p) => p.id + p.title).join('|'), rowLabels.join('|'), layout.cellW, layout.headerH, layout.many, difference]);
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- the panels' values change every snapshot, the shape does not
+  }, [shape]);
 
   // Values: recoloured on every snapshot, in a task of their own.
   useDeferredDraw(() => {
@@ -260,7 +313,10 @@ export function Heatmap({ panels, rowLabels, columns, columnKind, caption, step,
     paintCells(rects.current, panels, colour);
     if (legendTop.current !== top) {
       legendTop.current = top;
-      const legendScale = d3.scaleLinear().domain(difference ? [-top, top] : [0, top]).range([0, 150]);
+      const legendScale = d3
+        .scaleLinear()
+        .domain(difference ? [-top, top] : [0, top])
+        .range([0, 150]);
       const axis = d3
         .axisBottom(legendScale)
         .ticks(4)
@@ -273,7 +329,14 @@ export function Heatmap({ panels, rowLabels, columns, columnKind, caption, step,
 
   return (
     <div className="heatmap">
-      <svg ref={svgRef} viewBox={`0 0 ${layout.width} ${layout.height}`} width={layout.width} height={layout.height} role="img" aria-label={caption} />
+      <svg
+        ref={svgRef}
+        viewBox={`0 0 ${layout.width} ${layout.height}`}
+        width={layout.width}
+        height={layout.height}
+        role="img"
+        aria-label={caption}
+      />
       {hover && (
         <div className="tooltip" style={{ left: hover.x + 14, top: hover.y + 10 }} role="tooltip">
           <div>

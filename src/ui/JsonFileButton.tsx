@@ -2,7 +2,15 @@
 // The input is cleared after each pick, so picking the same file again reads it again.
 import { useId } from 'react';
 
-export function JsonFileButton({ label, inputLabel, onFile }: { label: string; inputLabel: string; onFile: (file: File) => void }) {
+export function JsonFileButton({
+  label,
+  inputLabel,
+  onFile,
+}: {
+  label: string;
+  inputLabel: string;
+  onFile: (file: File) => void;
+}) {
   const id = useId();
   return (
     <>

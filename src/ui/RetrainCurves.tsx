@@ -6,10 +6,28 @@ import * as d3 from 'd3';
 import type { TrainCurvePoint } from '../store/lab';
 import type { TrainEvaluation } from '../runs/store';
 import { useThrottledDraw } from './deferred';
-import { CurveLegend, appendCurvePanels, drawPanelAxes, finiteOr0, rawPath, smoothPath, stepDomain, stepScale, thin, valueScale, type CurvesLayout, type PanelGroup } from './curves';
+import {
+  CurveLegend,
+  appendCurvePanels,
+  drawPanelAxes,
+  finiteOr0,
+  rawPath,
+  smoothPath,
+  stepDomain,
+  stepScale,
+  thin,
+  valueScale,
+  type CurvesLayout,
+  type PanelGroup,
+} from './curves';
 
 /** As wide as the two runs' chart: the region spans the page, so the panels get room to show the steps. */
-const LAYOUT: CurvesLayout = { width: 720, height: 210, panelWidth: 345, margin: { top: 22, right: 10, bottom: 30, left: 42 } };
+const LAYOUT: CurvesLayout = {
+  width: 720,
+  height: 210,
+  panelWidth: 345,
+  margin: { top: 22, right: 10, bottom: 30, left: 42 },
+};
 const { width: W, height: H, panelWidth: PANEL_W } = LAYOUT;
 
 const COLOURS = { train: '#1f77b4', test: '#e4572e' } as const;
@@ -59,7 +77,11 @@ export function RetrainCurves({ curve, evaluations, auxiliaryWeight = null }: Pr
           { key: 'train', colour: COLOURS.train, text: 'train (per batch, smoothed)' },
           { key: 'test', colour: COLOURS.test, text: 'test (each scoring)' },
         ]}
-        note={auxiliaryWeight ? `train loss includes ${auxiliaryWeight} × the auxiliary head’s; test loss is the network’s alone` : undefined}
+        note={
+          auxiliaryWeight
+            ? `train loss includes ${auxiliaryWeight} × the auxiliary head’s; test loss is the network’s alone`
+            : undefined
+        }
       />
     </div>
   );
@@ -71,7 +93,11 @@ function draw(el: SVGSVGElement, all: TrainCurvePoint[], evaluations: TrainEvalu
   const steps = [...points.map((p) => p.step), ...evaluations.map((e) => e.step)];
   const x = stepScale(LAYOUT, stepDomain(steps));
   svg.selectAll<SVGTextElement, unknown>('.curve-empty').attr('display', steps.length ? 'none' : 'inline');
-  const maxLoss = Math.max(0.1, d3.max(points, (p) => finiteOr0(p.trainLoss)) ?? 1, d3.max(evaluations, (e) => finiteOr0(e.testLoss)) ?? 0);
+  const maxLoss = Math.max(
+    0.1,
+    d3.max(points, (p) => finiteOr0(p.trainLoss)) ?? 1,
+    d3.max(evaluations, (e) => finiteOr0(e.testLoss)) ?? 0,
+  );
   for (const p of PANELS) {
     const g = svg.select(`.curve-panel.${p.id}`);
     const y = valueScale(LAYOUT, p.id === 'loss' ? [0, maxLoss] : [0, 1]);

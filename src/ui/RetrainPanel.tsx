@@ -6,7 +6,9 @@ import { formatDuration, formatNumber } from './labels';
 import { RetrainCurves } from './RetrainCurves';
 
 export function retrainStatusText(t: TrainingState): string {
-  const on = t.started?.backend ? ` on ${t.started.backend}${t.started.fallbackReason ? ` (${t.started.fallbackReason})` : ''}` : '';
+  const on = t.started?.backend
+    ? ` on ${t.started.backend}${t.started.fallbackReason ? ` (${t.started.fallbackReason})` : ''}`
+    : '';
   const step = t.progress?.step ?? 0;
   const total = t.progress?.stepsTotal ?? t.started?.stepsTotal ?? 0;
   switch (t.phase) {
@@ -60,7 +62,9 @@ export function RetrainPanel() {
           Re-training
           <small>
             {t.source}
-            {s ? ` · ${s.preset} preset${s.allRelu ? ' · all activations ReLU' : ''} · C=${s.config.channels}, ${s.config.layers} cells, batch ${s.config.batchSize}` : ''}
+            {s
+              ? ` · ${s.preset} preset${s.allRelu ? ' · all activations ReLU' : ''} · C=${s.config.channels}, ${s.config.layers} cells, batch ${s.config.batchSize}`
+              : ''}
           </small>
         </h2>
         {active && (
@@ -85,7 +89,10 @@ export function RetrainPanel() {
       </p>
       {s && (
         <p className="hint">
-          {s.params.toLocaleString('en-US')} parameters{s.auxiliary ? ` + ${s.auxiliaryParams.toLocaleString('en-US')} in the auxiliary head` : ' (no auxiliary head at this image size)'}
+          {s.params.toLocaleString('en-US')} parameters
+          {s.auxiliary
+            ? ` + ${s.auxiliaryParams.toLocaleString('en-US')} in the auxiliary head`
+            : ' (no auxiliary head at this image size)'}
           {s.cutout ? ' · cutout' : ''} · {s.datasetName}
           {s.darts && (
             <>
@@ -134,13 +141,17 @@ export function RetrainPanel() {
           <dd>{p ? Math.round(p.imagesPerSecond).toLocaleString('en-US') : '–'}</dd>
         </div>
       </dl>
-      <RetrainCurves curve={t.curve} evaluations={t.evaluations} auxiliaryWeight={s?.auxiliary ? s.config.auxiliaryWeight : null} />
+      <RetrainCurves
+        curve={t.curve}
+        evaluations={t.evaluations}
+        auxiliaryWeight={s?.auxiliary ? s.config.auxiliaryWeight : null}
+      />
       {result && (
         <p className="retrain-result" data-testid="retrain-result">
           {finalAccuracy !== null ? (
             <>
-              <strong>Test accuracy: {percent(finalAccuracy)}</strong> on {result.testCount?.toLocaleString('en-US')} test images after{' '}
-              {result.step} steps
+              <strong>Test accuracy: {percent(finalAccuracy)}</strong> on {result.testCount?.toLocaleString('en-US')}{' '}
+              test images after {result.step} steps
             </>
           ) : result.testAccuracy !== null ? (
             <>Stopped before the end: the last test accuracy was {percent(result.testAccuracy)}.</>

@@ -28,10 +28,18 @@ export function RetrainStart() {
   const presetId = useId();
   const reluId = useId();
 
-  const source = file ? { json: file.json, name: file.name } : genotype ? { json: genotype.json, name: opened?.name ?? `${searchName ?? 'the search'} at step ${genotype.step}` } : null;
+  const source = file
+    ? { json: file.json, name: file.name }
+    : genotype
+      ? { json: genotype.json, name: opened?.name ?? `${searchName ?? 'the search'} at step ${genotype.step}` }
+      : null;
   const problems = retrainProblems(retrain);
   const preset = TRAIN_PRESETS[retrain.preset];
-  const blocked = searching ? 'Stop the search to re-train (the worker runs one job at a time).' : training ? 'A re-training is running.' : null;
+  const blocked = searching
+    ? 'Stop the search to re-train (the worker runs one job at a time).'
+    : training
+      ? 'A re-training is running.'
+      : null;
 
   const readFile = async (f: File) => {
     try {
@@ -68,7 +76,9 @@ export function RetrainStart() {
           <select
             id={presetId}
             value={retrain.preset}
-            onChange={(e) => setSetup((s) => ({ ...s, retrain: { ...s.retrain, preset: e.target.value as TrainPresetName } }))}
+            onChange={(e) =>
+              setSetup((s) => ({ ...s, retrain: { ...s.retrain, preset: e.target.value as TrainPresetName } }))
+            }
           >
             {TRAIN_PRESET_NAMES.map((p) => (
               <option key={p} value={p}>
@@ -89,7 +99,10 @@ export function RetrainStart() {
         </div>
       </div>
       <details className="retrain-settings">
-        <summary>Re-training settings (0 = the preset’s: C={preset.channels}, {preset.layers} cells, batch {preset.batchSize}, {preset.epochs} epochs)</summary>
+        <summary>
+          Re-training settings (0 = the preset’s: C={preset.channels}, {preset.layers} cells, batch {preset.batchSize},{' '}
+          {preset.epochs} epochs)
+        </summary>
         <div className="retrain-grid">
           {RETRAIN_FIELDS.map((f) => (
             <RetrainNumber key={f.key} field={f} />
@@ -97,7 +110,11 @@ export function RetrainStart() {
         </div>
       </details>
       <div className="retrain-row">
-        <JsonFileButton label="Choose a genotype file…" inputLabel="Genotype file to re-train" onFile={(f) => void readFile(f)} />
+        <JsonFileButton
+          label="Choose a genotype file…"
+          inputLabel="Genotype file to re-train"
+          onFile={(f) => void readFile(f)}
+        />
         <span className="spacer" />
         <button
           type="button"
@@ -155,7 +172,9 @@ function RetrainNumber({ field }: { field: RetrainField }) {
         spellCheck={false}
         autoComplete="off"
       />
-      <small id={`${id}-help`}>{problem ? `Needs ${field.integer ? 'a whole number' : 'a number'} ≥ 0` : field.help}</small>
+      <small id={`${id}-help`}>
+        {problem ? `Needs ${field.integer ? 'a whole number' : 'a number'} ≥ 0` : field.help}
+      </small>
     </div>
   );
 }

@@ -1,6 +1,14 @@
 // Start/Pause/Resume/Stop, the epoch and step bars, throughput and ETA, and the status line.
 import { useLab, isActive, type LabState } from '../store/lab';
-import { discardResumable, pauseSearch, requestCheckpoint, resumeSearch, resumeStoredRun, startSearch, stopSearch } from '../store/controller';
+import {
+  discardResumable,
+  pauseSearch,
+  requestCheckpoint,
+  resumeSearch,
+  resumeStoredRun,
+  startSearch,
+  stopSearch,
+} from '../store/controller';
 import { formatDuration, formatNumber } from './labels';
 
 export function statusText(s: Pick<LabState, 'phase' | 'backend' | 'progress' | 'done' | 'error' | 'setup'>): string {
@@ -86,7 +94,12 @@ export function RunControls() {
           Stop
         </button>
         <span className="spacer" />
-        <button type="button" className="small" onClick={requestCheckpoint} disabled={phase !== 'running' && phase !== 'paused'}>
+        <button
+          type="button"
+          className="small"
+          onClick={requestCheckpoint}
+          disabled={phase !== 'running' && phase !== 'paused'}
+        >
           Save checkpoint
         </button>
         <button
@@ -109,7 +122,14 @@ export function RunControls() {
             max={epochsTotal}
             fraction={epochsTotal ? epochFraction / epochsTotal : 0}
           />
-          <Bar label="Search progress" title="Step" caption={`${step} / ${stepsTotal || '–'}`} now={step} max={stepsTotal} fraction={stepsTotal ? step / stepsTotal : 0} />
+          <Bar
+            label="Search progress"
+            title="Step"
+            caption={`${step} / ${stepsTotal || '–'}`}
+            now={step}
+            max={stepsTotal}
+            fraction={stepsTotal ? step / stepsTotal : 0}
+          />
         </div>
         <dl className="stats">
           <div>
@@ -160,7 +180,21 @@ export function RunControls() {
   );
 }
 
-function Bar({ label, title, caption, now, max, fraction }: { label: string; title: string; caption: string; now: number; max: number; fraction: number }) {
+function Bar({
+  label,
+  title,
+  caption,
+  now,
+  max,
+  fraction,
+}: {
+  label: string;
+  title: string;
+  caption: string;
+  now: number;
+  max: number;
+  fraction: number;
+}) {
   return (
     <div className="bar">
       <span className="bar-title">{title}</span>

@@ -32,17 +32,27 @@ export function RunsPanel() {
             type="button"
             className="small"
             disabled={picked.length !== 2}
-            title={picked.length === 2 ? 'Show the two ticked runs side by side (B − A)' : 'Tick two runs to compare them'}
+            title={
+              picked.length === 2 ? 'Show the two ticked runs side by side (B − A)' : 'Tick two runs to compare them'
+            }
             onClick={() => compareStoredRuns(picked[0]!, picked[1]!)}
           >
             Compare selected
           </button>
         )}
-        <JsonFileButton label="Import run or genotype" inputLabel="Import run or genotype" onFile={(f) => void importRunFile(f)} />
+        <JsonFileButton
+          label="Import run or genotype"
+          inputLabel="Import run or genotype"
+          onFile={(f) => void importRunFile(f)}
+        />
       </div>
       {opened && <p className="note">Showing the stored run ‘{opened.name}’ (read-only).</p>}
       {message && (
-        <p className={message.kind === 'error' ? 'runs-error' : 'note'} role={message.kind === 'error' ? 'alert' : undefined} data-kind={message.kind}>
+        <p
+          className={message.kind === 'error' ? 'runs-error' : 'note'}
+          role={message.kind === 'error' ? 'alert' : undefined}
+          data-kind={message.kind}
+        >
           {message.text}
         </p>
       )}
@@ -76,13 +86,28 @@ export function RunsPanel() {
               const live = active && r.id === currentRunId;
               const slot = picked.indexOf(r.id);
               return (
-                <tr key={r.id} data-run-id={r.id} data-status={r.status} data-kind={r.kind} aria-current={opened?.id === r.id ? 'true' : undefined}>
+                <tr
+                  key={r.id}
+                  data-run-id={r.id}
+                  data-status={r.status}
+                  data-kind={r.kind}
+                  aria-current={opened?.id === r.id ? 'true' : undefined}
+                >
                   <td className="runs-compare">
-                    <input type="checkbox" checked={slot >= 0} onChange={() => toggle(r.id)} aria-label={`Compare ${r.name}`} />
+                    <input
+                      type="checkbox"
+                      checked={slot >= 0}
+                      onChange={() => toggle(r.id)}
+                      aria-label={`Compare ${r.name}`}
+                    />
                     {slot >= 0 && <span className="run-badge">{slot === 0 ? 'A' : 'B'}</span>}
                   </td>
                   <th scope="row">{r.name}</th>
-                  <td>{r.kind === 'train' ? `re-train (${r.training?.preset ?? '?'}${r.training?.allRelu ? ', all ReLU' : ''})` : modeLabel(r.mode)}</td>
+                  <td>
+                    {r.kind === 'train'
+                      ? `re-train (${r.training?.preset ?? '?'}${r.training?.allRelu ? ', all ReLU' : ''})`
+                      : modeLabel(r.mode)}
+                  </td>
                   <td>{r.dataset.name}</td>
                   <td>
                     {r.steps}
@@ -99,13 +124,30 @@ export function RunsPanel() {
                   </td>
                   <td title={r.message ?? undefined}>{r.status}</td>
                   <td className="runs-actions">
-                    <button type="button" className="small" onClick={() => openStoredRun(r.id)} disabled={active} aria-label={`Open ${r.name}`}>
+                    <button
+                      type="button"
+                      className="small"
+                      onClick={() => openStoredRun(r.id)}
+                      disabled={active}
+                      aria-label={`Open ${r.name}`}
+                    >
                       Open
                     </button>
-                    <button type="button" className="small" onClick={() => deleteStoredRun(r.id)} disabled={live} aria-label={`Delete ${r.name}`}>
+                    <button
+                      type="button"
+                      className="small"
+                      onClick={() => deleteStoredRun(r.id)}
+                      disabled={live}
+                      aria-label={`Delete ${r.name}`}
+                    >
                       Delete
                     </button>
-                    <button type="button" className="small" onClick={() => exportStoredRun(r.id)} aria-label={`Export ${r.name}`}>
+                    <button
+                      type="button"
+                      className="small"
+                      onClick={() => exportStoredRun(r.id)}
+                      aria-label={`Export ${r.name}`}
+                    >
                       Export
                     </button>
                   </td>

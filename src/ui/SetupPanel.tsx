@@ -66,7 +66,10 @@ export function SetupPanel() {
         label="Preset"
         value={preset?.id ?? 'custom'}
         onChange={applyPreset}
-        options={[...PRESETS.map((p) => ({ value: p.id, label: p.label })), ...(preset ? [] : [{ value: 'custom', label: 'Custom' }])]}
+        options={[
+          ...PRESETS.map((p) => ({ value: p.id, label: p.label })),
+          ...(preset ? [] : [{ value: 'custom', label: 'Custom' }]),
+        ]}
         help={preset?.description ?? 'Your own settings (pick a preset to reset them).'}
       />
       <DatasetSection />
@@ -85,7 +88,9 @@ export function SetupPanel() {
           if (t.trim() !== '' && Number.isInteger(n) && n >= 0) setSetup((s) => ({ ...s, checkpointEvery: n }));
         }}
       />
-      <small className="field-note">Runs are stored in this browser. 0: a checkpoint every minute (one is taken at least once a minute anyway).</small>
+      <small className="field-note">
+        Runs are stored in this browser. 0: a checkpoint every minute (one is taken at least once a minute anyway).
+      </small>
       {GROUPS.map((g) => (
         <fieldset key={g.id} className="group">
           <legend>{g.title}</legend>
@@ -211,7 +216,13 @@ function SelectField(props: {
   return (
     <div className="field">
       <label htmlFor={id}>{props.label}</label>
-      <select id={id} value={props.value} onChange={(e) => props.onChange(e.target.value)} disabled={props.disabled} aria-describedby={`${id}-help`}>
+      <select
+        id={id}
+        value={props.value}
+        onChange={(e) => props.onChange(e.target.value)}
+        disabled={props.disabled}
+        aria-describedby={`${id}-help`}
+      >
         {props.options.map((o) => (
           <option key={o.value} value={o.value}>
             {o.label}
@@ -304,8 +315,8 @@ function DatasetSection() {
       {info ? (
         <div className="dataset-info" data-dataset={info.key}>
           <p>
-            <strong>{info.name}</strong> · {info.height}×{info.width}×{info.channels} · {info.classNames.length} classes ·{' '}
-            {info.trainCount.toLocaleString('en-US')} train / {info.testCount.toLocaleString('en-US')} test
+            <strong>{info.name}</strong> · {info.height}×{info.width}×{info.channels} · {info.classNames.length} classes
+            · {info.trainCount.toLocaleString('en-US')} train / {info.testCount.toLocaleString('en-US')} test
           </p>
           <ul className="class-names" aria-label="Class names">
             {info.classNames.map((c, i) => (
@@ -369,10 +380,15 @@ function FixedBetaInput() {
         }}
       />
       <small role={ok ? undefined : 'alert'}>
-        {message ?? (fixedBeta ? 'β loaded (kept in the link)' : 'Uniform β unless you load a genotype or weights file')}
+        {message ??
+          (fixedBeta ? 'β loaded (kept in the link)' : 'Uniform β unless you load a genotype or weights file')}
       </small>
       {fixedBeta && (
-        <button type="button" className="small link" onClick={() => setSetup((s) => ({ ...s, config: { ...s.config, fixedBeta: null } }))}>
+        <button
+          type="button"
+          className="small link"
+          onClick={() => setSetup((s) => ({ ...s, config: { ...s.config, fixedBeta: null } }))}
+        >
           Use uniform β
         </button>
       )}

@@ -4,7 +4,21 @@ import { useEffect, useRef } from 'react';
 import * as d3 from 'd3';
 import { useLab, type CurvePoint } from '../store/lab';
 import { useThrottledDraw } from './deferred';
-import { CARD_CURVES, CurveLegend, appendCurvePanels, drawPanelAxes, finiteOr0, rawPath, smoothPath, stepDomain, stepScale, thin, valueScale, type CurvePanelFrame, type PanelGroup } from './curves';
+import {
+  CARD_CURVES,
+  CurveLegend,
+  appendCurvePanels,
+  drawPanelAxes,
+  finiteOr0,
+  rawPath,
+  smoothPath,
+  stepDomain,
+  stepScale,
+  thin,
+  valueScale,
+  type CurvePanelFrame,
+  type PanelGroup,
+} from './curves';
 
 const { width: W, height: H, panelWidth: PANEL_W } = CARD_CURVES;
 
@@ -33,7 +47,10 @@ export function TrainingCurves() {
   const curve = useLab((s) => s.curve);
   const svgRef = useRef<SVGSVGElement>(null);
 
-  useEffect(() => appendCurvePanels(svgRef.current!, CARD_CURVES, PANELS, 'search step', appendPaths, 'no steps yet'), []);
+  useEffect(
+    () => appendCurvePanels(svgRef.current!, CARD_CURVES, PANELS, 'search step', appendPaths, 'no steps yet'),
+    [],
+  );
 
   // Redrawn in a task of its own, at most a few times a second.
   useThrottledDraw(() => {
@@ -47,14 +64,22 @@ export function TrainingCurves() {
         Training curves
         <small>{last ? `step ${last.step}` : ''}</small>
       </h2>
-      <svg ref={svgRef} viewBox={`0 0 ${W} ${H}`} className="curves-svg" role="img" aria-label="Loss and accuracy per step" />
+      <svg
+        ref={svgRef}
+        viewBox={`0 0 ${W} ${H}`}
+        className="curves-svg"
+        role="img"
+        aria-label="Loss and accuracy per step"
+      />
       <CurveLegend
         entries={(Object.keys(SERIES) as Key[]).map((k) => ({
           key: k,
           colour: SERIES[k].colour,
           text:
             SERIES[k].label +
-            (last && Number.isFinite(last[k]) ? `: ${k === 'valAccuracy' ? (last[k] * 100).toFixed(1) + '%' : last[k].toFixed(3)}` : ''),
+            (last && Number.isFinite(last[k])
+              ? `: ${k === 'valAccuracy' ? (last[k] * 100).toFixed(1) + '%' : last[k].toFixed(3)}`
+              : ''),
         }))}
         note="faint: per batch · solid: smoothed"
       />

@@ -10,8 +10,20 @@ export function AlphaHeatmaps() {
   const panels = useMemo<HeatmapPanel[]>(() => {
     const marks = keptMarks(genotype, config);
     return [
-      { id: 'normal', title: 'Normal cell', values: snapshot.alphaNormal, raw: snapshot.raw.alphaNormal, marks: marks.alpha.normal },
-      { id: 'reduce', title: 'Reduction cell', values: snapshot.alphaReduce, raw: snapshot.raw.alphaReduce, marks: marks.alpha.reduce },
+      {
+        id: 'normal',
+        title: 'Normal cell',
+        values: snapshot.alphaNormal,
+        raw: snapshot.raw.alphaNormal,
+        marks: marks.alpha.normal,
+      },
+      {
+        id: 'reduce',
+        title: 'Reduction cell',
+        values: snapshot.alphaReduce,
+        raw: snapshot.raw.alphaReduce,
+        marks: marks.alpha.reduce,
+      },
     ];
   }, [snapshot, genotype, config]);
   return (
@@ -20,7 +32,14 @@ export function AlphaHeatmaps() {
         Operator weights <span className="greek">α</span>
         <small>{live ? `step ${snapshot.step}` : 'uniform start'}</small>
       </h2>
-      <Heatmap panels={panels} rowLabels={EDGE_NAMES} columns={columns} columnKind="op" caption="Softmax of α per edge" step={snapshot.step} />
+      <Heatmap
+        panels={panels}
+        rowLabels={EDGE_NAMES}
+        columns={columns}
+        columnKind="op"
+        caption="Softmax of α per edge"
+        step={snapshot.step}
+      />
       <p className="hint">Rows: the 14 edges (input → node). Outlined: the op each kept edge takes.</p>
     </section>
   );
@@ -32,8 +51,20 @@ export function BetaHeatmaps() {
     if (!snapshot.betaNormal || !snapshot.betaReduce) return null;
     const marks = keptMarks(genotype, config);
     return [
-      { id: 'normal', title: 'Normal cell', values: snapshot.betaNormal, raw: snapshot.raw.betaNormal, marks: marks.beta.normal },
-      { id: 'reduce', title: 'Reduction cell', values: snapshot.betaReduce, raw: snapshot.raw.betaReduce, marks: marks.beta.reduce },
+      {
+        id: 'normal',
+        title: 'Normal cell',
+        values: snapshot.betaNormal,
+        raw: snapshot.raw.betaNormal,
+        marks: marks.beta.normal,
+      },
+      {
+        id: 'reduce',
+        title: 'Reduction cell',
+        values: snapshot.betaReduce,
+        raw: snapshot.raw.betaReduce,
+        marks: marks.beta.reduce,
+      },
     ];
   }, [snapshot, genotype, config]);
   const note =
@@ -53,7 +84,14 @@ export function BetaHeatmaps() {
         <small>{note}</small>
       </h2>
       {panels ? (
-        <Heatmap panels={panels} rowLabels={EDGE_NAMES} columns={BETA_COLUMNS} columnKind="activation" caption="Softmax of β per edge" step={snapshot.step} />
+        <Heatmap
+          panels={panels}
+          rowLabels={EDGE_NAMES}
+          columns={BETA_COLUMNS}
+          columnKind="activation"
+          caption="Softmax of β per edge"
+          step={snapshot.step}
+        />
       ) : (
         <p className="empty">Non-factorized mode has no β: each of α’s 40 columns is an activation + conv op pair.</p>
       )}

@@ -12,7 +12,12 @@ export interface CurvesLayout {
 }
 
 /** The two small panels of a card (a search's and a re-training's curves). */
-export const CARD_CURVES: CurvesLayout = { width: 480, height: 190, panelWidth: 215, margin: { top: 22, right: 8, bottom: 28, left: 40 } };
+export const CARD_CURVES: CurvesLayout = {
+  width: 480,
+  height: 190,
+  panelWidth: 215,
+  margin: { top: 22, right: 8, bottom: 28, left: 40 },
+};
 
 /** Every chart's panels: loss (cross-entropy) and an accuracy. */
 export type CurvePanelId = 'loss' | 'acc';
@@ -48,7 +53,10 @@ export function appendCurvePanels<P extends CurvePanelFrame>(
   const svg = d3.select(el);
   svg.selectAll('*').remove();
   for (const p of panels) {
-    const g = svg.append('g').attr('class', `curve-panel ${p.id}`).attr('transform', `translate(${p.x + m.left},${m.top})`);
+    const g = svg
+      .append('g')
+      .attr('class', `curve-panel ${p.id}`)
+      .attr('transform', `translate(${p.x + m.left},${m.top})`);
     g.append('text').attr('class', 'curve-title').attr('x', 0).attr('y', -9).text(p.title);
     g.append('g').attr('class', 'x-axis').attr('transform', `translate(0,${plot.height})`);
     g.append('g').attr('class', 'y-axis');
@@ -80,12 +88,19 @@ export function stepDomain(steps: readonly number[]): [number, number] {
 
 /** The step scale of a panel (one for both panels, so a step is at the same x in each). */
 export function stepScale(layout: CurvesLayout, domain: [number, number]): d3.ScaleLinear<number, number> {
-  return d3.scaleLinear().domain(domain).range([0, plotSize(layout).width]);
+  return d3
+    .scaleLinear()
+    .domain(domain)
+    .range([0, plotSize(layout).width]);
 }
 
 /** The value scale of a panel: losses from 0 to their maximum, accuracies from 0 to 1. */
 export function valueScale(layout: CurvesLayout, domain: [number, number]): d3.ScaleLinear<number, number> {
-  return d3.scaleLinear().domain(domain).nice().range([plotSize(layout).height, 0]);
+  return d3
+    .scaleLinear()
+    .domain(domain)
+    .nice()
+    .range([plotSize(layout).height, 0]);
 }
 
 /** Draws a panel's axes: steps in SI form (1.2k), losses with two decimals, accuracies in %. */
@@ -133,7 +148,12 @@ function smoothed<K extends string>(points: readonly StepPoint<K>[], key: K): [n
 }
 
 /** The path of one series as recorded (gaps where a value is not finite). */
-export function rawPath<K extends string>(points: readonly StepPoint<K>[], key: K, x: d3.ScaleLinear<number, number>, y: d3.ScaleLinear<number, number>): string {
+export function rawPath<K extends string>(
+  points: readonly StepPoint<K>[],
+  key: K,
+  x: d3.ScaleLinear<number, number>,
+  y: d3.ScaleLinear<number, number>,
+): string {
   const line = d3
     .line<StepPoint<K>>()
     .defined((d) => Number.isFinite(d[key]))
@@ -143,7 +163,12 @@ export function rawPath<K extends string>(points: readonly StepPoint<K>[], key: 
 }
 
 /** The path of one series smoothed. */
-export function smoothPath<K extends string>(points: readonly StepPoint<K>[], key: K, x: d3.ScaleLinear<number, number>, y: d3.ScaleLinear<number, number>): string {
+export function smoothPath<K extends string>(
+  points: readonly StepPoint<K>[],
+  key: K,
+  x: d3.ScaleLinear<number, number>,
+  y: d3.ScaleLinear<number, number>,
+): string {
   const line = d3
     .line<[number, number]>()
     .defined((d) => Number.isFinite(d[1]))

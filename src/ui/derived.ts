@@ -30,7 +30,14 @@ function uniformSnapshot(config: SearchConfig): Snapshot {
     alphaReduce: rows(k, 1 / k),
     betaNormal: beta,
     betaReduce: beta,
-    raw: { alphaNormal: rows(k, 0), alphaReduce: rows(k, 0), betaNormal: null, betaReduce: null, edgeNormal: null, edgeReduce: null },
+    raw: {
+      alphaNormal: rows(k, 0),
+      alphaReduce: rows(k, 0),
+      betaNormal: null,
+      betaReduce: null,
+      edgeNormal: null,
+      edgeReduce: null,
+    },
   };
 }
 
@@ -39,7 +46,7 @@ const derivedCache = new WeakMap<Snapshot, Genotype | null>();
 
 function genotypeOf(snap: Snapshot, config: SearchConfig): Genotype | null {
   if (derivedCache.has(snap)) return derivedCache.get(snap)!;
-  let genotype: Genotype | null = null;
+  let genotype: Genotype | null;
   try {
     genotype = deriveGenotype(snap.raw, config.mode, { fixedActivation: config.activation });
   } catch {
@@ -63,7 +70,10 @@ export function useViewed(): Viewed {
 
 /** "row:col" keys of the α cells and β cells a genotype keeps, per cell type. */
 export function keptMarks(genotype: Genotype | null, config: Pick<SearchConfig, 'mode'>) {
-  const empty = { alpha: { normal: new Set<string>(), reduce: new Set<string>() }, beta: { normal: new Set<string>(), reduce: new Set<string>() } };
+  const empty = {
+    alpha: { normal: new Set<string>(), reduce: new Set<string>() },
+    beta: { normal: new Set<string>(), reduce: new Set<string>() },
+  };
   if (!genotype) return empty;
   const cands = candidateOps(config.mode);
   for (const cell of ['normal', 'reduce'] as const) {
@@ -71,7 +81,9 @@ export function keptMarks(genotype: Genotype | null, config: Pick<SearchConfig, 
       const row = edgeIndexOf(i, e.from);
       const col =
         config.mode === 'nonfactorized'
-          ? cands.findIndex((c) => c.op === e.op && (c.activation ?? null) === (e.op.includes('conv') ? e.activation : null))
+          ? cands.findIndex(
+              (c) => c.op === e.op && (c.activation ?? null) === (e.op.includes('conv') ? e.activation : null),
+            )
           : cands.findIndex((c) => c.op === e.op);
       if (col >= 0) empty.alpha[cell].add(`${row}:${col}`);
       if (e.activation) empty.beta[cell].add(`${row}:${ACTIVATIONS.indexOf(e.activation)}`);

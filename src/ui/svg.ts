@@ -5,7 +5,10 @@ import { subscriptRuns } from './labels';
 type TextSelection = d3.Selection<SVGTextElement, unknown, null, undefined>;
 
 /** Writes a label such as "c_{k-1} → node 2" into an SVG text with real subscripts. */
-export function setSubscriptText(text: d3.Selection<SVGTextElement, any, any, any>, label: string): void {
+export function setSubscriptText<P extends d3.BaseType, D>(
+  text: d3.Selection<SVGTextElement, unknown, P, D>,
+  label: string,
+): void {
   text.text(null);
   for (const run of subscriptRuns(label)) {
     const t = text.append('tspan').text(run.text);

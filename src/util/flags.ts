@@ -57,17 +57,24 @@ export class Flags {
 
   enumOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
     const v = this.string(name, fallback);
-    if (!(allowed as readonly string[]).includes(v)) throw new FlagError(`--${name}: must be one of ${allowed.join(', ')}, got "${v}"`);
+    if (!(allowed as readonly string[]).includes(v))
+      throw new FlagError(`--${name}: must be one of ${allowed.join(', ')}, got "${v}"`);
     return v as T;
   }
 
   list(name: string, fallback: string[]): string[] {
-    return this.has(name) ? this.string(name).split(',').map((s) => s.trim()).filter(Boolean) : (this.used.add(name), fallback);
+    return this.has(name)
+      ? this.string(name)
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : (this.used.add(name), fallback);
   }
 
   assertAllUsed(): void {
     const unknown = [...this.values.keys()].filter((k) => !this.used.has(k));
-    if (unknown.length) throw new FlagError(`unknown flag${unknown.length > 1 ? 's' : ''}: ${unknown.map((k) => '--' + k).join(', ')}`);
+    if (unknown.length)
+      throw new FlagError(`unknown flag${unknown.length > 1 ? 's' : ''}: ${unknown.map((k) => '--' + k).join(', ')}`);
   }
 }
 

@@ -304,6 +304,7 @@ export function datasetKey(spec: DatasetSpec): string {
 export function datasetSpecOfKey(key: string | null): DatasetSpec | null {
   if (key === 'builtin') return { kind: 'builtin' };
   const m = key?.match(/^synthetic:seed=(\d+),size=(\d+),channels=(\d+),classes=(\d+)$/);
-  if (m) return { kind: 'synthetic', seed: Number(m[1]), size: Number(m[2]), channels: Number(m[3]), classes: Number(m[4]) };
+  if (m)
+    return { kind: 'synthetic', seed: Number(m[1]), size: Number(m[2]), channels: Number(m[3]), classes: Number(m[4]) };
   return null;
 }

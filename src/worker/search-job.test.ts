@@ -14,7 +14,15 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-const dataset = makeSyntheticDataset({ seed: 1, height: 8, width: 8, channels: 1, classes: 3, trainCount: 48, testCount: 8 });
+const dataset = makeSyntheticDataset({
+  seed: 1,
+  height: 8,
+  width: 8,
+  channels: 1,
+  classes: 3,
+  trainCount: 48,
+  testCount: 8,
+});
 
 function host(store: RunStore, onPost: (m: FromWorker, messages: FromWorker[]) => void = () => {}) {
   const messages: FromWorker[] = [];
@@ -41,7 +49,8 @@ function start(config: Partial<SearchConfig>, checkpointEverySteps = 1): StartMe
   };
 }
 
-const of = <T extends FromWorker['type']>(list: FromWorker[], type: T) => list.filter((m): m is Extract<FromWorker, { type: T }> => m.type === type);
+const of = <T extends FromWorker['type']>(list: FromWorker[], type: T) =>
+  list.filter((m): m is Extract<FromWorker, { type: T }> => m.type === type);
 
 describe('SearchJob and its stored run', () => {
   it('reports a checkpoint saved only after its write completed', async () => {
@@ -49,13 +58,17 @@ describe('SearchJob and its stored run', () => {
     // Hold every checkpoint write until the test lets it through.
     const pending: (() => void)[] = [];
     const save = store.saveCheckpoint.bind(store);
-    store.saveCheckpoint = (id, cp) => new Promise<void>((resolve, reject) => pending.push(() => save(id, cp).then(resolve, reject)));
+    store.saveCheckpoint = (id, cp) =>
+      new Promise<void>((resolve, reject) => pending.push(() => save(id, cp).then(resolve, reject)));
     const { h, messages } = host(store);
     const job = new SearchJob(h, null);
     const running = job.run(start({ maxSteps: 2 }));
     await expect.poll(() => pending.length, { timeout: 60_000 }).toBe(1);
     expect(of(messages, 'checkpointSaved'), 'nothing is reported while the write is in flight').toEqual([]);
-    expect(of(messages, 'progress').map((m) => m.step), 'and the search waits for it').toEqual([1]);
+    expect(
+      of(messages, 'progress').map((m) => m.step),
+      'and the search waits for it',
+    ).toEqual([1]);
     pending.shift()!();
     await expect.poll(() => of(messages, 'checkpointSaved').length, { timeout: 60_000 }).toBe(1);
     expect(of(messages, 'checkpointSaved')[0]).toEqual({ type: 'checkpointSaved', step: 1, durable: true });
@@ -71,14 +84,20 @@ describe('SearchJob and its stored run', () => {
     const store = await openRunStore({ indexedDB: new IDBFactory() });
     const save = store.saveCheckpoint.bind(store);
     let calls = 0;
-    store.saveCheckpoint = (id, cp) => (++calls === 1 ? Promise.reject(new Error('QuotaExceededError: the disk is full')) : save(id, cp));
+    store.saveCheckpoint = (id, cp) =>
+      ++calls === 1 ? Promise.reject(new Error('QuotaExceededError: the disk is full')) : save(id, cp);
     const { h, messages } = host(store);
     const job = new SearchJob(h, null);
     await job.run(start({ maxSteps: 3 }));
     const [failed] = of(messages, 'checkpointFailed');
     expect(failed).toMatchObject({ step: 1 });
-    expect(failed!.message).toBe('Checkpoint at step 1 could not be stored: QuotaExceededError: the disk is full. The search goes on and tries again at the next checkpoint.');
-    expect(of(messages, 'checkpointSaved').map((m) => m.step), 'steps 2 and 3 stored').toEqual([2, 3]);
+    expect(failed!.message).toBe(
+      'Checkpoint at step 1 could not be stored: QuotaExceededError: the disk is full. The search goes on and tries again at the next checkpoint.',
+    );
+    expect(
+      of(messages, 'checkpointSaved').map((m) => m.step),
+      'steps 2 and 3 stored',
+    ).toEqual([2, 3]);
     expect(of(messages, 'error')).toEqual([]);
     expect((await store.loadCheckpoint(job.runId!))!.step).toBe(3);
     expect((await store.getRun(job.runId!)).status).toBe('done');
@@ -86,12 +105,12 @@ describe('SearchJob and its stored run', () => {
 
   it('Stop ends the run at the end of its step and keeps a checkpoint of that step', async () => {
     const store = await openRunStore({ indexedDB: new IDBFactory() });
-    let job: SearchJob;
+    const running: { job?: SearchJob } = {};
     // Time-based checkpoints only (none within the test): Stop after the second step is reported.
     const { h, messages } = host(store, (m) => {
-      if (m.type === 'progress' && m.step === 2) job.stop();
+      if (m.type === 'progress' && m.step === 2) running.job!.stop();
     });
-    job = new SearchJob(h, null);
+    const job = (running.job = new SearchJob(h, null));
     await job.run(start({ maxSteps: 10 }, 0));
     const [done] = of(messages, 'done');
     expect(done).toMatchObject({ reason: 'stopped', step: 2 });
@@ -126,7 +145,9 @@ describe('SearchJob and its stored run', () => {
     expect(of(messages, 'storageProblem').map((m) => m.message)).toEqual([
       'This run could not be stored (no space): it runs, but a reload will lose it. Export its genotype before closing the tab.',
     ]);
-    expect(of(messages, 'checkpointFailed')[0]?.message).toMatch(/^Checkpoint at step 1 could not be stored: the run has no stored record/);
+    expect(of(messages, 'checkpointFailed')[0]?.message).toMatch(
+      /^Checkpoint at step 1 could not be stored: the run has no stored record/,
+    );
     expect(of(messages, 'done')).toHaveLength(1);
   });
 });

@@ -10,7 +10,15 @@ import { makeSearchStreams, type Dataset } from '../data/index';
 import type { RunStore } from '../runs/store';
 import type { BackendSelection } from '../platform/browser';
 import { errorText } from '../util/errors';
-import { datasetKey, type BackendChoice, type DatasetSpec, type ErrorCode, type FromWorker, type RawWeights, type StartMessage } from './protocol';
+import {
+  datasetKey,
+  type BackendChoice,
+  type DatasetSpec,
+  type ErrorCode,
+  type FromWorker,
+  type RawWeights,
+  type StartMessage,
+} from './protocol';
 
 const WEIGHTS_EVERY_MS = 250;
 const GENOTYPE_EVERY_MS = 1000;
@@ -156,13 +164,23 @@ export class SearchJob {
     } catch (e) {
       throw new JobError('backend', `${errorText(e)}. Try another backend or another browser.`);
     }
-    post({ type: 'ready', backend: sel.backend, requested: sel.requested, adapterInfo: sel.adapterInfo, fallbackReason: sel.fallbackReason });
+    post({
+      type: 'ready',
+      backend: sel.backend,
+      requested: sel.requested,
+      adapterInfo: sel.adapterInfo,
+      fallbackReason: sel.fallbackReason,
+    });
     this.config = config;
     this.dataset = dataset;
     this.backendName = sel.backend;
     this.checkpointEvery = Math.max(0, Math.floor(msg.checkpointEverySteps ?? 0));
 
-    const streams = makeSearchStreams(dataset, { batchSize: config.batchSize, seed: config.seed, trainPortion: config.trainPortion });
+    const streams = makeSearchStreams(dataset, {
+      batchSize: config.batchSize,
+      seed: config.seed,
+      trainPortion: config.trainPortion,
+    });
     const engine = new SearchEngine(
       config,
       { height: dataset.height, width: dataset.width, channels: dataset.channels, classes: dataset.classNames.length },
@@ -193,7 +211,7 @@ export class SearchJob {
         throw new JobError('bad-checkpoint', `The stored run could not be read: ${errorText(e)}`);
       }
       if (!cp) throw new JobError('no-checkpoint', 'The stored run has no checkpoint to resume from.');
-      this.restore(engine, cp, 'The stored checkpoint does not fit this run\'s network.');
+      this.restore(engine, cp, "The stored checkpoint does not fit this run's network.");
       this.held = { checkpoint: cp, runId: msg.resumeRunId };
       this.runId = msg.resumeRunId;
       let history: RunHistory | undefined;
@@ -208,7 +226,11 @@ export class SearchJob {
     }
     if (msg.fromCheckpoint) {
       const held = this.held;
-      if (!held) throw new JobError('no-checkpoint', 'There is no checkpoint to resume from yet (one is taken every minute, on pause and on request).');
+      if (!held)
+        throw new JobError(
+          'no-checkpoint',
+          'There is no checkpoint to resume from yet (one is taken every minute, on pause and on request).',
+        );
       this.restore(
         engine,
         held.checkpoint,
@@ -259,7 +281,10 @@ export class SearchJob {
       // "Continue from checkpoint" of a run that was never stored: its checkpoint starts the record.
       if (msg.fromCheckpoint && this.held) await store.saveCheckpoint(this.runId, this.held.checkpoint);
     } catch (e) {
-      this.report('create', `This run could not be stored (${errorText(e)}): it runs, but a reload will lose it. Export its genotype before closing the tab.`);
+      this.report(
+        'create',
+        `This run could not be stored (${errorText(e)}): it runs, but a reload will lose it. Export its genotype before closing the tab.`,
+      );
     }
     if (this.held) this.held = { ...this.held, runId: this.runId };
   }
@@ -281,7 +306,7 @@ export class SearchJob {
       if (this.accuracies.length > ACCURACY_WINDOW) this.accuracies.shift();
       this.lastLosses = { trainLoss: p.trainLoss, valLoss: p.valLoss };
       this.host.post({ type: 'progress', ...progressFields(p), epochsTotal: engine.epochsPlanned });
-      void this.write('store the step\'s metrics', (s, id) => s.appendMetrics(id, metricRow(p)));
+      void this.write("store the step's metrics", (s, id) => s.appendMetrics(id, metricRow(p)));
       const t = now();
       const wantGenotype = t - lastGenotype >= GENOTYPE_EVERY_MS || this.deriveRequested;
       if (t - lastWeights >= WEIGHTS_EVERY_MS || wantGenotype) {
@@ -304,7 +329,12 @@ export class SearchJob {
     this.finished = true;
     const status = engine.done ? 'done' : 'stopped';
     await this.write(`mark the run ${status}`, (s, id) => s.setStatus(id, status));
-    this.host.post({ type: 'done', reason: engine.done ? 'finished' : 'stopped', step: engine.step, seconds: engine.seconds });
+    this.host.post({
+      type: 'done',
+      reason: engine.done ? 'finished' : 'stopped',
+      step: engine.step,
+      seconds: engine.seconds,
+    });
   }
 
   private checkDevice(): void {

@@ -5,13 +5,26 @@
 import '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { watchWebGpuDevice } from '../kernels/safety';
-import { DatasetError, loadBuiltinDataset, loadDatasetFromFiles, makeSyntheticDataset, type Dataset } from '../data/index';
+import {
+  DatasetError,
+  loadBuiltinDataset,
+  loadDatasetFromFiles,
+  makeSyntheticDataset,
+  type Dataset,
+} from '../data/index';
 import { openRunStore, type RunStore } from '../runs/store';
 import { selectBackend, type BackendSelection } from '../platform/browser';
 import { errorText } from '../util/errors';
 import { SearchJob, type HeldCheckpoint, type SearchHost } from './search-job';
 import { TrainingJob, type TrainingHost } from './training-job';
-import { datasetKey, type DatasetInfo, type DatasetSpec, type FromWorker, type LoadDatasetMessage, type ToWorker } from './protocol';
+import {
+  datasetKey,
+  type DatasetInfo,
+  type DatasetSpec,
+  type FromWorker,
+  type LoadDatasetMessage,
+  type ToWorker,
+} from './protocol';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 const post = (msg: FromWorker) => scope.postMessage(msg);
@@ -82,7 +95,10 @@ async function makeDataset(spec: DatasetSpec, onProgress?: (f: number, phase: st
       classes: spec.classes,
     });
   }
-  throw new DatasetError(spec.names.join(', '), 'these files are no longer loaded in the search worker: load them again');
+  throw new DatasetError(
+    spec.names.join(', '),
+    'these files are no longer loaded in the search worker: load them again',
+  );
 }
 
 async function getDataset(spec: DatasetSpec): Promise<Dataset> {
@@ -100,11 +116,19 @@ async function getDataset(spec: DatasetSpec): Promise<Dataset> {
 
 let storePromise: Promise<RunStore> | null = null;
 function getStore(): Promise<RunStore> {
-  storePromise ??= openRunStore({ onWarning: (message) => post({ type: 'storageWarning', message }) }).then(async (store) => {
-    // Re-trainings have no checkpoint: one a reload or crash cut short is over, not 'running'.
-    await store.stopInterruptedTrainings().catch((e: unknown) => post({ type: 'storageProblem', runId: null, message: `Could not tidy interrupted re-trainings: ${errorText(e)}` }));
-    return store;
-  });
+  storePromise ??= openRunStore({ onWarning: (message) => post({ type: 'storageWarning', message }) }).then(
+    async (store) => {
+      // Re-trainings have no checkpoint: one a reload or crash cut short is over, not 'running'.
+      await store.stopInterruptedTrainings().catch((e: unknown) =>
+        post({
+          type: 'storageProblem',
+          runId: null,
+          message: `Could not tidy interrupted re-trainings: ${errorText(e)}`,
+        }),
+      );
+      return store;
+    },
+  );
   return storePromise;
 }
 
@@ -129,7 +153,15 @@ async function findResumable(): Promise<void> {
       type: 'resumable',
       run:
         r && r.config && r.checkpointStep !== null
-          ? { id: r.id, name: r.name, step: r.checkpointStep, config: r.config, datasetKey: r.dataset.key ?? null, datasetName: r.dataset.name, backend: r.backend }
+          ? {
+              id: r.id,
+              name: r.name,
+              step: r.checkpointStep,
+              config: r.config,
+              datasetKey: r.dataset.key ?? null,
+              datasetName: r.dataset.name,
+              backend: r.backend,
+            }
           : null,
     });
   } catch (e) {
@@ -162,7 +194,9 @@ const searchHost: SearchHost = {
   backend: ensureBackend,
   store: getStore,
   watchDevice: (onFailure) =>
-    watchWebGpuDevice((f) => onFailure({ code: f.kind === 'device-lost' ? 'device-lost' : 'gpu-error', message: f.message })),
+    watchWebGpuDevice((f) =>
+      onFailure({ code: f.kind === 'device-lost' ? 'device-lost' : 'gpu-error', message: f.message }),
+    ),
 };
 
 const trainingHost: TrainingHost = {
@@ -183,8 +217,17 @@ const trainingHost: TrainingHost = {
 /** Runs a job if none is running; the worker's network is freed first (one at a time on the device). */
 async function runJob(kind: 'search' | 'training', body: () => Promise<void>): Promise<void> {
   if (busy) {
-    const message = kind === 'search' ? 'A search is already running: stop it first.' : 'The worker is busy with a search or a re-training: stop it first.';
-    post({ type: 'error', code: 'busy', message, recoverable: true, job: kind === 'training' ? 'training' : undefined });
+    const message =
+      kind === 'search'
+        ? 'A search is already running: stop it first.'
+        : 'The worker is busy with a search or a re-training: stop it first.';
+    post({
+      type: 'error',
+      code: 'busy',
+      message,
+      recoverable: true,
+      job: kind === 'training' ? 'training' : undefined,
+    });
     return;
   }
   busy = true;
@@ -193,7 +236,12 @@ async function runJob(kind: 'search' | 'training', body: () => Promise<void>): P
     search = null;
     await body();
   } catch (e) {
-    post({ type: 'error', code: 'internal', message: `The worker stopped with an error: ${errorText(e)}. Start again.`, recoverable: true });
+    post({
+      type: 'error',
+      code: 'internal',
+      message: `The worker stopped with an error: ${errorText(e)}. Start again.`,
+      recoverable: true,
+    });
   } finally {
     busy = false;
   }
@@ -237,7 +285,8 @@ const handlers: Handlers = {
   injectNaN: () => (training ?? search)?.injectNaN(),
   findResumable: () => void findResumable(),
   listRuns: () => void storeRequest(postRunList),
-  getRun: (msg) => void storeRequest(async (store) => post({ type: 'runRecord', record: await store.getRun(msg.runId) })),
+  getRun: (msg) =>
+    void storeRequest(async (store) => post({ type: 'runRecord', record: await store.getRun(msg.runId) })),
   compareRuns: (msg) =>
     void storeRequest(async (store) => {
       // The view shows final weights only: the older snapshots need not cross to the page.
@@ -283,5 +332,10 @@ scope.onmessage = (event: MessageEvent<ToWorker>) => {
 // Errors that escape every handler still reach the page as an error message.
 scope.addEventListener('unhandledrejection', (event) => {
   event.preventDefault();
-  post({ type: 'error', code: 'internal', message: `The worker stopped with an error: ${errorText(event.reason)}. Start again.`, recoverable: true });
+  post({
+    type: 'error',
+    code: 'internal',
+    message: `The worker stopped with an error: ${errorText(event.reason)}. Start again.`,
+    recoverable: true,
+  });
 });

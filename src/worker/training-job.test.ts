@@ -13,7 +13,15 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-const dataset = makeSyntheticDataset({ seed: 1, height: 8, width: 8, channels: 1, classes: 3, trainCount: 64, testCount: 24 });
+const dataset = makeSyntheticDataset({
+  seed: 1,
+  height: 8,
+  width: 8,
+  channels: 1,
+  classes: 3,
+  trainCount: 64,
+  testCount: 24,
+});
 
 function host(store: RunStore) {
   const messages: FromWorker[] = [];
@@ -29,7 +37,10 @@ function host(store: RunStore) {
   return { h, messages };
 }
 
-const SELU_V2 = toGenotypeFile({ ...DARTS_V2, normal: DARTS_V2.normal.map((e) => (e.activation ? { ...e, activation: 'selu' as const } : e)) }, { run: { mode: 'factorized' } });
+const SELU_V2 = toGenotypeFile(
+  { ...DARTS_V2, normal: DARTS_V2.normal.map((e) => (e.activation ? { ...e, activation: 'selu' as const } : e)) },
+  { run: { mode: 'factorized' } },
+);
 
 function message(over: Partial<StartTrainingMessage> = {}): StartTrainingMessage {
   return {
@@ -47,7 +58,8 @@ function message(over: Partial<StartTrainingMessage> = {}): StartTrainingMessage
   };
 }
 
-const of = <T extends FromWorker['type']>(list: FromWorker[], type: T) => list.filter((m): m is Extract<FromWorker, { type: T }> => m.type === type);
+const of = <T extends FromWorker['type']>(list: FromWorker[], type: T) =>
+  list.filter((m): m is Extract<FromWorker, { type: T }> => m.type === type);
 
 describe('TrainingJob', () => {
   it('trains, scores the test images on schedule, and stores the run with the final test accuracy', async () => {
@@ -57,12 +69,29 @@ describe('TrainingJob', () => {
     await job.run(message({ allRelu: true }));
     expect(of(messages, 'error')).toEqual([]);
     const [started] = of(messages, 'trainingStarted');
-    expect(started).toMatchObject({ backend: 'cpu', preset: 'quick', allRelu: true, stepsTotal: 6, auxiliary: false, cutout: false });
-    expect(started!.config).toMatchObject({ channels: 4, layers: 3, batchSize: 8, maxSteps: 6, learningRate: 0.025, weightDecay: 3e-4 });
+    expect(started).toMatchObject({
+      backend: 'cpu',
+      preset: 'quick',
+      allRelu: true,
+      stepsTotal: 6,
+      auxiliary: false,
+      cutout: false,
+    });
+    expect(started!.config).toMatchObject({
+      channels: 4,
+      layers: 3,
+      batchSize: 8,
+      maxSteps: 6,
+      learningRate: 0.025,
+      weightDecay: 3e-4,
+    });
     expect(started!.darts).not.toMatch(/selu/);
     expect(of(messages, 'trainingProgress').map((m) => m.step)).toEqual([1, 2, 3, 4, 5, 6]);
     const evaluations = of(messages, 'trainingEvaluation');
-    expect(evaluations.map((e) => [e.step, e.testCount])).toEqual([[3, 16], [6, 16]]);
+    expect(evaluations.map((e) => [e.step, e.testCount])).toEqual([
+      [3, 16],
+      [6, 16],
+    ]);
     const [done] = of(messages, 'trainingDone');
     expect(done).toMatchObject({ reason: 'finished', step: 6, testCount: 16 });
     expect(done!.testAccuracy).toBe(evaluations[1]!.testAccuracy);
@@ -70,12 +99,26 @@ describe('TrainingJob', () => {
     expect(done!.testAccuracy).toBeLessThanOrEqual(1);
 
     const run = await store.getRun(job.runId!);
-    expect(run).toMatchObject({ kind: 'train', status: 'done', steps: 6, config: null, mode: 'factorized', backend: 'cpu' });
-    expect(run.training).toMatchObject({ allRelu: true, source: 'selu.json', testAccuracy: done!.testAccuracy, testCount: 16 });
+    expect(run).toMatchObject({
+      kind: 'train',
+      status: 'done',
+      steps: 6,
+      config: null,
+      mode: 'factorized',
+      backend: 'cpu',
+    });
+    expect(run.training).toMatchObject({
+      allRelu: true,
+      source: 'selu.json',
+      testAccuracy: done!.testAccuracy,
+      testCount: 16,
+    });
     expect(run.training!.evaluations).toEqual(evaluations.map(({ type: _t, ...e }) => e));
     expect(run.trainMetrics.map((m) => m.step)).toEqual([1, 2, 3, 4, 5, 6]);
     // Stored as trained: every conv op on relu, and no β that would say otherwise.
-    expect([...run.genotype!.normal, ...run.genotype!.reduce].every((e) => e.activation === null || e.activation === 'relu')).toBe(true);
+    expect(
+      [...run.genotype!.normal, ...run.genotype!.reduce].every((e) => e.activation === null || e.activation === 'relu'),
+    ).toBe(true);
     expect(run.genotype!.weights).toBeUndefined();
     await store.close();
   });
@@ -83,8 +126,13 @@ describe('TrainingJob', () => {
   it('stops when asked (keeping the last scoring), pauses and resumes; a NaN loss fails with a clear message', async () => {
     const store = await openRunStore({ indexedDB: new IDBFactory() });
     const a = host(store);
-    const stopped = new TrainingJob({ ...a.h, post: (m) => (a.messages.push(m), m.type === 'trainingEvaluation' && stopped.stop()) });
-    await stopped.run(message({ config: { channels: 4, layers: 3, batchSize: 8, maxSteps: 40, seed: 1 }, evalEvery: 2 }));
+    const stopped = new TrainingJob({
+      ...a.h,
+      post: (m) => (a.messages.push(m), m.type === 'trainingEvaluation' && stopped.stop()),
+    });
+    await stopped.run(
+      message({ config: { channels: 4, layers: 3, batchSize: 8, maxSteps: 40, seed: 1 }, evalEvery: 2 }),
+    );
     const [done] = of(a.messages, 'trainingDone');
     expect(done).toMatchObject({ reason: 'stopped', step: 2 });
     expect(done!.testAccuracy).toBe(of(a.messages, 'trainingEvaluation')[0]!.testAccuracy);
@@ -111,7 +159,10 @@ describe('TrainingJob', () => {
     expect((await store.getRun(paused.runId!)).status).toBe('done');
 
     const b = host(store);
-    const diverging = new TrainingJob({ ...b.h, post: (m) => (b.messages.push(m), m.type === 'trainingProgress' && diverging.injectNaN()) });
+    const diverging = new TrainingJob({
+      ...b.h,
+      post: (m) => (b.messages.push(m), m.type === 'trainingProgress' && diverging.injectNaN()),
+    });
     await diverging.run(message());
     const [error] = of(b.messages, 'error');
     expect(error).toMatchObject({ code: 'nan-loss', job: 'training', recoverable: true });

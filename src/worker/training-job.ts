@@ -2,7 +2,14 @@
 // GenotypeTrainer. It builds the network, runs the step loop (yielding between steps so pause
 // and stop arrive), scores the test images on schedule, stores the run as it goes, and reports
 // failures (NaN loss, lost device) as the search does: one `error` message, the run marked failed.
-import { genotypeOf, parseGenotypeInput, toDartsString, toGenotypeFile, withAllRelu, type GenotypeFile } from '../search/genotype';
+import {
+  genotypeOf,
+  parseGenotypeInput,
+  toDartsString,
+  toGenotypeFile,
+  withAllRelu,
+  type GenotypeFile,
+} from '../search/genotype';
 import { watchWebGpuDevice } from '../kernels/safety';
 import { SEARCH_MODES, type SearchMode } from '../search/space';
 import { GenotypeTrainer, TrainDivergedError, evaluationDue } from '../retrain/train';
@@ -10,7 +17,14 @@ import { evalBatches, type Dataset } from '../data/index';
 import { datasetIdentity, type RunStore } from '../runs/store';
 import type { BackendSelection } from '../platform/browser';
 import { errorText } from '../util/errors';
-import { datasetKey, type BackendChoice, type DatasetSpec, type ErrorCode, type FromWorker, type StartTrainingMessage } from './protocol';
+import {
+  datasetKey,
+  type BackendChoice,
+  type DatasetSpec,
+  type ErrorCode,
+  type FromWorker,
+  type StartTrainingMessage,
+} from './protocol';
 
 /** What the worker lends a re-training: its data sets, backend, run store and message port. */
 export interface TrainingHost {
@@ -39,7 +53,9 @@ const yieldToEvents = () => new Promise<void>((resolve) => setTimeout(resolve, 0
 function searchModeOf(file: GenotypeFile): SearchMode {
   const mode = file.run?.mode;
   if (mode && SEARCH_MODES.includes(mode)) return mode;
-  return [...file.normal, ...file.reduce].every((e) => e.activation === null || e.activation === 'relu') ? 'darts' : 'factorized';
+  return [...file.normal, ...file.reduce].every((e) => e.activation === null || e.activation === 'relu')
+    ? 'darts'
+    : 'factorized';
 }
 
 export class TrainingJob {
@@ -188,9 +204,17 @@ export class TrainingJob {
 
     const testImages = Math.max(0, Math.floor(msg.testImages));
     const evaluate = async () => {
-      const r = await trainer.evaluate(evalBatches(dataset, 'test', config.batchSize, testImages > 0 ? { limit: testImages } : {}));
+      const r = await trainer.evaluate(
+        evalBatches(dataset, 'test', config.batchSize, testImages > 0 ? { limit: testImages } : {}),
+      );
       this.checkDevice();
-      const evaluation = { step: trainer.step, epoch: trainer.epoch, testLoss: r.loss, testAccuracy: r.accuracy, testCount: r.count };
+      const evaluation = {
+        step: trainer.step,
+        epoch: trainer.epoch,
+        testLoss: r.loss,
+        testAccuracy: r.accuracy,
+        testCount: r.count,
+      };
       post({ type: 'trainingEvaluation', ...evaluation });
       await this.host.persist(this.runId, (store, id) => store.addEvaluation(id, evaluation));
       return evaluation;
@@ -236,12 +260,26 @@ export class TrainingJob {
     this.checkDevice();
     const finished = trainer.done;
     // Finished: the scoring after the last step is the result. Stopped: the last scoring, if any.
-    const result = { testAccuracy: last?.testAccuracy ?? null, testLoss: last?.testLoss ?? null, testCount: last?.testCount ?? null };
+    const result = {
+      testAccuracy: last?.testAccuracy ?? null,
+      testLoss: last?.testLoss ?? null,
+      testCount: last?.testCount ?? null,
+    };
     await this.host.persist(this.runId, async (store, id) => {
       if (finished) await store.updateTraining(id, result);
-      await store.setStatus(id, finished ? 'done' : 'stopped', finished || !last ? null : `Stopped at step ${trainer.step}; the test accuracy is from step ${last.step}`);
+      await store.setStatus(
+        id,
+        finished ? 'done' : 'stopped',
+        finished || !last ? null : `Stopped at step ${trainer.step}; the test accuracy is from step ${last.step}`,
+      );
     });
-    post({ type: 'trainingDone', reason: finished ? 'finished' : 'stopped', step: trainer.step, seconds: trainer.seconds, ...result });
+    post({
+      type: 'trainingDone',
+      reason: finished ? 'finished' : 'stopped',
+      step: trainer.step,
+      seconds: trainer.seconds,
+      ...result,
+    });
   }
 
   private checkDevice(): void {
