@@ -350,7 +350,7 @@ function mutate(f: (d: Record<string, any>) => void): string {
 }
 
 describe('genotype file', () => {
-  it('toGenotypeFile writes the DESIGN.md layout', () => {
+  it('toGenotypeFile writes the documented layout (docs/formats.md)', () => {
     const f = toGenotypeFile(DARTS_V2);
     expect(Object.keys(f)).toEqual([
       'format',

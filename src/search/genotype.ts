@@ -1,5 +1,5 @@
 // Genotypes: the DARTS derivation rule (with A-DARTS activations and PC-DARTS edge weights),
-// the genotype JSON file (format version 1, see DESIGN.md), DARTS's `Genotype(...)` string, and
+// the genotype JSON file (format version 1, docs/formats.md), DARTS's `Genotype(...)` string, and
 // strict validation of imported files that names the first thing wrong.
 
 import {
@@ -265,7 +265,7 @@ function pyCell(edges: readonly GenotypeEdge[]): string {
   return pyList(edges.map((e) => `('${e.op}', ${e.from})`));
 }
 
-/** Exactly DARTS's namedtuple repr (concat printed as a list, as DESIGN.md shows). */
+/** Exactly DARTS's namedtuple repr (concat printed as a list, as DARTS's genotypes.py writes it). */
 export function toDartsString(g: Genotype): string {
   return (
     `Genotype(normal=${pyCell(g.normal)}, normal_concat=${pyList(g.normalConcat.map(String))}, ` +
@@ -508,7 +508,7 @@ export function spaceInfo(): GenotypeSpace {
   return { ops: [...OPS], activations: [...ACTIVATIONS], nodes: NODES };
 }
 
-/** The genotype JSON of DESIGN.md (format version 1). */
+/** The genotype JSON file (format version 1, docs/formats.md). */
 export function toGenotypeFile(g: Genotype, extra: { weights?: ArchWeights; run?: GenotypeRun } = {}): GenotypeFile {
   const file: GenotypeFile = {
     format: GENOTYPE_FORMAT,
