@@ -520,7 +520,7 @@ const rreluNoise = new Map<string, tf.Tensor1D>();
  * a window at a random offset: per-element random slopes that differ every step, reproducible
  * from the seed, and identical on every backend.
  */
-function rreluSlopes(size: number, rng: Random): tf.Tensor1D {
+export function rreluSlopes(size: number, rng: Random): tf.Tensor1D {
   const { pool, offset } = rreluSlopeWindow(size, rng);
   return tf.slice(pool, [offset], [size]);
 }
