@@ -487,32 +487,21 @@ function registerJs(backendName: string, jsMemory: JsMemory): void {
       ),
     );
   });
-  reg(KERNELS.mixForward, ({ inputs: { x, coefficients, preluSlope, swishBeta, slopes }, backend, attrs }) =>
+  reg(KERNELS.mixForward, ({ inputs: { x, coefficients, preluSlope, swishBeta, slopes, offsets }, backend }) =>
     memory.output(
       backend,
       mixOutputShape(x.shape, swishBeta.shape[0]),
-      [x, coefficients, preluSlope, swishBeta, slopes],
-      ([xv, kv, av, bv, sv], out) =>
-        jsMixedActivation(xv, kv, av, bv, sv, decodeIndices(attrs.slopeOffsets as unknown as string), out),
+      [x, coefficients, preluSlope, swishBeta, slopes, offsets],
+      ([xv, kv, av, bv, sv, ov], out) => jsMixedActivation(xv, kv, av, bv, sv, Array.from(ov), out),
     ),
   );
-  reg(KERNELS.mixGrad, ({ inputs: { dy, x, coefficients, preluSlope, swishBeta, slopes }, backend, attrs }) =>
+  reg(KERNELS.mixGrad, ({ inputs: { dy, x, coefficients, preluSlope, swishBeta, slopes, offsets }, backend }) =>
     jsMemory.outputs(
       backend,
       [x.shape, [MIX_STAT_ROWS.length, preluSlope.shape[0]]],
-      [dy, x, coefficients, preluSlope, swishBeta, slopes],
-      ([gv, xv, kv, av, bv, sv], [dx, stats]) =>
-        jsMixedActivationGrad(
-          gv,
-          xv,
-          kv,
-          av,
-          bv,
-          sv,
-          decodeIndices(attrs.slopeOffsets as unknown as string),
-          dx,
-          stats,
-        ),
+      [dy, x, coefficients, preluSlope, swishBeta, slopes, offsets],
+      ([gv, xv, kv, av, bv, sv, ov], [dx, stats]) =>
+        jsMixedActivationGrad(gv, xv, kv, av, bv, sv, Array.from(ov), dx, stats),
     ),
   );
   reg(KERNELS.maxPoolGrad, ({ inputs: { x, dy }, backend, attrs }) =>
@@ -549,9 +538,9 @@ function registerJs(backendName: string, jsMemory: JsMemory): void {
         out[i] = Math.fround(momentum * bv[i]) + Math.fround(Math.fround(gv[i] * k) + Math.fround(weightDecay * wv[i]));
     }),
   );
-  reg(KERNELS.sgdApply, ({ inputs: { w, buf }, backend, attrs }) =>
-    memory.output(backend, w.shape, [w, buf], ([wv, bv], out) => {
-      const learningRate = Math.fround(attrs.learningRate);
+  reg(KERNELS.sgdApply, ({ inputs: { w, buf, lr }, backend }) =>
+    memory.output(backend, w.shape, [w, buf, lr], ([wv, bv, lv], out) => {
+      const learningRate = lv[0];
       for (let i = 0; i < wv.length; i++) out[i] = wv[i] - Math.fround(bv[i] * learningRate);
     }),
   );

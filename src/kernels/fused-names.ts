@@ -24,15 +24,15 @@ export const KERNELS = {
   /** dy, x → dx of bnNonAffine (statistics recomputed from x), in one kernel. */
   bnNonAffineGrad: 'LabBatchNormNonAffineGrad',
   /**
-   * x [.., C], coefficients [7] or [G, 7], preluSlope [G·C], swishBeta [G], slopes, attr
-   * slopeOffsets (encodeIndices, G of them) → the mixed activation of G edges that read x, side by
-   * side in channels ([.., G·C]; G = 1: one edge's). Edge g's RReLU slope of element i is
-   * slopes[slopeOffsets[g] + i] (a window into the seeded pool, so no slice kernel), or slopes[0]
-   * when slopes has one element (evaluation's mean slope).
+   * x [.., C], coefficients [7] or [G, 7], preluSlope [G·C], swishBeta [G], slopes, offsets
+   * (int32 [G]) → the mixed activation of G edges that read x, side by side in channels
+   * ([.., G·C]; G = 1: one edge's). Edge g's RReLU slope of element i is slopes[offsets[g] + i]
+   * (a window into the seeded pool, so no slice kernel), or slopes[0] when slopes has one
+   * element (evaluation's mean slope).
    */
   mixForward: 'LabMixedActivation',
   /**
-   * dy, x, coefficients, preluSlope, swishBeta, slopes → [dx (the G edges' summed), [8, G·C]
+   * dy, x, coefficients, preluSlope, swishBeta, slopes, offsets → [dx (the G edges' summed), [8, G·C]
    * per-channel sums for the parameter gradients (MIX_STAT_ROWS)]: one pass over the data on cpu
    * and wasm, two programs on webgpu.
    */
@@ -46,10 +46,10 @@ export const KERNELS = {
   sumOfSquares: 'LabSumOfSquares',
   /** w, g, buf, scale [1] → PyTorch's momentum buffer μ·buf + (g·scale + wd·w) (first step: without μ·buf). */
   sgdMomentum: 'LabSgdMomentum',
-  /** w, buf → w − lr·buf. */
+  /** w, buf, lr [1] → w − lr·buf. */
   sgdApply: 'LabSgdApply',
   /**
-   * webgpu only. w (wrapping its [w; buf] buffer: packed-sgd.ts), g, scale [1] → w, after both
+   * webgpu only. w (wrapping its [w; buf] buffer: packed-sgd.ts), g, scale [1], lr [1] → w, after both
    * updates above in place, in one dispatch. Returns w (a reference, as Identity).
    */
   sgdPacked: 'LabSgdPacked',

@@ -331,33 +331,27 @@ function registerWebGpuBatchNorm(): void {
 /**
  * The mixed activation of G edges reading one x, side by side in channels (G = 1: one edge).
  * Group g: coefficients K[7g …], PReLU slopes A[gC …], Swish's B[g], RReLU slopes from the
- * pool at its offset (uniforms o0 … o3), or the one mean slope.
+ * pool at offset O[g], or the one mean slope. The offsets are an input, not uniforms: they change
+ * every step, and a compiled step (compiled-step.ts) writes inputs, never uniforms.
  */
 function registerWebGpuMixedActivation(): void {
-  const mixUniforms = 'groupChannels : i32, groups : i32, slopeCount : i32, o0 : i32, o1 : i32, o2 : i32, o3 : i32,';
-  const mixData = (groupChannels: number, groups: number, slopes: Info, offsets: string): Uniform[] => {
-    const o = decodeIndices(offsets);
-    if (o.length !== groups || groups > MAX_MIX_GROUPS)
-      throw new Error(`LabMixedActivation: ${o.length} slope offsets for ${groups} groups (at most ${MAX_MIX_GROUPS})`);
-    return [groupChannels, groups, sizeOf(slopes), o[0], o[1] ?? 0, o[2] ?? 0, o[3] ?? 0].map((v) => ({
-      type: 'int32',
-      data: [v],
-    }));
+  const mixUniforms = 'groupChannels : i32, groups : i32, slopeCount : i32,';
+  const mixData = (groupChannels: number, groups: number, slopes: Info, offsets: Info): Uniform[] => {
+    if (sizeOf(offsets) !== groups || groups > MAX_MIX_GROUPS)
+      throw new Error(
+        `LabMixedActivation: ${sizeOf(offsets)} slope offsets for ${groups} groups (at most ${MAX_MIX_GROUPS})`,
+      );
+    return [groupChannels, groups, sizeOf(slopes)].map((v) => ({ type: 'int32', data: [v] }));
   };
   const slopeOffsetOf = `
-    fn slopeOffsetOf(g : i32) -> i32 {
-      if (g == 0) { return uniforms.o0; }
-      if (g == 1) { return uniforms.o1; }
-      if (g == 2) { return uniforms.o2; }
-      return uniforms.o3;
-    }`;
+    fn slopeOffsetOf(g : i32) -> i32 { return O[g]; }`;
   const groupsOf = (swishBeta: Info) => swishBeta.shape[0];
-  reg(KERNELS.mixForward, ({ inputs: { x, coefficients, preluSlope, swishBeta, slopes }, backend, attrs }) => {
+  reg(KERNELS.mixForward, ({ inputs: { x, coefficients, preluSlope, swishBeta, slopes, offsets }, backend }) => {
     const groups = groupsOf(swishBeta);
     const c = channelsOf(x.shape);
     const program = elementwise(
       'lab_mixed_activation',
-      ['X', 'K', 'A', 'B', 'S'],
+      ['X', 'K', 'A', 'B', 'S', 'O'],
       mixOutputShape(x.shape, groups),
       `channels : i32, ${mixUniforms}`,
       `
@@ -374,20 +368,19 @@ function registerWebGpuMixedActivation(): void {
       setOutputAtIndex(index, value);`,
       slopeOffsetOf,
     );
-    return backend.runWebGPUProgram(program, [x, coefficients, preluSlope, swishBeta, slopes], 'float32', [
+    return backend.runWebGPUProgram(program, [x, coefficients, preluSlope, swishBeta, slopes, offsets], 'float32', [
       { type: 'int32', data: [groups * c] },
-      ...mixData(c, groups, slopes, attrs.slopeOffsets as unknown as string),
+      ...mixData(c, groups, slopes, offsets),
     ]);
   });
-  reg(KERNELS.mixGrad, ({ inputs: { dy, x, coefficients, preluSlope, swishBeta, slopes }, backend, attrs }) => {
+  reg(KERNELS.mixGrad, ({ inputs: { dy, x, coefficients, preluSlope, swishBeta, slopes, offsets }, backend }) => {
     const groups = groupsOf(swishBeta);
     const c = channelsOf(x.shape);
     const width = groups * c;
-    const offsets = attrs.slopeOffsets as unknown as string;
     // dx: each element sums its G edges' gradients.
     const program = elementwise(
       'lab_mixed_activation_grad',
-      ['G', 'X', 'K', 'A', 'B', 'S'],
+      ['G', 'X', 'K', 'A', 'B', 'S', 'O'],
       x.shape,
       `channels : i32, ${mixUniforms}`,
       `
@@ -415,7 +408,7 @@ function registerWebGpuMixedActivation(): void {
     // A workgroup per output channel (edge g's channel c of x) over the rows.
     const statsProgram = perChannel(
       'lab_mixed_activation_grad_stats',
-      ['G', 'X', 'A', 'B', 'S'],
+      ['G', 'X', 'A', 'B', 'S', 'O'],
       MIX_STAT_ROWS.length,
       width,
       names,
@@ -453,11 +446,11 @@ function registerWebGpuMixedActivation(): void {
       slopeOffsetOf,
     );
     return [
-      backend.runWebGPUProgram(program, [dy, x, coefficients, preluSlope, swishBeta, slopes], 'float32', [
+      backend.runWebGPUProgram(program, [dy, x, coefficients, preluSlope, swishBeta, slopes, offsets], 'float32', [
         { type: 'int32', data: [c] },
         ...mixData(c, groups, slopes, offsets),
       ]),
-      backend.runWebGPUProgram(statsProgram, [dy, x, preluSlope, swishBeta, slopes], 'float32', [
+      backend.runWebGPUProgram(statsProgram, [dy, x, preluSlope, swishBeta, slopes, offsets], 'float32', [
         { type: 'int32', data: [width] },
         { type: 'int32', data: [(sizeOf(x) / c) * width] },
         { type: 'float32', data: [0] },
@@ -559,45 +552,43 @@ function registerWebGpuOptimizer(): void {
     ]);
     return { ...out, shape: w.shape };
   });
-  reg(KERNELS.sgdApply, ({ inputs: { w, buf }, backend, attrs }) => {
+  // The learning rate is an input ([1]), not a uniform: it changes with the epoch, and a compiled
+  // step (compiled-step.ts) writes inputs, never uniforms.
+  reg(KERNELS.sgdApply, ({ inputs: { w, buf, lr }, backend }) => {
     const program = elementwise(
       'lab_sgd_apply',
-      ['W', 'M'],
+      ['W', 'M', 'L'],
       [sizeOf(w)],
-      'channels : i32, learningRate : f32,',
+      'channels : i32,',
       `
-      setOutputAtIndex(index, W[index] - M[index] * uniforms.learningRate);`,
+      setOutputAtIndex(index, W[index] - M[index] * L[0]);`,
     );
-    const out = backend.runWebGPUProgram(program, [w, buf], 'float32', [
-      { type: 'int32', data: [1] },
-      { type: 'float32', data: [attrs.learningRate] },
-    ]);
+    const out = backend.runWebGPUProgram(program, [w, buf, lr], 'float32', [{ type: 'int32', data: [1] }]);
     return { ...out, shape: w.shape };
   });
-  reg(KERNELS.sgdPacked, ({ inputs: { w, g, scale }, backend, attrs }) => {
+  reg(KERNELS.sgdPacked, ({ inputs: { w, g, scale, lr }, backend, attrs }) => {
     // In place: the output is w's own buffer, [w; buf] (packed-sgd.ts), so one dispatch updates
     // both halves, with the arithmetic of LabSgdMomentum and LabSgdApply.
     const data = packedData(backend, w, KERNELS.sgdPacked);
     const program = elementwise(
       'lab_sgd_packed',
-      ['G', 'K'],
+      ['G', 'K', 'L'],
       [sizeOf(w)],
-      'channels : i32, momentum : f32, weightDecay : f32, learningRate : f32,',
+      'channels : i32, momentum : f32, weightDecay : f32,',
       `
       let weight = result[index];
       let buf = uniforms.momentum * result[uniforms.size + index] + (G[index] * K[0] + uniforms.weightDecay * weight);
       result[uniforms.size + index] = buf;
-      result[index] = weight - buf * uniforms.learningRate;`,
+      result[index] = weight - buf * L[0];`,
     );
     backend.runWebGPUProgram(
       program,
-      [g, scale],
+      [g, scale, lr],
       'float32',
       [
         { type: 'int32', data: [1] },
         { type: 'float32', data: [attrs.momentum] },
         { type: 'float32', data: [attrs.weightDecay] },
-        { type: 'float32', data: [attrs.learningRate] },
       ],
       w,
     );

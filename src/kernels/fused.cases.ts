@@ -685,7 +685,9 @@ export async function checkPackedSgd(): Promise<void> {
   );
   // The kernel refuses a tensor that is not packed (it would write past the buffer's end).
   const loose = tf.variable(tf.ones([4]));
-  expect(() => fusedSgdPackedStep(loose, tf.ones([4]), tf.ones([1]), 0.1, 0.9, 0, false)).toThrow(/not packed/);
+  expect(() => fusedSgdPackedStep(loose, tf.ones([4]), tf.ones([1]), tf.tensor1d([0.1]), 0.9, 0, false)).toThrow(
+    /not packed/,
+  );
   loose.dispose();
   // Reads of other tensors are tfjs's own: a complex tensor reads all its values, and a packed
   // one's bytes are its own. A clone of packed weights would change with them: refused.

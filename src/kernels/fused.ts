@@ -107,9 +107,10 @@ export function fusedBatchNorm(
  * [positive, relu6, expm1, swish, leaky, prelu, rrelu], for G edges that read x at once:
  * coefficients [G, 7], preluSlope [G·C], swishBeta [G] give [.., G·C], the edges' activations side
  * by side in channels (coefficients [7], preluSlope [C] and a scalar swishBeta: one edge's).
- * RReLU's slopes: edge g's element i takes slopes[slopeOffsets[g] + i] (windows into the seeded
- * pool, read in place), or slopes[0] when there is one (evaluation's mean slope). The slopes are
- * constants: no gradient is made for them. The gradient is registered below (registerGradients).
+ * RReLU's slopes: edge g's element i takes slopes[offsets[g] + i] (windows into the seeded pool,
+ * read in place; `offsets` an int32 tensor with its values), or slopes[0] when there is one
+ * (evaluation's mean slope; no offsets). The slopes are constants: no gradient is made for them.
+ * The gradient is registered below (registerGradients).
  */
 export function fusedMixedActivation(
   x: tf.Tensor4D,
@@ -117,18 +118,25 @@ export function fusedMixedActivation(
   preluSlope: tf.Tensor1D,
   swishBeta: tf.Tensor,
   slopes: tf.Tensor1D,
-  slopeOffsets: number[] = [0],
+  offsets?: { tensor: tf.Tensor1D; values: number[] },
 ): tf.Tensor4D {
   const groups = coefficients.rank === 1 ? 1 : coefficients.shape[0];
-  if (groups > MAX_MIX_GROUPS || slopeOffsets.length !== groups)
-    throw new Error(
-      `fusedMixedActivation: ${slopeOffsets.length} slope offsets for ${groups} groups (at most ${MAX_MIX_GROUPS})`,
-    );
-  for (const offset of slopeOffsets)
-    if (slopes.size !== 1 && offset + x.size > slopes.size)
+  const count = offsets ? offsets.values.length : groups;
+  if (groups > MAX_MIX_GROUPS || count !== groups)
+    throw new Error(`fusedMixedActivation: ${count} slope offsets for ${groups} groups (at most ${MAX_MIX_GROUPS})`);
+  if (!offsets && slopes.size !== 1) throw new Error('fusedMixedActivation: a pool of slopes needs their offsets');
+  for (const offset of offsets?.values ?? [])
+    if (offset + x.size > slopes.size)
       throw new Error(`fusedMixedActivation: ${x.size} slopes from ${offset} overrun a pool of ${slopes.size}`);
-  const inputs = { x, coefficients, preluSlope, swishBeta: tf.reshape(swishBeta, [groups]), slopes };
-  return run(KERNELS.mixForward, inputs, { slopeOffsets: encodeIndices(slopeOffsets) }) as tf.Tensor4D;
+  const inputs = {
+    x,
+    coefficients,
+    preluSlope,
+    swishBeta: tf.reshape(swishBeta, [groups]),
+    slopes,
+    offsets: offsets?.tensor ?? tf.zeros([groups], 'int32'),
+  };
+  return run(KERNELS.mixForward, inputs) as tf.Tensor4D;
 }
 
 /** Σ x² of the tensors, as partial sums ([1] tensors) of MAX_SUM_INPUTS tensors each. */
@@ -144,20 +152,21 @@ export function fusedSumsOfSquares(tensors: tf.Tensor[]): tf.Tensor[] {
 
 /**
  * One SGD-with-momentum update of w (torch.optim.SGD): buf ← μ·buf + (g·scale + wd·w), or
- * without μ·buf on the first step; w ← w − lr·buf. Returns the new buffer and weights.
+ * without μ·buf on the first step; w ← w − lr·buf (lr: a one-element tensor, as it changes
+ * with the epoch). Returns the new buffer and weights.
  */
 export function fusedSgdStep(
   w: tf.Tensor,
   g: tf.Tensor,
   buf: tf.Tensor,
   scale: tf.Tensor,
-  learningRate: number,
+  lr: tf.Tensor,
   momentum: number,
   weightDecay: number,
   first: boolean,
 ): { buf: tf.Tensor; w: tf.Tensor } {
   const next = run(KERNELS.sgdMomentum, { w, g, buf, scale }, { momentum: first ? 0 : momentum, weightDecay });
-  return { buf: next, w: run(KERNELS.sgdApply, { w, buf: next }, { learningRate }) };
+  return { buf: next, w: run(KERNELS.sgdApply, { w, buf: next, lr }) };
 }
 
 /**
@@ -168,12 +177,12 @@ export function fusedSgdPackedStep(
   w: tf.Tensor,
   g: tf.Tensor,
   scale: tf.Tensor,
-  learningRate: number,
+  lr: tf.Tensor,
   momentum: number,
   weightDecay: number,
   first: boolean,
 ): tf.Tensor {
-  return run(KERNELS.sgdPacked, { w, g, scale }, { momentum: first ? 0 : momentum, weightDecay, learningRate });
+  return run(KERNELS.sgdPacked, { w, g, scale, lr }, { momentum: first ? 0 : momentum, weightDecay });
 }
 
 /**
@@ -394,16 +403,20 @@ function registerGradients(): void {
   });
   once({
     kernelName: KERNELS.mixForward,
-    inputsToSave: ['x', 'coefficients', 'preluSlope', 'swishBeta', 'slopes'],
-    gradFunc: (dy, [x, coefficients, preluSlope, swishBeta, slopes], attrs) => {
+    inputsToSave: ['x', 'coefficients', 'preluSlope', 'swishBeta', 'slopes', 'offsets'],
+    gradFunc: (dy, [x, coefficients, preluSlope, swishBeta, slopes, offsets]) => {
       // dx and the per-channel sums [8, G·C] in one kernel; then each parameter's gradient from
       // the sums, for the parameters being differentiated (β's coefficients in the
       // architecture step, PReLU's and Swish's parameters in the weights' step).
-      const [dx, perChannel] = runMulti(
-        KERNELS.mixGrad,
-        { dy: dy as tf.Tensor, x, coefficients, preluSlope, swishBeta, slopes },
-        attrs as Record<string, number>,
-      );
+      const [dx, perChannel] = runMulti(KERNELS.mixGrad, {
+        dy: dy as tf.Tensor,
+        x,
+        coefficients,
+        preluSlope,
+        swishBeta,
+        slopes,
+        offsets,
+      });
       const part = (index: number) => () =>
         run(KERNELS.mixParamGrad, { stats: perChannel, coefficients }, { part: index });
       // The slopes are a constant pool: never differentiated, so this is never called.
@@ -413,6 +426,7 @@ function registerGradients(): void {
         preluSlope: part(1),
         swishBeta: part(2),
         slopes: () => tf.zerosLike(slopes),
+        offsets: () => tf.zerosLike(offsets),
       };
     },
   });

@@ -14,17 +14,43 @@ import {
 import { TriLevelOptimizer, cosineLearningRate, type OptimizerState } from './optimizer';
 import { deriveGenotype, type Genotype } from './genotype';
 import { DEFAULT_KERNEL_OPTIONS, withKernelOptions, type KernelOptions } from '../kernels/options';
+import { stepInput } from '../kernels/step-values';
+import {
+  CompileRefused,
+  CompiledStep,
+  StepRecording,
+  compiledStepSupport,
+  describeRecording,
+  type StepDescription,
+} from '../kernels/compiled-step';
 
-/** How an engine computes (never what): the kernels it takes and whether edges run grouped. */
+/** How an engine computes (never what): the kernels it takes, whether edges run grouped, whether steps replay. */
 export interface EngineOptions extends KernelOptions {
   /** Run the convs of the edges leaving one state together (SupernetOptions.groupEdges). */
   groupEdges: boolean | 'auto';
+  /**
+   * webgpu: record one step's GPU work and replay it every step after (kernels/compiled-step.ts):
+   * the same numbers without tfjs's bookkeeping per dispatch. Elsewhere it changes nothing.
+   */
+  compiledStep: boolean;
 }
 
 export const DEFAULT_ENGINE_OPTIONS: Readonly<EngineOptions> = Object.freeze({
   ...DEFAULT_KERNEL_OPTIONS,
   groupEdges: 'auto' as const,
+  compiledStep: true,
 });
+
+/** How the last step ran: replayed from a record, or its code run (and why not replayed). */
+export interface CompiledStepStatus {
+  state: 'compiled' | 'uncompiled';
+  /** GPU programs a replay issues (compiled). */
+  dispatches: number;
+  /** How long recording the step took: its run, and making the record replayable. */
+  recordMilliseconds: number;
+  /** Why steps run uncompiled, or why the last record was made again; null when there is nothing to say. */
+  reason: string | null;
+}
 
 /** Anything that hands out batches in a reproducible, resumable order. */
 export interface BatchSource {
@@ -53,6 +79,8 @@ export interface SearchProgress {
    */
   recordMilliseconds: number;
   seconds: number;
+  /** How the step ran on webgpu (compiled or not, and why); null on the other backends. */
+  compiled: CompiledStepStatus | null;
 }
 
 export type SearchErrorCode = 'nan-loss' | 'bad-config' | 'bad-checkpoint';
@@ -98,6 +126,14 @@ export class SearchEngine {
   injectNaN = false;
   private readonly rng: Random;
   private opts: Readonly<EngineOptions>;
+  /** The replayable record of a step (webgpu), and the kind of step it holds (warm-up or not). */
+  private compiled: { step: CompiledStep; key: string } | null = null;
+  private compiledStatus: CompiledStepStatus | null = null;
+  /** Records refused in a row: after a few the engine stops trying, and says why. */
+  private refusals = 0;
+  /** Describe the next step's GPU work (tests compare a replay with a fresh recording). */
+  private describeNext = false;
+  private description: StepDescription | null = null;
 
   constructor(
     readonly config: SearchConfig,
@@ -127,11 +163,48 @@ export class SearchEngine {
   setOptions(options: Partial<EngineOptions>): void {
     this.opts = { ...this.opts, ...options };
     this.net.setGroupEdges(this.opts.groupEdges);
+    this.dropRecord('the engine options changed');
+    this.refusals = 0;
   }
 
-  /** Runs synchronous tfjs work (a step, a forward pass, a gradient) with this engine's kernel options. */
+  /**
+   * Runs synchronous tfjs work (a step, a forward pass, a gradient) with this engine's kernel
+   * options. On webgpu tfjs would run an op whose inputs are all small CPU tensors on the CPU:
+   * here every op runs on the GPU, so a compiled step, which replays GPU work only, and the
+   * uncompiled step compute the same ops in the same place.
+   */
   compute<T>(body: () => T): T {
-    return withKernelOptions(this.opts, body);
+    if (tf.getBackend() !== 'webgpu') return withKernelOptions(this.opts, body);
+    const forward = tf.env().getBool('WEBGPU_CPU_FORWARD');
+    tf.env().set('WEBGPU_CPU_FORWARD', false);
+    try {
+      return withKernelOptions(this.opts, body);
+    } finally {
+      tf.env().set('WEBGPU_CPU_FORWARD', forward);
+    }
+  }
+
+  /**
+   * Makes the next step describe what it issues on the GPU (kernels/compiled-step.ts's
+   * StepDescription), recorded as it runs or taken from the replay; webgpu only.
+   */
+  describeNextStep(): void {
+    this.describeNext = true;
+  }
+
+  /** What the step that describeNextStep() asked about issued. */
+  get lastStepDescription(): StepDescription | null {
+    return this.description;
+  }
+
+  /** GPU bytes the compiled step's record holds outside tfjs's accounting (0 without one). */
+  get compiledBytes(): number {
+    return this.compiled?.step.bytes ?? 0;
+  }
+
+  /** How the last step ran on webgpu (null elsewhere). */
+  get compiledStepStatus(): CompiledStepStatus | null {
+    return this.compiledStatus;
   }
 
   get epoch(): number {
@@ -157,37 +230,44 @@ export class SearchEngine {
     const trainBatch = this.data.train.next();
     const valBatch = this.data.val.next();
     const lr = this.learningRate();
-    const epoch = this.epoch;
-    const tensors = tf.tidy(() => ({
-      train: { x: tf.tensor4d(trainBatch.x, trainBatch.shape), y: tf.tensor1d(trainBatch.y, 'int32') },
-      val: { x: tf.tensor4d(valBatch.x, valBatch.shape), y: tf.tensor1d(valBatch.y, 'int32') },
-    }));
+    const updateArchitecture = this.epoch >= this.config.warmupEpochs;
+    const inputs = {
+      trainX: trainBatch.x,
+      trainY: trainBatch.y,
+      valX: valBatch.x,
+      valY: valBatch.y,
+    };
     if (this.injectNaN) {
       this.injectNaN = false;
-      const poisoned = tf.fill(tensors.train.x.shape, NaN) as tf.Tensor4D;
-      tensors.train.x.dispose();
-      tensors.train.x = poisoned;
+      inputs.trainX = new Float32Array(trainBatch.x.length).fill(NaN);
     }
-    const ctx = { training: true, rng: this.rng };
-    let losses;
-    try {
-      losses = this.compute(() =>
-        this.optimizer.step(tensors.train, tensors.val, lr, ctx, epoch >= this.config.warmupEpochs),
-      );
-    } finally {
-      tf.dispose([tensors.train.x, tensors.train.y, tensors.val.x, tensors.val.y]);
+    // A record holds one kind of step: with or without the architecture's update (warm-up).
+    const key = `architecture:${updateArchitecture}`;
+    const record = this.replayableRecord(key);
+    let values: { trainLoss: number; valLoss: number; valCorrect: number };
+    let recordMilliseconds: number;
+    if (record) {
+      this.compute(() => this.optimizer.weightOptimizer.prepare());
+      const replayed = record.replay(inputs);
+      recordMilliseconds = now() - started;
+      values = await replayed;
+      if (this.describeNext) this.description = record.describeReplay();
+      this.describeNext = false;
+      this.compiledStatus = { ...this.compiledStatus!, state: 'compiled', dispatches: record.dispatches };
+    } else {
+      ({ values, recordMilliseconds } = await this.runStepCode(
+        inputs,
+        trainBatch.shape,
+        valBatch.shape,
+        updateArchitecture,
+        key,
+      ));
     }
-    const recordMilliseconds = now() - started;
-    const [trainLoss, valLoss, valCorrect] = await Promise.all([
-      losses.trainLoss.data(),
-      losses.valLoss.data(),
-      losses.valCorrect.data(),
-    ]);
-    tf.dispose([losses.trainLoss, losses.valLoss, losses.valCorrect]);
-    if (!Number.isFinite(trainLoss[0]) || !Number.isFinite(valLoss[0]))
+    const { trainLoss, valLoss, valCorrect } = values;
+    if (!Number.isFinite(trainLoss) || !Number.isFinite(valLoss))
       throw new SearchError(
         'nan-loss',
-        `The loss became ${trainLoss[0]} at step ${this.step + 1} (train) / ${valLoss[0]} (validation): the search diverged. Resume from the last checkpoint with a lower learning rate.`,
+        `The loss became ${trainLoss} at step ${this.step + 1} (train) / ${valLoss} (validation): the search diverged. Resume from the last checkpoint with a lower learning rate.`,
       );
     this.step++;
     const ms = now() - started;
@@ -199,14 +279,124 @@ export class SearchEngine {
       stepsTotal: this.stepsTotal,
       stepsPerEpoch: this.stepsPerEpoch,
       learningRate: lr,
-      trainLoss: trainLoss[0],
-      valLoss: valLoss[0],
-      valAccuracy: valCorrect[0] / valBatch.shape[0],
-      imagesPerSecond: (images / ms) * 1000,
+      trainLoss,
+      valLoss,
+      valAccuracy: valCorrect / valBatch.shape[0],
+      imagesPerSecond: (images / Math.max(ms, 1e-3)) * 1000,
       stepMilliseconds: ms,
       recordMilliseconds,
       seconds: this.seconds,
+      compiled: this.compiledStatus,
     };
+  }
+
+  /**
+   * The step's code: the tri-level step on tensors of the batches. On webgpu with the compiled
+   * step on, from the second step (the first takes branches no later step takes), the step is
+   * recorded while it runs and made replayable afterwards.
+   */
+  private async runStepCode(
+    inputs: { trainX: Float32Array; trainY: Int32Array; valX: Float32Array; valY: Int32Array },
+    trainShape: number[],
+    valShape: number[],
+    updateArchitecture: boolean,
+    key: string,
+  ): Promise<{ values: { trainLoss: number; valLoss: number; valCorrect: number }; recordMilliseconds: number }> {
+    const started = now();
+    const describe = this.describeNext;
+    this.describeNext = false;
+    const support = (this.opts.compiledStep || describe) && tf.getBackend() === 'webgpu' ? compiledStepSupport() : null;
+    const compile = this.opts.compiledStep && this.step >= 1 && this.refusals < MAX_REFUSALS;
+    const record = support && 'backend' in support && (compile || describe);
+    // Packed SGD's repacking (after a checkpoint was read or restored) copies buffers: not part of the step.
+    if (record) this.compute(() => this.optimizer.weightOptimizer.prepare());
+    const recording = record
+      ? new StepRecording(support.backend, [...this.net.namedVariables(), ...this.optimizer.namedSlots()])
+      : null;
+    if (support && 'problem' in support)
+      this.compiledStatus = { state: 'uncompiled', dispatches: 0, recordMilliseconds: 0, reason: support.problem };
+    const ctx = { training: true, rng: this.rng };
+    const step = () => {
+      const batch = (x: Float32Array, y: Int32Array, shape: number[], name: string) => ({
+        x: stepInput<tf.Rank.R4>(`${name}X`, x, shape, 'float32'),
+        y: stepInput<tf.Rank.R1>(`${name}Y`, y, [y.length], 'int32'),
+      });
+      const train = batch(inputs.trainX, inputs.trainY, trainShape, 'train');
+      const val = batch(inputs.valX, inputs.valY, valShape, 'val');
+      try {
+        return this.optimizer.step(train, val, () => this.learningRate(), ctx, updateArchitecture);
+      } finally {
+        tf.dispose([train.x, train.y, val.x, val.y]);
+      }
+    };
+    const losses = this.compute(() => (recording ? recording.run(step) : step()));
+    const recordMilliseconds = now() - started;
+    const [trainLoss, valLoss, valCorrect] = await Promise.all([
+      losses.trainLoss.data(),
+      losses.valLoss.data(),
+      losses.valCorrect.data(),
+    ]);
+    tf.dispose([losses.trainLoss, losses.valLoss, losses.valCorrect]);
+    if (recording && describe) this.description = describeRecording(recording);
+    if (recording && compile) {
+      try {
+        const compiled = await CompiledStep.finalize(recording);
+        this.compiled = { step: compiled, key };
+        this.refusals = 0;
+        const reason = this.compiledStatus?.state === 'compiled' ? this.compiledStatus.reason : null;
+        this.compiledStatus = {
+          state: 'compiled',
+          dispatches: compiled.dispatches,
+          recordMilliseconds: recording.recordMilliseconds + (now() - started - recordMilliseconds),
+          reason,
+        };
+      } catch (e) {
+        if (!(e instanceof CompileRefused)) throw e;
+        this.refusals++;
+        this.compiledStatus = {
+          state: 'uncompiled',
+          dispatches: 0,
+          recordMilliseconds: 0,
+          reason: `the step cannot be compiled: ${e.message}${this.refusals >= MAX_REFUSALS ? ' (steps run uncompiled from now on)' : ''}`,
+        };
+      }
+    } else if (!this.opts.compiledStep && tf.getBackend() === 'webgpu')
+      this.compiledStatus = {
+        state: 'uncompiled',
+        dispatches: 0,
+        recordMilliseconds: 0,
+        reason: 'the compiled step is turned off',
+      };
+    return {
+      values: { trainLoss: trainLoss[0]!, valLoss: valLoss[0]!, valCorrect: valCorrect[0]! },
+      recordMilliseconds,
+    };
+  }
+
+  /** The record to replay this step with, or null (none yet, another kind of step, or stale: then dropped, saying why). */
+  private replayableRecord(key: string): CompiledStep | null {
+    if (!this.compiled) return null;
+    if (!this.opts.compiledStep) {
+      this.dropRecord('the compiled step was turned off');
+      return null;
+    }
+    const stale =
+      this.compiled.key !== key
+        ? `the step changed (${key.replace(':', ' update: ')})`
+        : this.compiled.step.staleReason();
+    if (stale) {
+      this.dropRecord(stale);
+      return null;
+    }
+    return this.compiled.step;
+  }
+
+  /** Frees the record; the next step runs its code and records again. */
+  private dropRecord(reason: string): void {
+    if (!this.compiled) return;
+    this.compiled.step.dispose();
+    this.compiled = null;
+    if (this.compiledStatus) this.compiledStatus = { ...this.compiledStatus, reason: `recorded again: ${reason}` };
   }
 
   /** Loss and accuracy of the supernet over some batches (no updates; batch-statistics BN). */
@@ -272,6 +462,7 @@ export class SearchEngine {
         `checkpoint: not a factorized-nas-checkpoint of version 1 or ${CHECKPOINT_VERSION}`,
       );
     const cp = saved.version === 1 ? this.upgradeVersion1(saved) : saved;
+    this.dropRecord('a checkpoint was restored');
     const byName = new Map(this.net.namedVariables().map((p) => [p.name, p.variable]));
     if (cp.variables.length !== byName.size)
       throw new SearchError(
@@ -332,12 +523,17 @@ export class SearchEngine {
   }
 
   dispose(): void {
+    this.compiled?.step.dispose();
+    this.compiled = null;
     // The network first: the optimiser then has no live weights to give buffers of their own
     // (webgpu's packed SGD would copy each one out of its packed buffer).
     this.net.dispose();
     this.optimizer.dispose();
   }
 }
+
+/** Records refused in a row before the engine stops recording (each costs a step's bookkeeping twice). */
+const MAX_REFUSALS = 3;
 
 function now(): number {
   return typeof performance !== 'undefined' ? performance.now() : Date.now();

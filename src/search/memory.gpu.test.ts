@@ -4,9 +4,9 @@
 // every op (C=2, 3 cells so 2 are reduction cells, batch 2, 8x8x3 images) launches ~12,000
 // kernels with the fused kernels (~50,000 before) and takes 25–50 s on the shared 2-core test
 // machine (4x4 images were no faster: per-kernel overhead dominates), so 200 steps would take
-// hours. What fits ~1.5 minutes: factorized, 1 warm-up step (it compiles the shaders) and 1 step
-// checked against it. A leak in a kernel or in the step repeats every step, so one step's growth
-// shows; numTensors and GPU bytes were measured constant from step 1 to 5. The train split is one
+// hours. What fits a few minutes: factorized, 2 warm-up steps (the first compiles the shaders, the
+// second is recorded as the compiled step) and 1 replayed step checked against them. A leak in a
+// kernel or in the step repeats every step, so one step's growth shows. The train split is one
 // batch, so the checked step starts a new epoch (learning rate, shuffle).
 // MEMORY_GPU_STEPS=200 npm run test:gpu -- src/search/memory.gpu.test.ts runs the issue's 200
 // steps, darts too: hours here; on a real GPU's Vulkan driver the step is bound by kernel
@@ -31,9 +31,9 @@ afterAll(() => {
   expect(failure?.message ?? null, 'a WebGPU error was reported during the steps').toBeNull();
 });
 
-const STEPS = Number(process.env.MEMORY_GPU_STEPS ?? 2);
-if (!(Number.isInteger(STEPS) && STEPS >= 2))
-  throw new Error(`MEMORY_GPU_STEPS: must be an integer >= 2, got ${process.env.MEMORY_GPU_STEPS}`);
+const STEPS = Number(process.env.MEMORY_GPU_STEPS ?? 3);
+if (!(Number.isInteger(STEPS) && STEPS >= 3))
+  throw new Error(`MEMORY_GPU_STEPS: must be an integer >= 3, got ${process.env.MEMORY_GPU_STEPS}`);
 const TIMEOUT_MS = Math.max(600_000, STEPS * 100_000);
 
 describe('webgpu memory over search steps', () => {

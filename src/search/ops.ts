@@ -6,6 +6,7 @@ import { ACTIVATIONS, type ActivationName } from './space';
 import type { Random } from '../util/random';
 import { MAX_ADDN_INPUTS } from '../kernels/fused-names';
 import { kernelOptions, type ConvFormulation } from '../kernels/options';
+import { stepInts } from '../kernels/step-values';
 import {
   fusedAddN,
   fusedBatchNorm,
@@ -518,15 +519,22 @@ const rreluNoise = new Map<string, tf.Tensor1D>();
  * Per-element RReLU slopes in [1/8, 1/3) for `size` elements. Drawing size fresh uniforms in JS
  * every step is too slow, so each size owns a seeded pool of 2·size uniforms and each call takes
  * a window at a random offset: per-element random slopes that differ every step, reproducible
- * from the seed, and identical on every backend.
+ * from the seed, and identical on every backend. The window is gathered at an offset held in a
+ * tensor (a per-step value: kernels/step-values.ts), not sliced at a constant one.
  */
 export function rreluSlopes(size: number, rng: Random): tf.Tensor1D {
-  const { pool, offset } = rreluSlopeWindow(size, rng);
-  return tf.slice(pool, [offset], [size]);
+  const offsets = rreluOffsets(size, 1, rng);
+  const window = cachedConstant(`rrelu-window:${size}`, () => tf.range(0, size, 1, 'int32'));
+  return tf.gather(rreluPool(size), tf.add(window, offsets.tensor));
 }
 
-/** The same draw as rreluSlopes, as the pool and the window's offset (the fused kernel reads it in place). */
-function rreluSlopeWindow(size: number, rng: Random): { pool: tf.Tensor1D; offset: number } {
+/** `count` windows' offsets into the pool of `size`-element windows (the fused kernel reads them in place). */
+function rreluOffsets(size: number, count: number, rng: Random): { tensor: tf.Tensor1D; values: number[] } {
+  return stepInts(() => Array.from({ length: count }, () => rng.int(size + 1)));
+}
+
+/** The seeded pool of 2·size slopes that windows of `size` elements are taken from. */
+function rreluPool(size: number): tf.Tensor1D {
   const key = `${tf.getBackend()}:${size}`;
   let pool = rreluNoise.get(key);
   if (!pool || pool.isDisposed) {
@@ -541,7 +549,7 @@ function rreluSlopeWindow(size: number, rng: Random): { pool: tf.Tensor1D; offse
     pool = tf.keep(tf.tensor1d(values));
     rreluNoise.set(key, pool);
   }
-  return { pool, offset: rng.int(size + 1) };
+  return pool;
 }
 
 /** RReLU's mean slope as a one-element tensor: its slope in evaluation (the fused kernels read slopes[0]). */
@@ -696,8 +704,8 @@ export function mixedActivationOf(
     if (!ctx.training) {
       return fusedMixedActivation(x, coefficients, params.preluSlope, params.swishBeta, meanRreluSlope());
     }
-    const { pool, offset } = rreluSlopeWindow(x.size, ctx.rng);
-    return fusedMixedActivation(x, coefficients, params.preluSlope, params.swishBeta, pool, [offset]);
+    const offsets = rreluOffsets(x.size, 1, ctx.rng);
+    return fusedMixedActivation(x, coefficients, params.preluSlope, params.swishBeta, rreluPool(x.size), offsets);
   }
   const drawn = ctx.training ? rreluSlopes(x.size, ctx.rng) : null;
   const slopes = drawn ? tf.reshape(drawn, x.shape) : tf.scalar((RRELU_LOWER + RRELU_UPPER) / 2);
@@ -789,23 +797,15 @@ export function groupedMixedActivation(
   const groups = coefficients.shape[0];
   if (!fusedKernelsActive()) throw new Error('groupedMixedActivation needs the fused kernels');
   if (!ctx.training) {
-    return fusedMixedActivation(
-      x,
-      coefficients,
-      preluSlope,
-      swishBeta,
-      meanRreluSlope(),
-      new Array<number>(groups).fill(0),
-    );
+    return fusedMixedActivation(x, coefficients, preluSlope, swishBeta, meanRreluSlope());
   }
-  const windows = Array.from({ length: groups }, () => rreluSlopeWindow(x.size, ctx.rng));
   return fusedMixedActivation(
     x,
     coefficients,
     preluSlope,
     swishBeta,
-    windows[0].pool,
-    windows.map((w) => w.offset),
+    rreluPool(x.size),
+    rreluOffsets(x.size, groups, ctx.rng),
   );
 }
 

@@ -9,6 +9,7 @@ import type { Supernet } from './supernet';
 import { sumTensors, type ForwardContext } from './ops';
 import { fusedKernelsActive, fusedSgdPackedStep, fusedSgdStep, fusedSumsOfSquares } from '../kernels/fused';
 import { PackedSgdBuffers, packedSgdSupported } from '../kernels/packed-sgd';
+import { stepEffect, stepScalar } from '../kernels/step-values';
 
 /** PyTorch CosineAnnealingLR(T_max = epochs, eta_min), stepped once per epoch as DARTS does. */
 export function cosineLearningRate(epoch: number, epochs: number, lrMax: number, lrMin: number): number {
@@ -65,6 +66,14 @@ abstract class SlotOptimizer {
     return this.slots.get(name)!.get(v)!;
   }
 
+  /** Every slot variable, named `prefix.slot.variable` (the same in every optimiser of a config). */
+  namedSlots(prefix: string): { name: string; variable: tf.Variable }[] {
+    const out: { name: string; variable: tf.Variable }[] = [];
+    for (const [slot, m] of this.slots)
+      this.vars.forEach((v, i) => out.push({ name: `${prefix}.${slot}.${i}`, variable: m.get(v)! }));
+    return out;
+  }
+
   async getState(): Promise<OptimizerState> {
     const slots: OptimizerState['slots'] = {};
     for (const [slot, m] of this.slots) {
@@ -109,33 +118,32 @@ export class SgdMomentum extends SlotOptimizer {
     super(vars, ['momentum']);
   }
 
-  /** gradScale: the gradient-clipping factor (clipScale), or null. */
-  apply(grads: Grads, learningRate: number, gradScale: tf.Scalar | null = null): void {
-    this.step++;
+  /**
+   * learningRate: a number, or a scalar tensor (the search's: stepScalar, as it changes with the
+   * epoch); gradScale: the gradient-clipping factor (clipScale), or null.
+   */
+  apply(grads: Grads, learningRate: number | tf.Scalar, gradScale: tf.Scalar | null = null): void {
+    stepEffect(() => this.step++);
     const fused = fusedKernelsActive();
-    const packed = fused && packedSgdSupported();
-    if (packed) {
-      this.packed ??= new PackedSgdBuffers((v) => this.slot('momentum', v));
-      this.packed.prepare(grads.keys());
-    } else this.packed?.syncSlots();
+    const packed = this.prepare(grads.keys());
     tf.tidy(() => {
+      const lr = typeof learningRate === 'number' ? tf.scalar(learningRate) : learningRate;
       if (fused) {
         const scale = gradScale ? tf.reshape(gradScale, [1]) : tf.ones([1]);
         for (const [v, g] of grads) {
           if (packed) {
             // 1 dispatch per variable, in place.
-            fusedSgdPackedStep(v, g, scale, learningRate, this.momentum, this.weightDecay, this.step === 1);
+            fusedSgdPackedStep(v, g, scale, lr, this.momentum, this.weightDecay, this.step === 1);
             continue;
           }
           // 2 kernels per variable instead of 7.
           const buf = this.slot('momentum', v);
-          const next = fusedSgdStep(v, g, buf, scale, learningRate, this.momentum, this.weightDecay, this.step === 1);
+          const next = fusedSgdStep(v, g, buf, scale, lr, this.momentum, this.weightDecay, this.step === 1);
           buf.assign(next.buf);
           v.assign(next.w);
         }
         return;
       }
-      const lr = tf.scalar(learningRate);
       for (const [v, raw] of grads) {
         const g = gradScale ? tf.mul(raw, gradScale) : raw;
         const d = this.weightDecay ? tf.add(g, tf.mul(v, this.weightDecay)) : g;
@@ -145,6 +153,21 @@ export class SgdMomentum extends SlotOptimizer {
         v.assign(tf.sub(v, tf.mul(next, lr)));
       }
     });
+  }
+
+  /**
+   * Makes ω and its momentum live where this step's update reads them: packed buffers on webgpu
+   * (copying what changed since the last update: packed-sgd.ts), or the slots. Called by apply,
+   * and before a compiled step replays (the record cannot hold these copies). Returns whether
+   * the update is packed.
+   */
+  prepare(vars: Iterable<tf.Variable> = this.vars): boolean {
+    const packed = fusedKernelsActive() && packedSgdSupported();
+    if (packed) {
+      this.packed ??= new PackedSgdBuffers((v) => this.slot('momentum', v));
+      this.packed.prepare(vars);
+    } else this.packed?.syncSlots();
+    return packed;
   }
 
   /** The momentum term DARTS's unrolled step uses: μ·buf (zero before the first step). */
@@ -192,12 +215,13 @@ export class Adam extends SlotOptimizer {
   }
 
   apply(grads: Grads): void {
-    this.step++;
-    const t = this.step;
-    const correction1 = 1 - Math.pow(this.beta1, t);
-    const correction2 = 1 - Math.pow(this.beta2, t);
-    const stepSize = this.learningRate / correction1;
     tf.tidy(() => {
+      // Per-step values (step-values.ts): the bias corrections change with the step count.
+      const stepSize = stepScalar(() => {
+        this.step++;
+        return this.learningRate / (1 - Math.pow(this.beta1, this.step));
+      });
+      const correction2 = stepScalar(() => 1 - Math.pow(this.beta2, this.step));
       for (const [v, g] of grads) {
         const d = this.weightDecay ? tf.add(g, tf.mul(v, this.weightDecay)) : g;
         const m = this.slot('m', v);
@@ -262,29 +286,33 @@ export class TriLevelOptimizer {
   }
 
   /**
-   * One search step. Returns kept scalar tensors the caller must dispose.
+   * One search step. Returns kept scalar tensors the caller must dispose. `learningRate` gives
+   * this step's (a per-step value: a compiled step asks it again on every replay).
    * updateArchitecture = false during warm-up epochs (ω only).
    */
   step(
     train: StepBatch,
     val: StepBatch,
-    learningRate: number,
+    learningRate: () => number,
     ctx: ForwardContext,
     updateArchitecture = true,
   ): StepLosses {
-    const trainLoss = this.weightStep(train, learningRate, ctx);
-    if (!updateArchitecture) {
-      const { valLoss, valCorrect } = tf.tidy(() => {
-        const logits = this.net.forward(val.x, ctx);
-        return { valLoss: tf.keep(crossEntropyOf(logits, val.y)), valCorrect: tf.keep(correctCount(logits, val.y)) };
-      });
+    const lr = stepScalar(learningRate);
+    try {
+      const trainLoss = this.weightStep(train, lr, ctx);
+      if (!updateArchitecture) {
+        const { valLoss, valCorrect } = tf.tidy(() => {
+          const logits = this.net.forward(val.x, ctx);
+          return { valLoss: tf.keep(crossEntropyOf(logits, val.y)), valCorrect: tf.keep(correctCount(logits, val.y)) };
+        });
+        return { trainLoss, valLoss, valCorrect };
+      }
+      const { valLoss, valCorrect } =
+        this.config.order === 2 ? this.unrolledArchStep(train, val, lr, ctx) : this.firstOrderArchStep(val, ctx);
       return { trainLoss, valLoss, valCorrect };
+    } finally {
+      lr.dispose();
     }
-    const { valLoss, valCorrect } =
-      this.config.order === 2
-        ? this.unrolledArchStep(train, val, learningRate, ctx)
-        : this.firstOrderArchStep(val, ctx);
-    return { trainLoss, valLoss, valCorrect };
   }
 
   /**
@@ -300,7 +328,7 @@ export class TriLevelOptimizer {
   }
 
   /** ω ← SGD step on the train batch (gradient clipped to the configured global norm). */
-  private weightStep(train: StepBatch, learningRate: number, ctx: ForwardContext): tf.Scalar {
+  private weightStep(train: StepBatch, learningRate: tf.Scalar, ctx: ForwardContext): tf.Scalar {
     return tf.tidy(() => {
       const { value, grads } = this.gradients(() => this.net.loss(train.x, train.y, ctx), this.weightVars);
       this.weightOptimizer.apply(grads, learningRate, clipScale(grads, this.config.gradClip));
@@ -342,7 +370,7 @@ export class TriLevelOptimizer {
   private unrolledArchStep(
     train: StepBatch,
     val: StepBatch,
-    xi: number,
+    xi: tf.Scalar,
     ctx: ForwardContext,
   ): { valLoss: tf.Scalar; valCorrect: tf.Scalar } {
     const archVars = [...this.alphaVars, ...this.betaVars];
@@ -410,6 +438,15 @@ export class TriLevelOptimizer {
       byVariable.set(v, g ?? tf.zerosLike(v));
     }
     return { value, grads: byVariable };
+  }
+
+  /** The optimisers' slot variables (momentum, Adam's moments), named alike in every search of a config. */
+  namedSlots(): { name: string; variable: tf.Variable }[] {
+    return [
+      ...this.weightOptimizer.namedSlots('weights'),
+      ...this.alphaOptimizer.namedSlots('alpha'),
+      ...(this.betaOptimizer?.namedSlots('beta') ?? []),
+    ];
   }
 
   async getState() {
