@@ -48,6 +48,26 @@ describe("the CPU side of a webgpu step (Dawn's null adapter)", () => {
     }
   });
 
+  it('--compare compiled: the replay issues the dispatches the step issues, and reports its recording', async () => {
+    const lines: string[] = [];
+    const result = await measureDispatchCost(
+      { channels: 4, layers: 3, modes: ['factorized'], steps: 1, compare: 'compiled' },
+      (line) => lines.push(line),
+    );
+    expect(result.rows.map((r) => [r.mode, r.variant])).toEqual([
+      ['factorized', ''],
+      ['factorized', 'uncompiled'],
+    ]);
+    const [compiled, plain] = result.rows;
+    expect(compiled!.dispatches).toBe(plain!.dispatches);
+    expect(compiled!.recordMilliseconds).toBeGreaterThan(0);
+    expect(plain!.recordMilliseconds).toBeNull();
+    expect(lines[0]).toMatch(
+      /^factorized: [\d.]+ ms a step, \d+ dispatches, [\d.]+ µs a dispatch, recorded in \d+ ms$/,
+    );
+    expect(lines[1]).toMatch(/^factorized \(uncompiled\): [\d.]+ ms a step, \d+ dispatches/);
+  });
+
   it("DARTS's second-order step saves the same: μ·buf is read from the packed buffers, with no copy back", async () => {
     const shape = { height: 8, width: 8, channels: 3, classes: 4 };
     const dataset = makeSyntheticDataset({ seed: 1, ...shape, trainCount: 16, testCount: 4 });
@@ -55,6 +75,8 @@ describe("the CPU side of a webgpu step (Dawn's null adapter)", () => {
       makeConfig({ mode: 'darts', channels: 4, layers: 3, batchSize: 2, order: 2, maxSteps: 10 }),
       shape,
       makeSearchStreams(dataset, { batchSize: 2, seed: 1 }),
+      // Counted by the kernels tfjs runs: every step runs its code.
+      { compiledStep: false },
     );
     const counts = async (packed: boolean) => {
       engine.setOptions({ packedSgd: packed });
@@ -109,6 +131,6 @@ describe("the CPU side of a webgpu step (Dawn's null adapter)", () => {
   it('names the features it can compare when given another', async () => {
     await expect(
       measureDispatchCost({ channels: 4, layers: 3, modes: ['darts'], steps: 1, compare: 'handles' }),
-    ).rejects.toThrow(/--compare: one of packed-sgd, fused, grouped/);
+    ).rejects.toThrow(/--compare: one of compiled, packed-sgd, fused, grouped/);
   });
 });

@@ -13,19 +13,24 @@ import { makeSearchStreams, makeSyntheticDataset } from '../data/index';
 import { countKernels } from './kernels';
 import { median } from './report';
 
-/** Features a run can compare on and off (engine options): each step alternates between the two. */
+/**
+ * Features a run can compare on and off, on one engine whose steps run their code (uncompiled):
+ * each step alternates between the two. `--compare compiled` instead runs a compiled and an
+ * uncompiled engine side by side, their steps interleaved.
+ */
 export const DISPATCH_COST_TOGGLES: Record<string, (on: boolean) => Partial<EngineOptions>> = {
   'packed-sgd': (on) => ({ packedSgd: on }),
   fused: (on) => ({ fused: on }),
   grouped: (on) => ({ groupEdges: on ? 'auto' : false }),
 };
+const COMPARISONS = ['compiled', ...Object.keys(DISPATCH_COST_TOGGLES)];
 
 export interface DispatchCostOptions {
   channels: number;
   layers: number;
   modes: SearchMode[];
   steps: number;
-  /** A key of DISPATCH_COST_TOGGLES, or '' for none. */
+  /** 'compiled', a key of DISPATCH_COST_TOGGLES, or '' for none. */
   compare: string;
 }
 
@@ -44,11 +49,20 @@ export function dispatchCostOptions(flags: Flags): DispatchCostOptions {
 
 export interface DispatchCostRow {
   mode: SearchMode;
-  /** 'on' / 'off' with a comparison, else ''. */
+  /** '' for the default (compiled) path; 'uncompiled', or 'on' / 'off' with a toggle. */
   variant: string;
   msPerStep: number;
   dispatches: number;
   microsecondsPerDispatch: number;
+  /** The compiled step: how long recording its step took (once, on the second step). */
+  recordMilliseconds: number | null;
+}
+
+interface Variant {
+  label: string;
+  engine: SearchEngine;
+  /** Before each timed step: set this variant's options (toggles share one engine). */
+  select?: () => Promise<void>;
 }
 
 export async function measureDispatchCost(
@@ -63,18 +77,9 @@ export async function measureDispatchCost(
   rows: DispatchCostRow[];
 }> {
   const { channels, layers, modes, steps, compare } = options;
-  const toggle = compare ? DISPATCH_COST_TOGGLES[compare] : undefined;
-  if (compare && !toggle)
-    throw new Error(
-      `--compare: one of ${Object.keys(DISPATCH_COST_TOGGLES).join(', ')}, got ${JSON.stringify(compare)}`,
-    );
+  if (compare && !COMPARISONS.includes(compare))
+    throw new Error(`--compare: one of ${COMPARISONS.join(', ')}, got ${JSON.stringify(compare)}`);
   if (!(steps >= 1)) throw new Error(`--steps: at least 1, got ${steps}`);
-  const variants: [string, boolean][] = toggle
-    ? [
-        ['on', true],
-        ['off', false],
-      ]
-    : [['', true]];
   const info = await useNullWebGpu();
   tf.env().set('PROD', true);
   const shape = { height: 16, width: 16, channels: 3, classes: 10 };
@@ -82,45 +87,75 @@ export async function measureDispatchCost(
   const rows: DispatchCostRow[] = [];
   for (const mode of modes) {
     const config = makeConfig({ mode, channels, layers, batchSize: 2, maxSteps: 4 * steps + 8 });
-    const engine = new SearchEngine(config, shape, makeSearchStreams(dataset, { batchSize: 2, seed: 1 }));
+    const engineWith = (engineOptions: Partial<EngineOptions>) =>
+      new SearchEngine(config, shape, makeSearchStreams(dataset, { batchSize: 2, seed: 1 }), engineOptions);
+    const toggle: ((on: boolean) => Partial<EngineOptions>) | undefined = Object.hasOwn(DISPATCH_COST_TOGGLES, compare)
+      ? DISPATCH_COST_TOGGLES[compare]
+      : undefined;
+    const variants: Variant[] = [];
+    if (toggle) {
+      const engine = engineWith({ compiledStep: false });
+      for (const on of [true, false])
+        variants.push({
+          label: on ? 'on' : 'off',
+          engine,
+          // After a switch the first step does the switch's own work (packed SGD copies its
+          // momentum in or out): it runs untimed.
+          select: async () => {
+            engine.setOptions(toggle(on));
+            await engine.runStep();
+          },
+        });
+    } else {
+      variants.push({ label: '', engine: engineWith({ compiledStep: true }) });
+      if (compare === 'compiled') variants.push({ label: 'uncompiled', engine: engineWith({ compiledStep: false }) });
+    }
+    const engines = [...new Set(variants.map((v) => v.engine))];
     try {
+      // Two untimed steps: the first compiles the shaders, the second is the one a compiled step records.
       const dispatches: number[] = [];
-      for (const [, on] of variants) {
-        if (toggle) engine.setOptions(toggle(on));
-        await engine.runStep(); // compiles this variant's programs
-        dispatches.push((await countKernels(() => engine.runStep())).launched);
+      const recorded: (number | null)[] = [];
+      for (const v of variants) {
+        await v.select?.();
+        await v.engine.runStep();
+        const status = (await v.engine.runStep()).compiled;
+        recorded.push(status?.state === 'compiled' ? status.recordMilliseconds : null);
+        dispatches.push(
+          status?.state === 'compiled' ? status.dispatches : (await countKernels(() => v.engine.runStep())).launched,
+        );
       }
       const times = variants.map(() => [] as number[]);
       for (let i = 0; i < steps; i++)
-        for (const [v, [, on]] of variants.entries()) {
-          // After a switch the first step does the switch's own work (packed SGD copies its
-          // momentum in or out): it runs untimed.
-          if (toggle) {
-            engine.setOptions(toggle(on));
-            await engine.runStep();
-          }
+        for (const [k, v] of variants.entries()) {
+          await v.select?.();
           const start = performance.now();
-          await engine.runStep();
-          times[v].push(performance.now() - start);
+          const p = await v.engine.runStep();
+          times[k]!.push(performance.now() - start);
+          if (v.label === '' && p.compiled?.state !== 'compiled')
+            throw new Error(`the compiled step did not replay: ${p.compiled?.reason ?? 'not on webgpu'}`);
         }
       const failure = info.failure();
       if (failure) throw new Error(`the null adapter reported an error (over its 512 MB?): ${failure.message}`);
-      for (const [v, [variant]] of variants.entries()) {
-        const msPerStep = median(times[v]);
-        const row = {
+      for (const [k, v] of variants.entries()) {
+        const msPerStep = median(times[k]!);
+        const row: DispatchCostRow = {
           mode,
-          variant,
+          variant: v.label,
           msPerStep,
-          dispatches: dispatches[v],
-          microsecondsPerDispatch: (1000 * msPerStep) / dispatches[v],
+          dispatches: dispatches[k]!,
+          microsecondsPerDispatch: (1000 * msPerStep) / dispatches[k]!,
+          recordMilliseconds: recorded[k]!,
         };
         rows.push(row);
+        const label = toggle ? ` (uncompiled, ${compare} ${v.label})` : v.label ? ` (${v.label})` : '';
+        const recording =
+          row.recordMilliseconds === null ? '' : `, recorded in ${row.recordMilliseconds.toFixed(0)} ms`;
         log(
-          `${mode}${variant ? ` (${compare} ${variant})` : ''}: ${msPerStep.toFixed(0)} ms a step, ${row.dispatches} dispatches, ${row.microsecondsPerDispatch.toFixed(1)} µs a dispatch`,
+          `${mode}${label}: ${msPerStep.toFixed(1)} ms a step, ${row.dispatches} dispatches, ${row.microsecondsPerDispatch.toFixed(1)} µs a dispatch${recording}`,
         );
       }
     } finally {
-      engine.dispose();
+      for (const engine of engines) engine.dispose();
     }
   }
   return { channels, layers, steps, compare, date: new Date().toISOString(), rows };

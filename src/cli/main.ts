@@ -52,8 +52,9 @@ const USAGE = `usage: npm run --silent lab -- COMMAND [--flags]
   bench           [--backend wasm|cpu|webgpu] [--sizes quick,paper] [--modes darts,factorized,nonfactorized] [--steps N] [--row-seconds N]
   parity          [--backend webgpu|wasm|cpu] [--search-steps 20]: every op, gradient and a short search
                   against the cpu reference; exits 1 when a check fails
-  dispatch-cost   [--channels 16] [--layers 8] [--modes darts,factorized] [--steps 8] [--compare packed-sgd|fused|grouped]:
-                  the CPU side of a webgpu step, on Dawn's null adapter (no GPU runs anything)`;
+  dispatch-cost   [--channels 16] [--layers 8] [--modes darts,factorized] [--steps 8] [--compare compiled|packed-sgd|fused|grouped]:
+                  the CPU side of a webgpu step (compiled, the default; --compare compiled adds the
+                  uncompiled step), on Dawn's null adapter (no GPU runs anything)`;
 
 async function main(argv: string[]): Promise<unknown> {
   const [command, ...rest] = argv;
