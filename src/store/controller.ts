@@ -453,6 +453,7 @@ export async function startSearch(options: { fromCheckpoint?: boolean; resumeRun
     fromCheckpoint: options.fromCheckpoint,
     resumeRunId: options.resumeRunId,
     checkpointEverySteps: setup.checkpointEvery,
+    compiledStep: setup.compiledStep,
   });
 }
 

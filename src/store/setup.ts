@@ -33,6 +33,8 @@ export interface Setup {
   config: SearchConfig;
   /** Checkpoint every this many steps (kept with the stored run); 0: every minute. */
   checkpointEvery: number;
+  /** webgpu: record one step and replay it every step after (the default); false runs each step's code. */
+  compiledStep: boolean;
   /** How "Re-train" trains a genotype (same data set and backend as the search). */
   retrain: RetrainSetup;
 }
@@ -221,6 +223,7 @@ export function defaultSetup(): Setup {
     backend: 'auto',
     config: { ...QUICK_DEMO_CONFIG },
     checkpointEvery: 0,
+    compiledStep: true,
     retrain: { ...DEFAULT_RETRAIN },
   };
 }
@@ -505,6 +508,7 @@ export function encodeSetup(setup: Setup): string {
   }
   p.set('backend', setup.backend);
   if (setup.checkpointEvery > 0) p.set('ckptSteps', String(setup.checkpointEvery));
+  if (!setup.compiledStep) p.set('compiled', '0');
   for (const f of CONFIG_FIELDS) p.set(f.key, String(setup.config[f.key]));
   if (setup.config.fixedBeta) p.set('fixedBeta', encodeBeta(setup.config.fixedBeta));
   // Re-training settings only where they differ from the defaults (older links stay as they were).
@@ -565,6 +569,11 @@ export function decodeSetup(hash: string, base: Setup = defaultSetup()): Decoded
     const n = Number(ckpt);
     if (Number.isInteger(n) && n >= 0) setup.checkpointEvery = n;
     else warnings.push(`ckptSteps: "${ckpt}" is not a non-negative integer`);
+  }
+  const compiled = p.get('compiled');
+  if (compiled !== null) {
+    if (compiled === '0' || compiled === '1') setup.compiledStep = compiled === '1';
+    else warnings.push(`compiled: "${compiled}" is not 0 or 1`);
   }
   const config = setup.config as unknown as Record<string, unknown>;
   for (const f of CONFIG_FIELDS) {

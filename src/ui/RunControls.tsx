@@ -11,6 +11,13 @@ import {
 } from '../store/controller';
 import { formatDuration, formatNumber } from './labels';
 
+/** The status line's word on the compiled step (webgpu): how the steps run, and why they do not replay. */
+export function compiledText(c: NonNullable<NonNullable<LabState['progress']>['compiled']>): string {
+  if (c.state === 'compiled')
+    return `Compiled step: ${c.dispatches.toLocaleString('en-US')} dispatches, recorded in ${Math.round(c.recordMilliseconds).toLocaleString('en-US')} ms${c.reason ? ` (${c.reason})` : ''}.`;
+  return `Uncompiled step: ${c.reason ?? 'every step runs its code'}.`;
+}
+
 export function statusText(s: Pick<LabState, 'phase' | 'backend' | 'progress' | 'done' | 'error' | 'setup'>): string {
   const b = s.backend;
   const backend = b ? `${b.backend}${b.fallbackReason ? ` (${b.fallbackReason})` : ''}` : null;
@@ -42,6 +49,7 @@ export function statusText(s: Pick<LabState, 'phase' | 'backend' | 'progress' | 
 export function RunControls() {
   const phase = useLab((s) => s.phase);
   const progress = useLab((s) => s.progress);
+  const compiled = progress?.compiled ?? null;
   const backend = useLab((s) => s.backend);
   const done = useLab((s) => s.done);
   const error = useLab((s) => s.error);
@@ -164,6 +172,7 @@ export function RunControls() {
       <p role="status" className={`status ${phase}`} data-phase={phase} data-backend={backend?.backend ?? ''}>
         {status}
         {backend?.adapter && <span className="adapter"> WebGPU adapter: {backend.adapter}.</span>}
+        {compiled && <span className="compiled-step"> {compiledText(compiled)}</span>}
         {storageWarning && <span className="storage-warning"> Runs are not saved: {storageWarning}</span>}
       </p>
       {checkpointProblem && (

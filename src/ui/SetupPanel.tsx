@@ -80,6 +80,19 @@ export function SetupPanel() {
         options={BACKEND_CHOICES.map((b) => ({ value: b, label: BACKEND_LABELS[b] ?? b }))}
         help="Where tfjs runs the search, in a Web Worker."
       />
+      <div className="field checkbox">
+        <input
+          id="compiled-step"
+          type="checkbox"
+          checked={setup.compiledStep}
+          onChange={(e) => setSetup((s) => ({ ...s, compiledStep: e.target.checked }))}
+        />
+        <label htmlFor="compiled-step">Compiled step</label>
+        <small>
+          WebGPU: the second step is recorded and replayed from then on, without tfjs&apos;s work per GPU program (the
+          same numbers). Off: every step runs its code.
+        </small>
+      </div>
       <SynField
         label="Checkpoint every (steps)"
         value={setup.checkpointEvery}

@@ -6,6 +6,7 @@ import type { SearchConfig } from '../search/space';
 import type { TrainConfig, TrainPresetName } from '../retrain/train-config';
 import type { ArchSnapshot, MetricRow, RunProblem, RunRecord, RunSummary } from '../runs/store';
 import type { RawArchWeights } from '../search/supernet';
+import type { CompiledStepStatus } from '../search/engine';
 import type { AdapterInfo, BackendChoice } from '../platform/backends';
 
 export type { AdapterInfo, BackendChoice };
@@ -58,6 +59,8 @@ export interface StartMessage {
   resumeRunId?: string;
   /** Take a checkpoint every this many steps; 0 or absent: every minute. */
   checkpointEverySteps?: number;
+  /** webgpu: record one step and replay it (the default); false runs every step's code. */
+  compiledStep?: boolean;
 }
 
 /** Re-trains a genotype's discrete network from scratch (DARTS's train.py recipe, by preset). */
@@ -142,6 +145,8 @@ export interface ProgressMessage {
   stepMilliseconds: number;
   /** The step's synchronous part (SearchProgress.recordMilliseconds): on webgpu and webgl, its CPU side. */
   recordMilliseconds: number;
+  /** webgpu: whether the step was replayed from a record (and why not, or why recorded again). */
+  compiled: CompiledStepStatus | null;
   seconds: number;
   trainLoss: number;
   valLoss: number;

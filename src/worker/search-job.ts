@@ -185,6 +185,7 @@ export class SearchJob {
       config,
       { height: dataset.height, width: dataset.width, channels: dataset.channels, classes: dataset.classNames.length },
       { train: streams.train, val: streams.val },
+      { compiledStep: msg.compiledStep ?? true },
     );
     this.engine = engine;
     const history = await this.startFrom(msg, engine);
@@ -514,6 +515,7 @@ function progressFields(p: SearchProgress) {
     imagesPerSecond: p.imagesPerSecond,
     stepMilliseconds: p.stepMilliseconds,
     recordMilliseconds: p.recordMilliseconds,
+    compiled: p.compiled,
     seconds: p.seconds,
     trainLoss: p.trainLoss,
     valLoss: p.valLoss,
