@@ -89,6 +89,16 @@ describe('setup ↔ URL hash', () => {
     expect(warnings.join(' ')).toMatch(/backend/);
   });
 
+  it('keeps the compiled step off in the link only when it is off', () => {
+    expect(new URLSearchParams(encodeSetup(defaultSetup())).has('compiled')).toBe(false);
+    const off = { ...defaultSetup(), compiledStep: false };
+    expect(new URLSearchParams(encodeSetup(off)).get('compiled')).toBe('0');
+    expect(decodeSetup(encodeSetup(off)).setup.compiledStep).toBe(false);
+    const { setup, warnings } = decodeSetup('#compiled=maybe');
+    expect(setup.compiledStep).toBe(true);
+    expect(warnings).toEqual(['compiled: "maybe" is not 0 or 1']);
+  });
+
   it('falls back to the built-in data set for a link made with own files', () => {
     const setup = { ...defaultSetup(), dataset: 'files' as const, files: ['cifar-10-binary.tar.gz'] };
     const { setup: back, warnings } = decodeSetup(encodeSetup(setup));
