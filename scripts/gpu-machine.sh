@@ -50,9 +50,12 @@ log "node $($NODE --version), VK_DRIVER_FILES=${VK_DRIVER_FILES:-default}"
 ROW=${ROW_SECONDS:-40}
 phase webgpu-darts 100 webgpu-darts.json $NODE $G/lab.mjs bench --backend webgpu --sizes paper --modes darts --paper-steps "$STEPS" --row-seconds "$ROW"
 phase webgpu-factorized 170 webgpu-factorized.json $NODE $G/lab.mjs bench --backend webgpu --sizes paper --modes factorized --paper-steps "$STEPS" --row-seconds "$ROW"
-# The same steps' CPU side alone (Dawn's null adapter runs no command): next to the rows above,
-# it says how much of the lab's step is dispatch on this host's CPU and how much the GPU.
-phase dispatch-cost 60 dispatch-cost.json $NODE $G/lab.mjs dispatch-cost --steps 5
+# The same steps' CPU side alone (Dawn's null adapter runs no command), compiled (the default)
+# and uncompiled: next to the rows above, how much of the lab's step is this host's CPU.
+phase dispatch-cost 90 dispatch-cost.json $NODE $G/lab.mjs dispatch-cost --steps 5 --compare compiled
+# The compiled step against the uncompiled one in every mode, 20 steps: what each step issues,
+# and the losses and weights bit for bit on this GPU.
+phase compiled-check 150 compiled-check.json $NODE $G/lab.mjs compiled-check --steps 20
 # PyTorch in float32 (tfjs has no TF32), then with its default TF32 convolutions.
 [ -n "${SKIP_PYTORCH:-}" ] || phase pytorch 60 pytorch.json python3 bench/pytorch_supernet.py --device cuda --steps 10 --fp32 --modes darts,factorized
 [ -n "${SKIP_PYTORCH:-}" ] || phase pytorch-tf32 40 pytorch-tf32.json python3 bench/pytorch_supernet.py --device cuda --steps 10 --modes darts,factorized

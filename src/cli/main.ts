@@ -33,6 +33,7 @@ import { evalBatches, makeSearchStreams, type Dataset } from '../data/index';
 import { runBench } from '../bench/node-bench';
 import { runParity } from './parity';
 import { dispatchCostOptions, measureDispatchCost } from '../bench/dispatch-cost';
+import { runCompiledCheck } from '../bench/compiled-check';
 
 // The cpu backend's "install tfjs-node" banner would only confuse a CLI user.
 tf.env().set('PROD', true);
@@ -52,6 +53,9 @@ const USAGE = `usage: npm run --silent lab -- COMMAND [--flags]
   bench           [--backend wasm|cpu|webgpu] [--sizes quick,paper] [--modes darts,factorized,nonfactorized] [--steps N] [--row-seconds N]
   parity          [--backend webgpu|wasm|cpu] [--search-steps 20]: every op, gradient and a short search
                   against the cpu reference; exits 1 when a check fails
+  compiled-check  [--null] [--steps 20] [--modes M,M]: the compiled webgpu step against the uncompiled
+                  one in every mode (what each step issues; with a device that runs the work, the
+                  losses and weights bit for bit); exits 1 when they differ
   dispatch-cost   [--channels 16] [--layers 8] [--modes darts,factorized] [--steps 8] [--compare compiled|packed-sgd|fused|grouped]:
                   the CPU side of a webgpu step (compiled, the default; --compare compiled adds the
                   uncompiled step), on Dawn's null adapter (no GPU runs anything)`;
@@ -84,6 +88,22 @@ async function main(argv: string[]): Promise<unknown> {
       if (!report.passed) {
         process.stdout.write(JSON.stringify(report) + '\n');
         throw new Error(`parity failed on ${report.backend}: ${report.deviceError ?? report.failed.join('; ')}`);
+      }
+      return report;
+    }
+    case 'compiled-check': {
+      const report = await runCompiledCheck(flags);
+      if (!report.passed) {
+        process.stdout.write(JSON.stringify(report) + '\n');
+        throw new Error(
+          `the compiled step differs from the uncompiled one: ${
+            report.deviceError ??
+            report.rows
+              .filter((r) => !r.ok)
+              .map((r) => r.mode)
+              .join(', ')
+          }`,
+        );
       }
       return report;
     }
