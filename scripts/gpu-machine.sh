@@ -41,23 +41,25 @@ fi
 { nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv; $NODE --version; nproc; } > "$OUT/machine.txt" 2>&1
 log "node $($NODE --version), VK_DRIVER_FILES=${VK_DRIVER_FILES:-default}"
 
-# The comparison the issue asks for first (the lab's paper-size step and PyTorch's), then
-# parity, then the costly non-factorized rows. Each bench row stops timing after ROW_SECONDS
-# (checked between steps, so a row runs at most one step, or one split sample, past it) and
-# reports what it timed: a killed phase would print nothing. About 21,000 dispatches a
-# factorized paper-size step, at the ~100 µs each seen on the H200 through Dawn's Node binding,
-# is ~2-4 s a step. Factorized is two rows (joint and sequential architecture updates).
+# First the question a lent GPU must answer (is the lab's paper-size step, compiled by default,
+# faster than PyTorch eager's on this GPU?), then what the compiled step buys and whether it
+# computes the same, then parity and the costly non-factorized rows. Each bench row stops timing
+# after ROW_SECONDS (checked between steps, so a row runs at most one step, or one split sample,
+# past it) and reports what it timed: a killed phase would print nothing. Factorized is two rows
+# (joint and sequential architecture updates).
 ROW=${ROW_SECONDS:-40}
 phase webgpu-darts 100 webgpu-darts.json $NODE $G/lab.mjs bench --backend webgpu --sizes paper --modes darts --paper-steps "$STEPS" --row-seconds "$ROW"
 phase webgpu-factorized 170 webgpu-factorized.json $NODE $G/lab.mjs bench --backend webgpu --sizes paper --modes factorized --paper-steps "$STEPS" --row-seconds "$ROW"
-# The same steps' CPU side alone (Dawn's null adapter runs no command), compiled (the default)
-# and uncompiled: next to the rows above, how much of the lab's step is this host's CPU.
-phase dispatch-cost 90 dispatch-cost.json $NODE $G/lab.mjs dispatch-cost --steps 5 --compare compiled
+# PyTorch in float32 (tfjs has no TF32).
+[ -n "${SKIP_PYTORCH:-}" ] || phase pytorch 60 pytorch.json python3 bench/pytorch_supernet.py --device cuda --steps 10 --fp32 --modes darts,factorized
 # The compiled step against the uncompiled one in every mode, 20 steps: what each step issues,
 # and the losses and weights bit for bit on this GPU.
 phase compiled-check 150 compiled-check.json $NODE $G/lab.mjs compiled-check --steps 20
-# PyTorch in float32 (tfjs has no TF32), then with its default TF32 convolutions.
-[ -n "${SKIP_PYTORCH:-}" ] || phase pytorch 60 pytorch.json python3 bench/pytorch_supernet.py --device cuda --steps 10 --fp32 --modes darts,factorized
+# The same step uncompiled (each step runs its code): what the compiled step buys on this GPU.
+phase webgpu-uncompiled 120 webgpu-uncompiled.json $NODE $G/lab.mjs bench --backend webgpu --sizes paper --modes darts,factorized --paper-steps "$STEPS" --row-seconds "$ROW" --no-compiled --no-split
+# The steps' CPU side alone (Dawn's null adapter runs no command), compiled and uncompiled.
+phase dispatch-cost 90 dispatch-cost.json $NODE $G/lab.mjs dispatch-cost --steps 5 --compare compiled
+# PyTorch with its default TF32 convolutions.
 [ -n "${SKIP_PYTORCH:-}" ] || phase pytorch-tf32 40 pytorch-tf32.json python3 bench/pytorch_supernet.py --device cuda --steps 10 --modes darts,factorized
 phase parity 90 parity-webgpu.json $NODE $G/lab.mjs parity --backend webgpu --search-steps 20
 phase webgpu-nonfactorized 100 webgpu-nonfactorized.json $NODE $G/lab.mjs bench --backend webgpu --sizes paper --modes nonfactorized --paper-steps "$STEPS" --row-seconds "$ROW"

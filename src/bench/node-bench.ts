@@ -21,6 +21,8 @@ export async function runBench(flags: Flags) {
   const skipNonfactorizedPaper = !flags.bool('full');
   // --no-fused: tfjs's own kernels only (composite ops), to measure what the fused kernels buy.
   const fused = !flags.bool('no-fused');
+  // --no-compiled: every webgpu step runs its code (the compiled step off), to measure what it buys.
+  const compiledStep = !flags.bool('no-compiled');
   // --no-split: no forward and forward/backward passes timed apart (minutes of a software GPU's time).
   const split = !flags.bool('no-split');
   flags.assertAllUsed();
@@ -39,7 +41,7 @@ export async function runBench(flags: Flags) {
             steps: size === 'paper' ? paperSteps : steps,
             split,
             budgetSeconds: rowSeconds,
-            engine: { fused },
+            engine: { fused, compiledStep },
           });
           process.stderr.write(
             `${row.backend} ${row.size} ${row.mode}${mode === 'factorized' ? ` (${archUpdate})` : ''}: ${row.msPerStep.toFixed(0)} ms/step, ${row.imagesPerSecond.toFixed(1)} img/s\n`,
@@ -65,6 +67,7 @@ export async function runBench(flags: Flags) {
     backend: backendName,
     adapterInfo: info.adapterInfo,
     fusedKernels: fused,
+    compiledStep,
     date: new Date().toISOString(),
     rows,
     failures,

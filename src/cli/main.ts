@@ -50,7 +50,7 @@ const USAGE = `usage: npm run --silent lab -- COMMAND [--flags]
                   --eval-images N (default 1000) test images to score the final supernet on
   train           --genotype FILE --dataset NAME|PATH [--preset quick|full] [--epochs N] [--steps N]
   export-pytorch  --genotype FILE --out model.py
-  bench           [--backend wasm|cpu|webgpu] [--sizes quick,paper] [--modes darts,factorized,nonfactorized] [--steps N] [--row-seconds N]
+  bench           [--backend wasm|cpu|webgpu] [--sizes quick,paper] [--modes darts,factorized,nonfactorized] [--steps N] [--row-seconds N] [--no-compiled]
   parity          [--backend webgpu|wasm|cpu] [--search-steps 20]: every op, gradient and a short search
                   against the cpu reference; exits 1 when a check fails
   compiled-check  [--null] [--steps 20] [--modes M,M]: the compiled webgpu step against the uncompiled
