@@ -15,7 +15,8 @@ import { RunControls } from './RunControls';
 import { RunsPanel } from './RunsPanel';
 import { SetupPanel } from './SetupPanel';
 import { TrainingCurves } from './TrainingCurves';
-import { AlphaHeatmaps, BetaHeatmaps } from './WeightsPanels';
+import { AlphaHeatmaps, BetaHeatmaps, ColourScaleSelect } from './WeightsPanels';
+import { AlphaOverTime, BetaOverTime, EdgeEntropy, GenotypeChanges } from './WeightsOverTime';
 
 function hasFiles(e: DragEvent): boolean {
   return Array.from(e.dataTransfer?.types ?? []).includes('Files');
@@ -90,6 +91,7 @@ export function App() {
             <RunControls />
           </ErrorBoundary>
           <ErrorBanner />
+          <ColourScaleSelect />
           <div className="weights-row">
             <ErrorBoundary name="The α heatmaps">
               <AlphaHeatmaps />
@@ -104,6 +106,20 @@ export function App() {
           <ErrorBoundary name="The cell diagrams">
             <Cells />
           </ErrorBoundary>
+          <div className="history-row">
+            <ErrorBoundary name="The α chart">
+              <AlphaOverTime />
+            </ErrorBoundary>
+            <ErrorBoundary name="The β chart">
+              <BetaOverTime />
+            </ErrorBoundary>
+            <ErrorBoundary name="The entropy chart">
+              <EdgeEntropy />
+            </ErrorBoundary>
+            <ErrorBoundary name="The genotype timeline">
+              <GenotypeChanges />
+            </ErrorBoundary>
+          </div>
           <div className="bottom-row">
             <ErrorBoundary name="The training curves">
               <TrainingCurves />

@@ -1,11 +1,53 @@
-// The α and β heatmap regions: normal and reduction cell side by side, the viewed snapshot.
-import { useMemo } from 'react';
+// The α and β heatmap regions: normal and reduction cell side by side, the viewed snapshot, in
+// the colour scale the user picked; clicking a row (or Enter on it) picks the edge the time
+// charts follow.
+import { useId, useMemo } from 'react';
 import { Heatmap, type HeatmapPanel } from './Heatmap';
+import { COLOUR_SCALES, COLOUR_SCALE_LABELS, useView, type ColourScale } from '../store/view';
 import { alphaColumns, BETA_COLUMNS, EDGE_NAMES } from './labels';
 import { keptMarks, useViewed } from './derived';
 
+/** The "Colour scale" select the α and β heatmaps share. */
+export function ColourScaleSelect() {
+  const id = useId();
+  const scale = useView((s) => s.colourScale);
+  const setScale = useView((s) => s.setColourScale);
+  return (
+    <div className="colour-scale">
+      <label htmlFor={id}>Colour scale</label>
+      <select id={id} value={scale} onChange={(e) => setScale(e.target.value as ColourScale)}>
+        {COLOUR_SCALES.map((s) => (
+          <option key={s} value={s}>
+            {COLOUR_SCALE_LABELS[s]}
+          </option>
+        ))}
+      </select>
+      <small>
+        {scale === 'deviation'
+          ? 'weight − 1/k: green above uniform, purple below (moves from the first steps)'
+          : scale === 'rank'
+            ? 'rank of each candidate within its edge (1: strongest)'
+            : 'the softmax weight itself'}
+      </small>
+    </div>
+  );
+}
+
+/** The heatmaps' colour scale and the edge picked for the time charts. */
+function useHeatmapView() {
+  const scale = useView((s) => s.colourScale);
+  const chosen = useView((s) => s.chosenEdge);
+  const chooseEdge = useView((s) => s.chooseEdge);
+  return {
+    scale,
+    selectedRow: { panel: chosen.cell, row: chosen.edge },
+    onSelectRow: (cell: 'normal' | 'reduce', edge: number) => chooseEdge({ cell, edge }),
+  };
+}
+
 export function AlphaHeatmaps() {
   const { snapshot, config, genotype, live } = useViewed();
+  const view = useHeatmapView();
   const columns = useMemo(() => alphaColumns(config.mode), [config.mode]);
   const panels = useMemo<HeatmapPanel[]>(() => {
     const marks = keptMarks(genotype, config);
@@ -39,14 +81,19 @@ export function AlphaHeatmaps() {
         columnKind="op"
         caption="Softmax of α per edge"
         step={snapshot.step}
+        {...view}
       />
-      <p className="hint">Rows: the 14 edges (input → node). Outlined: the op each kept edge takes.</p>
+      <p className="hint">
+        Rows: the 14 edges (input → node). Outlined: the op each kept edge takes. Click a row (or Enter on it) to follow
+        that edge over time.
+      </p>
     </section>
   );
 }
 
 export function BetaHeatmaps() {
   const { snapshot, config, genotype, live } = useViewed();
+  const view = useHeatmapView();
   const panels = useMemo<HeatmapPanel[] | null>(() => {
     if (!snapshot.betaNormal || !snapshot.betaReduce) return null;
     const marks = keptMarks(genotype, config);
@@ -91,6 +138,7 @@ export function BetaHeatmaps() {
           columnKind="activation"
           caption="Softmax of β per edge"
           step={snapshot.step}
+          {...view}
         />
       ) : (
         <p className="empty">Non-factorized mode has no β: each of α’s 40 columns is an activation + conv op pair.</p>

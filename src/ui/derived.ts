@@ -44,7 +44,7 @@ function uniformSnapshot(config: SearchConfig): Snapshot {
 /** One derivation per snapshot, shared by every visual that shows it. */
 const derivedCache = new WeakMap<Snapshot, Genotype | null>();
 
-function genotypeOf(snap: Snapshot, config: SearchConfig): Genotype | null {
+export function genotypeOfSnapshot(snap: Snapshot, config: SearchConfig): Genotype | null {
   if (derivedCache.has(snap)) return derivedCache.get(snap)!;
   let genotype: Genotype | null;
   try {
@@ -63,7 +63,7 @@ export function useViewed(): Viewed {
   return useMemo(() => {
     const config = snapshot && runConfig ? runConfig : setupConfig;
     const snap = snapshot && runConfig ? snapshot : uniformSnapshot(setupConfig);
-    const genotype = snapshot && runConfig ? genotypeOf(snapshot, runConfig) : null;
+    const genotype = snapshot && runConfig ? genotypeOfSnapshot(snapshot, runConfig) : null;
     return { snapshot: snap, live: Boolean(snapshot && runConfig), config, genotype };
   }, [snapshot, runConfig, setupConfig]);
 }

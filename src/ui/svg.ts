@@ -18,9 +18,37 @@ export function setSubscriptText<P extends d3.BaseType, D>(
 
 export type { TextSelection };
 
-/** An SVG element as a standalone file (fonts and colours inlined by the caller's attributes). */
+/** The style properties a chart's look depends on, copied inline so the file looks as the page does. */
+const INLINED = [
+  'fill',
+  'fill-opacity',
+  'stroke',
+  'stroke-width',
+  'stroke-opacity',
+  'stroke-dasharray',
+  'opacity',
+  'font-size',
+  'font-weight',
+  'font-family',
+  'display',
+  'visibility',
+];
+
+function inlineStyles(source: Element, clone: Element): void {
+  if (typeof getComputedStyle === 'function') {
+    const style = getComputedStyle(source);
+    const inline = INLINED.map((name) => `${name}:${style.getPropertyValue(name)}`)
+      .filter((d) => !d.endsWith(':'))
+      .join(';');
+    if (inline) clone.setAttribute('style', `${inline};${clone.getAttribute('style') ?? ''}`);
+  }
+  for (let i = 0; i < source.children.length; i++) inlineStyles(source.children[i]!, clone.children[i]!);
+}
+
+/** An SVG element as a standalone file, with the page's styles inlined. */
 export function svgToFile(svg: SVGSVGElement, title: string): Blob {
   const clone = svg.cloneNode(true) as SVGSVGElement;
+  inlineStyles(svg, clone);
   clone.setAttribute('xmlns', 'http://www.w3.org/2000/svg');
   const box = svg.viewBox.baseVal;
   if (box && box.width) {
@@ -40,6 +68,34 @@ export function svgToFile(svg: SVGSVGElement, title: string): Blob {
 const SVG_EXPORT_STYLE = `
 text { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
 `;
+
+/** An SVG element as a PNG at `scale` times its size (the SVG file drawn on a canvas, on white). */
+export async function svgToPng(svg: SVGSVGElement, title: string, scale = 2): Promise<Blob> {
+  const box = svg.viewBox.baseVal;
+  const width = box?.width || svg.clientWidth;
+  const height = box?.height || svg.clientHeight;
+  const url = URL.createObjectURL(svgToFile(svg, title));
+  try {
+    const image = new Image();
+    await new Promise<void>((resolve, reject) => {
+      image.onload = () => resolve();
+      image.onerror = () => reject(new Error('the chart could not be drawn as an image'));
+      image.src = url;
+    });
+    const canvas = document.createElement('canvas');
+    canvas.width = Math.round(width * scale);
+    canvas.height = Math.round(height * scale);
+    const context = canvas.getContext('2d')!;
+    context.fillStyle = '#fff';
+    context.fillRect(0, 0, canvas.width, canvas.height);
+    context.drawImage(image, 0, 0, canvas.width, canvas.height);
+    return await new Promise<Blob>((resolve, reject) =>
+      canvas.toBlob((b) => (b ? resolve(b) : reject(new Error('the browser could not encode a PNG'))), 'image/png'),
+    );
+  } finally {
+    URL.revokeObjectURL(url);
+  }
+}
 
 export function saveBlob(blob: Blob, fileName: string): void {
   const url = URL.createObjectURL(blob);
