@@ -5,6 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { hashOf, launch, openLab, tinySetup, waitForPhase } from './lab.mjs';
+import { networkSize } from '../src/retrain/size.ts';
+import { parseGenotypeFile } from '../src/search/genotype.ts';
 
 const ALPHA = 'Operator weights (alpha)';
 const STEPS = 12;
@@ -129,6 +131,29 @@ test('colour scales, weights over time, entropy, genotype changes, saved charts'
     assert.ok(changed >= 0);
     if (changed > 0)
       assert.match(await timeline.locator('ol > li').first().textContent(), /^step \d+–\d+(normal|reduce), node \d/);
+
+    // The derived network's size, at the search's size and DARTS's, as the genotype gives it.
+    await slider.fill(String(await slider.getAttribute('max')));
+    const size = page.getByRole('table', { name: 'Derived network size' });
+    const rows = await size
+      .locator('tbody tr')
+      .evaluateAll((trs) =>
+        trs.map((tr) => ({
+          params: Number(tr.dataset.params),
+          aux: Number(tr.dataset.auxiliaryParams),
+          macs: Number(tr.dataset.macs),
+        })),
+      );
+    const genotype = parseGenotypeFile(await page.evaluate(() => window.__lab.state().genotype.json));
+    const shape = { classes: 4, inChannels: 3, imageSize: 16 };
+    for (const [i, at] of [
+      { channels: 4, layers: 3 },
+      { channels: 36, layers: 20 },
+    ].entries()) {
+      const want = networkSize(genotype, { ...shape, ...at });
+      assert.deepEqual(rows[i], { params: want.params, aux: want.auxiliaryParams, macs: want.macs }, `row ${i}`);
+    }
+    assert.ok(rows[1].params > 1e6, `the re-training size has millions of parameters: ${rows[1].params}`);
 
     // Charts save as PNG and SVG files.
     const [png] = await Promise.all([

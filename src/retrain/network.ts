@@ -13,6 +13,9 @@
 // BN uses batch statistics while training and updates running statistics (momentum 0.1, the
 // unbiased batch variance, as PyTorch); evaluation uses the running statistics.
 import * as tf from '@tensorflow/tfjs';
+import { AUX_FEATURES, AUX_HIDDEN, AUX_POOL, AUX_STRIDE, STEM_MULTIPLIER, auxPoolSize, isReductionCell } from './size';
+
+export { STEM_MULTIPLIER, auxiliaryHeadFits, isReductionCell, reducedSize } from './size';
 import { isParamOp, type ActivationName, type OpName } from '../search/space';
 import type { Genotype, GenotypeEdge } from '../search/genotype';
 import { validateGenotype } from '../search/genotype';
@@ -68,13 +71,6 @@ export interface NamedVariable {
 
 /** PyTorch BatchNorm2d's default momentum for the running statistics. */
 export const BN_MOMENTUM = 0.1;
-/** DARTS's stem multiplier. */
-export const STEM_MULTIPLIER = 3;
-/** AuxiliaryHeadCIFAR's pool: 5x5, stride 3, no padding (ceil mode, count_include_pad=False). */
-const AUX_POOL = 5;
-const AUX_STRIDE = 3;
-const AUX_HIDDEN = 128;
-const AUX_FEATURES = 768;
 
 const CONV_SPECS: Record<string, { kernel: number; dilation: number; separable: boolean }> = {
   sep_conv_3x3: { kernel: 3, dilation: 1, separable: true },
@@ -89,32 +85,6 @@ function uniformFanIn(rng: Random, size: number, fanIn: number): Float32Array {
   const values = new Float32Array(size);
   for (let i = 0; i < size; i++) values[i] = (rng.next() * 2 - 1) * bound;
   return values;
-}
-
-export function isReductionCell(i: number, layers: number): boolean {
-  return i === Math.floor(layers / 3) || i === Math.floor((2 * layers) / 3);
-}
-
-/** Side of the feature map after the two reductions (each halves, rounding up). */
-export function reducedSize(size: number): number {
-  return Math.ceil(Math.ceil(size / 2) / 2);
-}
-
-/** PyTorch AvgPool2d(5, 3, 0, ceil_mode=True) output size for an input of `size`. */
-function auxPoolSize(size: number): number {
-  if (size < AUX_POOL) return 0;
-  let out = Math.ceil((size - AUX_POOL) / AUX_STRIDE) + 1;
-  if ((out - 1) * AUX_STRIDE >= size) out--; // the last window must start inside the input
-  return out;
-}
-
-/**
- * Whether the auxiliary head fits images of this size: its pool must leave a 2x2 map for the
- * 2x2 conv (feature maps of 6..8 after the two reductions, i.e. images of 21..32 pixels; DARTS
- * assumes 8x8 from 32x32 images).
- */
-export function auxiliaryHeadFits(height: number, width: number): boolean {
-  return auxPoolSize(reducedSize(height)) === 2 && auxPoolSize(reducedSize(width)) === 2;
 }
 
 interface BnVars {

@@ -9,6 +9,7 @@ import { CompareRuns } from './CompareRuns';
 import { ErrorBanner } from './ErrorBanner';
 import { ErrorBoundary } from './ErrorBoundary';
 import { GenotypePanel } from './GenotypePanel';
+import { Explain } from './Explain';
 import { ReplaySlider } from './ReplaySlider';
 import { RetrainPanel } from './RetrainPanel';
 import { RunControls } from './RunControls';
@@ -91,6 +92,7 @@ export function App() {
             <RunControls />
           </ErrorBoundary>
           <ErrorBanner />
+          <Explain />
           <ColourScaleSelect />
           <div className="weights-row">
             <ErrorBoundary name="The α heatmaps">

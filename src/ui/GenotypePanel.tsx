@@ -5,6 +5,8 @@ import { useLab } from '../store/lab';
 import { currentGenotypeJson } from '../store/controller';
 import { RetrainStart } from './RetrainStart';
 import { saveBlob } from './svg';
+import { networkSize } from '../retrain/size';
+import { useViewed } from './derived';
 
 export function GenotypePanel() {
   const genotype = useLab((s) => s.genotype);
@@ -71,6 +73,7 @@ export function GenotypePanel() {
       <code className="darts" data-testid="darts-string">
         {genotype?.darts ?? '—'}
       </code>
+      <NetworkSize />
       {fallback && (
         <div className="clipboard-fallback">
           <label htmlFor="darts-fallback">The clipboard is not available here: select and copy the text.</label>
@@ -89,5 +92,61 @@ export function GenotypePanel() {
       )}
       <RetrainStart />
     </section>
+  );
+}
+
+/** DARTS's re-training size on CIFAR-10: 36 channels, 20 cells. */
+const FULL = { channels: 36, layers: 20 };
+
+const millions = (n: number) => `${(n / 1e6).toFixed(2)} M`;
+
+/**
+ * The derived network's parameters and multiply-adds at the search's size and at DARTS's
+ * re-training size, with and without the auxiliary head, as the genotype changes (the viewed
+ * snapshot's: replay shows the size of each step's genotype).
+ */
+function NetworkSize() {
+  const { genotype, config, live } = useViewed();
+  const dataset = useLab((s) => s.runDataset);
+  if (!live || !genotype) return null;
+  const shape = {
+    classes: dataset?.classNames.length || 10,
+    inChannels: dataset?.channels || 3,
+    imageSize: dataset?.height || 32,
+  };
+  const rows = [
+    {
+      label: `search size (C=${config.channels}, ${config.layers} cells)`,
+      ...networkSize(genotype, { ...shape, channels: config.channels, layers: config.layers }),
+    },
+    {
+      label: `re-training size (C=${FULL.channels}, ${FULL.layers} cells)`,
+      ...networkSize(genotype, { ...shape, ...FULL }),
+    },
+  ];
+  return (
+    <table className="network-size" aria-label="Derived network size">
+      <caption>
+        The derived network ({shape.imageSize}×{shape.imageSize}×{shape.inChannels} images, {shape.classes} classes)
+      </caption>
+      <thead>
+        <tr>
+          <th scope="col">at</th>
+          <th scope="col">parameters</th>
+          <th scope="col">+ auxiliary head</th>
+          <th scope="col">multiply-adds an image</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((r) => (
+          <tr key={r.label} data-params={r.params} data-auxiliary-params={r.auxiliaryParams} data-macs={r.macs}>
+            <th scope="row">{r.label}</th>
+            <td>{millions(r.params)}</td>
+            <td>{millions(r.params + r.auxiliaryParams)}</td>
+            <td>{millions(r.macs)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
