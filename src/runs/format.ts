@@ -263,6 +263,15 @@ function checks(code: Code) {
     if (!Number.isFinite(v)) return fail(path, `expected a finite number, got ${describe(v)}`);
     return v;
   };
+  /** A measured number (a loss, a rate, seconds): any float, NaN and ±Infinity included. A run
+   * file writes those three as the strings "NaN", "Infinity" and "-Infinity" (JSON has no
+   * literal for them); they are read back as numbers here. */
+  const real = (v: unknown, path: string): number => {
+    if (typeof v === 'number') return v;
+    const n = typeof v === 'string' ? NON_FINITE_TEXT[v] : undefined;
+    if (n !== undefined) return n;
+    return fail(path, `expected a number, got ${describe(v)}`);
+  };
   const int = (v: unknown, path: string): number => {
     const n = num(v, path);
     if (!Number.isInteger(n) || n < 0) return fail(path, `expected a non-negative integer, got ${n}`);
@@ -305,29 +314,32 @@ function checks(code: Code) {
     if (v.length !== count) fail(path, `expected ${count} 32-bit integers, got ${v.length}`);
     return v.map((x, i) => word(x, `${path}[${i}]`));
   };
-  return { fail, num, int, str, obj, optInt, nullable, oneOf, date, floats, ints, words };
+  return { fail, num, real, int, str, obj, optInt, nullable, oneOf, date, floats, ints, words };
 }
 
-type NumberKind = 'int' | 'num';
+type NumberKind = 'int' | 'real';
+
+/** How a run file spells the numbers JSON has no literal for (see `real` and `formatJson`). */
+const NON_FINITE_TEXT: Record<string, number> = { NaN: NaN, Infinity: Infinity, '-Infinity': -Infinity };
 
 // Every field of a row, in the order it is checked (the first wrong one is named).
 const METRIC_ROW_FIELDS: Record<keyof MetricRow, NumberKind> = {
   step: 'int',
   epoch: 'int',
-  trainLoss: 'num',
-  valLoss: 'num',
-  valAccuracy: 'num',
-  imagesPerSecond: 'num',
-  seconds: 'num',
+  trainLoss: 'real',
+  valLoss: 'real',
+  valAccuracy: 'real',
+  imagesPerSecond: 'real',
+  seconds: 'real',
 };
 const TRAIN_METRIC_ROW_FIELDS: Record<keyof TrainMetricRow, NumberKind> = {
   step: 'int',
   epoch: 'int',
-  trainLoss: 'num',
-  trainAccuracy: 'num',
-  learningRate: 'num',
-  imagesPerSecond: 'num',
-  seconds: 'num',
+  trainLoss: 'real',
+  trainAccuracy: 'real',
+  learningRate: 'real',
+  imagesPerSecond: 'real',
+  seconds: 'real',
 };
 
 /** One curve point; extra fields (e.g. a whole progress message) are dropped. */
@@ -345,7 +357,7 @@ export function checkTrainMetricRow(v: unknown, path: string, code: Code = 'inva
   return checkNumberRow(v, path, code, TRAIN_METRIC_ROW_FIELDS);
 }
 
-/** An object of named numbers (non-negative integers or finite numbers); other fields are dropped. */
+/** An object of named numbers (non-negative integers or measured numbers); other fields are dropped. */
 function checkNumberRow<K extends string>(
   v: unknown,
   path: string,
@@ -386,7 +398,7 @@ export function checkTrainEvaluation(v: unknown, path: string, code: Code = 'inv
   return {
     step: c.int(o.step, `${path}.step`),
     epoch: c.int(o.epoch, `${path}.epoch`),
-    testLoss: c.num(o.testLoss, `${path}.testLoss`),
+    testLoss: c.real(o.testLoss, `${path}.testLoss`),
     testAccuracy: fraction(o.testAccuracy, `${path}.testAccuracy`),
     testCount: c.int(o.testCount, `${path}.testCount`),
   };
@@ -433,7 +445,7 @@ export function checkTraining(v: unknown, path: string, code: Code = 'invalid'):
     auxiliaryParams,
     evaluations,
     testAccuracy,
-    testLoss: optional('testLoss', c.num),
+    testLoss: optional('testLoss', c.real),
     testCount: optional('testCount', c.int),
   };
 }
@@ -450,7 +462,7 @@ function checkRows(v: unknown, path: string, code: Code, width?: number): number
       w = row.length;
     } else if (row.length !== w)
       c.fail(`${path}[${r}]`, `expected ${w} numbers (as the other rows), got ${row.length}`);
-    return row.map((x, k) => c.num(x, `${path}[${r}][${k}]`));
+    return row.map((x, k) => c.real(x, `${path}[${r}][${k}]`));
   });
 }
 
@@ -458,7 +470,7 @@ function checkVector(v: unknown, path: string, code: Code): number[] {
   const c = checks(code);
   if (!Array.isArray(v)) return c.fail(path, `expected ${EDGES} numbers, got ${describe(v)}`);
   if (v.length !== EDGES) c.fail(path, `expected ${EDGES} numbers, got ${v.length}`);
-  return v.map((x, k) => c.num(x, `${path}[${k}]`));
+  return v.map((x, k) => c.real(x, `${path}[${k}]`));
 }
 
 /** α/β of one step; β and edge weights may be missing (null). */
@@ -590,9 +602,9 @@ function checkSummaryFields(o: Record<string, unknown>, path: string, code: Code
     c.fail(`${path}.training`, 'only a re-training (kind "train") has training settings');
   const steps = c.int(o.steps, `${path}.steps`);
   const epoch = c.int(o.epoch, `${path}.epoch`);
-  const seconds = c.num(o.seconds, `${path}.seconds`);
+  const seconds = c.real(o.seconds, `${path}.seconds`);
   const stepsTotal = optional('stepsTotal', c.int);
-  const bestValAccuracy = optional('bestValAccuracy', c.num);
+  const bestValAccuracy = optional('bestValAccuracy', c.real);
   const bestStep = optional('bestStep', c.int);
   const lastMetrics = optional('lastMetrics', (x, p) => checkMetricRow(x, p, code));
   const genotype = optional('genotype', (x, p) => checkGenotype(x, p, code));
@@ -712,7 +724,7 @@ export function checkCheckpoint(v: unknown, path: string, code: Code = 'invalid'
   const input = c.obj(o.input, `${path}.input`);
   for (const k of ['height', 'width', 'channels', 'classes']) c.int(input[k], `${path}.input.${k}`);
   c.int(o.step, `${path}.step`);
-  c.num(o.seconds, `${path}.seconds`);
+  const seconds = c.real(o.seconds, `${path}.seconds`);
   const rng = c.words(o.rng, `${path}.rng`, 4);
   const data = c.obj(o.data, `${path}.data`);
   if (!('train' in data) || !('val' in data)) c.fail(`${path}.data`, 'expected {train, val} stream states');
@@ -722,7 +734,7 @@ export function checkCheckpoint(v: unknown, path: string, code: Code = 'invalid'
   checkOptimizerState(opt.weights, `${path}.optimizers.weights`, code);
   checkOptimizerState(opt.alpha, `${path}.optimizers.alpha`, code);
   if (opt.beta !== null) checkOptimizerState(opt.beta, `${path}.optimizers.beta`, code);
-  return { ...o, rng } as unknown as SearchCheckpoint;
+  return { ...o, seconds, rng } as unknown as SearchCheckpoint;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -864,9 +876,34 @@ function shortFloat32(x: number): number {
 
 const shortRows = (rows: number[][] | null) => rows && rows.map((r) => r.map(shortFloat32));
 
-/** JSON of a run file: weight rows and metrics rows (objects of ≤ 10 plain values) on one line. */
+// JSON has no literal for NaN and ±Infinity (JSON.stringify writes null) and writes -0 as 0, so
+// a run file spells them out: NaN and ±Infinity as the strings "NaN", "Infinity", "-Infinity"
+// (read back wherever a measured number may be: `real` above), -0 as the literal -0.
+const NEGATIVE_ZERO = '\u0000-0';
+
+function jsonSafeNumbers(v: unknown): unknown {
+  if (typeof v === 'number') {
+    if (Number.isNaN(v)) return 'NaN';
+    if (v === Infinity) return 'Infinity';
+    if (v === -Infinity) return '-Infinity';
+    return Object.is(v, -0) ? NEGATIVE_ZERO : v;
+  }
+  if (Array.isArray(v)) return v.map(jsonSafeNumbers);
+  if (isPlainObject(v)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = jsonSafeNumbers(x);
+    return out;
+  }
+  return v;
+}
+
+/** JSON of a run file: weight rows and metrics rows (objects of ≤ 10 plain values) on one line;
+ * non-finite numbers and -0 written so that they read back as themselves. */
 export function formatJson(value: unknown): string {
-  return formatCompactJson(value, (_obj, size) => size <= 10);
+  return formatCompactJson(jsonSafeNumbers(value), (_obj, size) => size <= 10).replaceAll(
+    JSON.stringify(NEGATIVE_ZERO),
+    '-0',
+  );
 }
 
 /** The export file of a run: history, snapshots as plain arrays, genotype, optional checkpoint. */
