@@ -177,6 +177,9 @@ export interface RunRecord extends RunSummary {
 /** The record in the `runs` object store. */
 export interface StoredRun extends RunSummary {
   schema: typeof RUN_SCHEMA;
+  /** The best validation accuracy up to the stored checkpoint (null: none yet), which a resume
+   * from it keeps although thinning may have dropped its row; absent when not known. */
+  bestAtCheckpoint?: { step: number; valAccuracy: number } | null;
 }
 
 /** A matrix of float32 values, as stored in IndexedDB. */
@@ -648,6 +651,14 @@ export function checkStoredRun(v: unknown, path = 'run'): StoredRun {
     checkpointAt: c.nullable(o.checkpointAt, `${path}.checkpointAt`, c.date),
     metricCount: c.int(o.metricCount, `${path}.metricCount`),
     snapshotCount: c.int(o.snapshotCount, `${path}.snapshotCount`),
+    ...(o.bestAtCheckpoint === undefined
+      ? {}
+      : {
+          bestAtCheckpoint: c.nullable(o.bestAtCheckpoint, `${path}.bestAtCheckpoint`, (x, p) => {
+            const b = c.obj(x, p);
+            return { step: c.int(b.step, `${p}.step`), valAccuracy: c.real(b.valAccuracy, `${p}.valAccuracy`) };
+          }),
+        }),
   };
 }
 
@@ -961,7 +972,10 @@ function runFromGenotype(g: GenotypeFile, now: string): ImportedRun {
     }
   }
   const steps = typeof info.steps === 'number' && Number.isInteger(info.steps) && info.steps >= 0 ? info.steps : 0;
-  const epoch = typeof info.epochs === 'number' && Number.isInteger(info.epochs) && info.epochs >= 0 ? info.epochs : 0;
+  // The genotype says how far the search went in epochs, a fraction (steps / steps an epoch); a
+  // run's epoch is the epoch it was in, as the engine counts (whole epochs done).
+  const epoch =
+    typeof info.epochs === 'number' && Number.isFinite(info.epochs) && info.epochs >= 0 ? Math.floor(info.epochs) : 0;
   const acc = info.metrics?.valAccuracy;
   const createdAt =
     typeof info.createdAt === 'string' && !Number.isNaN(Date.parse(info.createdAt)) ? info.createdAt : now;

@@ -479,11 +479,13 @@ describe('export and import', () => {
         betaNormal: rows(14, 9, rng(5)),
         betaReduce: rows(14, 9, rng(6)),
       },
-      run: { mode: 'factorized', dataset: 'cifar10', steps: 200, metrics: { valAccuracy: 0.62 } },
+      // As the search writes it: epochs a fraction (steps / steps an epoch).
+      run: { mode: 'factorized', dataset: 'cifar10', steps: 200, epochs: 2.5, metrics: { valAccuracy: 0.62 } },
     });
     const id = await store.importRun(JSON.stringify(g));
     const run = await store.getRun(id);
     expect(run.status).toBe('done');
+    expect([run.steps, run.epoch], 'the epoch it was in, as the engine counts').toEqual([200, 2]);
     expect(run.genotype?.darts).toBe(g.darts);
     expect(run.mode).toBe('factorized');
     expect(run.dataset.name).toBe('cifar10');
@@ -859,6 +861,35 @@ describe('when storage fails', () => {
     vi.restoreAllMocks();
     const later = await open(factory);
     expect((await later.getRun(id)).metrics).toEqual([metric(1), metric(2)]);
+  });
+
+  it('a value that cannot be stored (DataCloneError) fails that write only: the store keeps storing', async () => {
+    const onWarning = vi.fn();
+    const factory = new IDBFactory();
+    const store = await open(factory, { onWarning });
+    const id = await newRun(store);
+    const realPut = IDBObjectStore.prototype.put;
+    let refuse = true;
+    vi.spyOn(IDBObjectStore.prototype, 'put').mockImplementation(function (
+      this: IDBObjectStore,
+      ...args: Parameters<IDBObjectStore['put']>
+    ) {
+      if (this.name === 'metrics' && refuse) {
+        refuse = false;
+        throw new DOMException('#<Object> could not be cloned.', 'DataCloneError');
+      }
+      return realPut.apply(this, args);
+    });
+    await expect(store.appendMetrics(id, metric(1))).rejects.toThrow('could not be cloned');
+    await store.appendMetrics(id, metric(2));
+    await store.saveCheckpoint(id, fakeCheckpoint(2));
+    expect([store.persistent, store.warning]).toEqual([true, null]);
+    expect(onWarning).not.toHaveBeenCalled();
+    vi.restoreAllMocks();
+    const later = await open(factory);
+    const run = await later.getRun(id);
+    expect(run.metrics).toEqual([metric(2)]);
+    expect(run.checkpointStep).toBe(2);
   });
 
   it('goes on when the database is closed under it (storage cleared), from what it has seen', async () => {

@@ -345,12 +345,54 @@ class MemoryBackend implements Backend {
 // ---------------------------------------------------------------------------------------------
 // The store
 
-/** Which rows to drop so that at most `max` remain: every other older one; first and last stay. */
+/** Which rows to drop so that at most `max` (≥ 2) remain: every other older one, as often as
+ * needed (many appends may arrive in one write); first and last stay. */
 export function thinnedSteps(steps: readonly number[], max: number): number[] {
-  if (steps.length <= max) return [];
   const drop: number[] = [];
-  for (let i = 1; i < steps.length - 1; i += 2) drop.push(steps[i]!);
+  let kept = steps.slice();
+  while (kept.length > Math.max(2, max)) {
+    const next: number[] = [];
+    kept.forEach((s, i) => (i % 2 === 1 && i < kept.length - 1 ? drop : next).push(s));
+    kept = next;
+  }
   return drop;
+}
+
+/** A validation accuracy beats the best so far (NaN never does). */
+function beats(accuracy: number, best: number | null): boolean {
+  return !Number.isNaN(accuracy) && (best === null || accuracy > best);
+}
+
+/** A run's best validation accuracy if it was reached by `step`; undefined when not known. */
+function bestOf(row: StoredRun, step: number): StoredRun['bestAtCheckpoint'] {
+  if (row.bestStep === null || row.bestValAccuracy === null) return row.lastMetrics ? undefined : null;
+  return row.bestStep <= step ? { step: row.bestStep, valAccuracy: row.bestValAccuracy } : undefined;
+}
+
+/** The best row (the first of equals), or null. */
+function bestRow(rows: readonly MetricRow[]): { step: number; valAccuracy: number } | null {
+  let best: MetricRow | null = null;
+  for (const m of rows) if (beats(m.valAccuracy, best?.valAccuracy ?? null)) best = m;
+  return best && { step: best.step, valAccuracy: best.valAccuracy };
+}
+
+/** Errors that mean the browser refused or lost the storage itself (quota, a closed, deleted or
+ * newer database, an aborted transaction): then the store goes on in memory. Anything else (a
+ * value that cannot be stored, such as a DataCloneError, or a bug) rejects the call that met it,
+ * and its caller reports it; the store keeps storing. */
+const STORAGE_FAILURES = new Set([
+  'QuotaExceededError',
+  'UnknownError',
+  'InvalidStateError',
+  'AbortError',
+  'NotReadableError',
+  'NotFoundError',
+  'VersionError',
+  'TimeoutError',
+]);
+
+export function isStorageFailure(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && STORAGE_FAILURES.has(String((e as { name?: unknown }).name));
 }
 
 function newId(): string {
@@ -367,9 +409,21 @@ function errorText(e: unknown): string {
   return String(e);
 }
 
+/** The stored rows that read as valid (getRun names the others; here they are only skipped). */
+function readable<T>(rows: unknown[], check: (v: unknown, path: string) => T): T[] {
+  return rows.flatMap((r, i) => {
+    try {
+      return [check(r, `row[${i}]`)];
+    } catch (e) {
+      if (e instanceof RunStoreError) return [];
+      throw e;
+    }
+  });
+}
+
 function summaryOf(row: StoredRun): RunSummary {
-  const { schema: _schema, ...summary } = row;
-  void _schema;
+  const { schema: _schema, bestAtCheckpoint: _best, ...summary } = row;
+  void [_schema, _best];
   return summary;
 }
 
@@ -562,6 +616,9 @@ export class RunStore {
         seconds: Math.max(row.seconds, cp.seconds),
         checkpointStep: cp.step,
         checkpointAt: savedAt,
+        // Metrics arrive in step order and are written before this: the best so far is the best
+        // up to the checkpoint, which a resume from it needs (thinning may drop its row).
+        bestAtCheckpoint: bestOf(row, cp.step),
         updatedAt: savedAt,
       };
       await tx.putRun(next);
@@ -585,7 +642,7 @@ export class RunStore {
     await this.exec(['runs', 'checkpoints'], 'readwrite', async (tx) => {
       const row = await this.readRow(tx, id);
       await tx.deleteCheckpoint(id);
-      const next = { ...row, checkpointStep: null, checkpointAt: null };
+      const next = { ...row, checkpointStep: null, checkpointAt: null, bestAtCheckpoint: undefined };
       await tx.putRun(next);
       this.known.set(id, next);
     });
@@ -605,15 +662,16 @@ export class RunStore {
         if (drop.length) await tx.deleteRows(store, id, drop);
         counts[store] = steps.length - drop.length;
       }
-      const metrics = (await tx.getRows('metrics', id)).flatMap((m) => {
-        try {
-          return [checkStoredMetric(m, 'metric')];
-        } catch {
-          return [];
-        }
-      });
-      let best: MetricRow | null = null;
-      for (const m of metrics) if (!best || m.valAccuracy > best.valAccuracy) best = m;
+      const metrics = readable(await tx.getRows('metrics', id), checkStoredMetric);
+      // The rows may have been thinned, so the best is not read from them where it is known: the
+      // best so far when it came before the truncation, else the best as of the checkpoint a
+      // resume truncates at (kept with it); only otherwise from the rows left.
+      const best =
+        row.bestStep !== null && row.bestStep <= step && row.bestValAccuracy !== null
+          ? { step: row.bestStep, valAccuracy: row.bestValAccuracy }
+          : row.checkpointStep === step && row.bestAtCheckpoint !== undefined
+            ? row.bestAtCheckpoint
+            : bestRow(metrics);
       const last = metrics[metrics.length - 1] ?? null;
       const next: StoredRun = {
         ...row,
@@ -717,7 +775,13 @@ export class RunStore {
     if (typeof text !== 'string') throw new RunStoreError('invalid', 'run: expected the text of a run file');
     const imported = decodeRunFile(text, this.stamp());
     const id = newId();
-    const row: StoredRun = { schema: RUN_SCHEMA, id, ...imported.summary };
+    const cp = imported.checkpoint;
+    const row: StoredRun = {
+      schema: RUN_SCHEMA,
+      id,
+      ...imported.summary,
+      ...(cp ? { bestAtCheckpoint: bestRow(imported.metrics.filter((m) => m.step <= cp.step)) } : {}),
+    };
     await this.exec(ALL_STORES, 'readwrite', async (tx) => {
       await tx.putRows(
         'metrics',
@@ -894,7 +958,7 @@ export class RunStore {
       let last = row.lastMetrics;
       for (const m of p.metrics) {
         if (!last || m.step >= last.step) last = m;
-        if (next.bestValAccuracy === null || m.valAccuracy > next.bestValAccuracy) {
+        if (beats(m.valAccuracy, next.bestValAccuracy)) {
           next.bestValAccuracy = m.valAccuracy;
           next.bestStep = m.step;
         }
@@ -935,12 +999,14 @@ export class RunStore {
     return this.enqueue(() => this.attempt(stores, mode, body));
   }
 
-  /** One transaction; if storage fails (not the caller's mistake), go on in memory and retry. */
+  /** One transaction; if the storage itself fails (isStorageFailure), go on in memory and retry.
+   * Any other error (a damaged record, a value that cannot be stored, a bug) rejects this call
+   * only. */
   private async attempt<T>(stores: StoreName[], mode: IDBTransactionMode, body: (tx: Tx) => Promise<T>): Promise<T> {
     try {
       return await this.backend.transact(stores, mode, body);
     } catch (e) {
-      if (e instanceof RunStoreError || !(this.backend instanceof IdbBackend)) throw e;
+      if (!isStorageFailure(e) || !(this.backend instanceof IdbBackend)) throw e;
       await this.fallBack(e);
       return this.backend.transact(stores, mode, body);
     }
@@ -949,12 +1015,14 @@ export class RunStore {
   private async fallBack(cause: unknown): Promise<void> {
     const idb = this.backend as IdbBackend;
     let mem: MemoryBackend;
+    let unread = '';
     try {
       mem = await idb.dump();
-    } catch {
+    } catch (e) {
       // Unreadable too: go on with what this store has seen (records, without their history).
       mem = new MemoryBackend();
       for (const [id, row] of this.known) mem.runs.set(id, structuredClone(row));
+      unread = ` Their history and checkpoints could not be read back (${errorText(e)}): this tab shows runs without them.`;
     }
     try {
       idb.close();
@@ -965,7 +1033,7 @@ export class RunStore {
     this.persistent = false;
     this.warn(
       `Runs are kept in memory only from now on: this browser refused to store more (${errorText(cause)}). ` +
-        'Runs saved before stay in the browser; export a run to keep it.',
+        `Runs saved before stay in the browser; export a run to keep it.${unread}`,
     );
   }
 

@@ -3,7 +3,7 @@
 // failed write is reported and retried, Stop keeps the last step, and no failed write is silent.
 import * as tf from '@tensorflow/tfjs';
 import { IDBFactory } from 'fake-indexeddb';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { makeSyntheticDataset } from '../data/index';
 import { makeConfig, type SearchConfig } from '../search/space';
 import { openRunStore, type RunStore } from '../runs/store';
@@ -51,6 +51,10 @@ function start(config: Partial<SearchConfig>, checkpointEverySteps = 1): StartMe
 
 const of = <T extends FromWorker['type']>(list: FromWorker[], type: T) =>
   list.filter((m): m is Extract<FromWorker, { type: T }> => m.type === type);
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
 
 describe('SearchJob and its stored run', () => {
   it('reports a checkpoint saved only after its write completed', async () => {
@@ -149,5 +153,22 @@ describe('SearchJob and its stored run', () => {
       /^Checkpoint at step 1 could not be stored: the run has no stored record/,
     );
     expect(of(messages, 'done')).toHaveLength(1);
+  });
+
+  it('stores every step when a coarse timer reads 0 ms (infinite images/s), and reports nothing wrong', async () => {
+    const store = await openRunStore({ indexedDB: new IDBFactory() });
+    vi.spyOn(performance, 'now').mockReturnValue(1000);
+    const { h, messages } = host(store);
+    const job = new SearchJob(h, null);
+    await job.run(start({ maxSteps: 3 }));
+    expect(of(messages, 'progress').map((m) => m.imagesPerSecond)).toEqual([Infinity, Infinity, Infinity]);
+    expect(of(messages, 'storageProblem')).toEqual([]);
+    const run = await store.getRun(job.runId!);
+    expect(run.metrics.map((m) => [m.step, m.imagesPerSecond])).toEqual([
+      [1, Infinity],
+      [2, Infinity],
+      [3, Infinity],
+    ]);
+    expect(run.status).toBe('done');
   });
 });
