@@ -201,11 +201,13 @@ const handlers: Handlers = {
     set({ storageWarning: msg.message });
   },
   storageProblem: (msg) => {
-    set((s) => ({
-      storageProblems: s.storageProblems.includes(msg.message)
-        ? s.storageProblems
-        : [...s.storageProblems, msg.message],
-    }));
+    const add = (list: string[]) => (list.includes(msg.message) ? list : [...list, msg.message]);
+    set((s) =>
+      // The worker runs one job at a time: a problem during a re-training (or of its run) is its.
+      s.training && (isTraining(s.training) || (msg.runId !== null && msg.runId === s.training.runId))
+        ? { training: { ...s.training, problems: add(s.training.problems) } }
+        : { storageProblems: add(s.storageProblems) },
+    );
   },
   paused: () => {
     set({ phase: 'paused' });
@@ -500,6 +502,7 @@ export async function startTraining(genotype: string, source: string): Promise<v
       evaluations: [],
       result: null,
       stored: false,
+      problems: [],
     },
   });
   if (setup.dataset === 'files' && !(await ensureOwnFilesSent())) {
@@ -817,6 +820,7 @@ function showTrainingRecord(record: RunRecord, genotype: LabGenotype): void {
         testCount: finished ? (t?.testCount ?? null) : (t?.evaluations[t.evaluations.length - 1]?.testCount ?? null),
       },
       stored: true,
+      problems: [],
     },
   });
 }

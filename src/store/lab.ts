@@ -84,6 +84,8 @@ export interface TrainingState {
   } | null;
   /** Opened from the runs list: read-only. */
   stored: boolean;
+  /** Writes to its stored run that failed (each kind once): what the user is told. */
+  problems: string[];
 }
 
 /** Snapshots kept for replay; older ones are thinned (every other one) beyond this. */

@@ -204,14 +204,6 @@ const trainingHost: TrainingHost = {
   dataset: getDataset,
   backend: ensureBackend,
   store: getStore,
-  persist: async (runId, write) => {
-    if (!runId) return;
-    try {
-      await write(await getStore(), runId);
-    } catch (e) {
-      post({ type: 'storageProblem', runId, message: `Could not store the re-training: ${errorText(e)}.` });
-    }
-  },
 };
 
 /** Runs a job if none is running; the worker's network is freed first (one at a time on the device). */
