@@ -223,8 +223,7 @@ const DATASET = { name: 'synthetic', source: 'synthetic:seed=1', classes: 4, tra
 
 /** What a run file read back says for a run stored with this status (nothing runs it there). */
 function importedStatus(s: RunStatus, hasCheckpoint: boolean): RunStatus {
-  if (s === 'running') return hasCheckpoint ? 'paused' : 'stopped';
-  if (s === 'paused' && !hasCheckpoint) return 'stopped';
+  if (s === 'running' || s === 'paused' || s === 'interrupted') return hasCheckpoint ? 'interrupted' : 'stopped';
   return s;
 }
 

@@ -28,12 +28,16 @@ export const RUN_FILE_VERSION = 1 as const;
 /** Version of the records in IndexedDB (a record without it was written by something else). */
 export const RUN_SCHEMA = 1 as const;
 
-export const RUN_STATUSES = ['running', 'paused', 'done', 'stopped', 'failed'] as const;
+/** 'interrupted': its job ended without saying so (the tab was closed or reloaded, the worker
+ * died or hung); the run stands at its last stored checkpoint. */
+export const RUN_STATUSES = ['running', 'paused', 'done', 'stopped', 'failed', 'interrupted'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 /** A run with one of these statuses and a checkpoint can be continued (after a reload too). A
  * failed run (NaN loss, lost GPU) is too: its checkpoint is plain arrays, so it can go on with
- * other settings or on another backend. */
-export const RESUMABLE_STATUSES: readonly RunStatus[] = ['running', 'paused', 'failed'];
+ * other settings or on another backend. ('running' and 'paused' only where no job runs it.) */
+export const RESUMABLE_STATUSES: readonly RunStatus[] = ['running', 'paused', 'failed', 'interrupted'];
+/** A job is (or says it is) running the run: after its tab or worker is gone, it is interrupted. */
+export const LIVE_STATUSES: readonly RunStatus[] = ['running', 'paused'];
 
 /** What a run did: search an architecture, or re-train a genotype's network from scratch.
  * Records and files without a kind were written before re-training existed: searches. */
@@ -1080,10 +1084,9 @@ export function decodeRunFile(text: string, now: string): ImportedRun {
     if (train) c.fail(`${P}.checkpoint`, 'a re-training has no checkpoint (expected none)');
     checkpoint = checkCheckpoint(decodeTyped(o.checkpoint, `${P}.checkpoint`), `${P}.checkpoint`);
   }
-  // A file says "running" for a run that was exported mid-search; here nothing runs it.
+  // A file says "running" or "paused" for a run exported mid-search; here nothing runs it.
   let status = fields.status;
-  if (status === 'running') status = checkpoint ? 'paused' : 'stopped';
-  if (status === 'paused' && !checkpoint) status = 'stopped';
+  if (LIVE_STATUSES.includes(status) || status === 'interrupted') status = checkpoint ? 'interrupted' : 'stopped';
   const last = metrics[metrics.length - 1] ?? null;
   return {
     summary: {

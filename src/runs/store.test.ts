@@ -417,9 +417,10 @@ describe('export and import', () => {
     const other = await open(new IDBFactory());
     const copy = await other.importRun(text);
     expect(plain(await other.loadCheckpoint(copy))).toEqual(plain(fakeCheckpoint(5)));
+    // Exported mid-search: nothing runs it here, and it can go on from its checkpoint.
     const found = await other.findResumable();
     expect(found?.id).toBe(copy);
-    expect(found?.status).toBe('paused');
+    expect(found?.status).toBe('interrupted');
   });
 
   it('refuses malformed files naming the first thing wrong, and stores nothing', async () => {
@@ -641,9 +642,11 @@ describe('re-training runs', () => {
     expect((await store.listRuns()).runs).toHaveLength(2);
   });
 
-  it('marks re-trainings a reload interrupted as stopped, and only those', async () => {
+  it('marks runs a closed tab or a dead worker left running or paused as interrupted, and only those', async () => {
     const store = await open(new IDBFactory());
     const done = await trainedRun(store);
+    const failed = await trainedRun(store);
+    await store.setStatus(failed, 'failed', 'The training loss became NaN at step 2');
     const interrupted = await store.createRun({
       name: 'cut short',
       kind: 'train',
@@ -661,15 +664,36 @@ describe('re-training runs', () => {
       dataset: DATASET,
     });
     const search = await newRun(store, 'a search');
-    expect(await store.stopInterruptedTrainings([live])).toBe(1);
-    const status = async (id: string) => (await store.getRun(id)).status;
-    expect([await status(done), await status(interrupted), await status(live), await status(search)]).toEqual([
-      'done',
-      'stopped',
-      'running',
-      'running',
+    await store.appendMetrics(search, [metric(1), metric(2), metric(3)]);
+    await store.saveCheckpoint(search, fakeCheckpoint(2));
+    const paused = await newRun(store, 'paused, no checkpoint');
+    await store.setStatus(paused, 'paused');
+    const marked = await store.markInterrupted(new Set([live]));
+    expect(marked.map((r) => r.name).sort()).toEqual(['a search', 'cut short', 'paused, no checkpoint']);
+    const of = async (id: string) => {
+      const r = await store.getRun(id);
+      return [r.status, r.message];
+    };
+    expect(await of(done)).toEqual(['done', null]);
+    expect(await of(failed)).toEqual(['failed', 'The training loss became NaN at step 2']);
+    expect(await of(live)).toEqual(['running', null]);
+    expect(await of(interrupted)).toEqual([
+      'interrupted',
+      'Interrupted at step 0 (the page was closed or reloaded, or its worker stopped); a re-training has no checkpoint: start it again.',
     ]);
-    expect((await store.getRun(interrupted)).message).toMatch(/Interrupted/);
+    expect(await of(search)).toEqual([
+      'interrupted',
+      'Interrupted at step 3 (the page was closed or reloaded, or its worker stopped); resume it from its checkpoint at step 2.',
+    ]);
+    expect(await of(paused)).toEqual([
+      'interrupted',
+      'Interrupted at step 0 (the page was closed or reloaded, or its worker stopped); it has no checkpoint to resume from.',
+    ]);
+    // The interrupted search is the one a reload offers; a run some job still runs is not.
+    expect((await store.findResumable())?.id).toBe(search);
+    expect(await store.findResumable(new Set([search]))).toBeNull();
+    // Marking again changes nothing.
+    expect(await store.markInterrupted(new Set([live]))).toEqual([]);
   });
 
   it('refuses a re-training without its settings, or with a search config', async () => {

@@ -15,6 +15,7 @@ import type { SearchCheckpoint } from '../search/engine';
 import { parseGenotypeFile, validateGenotypeFile, GenotypeError, type GenotypeFile } from '../search/genotype';
 import { SEARCH_MODES, type SearchConfig, type SearchMode } from '../search/space';
 import {
+  LIVE_STATUSES,
   RESUMABLE_STATUSES,
   RUN_KINDS,
   RUN_SCHEMA,
@@ -549,17 +550,36 @@ export class RunStore {
   }
 
   /**
-   * Marks re-trainings left 'running' or 'paused' (a reload or a crash ended them; they have no
-   * checkpoint to continue from) as stopped, except those in `activeIds`. Returns how many.
+   * Marks the runs left 'running' or 'paused' that no job runs (`live`: the ids some job still
+   * runs, in this tab or another) as 'interrupted': their tab was closed or reloaded, or their
+   * worker died or hung. A search stands at its stored checkpoint, to resume; a re-training has
+   * none. Returns the runs marked.
    */
-  async stopInterruptedTrainings(activeIds: readonly string[] = []): Promise<number> {
+  async markInterrupted(live: ReadonlySet<string> = new Set()): Promise<RunSummary[]> {
     const { runs } = await this.listRuns();
-    const stale = runs.filter(
-      (r) => r.kind === 'train' && RESUMABLE_STATUSES.includes(r.status) && !activeIds.includes(r.id),
-    );
+    const stale = runs.filter((r) => LIVE_STATUSES.includes(r.status) && !live.has(r.id));
     for (const r of stale)
-      await this.setStatus(r.id, 'stopped', 'Interrupted (the page was closed or reloaded during the re-training)');
-    return stale.length;
+      await this.interruptRun(
+        r.id,
+        `Interrupted at step ${r.steps} (the page was closed or reloaded, or its worker stopped)`,
+      );
+    return stale;
+  }
+
+  /** Marks one run interrupted (`why`: what ended it) if a job had it running or paused (or it
+   * was marked interrupted already: `why` is then the better reason); the message adds where it
+   * can go on from. */
+  async interruptRun(id: string, why: string): Promise<void> {
+    await this.update(id, (row) => {
+      if (!LIVE_STATUSES.includes(row.status) && row.status !== 'interrupted') return row;
+      const next =
+        row.kind === 'train'
+          ? 'a re-training has no checkpoint: start it again'
+          : row.checkpointStep !== null
+            ? `resume it from its checkpoint at step ${row.checkpointStep}`
+            : 'it has no checkpoint to resume from';
+      return { ...row, status: 'interrupted', message: `${why}; ${next}.` };
+    });
   }
 
   /**
@@ -750,11 +770,16 @@ export class RunStore {
     });
   }
 
-  /** The newest run that was running or paused and has a checkpoint (after a reload: the
-   * interrupted one), or null. */
-  async findResumable(): Promise<RunSummary | null> {
+  /** The newest search that was interrupted, failed, or left running or paused, and has a
+   * checkpoint (after a reload: the interrupted one), or null. `live`: runs a job still runs. */
+  async findResumable(live: ReadonlySet<string> = new Set()): Promise<RunSummary | null> {
     const { runs } = await this.listRuns();
-    return runs.find((r) => RESUMABLE_STATUSES.includes(r.status) && r.checkpointStep !== null) ?? null;
+    return (
+      runs.find(
+        (r) =>
+          r.kind === 'search' && RESUMABLE_STATUSES.includes(r.status) && r.checkpointStep !== null && !live.has(r.id),
+      ) ?? null
+    );
   }
 
   // --- files ---------------------------------------------------------------------------------

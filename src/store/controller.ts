@@ -3,8 +3,15 @@
 // and the URL hash in step.
 import { genotypeOf, softmax, stringifyGenotypeFile, toDartsString } from '../search/genotype';
 import { compareRuns } from './compare';
-import type { ArchSnapshot, MetricRow, RunRecord } from '../runs/store';
-import { datasetSpecOfKey, type DatasetInfo, type FileBytes, type FromWorker, type ToWorker } from '../worker/protocol';
+import type { ArchSnapshot, MetricRow, RunRecord, RunSummary } from '../runs/store';
+import {
+  datasetSpecOfKey,
+  type DatasetInfo,
+  type FileBytes,
+  type FromWorker,
+  type ResumableRun,
+  type ToWorker,
+} from '../worker/protocol';
 import {
   appendThinned,
   isActive,
@@ -52,19 +59,73 @@ function createWorker(): Worker {
 }
 
 function crashed(message: string): void {
+  const s = useLab.getState();
+  const step = s.progress?.step ?? 0;
+  abandonWorker();
+  useLab.setState((s) => ({
+    training: isTraining(s.training) ? { ...s.training!, phase: 'error' } : s.training,
+    phase: s.phase === 'idle' || s.phase === 'done' ? s.phase : 'error',
+    error: { code: 'worker-crash', message, recoverable: true },
+  }));
+  // Its run was left 'running': a fresh worker marks it interrupted and offers it to resume.
+  const runId = isActive(s.phase) ? s.runId : isTraining(s.training) ? s.training!.runId : null;
+  if (runId) interruptRun(runId, `Interrupted at step ${step}: the search worker crashed`);
+}
+
+/** Stops the worker for good (its state, held checkpoint and loaded data go with it). */
+function abandonWorker(): void {
+  clearStopTimer();
   worker?.terminate();
   worker = null;
   ownFilesSentTo = null;
   for (const [, p] of pendingLoads) p.resolve(false);
   pendingLoads.clear();
   flushDeriveWaiters(null);
-  useLab.setState((s) => ({
-    training: isTraining(s.training) ? { ...s.training!, phase: 'error' } : s.training,
-    phase: s.phase === 'idle' || s.phase === 'done' ? s.phase : 'error',
-    error: { code: 'worker-crash', message, recoverable: true },
-    datasetLoad: null,
-    checkpointStep: null, // it lived in the worker
-  }));
+  useLab.setState({ datasetLoad: null, checkpointStep: null }); // the checkpoint lived in the worker
+}
+
+/** Has a fresh worker mark a run whose worker was given up as interrupted, then offers it. */
+function interruptRun(runId: string, reason: string): void {
+  send({ type: 'interruptRun', runId, reason });
+  findResumable();
+  refreshRuns();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stop always works: a step that has not ended this long after Stop is taken as hung.
+
+const STOP_TIMEOUT_MS = 10_000;
+let stopTimeoutMs = STOP_TIMEOUT_MS;
+let stopTimer: ReturnType<typeof setTimeout> | null = null;
+
+function clearStopTimer(): void {
+  if (stopTimer !== null) clearTimeout(stopTimer);
+  stopTimer = null;
+}
+
+/** Test hook: how long Stop waits for the step to end (the default is 10 s). */
+export function setStopTimeout(ms: number | null): void {
+  stopTimeoutMs = ms ?? STOP_TIMEOUT_MS;
+}
+
+function stopTimedOut(): void {
+  stopTimer = null;
+  const s = useLab.getState();
+  if (s.phase !== 'stopping') return;
+  const seconds = Math.round(stopTimeoutMs / 100) / 10;
+  const why = `the search did not stop within ${seconds} s (its step hung), so its worker was stopped`;
+  abandonWorker();
+  useLab.setState({
+    phase: 'error',
+    error: {
+      code: 'worker-crash',
+      message: s.runId
+        ? `Stopped: ${why}. The run is kept as interrupted at its last saved checkpoint: resume it (above), or start a new search.`
+        : `Stopped: ${why}. Start the search again.`,
+      recoverable: true,
+    },
+  });
+  if (s.runId) interruptRun(s.runId, `Interrupted at step ${s.progress?.step ?? 0}: ${why}`);
 }
 
 function getWorker(): Worker {
@@ -216,10 +277,12 @@ const handlers: Handlers = {
     set({ phase: 'running' });
   },
   done: (msg) => {
+    clearStopTimer();
     set({ phase: 'done', done: { reason: msg.reason, step: msg.step, seconds: msg.seconds } });
     refreshRuns();
   },
   error: (msg) => {
+    if (msg.job !== 'training' && msg.code !== 'busy') clearStopTimer();
     set((s) =>
       msg.job === 'training'
         ? {
@@ -234,10 +297,7 @@ const handlers: Handlers = {
     if (msg.job === 'training') refreshRuns();
     flushDeriveWaiters(null);
     if (msg.restartWorker) {
-      worker?.terminate();
-      worker = null;
-      ownFilesSentTo = null;
-      set({ checkpointStep: null });
+      abandonWorker();
       // The checkpoint went with the worker, but the stored one did not: offer it (the user
       // may pick another backend before "Resume run").
       findResumable();
@@ -559,8 +619,8 @@ export function findResumable(): void {
  * Continues the interrupted stored run: the setup takes its settings and data set, and the
  * worker rebuilds the engine from its stored checkpoint (so the steps continue exactly).
  */
-export async function resumeStoredRun(): Promise<void> {
-  const r = useLab.getState().resumable;
+export async function resumeStoredRun(run?: ResumableRun): Promise<void> {
+  const r = run ?? useLab.getState().resumable;
   if (!r || isActive(useLab.getState().phase)) return;
   const spec = datasetSpecOfKey(r.datasetKey);
   if (!spec) {
@@ -584,6 +644,24 @@ export async function resumeStoredRun(): Promise<void> {
   }));
   useLab.setState({ checkpointStep: r.step });
   await startSearch({ resumeRunId: r.id });
+}
+
+/**
+ * What "Resume" needs of a stored search that can go on from its checkpoint (stopped, failed or
+ * interrupted; a run still 'running' or 'paused' is live in some tab), or null.
+ */
+export function resumableOf(r: RunSummary): ResumableRun | null {
+  if (r.kind !== 'search' || !r.config || r.checkpointStep === null) return null;
+  if (r.status !== 'stopped' && r.status !== 'failed' && r.status !== 'interrupted') return null;
+  return {
+    id: r.id,
+    name: r.name,
+    step: r.checkpointStep,
+    config: r.config,
+    datasetKey: r.dataset.key ?? null,
+    datasetName: r.dataset.name,
+    backend: r.backend,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -753,7 +831,14 @@ function showRecord(record: RunRecord): void {
     genotype,
     checkpointStep: null,
     checkpointProblem: null,
-    done: { reason: record.status === 'done' ? 'finished' : 'stopped', step: record.steps, seconds: record.seconds },
+    done: {
+      reason: record.status === 'done' ? 'finished' : 'stopped',
+      step: record.steps,
+      seconds: record.seconds,
+      stored: { status: record.status, message: record.message },
+    },
+    // An interrupted or failed run offers to go on from its checkpoint, as after a reload.
+    resumable: record.status === 'interrupted' || record.status === 'failed' ? resumableOf(record) : null,
   });
 }
 
@@ -850,6 +935,8 @@ export function stopSearch(): void {
   if (!isActive(useLab.getState().phase)) return;
   useLab.setState({ phase: 'stopping' });
   send({ type: 'stop' });
+  clearStopTimer();
+  stopTimer = setTimeout(stopTimedOut, stopTimeoutMs);
 }
 
 export function requestCheckpoint(): void {
@@ -880,6 +967,11 @@ export function currentGenotypeJson(): Promise<string | null> {
 /** Test hook: the next step's loss becomes NaN. */
 export function injectNaN(): void {
   send({ type: 'injectNaN' });
+}
+
+/** Test hook: the search's next step never ends (Stop must then give up on the worker). */
+export function hangNextStep(): void {
+  send({ type: 'hangNextStep' });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import type {
   WeightsMessage,
 } from '../worker/protocol';
 import type { RunComparison } from './compare';
-import type { RunProblem, RunSummary, TrainEvaluation } from '../runs/store';
+import type { RunProblem, RunStatus, RunSummary, TrainEvaluation } from '../runs/store';
 import { defaultSetup, type DatasetChoice, type Setup } from './setup';
 
 export type Phase = 'idle' | 'starting' | 'running' | 'pausing' | 'paused' | 'stopping' | 'done' | 'error';
@@ -117,7 +117,13 @@ export interface LabState {
   /** Writes to the stored run that failed while it ran (each kind once): the run's problem lines. */
   storageProblems: string[];
   error: LabError | null;
-  done: { reason: 'finished' | 'stopped'; step: number; seconds: number } | null;
+  /** How the search ended; a stored run opened from the list also says its stored status. */
+  done: {
+    reason: 'finished' | 'stopped';
+    step: number;
+    seconds: number;
+    stored?: { status: RunStatus; message: string | null };
+  } | null;
   /** The stored run being searched (or the last one). */
   runId: string | null;
   /** The stored run a reload interrupted, offered for resuming. */

@@ -31,6 +31,9 @@ export function statusText(s: Pick<LabState, 'phase' | 'backend' | 'progress' | 
     case 'done': {
       const d = s.done;
       if (!d) return `Search done${on}.`;
+      // A stored run opened from the list: what it is now, not only how far it got.
+      if (d.stored && d.stored.status !== 'done')
+        return `Stored run, ${d.stored.status} at step ${d.step}${d.stored.message ? `: ${d.stored.message}` : '.'}`;
       const how = d.reason === 'finished' ? `${d.step} step${d.step === 1 ? '' : 's'}` : `stopped at step ${d.step}`;
       return `Search done: ${how} in ${formatDuration(d.seconds)}${on}.`;
     }

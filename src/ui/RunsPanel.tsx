@@ -3,8 +3,16 @@
 // Damaged stored runs are listed as a note.
 import { useState } from 'react';
 import { JsonFileButton } from './JsonFileButton';
-import { compareStoredRuns, deleteStoredRun, exportStoredRun, importRunFile, openStoredRun } from '../store/controller';
-import { isActive, useLab } from '../store/lab';
+import {
+  compareStoredRuns,
+  deleteStoredRun,
+  exportStoredRun,
+  importRunFile,
+  openStoredRun,
+  resumableOf,
+  resumeStoredRun,
+} from '../store/controller';
+import { isActive, isTraining, useLab } from '../store/lab';
 import { modeLabel } from '../store/setup';
 
 export function RunsPanel() {
@@ -14,6 +22,7 @@ export function RunsPanel() {
   const opened = useLab((s) => s.openedRun);
   const currentRunId = useLab((s) => s.runId);
   const phase = useLab((s) => s.phase);
+  const training = isTraining(useLab((s) => s.training));
   const active = isActive(phase);
   // Ticked for comparison, in the order ticked: the first is A, the second B (a third drops A).
   const [ticked, setTicked] = useState<string[]>([]);
@@ -85,6 +94,7 @@ export function RunsPanel() {
             {runs.map((r) => {
               const live = active && r.id === currentRunId;
               const slot = picked.indexOf(r.id);
+              const resumable = resumableOf(r);
               return (
                 <tr
                   key={r.id}
@@ -124,6 +134,18 @@ export function RunsPanel() {
                   </td>
                   <td title={r.message ?? undefined}>{r.status}</td>
                   <td className="runs-actions">
+                    {resumable && (
+                      <button
+                        type="button"
+                        className="small primary"
+                        onClick={() => void resumeStoredRun(resumable)}
+                        disabled={active || training}
+                        title={`Go on from its checkpoint at step ${resumable.step}`}
+                        aria-label={`Resume ${r.name}`}
+                      >
+                        Resume
+                      </button>
+                    )}
                     <button
                       type="button"
                       className="small"

@@ -102,6 +102,10 @@ export type ToWorker =
   | { type: 'checkpoint' }
   /** Test hook: the next step's loss becomes NaN (engine.injectNaN, or the trainer's). */
   | { type: 'injectNaN' }
+  /** Test hook: the search's next step never ends (as a GPU read that never returns). */
+  | { type: 'hangNextStep' }
+  /** The page gave up on a worker (it hung or crashed) running this run: mark it interrupted. */
+  | { type: 'interruptRun'; runId: string; reason: string }
   /** Asks for the stored run a reload interrupted (answered with `resumable`). */
   | { type: 'findResumable' }
   /** Marks a resumable stored run as stopped, so it is not offered again. */

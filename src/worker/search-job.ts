@@ -31,6 +31,8 @@ export interface SearchHost {
   dataset(spec: DatasetSpec): Promise<Dataset>;
   backend(choice: BackendChoice): Promise<BackendSelection>;
   store(): Promise<RunStore>;
+  /** Marks the stored run as the one this job runs (other tabs then see it live). */
+  claim?(runId: string): void;
   /** Calls `onFailure` once if the GPU device is lost or reports an error (webgpu only). */
   watchDevice(onFailure: (failure: { code: ErrorCode; message: string }) => void): void;
   /** Milliseconds since some fixed point (tests pass a clock they move). */
@@ -70,6 +72,7 @@ export class SearchJob {
   private stopRequested = false;
   private deriveRequested = false;
   private checkpointRequested = false;
+  private hang = false;
   private wake: (() => void) | null = null;
   private deviceFailure: JobError | null = null;
   private readonly accuracies: number[] = [];
@@ -114,6 +117,12 @@ export class SearchJob {
 
   injectNaN(): void {
     if (this.engine) this.engine.injectNaN = true;
+  }
+
+  /** Test hook: the next step never ends (as a GPU read that never returns), so Stop cannot
+   * end the run and the page must give up on the worker. */
+  hangNextStep(): void {
+    this.hang = true;
   }
 
   /** Searches to the end (or a stop); every failure ends as one `error` message and the run marked failed. */
@@ -189,7 +198,10 @@ export class SearchJob {
     this.engine = engine;
     const history = await this.startFrom(msg, engine);
     if (!this.runId) await this.createRun(msg, engine, sel.backend);
-    if (this.runId) post({ type: 'runStarted', runId: this.runId, step: engine.step, history });
+    if (this.runId) {
+      this.host.claim?.(this.runId);
+      post({ type: 'runStarted', runId: this.runId, step: engine.step, history });
+    }
     if (sel.backend === 'webgpu')
       this.host.watchDevice((f) => {
         this.deviceFailure = new JobError(f.code, f.message, true);
@@ -300,6 +312,7 @@ export class SearchJob {
         await this.pausePoint();
         continue;
       }
+      if (this.hang) await new Promise<never>(() => {});
       const p = await engine.runStep();
       this.checkDevice();
       this.accuracies.push(p.valAccuracy);

@@ -15,6 +15,7 @@ import {
 import { openRunStore, type RunStore } from '../runs/store';
 import { selectBackend, type BackendSelection } from '../platform/browser';
 import { errorText } from '../util/errors';
+import { holdRunLock, liveRunIds } from './run-locks';
 import { SearchJob, type HeldCheckpoint, type SearchHost } from './search-job';
 import { TrainingJob, type TrainingHost } from './training-job';
 import {
@@ -118,14 +119,17 @@ let storePromise: Promise<RunStore> | null = null;
 function getStore(): Promise<RunStore> {
   storePromise ??= openRunStore({ onWarning: (message) => post({ type: 'storageWarning', message }) }).then(
     async (store) => {
-      // Re-trainings have no checkpoint: one a reload or crash cut short is over, not 'running'.
-      await store.stopInterruptedTrainings().catch((e: unknown) =>
+      // A run left running or paused whose job is gone (a closed tab, a dead or hung worker) is
+      // interrupted, not running: so the list says, and a search offers to resume.
+      try {
+        await store.markInterrupted(await liveRunIds());
+      } catch (e) {
         post({
           type: 'storageProblem',
           runId: null,
-          message: `Could not tidy interrupted re-trainings: ${errorText(e)}`,
-        }),
-      );
+          message: `Could not mark interrupted runs (the Runs list may show them as running): ${errorText(e)}.`,
+        });
+      }
       return store;
     },
   );
@@ -148,7 +152,11 @@ async function postRunList(store: RunStore): Promise<void> {
 
 async function findResumable(): Promise<void> {
   try {
-    const r = await (await getStore()).findResumable();
+    const store = await getStore();
+    const live = await liveRunIds();
+    // This worker's own run is live even between its steps (its lock may still be being taken).
+    if (search?.active && search.runId) live.add(search.runId);
+    const r = await store.findResumable(live);
     post({
       type: 'resumable',
       run:
@@ -187,12 +195,21 @@ let training: TrainingJob | null = null;
 let busy = false;
 /** The last checkpoint taken in this worker ("Continue from checkpoint"). */
 let held: HeldCheckpoint | null = null;
+/** Lets go of the running job's run lock (run-locks.ts). */
+let releaseRun: (() => void) | null = null;
+
+/** The running job's stored run: other tabs see it live until the job ends. */
+function claimRun(runId: string): void {
+  releaseRun?.();
+  releaseRun = holdRunLock(runId);
+}
 
 const searchHost: SearchHost = {
   post,
   dataset: getDataset,
   backend: ensureBackend,
   store: getStore,
+  claim: claimRun,
   watchDevice: (onFailure) =>
     watchWebGpuDevice((f) =>
       onFailure({ code: f.kind === 'device-lost' ? 'device-lost' : 'gpu-error', message: f.message }),
@@ -204,6 +221,7 @@ const trainingHost: TrainingHost = {
   dataset: getDataset,
   backend: ensureBackend,
   store: getStore,
+  claim: claimRun,
 };
 
 /** Runs a job if none is running; the worker's network is freed first (one at a time on the device). */
@@ -236,6 +254,8 @@ async function runJob(kind: 'search' | 'training', body: () => Promise<void>): P
     });
   } finally {
     busy = false;
+    releaseRun?.();
+    releaseRun = null;
   }
 }
 
@@ -275,6 +295,8 @@ const handlers: Handlers = {
     else if (search?.engine) void search.answerIdle('checkpoint').then(() => (held = search?.held ?? held));
   },
   injectNaN: () => (training ?? search)?.injectNaN(),
+  hangNextStep: () => search?.hangNextStep(),
+  interruptRun: (msg) => void storeRequest((store) => store.interruptRun(msg.runId, msg.reason)),
   findResumable: () => void findResumable(),
   listRuns: () => void storeRequest(postRunList),
   getRun: (msg) =>

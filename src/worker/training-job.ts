@@ -32,6 +32,8 @@ export interface TrainingHost {
   dataset(spec: DatasetSpec): Promise<Dataset>;
   backend(choice: BackendChoice): Promise<BackendSelection>;
   store(): Promise<RunStore>;
+  /** Marks the stored run as the one this job runs (other tabs then see it live). */
+  claim?(runId: string): void;
 }
 
 /** The training cannot start or go on; `code` is the protocol's error code. */
@@ -174,6 +176,7 @@ export class TrainingJob {
         `This re-training could not be stored (${errorText(e)}): it runs, but its curves and test accuracy will not be in the Runs list. Note the result before closing the tab.`,
       );
     }
+    if (this.runId) this.host.claim?.(this.runId);
     post({
       type: 'trainingStarted',
       runId: this.runId,
