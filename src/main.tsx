@@ -6,6 +6,7 @@ import { ErrorBoundary } from './ui/ErrorBoundary';
 import {
   findResumable,
   hangNextStep,
+  holdCheckpointWrite,
   refreshRuns,
   initSetupFromHash,
   injectNaN,
@@ -26,12 +27,13 @@ declare global {
     __lab: {
       injectNaN(): void;
       hangNextStep(): void;
+      holdCheckpointWrite(step: number, ms: number): void;
       setStopTimeout(ms: number | null): void;
       state(): ReturnType<typeof useLab.getState>;
     };
   }
 }
-window.__lab = { injectNaN, hangNextStep, setStopTimeout, state: () => useLab.getState() };
+window.__lab = { injectNaN, hangNextStep, holdCheckpointWrite, setStopTimeout, state: () => useLab.getState() };
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

@@ -326,6 +326,21 @@ describe('checkpoints', () => {
     expect(Array.from(back!.variables[2]!.values)).toEqual(Array.from(cp.variables[2]!.values));
   });
 
+  it('a checkpoint write can be held in flight (the crash test’s hook), then commits', async () => {
+    const store = await open(new IDBFactory());
+    const id = await newRun(store);
+    await store.saveCheckpoint(id, fakeCheckpoint(2));
+    store.holdCheckpointWrite = { step: 4, ms: 300 };
+    const started = Date.now();
+    let settled = false;
+    const writing = store.saveCheckpoint(id, fakeCheckpoint(4)).then(() => (settled = true));
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(settled, 'still being written').toBe(false);
+    await writing;
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    expect((await store.loadCheckpoint(id))!.step).toBe(4);
+  });
+
   it('finds the interrupted run after a reload, not a finished one', async () => {
     const factory = new IDBFactory();
     const before = await open(factory);
@@ -668,6 +683,8 @@ describe('re-training runs', () => {
     await store.saveCheckpoint(search, fakeCheckpoint(2));
     const paused = await newRun(store, 'paused, no checkpoint');
     await store.setStatus(paused, 'paused');
+    // While a job (another tab) runs the search, it is not offered to resume.
+    expect(await store.findResumable(new Set([search]))).toBeNull();
     const marked = await store.markInterrupted(new Set([live]));
     expect(marked.map((r) => r.name).sort()).toEqual(['a search', 'cut short', 'paused, no checkpoint']);
     const of = async (id: string) => {
@@ -689,9 +706,8 @@ describe('re-training runs', () => {
       'interrupted',
       'Interrupted at step 0 (the page was closed or reloaded, or its worker stopped); it has no checkpoint to resume from.',
     ]);
-    // The interrupted search is the one a reload offers; a run some job still runs is not.
+    // The interrupted search is the one a reload offers.
     expect((await store.findResumable())?.id).toBe(search);
-    expect(await store.findResumable(new Set([search]))).toBeNull();
     // Marking again changes nothing.
     expect(await store.markInterrupted(new Set([live]))).toEqual([]);
   });

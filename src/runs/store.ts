@@ -125,6 +125,8 @@ interface Tx {
   getCheckpoint(id: string): Promise<unknown>;
   putCheckpoint(rec: StoredCheckpoint): Promise<void>;
   deleteCheckpoint(id: string): Promise<void>;
+  /** Keeps the transaction open, uncommitted, for `ms` (a test hook: a write in flight). */
+  hold(ms: number): Promise<void>;
 }
 
 interface Backend {
@@ -208,6 +210,11 @@ class IdbBackend implements Backend {
       },
       deleteCheckpoint: async (id) => {
         await request(s('checkpoints').delete(id));
+      },
+      hold: async (ms) => {
+        // A transaction commits once no request is pending: keep one pending until the time is up.
+        const end = Date.now() + ms;
+        while (Date.now() < end) await request(s('runs').count());
       },
     };
   }
@@ -333,6 +340,7 @@ class MemoryBackend implements Backend {
       getCheckpoint: async (id) => clone(this.checkpoints.get(id)),
       putCheckpoint: async (rec) => void this.checkpoints.set(rec.runId, clone(rec)),
       deleteCheckpoint: async (id) => void this.checkpoints.delete(id),
+      hold: (ms) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
     };
   }
 
@@ -442,6 +450,9 @@ export class RunStore {
   warning: string | null = null;
   readonly maxSnapshots: number;
   readonly maxMetrics: number;
+  /** Test hook: the write of the checkpoint at `step` keeps its transaction open (uncommitted)
+   * for `ms` after writing, so that a test can close the tab while a checkpoint is being written. */
+  holdCheckpointWrite: { step: number; ms: number } | null = null;
 
   private backend: Backend;
   private queue: Promise<unknown> = Promise.resolve();
@@ -642,6 +653,8 @@ export class RunStore {
         updatedAt: savedAt,
       };
       await tx.putRun(next);
+      const hold = this.holdCheckpointWrite;
+      if (hold && hold.step === cp.step) await tx.hold(hold.ms);
       this.known.set(id, next);
     });
   }
@@ -770,14 +783,17 @@ export class RunStore {
     });
   }
 
-  /** The newest search that was interrupted, failed, or left running or paused, and has a
-   * checkpoint (after a reload: the interrupted one), or null. `live`: runs a job still runs. */
+  /** The newest search that was interrupted, failed, or left running or paused (unless in
+   * `live`: a job still runs it), and has a checkpoint (after a reload: the interrupted one). */
   async findResumable(live: ReadonlySet<string> = new Set()): Promise<RunSummary | null> {
     const { runs } = await this.listRuns();
     return (
       runs.find(
         (r) =>
-          r.kind === 'search' && RESUMABLE_STATUSES.includes(r.status) && r.checkpointStep !== null && !live.has(r.id),
+          r.kind === 'search' &&
+          RESUMABLE_STATUSES.includes(r.status) &&
+          r.checkpointStep !== null &&
+          !(LIVE_STATUSES.includes(r.status) && live.has(r.id)),
       ) ?? null
     );
   }

@@ -974,6 +974,11 @@ export function hangNextStep(): void {
   send({ type: 'hangNextStep' });
 }
 
+/** Test hook: the write of the checkpoint at `step` stays in flight (uncommitted) `ms` longer. */
+export function holdCheckpointWrite(step: number, ms: number): void {
+  send({ type: 'holdCheckpointWrite', step, ms });
+}
+
 // ---------------------------------------------------------------------------------------------
 // Setup ↔ URL hash
 

@@ -104,6 +104,8 @@ export type ToWorker =
   | { type: 'injectNaN' }
   /** Test hook: the search's next step never ends (as a GPU read that never returns). */
   | { type: 'hangNextStep' }
+  /** Test hook: the write of the checkpoint at `step` stays in flight (uncommitted) `ms` longer. */
+  | { type: 'holdCheckpointWrite'; step: number; ms: number }
   /** The page gave up on a worker (it hung or crashed) running this run: mark it interrupted. */
   | { type: 'interruptRun'; runId: string; reason: string }
   /** Asks for the stored run a reload interrupted (answered with `resumable`). */

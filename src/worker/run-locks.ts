@@ -7,6 +7,7 @@ const PREFIX = 'factorized-nas-lab-run:';
 
 interface LockManagerLike {
   request(name: string, callback: () => Promise<void>): Promise<unknown>;
+  request(name: string, options: { signal?: AbortSignal }, callback: () => unknown): Promise<unknown>;
   query(): Promise<{ held?: { name?: string }[] }>;
 }
 
@@ -26,10 +27,30 @@ export function holdRunLock(runId: string): () => void {
   return release;
 }
 
-/** The runs whose lock some job holds now (any tab of this origin). */
-export async function liveRunIds(): Promise<Set<string>> {
+/**
+ * The runs whose lock some job holds now (any tab of this origin). With `graceMs`, a lock that is
+ * let go within that time does not count: a reloaded or closed tab's worker may still be going
+ * away while the new tab looks (seen in Chromium), and another tab's live run holds on.
+ */
+export async function liveRunIds({ graceMs = 0 } = {}): Promise<Set<string>> {
   const locks = lockManager();
   if (!locks) return new Set();
   const { held = [] } = await locks.query();
-  return new Set(held.flatMap((l) => (l.name?.startsWith(PREFIX) ? [l.name.slice(PREFIX.length)] : [])));
+  const ids = held.flatMap((l) => (l.name?.startsWith(PREFIX) ? [l.name.slice(PREFIX.length)] : []));
+  if (graceMs <= 0) return new Set(ids);
+  const stillHeld = await Promise.all(
+    ids.map(async (id) => {
+      const give = new AbortController();
+      const timer = setTimeout(() => give.abort(), graceMs);
+      try {
+        await locks.request(PREFIX + id, { signal: give.signal }, () => undefined);
+        return false; // granted: its holder went away
+      } catch {
+        return true; // still held when the time was up
+      } finally {
+        clearTimeout(timer);
+      }
+    }),
+  );
+  return new Set(ids.filter((_, i) => stillHeld[i]));
 }

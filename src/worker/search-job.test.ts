@@ -67,20 +67,25 @@ describe('SearchJob and its stored run', () => {
     const { h, messages } = host(store);
     const job = new SearchJob(h, null);
     const running = job.run(start({ maxSteps: 2 }));
+    // A new run is resumable from its start: a checkpoint of step 0 before the first step.
     await expect.poll(() => pending.length, { timeout: 60_000 }).toBe(1);
-    expect(of(messages, 'checkpointSaved'), 'nothing is reported while the write is in flight').toEqual([]);
+    expect(of(messages, 'progress'), 'the first step waits for it').toEqual([]);
+    pending.shift()!();
+    await expect.poll(() => of(messages, 'checkpointSaved').length, { timeout: 60_000 }).toBe(1);
+    await expect.poll(() => pending.length, { timeout: 60_000 }).toBe(1);
+    expect(of(messages, 'checkpointSaved').length, 'nothing is reported while the write is in flight').toBe(1);
     expect(
       of(messages, 'progress').map((m) => m.step),
       'and the search waits for it',
     ).toEqual([1]);
     pending.shift()!();
-    await expect.poll(() => of(messages, 'checkpointSaved').length, { timeout: 60_000 }).toBe(1);
-    expect(of(messages, 'checkpointSaved')[0]).toEqual({ type: 'checkpointSaved', step: 1, durable: true });
+    await expect.poll(() => of(messages, 'checkpointSaved').length, { timeout: 60_000 }).toBe(2);
+    expect(of(messages, 'checkpointSaved')[1]).toEqual({ type: 'checkpointSaved', step: 1, durable: true });
     expect((await store.loadCheckpoint(job.runId!))!.step, 'the store holds it when the page is told').toBe(1);
     await expect.poll(() => pending.length, { timeout: 60_000 }).toBe(1);
     pending.shift()!();
     await running;
-    expect(of(messages, 'checkpointSaved').map((m) => m.step)).toEqual([1, 2]);
+    expect(of(messages, 'checkpointSaved').map((m) => m.step)).toEqual([0, 1, 2]);
     expect(of(messages, 'done')).toHaveLength(1);
   });
 
@@ -88,8 +93,9 @@ describe('SearchJob and its stored run', () => {
     const store = await openRunStore({ indexedDB: new IDBFactory() });
     const save = store.saveCheckpoint.bind(store);
     let calls = 0;
+    // The second checkpoint (step 1; step 0's is the first) is refused.
     store.saveCheckpoint = (id, cp) =>
-      ++calls === 1 ? Promise.reject(new Error('QuotaExceededError: the disk is full')) : save(id, cp);
+      ++calls === 2 ? Promise.reject(new Error('QuotaExceededError: the disk is full')) : save(id, cp);
     const { h, messages } = host(store);
     const job = new SearchJob(h, null);
     await job.run(start({ maxSteps: 3 }));
@@ -100,8 +106,8 @@ describe('SearchJob and its stored run', () => {
     );
     expect(
       of(messages, 'checkpointSaved').map((m) => m.step),
-      'steps 2 and 3 stored',
-    ).toEqual([2, 3]);
+      'steps 0, 2 and 3 stored',
+    ).toEqual([0, 2, 3]);
     expect(of(messages, 'error')).toEqual([]);
     expect((await store.loadCheckpoint(job.runId!))!.step).toBe(3);
     expect((await store.getRun(job.runId!)).status).toBe('done');
@@ -118,8 +124,8 @@ describe('SearchJob and its stored run', () => {
     await job.run(start({ maxSteps: 10 }, 0));
     const [done] = of(messages, 'done');
     expect(done).toMatchObject({ reason: 'stopped', step: 2 });
-    expect(of(messages, 'checkpointSaved').map((m) => m.step)).toEqual([2]);
-    expect(messages.indexOf(of(messages, 'checkpointSaved')[0]!)).toBeLessThan(messages.indexOf(done!));
+    expect(of(messages, 'checkpointSaved').map((m) => m.step)).toEqual([0, 2]);
+    expect(messages.indexOf(of(messages, 'checkpointSaved')[1]!)).toBeLessThan(messages.indexOf(done!));
     const run = await store.getRun(job.runId!);
     expect([run.status, run.checkpointStep]).toEqual(['stopped', 2]);
     expect(job.held?.checkpoint.step, '"Continue from checkpoint" continues from there').toBe(2);
@@ -152,6 +158,7 @@ describe('SearchJob and its stored run', () => {
     expect(of(messages, 'checkpointFailed')[0]?.message).toMatch(
       /^Checkpoint at step 1 could not be stored: the run has no stored record/,
     );
+    expect(of(messages, 'checkpointSaved'), 'no step-0 checkpoint without a stored run').toEqual([]);
     expect(of(messages, 'done')).toHaveLength(1);
   });
 

@@ -209,6 +209,9 @@ export class SearchJob {
       });
     // First picture before the first step (the uniform start).
     await this.sendWeights(true);
+    // A new run is resumable from the start: a tab closed before its first timed checkpoint
+    // still offers it (a checkpoint of step 0 is small and quick).
+    if (engine.step === 0 && this.runId && !msg.resumeRunId) await this.takeCheckpoint();
     await this.loop(engine);
   }
 

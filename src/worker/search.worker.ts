@@ -116,13 +116,15 @@ async function getDataset(spec: DatasetSpec): Promise<Dataset> {
 // The run store (the worker owns the only one) and the backend
 
 let storePromise: Promise<RunStore> | null = null;
+/** How long a run's lock may take to be let go by a reloaded or closed tab's worker. */
+const RELOAD_GRACE_MS = 3_000;
 function getStore(): Promise<RunStore> {
   storePromise ??= openRunStore({ onWarning: (message) => post({ type: 'storageWarning', message }) }).then(
     async (store) => {
       // A run left running or paused whose job is gone (a closed tab, a dead or hung worker) is
       // interrupted, not running: so the list says, and a search offers to resume.
       try {
-        await store.markInterrupted(await liveRunIds());
+        await store.markInterrupted(await liveRunIds({ graceMs: RELOAD_GRACE_MS }));
       } catch (e) {
         post({
           type: 'storageProblem',
@@ -296,6 +298,10 @@ const handlers: Handlers = {
   },
   injectNaN: () => (training ?? search)?.injectNaN(),
   hangNextStep: () => search?.hangNextStep(),
+  holdCheckpointWrite: (msg) =>
+    void storeRequest(async (store) => {
+      store.holdCheckpointWrite = { step: msg.step, ms: msg.ms };
+    }),
   interruptRun: (msg) => void storeRequest((store) => store.interruptRun(msg.runId, msg.reason)),
   findResumable: () => void findResumable(),
   listRuns: () => void storeRequest(postRunList),
