@@ -213,6 +213,26 @@ describe('run store round trip', () => {
     await expect(store.appendMetrics(a, metric(2))).rejects.toThrow(/not found/);
   });
 
+  it('a deleted run can be put back exactly as it was (undo), once', async () => {
+    const store = await open(new IDBFactory());
+    const id = await newRun(store, 'to delete');
+    await store.appendMetrics(id, [metric(1), metric(2), metric(3)]);
+    await store.appendSnapshot(id, snapshot(3));
+    await store.saveCheckpoint(id, fakeCheckpoint(3));
+    await store.setStatus(id, 'interrupted', 'Interrupted at step 3');
+    const before = await store.getRun(id);
+    const deleted = await store.deleteRun(id);
+    expect([deleted.metrics.length, deleted.snapshots.length]).toEqual([3, 1]);
+    expect((deleted.checkpoint as { step: number }).step).toBe(3);
+    expect((await store.listRuns()).runs).toEqual([]);
+    await expect(store.getRun(id)).rejects.toThrow('not found');
+    await store.restoreRun(deleted);
+    expect(await store.getRun(id)).toEqual(before);
+    expect(plain(await store.loadCheckpoint(id))).toEqual(plain(fakeCheckpoint(3)));
+    expect((await store.findResumable())?.id).toBe(id);
+    await expect(store.restoreRun(deleted)).rejects.toThrow(`run ${id}: is stored already`);
+  });
+
   it('thins snapshots to at most maxSnapshots, keeping the first and the last', async () => {
     const store = await open(new IDBFactory(), { maxSnapshots: 10, maxMetrics: 25 });
     const id = await newRun(store);

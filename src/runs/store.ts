@@ -94,6 +94,15 @@ export interface NewRun {
   status?: RunStatus;
 }
 
+/** A deleted run's stored records, as they were (deleteRun's result; restoreRun puts them back). */
+export interface DeletedRun {
+  id: string;
+  run: unknown;
+  metrics: unknown[];
+  snapshots: unknown[];
+  checkpoint: unknown;
+}
+
 export interface RunProblem {
   id: string;
   message: string;
@@ -723,14 +732,40 @@ export class RunStore {
     });
   }
 
-  async deleteRun(id: string): Promise<void> {
-    await this.exec(ALL_STORES, 'readwrite', async (tx) => {
-      if ((await tx.getRun(id)) === undefined) throw new RunStoreError('not-found', `run ${id}: not found`);
+  /**
+   * Deletes a run with its history and checkpoint. Returns everything deleted, as stored, for
+   * restoreRun (undo) and to say what went.
+   */
+  async deleteRun(id: string): Promise<DeletedRun> {
+    return this.exec(ALL_STORES, 'readwrite', async (tx) => {
+      const run = await tx.getRun(id);
+      if (run === undefined) throw new RunStoreError('not-found', `run ${id}: not found`);
+      const deleted: DeletedRun = {
+        id,
+        run,
+        metrics: await tx.getRows('metrics', id),
+        snapshots: await tx.getRows('snapshots', id),
+        checkpoint: (await tx.getCheckpoint(id)) ?? null,
+      };
       for (const store of ['metrics', 'snapshots'] as const)
         await tx.deleteRows(store, id, await tx.rowSteps(store, id));
       await tx.deleteCheckpoint(id);
       await tx.deleteRun(id);
       this.known.delete(id);
+      return deleted;
+    });
+  }
+
+  /** Puts a deleted run back exactly as it was (same id, history and checkpoint): undo. */
+  async restoreRun(deleted: DeletedRun): Promise<void> {
+    await this.exec(ALL_STORES, 'readwrite', async (tx) => {
+      if ((await tx.getRun(deleted.id)) !== undefined)
+        throw new RunStoreError('invalid', `run ${deleted.id}: is stored already (restored before?)`);
+      await tx.putRows('metrics', deleted.metrics as StoredMetric[]);
+      await tx.putRows('snapshots', deleted.snapshots as StoredSnapshot[]);
+      if (deleted.checkpoint !== null) await tx.putCheckpoint(deleted.checkpoint as StoredCheckpoint);
+      await tx.putRun(deleted.run as StoredRun);
+      this.known.delete(deleted.id);
     });
   }
 

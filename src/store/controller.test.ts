@@ -219,3 +219,20 @@ describe('failed writes reach the user', () => {
     expect(state().storageProblems).toEqual(['Could not mark interrupted runs']);
   });
 });
+
+describe('delete says what it deleted and can be undone', () => {
+  it('shows the worker’s account with an undo, which asks the worker to put the run back', () => {
+    c.deleteStoredRun('run-9');
+    const w = FakeWorker.all[0]!;
+    expect(w.sent.at(-1)).toEqual({ type: 'deleteRun', runId: 'run-9' });
+    const message =
+      'Deleted ‘a run’ (a search of 12 steps, interrupted) with 12 rows of history, 3 α/β snapshots and its checkpoint (step 10).';
+    w.receive({ type: 'runDeleted', runId: 'run-9', message });
+    expect(state().runsMessage).toEqual({ kind: 'info', text: message, undo: 'run-9' });
+    c.undoDeleteRun('run-9');
+    expect(w.sent.at(-1)).toEqual({ type: 'undoDelete', runId: 'run-9' });
+    w.receive({ type: 'runRestored', runId: 'run-9', message: 'Put back ‘a run’' });
+    expect(state().runsMessage).toEqual({ kind: 'info', text: 'Put back ‘a run’' });
+    expect(w.sent.at(-1), 'and looks again for a run to resume').toEqual({ type: 'findResumable' });
+  });
+});

@@ -242,6 +242,16 @@ const handlers: Handlers = {
   runImported: () => {
     set({ runsMessage: { kind: 'info', text: 'Imported: the run is in the list.' } });
   },
+  runDeleted: (msg) => {
+    set((s) => ({
+      runsMessage: { kind: 'info', text: msg.message, undo: msg.runId },
+      resumable: s.resumable?.id === msg.runId ? null : s.resumable,
+    }));
+  },
+  runRestored: (msg) => {
+    set({ runsMessage: { kind: 'info', text: msg.message } });
+    findResumable();
+  },
   runStoreError: (msg) => {
     // A comparison still being read will not arrive: close it (the message says why).
     set((s) => ({
@@ -726,6 +736,12 @@ export function closeComparison(): void {
 export function deleteStoredRun(runId: string): void {
   useLab.setState((s) => ({ runsMessage: null, openedRun: s.openedRun?.id === runId ? null : s.openedRun }));
   send({ type: 'deleteRun', runId });
+}
+
+/** Puts back a run just deleted (the worker keeps a few until the page is reloaded). */
+export function undoDeleteRun(runId: string): void {
+  useLab.setState({ runsMessage: null });
+  send({ type: 'undoDelete', runId });
 }
 
 export function exportStoredRun(runId: string): void {

@@ -133,8 +133,9 @@ export interface LabState {
   /** The stored runs (newest first) and the stored ones that could not be read. */
   runs: RunSummary[];
   runProblems: RunProblem[];
-  /** The last run store request that failed (e.g. a malformed import), or a note. */
-  runsMessage: { kind: 'error' | 'info'; text: string } | null;
+  /** The last run store request that failed (e.g. a malformed import), or a note; `undo`: the
+   * run a "Deleted …" note can put back. */
+  runsMessage: { kind: 'error' | 'info'; text: string; undo?: string } | null;
   /** The stored run shown read-only (opened from the runs list), if any. */
   openedRun: { id: string; name: string } | null;
   /** The re-training shown in the "Re-training" region (running, finished or opened). */

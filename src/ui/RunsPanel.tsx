@@ -11,6 +11,7 @@ import {
   openStoredRun,
   resumableOf,
   resumeStoredRun,
+  undoDeleteRun,
 } from '../store/controller';
 import { isActive, isTraining, useLab } from '../store/lab';
 import { modeLabel } from '../store/setup';
@@ -63,6 +64,14 @@ export function RunsPanel() {
           data-kind={message.kind}
         >
           {message.text}
+          {message.undo && (
+            <>
+              {' '}
+              <button type="button" className="small" onClick={() => undoDeleteRun(message.undo!)}>
+                Undo delete
+              </button>
+            </>
+          )}
         </p>
       )}
       {problems.length > 0 && (
@@ -160,6 +169,7 @@ export function RunsPanel() {
                       className="small"
                       onClick={() => deleteStoredRun(r.id)}
                       disabled={live}
+                      title={`Delete ‘${r.name}’: its history (${r.metricCount} rows), α/β snapshots${r.checkpointStep !== null ? ` and checkpoint (step ${r.checkpointStep})` : ''}. Undo puts it back until the page is reloaded.`}
                       aria-label={`Delete ${r.name}`}
                     >
                       Delete

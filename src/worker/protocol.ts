@@ -118,7 +118,10 @@ export type ToWorker =
   | { type: 'getRun'; runId: string }
   /** Two stored runs for the comparison view (answered with `runComparison`). */
   | { type: 'compareRuns'; runIds: [string, string] }
+  /** Deletes a stored run (answered with `runDeleted`, which says what went). */
   | { type: 'deleteRun'; runId: string }
+  /** Puts back a run deleted in this worker (answered with `runRestored`). */
+  | { type: 'undoDelete'; runId: string }
   /** The run file's text (answered with `runExported`). */
   | { type: 'exportRun'; runId: string }
   /** A run file, genotype file or DARTS string (answered with `runImported` or `runStoreError`). */
@@ -285,6 +288,9 @@ export type FromWorker =
   | { type: 'runComparison'; records: [RunRecord, RunRecord] }
   | { type: 'runExported'; runId: string; name: string; text: string }
   | { type: 'runImported'; runId: string }
+  /** A run was deleted: `message` says what (its history, snapshots, checkpoint); undo is possible. */
+  | { type: 'runDeleted'; runId: string; message: string }
+  | { type: 'runRestored'; runId: string; message: string }
   /** A request to the run store failed (the store's message, naming the field when a file is malformed). */
   | { type: 'runStoreError'; message: string }
   | ErrorMessage

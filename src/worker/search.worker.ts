@@ -12,7 +12,7 @@ import {
   makeSyntheticDataset,
   type Dataset,
 } from '../data/index';
-import { openRunStore, type RunStore } from '../runs/store';
+import { checkStoredRun, openRunStore, type DeletedRun, type RunStore, type RunSummary } from '../runs/store';
 import { selectBackend, type BackendSelection } from '../platform/browser';
 import { errorText } from '../util/errors';
 import { holdRunLock, liveRunIds } from './run-locks';
@@ -145,6 +145,36 @@ async function storeRequest(body: (store: RunStore) => Promise<void>): Promise<v
   } catch (e) {
     post({ type: 'runStoreError', message: errorText(e) });
   }
+}
+
+/** Runs deleted in this worker, newest last, for undo (a few; a reload forgets them). */
+const recentlyDeleted = new Map<string, DeletedRun>();
+const UNDO_KEPT = 5;
+
+function keepDeleted(deleted: DeletedRun): void {
+  recentlyDeleted.delete(deleted.id);
+  recentlyDeleted.set(deleted.id, deleted);
+  for (const id of [...recentlyDeleted.keys()].slice(0, -UNDO_KEPT)) recentlyDeleted.delete(id);
+}
+
+/** "‘name’ (a search of 120 steps) with 120 rows of history, 30 α/β snapshots and its checkpoint (step 100)". */
+function describeDeleted(d: DeletedRun): string {
+  let run: RunSummary | null = null;
+  try {
+    run = checkStoredRun(d.run);
+  } catch {
+    // a damaged record: named by its id below
+  }
+  const cp = (d.checkpoint as { step?: unknown } | null)?.step;
+  const parts = [
+    `${d.metrics.length} ${d.metrics.length === 1 ? 'row' : 'rows'} of history`,
+    `${d.snapshots.length} α/β ${d.snapshots.length === 1 ? 'snapshot' : 'snapshots'}`,
+  ];
+  if (d.checkpoint !== null) parts.push(`its checkpoint${typeof cp === 'number' ? ` (step ${cp})` : ''}`);
+  const what = run
+    ? `‘${run.name}’ (${run.kind === 'train' ? 'a re-training' : 'a search'} of ${run.steps} ${run.steps === 1 ? 'step' : 'steps'}, ${run.status})`
+    : `run ${d.id}`;
+  return `${what} with ${parts.slice(0, -1).join(', ')}${parts.length > 1 ? ' and ' : ''}${parts.at(-1)}`;
 }
 
 async function postRunList(store: RunStore): Promise<void> {
@@ -322,10 +352,24 @@ const handlers: Handlers = {
       return;
     }
     void storeRequest(async (store) => {
-      await store.deleteRun(msg.runId);
+      const deleted = await store.deleteRun(msg.runId);
+      keepDeleted(deleted);
+      post({ type: 'runDeleted', runId: msg.runId, message: `Deleted ${describeDeleted(deleted)}.` });
       await postRunList(store);
     });
   },
+  undoDelete: (msg) =>
+    void storeRequest(async (store) => {
+      const deleted = recentlyDeleted.get(msg.runId);
+      if (!deleted)
+        throw new Error(
+          'This run can no longer be put back: deleted runs are kept for undo until the page is reloaded',
+        );
+      await store.restoreRun(deleted);
+      recentlyDeleted.delete(msg.runId);
+      post({ type: 'runRestored', runId: msg.runId, message: `Put back ${describeDeleted(deleted)}.` });
+      await postRunList(store);
+    }),
   exportRun: (msg) =>
     void storeRequest(async (store) => {
       const text = await store.exportRun(msg.runId);
