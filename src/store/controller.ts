@@ -28,6 +28,7 @@ import {
   datasetSpecOf,
   decodeSetup,
   encodeSetup,
+  fieldProblems,
   retrainConfig,
   retrainProblems,
   setupProblems,
@@ -478,7 +479,7 @@ export async function startSearch(options: { fromCheckpoint?: boolean; resumeRun
     return;
   }
   useLab.setState({ resumable: null });
-  const problems = setupProblems(state.setup);
+  const problems = setupProblems(state.setup, state.datasets[state.setup.dataset]);
   if (problems.length) {
     useLab.setState({
       error: { code: 'bad-config', message: `Fix the setup first: ${problems.join('; ')}`, recoverable: true },
@@ -549,7 +550,7 @@ export async function startTraining(genotype: string, source: string): Promise<v
     return;
   }
   const setup = state.setup;
-  const problems = retrainProblems(setup.retrain);
+  const problems = retrainProblems(setup);
   if (problems.length) {
     useLab.setState({
       error: {
@@ -645,6 +646,10 @@ export async function resumeStoredRun(run?: ResumableRun): Promise<void> {
   }
   useLab.getState().setSetup((s) => ({
     ...s,
+    // The run's own settings: nothing typed before stands in their way.
+    drafts: Object.fromEntries(
+      Object.entries(s.drafts).filter(([id]) => id === 'checkpointEvery' || id.startsWith('retrain.')),
+    ),
     dataset: spec.kind === 'synthetic' ? 'synthetic' : 'builtin',
     synthetic:
       spec.kind === 'synthetic'
@@ -1014,7 +1019,7 @@ export function initSetupFromHash(): void {
     if (
       datasetChanged &&
       s.setup.dataset !== 'files' &&
-      setupProblems(s.setup).every((p) => !/^(Image size|Classes|Colour)/.test(p))
+      !Object.keys(fieldProblems(s.setup)).some((id) => id.startsWith('synthetic.'))
     )
       void loadSelectedDataset();
   });

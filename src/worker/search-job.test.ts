@@ -178,4 +178,25 @@ describe('SearchJob and its stored run', () => {
     ]);
     expect(run.status).toBe('done');
   });
+
+  it('settings that cannot run on this data set are refused before a run is stored, with a remedy that works', async () => {
+    const store = await openRunStore({ indexedDB: new IDBFactory() });
+    // 48 training images at Train portion 0.5: 24 a part, so a batch of 32 does not fit.
+    const big = host(store);
+    await new SearchJob(big.h, null).run(start({ batchSize: 32 }));
+    const [tooBig] = of(big.messages, 'error');
+    expect(tooBig).toMatchObject({ code: 'bad-config', recoverable: true });
+    expect(tooBig!.message).toMatch(/batch size 32 is larger than the 24 images/);
+    expect(tooBig!.message).toMatch(/lower Batch size \(or move Train portion toward 0\.5\) and start again\.$/);
+    expect(tooBig!.message).not.toMatch(/backend/);
+    const nothing = host(store);
+    await new SearchJob(nothing.h, null).run(start({ epochs: 0, maxSteps: 0 }));
+    expect(of(nothing.messages, 'error')[0]).toMatchObject({
+      code: 'bad-config',
+      message:
+        'Epochs and Stop after steps are both 0, so there is nothing to search: set Epochs to at least 1 (or Stop after steps) and start again.',
+    });
+    expect(of(nothing.messages, 'done'), 'no empty "done" run').toEqual([]);
+    expect((await store.listRuns()).runs).toEqual([]);
+  });
 });

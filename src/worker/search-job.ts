@@ -161,6 +161,11 @@ export class SearchJob {
       throw new JobError('bad-config', `${errorText(e)}. Fix this field and start again.`);
     }
     const config = msg.config;
+    if (config.epochs === 0 && config.maxSteps === 0)
+      throw new JobError(
+        'bad-config',
+        'Epochs and Stop after steps are both 0, so there is nothing to search: set Epochs to at least 1 (or Stop after steps) and start again.',
+      );
     let dataset: Dataset;
     try {
       dataset = await this.host.dataset(msg.dataset);
@@ -185,11 +190,20 @@ export class SearchJob {
     this.backendName = sel.backend;
     this.checkpointEvery = Math.max(0, Math.floor(msg.checkpointEverySteps ?? 0));
 
-    const streams = makeSearchStreams(dataset, {
-      batchSize: config.batchSize,
-      seed: config.seed,
-      trainPortion: config.trainPortion,
-    });
+    let streams: ReturnType<typeof makeSearchStreams>;
+    try {
+      streams = makeSearchStreams(dataset, {
+        batchSize: config.batchSize,
+        seed: config.seed,
+        trainPortion: config.trainPortion,
+      });
+    } catch (e) {
+      // The settings do not fit this data set: no backend would help.
+      throw new JobError(
+        'bad-config',
+        `${errorText(e)}. Train portion splits the ${dataset.train.count} training images in two, and a batch must fit in each part: lower Batch size (or move Train portion toward 0.5) and start again.`,
+      );
+    }
     const engine = new SearchEngine(
       config,
       { height: dataset.height, width: dataset.width, channels: dataset.channels, classes: dataset.classNames.length },
