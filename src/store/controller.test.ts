@@ -145,6 +145,43 @@ describe('Stop always works', () => {
   });
 });
 
+describe('Stop always works for a re-training too', () => {
+  it('a re-training step still running 10 s after Stop: the worker is replaced and the run marked interrupted', async () => {
+    vi.useFakeTimers();
+    await c.startTraining('{"g": 1}', 'found.json');
+    const w = FakeWorker.all[0]!;
+    w.receive({
+      type: 'trainingStarted',
+      runId: 'train-1',
+      backend: 'wasm',
+      preset: 'quick',
+      allRelu: false,
+      source: 'found.json',
+      datasetName: 'd',
+      config: {} as never,
+      stepsTotal: 10,
+      stepsPerEpoch: 5,
+      epochsTotal: 2,
+      params: 1,
+      auxiliaryParams: 0,
+      auxiliary: false,
+      cutout: false,
+      darts: '',
+    });
+    c.stopTraining();
+    vi.advanceTimersByTime(10_100);
+    expect(w.terminated).toBe(true);
+    expect(state().training?.phase).toBe('error');
+    expect(state().error?.message).toMatch(/^Stopped: the re-training did not stop within 10 s/);
+    expect(FakeWorker.all[1]!.sent[0]).toEqual({
+      type: 'interruptRun',
+      runId: 'train-1',
+      reason:
+        'Interrupted at step 0: the re-training did not stop within 10 s (its step hung), so its worker was stopped',
+    });
+  });
+});
+
 describe('what a stored run offers', () => {
   const summary = (over: Partial<RunSummary>): RunSummary => ({
     id: 'a',

@@ -129,6 +129,24 @@ function stopTimedOut(): void {
   if (s.runId) interruptRun(s.runId, `Interrupted at step ${s.progress?.step ?? 0}: ${why}`);
 }
 
+function stopTrainingTimedOut(): void {
+  stopTimer = null;
+  const t = useLab.getState().training;
+  if (t?.phase !== 'stopping') return;
+  const seconds = Math.round(stopTimeoutMs / 100) / 10;
+  const why = `the re-training did not stop within ${seconds} s (its step hung), so its worker was stopped`;
+  abandonWorker();
+  updateTraining({ phase: 'error' });
+  useLab.setState({
+    error: {
+      code: 'worker-crash',
+      message: `Stopped: ${why}. The run is kept as interrupted (a re-training has no checkpoint): start it again.`,
+      recoverable: true,
+    },
+  });
+  if (t.runId) interruptRun(t.runId, `Interrupted at step ${t.progress?.step ?? 0}: ${why}`);
+}
+
 function getWorker(): Worker {
   if (!worker) worker = createWorker();
   return worker;
@@ -293,7 +311,7 @@ const handlers: Handlers = {
     refreshRuns();
   },
   error: (msg) => {
-    if (msg.job !== 'training' && msg.code !== 'busy') clearStopTimer();
+    if (msg.code !== 'busy') clearStopTimer();
     set((s) =>
       msg.job === 'training'
         ? {
@@ -344,6 +362,7 @@ const handlers: Handlers = {
     updateTraining({ phase: 'running' });
   },
   trainingDone: (msg) => {
+    clearStopTimer();
     updateTraining({
       phase: 'done',
       result: {
@@ -619,6 +638,8 @@ export function stopTraining(): void {
   if (!isTraining(useLab.getState().training)) return;
   updateTraining({ phase: 'stopping' });
   send({ type: 'stop' });
+  clearStopTimer();
+  stopTimer = setTimeout(stopTrainingTimedOut, stopTimeoutMs);
 }
 
 /** Asks the worker for a stored run that a reload interrupted (shown as a notice). */
