@@ -131,12 +131,22 @@ test(
             await page.waitForTimeout(rand.int(0, 150));
           }
           if (kind === 'hang-stop') {
-            // The step in flight ends (with its checkpoint, if one is due); the next never does.
+            // The step in flight ends, and its checkpoint is stored if one is due; the next never ends.
             await page.evaluate(() => window.__lab.hangNextStep());
             for (let last = -1, now = (await readRun(page)).step; now !== last; now = (await readRun(page)).step) {
               last = now;
               await page.waitForTimeout(1_000);
             }
+            await waitFor(
+              page,
+              (every) => {
+                const s = window.__lab.state();
+                const step = s.progress?.step ?? 0;
+                return s.checkpointStep === step - (step % every);
+              },
+              EVERY,
+              30_000,
+            );
           }
           const before = await readRun(page);
           assert.equal(before.checkpointProblem, null);

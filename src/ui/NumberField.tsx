@@ -4,21 +4,12 @@
 // others) is said beside the field, by its label; nothing is reverted on blur.
 import { useEffect, useId, useRef, useState } from 'react';
 import { useLab } from '../store/lab';
-import {
-  BAD_INPUT,
-  fieldProblems,
-  fieldValue,
-  numberSpec,
-  withFieldText,
-  type FieldId,
-  type Setup,
-} from '../store/setup';
+import { fieldProblems, fieldValue, numberSpec, withFieldText, type FieldId, type Setup } from '../store/setup';
 
-/** The text a field shows for the store's state (its draft, else its number). */
+/** The text a field shows for the store's state: its number, or nothing while it has a draft
+ * (a number input cannot hold text that is no number; the note beside it quotes the text). */
 function textOf(setup: Setup, id: FieldId): string {
-  const draft = setup.drafts[id];
-  if (draft === BAD_INPUT) return '';
-  return draft ?? String(fieldValue(setup, id));
+  return setup.drafts[id] === undefined ? String(fieldValue(setup, id)) : '';
 }
 
 export function NumberField({ id, help }: { id: FieldId; help?: string }) {
