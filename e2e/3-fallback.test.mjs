@@ -6,7 +6,10 @@ import { hashOf, launch, openLab, status, tinySetup, waitForPhase, waitForStep }
 test('auto without WebGPU falls back to wasm and says why', { timeout: 240_000 }, async () => {
   const browser = await launch({ webgpu: false });
   try {
-    const { page, errors } = await openLab(browser, hashOf(tinySetup({ backend: 'auto', maxSteps: 1 })));
+    const { page, errors } = await openLab(browser, hashOf(tinySetup({ backend: 'auto', maxSteps: 1 })), {
+      // Chromium's own warning when requestAdapter finds none: the very case this test sets up.
+      allowConsole: [/^No available adapters\.$/],
+    });
     assert.equal(
       await page.evaluate(async () => Boolean(navigator.gpu && (await navigator.gpu.requestAdapter()))),
       false,
@@ -32,11 +35,12 @@ test(
   async () => {
     const browser = await launch({ webgpu: true });
     try {
-      const { page } = await openLab(browser, hashOf(tinySetup({ backend: 'auto', maxSteps: 1 })));
+      const { page, errors } = await openLab(browser, hashOf(tinySetup({ backend: 'auto', maxSteps: 1 })));
       await page.getByRole('button', { name: 'Start search' }).click();
       await waitForPhase(page, ['running', 'done'], 120_000);
       const text = await status(page).textContent();
       assert.match(text, /wasm \(WebGPU adapter is a software fallback \(SwiftShader\)\)/, text);
+      assert.deepEqual(errors, []);
     } finally {
       await browser.close();
     }

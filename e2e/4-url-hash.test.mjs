@@ -55,7 +55,7 @@ const CHANGES = [
 test('a page opened from a shared URL hash restores every setup field', { timeout: 120_000 }, async () => {
   const browser = await launch({ webgpu: false });
   try {
-    const { page } = await openLab(browser);
+    const { page, errors } = await openLab(browser);
     const defaults = await readFields(page);
     assert.equal(defaults['Data set'], 'builtin', 'the built-in data set is selected by default');
     assert.equal(defaults['Preset'], 'quick', 'the quick demo preset is selected by default');
@@ -69,7 +69,7 @@ test('a page opened from a shared URL hash restores every setup field', { timeou
     const hash = await page.evaluate(() => location.hash);
     assert.match(hash, /^#.+mode=darts/);
 
-    const { page: second } = await openLab(browser, hash);
+    const { page: second, errors: secondErrors } = await openLab(browser, hash);
     const restored = await readFields(second);
     assert.deepEqual(restored, set, 'every field restored from the link');
     assert.equal(await second.evaluate(() => location.hash), hash, 'the restored page keeps the same link');
@@ -83,6 +83,8 @@ test('a page opened from a shared URL hash restores every setup field', { timeou
     assert.equal(paper['Mode'], 'factorized');
     assert.match(await second.evaluate(() => location.hash), /channels=16/);
     assert.ok(BASE_URL.startsWith('http://localhost'));
+    assert.deepEqual(errors, []);
+    assert.deepEqual(secondErrors, []);
   } finally {
     await browser.close();
   }

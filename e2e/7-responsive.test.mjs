@@ -6,7 +6,7 @@ import { hashOf, launch, openLab, statMilliseconds, tinySetup, waitForStep } fro
 test('no long main-thread tasks during a search', { timeout: 240_000 }, async () => {
   const browser = await launch({ webgpu: false });
   try {
-    const { page } = await openLab(browser, hashOf(tinySetup({ backend: 'wasm', maxSteps: 200 })));
+    const { page, errors } = await openLab(browser, hashOf(tinySetup({ backend: 'wasm', maxSteps: 200 })));
     await page.waitForFunction(() => document.querySelectorAll('[aria-label="Class names"] li').length > 0);
     await page.waitForTimeout(1500); // initial load settles
     const supported = await page.evaluate(() => {
@@ -36,6 +36,7 @@ test('no long main-thread tasks during a search', { timeout: 240_000 }, async ()
     const tasks = await page.evaluate(() => window.__longTasks);
     const over = tasks.filter((d) => d > 100);
     assert.deepEqual(over, [], `main-thread tasks over 100 ms during the search: ${JSON.stringify(tasks)}`);
+    assert.deepEqual(errors, []);
   } finally {
     await browser.close();
   }

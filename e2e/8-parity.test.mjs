@@ -5,7 +5,7 @@
 // tensor or data buffer behind once disposed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE_URL, launch } from './lab.mjs';
+import { BASE_URL, launch, watchPage } from './lab.mjs';
 
 test(
   'every backend the lab offers computes what cpu computes (values and gradients)',
@@ -14,8 +14,7 @@ test(
     const browser = await launch({ webgpu: true });
     try {
       const page = await browser.newPage();
-      const errors = [];
-      page.on('pageerror', (e) => errors.push(e.message));
+      const errors = watchPage(page, []);
       await page.goto(new URL('parity.html?backends=webgpu,webgl,wasm', BASE_URL).href);
       await page.waitForFunction(() => window.__parity?.done === true, null, { timeout: 850_000, polling: 1000 });
       const result = await page.evaluate(() => window.__parity);

@@ -239,15 +239,31 @@ test(
       assert.match(await err.textContent(), /run\.metrics/, 'the message names the field');
       assert.equal(await rows.count(), 1, 'nothing was imported');
 
-      // A good import adds a run; Delete removes one.
+      // A good import adds a run; Delete removes one, says what went, and can be undone.
       await input.setInputFiles({ name: 'run.json', mimeType: 'application/json', buffer: Buffer.from(exported) });
-      await page.waitForFunction(() => document.querySelectorAll('[aria-label="Runs"] tbody tr').length === 2, null, {
-        timeout: 10_000,
-      });
-      await runs.getByRole('button', { name: 'Delete' }).first().click();
-      await page.waitForFunction(() => document.querySelectorAll('[aria-label="Runs"] tbody tr').length === 1, null, {
-        timeout: 10_000,
-      });
+      const rowCount = (n) =>
+        page.waitForFunction((n) => document.querySelectorAll('[aria-label="Runs"] tbody tr').length === n, n, {
+          timeout: 10_000,
+        });
+      await rowCount(2);
+      const first = rows.first();
+      const [deletedId, deletedName] = [
+        await first.getAttribute('data-run-id'),
+        await first.locator('th').textContent(),
+      ];
+      await first.getByRole('button', { name: 'Delete' }).click();
+      await rowCount(1);
+      const note = runs.locator('p[data-kind="info"]');
+      // The newest row is the imported copy: done, 3 steps, exported without its checkpoint.
+      const said = await note.textContent();
+      assert.ok(said.startsWith(`Deleted ‘${deletedName}’ (a search of 3 steps, done) with `), said);
+      assert.match(said, /with 3 rows of history and \d+ α\/β snapshots\. ?Undo delete$/);
+      await runs.getByRole('button', { name: 'Undo delete' }).click();
+      await rowCount(2);
+      assert.equal(await runs.locator(`tr[data-run-id="${deletedId}"]`).count(), 1, 'the same run is back');
+      assert.match(await note.textContent(), /^Put back ‘/);
+      await runs.locator(`tr[data-run-id="${deletedId}"]`).getByRole('button', { name: 'Delete' }).click();
+      await rowCount(1);
       assert.deepEqual(errors, []);
     } finally {
       await browser.close();

@@ -43,18 +43,46 @@ export function hashOf(setup) {
   return '#' + encodeSetup(setup);
 }
 
-/** Opens the lab; collects page errors so tests can assert there were none. */
-export async function openLab(browser, hash = '', { viewport = { width: 1280, height: 800 } } = {}) {
+/**
+ * Console messages a test may expect, each with why: anything else the page or its worker
+ * writes as a warning or an error fails the test (collected with the page errors).
+ */
+export const EXPECTED_CONSOLE = [];
+
+/**
+ * Opens the lab in a fresh browser context (its own IndexedDB); see openPage. `allowConsole`:
+ * regular expressions of console warnings and errors this test expects.
+ */
+export async function openLab(browser, hash = '', { viewport = { width: 1280, height: 800 }, allowConsole = [] } = {}) {
   const context = await browser.newContext({ viewport, acceptDownloads: true });
+  return { ...(await openPage(context, hash, { allowConsole })), context };
+}
+
+/**
+ * Opens the lab in a new tab of `context` (a reload of a closed tab keeps the context's
+ * IndexedDB). `errors` collects page errors and every console warning or error of the page and
+ * its workers that is not expected (EXPECTED_CONSOLE, `allowConsole`): a test asserts it empty.
+ */
+export async function openPage(context, hash = '', { allowConsole = [], errors = [] } = {}) {
   const page = await context.newPage();
-  const errors = [];
+  watchPage(page, errors, allowConsole);
+  await page.goto(BASE_URL + hash);
+  await page.getByRole('button', { name: 'Start search' }).waitFor();
+  return { page, errors };
+}
+
+/** Collects a page's errors and unexpected console warnings and errors (its workers' too) into `errors`. */
+export function watchPage(page, errors, allowConsole = []) {
+  const allowed = [...EXPECTED_CONSOLE, ...allowConsole];
   page.on('pageerror', (e) => errors.push(e.message));
   page.on('console', (m) => {
     if (process.env.E2E_VERBOSE) console.log(`  [page ${m.type()}] ${m.text()}`);
+    if (m.type() !== 'error' && m.type() !== 'warning') return;
+    const text = m.text();
+    if (allowed.some((re) => re.test(text))) return;
+    errors.push(`console ${m.type()}${m.worker() ? ' (worker)' : ''}: ${text}`);
   });
-  await page.goto(BASE_URL + hash);
-  await page.getByRole('button', { name: 'Start search' }).waitFor();
-  return { page, context, errors };
+  return errors;
 }
 
 export const stepBar = (page) => page.getByRole('progressbar', { name: 'Search progress', exact: true });

@@ -3,7 +3,16 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './ui/App';
 import { ErrorBoundary } from './ui/ErrorBoundary';
-import { findResumable, refreshRuns, initSetupFromHash, injectNaN, loadSelectedDataset } from './store/controller';
+import {
+  findResumable,
+  hangNextStep,
+  holdCheckpointWrite,
+  refreshRuns,
+  initSetupFromHash,
+  injectNaN,
+  loadSelectedDataset,
+  setStopTimeout,
+} from './store/controller';
 import { useLab } from './store/lab';
 import './ui/styles.css';
 
@@ -15,10 +24,16 @@ refreshRuns();
 // Hooks for tests and for poking at a run from the console.
 declare global {
   interface Window {
-    __lab: { injectNaN(): void; state(): ReturnType<typeof useLab.getState> };
+    __lab: {
+      injectNaN(): void;
+      hangNextStep(): void;
+      holdCheckpointWrite(step: number, ms: number): void;
+      setStopTimeout(ms: number | null): void;
+      state(): ReturnType<typeof useLab.getState>;
+    };
   }
 }
-window.__lab = { injectNaN, state: () => useLab.getState() };
+window.__lab = { injectNaN, hangNextStep, holdCheckpointWrite, setStopTimeout, state: () => useLab.getState() };
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

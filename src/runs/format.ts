@@ -28,12 +28,16 @@ export const RUN_FILE_VERSION = 1 as const;
 /** Version of the records in IndexedDB (a record without it was written by something else). */
 export const RUN_SCHEMA = 1 as const;
 
-export const RUN_STATUSES = ['running', 'paused', 'done', 'stopped', 'failed'] as const;
+/** 'interrupted': its job ended without saying so (the tab was closed or reloaded, the worker
+ * died or hung); the run stands at its last stored checkpoint. */
+export const RUN_STATUSES = ['running', 'paused', 'done', 'stopped', 'failed', 'interrupted'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 /** A run with one of these statuses and a checkpoint can be continued (after a reload too). A
  * failed run (NaN loss, lost GPU) is too: its checkpoint is plain arrays, so it can go on with
- * other settings or on another backend. */
-export const RESUMABLE_STATUSES: readonly RunStatus[] = ['running', 'paused', 'failed'];
+ * other settings or on another backend. ('running' and 'paused' only where no job runs it.) */
+export const RESUMABLE_STATUSES: readonly RunStatus[] = ['running', 'paused', 'failed', 'interrupted'];
+/** A job is (or says it is) running the run: after its tab or worker is gone, it is interrupted. */
+export const LIVE_STATUSES: readonly RunStatus[] = ['running', 'paused'];
 
 /** What a run did: search an architecture, or re-train a genotype's network from scratch.
  * Records and files without a kind were written before re-training existed: searches. */
@@ -177,6 +181,9 @@ export interface RunRecord extends RunSummary {
 /** The record in the `runs` object store. */
 export interface StoredRun extends RunSummary {
   schema: typeof RUN_SCHEMA;
+  /** The best validation accuracy up to the stored checkpoint (null: none yet), which a resume
+   * from it keeps although thinning may have dropped its row; absent when not known. */
+  bestAtCheckpoint?: { step: number; valAccuracy: number } | null;
 }
 
 /** A matrix of float32 values, as stored in IndexedDB. */
@@ -263,6 +270,15 @@ function checks(code: Code) {
     if (!Number.isFinite(v)) return fail(path, `expected a finite number, got ${describe(v)}`);
     return v;
   };
+  /** A measured number (a loss, a rate, seconds): any float, NaN and ±Infinity included. A run
+   * file writes those three as the strings "NaN", "Infinity" and "-Infinity" (JSON has no
+   * literal for them); they are read back as numbers here. */
+  const real = (v: unknown, path: string): number => {
+    if (typeof v === 'number') return v;
+    const n = typeof v === 'string' ? NON_FINITE_TEXT[v] : undefined;
+    if (n !== undefined) return n;
+    return fail(path, `expected a number, got ${describe(v)}`);
+  };
   const int = (v: unknown, path: string): number => {
     const n = num(v, path);
     if (!Number.isInteger(n) || n < 0) return fail(path, `expected a non-negative integer, got ${n}`);
@@ -305,29 +321,32 @@ function checks(code: Code) {
     if (v.length !== count) fail(path, `expected ${count} 32-bit integers, got ${v.length}`);
     return v.map((x, i) => word(x, `${path}[${i}]`));
   };
-  return { fail, num, int, str, obj, optInt, nullable, oneOf, date, floats, ints, words };
+  return { fail, num, real, int, str, obj, optInt, nullable, oneOf, date, floats, ints, words };
 }
 
-type NumberKind = 'int' | 'num';
+type NumberKind = 'int' | 'real';
+
+/** How a run file spells the numbers JSON has no literal for (see `real` and `formatJson`). */
+const NON_FINITE_TEXT: Record<string, number> = { NaN: NaN, Infinity: Infinity, '-Infinity': -Infinity };
 
 // Every field of a row, in the order it is checked (the first wrong one is named).
 const METRIC_ROW_FIELDS: Record<keyof MetricRow, NumberKind> = {
   step: 'int',
   epoch: 'int',
-  trainLoss: 'num',
-  valLoss: 'num',
-  valAccuracy: 'num',
-  imagesPerSecond: 'num',
-  seconds: 'num',
+  trainLoss: 'real',
+  valLoss: 'real',
+  valAccuracy: 'real',
+  imagesPerSecond: 'real',
+  seconds: 'real',
 };
 const TRAIN_METRIC_ROW_FIELDS: Record<keyof TrainMetricRow, NumberKind> = {
   step: 'int',
   epoch: 'int',
-  trainLoss: 'num',
-  trainAccuracy: 'num',
-  learningRate: 'num',
-  imagesPerSecond: 'num',
-  seconds: 'num',
+  trainLoss: 'real',
+  trainAccuracy: 'real',
+  learningRate: 'real',
+  imagesPerSecond: 'real',
+  seconds: 'real',
 };
 
 /** One curve point; extra fields (e.g. a whole progress message) are dropped. */
@@ -345,7 +364,7 @@ export function checkTrainMetricRow(v: unknown, path: string, code: Code = 'inva
   return checkNumberRow(v, path, code, TRAIN_METRIC_ROW_FIELDS);
 }
 
-/** An object of named numbers (non-negative integers or finite numbers); other fields are dropped. */
+/** An object of named numbers (non-negative integers or measured numbers); other fields are dropped. */
 function checkNumberRow<K extends string>(
   v: unknown,
   path: string,
@@ -386,7 +405,7 @@ export function checkTrainEvaluation(v: unknown, path: string, code: Code = 'inv
   return {
     step: c.int(o.step, `${path}.step`),
     epoch: c.int(o.epoch, `${path}.epoch`),
-    testLoss: c.num(o.testLoss, `${path}.testLoss`),
+    testLoss: c.real(o.testLoss, `${path}.testLoss`),
     testAccuracy: fraction(o.testAccuracy, `${path}.testAccuracy`),
     testCount: c.int(o.testCount, `${path}.testCount`),
   };
@@ -433,7 +452,7 @@ export function checkTraining(v: unknown, path: string, code: Code = 'invalid'):
     auxiliaryParams,
     evaluations,
     testAccuracy,
-    testLoss: optional('testLoss', c.num),
+    testLoss: optional('testLoss', c.real),
     testCount: optional('testCount', c.int),
   };
 }
@@ -450,7 +469,7 @@ function checkRows(v: unknown, path: string, code: Code, width?: number): number
       w = row.length;
     } else if (row.length !== w)
       c.fail(`${path}[${r}]`, `expected ${w} numbers (as the other rows), got ${row.length}`);
-    return row.map((x, k) => c.num(x, `${path}[${r}][${k}]`));
+    return row.map((x, k) => c.real(x, `${path}[${r}][${k}]`));
   });
 }
 
@@ -458,7 +477,7 @@ function checkVector(v: unknown, path: string, code: Code): number[] {
   const c = checks(code);
   if (!Array.isArray(v)) return c.fail(path, `expected ${EDGES} numbers, got ${describe(v)}`);
   if (v.length !== EDGES) c.fail(path, `expected ${EDGES} numbers, got ${v.length}`);
-  return v.map((x, k) => c.num(x, `${path}[${k}]`));
+  return v.map((x, k) => c.real(x, `${path}[${k}]`));
 }
 
 /** α/β of one step; β and edge weights may be missing (null). */
@@ -590,9 +609,9 @@ function checkSummaryFields(o: Record<string, unknown>, path: string, code: Code
     c.fail(`${path}.training`, 'only a re-training (kind "train") has training settings');
   const steps = c.int(o.steps, `${path}.steps`);
   const epoch = c.int(o.epoch, `${path}.epoch`);
-  const seconds = c.num(o.seconds, `${path}.seconds`);
+  const seconds = c.real(o.seconds, `${path}.seconds`);
   const stepsTotal = optional('stepsTotal', c.int);
-  const bestValAccuracy = optional('bestValAccuracy', c.num);
+  const bestValAccuracy = optional('bestValAccuracy', c.real);
   const bestStep = optional('bestStep', c.int);
   const lastMetrics = optional('lastMetrics', (x, p) => checkMetricRow(x, p, code));
   const genotype = optional('genotype', (x, p) => checkGenotype(x, p, code));
@@ -636,6 +655,14 @@ export function checkStoredRun(v: unknown, path = 'run'): StoredRun {
     checkpointAt: c.nullable(o.checkpointAt, `${path}.checkpointAt`, c.date),
     metricCount: c.int(o.metricCount, `${path}.metricCount`),
     snapshotCount: c.int(o.snapshotCount, `${path}.snapshotCount`),
+    ...(o.bestAtCheckpoint === undefined
+      ? {}
+      : {
+          bestAtCheckpoint: c.nullable(o.bestAtCheckpoint, `${path}.bestAtCheckpoint`, (x, p) => {
+            const b = c.obj(x, p);
+            return { step: c.int(b.step, `${p}.step`), valAccuracy: c.real(b.valAccuracy, `${p}.valAccuracy`) };
+          }),
+        }),
   };
 }
 
@@ -712,7 +739,7 @@ export function checkCheckpoint(v: unknown, path: string, code: Code = 'invalid'
   const input = c.obj(o.input, `${path}.input`);
   for (const k of ['height', 'width', 'channels', 'classes']) c.int(input[k], `${path}.input.${k}`);
   c.int(o.step, `${path}.step`);
-  c.num(o.seconds, `${path}.seconds`);
+  const seconds = c.real(o.seconds, `${path}.seconds`);
   const rng = c.words(o.rng, `${path}.rng`, 4);
   const data = c.obj(o.data, `${path}.data`);
   if (!('train' in data) || !('val' in data)) c.fail(`${path}.data`, 'expected {train, val} stream states');
@@ -722,7 +749,7 @@ export function checkCheckpoint(v: unknown, path: string, code: Code = 'invalid'
   checkOptimizerState(opt.weights, `${path}.optimizers.weights`, code);
   checkOptimizerState(opt.alpha, `${path}.optimizers.alpha`, code);
   if (opt.beta !== null) checkOptimizerState(opt.beta, `${path}.optimizers.beta`, code);
-  return { ...o, rng } as unknown as SearchCheckpoint;
+  return { ...o, seconds, rng } as unknown as SearchCheckpoint;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -864,9 +891,34 @@ function shortFloat32(x: number): number {
 
 const shortRows = (rows: number[][] | null) => rows && rows.map((r) => r.map(shortFloat32));
 
-/** JSON of a run file: weight rows and metrics rows (objects of ≤ 10 plain values) on one line. */
+// JSON has no literal for NaN and ±Infinity (JSON.stringify writes null) and writes -0 as 0, so
+// a run file spells them out: NaN and ±Infinity as the strings "NaN", "Infinity", "-Infinity"
+// (read back wherever a measured number may be: `real` above), -0 as the literal -0.
+const NEGATIVE_ZERO = '\u0000-0';
+
+function jsonSafeNumbers(v: unknown): unknown {
+  if (typeof v === 'number') {
+    if (Number.isNaN(v)) return 'NaN';
+    if (v === Infinity) return 'Infinity';
+    if (v === -Infinity) return '-Infinity';
+    return Object.is(v, -0) ? NEGATIVE_ZERO : v;
+  }
+  if (Array.isArray(v)) return v.map(jsonSafeNumbers);
+  if (isPlainObject(v)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = jsonSafeNumbers(x);
+    return out;
+  }
+  return v;
+}
+
+/** JSON of a run file: weight rows and metrics rows (objects of ≤ 10 plain values) on one line;
+ * non-finite numbers and -0 written so that they read back as themselves. */
 export function formatJson(value: unknown): string {
-  return formatCompactJson(value, (_obj, size) => size <= 10);
+  return formatCompactJson(jsonSafeNumbers(value), (_obj, size) => size <= 10).replaceAll(
+    JSON.stringify(NEGATIVE_ZERO),
+    '-0',
+  );
 }
 
 /** The export file of a run: history, snapshots as plain arrays, genotype, optional checkpoint. */
@@ -924,7 +976,10 @@ function runFromGenotype(g: GenotypeFile, now: string): ImportedRun {
     }
   }
   const steps = typeof info.steps === 'number' && Number.isInteger(info.steps) && info.steps >= 0 ? info.steps : 0;
-  const epoch = typeof info.epochs === 'number' && Number.isInteger(info.epochs) && info.epochs >= 0 ? info.epochs : 0;
+  // The genotype says how far the search went in epochs, a fraction (steps / steps an epoch); a
+  // run's epoch is the epoch it was in, as the engine counts (whole epochs done).
+  const epoch =
+    typeof info.epochs === 'number' && Number.isFinite(info.epochs) && info.epochs >= 0 ? Math.floor(info.epochs) : 0;
   const acc = info.metrics?.valAccuracy;
   const createdAt =
     typeof info.createdAt === 'string' && !Number.isNaN(Date.parse(info.createdAt)) ? info.createdAt : now;
@@ -1029,10 +1084,9 @@ export function decodeRunFile(text: string, now: string): ImportedRun {
     if (train) c.fail(`${P}.checkpoint`, 'a re-training has no checkpoint (expected none)');
     checkpoint = checkCheckpoint(decodeTyped(o.checkpoint, `${P}.checkpoint`), `${P}.checkpoint`);
   }
-  // A file says "running" for a run that was exported mid-search; here nothing runs it.
+  // A file says "running" or "paused" for a run exported mid-search; here nothing runs it.
   let status = fields.status;
-  if (status === 'running') status = checkpoint ? 'paused' : 'stopped';
-  if (status === 'paused' && !checkpoint) status = 'stopped';
+  if (LIVE_STATUSES.includes(status) || status === 'interrupted') status = checkpoint ? 'interrupted' : 'stopped';
   const last = metrics[metrics.length - 1] ?? null;
   return {
     summary: {

@@ -213,6 +213,26 @@ describe('run store round trip', () => {
     await expect(store.appendMetrics(a, metric(2))).rejects.toThrow(/not found/);
   });
 
+  it('a deleted run can be put back exactly as it was (undo), once', async () => {
+    const store = await open(new IDBFactory());
+    const id = await newRun(store, 'to delete');
+    await store.appendMetrics(id, [metric(1), metric(2), metric(3)]);
+    await store.appendSnapshot(id, snapshot(3));
+    await store.saveCheckpoint(id, fakeCheckpoint(3));
+    await store.setStatus(id, 'interrupted', 'Interrupted at step 3');
+    const before = await store.getRun(id);
+    const deleted = await store.deleteRun(id);
+    expect([deleted.metrics.length, deleted.snapshots.length]).toEqual([3, 1]);
+    expect((deleted.checkpoint as { step: number }).step).toBe(3);
+    expect((await store.listRuns()).runs).toEqual([]);
+    await expect(store.getRun(id)).rejects.toThrow('not found');
+    await store.restoreRun(deleted);
+    expect(await store.getRun(id)).toEqual(before);
+    expect(plain(await store.loadCheckpoint(id))).toEqual(plain(fakeCheckpoint(3)));
+    expect((await store.findResumable())?.id).toBe(id);
+    await expect(store.restoreRun(deleted)).rejects.toThrow(`run ${id}: is stored already`);
+  });
+
   it('thins snapshots to at most maxSnapshots, keeping the first and the last', async () => {
     const store = await open(new IDBFactory(), { maxSnapshots: 10, maxMetrics: 25 });
     const id = await newRun(store);
@@ -326,6 +346,21 @@ describe('checkpoints', () => {
     expect(Array.from(back!.variables[2]!.values)).toEqual(Array.from(cp.variables[2]!.values));
   });
 
+  it('a checkpoint write can be held in flight (the crash test’s hook), then commits', async () => {
+    const store = await open(new IDBFactory());
+    const id = await newRun(store);
+    await store.saveCheckpoint(id, fakeCheckpoint(2));
+    store.holdCheckpointWrite = { step: 4, ms: 300 };
+    const started = Date.now();
+    let settled = false;
+    const writing = store.saveCheckpoint(id, fakeCheckpoint(4)).then(() => (settled = true));
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(settled, 'still being written').toBe(false);
+    await writing;
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    expect((await store.loadCheckpoint(id))!.step).toBe(4);
+  });
+
   it('finds the interrupted run after a reload, not a finished one', async () => {
     const factory = new IDBFactory();
     const before = await open(factory);
@@ -417,9 +452,10 @@ describe('export and import', () => {
     const other = await open(new IDBFactory());
     const copy = await other.importRun(text);
     expect(plain(await other.loadCheckpoint(copy))).toEqual(plain(fakeCheckpoint(5)));
+    // Exported mid-search: nothing runs it here, and it can go on from its checkpoint.
     const found = await other.findResumable();
     expect(found?.id).toBe(copy);
-    expect(found?.status).toBe('paused');
+    expect(found?.status).toBe('interrupted');
   });
 
   it('refuses malformed files naming the first thing wrong, and stores nothing', async () => {
@@ -479,11 +515,13 @@ describe('export and import', () => {
         betaNormal: rows(14, 9, rng(5)),
         betaReduce: rows(14, 9, rng(6)),
       },
-      run: { mode: 'factorized', dataset: 'cifar10', steps: 200, metrics: { valAccuracy: 0.62 } },
+      // As the search writes it: epochs a fraction (steps / steps an epoch).
+      run: { mode: 'factorized', dataset: 'cifar10', steps: 200, epochs: 2.5, metrics: { valAccuracy: 0.62 } },
     });
     const id = await store.importRun(JSON.stringify(g));
     const run = await store.getRun(id);
     expect(run.status).toBe('done');
+    expect([run.steps, run.epoch], 'the epoch it was in, as the engine counts').toEqual([200, 2]);
     expect(run.genotype?.darts).toBe(g.darts);
     expect(run.mode).toBe('factorized');
     expect(run.dataset.name).toBe('cifar10');
@@ -639,9 +677,11 @@ describe('re-training runs', () => {
     expect((await store.listRuns()).runs).toHaveLength(2);
   });
 
-  it('marks re-trainings a reload interrupted as stopped, and only those', async () => {
+  it('marks runs a closed tab or a dead worker left running or paused as interrupted, and only those', async () => {
     const store = await open(new IDBFactory());
     const done = await trainedRun(store);
+    const failed = await trainedRun(store);
+    await store.setStatus(failed, 'failed', 'The training loss became NaN at step 2');
     const interrupted = await store.createRun({
       name: 'cut short',
       kind: 'train',
@@ -659,15 +699,37 @@ describe('re-training runs', () => {
       dataset: DATASET,
     });
     const search = await newRun(store, 'a search');
-    expect(await store.stopInterruptedTrainings([live])).toBe(1);
-    const status = async (id: string) => (await store.getRun(id)).status;
-    expect([await status(done), await status(interrupted), await status(live), await status(search)]).toEqual([
-      'done',
-      'stopped',
-      'running',
-      'running',
+    await store.appendMetrics(search, [metric(1), metric(2), metric(3)]);
+    await store.saveCheckpoint(search, fakeCheckpoint(2));
+    const paused = await newRun(store, 'paused, no checkpoint');
+    await store.setStatus(paused, 'paused');
+    // While a job (another tab) runs the search, it is not offered to resume.
+    expect(await store.findResumable(new Set([search]))).toBeNull();
+    const marked = await store.markInterrupted(new Set([live]));
+    expect(marked.map((r) => r.name).sort()).toEqual(['a search', 'cut short', 'paused, no checkpoint']);
+    const of = async (id: string) => {
+      const r = await store.getRun(id);
+      return [r.status, r.message];
+    };
+    expect(await of(done)).toEqual(['done', null]);
+    expect(await of(failed)).toEqual(['failed', 'The training loss became NaN at step 2']);
+    expect(await of(live)).toEqual(['running', null]);
+    expect(await of(interrupted)).toEqual([
+      'interrupted',
+      'Interrupted at step 0 (the page was closed or reloaded, or its worker stopped); a re-training has no checkpoint: start it again.',
     ]);
-    expect((await store.getRun(interrupted)).message).toMatch(/Interrupted/);
+    expect(await of(search)).toEqual([
+      'interrupted',
+      'Interrupted at step 3 (the page was closed or reloaded, or its worker stopped); resume it from its checkpoint at step 2.',
+    ]);
+    expect(await of(paused)).toEqual([
+      'interrupted',
+      'Interrupted at step 0 (the page was closed or reloaded, or its worker stopped); it has no checkpoint to resume from.',
+    ]);
+    // The interrupted search is the one a reload offers.
+    expect((await store.findResumable())?.id).toBe(search);
+    // Marking again changes nothing.
+    expect(await store.markInterrupted(new Set([live]))).toEqual([]);
   });
 
   it('refuses a re-training without its settings, or with a search config', async () => {
@@ -859,6 +921,35 @@ describe('when storage fails', () => {
     vi.restoreAllMocks();
     const later = await open(factory);
     expect((await later.getRun(id)).metrics).toEqual([metric(1), metric(2)]);
+  });
+
+  it('a value that cannot be stored (DataCloneError) fails that write only: the store keeps storing', async () => {
+    const onWarning = vi.fn();
+    const factory = new IDBFactory();
+    const store = await open(factory, { onWarning });
+    const id = await newRun(store);
+    const realPut = IDBObjectStore.prototype.put;
+    let refuse = true;
+    vi.spyOn(IDBObjectStore.prototype, 'put').mockImplementation(function (
+      this: IDBObjectStore,
+      ...args: Parameters<IDBObjectStore['put']>
+    ) {
+      if (this.name === 'metrics' && refuse) {
+        refuse = false;
+        throw new DOMException('#<Object> could not be cloned.', 'DataCloneError');
+      }
+      return realPut.apply(this, args);
+    });
+    await expect(store.appendMetrics(id, metric(1))).rejects.toThrow('could not be cloned');
+    await store.appendMetrics(id, metric(2));
+    await store.saveCheckpoint(id, fakeCheckpoint(2));
+    expect([store.persistent, store.warning]).toEqual([true, null]);
+    expect(onWarning).not.toHaveBeenCalled();
+    vi.restoreAllMocks();
+    const later = await open(factory);
+    const run = await later.getRun(id);
+    expect(run.metrics).toEqual([metric(2)]);
+    expect(run.checkpointStep).toBe(2);
   });
 
   it('goes on when the database is closed under it (storage cleared), from what it has seen', async () => {

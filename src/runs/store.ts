@@ -15,6 +15,7 @@ import type { SearchCheckpoint } from '../search/engine';
 import { parseGenotypeFile, validateGenotypeFile, GenotypeError, type GenotypeFile } from '../search/genotype';
 import { SEARCH_MODES, type SearchConfig, type SearchMode } from '../search/space';
 import {
+  LIVE_STATUSES,
   RESUMABLE_STATUSES,
   RUN_KINDS,
   RUN_SCHEMA,
@@ -93,6 +94,15 @@ export interface NewRun {
   status?: RunStatus;
 }
 
+/** A deleted run's stored records, as they were (deleteRun's result; restoreRun puts them back). */
+export interface DeletedRun {
+  id: string;
+  run: unknown;
+  metrics: unknown[];
+  snapshots: unknown[];
+  checkpoint: unknown;
+}
+
 export interface RunProblem {
   id: string;
   message: string;
@@ -124,6 +134,8 @@ interface Tx {
   getCheckpoint(id: string): Promise<unknown>;
   putCheckpoint(rec: StoredCheckpoint): Promise<void>;
   deleteCheckpoint(id: string): Promise<void>;
+  /** Keeps the transaction open, uncommitted, for `ms` (a test hook: a write in flight). */
+  hold(ms: number): Promise<void>;
 }
 
 interface Backend {
@@ -207,6 +219,11 @@ class IdbBackend implements Backend {
       },
       deleteCheckpoint: async (id) => {
         await request(s('checkpoints').delete(id));
+      },
+      hold: async (ms) => {
+        // A transaction commits once no request is pending: keep one pending until the time is up.
+        const end = Date.now() + ms;
+        while (Date.now() < end) await request(s('runs').count());
       },
     };
   }
@@ -332,6 +349,7 @@ class MemoryBackend implements Backend {
       getCheckpoint: async (id) => clone(this.checkpoints.get(id)),
       putCheckpoint: async (rec) => void this.checkpoints.set(rec.runId, clone(rec)),
       deleteCheckpoint: async (id) => void this.checkpoints.delete(id),
+      hold: (ms) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
     };
   }
 
@@ -345,12 +363,54 @@ class MemoryBackend implements Backend {
 // ---------------------------------------------------------------------------------------------
 // The store
 
-/** Which rows to drop so that at most `max` remain: every other older one; first and last stay. */
+/** Which rows to drop so that at most `max` (≥ 2) remain: every other older one, as often as
+ * needed (many appends may arrive in one write); first and last stay. */
 export function thinnedSteps(steps: readonly number[], max: number): number[] {
-  if (steps.length <= max) return [];
   const drop: number[] = [];
-  for (let i = 1; i < steps.length - 1; i += 2) drop.push(steps[i]!);
+  let kept = steps.slice();
+  while (kept.length > Math.max(2, max)) {
+    const next: number[] = [];
+    kept.forEach((s, i) => (i % 2 === 1 && i < kept.length - 1 ? drop : next).push(s));
+    kept = next;
+  }
   return drop;
+}
+
+/** A validation accuracy beats the best so far (NaN never does). */
+function beats(accuracy: number, best: number | null): boolean {
+  return !Number.isNaN(accuracy) && (best === null || accuracy > best);
+}
+
+/** A run's best validation accuracy if it was reached by `step`; undefined when not known. */
+function bestOf(row: StoredRun, step: number): StoredRun['bestAtCheckpoint'] {
+  if (row.bestStep === null || row.bestValAccuracy === null) return row.lastMetrics ? undefined : null;
+  return row.bestStep <= step ? { step: row.bestStep, valAccuracy: row.bestValAccuracy } : undefined;
+}
+
+/** The best row (the first of equals), or null. */
+function bestRow(rows: readonly MetricRow[]): { step: number; valAccuracy: number } | null {
+  let best: MetricRow | null = null;
+  for (const m of rows) if (beats(m.valAccuracy, best?.valAccuracy ?? null)) best = m;
+  return best && { step: best.step, valAccuracy: best.valAccuracy };
+}
+
+/** Errors that mean the browser refused or lost the storage itself (quota, a closed, deleted or
+ * newer database, an aborted transaction): then the store goes on in memory. Anything else (a
+ * value that cannot be stored, such as a DataCloneError, or a bug) rejects the call that met it,
+ * and its caller reports it; the store keeps storing. */
+const STORAGE_FAILURES = new Set([
+  'QuotaExceededError',
+  'UnknownError',
+  'InvalidStateError',
+  'AbortError',
+  'NotReadableError',
+  'NotFoundError',
+  'VersionError',
+  'TimeoutError',
+]);
+
+export function isStorageFailure(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && STORAGE_FAILURES.has(String((e as { name?: unknown }).name));
 }
 
 function newId(): string {
@@ -367,9 +427,21 @@ function errorText(e: unknown): string {
   return String(e);
 }
 
+/** The stored rows that read as valid (getRun names the others; here they are only skipped). */
+function readable<T>(rows: unknown[], check: (v: unknown, path: string) => T): T[] {
+  return rows.flatMap((r, i) => {
+    try {
+      return [check(r, `row[${i}]`)];
+    } catch (e) {
+      if (e instanceof RunStoreError) return [];
+      throw e;
+    }
+  });
+}
+
 function summaryOf(row: StoredRun): RunSummary {
-  const { schema: _schema, ...summary } = row;
-  void _schema;
+  const { schema: _schema, bestAtCheckpoint: _best, ...summary } = row;
+  void [_schema, _best];
   return summary;
 }
 
@@ -387,6 +459,9 @@ export class RunStore {
   warning: string | null = null;
   readonly maxSnapshots: number;
   readonly maxMetrics: number;
+  /** Test hook: the write of the checkpoint at `step` keeps its transaction open (uncommitted)
+   * for `ms` after writing, so that a test can close the tab while a checkpoint is being written. */
+  holdCheckpointWrite: { step: number; ms: number } | null = null;
 
   private backend: Backend;
   private queue: Promise<unknown> = Promise.resolve();
@@ -495,17 +570,36 @@ export class RunStore {
   }
 
   /**
-   * Marks re-trainings left 'running' or 'paused' (a reload or a crash ended them; they have no
-   * checkpoint to continue from) as stopped, except those in `activeIds`. Returns how many.
+   * Marks the runs left 'running' or 'paused' that no job runs (`live`: the ids some job still
+   * runs, in this tab or another) as 'interrupted': their tab was closed or reloaded, or their
+   * worker died or hung. A search stands at its stored checkpoint, to resume; a re-training has
+   * none. Returns the runs marked.
    */
-  async stopInterruptedTrainings(activeIds: readonly string[] = []): Promise<number> {
+  async markInterrupted(live: ReadonlySet<string> = new Set()): Promise<RunSummary[]> {
     const { runs } = await this.listRuns();
-    const stale = runs.filter(
-      (r) => r.kind === 'train' && RESUMABLE_STATUSES.includes(r.status) && !activeIds.includes(r.id),
-    );
+    const stale = runs.filter((r) => LIVE_STATUSES.includes(r.status) && !live.has(r.id));
     for (const r of stale)
-      await this.setStatus(r.id, 'stopped', 'Interrupted (the page was closed or reloaded during the re-training)');
-    return stale.length;
+      await this.interruptRun(
+        r.id,
+        `Interrupted at step ${r.steps} (the page was closed or reloaded, or its worker stopped)`,
+      );
+    return stale;
+  }
+
+  /** Marks one run interrupted (`why`: what ended it) if a job had it running or paused (or it
+   * was marked interrupted already: `why` is then the better reason); the message adds where it
+   * can go on from. */
+  async interruptRun(id: string, why: string): Promise<void> {
+    await this.update(id, (row) => {
+      if (!LIVE_STATUSES.includes(row.status) && row.status !== 'interrupted') return row;
+      const next =
+        row.kind === 'train'
+          ? 'a re-training has no checkpoint: start it again'
+          : row.checkpointStep !== null
+            ? `resume it from its checkpoint at step ${row.checkpointStep}`
+            : 'it has no checkpoint to resume from';
+      return { ...row, status: 'interrupted', message: `${why}; ${next}.` };
+    });
   }
 
   /**
@@ -562,9 +656,14 @@ export class RunStore {
         seconds: Math.max(row.seconds, cp.seconds),
         checkpointStep: cp.step,
         checkpointAt: savedAt,
+        // Metrics arrive in step order and are written before this: the best so far is the best
+        // up to the checkpoint, which a resume from it needs (thinning may drop its row).
+        bestAtCheckpoint: bestOf(row, cp.step),
         updatedAt: savedAt,
       };
       await tx.putRun(next);
+      const hold = this.holdCheckpointWrite;
+      if (hold && hold.step === cp.step) await tx.hold(hold.ms);
       this.known.set(id, next);
     });
   }
@@ -585,7 +684,7 @@ export class RunStore {
     await this.exec(['runs', 'checkpoints'], 'readwrite', async (tx) => {
       const row = await this.readRow(tx, id);
       await tx.deleteCheckpoint(id);
-      const next = { ...row, checkpointStep: null, checkpointAt: null };
+      const next = { ...row, checkpointStep: null, checkpointAt: null, bestAtCheckpoint: undefined };
       await tx.putRun(next);
       this.known.set(id, next);
     });
@@ -605,15 +704,16 @@ export class RunStore {
         if (drop.length) await tx.deleteRows(store, id, drop);
         counts[store] = steps.length - drop.length;
       }
-      const metrics = (await tx.getRows('metrics', id)).flatMap((m) => {
-        try {
-          return [checkStoredMetric(m, 'metric')];
-        } catch {
-          return [];
-        }
-      });
-      let best: MetricRow | null = null;
-      for (const m of metrics) if (!best || m.valAccuracy > best.valAccuracy) best = m;
+      const metrics = readable(await tx.getRows('metrics', id), checkStoredMetric);
+      // The rows may have been thinned, so the best is not read from them where it is known: the
+      // best so far when it came before the truncation, else the best as of the checkpoint a
+      // resume truncates at (kept with it); only otherwise from the rows left.
+      const best =
+        row.bestStep !== null && row.bestStep <= step && row.bestValAccuracy !== null
+          ? { step: row.bestStep, valAccuracy: row.bestValAccuracy }
+          : row.checkpointStep === step && row.bestAtCheckpoint !== undefined
+            ? row.bestAtCheckpoint
+            : bestRow(metrics);
       const last = metrics[metrics.length - 1] ?? null;
       const next: StoredRun = {
         ...row,
@@ -632,14 +732,40 @@ export class RunStore {
     });
   }
 
-  async deleteRun(id: string): Promise<void> {
-    await this.exec(ALL_STORES, 'readwrite', async (tx) => {
-      if ((await tx.getRun(id)) === undefined) throw new RunStoreError('not-found', `run ${id}: not found`);
+  /**
+   * Deletes a run with its history and checkpoint. Returns everything deleted, as stored, for
+   * restoreRun (undo) and to say what went.
+   */
+  async deleteRun(id: string): Promise<DeletedRun> {
+    return this.exec(ALL_STORES, 'readwrite', async (tx) => {
+      const run = await tx.getRun(id);
+      if (run === undefined) throw new RunStoreError('not-found', `run ${id}: not found`);
+      const deleted: DeletedRun = {
+        id,
+        run,
+        metrics: await tx.getRows('metrics', id),
+        snapshots: await tx.getRows('snapshots', id),
+        checkpoint: (await tx.getCheckpoint(id)) ?? null,
+      };
       for (const store of ['metrics', 'snapshots'] as const)
         await tx.deleteRows(store, id, await tx.rowSteps(store, id));
       await tx.deleteCheckpoint(id);
       await tx.deleteRun(id);
       this.known.delete(id);
+      return deleted;
+    });
+  }
+
+  /** Puts a deleted run back exactly as it was (same id, history and checkpoint): undo. */
+  async restoreRun(deleted: DeletedRun): Promise<void> {
+    await this.exec(ALL_STORES, 'readwrite', async (tx) => {
+      if ((await tx.getRun(deleted.id)) !== undefined)
+        throw new RunStoreError('invalid', `run ${deleted.id}: is stored already (restored before?)`);
+      await tx.putRows('metrics', deleted.metrics as StoredMetric[]);
+      await tx.putRows('snapshots', deleted.snapshots as StoredSnapshot[]);
+      if (deleted.checkpoint !== null) await tx.putCheckpoint(deleted.checkpoint as StoredCheckpoint);
+      await tx.putRun(deleted.run as StoredRun);
+      this.known.delete(deleted.id);
     });
   }
 
@@ -692,11 +818,19 @@ export class RunStore {
     });
   }
 
-  /** The newest run that was running or paused and has a checkpoint (after a reload: the
-   * interrupted one), or null. */
-  async findResumable(): Promise<RunSummary | null> {
+  /** The newest search that was interrupted, failed, or left running or paused (unless in
+   * `live`: a job still runs it), and has a checkpoint (after a reload: the interrupted one). */
+  async findResumable(live: ReadonlySet<string> = new Set()): Promise<RunSummary | null> {
     const { runs } = await this.listRuns();
-    return runs.find((r) => RESUMABLE_STATUSES.includes(r.status) && r.checkpointStep !== null) ?? null;
+    return (
+      runs.find(
+        (r) =>
+          r.kind === 'search' &&
+          RESUMABLE_STATUSES.includes(r.status) &&
+          r.checkpointStep !== null &&
+          !(LIVE_STATUSES.includes(r.status) && live.has(r.id)),
+      ) ?? null
+    );
   }
 
   // --- files ---------------------------------------------------------------------------------
@@ -717,7 +851,13 @@ export class RunStore {
     if (typeof text !== 'string') throw new RunStoreError('invalid', 'run: expected the text of a run file');
     const imported = decodeRunFile(text, this.stamp());
     const id = newId();
-    const row: StoredRun = { schema: RUN_SCHEMA, id, ...imported.summary };
+    const cp = imported.checkpoint;
+    const row: StoredRun = {
+      schema: RUN_SCHEMA,
+      id,
+      ...imported.summary,
+      ...(cp ? { bestAtCheckpoint: bestRow(imported.metrics.filter((m) => m.step <= cp.step)) } : {}),
+    };
     await this.exec(ALL_STORES, 'readwrite', async (tx) => {
       await tx.putRows(
         'metrics',
@@ -894,7 +1034,7 @@ export class RunStore {
       let last = row.lastMetrics;
       for (const m of p.metrics) {
         if (!last || m.step >= last.step) last = m;
-        if (next.bestValAccuracy === null || m.valAccuracy > next.bestValAccuracy) {
+        if (beats(m.valAccuracy, next.bestValAccuracy)) {
           next.bestValAccuracy = m.valAccuracy;
           next.bestStep = m.step;
         }
@@ -935,12 +1075,14 @@ export class RunStore {
     return this.enqueue(() => this.attempt(stores, mode, body));
   }
 
-  /** One transaction; if storage fails (not the caller's mistake), go on in memory and retry. */
+  /** One transaction; if the storage itself fails (isStorageFailure), go on in memory and retry.
+   * Any other error (a damaged record, a value that cannot be stored, a bug) rejects this call
+   * only. */
   private async attempt<T>(stores: StoreName[], mode: IDBTransactionMode, body: (tx: Tx) => Promise<T>): Promise<T> {
     try {
       return await this.backend.transact(stores, mode, body);
     } catch (e) {
-      if (e instanceof RunStoreError || !(this.backend instanceof IdbBackend)) throw e;
+      if (!isStorageFailure(e) || !(this.backend instanceof IdbBackend)) throw e;
       await this.fallBack(e);
       return this.backend.transact(stores, mode, body);
     }
@@ -949,12 +1091,14 @@ export class RunStore {
   private async fallBack(cause: unknown): Promise<void> {
     const idb = this.backend as IdbBackend;
     let mem: MemoryBackend;
+    let unread = '';
     try {
       mem = await idb.dump();
-    } catch {
+    } catch (e) {
       // Unreadable too: go on with what this store has seen (records, without their history).
       mem = new MemoryBackend();
       for (const [id, row] of this.known) mem.runs.set(id, structuredClone(row));
+      unread = ` Their history and checkpoints could not be read back (${errorText(e)}): this tab shows runs without them.`;
     }
     try {
       idb.close();
@@ -965,7 +1109,7 @@ export class RunStore {
     this.persistent = false;
     this.warn(
       `Runs are kept in memory only from now on: this browser refused to store more (${errorText(cause)}). ` +
-        'Runs saved before stay in the browser; export a run to keep it.',
+        `Runs saved before stay in the browser; export a run to keep it.${unread}`,
     );
   }
 

@@ -3,8 +3,15 @@
 // and the URL hash in step.
 import { genotypeOf, softmax, stringifyGenotypeFile, toDartsString } from '../search/genotype';
 import { compareRuns } from './compare';
-import type { ArchSnapshot, MetricRow, RunRecord } from '../runs/store';
-import { datasetSpecOfKey, type DatasetInfo, type FileBytes, type FromWorker, type ToWorker } from '../worker/protocol';
+import type { ArchSnapshot, MetricRow, RunRecord, RunSummary } from '../runs/store';
+import {
+  datasetSpecOfKey,
+  type DatasetInfo,
+  type FileBytes,
+  type FromWorker,
+  type ResumableRun,
+  type ToWorker,
+} from '../worker/protocol';
 import {
   appendThinned,
   isActive,
@@ -21,6 +28,7 @@ import {
   datasetSpecOf,
   decodeSetup,
   encodeSetup,
+  fieldProblems,
   retrainConfig,
   retrainProblems,
   setupProblems,
@@ -52,19 +60,91 @@ function createWorker(): Worker {
 }
 
 function crashed(message: string): void {
+  const s = useLab.getState();
+  const step = s.progress?.step ?? 0;
+  abandonWorker();
+  useLab.setState((s) => ({
+    training: isTraining(s.training) ? { ...s.training!, phase: 'error' } : s.training,
+    phase: s.phase === 'idle' || s.phase === 'done' ? s.phase : 'error',
+    error: { code: 'worker-crash', message, recoverable: true },
+  }));
+  // Its run was left 'running': a fresh worker marks it interrupted and offers it to resume.
+  const runId = isActive(s.phase) ? s.runId : isTraining(s.training) ? s.training!.runId : null;
+  if (runId) interruptRun(runId, `Interrupted at step ${step}: the search worker crashed`);
+}
+
+/** Stops the worker for good (its state, held checkpoint and loaded data go with it). */
+function abandonWorker(): void {
+  clearStopTimer();
   worker?.terminate();
   worker = null;
   ownFilesSentTo = null;
   for (const [, p] of pendingLoads) p.resolve(false);
   pendingLoads.clear();
   flushDeriveWaiters(null);
-  useLab.setState((s) => ({
-    training: isTraining(s.training) ? { ...s.training!, phase: 'error' } : s.training,
-    phase: s.phase === 'idle' || s.phase === 'done' ? s.phase : 'error',
-    error: { code: 'worker-crash', message, recoverable: true },
-    datasetLoad: null,
-    checkpointStep: null, // it lived in the worker
-  }));
+  useLab.setState({ datasetLoad: null, checkpointStep: null }); // the checkpoint lived in the worker
+}
+
+/** Has a fresh worker mark a run whose worker was given up as interrupted, then offers it. */
+function interruptRun(runId: string, reason: string): void {
+  send({ type: 'interruptRun', runId, reason });
+  findResumable();
+  refreshRuns();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stop always works: a step that has not ended this long after Stop is taken as hung.
+
+const STOP_TIMEOUT_MS = 10_000;
+let stopTimeoutMs = STOP_TIMEOUT_MS;
+let stopTimer: ReturnType<typeof setTimeout> | null = null;
+
+function clearStopTimer(): void {
+  if (stopTimer !== null) clearTimeout(stopTimer);
+  stopTimer = null;
+}
+
+/** Test hook: how long Stop waits for the step to end (the default is 10 s). */
+export function setStopTimeout(ms: number | null): void {
+  stopTimeoutMs = ms ?? STOP_TIMEOUT_MS;
+}
+
+function stopTimedOut(): void {
+  stopTimer = null;
+  const s = useLab.getState();
+  if (s.phase !== 'stopping') return;
+  const seconds = Math.round(stopTimeoutMs / 100) / 10;
+  const why = `the search did not stop within ${seconds} s (its step hung), so its worker was stopped`;
+  abandonWorker();
+  useLab.setState({
+    phase: 'error',
+    error: {
+      code: 'worker-crash',
+      message: s.runId
+        ? `Stopped: ${why}. The run is kept as interrupted at its last saved checkpoint: resume it (above), or start a new search.`
+        : `Stopped: ${why}. Start the search again.`,
+      recoverable: true,
+    },
+  });
+  if (s.runId) interruptRun(s.runId, `Interrupted at step ${s.progress?.step ?? 0}: ${why}`);
+}
+
+function stopTrainingTimedOut(): void {
+  stopTimer = null;
+  const t = useLab.getState().training;
+  if (t?.phase !== 'stopping') return;
+  const seconds = Math.round(stopTimeoutMs / 100) / 10;
+  const why = `the re-training did not stop within ${seconds} s (its step hung), so its worker was stopped`;
+  abandonWorker();
+  updateTraining({ phase: 'error' });
+  useLab.setState({
+    error: {
+      code: 'worker-crash',
+      message: `Stopped: ${why}. The run is kept as interrupted (a re-training has no checkpoint): start it again.`,
+      recoverable: true,
+    },
+  });
+  if (t.runId) interruptRun(t.runId, `Interrupted at step ${t.progress?.step ?? 0}: ${why}`);
 }
 
 function getWorker(): Worker {
@@ -181,6 +261,16 @@ const handlers: Handlers = {
   runImported: () => {
     set({ runsMessage: { kind: 'info', text: 'Imported: the run is in the list.' } });
   },
+  runDeleted: (msg) => {
+    set((s) => ({
+      runsMessage: { kind: 'info', text: msg.message, undo: msg.runId },
+      resumable: s.resumable?.id === msg.runId ? null : s.resumable,
+    }));
+  },
+  runRestored: (msg) => {
+    set({ runsMessage: { kind: 'info', text: msg.message } });
+    findResumable();
+  },
   runStoreError: (msg) => {
     // A comparison still being read will not arrive: close it (the message says why).
     set((s) => ({
@@ -201,11 +291,13 @@ const handlers: Handlers = {
     set({ storageWarning: msg.message });
   },
   storageProblem: (msg) => {
-    set((s) => ({
-      storageProblems: s.storageProblems.includes(msg.message)
-        ? s.storageProblems
-        : [...s.storageProblems, msg.message],
-    }));
+    const add = (list: string[]) => (list.includes(msg.message) ? list : [...list, msg.message]);
+    set((s) =>
+      // The worker runs one job at a time: a problem during a re-training (or of its run) is its.
+      s.training && (isTraining(s.training) || (msg.runId !== null && msg.runId === s.training.runId))
+        ? { training: { ...s.training, problems: add(s.training.problems) } }
+        : { storageProblems: add(s.storageProblems) },
+    );
   },
   paused: () => {
     set({ phase: 'paused' });
@@ -214,10 +306,12 @@ const handlers: Handlers = {
     set({ phase: 'running' });
   },
   done: (msg) => {
+    clearStopTimer();
     set({ phase: 'done', done: { reason: msg.reason, step: msg.step, seconds: msg.seconds } });
     refreshRuns();
   },
   error: (msg) => {
+    if (msg.code !== 'busy') clearStopTimer();
     set((s) =>
       msg.job === 'training'
         ? {
@@ -232,10 +326,7 @@ const handlers: Handlers = {
     if (msg.job === 'training') refreshRuns();
     flushDeriveWaiters(null);
     if (msg.restartWorker) {
-      worker?.terminate();
-      worker = null;
-      ownFilesSentTo = null;
-      set({ checkpointStep: null });
+      abandonWorker();
       // The checkpoint went with the worker, but the stored one did not: offer it (the user
       // may pick another backend before "Resume run").
       findResumable();
@@ -271,6 +362,7 @@ const handlers: Handlers = {
     updateTraining({ phase: 'running' });
   },
   trainingDone: (msg) => {
+    clearStopTimer();
     updateTraining({
       phase: 'done',
       result: {
@@ -406,7 +498,7 @@ export async function startSearch(options: { fromCheckpoint?: boolean; resumeRun
     return;
   }
   useLab.setState({ resumable: null });
-  const problems = setupProblems(state.setup);
+  const problems = setupProblems(state.setup, state.datasets[state.setup.dataset]);
   if (problems.length) {
     useLab.setState({
       error: { code: 'bad-config', message: `Fix the setup first: ${problems.join('; ')}`, recoverable: true },
@@ -478,7 +570,7 @@ export async function startTraining(genotype: string, source: string): Promise<v
     return;
   }
   const setup = state.setup;
-  const problems = retrainProblems(setup.retrain);
+  const problems = retrainProblems(setup);
   if (problems.length) {
     useLab.setState({
       error: {
@@ -501,6 +593,7 @@ export async function startTraining(genotype: string, source: string): Promise<v
       evaluations: [],
       result: null,
       stored: false,
+      problems: [],
     },
   });
   if (setup.dataset === 'files' && !(await ensureOwnFilesSent())) {
@@ -546,6 +639,8 @@ export function stopTraining(): void {
   if (!isTraining(useLab.getState().training)) return;
   updateTraining({ phase: 'stopping' });
   send({ type: 'stop' });
+  clearStopTimer();
+  stopTimer = setTimeout(stopTrainingTimedOut, stopTimeoutMs);
 }
 
 /** Asks the worker for a stored run that a reload interrupted (shown as a notice). */
@@ -557,8 +652,8 @@ export function findResumable(): void {
  * Continues the interrupted stored run: the setup takes its settings and data set, and the
  * worker rebuilds the engine from its stored checkpoint (so the steps continue exactly).
  */
-export async function resumeStoredRun(): Promise<void> {
-  const r = useLab.getState().resumable;
+export async function resumeStoredRun(run?: ResumableRun): Promise<void> {
+  const r = run ?? useLab.getState().resumable;
   if (!r || isActive(useLab.getState().phase)) return;
   const spec = datasetSpecOfKey(r.datasetKey);
   if (!spec) {
@@ -573,6 +668,10 @@ export async function resumeStoredRun(): Promise<void> {
   }
   useLab.getState().setSetup((s) => ({
     ...s,
+    // The run's own settings: nothing typed before stands in their way.
+    drafts: Object.fromEntries(
+      Object.entries(s.drafts).filter(([id]) => id === 'checkpointEvery' || id.startsWith('retrain.')),
+    ),
     dataset: spec.kind === 'synthetic' ? 'synthetic' : 'builtin',
     synthetic:
       spec.kind === 'synthetic'
@@ -582,6 +681,24 @@ export async function resumeStoredRun(): Promise<void> {
   }));
   useLab.setState({ checkpointStep: r.step });
   await startSearch({ resumeRunId: r.id });
+}
+
+/**
+ * What "Resume" needs of a stored search that can go on from its checkpoint (stopped, failed or
+ * interrupted; a run still 'running' or 'paused' is live in some tab), or null.
+ */
+export function resumableOf(r: RunSummary): ResumableRun | null {
+  if (r.kind !== 'search' || !r.config || r.checkpointStep === null) return null;
+  if (r.status !== 'stopped' && r.status !== 'failed' && r.status !== 'interrupted') return null;
+  return {
+    id: r.id,
+    name: r.name,
+    step: r.checkpointStep,
+    config: r.config,
+    datasetKey: r.dataset.key ?? null,
+    datasetName: r.dataset.name,
+    backend: r.backend,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -646,6 +763,12 @@ export function closeComparison(): void {
 export function deleteStoredRun(runId: string): void {
   useLab.setState((s) => ({ runsMessage: null, openedRun: s.openedRun?.id === runId ? null : s.openedRun }));
   send({ type: 'deleteRun', runId });
+}
+
+/** Puts back a run just deleted (the worker keeps a few until the page is reloaded). */
+export function undoDeleteRun(runId: string): void {
+  useLab.setState({ runsMessage: null });
+  send({ type: 'undoDelete', runId });
 }
 
 export function exportStoredRun(runId: string): void {
@@ -751,7 +874,14 @@ function showRecord(record: RunRecord): void {
     genotype,
     checkpointStep: null,
     checkpointProblem: null,
-    done: { reason: record.status === 'done' ? 'finished' : 'stopped', step: record.steps, seconds: record.seconds },
+    done: {
+      reason: record.status === 'done' ? 'finished' : 'stopped',
+      step: record.steps,
+      seconds: record.seconds,
+      stored: { status: record.status, message: record.message },
+    },
+    // An interrupted or failed run offers to go on from its checkpoint, as after a reload.
+    resumable: record.status === 'interrupted' || record.status === 'failed' ? resumableOf(record) : null,
   });
 }
 
@@ -818,6 +948,7 @@ function showTrainingRecord(record: RunRecord, genotype: LabGenotype): void {
         testCount: finished ? (t?.testCount ?? null) : (t?.evaluations[t.evaluations.length - 1]?.testCount ?? null),
       },
       stored: true,
+      problems: [],
     },
   });
 }
@@ -847,6 +978,8 @@ export function stopSearch(): void {
   if (!isActive(useLab.getState().phase)) return;
   useLab.setState({ phase: 'stopping' });
   send({ type: 'stop' });
+  clearStopTimer();
+  stopTimer = setTimeout(stopTimedOut, stopTimeoutMs);
 }
 
 export function requestCheckpoint(): void {
@@ -879,6 +1012,16 @@ export function injectNaN(): void {
   send({ type: 'injectNaN' });
 }
 
+/** Test hook: the search's next step never ends (Stop must then give up on the worker). */
+export function hangNextStep(): void {
+  send({ type: 'hangNextStep' });
+}
+
+/** Test hook: the write of the checkpoint at `step` stays in flight (uncommitted) `ms` longer. */
+export function holdCheckpointWrite(step: number, ms: number): void {
+  send({ type: 'holdCheckpointWrite', step, ms });
+}
+
 // ---------------------------------------------------------------------------------------------
 // Setup ↔ URL hash
 
@@ -898,7 +1041,7 @@ export function initSetupFromHash(): void {
     if (
       datasetChanged &&
       s.setup.dataset !== 'files' &&
-      setupProblems(s.setup).every((p) => !/^(Image size|Classes|Colour)/.test(p))
+      !Object.keys(fieldProblems(s.setup)).some((id) => id.startsWith('synthetic.'))
     )
       void loadSelectedDataset();
   });

@@ -13,7 +13,7 @@ import type {
   WeightsMessage,
 } from '../worker/protocol';
 import type { RunComparison } from './compare';
-import type { RunProblem, RunSummary, TrainEvaluation } from '../runs/store';
+import type { RunProblem, RunStatus, RunSummary, TrainEvaluation } from '../runs/store';
 import { defaultSetup, type DatasetChoice, type Setup } from './setup';
 
 export type Phase = 'idle' | 'starting' | 'running' | 'pausing' | 'paused' | 'stopping' | 'done' | 'error';
@@ -84,6 +84,8 @@ export interface TrainingState {
   } | null;
   /** Opened from the runs list: read-only. */
   stored: boolean;
+  /** Writes to its stored run that failed (each kind once): what the user is told. */
+  problems: string[];
 }
 
 /** Snapshots kept for replay; older ones are thinned (every other one) beyond this. */
@@ -115,7 +117,13 @@ export interface LabState {
   /** Writes to the stored run that failed while it ran (each kind once): the run's problem lines. */
   storageProblems: string[];
   error: LabError | null;
-  done: { reason: 'finished' | 'stopped'; step: number; seconds: number } | null;
+  /** How the search ended; a stored run opened from the list also says its stored status. */
+  done: {
+    reason: 'finished' | 'stopped';
+    step: number;
+    seconds: number;
+    stored?: { status: RunStatus; message: string | null };
+  } | null;
   /** The stored run being searched (or the last one). */
   runId: string | null;
   /** The stored run a reload interrupted, offered for resuming. */
@@ -125,8 +133,9 @@ export interface LabState {
   /** The stored runs (newest first) and the stored ones that could not be read. */
   runs: RunSummary[];
   runProblems: RunProblem[];
-  /** The last run store request that failed (e.g. a malformed import), or a note. */
-  runsMessage: { kind: 'error' | 'info'; text: string } | null;
+  /** The last run store request that failed (e.g. a malformed import), or a note; `undo`: the
+   * run a "Deleted …" note can put back. */
+  runsMessage: { kind: 'error' | 'info'; text: string; undo?: string } | null;
   /** The stored run shown read-only (opened from the runs list), if any. */
   openedRun: { id: string; name: string } | null;
   /** The re-training shown in the "Re-training" region (running, finished or opened). */

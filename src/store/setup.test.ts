@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ACTIVATIONS, EDGES, PAPER_CONFIG } from '../search/space';
 import {
@@ -5,7 +6,11 @@ import {
   PRESETS,
   decodeSetup,
   defaultSetup,
+  NUMBER_FIELDS,
   encodeSetup,
+  fieldProblems,
+  fieldValue,
+  withFieldText,
   fixedBetaFromJson,
   presetOf,
   retrainConfig,
@@ -78,15 +83,27 @@ describe('setup ↔ URL hash', () => {
     expect(back.config.fixedBeta).toEqual(setup.config.fixedBeta);
   });
 
-  it('keeps defaults for fields that are wrong, and says which', () => {
-    const { setup, warnings } = decodeSetup('#mode=bogus&channels=abc&layers=6&backend=tpu');
-    expect(setup.config.mode).toBe(defaultSetup().config.mode);
-    expect(setup.config.channels).toBe(defaultSetup().config.channels);
+  it('loads a link’s wrong values as they are, marked at their fields, never silently changed', () => {
+    const { setup, warnings } = decodeSetup(
+      '#mode=bogus&channels=-3&layers=6&learningRate=abc&trainPortion=2&batchSize=&backend=tpu',
+    );
+    expect(setup.config.channels).toBe(-3);
+    expect(setup.config.trainPortion).toBe(2);
     expect(setup.config.layers).toBe(6);
+    expect(setup.drafts).toEqual({ learningRate: 'abc', batchSize: '' });
+    expect(fieldProblems(setup)).toEqual({
+      channels: 'Channels must be a whole number of at least 1, not -3',
+      learningRate: 'Learning rate must be a number of at least 0: “abc” is not a number',
+      batchSize: 'Batch size must be a whole number of at least 1 (the field is empty)',
+      trainPortion: 'Train portion must be a number above 0 and below 1 (both parts need images; e.g. 0.5), not 2',
+    });
+    // What no field can show is said at the top, with what is used instead.
+    expect(setup.config.mode).toBe(defaultSetup().config.mode);
     expect(setup.backend).toBe('auto');
-    expect(warnings.join(' ')).toMatch(/Mode/);
-    expect(warnings.join(' ')).toMatch(/Channels/);
-    expect(warnings.join(' ')).toMatch(/backend/);
+    expect(warnings).toEqual([
+      'backend: unknown backend "tpu"; auto is selected',
+      'Mode: the link’s “bogus” is not one of factorized, darts, nonfactorized, fixed-beta; factorized is selected',
+    ]);
   });
 
   it('keeps the compiled step off in the link only when it is off', () => {
@@ -201,24 +218,95 @@ describe('re-training settings', () => {
     expect(back.setup.retrain).toEqual(s.retrain);
   });
 
-  it('keeps defaults for wrong hash values, and says which', () => {
+  it('keeps a link’s wrong values, marked at their fields', () => {
     const { setup, warnings } = decodeSetup('#rtPreset=huge&rtChannels=-2&rtLr=abc&rtSteps=5');
-    expect(setup.retrain).toMatchObject({ preset: 'quick', channels: 0, learningRate: 0, maxSteps: 5 });
-    expect(warnings).toEqual([
-      'rtPreset: unknown re-training preset "huge"',
-      'Re-train channels: "-2" is not valid here',
-      'Re-train learning rate: "abc" is not valid here',
+    expect(setup.retrain).toMatchObject({ preset: 'quick', channels: -2, learningRate: 0, maxSteps: 5 });
+    expect(setup.drafts).toEqual({ 'retrain.learningRate': 'abc' });
+    expect(warnings).toEqual(['rtPreset: unknown re-training preset "huge"; quick is selected']);
+    expect(retrainProblems(setup)).toEqual([
+      'Re-train channels must be a whole number of at least 0 (0: the preset’s), not -2',
+      'Re-train learning rate must be a number of at least 0: “abc” is not a number',
     ]);
   });
 
   it('changes only the preset fields that are set (0 keeps the preset’s), and names problems by label', () => {
     const r = { ...defaultSetup().retrain, channels: 4, maxSteps: 10, seed: 2 };
     expect(retrainConfig(r)).toEqual({ seed: 2, channels: 4, maxSteps: 10 });
-    expect(retrainProblems(r)).toEqual([]);
-    expect(retrainProblems({ ...r, channels: 5, layers: 2, batchSize: 1.5 })).toEqual([
-      'Re-train batch size: must be an integer ≥ 0',
-      'Re-train channels: must be even, got 5',
-      'Re-train layers: must be at least 3, got 2',
+    expect(retrainProblems({ ...defaultSetup(), retrain: r })).toEqual([]);
+    expect(retrainProblems({ ...defaultSetup(), retrain: { ...r, channels: 5, layers: 2, batchSize: 1.5 } })).toEqual([
+      'Re-train batch size must be a whole number of at least 0 (0: the preset’s), not 1.5',
+      'Re-train channels must be even (each cell halves its input channels), not 5',
+      'Re-train layers must be 0 (the preset’s) or at least 3, not 2',
     ]);
   });
 });
+
+describe('fields are checked as they are typed', () => {
+  const data = { trainCount: 10_000 }; // the built-in set
+
+  it('the default setup and every preset have no problem', () => {
+    expect(fieldProblems(defaultSetup(), data)).toEqual({});
+    for (const p of PRESETS) expect(setupProblems({ ...defaultSetup(), config: p.config }, data), p.id).toEqual([]);
+  });
+
+  it('says how fields must fit each other, by their labels, with what would work', () => {
+    const base = defaultSetup();
+    expect(fieldProblems({ ...base, config: { ...base.config, channels: 8, partialChannels: 3 } })).toEqual({
+      partialChannels: 'Partial channels (K) must divide Channels (8): use 1, 2, 4, 8, or change Channels',
+    });
+    expect(fieldProblems({ ...base, config: { ...base.config, epochs: 0, maxSteps: 0 } })).toEqual({
+      epochs: 'Epochs must be at least 1 while Stop after steps is 0 (there would be nothing to search): set either',
+    });
+    const small = { trainCount: 100 };
+    expect(fieldProblems({ ...base, config: { ...base.config, batchSize: 64 } }, small)).toEqual({
+      batchSize:
+        'Batch size (64) is larger than the weights’ part of the training images (50 of 100 at Train portion 0.5): use at most 50',
+    });
+    expect(fieldProblems({ ...base, config: { ...base.config, batchSize: 40, trainPortion: 0.7 } }, small)).toEqual({
+      batchSize:
+        'Batch size (40) is larger than α and β’s part of the training images (30 of 100 at Train portion 0.7): use at most 30, or move Train portion toward 0.5',
+    });
+    expect(fieldProblems({ ...base, config: { ...base.config, trainPortion: 0.001 } }, small)).toEqual({
+      trainPortion:
+        'Train portion (0.001) leaves no training image for the weights (of 100): use a value from 0.01 to 0.99',
+    });
+    // Without the data set's size (not loaded yet) the batch is checked when the search starts.
+    expect(fieldProblems({ ...base, config: { ...base.config, batchSize: 64 } })).toEqual({});
+  });
+
+  it('any text in any number field: a number is kept as typed, anything else as a draft; problems name the label', () => {
+    const text = fc.oneof(
+      fc.double().map(String),
+      fc.integer({ min: -1000, max: 1000 }).map(String),
+      fc.string({ maxLength: 6 }),
+      fc.constantFrom('', ' ', '1e', '-', '0.', '1e3', '0x10', 'Infinity', 'NaN'),
+    );
+    fc.assert(
+      fc.property(fc.constantFrom(...NUMBER_FIELDS), text, fc.boolean(), (spec, typed, synthetic) => {
+        const base: Setup = { ...defaultSetup(), dataset: synthetic ? 'synthetic' : 'builtin' };
+        const next = withFieldText(base, spec.id, typed);
+        const n = typed.trim() === '' ? NaN : Number(typed);
+        if (Number.isFinite(n)) {
+          expect(fieldValue(next, spec.id), 'a number is never changed').toBe(n);
+          expect(next.drafts[spec.id]).toBeUndefined();
+        } else {
+          expect(next.drafts[spec.id]).toBe(typed);
+          expect(fieldValue(next, spec.id), 'the last number stays').toBe(fieldValue(base, spec.id));
+        }
+        const problems = fieldProblems(next, { trainCount: 10_000 });
+        const own = problems[spec.id];
+        const shown = !spec.id.startsWith('synthetic.') || synthetic;
+        if (!Number.isFinite(n) && shown) expect(own).toMatch(new RegExp(`^${escape(spec.label)} must be `));
+        for (const p of Object.values(problems)) expect(p).toMatch(/^[A-ZÀ-ÿα-ω]/);
+        // Start waits exactly while a search field has a problem.
+        const searchProblems = Object.keys(problems).filter((id) => !id.startsWith('retrain.'));
+        expect(setupProblems(next, { trainCount: 10_000 }).length > 0).toBe(searchProblems.length > 0);
+      }),
+      { seed: 20261128, numRuns: 500 },
+    );
+  });
+});
+
+function escape(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

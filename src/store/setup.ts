@@ -37,6 +37,9 @@ export interface Setup {
   compiledStep: boolean;
   /** How "Re-train" trains a genotype (same data set and backend as the search). */
   retrain: RetrainSetup;
+  /** Text in a number field (by FieldId) that is not a number, as typed or as a link had it:
+   * the field shows it marked, and its value above stays the last number. Not in the link. */
+  drafts: Partial<Record<FieldId, string>>;
 }
 
 /** The preset's fields that the re-training settings can change (0 keeps the preset's value). */
@@ -120,21 +123,6 @@ export function retrainConfig(r: RetrainSetup): Partial<TrainConfig> {
   const out: Partial<TrainConfig> = { seed: r.seed };
   for (const key of RETRAIN_OVERRIDES) if (r[key] > 0) out[key] = r[key];
   return out;
-}
-
-/** Problems of the re-training settings, by field label (empty when it can run). */
-export function retrainProblems(r: RetrainSetup): string[] {
-  const problems: string[] = [];
-  for (const f of RETRAIN_FIELDS) {
-    const v = r[f.key];
-    if (!(Number.isFinite(v) && v >= 0 && (!f.integer || Number.isInteger(v))))
-      problems.push(`${f.label}: must be ${f.integer ? 'an integer' : 'a number'} ≥ 0`);
-  }
-  const channels = r.channels || TRAIN_PRESETS[r.preset].channels;
-  if (channels % 2 !== 0) problems.push(`Re-train channels: must be even, got ${channels}`);
-  const layers = r.layers || TRAIN_PRESETS[r.preset].layers;
-  if (layers < 3) problems.push(`Re-train layers: must be at least 3, got ${layers}`);
-  return problems;
 }
 
 export const DEFAULT_SYNTHETIC: SyntheticSetup = { seed: 1, size: 16, channels: 3, classes: 10 };
@@ -225,6 +213,7 @@ export function defaultSetup(): Setup {
     checkpointEvery: 0,
     compiledStep: true,
     retrain: { ...DEFAULT_RETRAIN },
+    drafts: {},
   };
 }
 
@@ -246,9 +235,14 @@ export interface ConfigField {
   options?: readonly string[];
   min?: number;
   max?: number;
+  /** The value must be above min / below max, not equal. */
+  minExclusive?: boolean;
+  maxExclusive?: boolean;
   step?: number | 'any';
   help: string;
   group: 'run' | 'network' | 'weights' | 'arch';
+  /** Why the bound is there, said after a value outside it. */
+  why?: string;
 }
 
 export const CONFIG_FIELDS: ConfigField[] = [
@@ -278,7 +272,15 @@ export const CONFIG_FIELDS: ConfigField[] = [
     help: '0 = run the configured epochs',
   },
   { key: 'channels', label: 'Channels', kind: 'int', min: 1, group: 'network', help: 'Initial channels C (paper: 16)' },
-  { key: 'layers', label: 'Layers', kind: 'int', min: 3, group: 'network', help: 'Cells in the supernet (paper: 8)' },
+  {
+    key: 'layers',
+    label: 'Layers',
+    kind: 'int',
+    min: 3,
+    group: 'network',
+    help: 'Cells in the supernet (paper: 8)',
+    why: 'two reduction cells and a normal cell',
+  },
   {
     key: 'nodes',
     label: 'Nodes per cell',
@@ -287,6 +289,7 @@ export const CONFIG_FIELDS: ConfigField[] = [
     max: 4,
     group: 'network',
     help: 'Intermediate nodes (DARTS cell: 4)',
+    why: 'the DARTS cell',
   },
   {
     key: 'stemMultiplier',
@@ -319,9 +322,12 @@ export const CONFIG_FIELDS: ConfigField[] = [
     kind: 'number',
     min: 0,
     max: 1,
+    minExclusive: true,
+    maxExclusive: true,
     step: 'any',
     group: 'weights',
     help: 'Share of training images for ω; the rest tunes α/β',
+    why: 'both parts need images; e.g. 0.5',
   },
   {
     key: 'learningRate',
@@ -425,7 +431,8 @@ export const CONFIG_FIELDS: ConfigField[] = [
     label: 'Adam β1',
     kind: 'number',
     min: 0,
-    max: 0.999999,
+    max: 1,
+    maxExclusive: true,
     step: 'any',
     group: 'arch',
     help: 'Paper: 0.5',
@@ -435,7 +442,8 @@ export const CONFIG_FIELDS: ConfigField[] = [
     label: 'Adam β2',
     kind: 'number',
     min: 0,
-    max: 0.999999,
+    max: 1,
+    maxExclusive: true,
     step: 'any',
     group: 'arch',
     help: 'Paper: 0.999',
@@ -450,44 +458,224 @@ export const CONFIG_FIELDS: ConfigField[] = [
   },
 ];
 
-/** Sets one config field from its text form; returns null when the text does not fit. */
+/** A select field's value from its text; null when the text is not one of its options. */
 export function parseFieldValue(field: ConfigField, text: string): SearchConfig[ConfigField['key']] | null {
   const t = text.trim();
   if (field.kind === 'select') {
     if (field.key === 'order') return t === '1' ? 1 : t === '2' ? 2 : null;
     return field.options!.includes(t) ? (t as SearchConfig[ConfigField['key']]) : null;
   }
-  if (t === '') return null;
-  const v = Number(t);
-  if (!Number.isFinite(v)) return null;
-  if (field.kind === 'int' && !Number.isInteger(v)) return null;
-  return v;
+  return parseNumber(t);
 }
 
 export function fieldText(field: ConfigField, config: SearchConfig): string {
   return String(config[field.key]);
 }
 
-/** Problems of a setup, by field label (empty when it can run). */
-export function setupProblems(setup: Setup): string[] {
-  const problems: string[] = [];
+/** A number typed or in a link: any finite number (checked against its field elsewhere), or null. */
+export function parseNumber(text: string): number | null {
+  const t = text.trim();
+  if (t === '') return null;
+  const v = Number(t);
+  return Number.isFinite(v) ? v : null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Field checks: every number field is checked as it is typed (and as a link fills it). A problem
+// is said beside the field, by its label, with what would work; Start waits until there is none.
+
+/** A number field of the setup: a search setting, the checkpoint interval, a synthetic data
+ * setting (`synthetic.size`) or a re-training setting (`retrain.channels`). */
+export type FieldId =
+  ConfigField['key'] | 'checkpointEvery' | `synthetic.${keyof SyntheticSetup}` | `retrain.${RetrainField['key']}`;
+
+export interface NumberSpec {
+  id: FieldId;
+  label: string;
+  integer: boolean;
+  min?: number;
+  max?: number;
+  minExclusive?: boolean;
+  maxExclusive?: boolean;
+  why?: string;
+}
+
+export const NUMBER_FIELDS: NumberSpec[] = [
+  ...CONFIG_FIELDS.filter((f) => f.kind !== 'select').map((f): NumberSpec => ({
+    id: f.key,
+    label: f.label,
+    integer: f.kind === 'int',
+    min: f.min,
+    max: f.max,
+    minExclusive: f.minExclusive,
+    maxExclusive: f.maxExclusive,
+    why: f.why,
+  })),
+  { id: 'checkpointEvery', label: 'Checkpoint every (steps)', integer: true, min: 0, why: '0: every minute' },
+  { id: 'synthetic.size', label: 'Image size', integer: true, min: 8, max: 64 },
+  { id: 'synthetic.channels', label: 'Colour channels', integer: true, min: 1, max: 3 },
+  { id: 'synthetic.classes', label: 'Classes', integer: true, min: 2, max: 100 },
+  { id: 'synthetic.seed', label: 'Data seed', integer: true, min: 0 },
+  ...RETRAIN_FIELDS.map((f): NumberSpec => ({
+    id: `retrain.${f.key}`,
+    label: f.label,
+    integer: f.integer,
+    min: 0,
+    why: f.key === 'seed' ? undefined : '0: the preset’s',
+  })),
+];
+
+const SPECS = new Map(NUMBER_FIELDS.map((f) => [f.id, f]));
+
+export function numberSpec(id: FieldId): NumberSpec {
+  const spec = SPECS.get(id);
+  if (!spec) throw new Error(`not a number field: ${id}`);
+  return spec;
+}
+
+/** The number a field holds in a setup. */
+export function fieldValue(setup: Setup, id: FieldId): number {
+  if (id === 'checkpointEvery') return setup.checkpointEvery;
+  if (id.startsWith('synthetic.')) return setup.synthetic[id.slice(10) as keyof SyntheticSetup];
+  if (id.startsWith('retrain.')) return setup.retrain[id.slice(8) as RetrainField['key']];
+  return setup.config[id as ConfigField['key']] as number;
+}
+
+/** The setup with a number field set (its draft, if any, dropped). */
+export function withFieldValue(setup: Setup, id: FieldId, value: number): Setup {
+  const { [id]: _dropped, ...drafts } = setup.drafts;
+  void _dropped;
+  const next = { ...setup, drafts };
+  if (id === 'checkpointEvery') return { ...next, checkpointEvery: value };
+  if (id.startsWith('synthetic.')) return { ...next, synthetic: { ...setup.synthetic, [id.slice(10)]: value } };
+  if (id.startsWith('retrain.')) return { ...next, retrain: { ...setup.retrain, [id.slice(8)]: value } };
+  return { ...next, config: { ...setup.config, [id]: value } };
+}
+
+/**
+ * The setup after text was typed into a number field: a number is taken as it is (checked by
+ * fieldProblems, never changed); anything else (empty, "abc", what the browser calls bad input)
+ * is kept as the field's draft, and its value stays the last number.
+ */
+export function withFieldText(setup: Setup, id: FieldId, text: string, badInput = false): Setup {
+  const n = badInput ? null : parseNumber(text);
+  if (n === null) return { ...setup, drafts: { ...setup.drafts, [id]: badInput ? BAD_INPUT : text } };
+  return withFieldValue(setup, id, n);
+}
+
+/** The draft of a field whose text the browser itself could not read as a number ("1e"). */
+export const BAD_INPUT = '\u0000';
+
+/** The setup without the drafts of its search settings (a preset replaced them all). */
+export function withoutConfigDrafts(setup: Setup): Setup {
+  const drafts = Object.fromEntries(
+    Object.entries(setup.drafts).filter(([id]) => id === 'checkpointEvery' || id.includes('.')),
+  );
+  return { ...setup, drafts };
+}
+
+/** What a field's value must be, as said after "must be": "a whole number from 8 to 64". */
+export function requirement(spec: NumberSpec): string {
+  const kind = spec.integer ? 'a whole number' : 'a number';
+  const { min, max } = spec;
+  const low = min === undefined ? '' : `${spec.minExclusive ? 'above' : 'of at least'} ${min}`;
+  const high = max === undefined ? '' : `${spec.maxExclusive ? 'below' : 'at most'} ${max}`;
+  if (min !== undefined && min === max) return String(min);
+  if (low && high && !spec.minExclusive && !spec.maxExclusive) return `${kind} from ${min} to ${max}`;
+  return [kind, [low, high].filter(Boolean).join(' and ')].filter(Boolean).join(' ');
+}
+
+/** A field's own problem (its value alone), or null. */
+export function numberProblem(spec: NumberSpec, value: number, draft?: string): string | null {
+  const must = `${spec.label} must be ${requirement(spec)}`;
+  if (draft === BAD_INPUT) return `${must}: what is typed is not a number`;
+  if (draft !== undefined)
+    return draft.trim() === '' ? `${must} (the field is empty)` : `${must}: “${draft}” is not a number`;
+  if (!Number.isFinite(value)) return `${must}: “${value}” is not a number`;
+  const outside =
+    (spec.integer && !Number.isInteger(value)) ||
+    (spec.min !== undefined && (spec.minExclusive ? value <= spec.min : value < spec.min)) ||
+    (spec.max !== undefined && (spec.maxExclusive ? value >= spec.max : value > spec.max));
+  if (spec.id === 'synthetic.channels' && !outside && value !== 1 && value !== 3)
+    return `Colour channels must be 1 (grey) or 3 (colour), not ${value}`;
+  return outside ? `${must}${spec.why ? ` (${spec.why})` : ''}, not ${value}` : null;
+}
+
+function divisors(n: number): number[] {
+  const out: number[] = [];
+  for (let k = 1; k <= n; k++) if (n % k === 0) out.push(k);
+  return out;
+}
+
+/** What the selected data set holds, when it is loaded (the batch size is checked against it). */
+export interface DataSize {
+  trainCount: number;
+}
+
+/**
+ * Every number field's problem, by field (empty when the setup can run): its own value first,
+ * then how it fits the others (K must divide C; epochs or a step limit; a batch fits both
+ * parts of the training images, when the data set is loaded; a re-training's sizes).
+ */
+export function fieldProblems(setup: Setup, data?: DataSize | null): Partial<Record<FieldId, string>> {
+  const out: Partial<Record<FieldId, string>> = {};
+  for (const spec of NUMBER_FIELDS) {
+    if (spec.id.startsWith('synthetic.') && setup.dataset !== 'synthetic') continue;
+    const p = numberProblem(spec, fieldValue(setup, spec.id), setup.drafts[spec.id]);
+    if (p) out[spec.id] = p;
+  }
+  const c = setup.config;
+  const ok = (id: FieldId) => out[id] === undefined && setup.drafts[id] === undefined;
+  if (ok('channels') && ok('partialChannels') && c.channels % c.partialChannels !== 0) {
+    const list = divisors(c.channels);
+    const shown = list.length > 8 ? `${list.slice(0, 8).join(', ')}, …` : list.join(', ');
+    out.partialChannels = `Partial channels (K) must divide Channels (${c.channels}): use ${shown}, or change Channels`;
+  }
+  if (ok('epochs') && ok('maxSteps') && c.epochs === 0 && c.maxSteps === 0)
+    out.epochs = 'Epochs must be at least 1 while Stop after steps is 0 (there would be nothing to search): set either';
+  if (data && ok('trainPortion') && ok('batchSize')) {
+    const n = data.trainCount;
+    const forWeights = Math.floor(c.trainPortion * n);
+    const forArch = n - forWeights;
+    if (forWeights < 1 || forArch < 1)
+      out.trainPortion = `Train portion (${c.trainPortion}) leaves no training image for ${forWeights < 1 ? 'the weights' : 'α and β'} (of ${n}): use a value from ${Math.ceil((1 / n) * 1000) / 1000} to ${Math.floor(((n - 1) / n) * 1000) / 1000}`;
+    else if (c.batchSize > Math.min(forWeights, forArch)) {
+      const small = forWeights <= forArch ? 'the weights’' : 'α and β’s';
+      out.batchSize = `Batch size (${c.batchSize}) is larger than ${small} part of the training images (${Math.min(forWeights, forArch)} of ${n} at Train portion ${c.trainPortion}): use at most ${Math.min(forWeights, forArch)}${forWeights !== forArch ? ', or move Train portion toward 0.5' : ''}`;
+    }
+  }
+  const r = setup.retrain;
+  if (ok('retrain.channels') && (r.channels || TRAIN_PRESETS[r.preset].channels) % 2 !== 0)
+    out['retrain.channels'] = `Re-train channels must be even (each cell halves its input channels), not ${r.channels}`;
+  if (ok('retrain.layers') && (r.layers || TRAIN_PRESETS[r.preset].layers) < 3)
+    out['retrain.layers'] = `Re-train layers must be 0 (the preset’s) or at least 3, not ${r.layers}`;
+  return out;
+}
+
+const isRetrainField = (id: string) => id.startsWith('retrain.');
+
+/** Why a search cannot start with this setup, one message per field (empty when it can). */
+export function setupProblems(setup: Setup, data?: DataSize | null): string[] {
+  const problems = Object.entries(fieldProblems(setup, data))
+    .filter(([id]) => !isRetrainField(id))
+    .map(([, p]) => p!);
+  if (problems.length) return problems;
   try {
-    validateConfig(setup.config);
+    validateConfig(setup.config); // what no field shows (e.g. a fixed β's shape)
   } catch (e) {
     const msg = (e as Error).message; // "config.<field>: why"
     const m = /^config\.([A-Za-z.]+): (.*)$/.exec(msg);
     const field = m && CONFIG_FIELDS.find((f) => f.key === m[1]);
     problems.push(field ? `${field.label}: ${m![2]}` : msg);
   }
-  const s = setup.synthetic;
-  if (setup.dataset === 'synthetic') {
-    if (!(Number.isInteger(s.size) && s.size >= 8 && s.size <= 64))
-      problems.push('Image size: must be an integer from 8 to 64');
-    if (!(Number.isInteger(s.classes) && s.classes >= 2 && s.classes <= 100))
-      problems.push('Classes: must be an integer from 2 to 100');
-    if (!(s.channels === 1 || s.channels === 3)) problems.push('Colour channels: must be 1 or 3');
-  }
   return problems;
+}
+
+/** Why a re-training cannot start with these settings (empty when it can). */
+export function retrainProblems(setup: Setup): string[] {
+  return Object.entries(fieldProblems(setup))
+    .filter(([id]) => isRetrainField(id))
+    .map(([, p]) => p!);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -520,8 +708,10 @@ export function encodeSetup(setup: Setup): string {
 }
 
 export interface DecodedSetup {
+  /** The link's values as they are: wrong numbers are kept (fieldProblems marks them), text that
+   * is no number is in `drafts`. */
   setup: Setup;
-  /** Fields the hash had wrong (kept at their defaults), and other notes for the user. */
+  /** What the link had wrong that no number field shows (an unknown mode, backend, data set). */
   warnings: string[];
 }
 
@@ -530,12 +720,13 @@ export function decodeSetup(hash: string, base: Setup = defaultSetup()): Decoded
   const text = hash.startsWith('#') ? hash.slice(1) : hash;
   const p = new URLSearchParams(text);
   const warnings: string[] = [];
-  const setup: Setup = {
+  let setup: Setup = {
     ...base,
     files: base.files.slice(),
     synthetic: { ...base.synthetic },
     config: { ...base.config },
     retrain: { ...base.retrain },
+    drafts: { ...base.drafts },
   };
   const dataset = p.get('dataset');
   if (dataset === 'builtin' || dataset === 'synthetic') setup.dataset = dataset;
@@ -545,64 +736,54 @@ export function decodeSetup(hash: string, base: Setup = defaultSetup()): Decoded
       `This link was made with the data set ${names.length ? names.join(', ') : '(own files)'}: files cannot travel in a link, so load them again (the built-in data set is selected meanwhile).`,
     );
     setup.dataset = 'builtin';
-  } else if (dataset !== null) warnings.push(`dataset: unknown data set "${dataset}"`);
-  const synKeys: [string, keyof SyntheticSetup][] = [
-    ['synSeed', 'seed'],
-    ['synSize', 'size'],
-    ['synChannels', 'channels'],
-    ['synClasses', 'classes'],
-  ];
-  for (const [k, field] of synKeys) {
-    const v = p.get(k);
-    if (v === null) continue;
-    const n = Number(v);
-    if (Number.isInteger(n) && n >= 0) setup.synthetic[field] = n;
-    else warnings.push(`${k}: "${v}" is not a non-negative integer`);
-  }
+  } else if (dataset !== null) warnings.push(`dataset: unknown data set "${dataset}"; the built-in one is selected`);
   const backend = p.get('backend');
   if (backend !== null) {
     if ((BACKEND_CHOICES as readonly string[]).includes(backend)) setup.backend = backend as BackendChoice;
-    else warnings.push(`backend: unknown backend "${backend}"`);
-  }
-  const ckpt = p.get('ckptSteps');
-  if (ckpt !== null) {
-    const n = Number(ckpt);
-    if (Number.isInteger(n) && n >= 0) setup.checkpointEvery = n;
-    else warnings.push(`ckptSteps: "${ckpt}" is not a non-negative integer`);
+    else warnings.push(`backend: unknown backend "${backend}"; ${setup.backend} is selected`);
   }
   const compiled = p.get('compiled');
   if (compiled !== null) {
     if (compiled === '0' || compiled === '1') setup.compiledStep = compiled === '1';
-    else warnings.push(`compiled: "${compiled}" is not 0 or 1`);
+    else warnings.push(`compiled: "${compiled}" is not 0 or 1; the compiled step is on`);
   }
-  const config = setup.config as unknown as Record<string, unknown>;
   for (const f of CONFIG_FIELDS) {
     const v = p.get(f.key);
-    if (v === null) continue;
+    if (v === null || f.kind !== 'select') continue;
     const parsed = parseFieldValue(f, v);
-    if (parsed === null) warnings.push(`${f.label}: "${v}" is not valid here`);
-    else config[f.key] = parsed;
+    if (parsed === null)
+      warnings.push(
+        `${f.label}: the link’s “${v}” is not one of ${f.options!.join(', ')}; ${String(setup.config[f.key])} is selected`,
+      );
+    else setup.config = { ...setup.config, [f.key]: parsed };
   }
   const fb = p.get('fixedBeta');
   if (fb !== null) {
     const beta = decodeBeta(fb);
     if (beta) setup.config.fixedBeta = beta;
-    else warnings.push('fixedBeta: could not be read (expected 2 × 14 rows of 9 numbers)');
+    else warnings.push('fixedBeta: could not be read (expected 2 × 14 rows of 9 numbers); β is uniform');
   } else if (p.has('mode')) setup.config.fixedBeta = null;
   const rtPreset = p.get('rtPreset');
   if (rtPreset !== null) {
     if ((TRAIN_PRESET_NAMES as string[]).includes(rtPreset)) setup.retrain.preset = rtPreset as TrainPresetName;
-    else warnings.push(`rtPreset: unknown re-training preset "${rtPreset}"`);
+    else warnings.push(`rtPreset: unknown re-training preset "${rtPreset}"; quick is selected`);
   }
   const rtRelu = p.get('rtRelu');
   if (rtRelu !== null) setup.retrain.allRelu = rtRelu === '1' || rtRelu === 'true';
-  for (const f of RETRAIN_FIELDS) {
-    const v = p.get(f.hash);
-    if (v === null) continue;
-    const n = Number(v);
-    if (v.trim() !== '' && Number.isFinite(n) && n >= 0 && (!f.integer || Number.isInteger(n)))
-      setup.retrain[f.key] = n;
-    else warnings.push(`${f.label}: "${v}" is not valid here`);
+  // A number field takes the link's number as it is (a wrong one is marked at the field, never
+  // changed); text that is no number becomes the field's draft, marked too.
+  const numbers: [string, FieldId][] = [
+    ['synSeed', 'synthetic.seed'],
+    ['synSize', 'synthetic.size'],
+    ['synChannels', 'synthetic.channels'],
+    ['synClasses', 'synthetic.classes'],
+    ['ckptSteps', 'checkpointEvery'],
+    ...CONFIG_FIELDS.filter((f) => f.kind !== 'select').map((f): [string, FieldId] => [f.key, f.key]),
+    ...RETRAIN_FIELDS.map((f): [string, FieldId] => [f.hash, `retrain.${f.key}`]),
+  ];
+  for (const [key, id] of numbers) {
+    const v = p.get(key);
+    if (v !== null) setup = withFieldText(setup, id, v);
   }
   return { setup, warnings };
 }

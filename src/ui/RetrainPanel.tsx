@@ -146,6 +146,11 @@ export function RetrainPanel() {
         evaluations={t.evaluations}
         auxiliaryWeight={s?.auxiliary ? s.config.auxiliaryWeight : null}
       />
+      {t.problems.map((problem) => (
+        <p key={problem} role="alert" className="checkpoint-problem">
+          {problem}
+        </p>
+      ))}
       {result && (
         <p className="retrain-result" data-testid="retrain-result">
           {finalAccuracy !== null ? (

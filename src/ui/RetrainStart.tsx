@@ -1,13 +1,14 @@
 // "Re-train" in the genotype panel: trains the shown genotype (the current run's or an opened
 // stored run's) or a genotype file from scratch, with a preset, the all-ReLU baseline option and
 // changes to the preset's sizes (kept in the setup and its link).
-import { useEffect, useId, useState } from 'react';
+import { useId, useState } from 'react';
 import { JsonFileButton } from './JsonFileButton';
 import { parseGenotypeInput } from '../search/genotype';
 import { TRAIN_PRESETS, TRAIN_PRESET_NAMES, type TrainPresetName } from '../retrain/train-config';
 import { startTraining } from '../store/controller';
 import { isActive, isTraining, useLab } from '../store/lab';
-import { RETRAIN_FIELDS, retrainProblems, type RetrainField } from '../store/setup';
+import { RETRAIN_FIELDS, retrainProblems } from '../store/setup';
+import { NumberField } from './NumberField';
 
 const PRESET_LABELS: Record<TrainPresetName, string> = {
   quick: 'quick: C=16, 8 cells, 10 epochs (minutes on a GPU)',
@@ -33,7 +34,7 @@ export function RetrainStart() {
     : genotype
       ? { json: genotype.json, name: opened?.name ?? `${searchName ?? 'the search'} at step ${genotype.step}` }
       : null;
-  const problems = retrainProblems(retrain);
+  const problems = retrainProblems(useLab((s) => s.setup));
   const preset = TRAIN_PRESETS[retrain.preset];
   const blocked = searching
     ? 'Stop the search to re-train (the worker runs one job at a time).'
@@ -105,7 +106,7 @@ export function RetrainStart() {
         </summary>
         <div className="retrain-grid">
           {RETRAIN_FIELDS.map((f) => (
-            <RetrainNumber key={f.key} field={f} />
+            <NumberField key={f.key} id={`retrain.${f.key}`} help={f.help} />
           ))}
         </div>
       </details>
@@ -133,48 +134,6 @@ export function RetrainStart() {
       )}
       {problems.length > 0 && <p className="hint invalid">{problems.join('; ')}</p>}
       {blocked && <p className="hint">{blocked}</p>}
-    </div>
-  );
-}
-
-function RetrainNumber({ field }: { field: RetrainField }) {
-  const value = useLab((s) => s.setup.retrain[field.key]);
-  const setSetup = useLab((s) => s.setSetup);
-  const id = useId();
-  const [draft, setDraft] = useState(String(value));
-  const [problem, setProblem] = useState(false);
-  useEffect(() => {
-    setDraft(String(value));
-    setProblem(false);
-  }, [value]);
-  return (
-    <div className={`field${problem ? ' invalid' : ''}`}>
-      <label htmlFor={id}>{field.label}</label>
-      <input
-        id={id}
-        type="text"
-        inputMode={field.integer ? 'numeric' : 'decimal'}
-        value={draft}
-        aria-invalid={problem || undefined}
-        aria-describedby={`${id}-help`}
-        onChange={(e) => {
-          const text = e.target.value;
-          setDraft(text);
-          const n = Number(text);
-          const ok = text.trim() !== '' && Number.isFinite(n) && n >= 0 && (!field.integer || Number.isInteger(n));
-          setProblem(!ok);
-          if (ok) setSetup((s) => ({ ...s, retrain: { ...s.retrain, [field.key]: n } }));
-        }}
-        onBlur={() => {
-          setDraft(String(value));
-          setProblem(false);
-        }}
-        spellCheck={false}
-        autoComplete="off"
-      />
-      <small id={`${id}-help`}>
-        {problem ? `Needs ${field.integer ? 'a whole number' : 'a number'} ≥ 0` : field.help}
-      </small>
     </div>
   );
 }

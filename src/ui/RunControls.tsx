@@ -10,6 +10,7 @@ import {
   stopSearch,
 } from '../store/controller';
 import { formatDuration, formatNumber } from './labels';
+import { setupProblems } from '../store/setup';
 
 /** The status line's word on the compiled step (webgpu): how the steps run, and why they do not replay. */
 export function compiledText(c: NonNullable<NonNullable<LabState['progress']>['compiled']>): string {
@@ -38,6 +39,9 @@ export function statusText(s: Pick<LabState, 'phase' | 'backend' | 'progress' | 
     case 'done': {
       const d = s.done;
       if (!d) return `Search done${on}.`;
+      // A stored run opened from the list: what it is now, not only how far it got.
+      if (d.stored && d.stored.status !== 'done')
+        return `Stored run, ${d.stored.status} at step ${d.step}${d.stored.message ? `: ${d.stored.message}` : '.'}`;
       const how = d.reason === 'finished' ? `${d.step} step${d.step === 1 ? '' : 's'}` : `stopped at step ${d.step}`;
       return `Search done: ${how} in ${formatDuration(d.seconds)}${on}.`;
     }
@@ -59,7 +63,11 @@ export function RunControls() {
   const storageWarning = useLab((s) => s.storageWarning);
   const checkpointProblem = useLab((s) => s.checkpointProblem);
   const storageProblems = useLab((s) => s.storageProblems);
+  const datasets = useLab((s) => s.datasets);
   const active = isActive(phase);
+  // Start waits for a setup that can run, and says why.
+  const problems = setupProblems(setup, datasets[setup.dataset]);
+  const blocked = !active && problems.length > 0;
   // cpu and wasm compute as they record: there the whole step is CPU.
   const onGpu = backend?.backend === 'webgpu' || backend?.backend === 'webgl';
   const status = statusText({ phase, backend, progress, done, error, setup });
@@ -89,7 +97,13 @@ export function RunControls() {
         </div>
       )}
       <div className="run-buttons">
-        <button type="button" className="primary" onClick={() => void startSearch()} disabled={active}>
+        <button
+          type="button"
+          className="primary"
+          onClick={() => void startSearch()}
+          disabled={active || problems.length > 0}
+          aria-describedby={blocked ? 'start-blocked' : undefined}
+        >
           Start search
         </button>
         <button type="button" onClick={pauseSearch} disabled={phase !== 'running'}>
@@ -114,12 +128,17 @@ export function RunControls() {
           type="button"
           className="small"
           onClick={() => void startSearch({ fromCheckpoint: true })}
-          disabled={active || checkpointStep === null}
+          disabled={active || checkpointStep === null || problems.length > 0}
           title="Continue from the last checkpoint with the current settings (e.g. lower learning rates)"
         >
           Continue from checkpoint{checkpointStep !== null ? ` (step ${checkpointStep})` : ''}
         </button>
       </div>
+      {blocked && (
+        <p id="start-blocked" className="hint invalid">
+          Start waits for the setup: {problems.join('; ')}.
+        </p>
+      )}
       <div className="run-main">
         <div className="bars">
           <Bar

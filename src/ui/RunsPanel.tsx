@@ -3,8 +3,17 @@
 // Damaged stored runs are listed as a note.
 import { useState } from 'react';
 import { JsonFileButton } from './JsonFileButton';
-import { compareStoredRuns, deleteStoredRun, exportStoredRun, importRunFile, openStoredRun } from '../store/controller';
-import { isActive, useLab } from '../store/lab';
+import {
+  compareStoredRuns,
+  deleteStoredRun,
+  exportStoredRun,
+  importRunFile,
+  openStoredRun,
+  resumableOf,
+  resumeStoredRun,
+  undoDeleteRun,
+} from '../store/controller';
+import { isActive, isTraining, useLab } from '../store/lab';
 import { modeLabel } from '../store/setup';
 
 export function RunsPanel() {
@@ -14,6 +23,7 @@ export function RunsPanel() {
   const opened = useLab((s) => s.openedRun);
   const currentRunId = useLab((s) => s.runId);
   const phase = useLab((s) => s.phase);
+  const training = isTraining(useLab((s) => s.training));
   const active = isActive(phase);
   // Ticked for comparison, in the order ticked: the first is A, the second B (a third drops A).
   const [ticked, setTicked] = useState<string[]>([]);
@@ -54,6 +64,14 @@ export function RunsPanel() {
           data-kind={message.kind}
         >
           {message.text}
+          {message.undo && (
+            <>
+              {' '}
+              <button type="button" className="small" onClick={() => undoDeleteRun(message.undo!)}>
+                Undo delete
+              </button>
+            </>
+          )}
         </p>
       )}
       {problems.length > 0 && (
@@ -85,6 +103,7 @@ export function RunsPanel() {
             {runs.map((r) => {
               const live = active && r.id === currentRunId;
               const slot = picked.indexOf(r.id);
+              const resumable = resumableOf(r);
               return (
                 <tr
                   key={r.id}
@@ -124,6 +143,18 @@ export function RunsPanel() {
                   </td>
                   <td title={r.message ?? undefined}>{r.status}</td>
                   <td className="runs-actions">
+                    {resumable && (
+                      <button
+                        type="button"
+                        className="small primary"
+                        onClick={() => void resumeStoredRun(resumable)}
+                        disabled={active || training}
+                        title={`Go on from its checkpoint at step ${resumable.step}`}
+                        aria-label={`Resume ${r.name}`}
+                      >
+                        Resume
+                      </button>
+                    )}
                     <button
                       type="button"
                       className="small"
@@ -138,6 +169,7 @@ export function RunsPanel() {
                       className="small"
                       onClick={() => deleteStoredRun(r.id)}
                       disabled={live}
+                      title={`Delete ‘${r.name}’: its history (${r.metricCount} rows), α/β snapshots${r.checkpointStep !== null ? ` and checkpoint (step ${r.checkpointStep})` : ''}. Undo puts it back until the page is reloaded.`}
                       aria-label={`Delete ${r.name}`}
                     >
                       Delete

@@ -1,6 +1,6 @@
 // The setup: preset, data set (built-in, synthetic, own files), backend and one labelled field per
 // search setting. Every change goes to the store (and so into the URL hash).
-import { useEffect, useId, useRef, useState, type ChangeEvent } from 'react';
+import { useId, useRef, useState } from 'react';
 import { useLab, isActive } from '../store/lab';
 import { loadOwnFiles } from '../store/controller';
 import {
@@ -10,10 +10,11 @@ import {
   fixedBetaFromJson,
   parseFieldValue,
   presetOf,
+  withoutConfigDrafts,
   type ConfigField,
   type DatasetChoice,
-  type SyntheticSetup,
 } from '../store/setup';
+import { NumberField } from './NumberField';
 import { BACKEND_CHOICES } from '../platform/backends';
 
 const GROUPS: { id: ConfigField['group']; title: string }[] = [
@@ -48,7 +49,7 @@ export function SetupPanel() {
 
   const applyPreset = (id: string) => {
     const p = PRESETS.find((x) => x.id === id);
-    if (p) setSetup((s) => ({ ...s, config: { ...p.config, seed: s.config.seed } }));
+    if (p) setSetup((s) => withoutConfigDrafts({ ...s, config: { ...p.config, seed: s.config.seed } }));
   };
 
   return (
@@ -93,17 +94,10 @@ export function SetupPanel() {
           same numbers). Off: every step runs its code.
         </small>
       </div>
-      <SynField
-        label="Checkpoint every (steps)"
-        value={setup.checkpointEvery}
-        onChange={(t) => {
-          const n = Number(t);
-          if (t.trim() !== '' && Number.isInteger(n) && n >= 0) setSetup((s) => ({ ...s, checkpointEvery: n }));
-        }}
+      <NumberField
+        id="checkpointEvery"
+        help="Runs are stored in this browser. 0: a checkpoint every minute (one is taken at least once a minute anyway)."
       />
-      <small className="field-note">
-        Runs are stored in this browser. 0: a checkpoint every minute (one is taken at least once a minute anyway).
-      </small>
       {GROUPS.map((g) => (
         <fieldset key={g.id} className="group">
           <legend>{g.title}</legend>
@@ -142,79 +136,7 @@ function ConfigInput({ field }: { field: ConfigField }) {
       />
     );
   }
-  return (
-    <TextField
-      label={field.label}
-      value={fieldText(field, config)}
-      help={field.help}
-      numeric={field.kind}
-      validate={(text) => {
-        const v = parseFieldValue(field, text);
-        if (v === null) return field.kind === 'int' ? 'a whole number' : 'a number';
-        if (typeof v === 'number') {
-          if (field.min !== undefined && v < field.min) return `at least ${field.min}`;
-          if (field.max !== undefined && v > field.max) return `at most ${field.max}`;
-        }
-        return null;
-      }}
-      onCommit={(text) => set(parseFieldValue(field, text))}
-    />
-  );
-}
-
-function TextField(props: {
-  label: string;
-  value: string;
-  help?: string;
-  numeric: 'int' | 'number';
-  validate: (text: string) => string | null;
-  onCommit: (text: string) => void;
-}) {
-  const id = useId();
-  const [draft, setDraft] = useState(props.value);
-  const [problem, setProblem] = useState<string | null>(null);
-  const last = useRef(props.value);
-  useEffect(() => {
-    // The store changed from elsewhere (preset, link): show its value.
-    if (props.value !== last.current) {
-      last.current = props.value;
-      setDraft(props.value);
-      setProblem(null);
-    }
-  }, [props.value]);
-  const onChange = (e: ChangeEvent<HTMLInputElement>) => {
-    const text = e.target.value;
-    setDraft(text);
-    const p = props.validate(text);
-    setProblem(p);
-    if (!p) {
-      last.current = String(Number(text.trim()));
-      props.onCommit(text);
-    }
-  };
-  return (
-    <div className={`field${problem ? ' invalid' : ''}`}>
-      <label htmlFor={id}>{props.label}</label>
-      <input
-        id={id}
-        type="text"
-        inputMode={props.numeric === 'int' ? 'numeric' : 'decimal'}
-        value={draft}
-        onChange={onChange}
-        onBlur={() => {
-          if (problem) {
-            setDraft(props.value);
-            setProblem(null);
-          }
-        }}
-        aria-invalid={problem ? true : undefined}
-        aria-describedby={`${id}-help`}
-        spellCheck={false}
-        autoComplete="off"
-      />
-      <small id={`${id}-help`}>{problem ? `Needs ${problem}` : props.help}</small>
-    </div>
-  );
+  return <NumberField id={field.key} help={field.help} />;
 }
 
 function SelectField(props: {
@@ -260,10 +182,6 @@ function DatasetSection() {
     { value: 'synthetic', label: 'Synthetic blobs' },
   ];
   if (datasets.files) options.push({ value: 'files', label: `Your files: ${datasets.files.source}` });
-  const setSyn = (key: keyof SyntheticSetup, text: string) => {
-    const v = Number(text);
-    if (Number.isInteger(v)) setSetup((s) => ({ ...s, synthetic: { ...s.synthetic, [key]: v } }));
-  };
   return (
     <fieldset className="group dataset">
       <legend>Data</legend>
@@ -319,10 +237,10 @@ function DatasetSection() {
       )}
       {setup.dataset === 'synthetic' && (
         <div className="syn-grid">
-          <SynField label="Image size" value={setup.synthetic.size} onChange={(t) => setSyn('size', t)} />
-          <SynField label="Colour channels" value={setup.synthetic.channels} onChange={(t) => setSyn('channels', t)} />
-          <SynField label="Classes" value={setup.synthetic.classes} onChange={(t) => setSyn('classes', t)} />
-          <SynField label="Data seed" value={setup.synthetic.seed} onChange={(t) => setSyn('seed', t)} />
+          <NumberField id="synthetic.size" help="Pixels a side (8–64)" />
+          <NumberField id="synthetic.channels" help="1 (grey) or 3 (colour)" />
+          <NumberField id="synthetic.classes" help="2–100" />
+          <NumberField id="synthetic.seed" />
         </div>
       )}
       {info ? (
@@ -341,27 +259,6 @@ function DatasetSection() {
         !load && <p className="muted">Loading the data set…</p>
       )}
     </fieldset>
-  );
-}
-
-function SynField({ label, value, onChange }: { label: string; value: number; onChange: (text: string) => void }) {
-  const id = useId();
-  const [draft, setDraft] = useState(String(value));
-  useEffect(() => setDraft(String(value)), [value]);
-  return (
-    <div className="field">
-      <label htmlFor={id}>{label}</label>
-      <input
-        id={id}
-        type="text"
-        inputMode="numeric"
-        value={draft}
-        onChange={(e) => {
-          setDraft(e.target.value);
-          onChange(e.target.value);
-        }}
-      />
-    </div>
   );
 }
 

@@ -105,6 +105,12 @@ export type ToWorker =
   | { type: 'checkpoint' }
   /** Test hook: the next step's loss becomes NaN (engine.injectNaN, or the trainer's). */
   | { type: 'injectNaN' }
+  /** Test hook: the search's next step never ends (as a GPU read that never returns). */
+  | { type: 'hangNextStep' }
+  /** Test hook: the write of the checkpoint at `step` stays in flight (uncommitted) `ms` longer. */
+  | { type: 'holdCheckpointWrite'; step: number; ms: number }
+  /** The page gave up on a worker (it hung or crashed) running this run: mark it interrupted. */
+  | { type: 'interruptRun'; runId: string; reason: string }
   /** Asks for the stored run a reload interrupted (answered with `resumable`). */
   | { type: 'findResumable' }
   /** Marks a resumable stored run as stopped, so it is not offered again. */
@@ -115,7 +121,10 @@ export type ToWorker =
   | { type: 'getRun'; runId: string }
   /** Two stored runs for the comparison view (answered with `runComparison`). */
   | { type: 'compareRuns'; runIds: [string, string] }
+  /** Deletes a stored run (answered with `runDeleted`, which says what went). */
   | { type: 'deleteRun'; runId: string }
+  /** Puts back a run deleted in this worker (answered with `runRestored`). */
+  | { type: 'undoDelete'; runId: string }
   /** The run file's text (answered with `runExported`). */
   | { type: 'exportRun'; runId: string }
   /** A run file, genotype file or DARTS string (answered with `runImported` or `runStoreError`). */
@@ -284,6 +293,9 @@ export type FromWorker =
   | { type: 'runComparison'; records: [RunRecord, RunRecord] }
   | { type: 'runExported'; runId: string; name: string; text: string }
   | { type: 'runImported'; runId: string }
+  /** A run was deleted: `message` says what (its history, snapshots, checkpoint); undo is possible. */
+  | { type: 'runDeleted'; runId: string; message: string }
+  | { type: 'runRestored'; runId: string; message: string }
   /** A request to the run store failed (the store's message, naming the field when a file is malformed). */
   | { type: 'runStoreError'; message: string }
   | ErrorMessage

@@ -3,7 +3,7 @@
 // failed write is reported and retried, Stop keeps the last step, and no failed write is silent.
 import * as tf from '@tensorflow/tfjs';
 import { IDBFactory } from 'fake-indexeddb';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { makeSyntheticDataset } from '../data/index';
 import { makeConfig, type SearchConfig } from '../search/space';
 import { openRunStore, type RunStore } from '../runs/store';
@@ -52,6 +52,10 @@ function start(config: Partial<SearchConfig>, checkpointEverySteps = 1): StartMe
 const of = <T extends FromWorker['type']>(list: FromWorker[], type: T) =>
   list.filter((m): m is Extract<FromWorker, { type: T }> => m.type === type);
 
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
 describe('SearchJob and its stored run', () => {
   it('reports a checkpoint saved only after its write completed', async () => {
     const store = await openRunStore({ indexedDB: new IDBFactory() });
@@ -63,20 +67,25 @@ describe('SearchJob and its stored run', () => {
     const { h, messages } = host(store);
     const job = new SearchJob(h, null);
     const running = job.run(start({ maxSteps: 2 }));
+    // A new run is resumable from its start: a checkpoint of step 0 before the first step.
     await expect.poll(() => pending.length, { timeout: 60_000 }).toBe(1);
-    expect(of(messages, 'checkpointSaved'), 'nothing is reported while the write is in flight').toEqual([]);
+    expect(of(messages, 'progress'), 'the first step waits for it').toEqual([]);
+    pending.shift()!();
+    await expect.poll(() => of(messages, 'checkpointSaved').length, { timeout: 60_000 }).toBe(1);
+    await expect.poll(() => pending.length, { timeout: 60_000 }).toBe(1);
+    expect(of(messages, 'checkpointSaved').length, 'nothing is reported while the write is in flight').toBe(1);
     expect(
       of(messages, 'progress').map((m) => m.step),
       'and the search waits for it',
     ).toEqual([1]);
     pending.shift()!();
-    await expect.poll(() => of(messages, 'checkpointSaved').length, { timeout: 60_000 }).toBe(1);
-    expect(of(messages, 'checkpointSaved')[0]).toEqual({ type: 'checkpointSaved', step: 1, durable: true });
+    await expect.poll(() => of(messages, 'checkpointSaved').length, { timeout: 60_000 }).toBe(2);
+    expect(of(messages, 'checkpointSaved')[1]).toEqual({ type: 'checkpointSaved', step: 1, durable: true });
     expect((await store.loadCheckpoint(job.runId!))!.step, 'the store holds it when the page is told').toBe(1);
     await expect.poll(() => pending.length, { timeout: 60_000 }).toBe(1);
     pending.shift()!();
     await running;
-    expect(of(messages, 'checkpointSaved').map((m) => m.step)).toEqual([1, 2]);
+    expect(of(messages, 'checkpointSaved').map((m) => m.step)).toEqual([0, 1, 2]);
     expect(of(messages, 'done')).toHaveLength(1);
   });
 
@@ -84,8 +93,9 @@ describe('SearchJob and its stored run', () => {
     const store = await openRunStore({ indexedDB: new IDBFactory() });
     const save = store.saveCheckpoint.bind(store);
     let calls = 0;
+    // The second checkpoint (step 1; step 0's is the first) is refused.
     store.saveCheckpoint = (id, cp) =>
-      ++calls === 1 ? Promise.reject(new Error('QuotaExceededError: the disk is full')) : save(id, cp);
+      ++calls === 2 ? Promise.reject(new Error('QuotaExceededError: the disk is full')) : save(id, cp);
     const { h, messages } = host(store);
     const job = new SearchJob(h, null);
     await job.run(start({ maxSteps: 3 }));
@@ -96,8 +106,8 @@ describe('SearchJob and its stored run', () => {
     );
     expect(
       of(messages, 'checkpointSaved').map((m) => m.step),
-      'steps 2 and 3 stored',
-    ).toEqual([2, 3]);
+      'steps 0, 2 and 3 stored',
+    ).toEqual([0, 2, 3]);
     expect(of(messages, 'error')).toEqual([]);
     expect((await store.loadCheckpoint(job.runId!))!.step).toBe(3);
     expect((await store.getRun(job.runId!)).status).toBe('done');
@@ -114,8 +124,8 @@ describe('SearchJob and its stored run', () => {
     await job.run(start({ maxSteps: 10 }, 0));
     const [done] = of(messages, 'done');
     expect(done).toMatchObject({ reason: 'stopped', step: 2 });
-    expect(of(messages, 'checkpointSaved').map((m) => m.step)).toEqual([2]);
-    expect(messages.indexOf(of(messages, 'checkpointSaved')[0]!)).toBeLessThan(messages.indexOf(done!));
+    expect(of(messages, 'checkpointSaved').map((m) => m.step)).toEqual([0, 2]);
+    expect(messages.indexOf(of(messages, 'checkpointSaved')[1]!)).toBeLessThan(messages.indexOf(done!));
     const run = await store.getRun(job.runId!);
     expect([run.status, run.checkpointStep]).toEqual(['stopped', 2]);
     expect(job.held?.checkpoint.step, '"Continue from checkpoint" continues from there').toBe(2);
@@ -148,6 +158,45 @@ describe('SearchJob and its stored run', () => {
     expect(of(messages, 'checkpointFailed')[0]?.message).toMatch(
       /^Checkpoint at step 1 could not be stored: the run has no stored record/,
     );
+    expect(of(messages, 'checkpointSaved'), 'no step-0 checkpoint without a stored run').toEqual([]);
     expect(of(messages, 'done')).toHaveLength(1);
+  });
+
+  it('stores every step when a coarse timer reads 0 ms (infinite images/s), and reports nothing wrong', async () => {
+    const store = await openRunStore({ indexedDB: new IDBFactory() });
+    vi.spyOn(performance, 'now').mockReturnValue(1000);
+    const { h, messages } = host(store);
+    const job = new SearchJob(h, null);
+    await job.run(start({ maxSteps: 3 }));
+    expect(of(messages, 'progress').map((m) => m.imagesPerSecond)).toEqual([Infinity, Infinity, Infinity]);
+    expect(of(messages, 'storageProblem')).toEqual([]);
+    const run = await store.getRun(job.runId!);
+    expect(run.metrics.map((m) => [m.step, m.imagesPerSecond])).toEqual([
+      [1, Infinity],
+      [2, Infinity],
+      [3, Infinity],
+    ]);
+    expect(run.status).toBe('done');
+  });
+
+  it('settings that cannot run on this data set are refused before a run is stored, with a remedy that works', async () => {
+    const store = await openRunStore({ indexedDB: new IDBFactory() });
+    // 48 training images at Train portion 0.5: 24 a part, so a batch of 32 does not fit.
+    const big = host(store);
+    await new SearchJob(big.h, null).run(start({ batchSize: 32 }));
+    const [tooBig] = of(big.messages, 'error');
+    expect(tooBig).toMatchObject({ code: 'bad-config', recoverable: true });
+    expect(tooBig!.message).toMatch(/batch size 32 is larger than the 24 images/);
+    expect(tooBig!.message).toMatch(/lower Batch size \(or move Train portion toward 0\.5\) and start again\.$/);
+    expect(tooBig!.message).not.toMatch(/backend/);
+    const nothing = host(store);
+    await new SearchJob(nothing.h, null).run(start({ epochs: 0, maxSteps: 0 }));
+    expect(of(nothing.messages, 'error')[0]).toMatchObject({
+      code: 'bad-config',
+      message:
+        'Epochs and Stop after steps are both 0, so there is nothing to search: set Epochs to at least 1 (or Stop after steps) and start again.',
+    });
+    expect(of(nothing.messages, 'done'), 'no empty "done" run').toEqual([]);
+    expect((await store.listRuns()).runs).toEqual([]);
   });
 });

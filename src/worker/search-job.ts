@@ -31,6 +31,8 @@ export interface SearchHost {
   dataset(spec: DatasetSpec): Promise<Dataset>;
   backend(choice: BackendChoice): Promise<BackendSelection>;
   store(): Promise<RunStore>;
+  /** Marks the stored run as the one this job runs (other tabs then see it live). */
+  claim?(runId: string): void;
   /** Calls `onFailure` once if the GPU device is lost or reports an error (webgpu only). */
   watchDevice(onFailure: (failure: { code: ErrorCode; message: string }) => void): void;
   /** Milliseconds since some fixed point (tests pass a clock they move). */
@@ -70,6 +72,7 @@ export class SearchJob {
   private stopRequested = false;
   private deriveRequested = false;
   private checkpointRequested = false;
+  private hang = false;
   private wake: (() => void) | null = null;
   private deviceFailure: JobError | null = null;
   private readonly accuracies: number[] = [];
@@ -116,6 +119,12 @@ export class SearchJob {
     if (this.engine) this.engine.injectNaN = true;
   }
 
+  /** Test hook: the next step never ends (as a GPU read that never returns), so Stop cannot
+   * end the run and the page must give up on the worker. */
+  hangNextStep(): void {
+    this.hang = true;
+  }
+
   /** Searches to the end (or a stop); every failure ends as one `error` message and the run marked failed. */
   async run(msg: StartMessage): Promise<void> {
     try {
@@ -152,6 +161,11 @@ export class SearchJob {
       throw new JobError('bad-config', `${errorText(e)}. Fix this field and start again.`);
     }
     const config = msg.config;
+    if (config.epochs === 0 && config.maxSteps === 0)
+      throw new JobError(
+        'bad-config',
+        'Epochs and Stop after steps are both 0, so there is nothing to search: set Epochs to at least 1 (or Stop after steps) and start again.',
+      );
     let dataset: Dataset;
     try {
       dataset = await this.host.dataset(msg.dataset);
@@ -176,11 +190,20 @@ export class SearchJob {
     this.backendName = sel.backend;
     this.checkpointEvery = Math.max(0, Math.floor(msg.checkpointEverySteps ?? 0));
 
-    const streams = makeSearchStreams(dataset, {
-      batchSize: config.batchSize,
-      seed: config.seed,
-      trainPortion: config.trainPortion,
-    });
+    let streams: ReturnType<typeof makeSearchStreams>;
+    try {
+      streams = makeSearchStreams(dataset, {
+        batchSize: config.batchSize,
+        seed: config.seed,
+        trainPortion: config.trainPortion,
+      });
+    } catch (e) {
+      // The settings do not fit this data set: no backend would help.
+      throw new JobError(
+        'bad-config',
+        `${errorText(e)}. Train portion splits the ${dataset.train.count} training images in two, and a batch must fit in each part: lower Batch size (or move Train portion toward 0.5) and start again.`,
+      );
+    }
     const engine = new SearchEngine(
       config,
       { height: dataset.height, width: dataset.width, channels: dataset.channels, classes: dataset.classNames.length },
@@ -190,7 +213,10 @@ export class SearchJob {
     this.engine = engine;
     const history = await this.startFrom(msg, engine);
     if (!this.runId) await this.createRun(msg, engine, sel.backend);
-    if (this.runId) post({ type: 'runStarted', runId: this.runId, step: engine.step, history });
+    if (this.runId) {
+      this.host.claim?.(this.runId);
+      post({ type: 'runStarted', runId: this.runId, step: engine.step, history });
+    }
     if (sel.backend === 'webgpu')
       this.host.watchDevice((f) => {
         this.deviceFailure = new JobError(f.code, f.message, true);
@@ -198,6 +224,9 @@ export class SearchJob {
       });
     // First picture before the first step (the uniform start).
     await this.sendWeights(true);
+    // A new run is resumable from the start: a tab closed before its first timed checkpoint
+    // still offers it (a checkpoint of step 0 is small and quick).
+    if (engine.step === 0 && this.runId && !msg.resumeRunId) await this.takeCheckpoint();
     await this.loop(engine);
   }
 
@@ -301,6 +330,7 @@ export class SearchJob {
         await this.pausePoint();
         continue;
       }
+      if (this.hang) await new Promise<never>(() => {});
       const p = await engine.runStep();
       this.checkDevice();
       this.accuracies.push(p.valAccuracy);

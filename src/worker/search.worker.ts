@@ -12,9 +12,10 @@ import {
   makeSyntheticDataset,
   type Dataset,
 } from '../data/index';
-import { openRunStore, type RunStore } from '../runs/store';
+import { checkStoredRun, openRunStore, type DeletedRun, type RunStore, type RunSummary } from '../runs/store';
 import { selectBackend, type BackendSelection } from '../platform/browser';
 import { errorText } from '../util/errors';
+import { holdRunLock, liveRunIds } from './run-locks';
 import { SearchJob, type HeldCheckpoint, type SearchHost } from './search-job';
 import { TrainingJob, type TrainingHost } from './training-job';
 import {
@@ -115,17 +116,22 @@ async function getDataset(spec: DatasetSpec): Promise<Dataset> {
 // The run store (the worker owns the only one) and the backend
 
 let storePromise: Promise<RunStore> | null = null;
+/** How long a run's lock may take to be let go by a reloaded or closed tab's worker. */
+const RELOAD_GRACE_MS = 3_000;
 function getStore(): Promise<RunStore> {
   storePromise ??= openRunStore({ onWarning: (message) => post({ type: 'storageWarning', message }) }).then(
     async (store) => {
-      // Re-trainings have no checkpoint: one a reload or crash cut short is over, not 'running'.
-      await store.stopInterruptedTrainings().catch((e: unknown) =>
+      // A run left running or paused whose job is gone (a closed tab, a dead or hung worker) is
+      // interrupted, not running: so the list says, and a search offers to resume.
+      try {
+        await store.markInterrupted(await liveRunIds({ graceMs: RELOAD_GRACE_MS }));
+      } catch (e) {
         post({
           type: 'storageProblem',
           runId: null,
-          message: `Could not tidy interrupted re-trainings: ${errorText(e)}`,
-        }),
-      );
+          message: `Could not mark interrupted runs (the Runs list may show them as running): ${errorText(e)}.`,
+        });
+      }
       return store;
     },
   );
@@ -141,6 +147,36 @@ async function storeRequest(body: (store: RunStore) => Promise<void>): Promise<v
   }
 }
 
+/** Runs deleted in this worker, newest last, for undo (a few; a reload forgets them). */
+const recentlyDeleted = new Map<string, DeletedRun>();
+const UNDO_KEPT = 5;
+
+function keepDeleted(deleted: DeletedRun): void {
+  recentlyDeleted.delete(deleted.id);
+  recentlyDeleted.set(deleted.id, deleted);
+  for (const id of [...recentlyDeleted.keys()].slice(0, -UNDO_KEPT)) recentlyDeleted.delete(id);
+}
+
+/** "‘name’ (a search of 120 steps) with 120 rows of history, 30 α/β snapshots and its checkpoint (step 100)". */
+function describeDeleted(d: DeletedRun): string {
+  let run: RunSummary | null = null;
+  try {
+    run = checkStoredRun(d.run);
+  } catch {
+    // a damaged record: named by its id below
+  }
+  const cp = (d.checkpoint as { step?: unknown } | null)?.step;
+  const parts = [
+    `${d.metrics.length} ${d.metrics.length === 1 ? 'row' : 'rows'} of history`,
+    `${d.snapshots.length} α/β ${d.snapshots.length === 1 ? 'snapshot' : 'snapshots'}`,
+  ];
+  if (d.checkpoint !== null) parts.push(`its checkpoint${typeof cp === 'number' ? ` (step ${cp})` : ''}`);
+  const what = run
+    ? `‘${run.name}’ (${run.kind === 'train' ? 'a re-training' : 'a search'} of ${run.steps} ${run.steps === 1 ? 'step' : 'steps'}, ${run.status})`
+    : `run ${d.id}`;
+  return `${what} with ${parts.slice(0, -1).join(', ')}${parts.length > 1 ? ' and ' : ''}${parts.at(-1)}`;
+}
+
 async function postRunList(store: RunStore): Promise<void> {
   const { runs, problems } = await store.listRuns();
   post({ type: 'runList', runs, problems });
@@ -148,7 +184,11 @@ async function postRunList(store: RunStore): Promise<void> {
 
 async function findResumable(): Promise<void> {
   try {
-    const r = await (await getStore()).findResumable();
+    const store = await getStore();
+    const live = await liveRunIds();
+    // This worker's own run is live even between its steps (its lock may still be being taken).
+    if (search?.active && search.runId) live.add(search.runId);
+    const r = await store.findResumable(live);
     post({
       type: 'resumable',
       run:
@@ -187,12 +227,21 @@ let training: TrainingJob | null = null;
 let busy = false;
 /** The last checkpoint taken in this worker ("Continue from checkpoint"). */
 let held: HeldCheckpoint | null = null;
+/** Lets go of the running job's run lock (run-locks.ts). */
+let releaseRun: (() => void) | null = null;
+
+/** The running job's stored run: other tabs see it live until the job ends. */
+function claimRun(runId: string): void {
+  releaseRun?.();
+  releaseRun = holdRunLock(runId);
+}
 
 const searchHost: SearchHost = {
   post,
   dataset: getDataset,
   backend: ensureBackend,
   store: getStore,
+  claim: claimRun,
   watchDevice: (onFailure) =>
     watchWebGpuDevice((f) =>
       onFailure({ code: f.kind === 'device-lost' ? 'device-lost' : 'gpu-error', message: f.message }),
@@ -204,14 +253,7 @@ const trainingHost: TrainingHost = {
   dataset: getDataset,
   backend: ensureBackend,
   store: getStore,
-  persist: async (runId, write) => {
-    if (!runId) return;
-    try {
-      await write(await getStore(), runId);
-    } catch (e) {
-      post({ type: 'storageProblem', runId, message: `Could not store the re-training: ${errorText(e)}.` });
-    }
-  },
+  claim: claimRun,
 };
 
 /** Runs a job if none is running; the worker's network is freed first (one at a time on the device). */
@@ -244,6 +286,8 @@ async function runJob(kind: 'search' | 'training', body: () => Promise<void>): P
     });
   } finally {
     busy = false;
+    releaseRun?.();
+    releaseRun = null;
   }
 }
 
@@ -283,6 +327,12 @@ const handlers: Handlers = {
     else if (search?.engine) void search.answerIdle('checkpoint').then(() => (held = search?.held ?? held));
   },
   injectNaN: () => (training ?? search)?.injectNaN(),
+  hangNextStep: () => search?.hangNextStep(),
+  holdCheckpointWrite: (msg) =>
+    void storeRequest(async (store) => {
+      store.holdCheckpointWrite = { step: msg.step, ms: msg.ms };
+    }),
+  interruptRun: (msg) => void storeRequest((store) => store.interruptRun(msg.runId, msg.reason)),
   findResumable: () => void findResumable(),
   listRuns: () => void storeRequest(postRunList),
   getRun: (msg) =>
@@ -302,10 +352,24 @@ const handlers: Handlers = {
       return;
     }
     void storeRequest(async (store) => {
-      await store.deleteRun(msg.runId);
+      const deleted = await store.deleteRun(msg.runId);
+      keepDeleted(deleted);
+      post({ type: 'runDeleted', runId: msg.runId, message: `Deleted ${describeDeleted(deleted)}.` });
       await postRunList(store);
     });
   },
+  undoDelete: (msg) =>
+    void storeRequest(async (store) => {
+      const deleted = recentlyDeleted.get(msg.runId);
+      if (!deleted)
+        throw new Error(
+          'This run can no longer be put back: deleted runs are kept for undo until the page is reloaded',
+        );
+      await store.restoreRun(deleted);
+      recentlyDeleted.delete(msg.runId);
+      post({ type: 'runRestored', runId: msg.runId, message: `Put back ${describeDeleted(deleted)}.` });
+      await postRunList(store);
+    }),
   exportRun: (msg) =>
     void storeRequest(async (store) => {
       const text = await store.exportRun(msg.runId);

@@ -2,12 +2,13 @@
 // messages it posts, the run it stores, stop, and the NaN error path.
 import * as tf from '@tensorflow/tfjs';
 import { IDBFactory } from 'fake-indexeddb';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { makeSyntheticDataset } from '../data/index';
 import { DARTS_V2, stringifyGenotypeFile, toGenotypeFile } from '../search/genotype';
 import { openRunStore, type RunStore } from '../runs/store';
 import type { FromWorker, StartTrainingMessage } from './protocol';
 import { TrainingJob, type TrainingHost } from './training-job';
+import { GenotypeTrainer } from '../retrain/train';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -30,9 +31,6 @@ function host(store: RunStore) {
     dataset: async () => dataset,
     backend: async (requested) => ({ backend: 'cpu', requested, adapterInfo: null }),
     store: async () => store,
-    persist: async (runId, write) => {
-      if (runId) await write(store, runId);
-    },
   };
   return { h, messages };
 }
@@ -175,5 +173,72 @@ describe('TrainingJob', () => {
     expect(of(c.messages, 'error')[0]).toMatchObject({ code: 'bad-config', job: 'training' });
     expect(of(c.messages, 'error')[0]!.message).toMatch(/^The genotype cannot be read: .*genotype\.version/);
     await store.close();
+  });
+
+  describe('every failed write reaches the user, and the stored status stays true', () => {
+    afterEach(() => {
+      vi.restoreAllMocks();
+    });
+
+    it('a run that cannot be stored at all is reported, and the re-training still finishes', async () => {
+      const store = await openRunStore({ indexedDB: new IDBFactory() });
+      store.createRun = () => Promise.reject(new Error('QuotaExceededError: no space'));
+      const { h, messages } = host(store);
+      await new TrainingJob(h).run(message());
+      expect(of(messages, 'storageProblem')).toEqual([
+        {
+          type: 'storageProblem',
+          runId: null,
+          message:
+            'This re-training could not be stored (QuotaExceededError: no space): it runs, but its curves and test accuracy will not be in the Runs list. Note the result before closing the tab.',
+        },
+      ]);
+      expect(of(messages, 'trainingDone')[0]).toMatchObject({ reason: 'finished', step: 6 });
+      await store.close();
+    });
+
+    it('a result that cannot be stored is reported, and the run is still marked done', async () => {
+      const store = await openRunStore({ indexedDB: new IDBFactory() });
+      const update = store.updateTraining.bind(store);
+      // The parameter counts go in as it starts; the final score is refused.
+      store.updateTraining = (id, result) =>
+        'testAccuracy' in result ? Promise.reject(new Error('DataCloneError: refused')) : update(id, result);
+      const { h, messages } = host(store);
+      const job = new TrainingJob(h);
+      await job.run(message());
+      expect(of(messages, 'storageProblem').map((m) => [m.runId, m.message])).toEqual([
+        [job.runId, 'Could not store the test accuracy: DataCloneError: refused.'],
+      ]);
+      const run = await store.getRun(job.runId!);
+      expect(run.status).toBe('done');
+      // A reload does not relabel it interrupted: it is over.
+      expect(await store.markInterrupted()).toEqual([]);
+      expect((await store.getRun(job.runId!)).status).toBe('done');
+      await store.close();
+    });
+
+    it('a test loss that is not finite is stored as it is, with the accuracy and the status', async () => {
+      const store = await openRunStore({ indexedDB: new IDBFactory() });
+      const evaluate = GenotypeTrainer.prototype.evaluate;
+      vi.spyOn(GenotypeTrainer.prototype, 'evaluate').mockImplementation(async function (
+        this: GenotypeTrainer,
+        batches,
+      ) {
+        const r = await evaluate.call(this, batches);
+        return { ...r, loss: this.step === 6 ? Infinity : NaN };
+      });
+      const { h, messages } = host(store);
+      const job = new TrainingJob(h);
+      await job.run(message());
+      expect(of(messages, 'storageProblem')).toEqual([]);
+      const [done] = of(messages, 'trainingDone');
+      expect(done).toMatchObject({ reason: 'finished', testLoss: Infinity });
+      const run = await store.getRun(job.runId!);
+      expect(run.status).toBe('done');
+      expect(run.training!.evaluations.map((e) => e.testLoss)).toEqual([NaN, Infinity]);
+      expect([run.training!.testLoss, run.training!.testAccuracy]).toEqual([Infinity, done!.testAccuracy]);
+      expect(done!.testAccuracy).toBeGreaterThanOrEqual(0);
+      await store.close();
+    });
   });
 });

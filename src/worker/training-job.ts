@@ -32,8 +32,8 @@ export interface TrainingHost {
   dataset(spec: DatasetSpec): Promise<Dataset>;
   backend(choice: BackendChoice): Promise<BackendSelection>;
   store(): Promise<RunStore>;
-  /** Writes to the stored run; a failed write is logged and never stops the training. */
-  persist(runId: string | null, write: (store: RunStore, id: string) => Promise<unknown>): Promise<void>;
+  /** Marks the stored run as the one this job runs (other tabs then see it live). */
+  claim?(runId: string): void;
 }
 
 /** The training cannot start or go on; `code` is the protocol's error code. */
@@ -68,6 +68,8 @@ export class TrainingJob {
   private nanRequested = false;
   private deviceFailure: TrainingError | null = null;
   private backendName: string | null = null;
+  /** Problems already reported for this run (each kind once, so a failing store does not flood the page). */
+  private readonly reported = new Set<string>();
 
   constructor(private readonly host: TrainingHost) {}
 
@@ -169,8 +171,12 @@ export class TrainingJob {
         stepsTotal: trainer.stepsTotal,
       });
     } catch (e) {
-      console.warn(`Could not store the re-training: ${errorText(e)}`);
+      this.report(
+        'create',
+        `This re-training could not be stored (${errorText(e)}): it runs, but its curves and test accuracy will not be in the Runs list. Note the result before closing the tab.`,
+      );
     }
+    if (this.runId) this.host.claim?.(this.runId);
     post({
       type: 'trainingStarted',
       runId: this.runId,
@@ -216,7 +222,7 @@ export class TrainingJob {
         testCount: r.count,
       };
       post({ type: 'trainingEvaluation', ...evaluation });
-      await this.host.persist(this.runId, (store, id) => store.addEvaluation(id, evaluation));
+      await this.write('store the test scoring', (store, id) => store.addEvaluation(id, evaluation));
       return evaluation;
     };
     let last: Awaited<ReturnType<typeof evaluate>> | null = null;
@@ -243,7 +249,7 @@ export class TrainingJob {
         stepMilliseconds: p.stepMilliseconds,
         seconds: p.seconds,
       });
-      void this.host.persist(this.runId, (store, id) =>
+      void this.write("store the step's metrics", (store, id) =>
         store.appendTrainMetrics(id, {
           step: p.step,
           epoch: p.epoch,
@@ -265,14 +271,15 @@ export class TrainingJob {
       testLoss: last?.testLoss ?? null,
       testCount: last?.testCount ?? null,
     };
-    await this.host.persist(this.runId, async (store, id) => {
-      if (finished) await store.updateTraining(id, result);
-      await store.setStatus(
+    // Two writes: a result that cannot be stored must not leave the run marked running.
+    if (finished) await this.write('store the test accuracy', (store, id) => store.updateTraining(id, result));
+    await this.write(`mark the re-training ${finished ? 'done' : 'stopped'}`, (store, id) =>
+      store.setStatus(
         id,
         finished ? 'done' : 'stopped',
         finished || !last ? null : `Stopped at step ${trainer.step}; the test accuracy is from step ${last.step}`,
-      );
-    });
+      ),
+    );
     post({
       type: 'trainingDone',
       reason: finished ? 'finished' : 'stopped',
@@ -286,8 +293,25 @@ export class TrainingJob {
     if (this.deviceFailure) throw this.deviceFailure;
   }
 
+  /** A write to the stored run. It never stops the training; a failure reaches the page as a
+   * `storageProblem` (once per kind of write). */
+  private async write(what: string, body: (store: RunStore, id: string) => Promise<unknown>): Promise<void> {
+    if (!this.runId) return;
+    try {
+      await body(await this.host.store(), this.runId);
+    } catch (e) {
+      this.report(what, `Could not ${what}: ${errorText(e)}.`);
+    }
+  }
+
+  private report(kind: string, message: string): void {
+    if (this.reported.has(kind)) return;
+    this.reported.add(kind);
+    this.host.post({ type: 'storageProblem', runId: this.runId, message });
+  }
+
   private async pausePoint(step: number): Promise<void> {
-    await this.host.persist(this.runId, (store, id) => store.setStatus(id, 'paused'));
+    await this.write('mark the re-training paused', (store, id) => store.setStatus(id, 'paused'));
     this.host.post({ type: 'trainingPaused', step });
     while (this.paused && !this.stopRequested && !this.deviceFailure) {
       await new Promise<void>((resolve) => {
@@ -296,7 +320,7 @@ export class TrainingJob {
       this.wake = null;
     }
     if (!this.stopRequested && !this.deviceFailure) {
-      await this.host.persist(this.runId, (store, id) => store.setStatus(id, 'running'));
+      await this.write('mark the re-training running', (store, id) => store.setStatus(id, 'running'));
       this.host.post({ type: 'trainingResumed', step });
     }
   }
@@ -316,7 +340,7 @@ export class TrainingJob {
       message = `The re-training stopped with an error: ${errorText(e)}. ${gpu ? 'WebGPU may have failed: start again, or choose the wasm backend.' : 'Start again, or choose another backend.'}`;
       restartWorker = gpu;
     }
-    await this.host.persist(this.runId, (store, id) => store.setStatus(id, 'failed', message));
+    await this.write('mark the re-training failed', (store, id) => store.setStatus(id, 'failed', message));
     this.host.post({ type: 'error', code, message, recoverable: true, restartWorker, job: 'training' });
   }
 }

@@ -135,15 +135,13 @@ test('colour scales, weights over time, entropy, genotype changes, saved charts'
     // The derived network's size, at the search's size and DARTS's, as the genotype gives it.
     await slider.fill(String(await slider.getAttribute('max')));
     const size = page.getByRole('table', { name: 'Derived network size' });
-    const rows = await size
-      .locator('tbody tr')
-      .evaluateAll((trs) =>
-        trs.map((tr) => ({
-          params: Number(tr.dataset.params),
-          aux: Number(tr.dataset.auxiliaryParams),
-          macs: Number(tr.dataset.macs),
-        })),
-      );
+    const rows = await size.locator('tbody tr').evaluateAll((trs) =>
+      trs.map((tr) => ({
+        params: Number(tr.dataset.params),
+        aux: Number(tr.dataset.auxiliaryParams),
+        macs: Number(tr.dataset.macs),
+      })),
+    );
     const genotype = parseGenotypeFile(await page.evaluate(() => window.__lab.state().genotype.json));
     const shape = { classes: 4, inChannels: 3, imageSize: 16 };
     for (const [i, at] of [
