@@ -47,7 +47,7 @@ const USAGE = `usage: npm run --silent lab -- COMMAND [--flags]
   search          --dataset NAME|PATH [--preset quick|paper] [--mode M] [--steps N] [--seed S] --out FILE
                   [--backend wasm|cpu|webgpu] and any config field as a flag (--channels, --layers,
                   --batch-size, --partial-channels, --order, --activation, --learning-rate, ...);
-                  --eval-images N (default 1000) test images to score the final supernet on
+                  --eval-images N (default 1000) held-out test images the final supernet is scored on (valAccuracy)
   train           --genotype FILE --dataset NAME|PATH [--preset quick|full] [--epochs N] [--steps N]
   export-pytorch  --genotype FILE --out model.py
   bench           [--backend wasm|cpu|webgpu] [--sizes quick,paper] [--modes darts,factorized,nonfactorized] [--steps N] [--row-seconds N] [--no-compiled]
@@ -251,12 +251,15 @@ async function search(flags: Flags): Promise<unknown> {
         steps: engine.step,
         epochs: engine.step / engine.stepsPerEpoch,
         seconds: (Date.now() - started) / 1000,
+        // As the lab writes them: valAccuracy is the held-out scoring, batchAccuracy the last batch's.
         metrics: {
-          valAccuracy: last?.valAccuracy ?? 0,
+          valAccuracy: heldOut?.accuracy ?? null,
+          valImages: heldOut?.count ?? 0,
+          valStep: heldOut ? engine.step : null,
+          batchAccuracy: last?.valAccuracy ?? null,
+          batchAccuracySteps: last ? 1 : 0,
           valLoss: last?.valLoss ?? null,
           trainLoss: last?.trainLoss ?? null,
-          testAccuracy: heldOut?.accuracy ?? null,
-          testImages: heldOut?.count ?? 0,
         },
         createdAt: new Date().toISOString(),
       },
@@ -271,9 +274,9 @@ async function search(flags: Flags): Promise<unknown> {
       seconds: (Date.now() - started) / 1000,
       trainLoss: last?.trainLoss ?? null,
       valLoss: last?.valLoss ?? null,
-      valAccuracy: last?.valAccuracy ?? null,
-      testAccuracy: heldOut?.accuracy ?? null,
-      testImages: heldOut?.count ?? 0,
+      valAccuracy: heldOut?.accuracy ?? null,
+      valImages: heldOut?.count ?? 0,
+      batchAccuracy: last?.valAccuracy ?? null,
       darts: file.darts,
     };
   } finally {

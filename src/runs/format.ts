@@ -65,9 +65,12 @@ export interface MetricRow {
   epoch: number;
   trainLoss: number;
   valLoss: number;
+  /** Accuracy on the step's validation batch (the "batch accuracy"; the run's held-out accuracy is RunSummary.heldOut). */
   valAccuracy: number;
   imagesPerSecond: number;
   seconds: number;
+  /** The step's learning rate for ω (absent in rows stored before it was kept). */
+  learningRate?: number;
 }
 
 /** One step of a re-training run (its metric rows; a search's are MetricRow). */
@@ -92,6 +95,9 @@ export interface TrainEvaluation {
   /** Test images scored. */
   testCount: number;
 }
+
+/** A search's scoring of its supernet on the data set's held-out test images (RunSummary.heldOut). */
+export type HeldOutEvaluation = TrainEvaluation;
 
 /** What a re-training run trained and what it scored (RunSummary.training; null for searches). */
 export interface RunTraining {
@@ -158,6 +164,12 @@ export interface RunSummary {
   bestValAccuracy: number | null;
   bestStep: number | null;
   lastMetrics: MetricRow | null;
+  /**
+   * A search's scorings on a fixed set of the data set's test images (at the end of each epoch
+   * and of the run), in step order: its validation accuracy, the one the page, the genotype file
+   * and comparisons show. Empty for a re-training (its scorings are training.evaluations).
+   */
+  heldOut: HeldOutEvaluation[];
   genotype: GenotypeFile | null;
   /** Step of the stored checkpoint; null when there is none. */
   checkpointStep: number | null;
@@ -330,7 +342,7 @@ type NumberKind = 'int' | 'real';
 const NON_FINITE_TEXT: Record<string, number> = { NaN: NaN, Infinity: Infinity, '-Infinity': -Infinity };
 
 // Every field of a row, in the order it is checked (the first wrong one is named).
-const METRIC_ROW_FIELDS: Record<keyof MetricRow, NumberKind> = {
+const METRIC_ROW_FIELDS: Record<Exclude<keyof MetricRow, 'learningRate'>, NumberKind> = {
   step: 'int',
   epoch: 'int',
   trainLoss: 'real',
@@ -351,7 +363,10 @@ const TRAIN_METRIC_ROW_FIELDS: Record<keyof TrainMetricRow, NumberKind> = {
 
 /** One curve point; extra fields (e.g. a whole progress message) are dropped. */
 export function checkMetricRow(v: unknown, path: string, code: Code = 'invalid'): MetricRow {
-  return checkNumberRow(v, path, code, METRIC_ROW_FIELDS);
+  const row: MetricRow = checkNumberRow(v, path, code, METRIC_ROW_FIELDS);
+  const lr = (v as { learningRate?: unknown }).learningRate;
+  if (lr !== undefined) row.learningRate = checks(code).real(lr, `${path}.learningRate`);
+  return row;
 }
 
 /** Metric rows in increasing step order (a file's history; each step once). */
@@ -614,6 +629,10 @@ function checkSummaryFields(o: Record<string, unknown>, path: string, code: Code
   const bestValAccuracy = optional('bestValAccuracy', c.real);
   const bestStep = optional('bestStep', c.int);
   const lastMetrics = optional('lastMetrics', (x, p) => checkMetricRow(x, p, code));
+  const heldOut =
+    o.heldOut === undefined ? [] : checkIncreasing(o.heldOut, `${path}.heldOut`, code, checkTrainEvaluation);
+  if (kind === 'train' && heldOut.length)
+    c.fail(`${path}.heldOut`, 'a re-training keeps its scorings in training.evaluations');
   const genotype = optional('genotype', (x, p) => checkGenotype(x, p, code));
   return {
     name,
@@ -634,6 +653,7 @@ function checkSummaryFields(o: Record<string, unknown>, path: string, code: Code
     bestValAccuracy,
     bestStep,
     lastMetrics,
+    heldOut,
     genotype,
   };
 }
@@ -944,6 +964,7 @@ export function encodeRunFile(run: RunRecord, checkpoint: SearchCheckpoint | nul
     stepsTotal: run.stepsTotal,
     bestValAccuracy: run.bestValAccuracy,
     bestStep: run.bestStep,
+    ...(run.kind === 'search' ? { heldOut: run.heldOut } : {}),
     genotype: run.genotype,
     metrics: run.kind === 'train' ? run.trainMetrics : run.metrics,
     snapshots: run.snapshots.map((s) => ({
@@ -1004,6 +1025,7 @@ function runFromGenotype(g: GenotypeFile, now: string): ImportedRun {
       mode,
       config,
       training: null,
+      heldOut: [],
       dataset: { name: dataset, source: 'imported genotype' },
       backend: typeof info.backend === 'string' ? info.backend : null,
       status: 'done',

@@ -794,6 +794,39 @@ describe('damaged records', () => {
     expect((await store.listRuns()).problems.map((p) => p.id)).toEqual(['older']);
   });
 
+  it('keeps held-out scorings in step order, cut back on resume, through export and import', async () => {
+    const factory = new IDBFactory();
+    const store = await open(factory);
+    const id = await newRun(store, 'held out');
+    await store.appendMetrics(id, [metric(1), { ...metric(2), learningRate: 0.025 }]);
+    const e = (step: number, testAccuracy: number) => ({
+      step,
+      epoch: step >> 1,
+      testLoss: 1 / step,
+      testAccuracy,
+      testCount: 500,
+    });
+    await store.addHeldOut(id, e(2, 0.25));
+    await store.addHeldOut(id, e(4, 0.5));
+    await store.addHeldOut(id, e(4, 0.75)); // the same step again replaces it
+    expect((await store.getRun(id)).heldOut).toEqual([e(2, 0.25), e(4, 0.75)]);
+    await expect(store.addHeldOut(id, { ...e(6, 1.5) })).rejects.toThrow(
+      /testAccuracy: expected an accuracy in \[0, 1\]/,
+    );
+    const copy = await store.importRun(await store.exportRun(id));
+    const imported = await store.getRun(copy);
+    expect(imported.heldOut).toEqual([e(2, 0.25), e(4, 0.75)]);
+    expect(imported.metrics.map((m) => m.learningRate)).toEqual([undefined, 0.025]);
+    await store.truncateAfter(id, 3);
+    expect((await store.getRun(id)).heldOut).toEqual([e(2, 0.25)]);
+    // A record stored before held-out scoring reads as having none.
+    const { runs } = await store.listRuns();
+    const { heldOut: _h, ...old } = { ...runs.find((r) => r.id === id)!, schema: 1 };
+    void _h;
+    await rawPut(factory, 'runs', { ...old, id: 'old-run' });
+    expect((await store.getRun('old-run')).heldOut).toEqual([]);
+  });
+
   it('reads a record stored before runs had a kind as a search', async () => {
     const factory = new IDBFactory();
     const store = await open(factory);

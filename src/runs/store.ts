@@ -51,6 +51,7 @@ import {
   type StoredSnapshot,
   type TrainEvaluation,
   type TrainMetricRow,
+  type HeldOutEvaluation,
 } from './format';
 
 export * from './format';
@@ -511,6 +512,7 @@ export class RunStore {
       bestValAccuracy: null,
       bestStep: null,
       lastMetrics: null,
+      heldOut: [],
       genotype: v.genotype,
       checkpointStep: null,
       checkpointAt: null,
@@ -555,6 +557,15 @@ export class RunStore {
       const training = this.trainingOf(row);
       const evaluations = training.evaluations.filter((x) => x.step < e.step).concat([e]);
       return { ...row, training: { ...training, evaluations } };
+    });
+  }
+
+  /** Adds a search's scoring on the held-out test images (kept in step order, one per step). */
+  async addHeldOut(id: string, evaluation: HeldOutEvaluation): Promise<void> {
+    const e = checkTrainEvaluation(evaluation, 'evaluation');
+    await this.update(id, (row) => {
+      if (row.kind !== 'search') throw new RunStoreError('invalid', `run ${row.id}: not a search`);
+      return { ...row, heldOut: row.heldOut.filter((x) => x.step < e.step).concat([e]) };
     });
   }
 
@@ -723,6 +734,8 @@ export class RunStore {
         bestValAccuracy: best ? best.valAccuracy : null,
         bestStep: best ? best.step : null,
         lastMetrics: last,
+        // A resumed search scores again from the step it resumes at.
+        heldOut: row.heldOut.filter((e) => e.step <= step),
         metricCount: counts.metrics,
         snapshotCount: counts.snapshots,
         updatedAt: this.stamp(),

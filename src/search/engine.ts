@@ -282,7 +282,7 @@ export class SearchEngine {
       trainLoss,
       valLoss,
       valAccuracy: valCorrect / valBatch.shape[0],
-      imagesPerSecond: (images / Math.max(ms, 1e-3)) * 1000,
+      imagesPerSecond: (images / ms) * 1000,
       stepMilliseconds: ms,
       recordMilliseconds,
       seconds: this.seconds,

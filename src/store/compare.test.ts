@@ -52,6 +52,7 @@ function record(over: Partial<RunRecord> & Pick<RunRecord, 'id' | 'mode'>): RunR
     bestValAccuracy: null,
     bestStep: null,
     lastMetrics: null,
+    heldOut: [],
     genotype: null,
     checkpointStep: null,
     checkpointAt: null,

@@ -205,6 +205,7 @@ describe('what a stored run offers', () => {
     bestValAccuracy: null,
     bestStep: null,
     lastMetrics: null,
+    heldOut: [],
     genotype: null,
     checkpointStep: 8,
     checkpointAt: '2026-01-01T00:00:00.000Z',

@@ -183,6 +183,10 @@ const handlers: Handlers = {
     const point = { step: msg.step, trainLoss: msg.trainLoss, valLoss: msg.valLoss, valAccuracy: msg.valAccuracy };
     set((s) => ({ progress: msg, curve: appendThinned(s.curve, point, MAX_CURVE_POINTS) }));
   },
+  heldOut: ({ type: _type, ...e }) => {
+    void _type;
+    set((s) => ({ heldOut: s.heldOut.filter((x) => x.step < e.step).concat([e]) }));
+  },
   weights: (msg) => {
     const snap: Snapshot = {
       step: msg.step,
@@ -239,6 +243,7 @@ const handlers: Handlers = {
             .concat(s.snapshots.filter((p) => p.step > msg.step)),
           MAX_SNAPSHOTS,
         ),
+        heldOut: history.heldOut.filter((e) => e.step <= msg.step).concat(s.heldOut.filter((e) => e.step > msg.step)),
         viewIndex: null,
       }));
     refreshRuns();
@@ -517,6 +522,7 @@ export async function startSearch(options: { fromCheckpoint?: boolean; resumeRun
     progress: keepHistory ? s.progress : null,
     curve: keepHistory ? s.curve.filter((p) => p.step <= (s.checkpointStep ?? 0)) : [],
     snapshots: keepHistory ? s.snapshots.filter((p) => p.step <= (s.checkpointStep ?? 0)) : [],
+    heldOut: keepHistory ? s.heldOut.filter((e) => e.step <= (s.checkpointStep ?? 0)) : [],
     viewIndex: null,
     genotype: keepHistory ? s.genotype : null,
     checkpointStep: keepHistory || options.resumeRunId ? s.checkpointStep : null,
@@ -546,6 +552,8 @@ export async function startSearch(options: { fromCheckpoint?: boolean; resumeRun
     resumeRunId: options.resumeRunId,
     checkpointEverySteps: setup.checkpointEvery,
     compiledStep: setup.compiledStep,
+    heldOutImages: setup.heldOutImages,
+    heldOutEveryEpochs: setup.heldOutEvery,
   });
 }
 
@@ -870,6 +878,7 @@ function showRecord(record: RunRecord): void {
     error: null,
     curve: record.metrics.map(curvePointOf),
     snapshots,
+    heldOut: record.heldOut,
     viewIndex: null,
     genotype,
     checkpointStep: null,

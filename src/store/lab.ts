@@ -13,7 +13,7 @@ import type {
   WeightsMessage,
 } from '../worker/protocol';
 import type { RunComparison } from './compare';
-import type { RunProblem, RunStatus, RunSummary, TrainEvaluation } from '../runs/store';
+import type { HeldOutEvaluation, RunProblem, RunStatus, RunSummary, TrainEvaluation } from '../runs/store';
 import { defaultSetup, type DatasetChoice, type Setup } from './setup';
 
 export type Phase = 'idle' | 'starting' | 'running' | 'pausing' | 'paused' | 'stopping' | 'done' | 'error';
@@ -108,6 +108,8 @@ export interface LabState {
   progress: ProgressMessage | null;
   curve: CurvePoint[];
   snapshots: Snapshot[];
+  /** The search's scorings on its held-out test images, in step order: the last is its validation accuracy. */
+  heldOut: HeldOutEvaluation[];
   /** Index into snapshots shown by the heatmaps and cells; null follows the latest. */
   viewIndex: number | null;
   genotype: GenotypeState | null;
@@ -162,6 +164,7 @@ export const useLab = create<LabState>()((set) => ({
   progress: null,
   curve: [],
   snapshots: [],
+  heldOut: [],
   viewIndex: null,
   genotype: null,
   checkpointStep: null,

@@ -113,7 +113,7 @@ describe('setup ↔ URL hash', () => {
     expect(decodeSetup(encodeSetup(off)).setup.compiledStep).toBe(false);
     const { setup, warnings } = decodeSetup('#compiled=maybe');
     expect(setup.compiledStep).toBe(true);
-    expect(warnings).toEqual(['compiled: "maybe" is not 0 or 1']);
+    expect(warnings).toEqual(['compiled: "maybe" is not 0 or 1; the compiled step is on']);
   });
 
   it('falls back to the built-in data set for a link made with own files', () => {

@@ -33,6 +33,10 @@ export interface Setup {
   config: SearchConfig;
   /** Checkpoint every this many steps (kept with the stored run); 0: every minute. */
   checkpointEvery: number;
+  /** Test images the search's validation accuracy is scored on (the same ones each time). */
+  heldOutImages: number;
+  /** Score them at the end of every this many epochs, and at the run's end (0: at the end only). */
+  heldOutEvery: number;
   /** webgpu: record one step and replay it every step after (the default); false runs each step's code. */
   compiledStep: boolean;
   /** How "Re-train" trains a genotype (same data set and backend as the search). */
@@ -211,6 +215,8 @@ export function defaultSetup(): Setup {
     backend: 'auto',
     config: { ...QUICK_DEMO_CONFIG },
     checkpointEvery: 0,
+    heldOutImages: DEFAULT_HELD_OUT_IMAGES,
+    heldOutEvery: 1,
     compiledStep: true,
     retrain: { ...DEFAULT_RETRAIN },
     drafts: {},
@@ -484,10 +490,21 @@ export function parseNumber(text: string): number | null {
 // Field checks: every number field is checked as it is typed (and as a link fills it). A problem
 // is said beside the field, by its label, with what would work; Start waits until there is none.
 
-/** A number field of the setup: a search setting, the checkpoint interval, a synthetic data
- * setting (`synthetic.size`) or a re-training setting (`retrain.channels`). */
+/** The run's own number settings (how it checkpoints and scores), beside the search's config. */
+export const RUN_FIELD_IDS = ['checkpointEvery', 'heldOutImages', 'heldOutEvery'] as const;
+export type RunFieldId = (typeof RUN_FIELD_IDS)[number];
+
+/** Held-out test images a search scores on unless the setup says otherwise. */
+export const DEFAULT_HELD_OUT_IMAGES = 500;
+
+export function isRunField(id: string): id is RunFieldId {
+  return (RUN_FIELD_IDS as readonly string[]).includes(id);
+}
+
+/** A number field of the setup: a search setting, a run setting (checkpoint interval, held-out
+ * scoring), a synthetic data setting (`synthetic.size`) or a re-training setting (`retrain.channels`). */
 export type FieldId =
-  ConfigField['key'] | 'checkpointEvery' | `synthetic.${keyof SyntheticSetup}` | `retrain.${RetrainField['key']}`;
+  ConfigField['key'] | RunFieldId | `synthetic.${keyof SyntheticSetup}` | `retrain.${RetrainField['key']}`;
 
 export interface NumberSpec {
   id: FieldId;
@@ -512,6 +529,8 @@ export const NUMBER_FIELDS: NumberSpec[] = [
     why: f.why,
   })),
   { id: 'checkpointEvery', label: 'Checkpoint every (steps)', integer: true, min: 0, why: '0: every minute' },
+  { id: 'heldOutImages', label: 'Held-out images', integer: true, min: 1, max: 10000 },
+  { id: 'heldOutEvery', label: 'Score held-out every (epochs)', integer: true, min: 0, why: '0: at the end only' },
   { id: 'synthetic.size', label: 'Image size', integer: true, min: 8, max: 64 },
   { id: 'synthetic.channels', label: 'Colour channels', integer: true, min: 1, max: 3 },
   { id: 'synthetic.classes', label: 'Classes', integer: true, min: 2, max: 100 },
@@ -535,7 +554,7 @@ export function numberSpec(id: FieldId): NumberSpec {
 
 /** The number a field holds in a setup. */
 export function fieldValue(setup: Setup, id: FieldId): number {
-  if (id === 'checkpointEvery') return setup.checkpointEvery;
+  if (isRunField(id)) return setup[id];
   if (id.startsWith('synthetic.')) return setup.synthetic[id.slice(10) as keyof SyntheticSetup];
   if (id.startsWith('retrain.')) return setup.retrain[id.slice(8) as RetrainField['key']];
   return setup.config[id as ConfigField['key']] as number;
@@ -546,7 +565,7 @@ export function withFieldValue(setup: Setup, id: FieldId, value: number): Setup 
   const { [id]: _dropped, ...drafts } = setup.drafts;
   void _dropped;
   const next = { ...setup, drafts };
-  if (id === 'checkpointEvery') return { ...next, checkpointEvery: value };
+  if (isRunField(id)) return { ...next, [id]: value };
   if (id.startsWith('synthetic.')) return { ...next, synthetic: { ...setup.synthetic, [id.slice(10)]: value } };
   if (id.startsWith('retrain.')) return { ...next, retrain: { ...setup.retrain, [id.slice(8)]: value } };
   return { ...next, config: { ...setup.config, [id]: value } };
@@ -568,9 +587,7 @@ export const BAD_INPUT = '\u0000';
 
 /** The setup without the drafts of its search settings (a preset replaced them all). */
 export function withoutConfigDrafts(setup: Setup): Setup {
-  const drafts = Object.fromEntries(
-    Object.entries(setup.drafts).filter(([id]) => id === 'checkpointEvery' || id.includes('.')),
-  );
+  const drafts = Object.fromEntries(Object.entries(setup.drafts).filter(([id]) => isRunField(id) || id.includes('.')));
   return { ...setup, drafts };
 }
 
@@ -696,6 +713,8 @@ export function encodeSetup(setup: Setup): string {
   }
   p.set('backend', setup.backend);
   if (setup.checkpointEvery > 0) p.set('ckptSteps', String(setup.checkpointEvery));
+  if (setup.heldOutImages !== DEFAULT_HELD_OUT_IMAGES) p.set('heldOut', String(setup.heldOutImages));
+  if (setup.heldOutEvery !== 1) p.set('heldOutEvery', String(setup.heldOutEvery));
   if (!setup.compiledStep) p.set('compiled', '0');
   for (const f of CONFIG_FIELDS) p.set(f.key, String(setup.config[f.key]));
   if (setup.config.fixedBeta) p.set('fixedBeta', encodeBeta(setup.config.fixedBeta));
@@ -778,6 +797,8 @@ export function decodeSetup(hash: string, base: Setup = defaultSetup()): Decoded
     ['synChannels', 'synthetic.channels'],
     ['synClasses', 'synthetic.classes'],
     ['ckptSteps', 'checkpointEvery'],
+    ['heldOut', 'heldOutImages'],
+    ['heldOutEvery', 'heldOutEvery'],
     ...CONFIG_FIELDS.filter((f) => f.kind !== 'select').map((f): [string, FieldId] => [f.key, f.key]),
     ...RETRAIN_FIELDS.map((f): [string, FieldId] => [f.hash, `retrain.${f.key}`]),
   ];

@@ -9,7 +9,7 @@ import {
   startSearch,
   stopSearch,
 } from '../store/controller';
-import { formatDuration, formatNumber } from './labels';
+import { formatDuration, formatEpochs, formatNumber } from './labels';
 import { setupProblems } from '../store/setup';
 
 /** The status line's word on the compiled step (webgpu): how the steps run, and why they do not replay. */
@@ -74,10 +74,10 @@ export function RunControls() {
 
   const step = progress?.step ?? 0;
   const stepsTotal = progress?.stepsTotal ?? 0;
-  const epochsTotal = progress?.epochsTotal ?? 0;
   const stepsPerEpoch = progress?.stepsPerEpoch ?? 1;
-  const epochFraction = progress ? step / stepsPerEpoch : 0;
-  const epochDone = Math.min(epochsTotal, Math.floor(epochFraction));
+  // Epochs as fractions of the data: done, and planned (a step limit may end the run mid-epoch).
+  const epochsDone = step / stepsPerEpoch;
+  const epochsPlanned = stepsTotal / stepsPerEpoch;
   const secondsPerStep = progress && step > 0 ? progress.seconds / step : NaN;
   const eta = progress ? (stepsTotal - step) * secondsPerStep : NaN;
 
@@ -144,10 +144,10 @@ export function RunControls() {
           <Bar
             label="Epoch progress"
             title="Epoch"
-            caption={`${epochsTotal ? Math.min(epochsTotal, Math.floor(epochFraction) + (active && step < stepsTotal ? 1 : 0)) : 0} / ${epochsTotal || '–'}`}
-            now={epochDone}
-            max={epochsTotal}
-            fraction={epochsTotal ? epochFraction / epochsTotal : 0}
+            caption={progress ? `${formatEpochs(epochsDone)} / ${formatEpochs(epochsPlanned)}` : '– / –'}
+            now={epochsDone}
+            max={epochsPlanned}
+            fraction={stepsTotal ? step / stepsTotal : 0}
           />
           <Bar
             label="Search progress"

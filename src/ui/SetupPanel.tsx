@@ -98,6 +98,14 @@ export function SetupPanel() {
         id="checkpointEvery"
         help="Runs are stored in this browser. 0: a checkpoint every minute (one is taken at least once a minute anyway)."
       />
+      <NumberField
+        id="heldOutImages"
+        help="The run's validation accuracy: the supernet scored on these first images of the data set's test split (the same ones every time; the search never learns from them)."
+      />
+      <NumberField
+        id="heldOutEvery"
+        help="Scored at the end of every this many epochs and at the end of the run (0: at the end only). The per-batch figure is the curves' “batch accuracy”."
+      />
       {GROUPS.map((g) => (
         <fieldset key={g.id} className="group">
           <legend>{g.title}</legend>

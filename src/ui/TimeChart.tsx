@@ -6,6 +6,7 @@ import * as d3 from 'd3';
 import type { Series } from './history';
 import { useDeferredDraw } from './deferred';
 import { SaveChart } from './SaveChart';
+import { formatStepTick, stepTicks } from './curves';
 
 const W = 480;
 const H = 210;
@@ -31,12 +32,6 @@ export interface TimeChartProps {
   highlight?: string | null;
   empty: string;
   fileName: string;
-}
-
-/** Integer step ticks (a step axis never reads "200m" or "1.5"). */
-export function stepTicks(domain: [number, number], count: number): number[] {
-  const ticks = d3.ticks(domain[0], domain[1], count).filter(Number.isInteger);
-  return ticks.length ? ticks : [Math.round(domain[0])];
 }
 
 export function TimeChart(props: TimeChartProps) {
@@ -91,7 +86,7 @@ export function TimeChart(props: TimeChartProps) {
         d3
           .axisBottom(x)
           .tickValues(stepTicks([lo, hi], 5))
-          .tickFormat(d3.format(',d'))
+          .tickFormat(formatStepTick)
           .tickSizeOuter(0),
       );
     g.append('g')

@@ -103,15 +103,33 @@ export function valueScale(layout: CurvesLayout, domain: [number, number]): d3.S
     .range([plotSize(layout).height, 0]);
 }
 
-/** Draws a panel's axes: steps in SI form (1.2k), losses with two decimals, accuracies in %. */
+/** Integer step ticks (a step axis never reads "200m" or "1.5"). */
+export function stepTicks(domain: [number, number], count: number): number[] {
+  const ticks = d3.ticks(domain[0], domain[1], count).filter(Number.isInteger);
+  return ticks.length ? ticks : [Math.round(domain[0])];
+}
+
+/** A step as a tick reads: whole numbers ("1,500"), short from 10,000 on ("12k"). */
+export function formatStepTick(step: d3.NumberValue): string {
+  const n = Number(step);
+  return Math.abs(n) >= 10_000 ? d3.format('~s')(n) : d3.format(',d')(n);
+}
+
+/** Draws a panel's axes: whole steps, losses with two decimals, accuracies in %. */
 export function drawPanelAxes(
   g: d3.Selection<d3.BaseType, unknown, null, undefined>,
   panel: CurvePanelId,
   x: d3.ScaleLinear<number, number>,
   y: d3.ScaleLinear<number, number>,
-  stepTicks = 4,
+  tickCount = 4,
 ): void {
-  g.select<SVGGElement>('.x-axis').call(d3.axisBottom(x).ticks(stepTicks).tickSizeOuter(0).tickFormat(d3.format('~s')));
+  g.select<SVGGElement>('.x-axis').call(
+    d3
+      .axisBottom(x)
+      .tickValues(stepTicks(x.domain() as [number, number], tickCount))
+      .tickSizeOuter(0)
+      .tickFormat(formatStepTick),
+  );
   g.select<SVGGElement>('.y-axis').call(
     d3
       .axisLeft(y)

@@ -43,6 +43,18 @@ export function formatNumber(v: number, digits = 3): string {
   return v.toFixed(digits);
 }
 
+/**
+ * Epochs as the run counter shows them: whole ones plainly ("3"), parts of one to two significant
+ * digits ("0.024"), others to one decimal ("2.5"). A 12-step run of a 500-step epoch covers
+ * 0.024 epochs, and says so, rather than "1 / 1" while it runs and "0 / 1" when it is done.
+ */
+export function formatEpochs(epochs: number): string {
+  if (!Number.isFinite(epochs) || epochs < 0) return '–';
+  if (Number.isInteger(epochs)) return String(epochs);
+  if (epochs < 1) return String(Number(epochs.toPrecision(2)));
+  return String(Math.floor(epochs * 10) / 10);
+}
+
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '–';
   const s = Math.round(seconds);

@@ -4,7 +4,7 @@
 // `pause`, `resume`, `stop` and `injectNaN` go to whichever runs.
 import type { SearchConfig } from '../search/space';
 import type { TrainConfig, TrainPresetName } from '../retrain/train-config';
-import type { ArchSnapshot, MetricRow, RunProblem, RunRecord, RunSummary } from '../runs/store';
+import type { ArchSnapshot, HeldOutEvaluation, MetricRow, RunProblem, RunRecord, RunSummary } from '../runs/store';
 import type { RawArchWeights } from '../search/supernet';
 import type { CompiledStepStatus } from '../search/engine';
 import type { AdapterInfo, BackendChoice } from '../platform/backends';
@@ -61,6 +61,10 @@ export interface StartMessage {
   checkpointEverySteps?: number;
   /** webgpu: record one step and replay it (the default); false runs every step's code. */
   compiledStep?: boolean;
+  /** Score the supernet on this many of the data set's test images (the same ones each time); 0 or absent: never. */
+  heldOutImages?: number;
+  /** ...at the end of every this many epochs, and at the run's end; 0 or absent: at the end only. */
+  heldOutEveryEpochs?: number;
 }
 
 /** Re-trains a genotype's discrete network from scratch (DARTS's train.py recipe, by preset). */
@@ -81,6 +85,13 @@ export interface StartTrainingMessage {
   evalEvery: number;
   /** Test images per scoring; 0: all of them. */
   testImages: number;
+}
+
+/** What a resumed run stored before its checkpoint (the page after a reload has none of it). */
+export interface RunHistory {
+  metrics: MetricRow[];
+  snapshots: ArchSnapshot[];
+  heldOut: HeldOutEvaluation[];
 }
 
 /** The stored run a reload interrupted (running or paused, with a checkpoint). */
@@ -160,6 +171,10 @@ export interface ProgressMessage {
   trainLoss: number;
   valLoss: number;
   valAccuracy: number;
+}
+/** A search's scoring on its held-out test images: the run's validation accuracy from now on. */
+export interface HeldOutMessage extends HeldOutEvaluation {
+  type: 'heldOut';
 }
 export interface WeightsMessage {
   type: 'weights';
@@ -272,6 +287,7 @@ export type FromWorker =
   | { type: 'trainingPaused'; step: number }
   | { type: 'trainingResumed'; step: number }
   | ProgressMessage
+  | HeldOutMessage
   | WeightsMessage
   | GenotypeMessage
   /** The checkpoint at `step` is stored (its write completed); durable: in IndexedDB, not memory only. */
@@ -280,7 +296,7 @@ export type FromWorker =
   | { type: 'checkpointFailed'; step: number; message: string }
   /** The run being searched is stored under this id (resumed: from the checkpoint at `step`,
    * with the stored history up to it, so the curves and replay show the whole run). */
-  | { type: 'runStarted'; runId: string; step: number; history?: { metrics: MetricRow[]; snapshots: ArchSnapshot[] } }
+  | { type: 'runStarted'; runId: string; step: number; history?: RunHistory }
   /** The stored run a reload interrupted (null: none); `problem`: looking for it failed, and why. */
   | { type: 'resumable'; run: ResumableRun | null; problem?: string }
   /** A write to the stored run failed (the job goes on): what the user is told. */

@@ -199,4 +199,38 @@ describe('SearchJob and its stored run', () => {
     expect(of(nothing.messages, 'done'), 'no empty "done" run').toEqual([]);
     expect((await store.listRuns()).runs).toEqual([]);
   });
+  it('scores the held-out images at epoch ends and the run end, the same number everywhere, leaving the search unchanged', async () => {
+    const searched = async (heldOutImages: number, heldOutEveryEpochs: number, seed: number) => {
+      const store = await openRunStore({ indexedDB: new IDBFactory() });
+      const { h, messages } = host(store);
+      const job = new SearchJob(h, null);
+      // 24 training images, batch 4: an epoch is 6 steps.
+      await job.run({ ...start({ maxSteps: 7, seed }, 0), heldOutImages, heldOutEveryEpochs });
+      return { messages, run: await store.getRun(job.runId!) };
+    };
+    const plain = await searched(0, 0, 5);
+    const scored = await searched(100, 1, 5);
+    const held = of(scored.messages, 'heldOut').map(({ type: _t, ...e }) => e);
+    // At the end of epoch 1 (step 6) and of the run (step 7), on all 8 test images (100 asked).
+    expect(held.map((e) => [e.step, e.epoch, e.testCount])).toEqual([
+      [6, 1, 8],
+      [7, 1, 8],
+    ]);
+    expect(of(scored.messages, 'storageProblem')).toEqual([]);
+    for (const e of held) expect(e.testAccuracy * 8).toBe(Math.round(e.testAccuracy * 8));
+    expect(scored.run.heldOut).toEqual(held);
+    const metrics = JSON.parse(of(scored.messages, 'genotype').at(-1)!.json).run.metrics;
+    expect([metrics.valAccuracy, metrics.valImages, metrics.valStep]).toEqual([held[1]!.testAccuracy, 8, 7]);
+    expect(of(plain.messages, 'heldOut')).toEqual([]);
+    expect(JSON.parse(of(plain.messages, 'genotype').at(-1)!.json).run.metrics.valAccuracy).toBeNull();
+    // Scoring draws nothing from the search's random streams: every step's numbers are the same.
+    const losses = (m: FromWorker[]) => of(m, 'progress').map((p) => [p.trainLoss, p.valLoss, p.valAccuracy]);
+    expect(losses(scored.messages)).toEqual(losses(plain.messages));
+    expect(scored.run.metrics.map((m) => m.learningRate)).toEqual(
+      of(scored.messages, 'progress').map((p) => p.learningRate),
+    );
+    // Every 2 epochs (another seed): not after epoch 1, only at the run's end, on the 5 asked for.
+    const sparse = await searched(5, 2, 11);
+    expect(of(sparse.messages, 'heldOut').map((e) => [e.step, e.testCount])).toEqual([[7, 5]]);
+  }, 240_000);
 });

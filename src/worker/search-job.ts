@@ -6,8 +6,8 @@
 import { SearchEngine, SearchError, type SearchCheckpoint, type SearchProgress } from '../search/engine';
 import { deriveGenotype, softmax, stringifyGenotypeFile, toDartsString, toGenotypeFile } from '../search/genotype';
 import { validateConfig, type SearchConfig } from '../search/space';
-import { makeSearchStreams, type Dataset } from '../data/index';
-import type { RunStore } from '../runs/store';
+import { evalBatches, makeSearchStreams, type Dataset } from '../data/index';
+import type { HeldOutEvaluation, RunStore } from '../runs/store';
 import type { BackendSelection } from '../platform/browser';
 import { errorText } from '../util/errors';
 import {
@@ -68,6 +68,11 @@ export class SearchJob {
   private dataset: Dataset | null = null;
   private backendName = '';
   private checkpointEvery = 0;
+  /** Held-out scoring: how many test images, every how many epochs (0: at the run's end only). */
+  private heldOutImages = 0;
+  private heldOutEvery = 0;
+  /** The latest held-out scoring (the run's validation accuracy), or null before the first. */
+  private heldOut: HeldOutEvaluation | null = null;
   private paused = false;
   private stopRequested = false;
   private deriveRequested = false;
@@ -189,6 +194,8 @@ export class SearchJob {
     this.dataset = dataset;
     this.backendName = sel.backend;
     this.checkpointEvery = Math.max(0, Math.floor(msg.checkpointEverySteps ?? 0));
+    this.heldOutImages = Math.min(dataset.test.count, Math.max(0, Math.floor(msg.heldOutImages ?? 0)));
+    this.heldOutEvery = Math.max(0, Math.floor(msg.heldOutEveryEpochs ?? 0));
 
     let streams: ReturnType<typeof makeSearchStreams>;
     try {
@@ -250,7 +257,8 @@ export class SearchJob {
         await s.setStatus(id, 'running');
         // After a reload the page has nothing of this run: send what it stored before the checkpoint.
         const stored = await s.getRun(id);
-        history = { metrics: stored.metrics, snapshots: stored.snapshots };
+        history = { metrics: stored.metrics, snapshots: stored.snapshots, heldOut: stored.heldOut };
+        this.heldOut = stored.heldOut.at(-1) ?? null;
       });
       return history;
     }
@@ -338,6 +346,7 @@ export class SearchJob {
       this.lastLosses = { trainLoss: p.trainLoss, valLoss: p.valLoss };
       this.host.post({ type: 'progress', ...progressFields(p), epochsTotal: engine.epochsPlanned });
       void this.write("store the step's metrics", (s, id) => s.appendMetrics(id, metricRow(p)));
+      if (this.heldOutDue(engine)) await this.scoreHeldOut();
       const t = now();
       const wantGenotype = t - lastGenotype >= GENOTYPE_EVERY_MS || this.deriveRequested;
       if (t - lastWeights >= WEIGHTS_EVERY_MS || wantGenotype) {
@@ -354,6 +363,9 @@ export class SearchJob {
       await yieldToEvents();
     }
     this.checkDevice();
+    // The run's end is scored too (finished or stopped), so its validation accuracy is its last step's.
+    if (this.heldOutImages > 0 && engine.step > 0 && this.heldOut?.step !== engine.step) await this.scoreHeldOut();
+    this.checkDevice();
     await this.sendWeights(true);
     // A stopped run keeps its last step: a checkpoint there (unless one was just taken).
     if (!engine.done && this.held?.checkpoint.step !== engine.step) await this.takeCheckpoint();
@@ -366,6 +378,34 @@ export class SearchJob {
       step: engine.step,
       seconds: engine.seconds,
     });
+  }
+
+  private heldOutDue(engine: SearchEngine): boolean {
+    if (this.heldOutImages === 0 || this.heldOutEvery === 0 || engine.done) return false;
+    const epochs = engine.step / engine.stepsPerEpoch;
+    return Number.isInteger(epochs) && epochs % this.heldOutEvery === 0;
+  }
+
+  /**
+   * Scores the supernet on the first `heldOutImages` test images (the same ones every time, no
+   * augmentation, no updates, no draw from the search's random streams: a resumed run stays
+   * exact). This is the run's validation accuracy everywhere it is shown.
+   */
+  private async scoreHeldOut(): Promise<void> {
+    const engine = this.engine!;
+    const r = await engine.evaluate(
+      evalBatches(this.dataset!, 'test', this.config!.batchSize, { limit: this.heldOutImages }),
+    );
+    const e: HeldOutEvaluation = {
+      step: engine.step,
+      epoch: engine.epoch,
+      testLoss: r.loss,
+      testAccuracy: r.accuracy,
+      testCount: r.count,
+    };
+    this.heldOut = e;
+    this.host.post({ type: 'heldOut', ...e });
+    await this.write('store the held-out accuracy', (s, id) => s.addHeldOut(id, e));
   }
 
   private checkDevice(): void {
@@ -467,8 +507,11 @@ export class SearchJob {
         epochs: step / engine.stepsPerEpoch,
         seconds: engine.seconds,
         metrics: {
-          valAccuracy: acc.length ? acc.reduce((a, b) => a + b, 0) / acc.length : 0,
-          valAccuracySteps: acc.length,
+          valAccuracy: this.heldOut?.testAccuracy ?? null,
+          valImages: this.heldOut?.testCount ?? 0,
+          valStep: this.heldOut?.step ?? null,
+          batchAccuracy: acc.length ? acc.reduce((a, b) => a + b, 0) / acc.length : null,
+          batchAccuracySteps: acc.length,
           trainLoss: this.lastLosses.trainLoss,
           valLoss: this.lastLosses.valLoss,
         },
@@ -562,5 +605,6 @@ function metricRow(p: SearchProgress) {
     valAccuracy: p.valAccuracy,
     imagesPerSecond: p.imagesPerSecond,
     seconds: p.seconds,
+    learningRate: p.learningRate,
   };
 }
