@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { hashOf, launch, openLab, tinySetup, waitForPhase } from './lab.mjs';
 import { networkSize } from '../src/retrain/size.ts';
 import { parseGenotypeFile } from '../src/search/genotype.ts';
+import { parseCsv } from '../src/runs/csv.ts';
 
 const ALPHA = 'Operator weights (alpha)';
 const STEPS = 12;
@@ -168,6 +169,48 @@ test('colour scales, weights over time, entropy, genotype changes, saved charts'
     const svgText = await readFile(await svgFile.path(), 'utf8');
     assert.match(svgText, /^<\?xml/);
     assert.equal((svgText.match(/data-series=/g) ?? []).length, 14, 'the SVG file has the 14 lines');
+
+    // One validation accuracy: the held-out scoring at the run's end, in the legend and the genotype file.
+    const heldOut = await page.evaluate(() => window.__lab.state().heldOut);
+    const final = heldOut.at(-1);
+    assert.equal(final.step, STEPS, 'scored at the run’s end');
+    assert.equal(final.testCount, 32, 'on the 32 held-out images the link asks for');
+    const curves = page.getByRole('region', { name: 'Training curves' });
+    const percent = `${(final.testAccuracy * 100).toFixed(1)}%`;
+    await curves.getByText(`val accuracy (held-out 32 images, step ${STEPS}): ${percent}`).waitFor();
+    const metrics = parseGenotypeFile(await page.evaluate(() => window.__lab.state().genotype.json)).run.metrics;
+    assert.deepEqual([metrics.valAccuracy, metrics.valImages], [final.testAccuracy, 32]);
+
+    // The CSV downloads are the stored run's, row for row (the run file is the store's too).
+    const [runFile] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('region', { name: 'Runs' }).getByRole('button', { name: 'Export' }).first().click(),
+    ]);
+    const stored = JSON.parse(await readFile(await runFile.path(), 'utf8'));
+    const [csv] = await Promise.all([
+      page.waitForEvent('download'),
+      curves.getByRole('button', { name: 'Download metrics (CSV)' }).click(),
+    ]);
+    assert.match(csv.suggestedFilename(), /-metrics\.csv$/);
+    const [header, ...csvRows] = parseCsv(await readFile(await csv.path(), 'utf8'));
+    assert.deepEqual(header.slice(0, 5), ['step', 'epoch', 'train_loss', 'val_loss', 'batch_accuracy']);
+    assert.equal(csvRows.length, STEPS);
+    const col = (name) => header.indexOf(name);
+    csvRows.forEach((r, i) => {
+      const m = stored.metrics[i];
+      assert.deepEqual(
+        [r[col('step')], r[col('train_loss')], r[col('val_loss')], r[col('learning_rate')]].map(Number),
+        [m.step, m.trainLoss, m.valLoss, m.learningRate],
+        `row ${i}`,
+      );
+    });
+    assert.equal(Number(csvRows.at(-1)[col('val_accuracy')]), stored.heldOut.at(-1).testAccuracy);
+    const [weightsCsv] = await Promise.all([
+      page.waitForEvent('download'),
+      alphaChart.getByRole('button', { name: 'Download α/β history (CSV)' }).click(),
+    ]);
+    const weightRows = parseCsv(await readFile(await weightsCsv.path(), 'utf8')).slice(1);
+    assert.equal(weightRows.length, stored.snapshots.length * 2 * 14 * (8 + 9), 'every α and β of every snapshot');
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();

@@ -5,11 +5,13 @@ import { genotypeOf, softmax, stringifyGenotypeFile, toDartsString } from '../se
 import { compareRuns } from './compare';
 import type { ArchSnapshot, MetricRow, RunRecord, RunSummary } from '../runs/store';
 import {
+  datasetKey,
   datasetSpecOfKey,
   type DatasetInfo,
   type FileBytes,
   type FromWorker,
   type ResumableRun,
+  type CsvTable,
   type ToWorker,
 } from '../worker/protocol';
 import {
@@ -258,10 +260,10 @@ const handlers: Handlers = {
     showComparison(msg.records);
   },
   runExported: (msg) => {
-    downloadText(
-      msg.text,
-      `run-${msg.name.replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '') || msg.runId}.json`,
-    );
+    downloadText(msg.text, `run-${fileStem(msg.name, msg.runId)}.json`, 'application/json');
+  },
+  csvExported: (msg) => {
+    downloadText(msg.text, `run-${fileStem(msg.name, msg.runId)}-${msg.table}.csv`, 'text/csv');
   },
   runImported: () => {
     set({ runsMessage: { kind: 'info', text: 'Imported: the run is in the list.' } });
@@ -419,8 +421,13 @@ function loaded(choice: DatasetChoice, info: DatasetInfo): void {
   useLab.setState((s) => ({
     datasets: { ...s.datasets, [choice]: info },
     datasetLoad: null,
+    // A search started before its data set's description arrived takes it now.
+    runDataset: s.runDataset ?? (isActive(s.phase) && info.key === runDatasetKey ? info : null),
   }));
 }
+
+/** The data set key of the search last started (its description may arrive after Start). */
+let runDatasetKey: string | null = null;
 
 // ---------------------------------------------------------------------------------------------
 // Data sets
@@ -512,12 +519,13 @@ export async function startSearch(options: { fromCheckpoint?: boolean; resumeRun
   }
   const setup = state.setup;
   const keepHistory = options.fromCheckpoint === true;
+  runDatasetKey = datasetKey(datasetSpecOf(setup));
   useLab.setState((s) => ({
     phase: 'starting',
     error: null,
     done: null,
     runConfig: { ...setup.config },
-    runDataset: s.datasets[setup.dataset] ?? null,
+    runDataset: s.datasets[setup.dataset]?.key === runDatasetKey ? s.datasets[setup.dataset]! : null,
     backend: null,
     progress: keepHistory ? s.progress : null,
     curve: keepHistory ? s.curve.filter((p) => p.step <= (s.checkpointStep ?? 0)) : [],
@@ -797,8 +805,18 @@ export async function importRunFile(file: File): Promise<void> {
   send({ type: 'importRun', text });
 }
 
-function downloadText(text: string, name: string): void {
-  const url = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
+/** One of a stored run's tables as a CSV download, from its whole stored history. */
+export function downloadRunCsv(runId: string, table: CsvTable): void {
+  send({ type: 'exportCsv', runId, table });
+}
+
+/** A run's name as part of a file name. */
+function fileStem(name: string, runId: string): string {
+  return name.replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '') || runId;
+}
+
+function downloadText(text: string, name: string, type: string): void {
+  const url = URL.createObjectURL(new Blob([text], { type }));
   const a = document.createElement('a');
   a.href = url;
   a.download = name;

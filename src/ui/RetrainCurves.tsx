@@ -6,6 +6,8 @@ import * as d3 from 'd3';
 import type { TrainCurvePoint } from '../store/lab';
 import type { TrainEvaluation } from '../runs/store';
 import { useThrottledDraw } from './deferred';
+import { CsvButton } from './CsvButton';
+import { SaveChart } from './SaveChart';
 import {
   CurveLegend,
   appendCurvePanels,
@@ -37,6 +39,8 @@ interface Props {
   evaluations: TrainEvaluation[];
   /** The auxiliary head's loss weight when the head is on: the train loss includes it, the test loss does not. */
   auxiliaryWeight?: number | null;
+  /** The stored re-training (its metrics download as CSV), or null. */
+  runId?: string | null;
 }
 
 const PANELS = [
@@ -52,7 +56,7 @@ function appendPaths(g: PanelGroup): void {
   g.append('g').attr('class', 'test-points').attr('fill', COLOURS.test);
 }
 
-export function RetrainCurves({ curve, evaluations, auxiliaryWeight = null }: Props) {
+export function RetrainCurves({ curve, evaluations, auxiliaryWeight = null, runId = null }: Props) {
   const svgRef = useRef<SVGSVGElement>(null);
 
   useEffect(() => appendCurvePanels(svgRef.current!, LAYOUT, PANELS, 'training step', appendPaths, 'no steps yet'), []);
@@ -63,6 +67,10 @@ export function RetrainCurves({ curve, evaluations, auxiliaryWeight = null }: Pr
 
   return (
     <div className="retrain-curves">
+      <div className="card-actions">
+        <CsvButton table="metrics" label="Download metrics (CSV)" runId={runId} />
+        <SaveChart svg={svgRef} name="retraining-curves" title="Re-training curves" />
+      </div>
       <svg
         ref={svgRef}
         viewBox={`0 0 ${W} ${H}`}

@@ -145,6 +145,7 @@ export function RetrainPanel() {
         curve={t.curve}
         evaluations={t.evaluations}
         auxiliaryWeight={s?.auxiliary ? s.config.auxiliaryWeight : null}
+        runId={t.runId}
       />
       {t.problems.map((problem) => (
         <p key={problem} role="alert" className="checkpoint-problem">

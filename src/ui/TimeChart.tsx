@@ -32,6 +32,8 @@ export interface TimeChartProps {
   highlight?: string | null;
   empty: string;
   fileName: string;
+  /** More buttons beside Save PNG / Save SVG. */
+  actions?: ReactNode;
 }
 
 export function TimeChart(props: TimeChartProps) {
@@ -46,6 +48,7 @@ export function TimeChart(props: TimeChartProps) {
     yLabel,
     cursorStep,
     highlight = null,
+    actions,
     empty,
     fileName,
   } = props;
@@ -170,7 +173,10 @@ export function TimeChart(props: TimeChartProps) {
     <section className="card time-chart" aria-label={label} data-points={points} data-cursor={cursorStep ?? ''}>
       <div className="card-head">
         <h2>{title}</h2>
-        <SaveChart svg={svgRef} name={fileName} title={label} />
+        <span className="card-actions">
+          {actions}
+          <SaveChart svg={svgRef} name={fileName} title={label} />
+        </span>
       </div>
       {note && <p className="hint">{note}</p>}
       <svg ref={svgRef} viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`${label} chart`} />

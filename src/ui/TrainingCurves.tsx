@@ -6,6 +6,8 @@ import * as d3 from 'd3';
 import { useLab, type CurvePoint } from '../store/lab';
 import type { HeldOutEvaluation } from '../runs/store';
 import { useThrottledDraw } from './deferred';
+import { CsvButton } from './CsvButton';
+import { SaveChart } from './SaveChart';
 import {
   CARD_CURVES,
   CurveLegend,
@@ -75,10 +77,16 @@ export function TrainingCurves() {
   const last = curve[curve.length - 1];
   return (
     <section className="card curves" aria-label="Training curves" data-points={curve.length}>
-      <h2>
-        Training curves
-        <small>{last ? `step ${last.step}` : ''}</small>
-      </h2>
+      <div className="card-head">
+        <h2>
+          Training curves
+          <small>{last ? `step ${last.step}` : ''}</small>
+        </h2>
+        <span className="card-actions">
+          <CsvButton table="metrics" label="Download metrics (CSV)" />
+          <SaveChart svg={svgRef} name="training-curves" title="Training curves" />
+        </span>
+      </div>
       <svg
         ref={svgRef}
         viewBox={`0 0 ${W} ${H}`}

@@ -10,6 +10,7 @@ import { edgeEntropySeries, edgeWeightSeries, genotypeChanges } from './history'
 import { TimeChart } from './TimeChart';
 import { EdgeName } from './Heatmap';
 import { genotypeOfSnapshot } from './derived';
+import { CsvButton } from './CsvButton';
 
 function useHistory() {
   const snapshots = useLab((s) => s.snapshots);
@@ -46,6 +47,7 @@ export function AlphaOverTime() {
       cursorStep={cursorStep}
       empty="Weights appear when the search starts"
       fileName={`alpha-over-time-${chosen.cell}-edge${chosen.edge}`}
+      actions={<CsvButton table="weights" label="Download α/β history (CSV)" />}
     />
   );
 }

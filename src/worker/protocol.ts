@@ -6,10 +6,11 @@ import type { SearchConfig } from '../search/space';
 import type { TrainConfig, TrainPresetName } from '../retrain/train-config';
 import type { ArchSnapshot, HeldOutEvaluation, MetricRow, RunProblem, RunRecord, RunSummary } from '../runs/store';
 import type { RawArchWeights } from '../search/supernet';
+import type { CsvTable } from '../runs/csv';
 import type { CompiledStepStatus } from '../search/engine';
 import type { AdapterInfo, BackendChoice } from '../platform/backends';
 
-export type { AdapterInfo, BackendChoice };
+export type { AdapterInfo, BackendChoice, CsvTable };
 
 /** Which data set a run uses. Own files travel once with loadDataset; later messages name them. */
 export type DatasetSpec =
@@ -138,6 +139,8 @@ export type ToWorker =
   | { type: 'undoDelete'; runId: string }
   /** The run file's text (answered with `runExported`). */
   | { type: 'exportRun'; runId: string }
+  /** One of the run's tables as CSV, from its whole stored history (answered with `csvExported`). */
+  | { type: 'exportCsv'; runId: string; table: CsvTable }
   /** A run file, genotype file or DARTS string (answered with `runImported` or `runStoreError`). */
   | { type: 'importRun'; text: string };
 
@@ -308,6 +311,7 @@ export type FromWorker =
   /** The two runs asked for by `compareRuns`, in order (A, B), each with only its last snapshot. */
   | { type: 'runComparison'; records: [RunRecord, RunRecord] }
   | { type: 'runExported'; runId: string; name: string; text: string }
+  | { type: 'csvExported'; runId: string; name: string; table: CsvTable; text: string }
   | { type: 'runImported'; runId: string }
   /** A run was deleted: `message` says what (its history, snapshots, checkpoint); undo is possible. */
   | { type: 'runDeleted'; runId: string; message: string }

@@ -15,6 +15,7 @@ import {
 import { checkStoredRun, openRunStore, type DeletedRun, type RunStore, type RunSummary } from '../runs/store';
 import { selectBackend, type BackendSelection } from '../platform/browser';
 import { errorText } from '../util/errors';
+import { metricsCsv, weightsCsv } from '../runs/csv';
 import { holdRunLock, liveRunIds } from './run-locks';
 import { SearchJob, type HeldCheckpoint, type SearchHost } from './search-job';
 import { TrainingJob, type TrainingHost } from './training-job';
@@ -375,6 +376,12 @@ const handlers: Handlers = {
       const text = await store.exportRun(msg.runId);
       const name = (await store.listRuns()).runs.find((r) => r.id === msg.runId)?.name ?? msg.runId;
       post({ type: 'runExported', runId: msg.runId, name, text });
+    }),
+  exportCsv: (msg) =>
+    void storeRequest(async (store) => {
+      const run = await store.getRun(msg.runId);
+      const text = msg.table === 'metrics' ? metricsCsv(run) : weightsCsv(run);
+      post({ type: 'csvExported', runId: msg.runId, name: run.name, table: msg.table, text });
     }),
   importRun: (msg) =>
     void storeRequest(async (store) => {
