@@ -33,6 +33,7 @@ import { evalBatches, makeSearchStreams, type Dataset } from '../data/index';
 import { runBench } from '../bench/node-bench';
 import { runParity } from './parity';
 import { dispatchCostOptions, measureDispatchCost } from '../bench/dispatch-cost';
+import { exportSearchScript } from '../retrain/pytorch-search';
 
 // The cpu backend's "install tfjs-node" banner would only confuse a CLI user.
 tf.env().set('PROD', true);
@@ -53,7 +54,9 @@ const USAGE = `usage: npm run --silent lab -- COMMAND [--flags]
   parity          [--backend webgpu|wasm|cpu] [--search-steps 20]: every op, gradient and a short search
                   against the cpu reference; exits 1 when a check fails
   dispatch-cost   [--channels 16] [--layers 8] [--modes darts,factorized] [--steps 8] [--compare packed-sgd|fused|grouped]:
-                  the CPU side of a webgpu step, on Dawn's null adapter (no GPU runs anything)`;
+                  the CPU side of a webgpu step, on Dawn's null adapter (no GPU runs anything)
+  export-search   --out search.py [--preset quick|paper] [--mode M] [--steps N] and the config flags of search:
+                  the search as one PyTorch script (torchrun --nproc_per_node=N search.py --data PATH --out run.json)`;
 
 async function main(argv: string[]): Promise<unknown> {
   const [command, ...rest] = argv;
@@ -88,6 +91,8 @@ async function main(argv: string[]): Promise<unknown> {
     }
     case 'dispatch-cost':
       return measureDispatchCost(dispatchCostOptions(flags), (line) => process.stderr.write(line + '\n'));
+    case 'export-search':
+      return exportSearchCommand(flags, rest);
     default:
       throw new UsageError(`unknown command "${command}"\n${USAGE}`);
   }
@@ -316,6 +321,33 @@ async function exportPytorchCommand(flags: Flags): Promise<unknown> {
   const parsed = parseGenotypeInput(await readText(file));
   await writeAtomically(out, exportPytorch(parsed));
   return { out, darts: parsed.darts };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Searching on a cluster: the search as a PyTorch script
+
+/** A search config from the setup flags of `search` (preset, config fields, --steps, --fixed-beta-from). */
+async function setupFromFlags(flags: Flags): Promise<SearchConfig> {
+  const preset = flags.enumOf('preset', ['quick', 'paper'] as const, 'quick');
+  const fixedBetaFile = flags.optionalString('fixed-beta-from');
+  const config = configFromFlags(flags, preset);
+  if (config.mode === 'fixed-beta' && fixedBetaFile)
+    config.fixedBeta = fixedBetaFromGenotypeFile(parseGenotypeInput(await readText(fixedBetaFile)));
+  return config;
+}
+
+async function exportSearchCommand(flags: Flags, argv: string[]): Promise<unknown> {
+  const out = flags.string('out');
+  const config = await setupFromFlags(flags);
+  flags.assertAllUsed();
+  const template = await readFile(new URL('../retrain/search_template.py', import.meta.url), 'utf8');
+  const setupFlags = argv.filter((a, i) => !(a === '--out' || argv[i - 1] === '--out' || a.startsWith('--out=')));
+  const script = exportSearchScript(template, config, {
+    createdAt: new Date().toISOString(),
+    flags: setupFlags.join(' '),
+  });
+  await writeAtomically(out, script);
+  return { out, mode: config.mode, config };
 }
 
 // ---------------------------------------------------------------------------------------------
