@@ -34,6 +34,7 @@ import { runBench } from '../bench/node-bench';
 import { runParity } from './parity';
 import { dispatchCostOptions, measureDispatchCost } from '../bench/dispatch-cost';
 import { exportSearchScript } from '../retrain/pytorch-search';
+import { makeSearchInit, stringifySearchInit } from '../retrain/search-init';
 
 // The cpu backend's "install tfjs-node" banner would only confuse a CLI user.
 tf.env().set('PROD', true);
@@ -56,7 +57,9 @@ const USAGE = `usage: npm run --silent lab -- COMMAND [--flags]
   dispatch-cost   [--channels 16] [--layers 8] [--modes darts,factorized] [--steps 8] [--compare packed-sgd|fused|grouped]:
                   the CPU side of a webgpu step, on Dawn's null adapter (no GPU runs anything)
   export-search   --out search.py [--preset quick|paper] [--mode M] [--steps N] and the config flags of search:
-                  the search as one PyTorch script (torchrun --nproc_per_node=N search.py --data PATH --out run.json)`;
+                  the search as one PyTorch script (torchrun --nproc_per_node=N search.py --data PATH --out run.json)
+  export-init     --out init.json --dataset NAME|PATH and the same setup flags: the lab's initial weights,
+                  first batches and random draws, for search.py --init-from`;
 
 async function main(argv: string[]): Promise<unknown> {
   const [command, ...rest] = argv;
@@ -93,6 +96,8 @@ async function main(argv: string[]): Promise<unknown> {
       return measureDispatchCost(dispatchCostOptions(flags), (line) => process.stderr.write(line + '\n'));
     case 'export-search':
       return exportSearchCommand(flags, rest);
+    case 'export-init':
+      return exportInitCommand(flags);
     default:
       throw new UsageError(`unknown command "${command}"\n${USAGE}`);
   }
@@ -324,7 +329,7 @@ async function exportPytorchCommand(flags: Flags): Promise<unknown> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Searching on a cluster: the search as a PyTorch script
+// Searching on a cluster: the search as a PyTorch script and its start
 
 /** A search config from the setup flags of `search` (preset, config fields, --steps, --fixed-beta-from). */
 async function setupFromFlags(flags: Flags): Promise<SearchConfig> {
@@ -348,6 +353,27 @@ async function exportSearchCommand(flags: Flags, argv: string[]): Promise<unknow
   });
   await writeAtomically(out, script);
   return { out, mode: config.mode, config };
+}
+
+async function exportInitCommand(flags: Flags): Promise<unknown> {
+  const out = flags.string('out');
+  const datasetName = flags.string('dataset', 'fashion-mnist');
+  const config = await setupFromFlags(flags);
+  flags.assertAllUsed();
+  // The initial weights, batches and draws come from seeded JavaScript streams: any backend gives
+  // the same numbers, and cpu needs no setting up.
+  await useBackend('cpu');
+  const dataset = await loadDatasetNode(datasetName, {});
+  const init = await makeSearchInit(config, dataset, new Date().toISOString());
+  await writeAtomically(out, stringifySearchInit(init));
+  return {
+    out,
+    mode: config.mode,
+    dataset: dataset.name,
+    input: init.input,
+    variables: init.variables.length,
+    rng: init.rng,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

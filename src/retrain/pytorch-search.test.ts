@@ -1,6 +1,6 @@
-// The search as a PyTorch script (export-search): the script has the lab's counts, reads the lab's
-// data sets, resumes exactly, and refuses bad input with a remedy. The parts that run Python need
-// python3-torch.
+// The search as a PyTorch script (export-search) and its start (export-init): the script is the
+// lab's search (its counts, its first step from the lab's start), resumes exactly, and refuses bad
+// input with a remedy. The parts that run Python need python3-torch.
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,10 +9,18 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { SETUP_LINE, exportSearchScript, pythonLiteral } from './pytorch-search';
+import {
+  makeSearchInit,
+  permuteAxes,
+  stringifySearchInit,
+  toScriptVariables,
+  ungroupPerStateVariables,
+} from './search-init';
 import { makeConfig, type SearchConfig } from '../search/space';
-import { Supernet } from '../search/supernet';
+import { SearchEngine } from '../search/engine';
+import { Supernet, regroupPerEdgeVariables } from '../search/supernet';
 import { Random } from '../util/random';
-import { makeSyntheticDataset } from '../data/index';
+import { makeSearchStreams, makeSyntheticDataset, type Dataset } from '../data/index';
 import { loadDatasetNode } from '../data/node';
 import { CIFAR_META, bytesOf, cifarBatch, gz, idxFile, tarFile } from '../data/test-fixtures';
 import { findTorchPython } from '../search/testdata/fixtures';
@@ -20,6 +28,7 @@ import { findTorchPython } from '../search/testdata/fixtures';
 const PYTHON = findTorchPython();
 if (!PYTHON) console.log('skipped: python3-torch not installed, so the PyTorch search script was not run');
 
+const root = fileURLToPath(new URL('../../', import.meta.url));
 const template = readFileSync(fileURLToPath(new URL('./search_template.py', import.meta.url)), 'utf8');
 const dir = mkdtempSync(join(tmpdir(), 'fnas-search-'));
 const dataDir = join(dir, 'data');
@@ -27,6 +36,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A tiny setup: 8x8 grey images, C=4, 3 cells (a normal one, two reductions), batches of 8. */
 const TINY: Partial<SearchConfig> = { channels: 4, layers: 3, batchSize: 8, maxSteps: 3, seed: 5 };
+let dataset: Dataset;
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -48,6 +58,7 @@ beforeAll(async () => {
     writeFileSync(join(dataDir, `${prefix}-images-idx3-ubyte`), idxFile(0x803, [set.count, 8, 8], set.images));
     writeFileSync(join(dataDir, `${prefix}-labels-idx1-ubyte.gz`), gz(idxFile(0x801, [set.count], set.labels)));
   }
+  dataset = await loadDatasetNode(dataDir);
 });
 
 interface Result {
@@ -67,6 +78,11 @@ function run(command: string, args: string[], cwd = dir): Promise<Result> {
         resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     ),
   );
+}
+
+/** The lab's CLI (tsx), as a user runs it. */
+function lab(...args: string[]): Promise<Result> {
+  return run(join(root, 'node_modules/.bin/tsx'), [join(root, 'src/cli/main.ts'), ...args], root);
 }
 
 let scripts = 0;
@@ -103,6 +119,104 @@ interface RunFileJson {
   snapshots: { step: number; [key: string]: unknown }[];
 }
 
+const ARCH_KEYS = ['alphaNormal', 'alphaReduce', 'betaNormal', 'betaReduce', 'edgeNormal', 'edgeReduce'] as const;
+
+function flatArch(w: Record<string, unknown>): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const k of ARCH_KEYS) if (w[k]) out[k] = (w[k] as number[] | number[][]).flat();
+  return out;
+}
+
+/** The lab's first step on the cpu backend: losses, accuracy and α/β after it. */
+async function labFirstStep(config: SearchConfig) {
+  const streams = makeSearchStreams(dataset, {
+    batchSize: config.batchSize,
+    seed: config.seed,
+    trainPortion: config.trainPortion,
+  });
+  const engine = new SearchEngine(config, { height: 8, width: 8, channels: 1, classes: 10 }, streams);
+  try {
+    const p = await engine.runStep();
+    return { ...p, arch: flatArch((await engine.archWeights()) as unknown as Record<string, unknown>) };
+  } finally {
+    engine.dispose();
+  }
+}
+
+/** The script's first step from the lab's start (export-init's file), on one process. */
+async function scriptFirstStep(script: string, init: string, float64: boolean) {
+  const out = join(dir, `first-${scripts++}.run.json`);
+  const r = await python(script, [
+    '--data',
+    dataDir,
+    '--out',
+    out,
+    '--init-from',
+    init,
+    '--steps',
+    '1',
+    '--device',
+    'cpu',
+    '--quiet',
+    ...(float64 ? ['--float64'] : []),
+  ]);
+  expect(r.code, r.stderr).toBe(0);
+  const file = JSON.parse(readFileSync(out, 'utf8')) as RunFileJson;
+  const at = (step: number) => flatArch(file.snapshots.find((s) => s.step === step)!);
+  return { row: file.metrics[0]!, before: at(0), after: at(1) };
+}
+
+/** The script and init file of `config`, written in-process (the CLI's path is tested once, below). */
+async function exported(config: SearchConfig): Promise<[string, string]> {
+  const init = join(dir, `init-${scripts}.json`);
+  writeFileSync(init, stringifySearchInit(await makeSearchInit(config, dataset, '2026-12-06T00:00:00.000Z')));
+  return [writeScript(config), init];
+}
+
+/** A network's variables as a checkpoint saves them. */
+async function savedVariables(net: Supernet) {
+  const out = [];
+  for (const p of net.namedVariables())
+    out.push({ name: p.name, shape: p.variable.shape, values: (await p.variable.data()) as Float32Array });
+  return out;
+}
+
+/**
+ * Checks α/β after the first step against the lab's: within `clearTolerance` where the lab moved
+ * a weight by about ±lr (its gradient clear of rounding noise), within `noiseTolerance` elsewhere.
+ */
+function compareArch(
+  config: SearchConfig,
+  lab: Record<string, number[]>,
+  script: { before: Record<string, number[]>; after: Record<string, number[]> },
+  clearTolerance: number,
+  noiseTolerance: number,
+  what: string,
+): { clear: number; moved: number } {
+  let clear = 0;
+  let moved = 0;
+  for (const [key, values] of Object.entries(lab)) {
+    const lr = key.startsWith('beta') ? config.activationLearningRate : config.archLearningRate;
+    values.forEach((x, i) => {
+      const move = Math.abs(x - script.before[key]![i]!);
+      const difference = Math.abs(script.after[key]![i]! - x);
+      if (move > 0) moved++;
+      if (move > 0.999 * lr) {
+        clear++;
+        expect(difference, `${what} ${key}[${i}]`).toBeLessThan(clearTolerance);
+      } else expect(difference, `${what} ${key}[${i}]`).toBeLessThan(noiseTolerance);
+    });
+  }
+  return { clear, moved };
+}
+
+/** β rows for fixed-beta: each edge leans to one activation (rrelu on some, so its draws count). */
+function fixedBetaRows(): SearchConfig['fixedBeta'] {
+  const rows = (shift: number) =>
+    Array.from({ length: 14 }, (_, e) => Array.from({ length: 9 }, (_, a) => (a === (e + shift) % 9 ? 2 : 0)));
+  return { betaNormal: rows(0), betaReduce: rows(4) };
+}
+
 describe('exportSearchScript', () => {
   const config = makeConfig({ mode: 'fixed-beta', channels: 8 });
   const script = exportSearchScript(template, config, {
@@ -132,6 +246,70 @@ describe('exportSearchScript', () => {
       'config.channels: must be a positive integer, got 0',
     );
     expect(() => exportSearchScript('print(1)\n', config, { createdAt: 'now' })).toThrow('exactly one line');
+  });
+});
+
+describe('export-init: the network’s variables in the script’s names and layouts', () => {
+  it('ungroups the per-state weights into per-edge ones, the inverse of the lab’s regrouping', async () => {
+    for (const overrides of [{ mode: 'factorized', partialChannels: 2 }, { mode: 'nonfactorized' }] as const) {
+      const net = new Supernet(
+        { config: makeConfig({ ...TINY, ...overrides }), input: { height: 8, width: 8, channels: 1, classes: 10 } },
+        new Random(1),
+      );
+      const saved = await savedVariables(net);
+      net.dispose();
+      const perEdge = ungroupPerStateVariables(saved);
+      expect(perEdge.some((v) => v.name === 'cells.0.edges.13.sep_conv_5x5.dw2' || v.name.includes('+'))).toBe(true);
+      const back = regroupPerEdgeVariables(perEdge);
+      const byName = new Map(back.map((v) => [v.name, v]));
+      expect(back).toHaveLength(saved.length);
+      for (const v of saved) {
+        expect(byName.get(v.name)?.shape, v.name).toEqual(v.shape);
+        expect(Array.from(byName.get(v.name)!.values), v.name).toEqual(Array.from(v.values));
+      }
+    }
+  });
+
+  it('names and lays out each weight as the script’s PyTorch parameters', async () => {
+    // NHWC [kh, kw, cin, cout] → [cout, cin, kh, kw]: element (i, j, c, o) goes to (o, c, i, j).
+    const shape = [2, 3, 4, 5];
+    const values = Float32Array.from({ length: 120 }, (_, i) => i);
+    const out = permuteAxes(values, shape, [3, 2, 0, 1]);
+    const at = (i: number, j: number, c: number, o: number) => ((i * 3 + j) * 4 + c) * 5 + o;
+    expect(out[((4 * 4 + 2) * 2 + 1) * 3 + 2]).toBe(values[at(1, 2, 2, 4)]);
+
+    const net = new Supernet(
+      { config: makeConfig({ ...TINY, partialChannels: 2 }), input: { height: 8, width: 8, channels: 1, classes: 10 } },
+      new Random(1),
+    );
+    const saved = await savedVariables(net);
+    net.dispose();
+    const mapped = new Map(toScriptVariables(saved).map((v) => [v.name, v]));
+    expect(mapped.get('stem.conv.weight')?.shape).toEqual([12, 1, 3, 3]);
+    expect(mapped.get('stem.bn.weight')?.shape).toEqual([12]);
+    expect(mapped.get('cells.1.pre0.conv.weight')?.shape).toEqual([8, 12, 1, 1]);
+    expect(mapped.get('cells.2.pre0.conv1.weight')?.shape).toEqual([8, 16, 1, 1]); // after a reduction
+    // Cell 1 reduces: C = 8, partial channels 2 → 4 channels through the mixed ops.
+    expect(mapped.get('cells.1.edges.0.skip.conv1.weight')?.shape).toEqual([2, 4, 1, 1]);
+    expect(mapped.get('cells.1.edges.9.ops.dil_conv_5x5.dw1.weight')?.shape).toEqual([4, 1, 5, 5]);
+    expect(mapped.get('cells.1.edges.9.ops.sep_conv_3x3.pw2.weight')?.shape).toEqual([4, 4, 1, 1]);
+    expect(mapped.get('cells.1.edges.9.prelu')?.shape).toEqual([4]);
+    expect(mapped.get('cells.1.edges.9.swish')?.shape).toEqual([1]);
+    expect(mapped.get('classifier.weight')?.shape).toEqual([10, 64]);
+    expect(mapped.get('alpha_normal')?.shape).toEqual([14, 8]);
+    expect(mapped.get('edge_reduce')?.shape).toEqual([14]);
+    // Edge 11 (node 5 from state 2) is slot 2 of the 3 edges leaving state 2 (edges 4, 7, 11).
+    const group = saved.find((v) => v.name === 'cells.1.from2.sep_conv_3x3.pw1')!;
+    const pw = mapped.get('cells.1.edges.11.ops.sep_conv_3x3.pw1.weight')!;
+    // Lab [slot, cin, cout] → PyTorch [cout, cin]: (slot 2, cin 3, cout 1) is (1, 3).
+    expect(pw.values[1 * 4 + 3]).toBe(group.values[(2 * 4 + 3) * 4 + 1]);
+    const dwGroup = saved.find((v) => v.name === 'cells.1.from2.dil_conv_5x5.dw1')!; // [5, 5, 3·4, 1]
+    const dw = mapped.get('cells.1.edges.11.ops.dil_conv_5x5.dw1.weight')!; // [4, 1, 5, 5]
+    // Channel 1, tap (2, 3): the lab's tap-major [tap][slot·C + c].
+    expect(dw.values[1 * 25 + 2 * 5 + 3]).toBe(dwGroup.values[(2 * 5 + 3) * 12 + 2 * 4 + 1]);
+    expect(() => toScriptVariables([{ name: 'cells.0.mystery', shape: [1], values: new Float32Array(1) }])).toThrow(
+      'cells.0.mystery: a variable the PyTorch search script does not have',
+    );
   });
 });
 
@@ -211,6 +389,74 @@ describe.skipIf(!PYTHON)('the PyTorch search script', () => {
       trainLabels: labLabels,
     });
     expect(lab.test.count).toBe(3); // no test batch: 10% of the training images, one per class drawn
+  });
+
+  it('starts from the lab’s start and takes the lab’s first step, in every mode', async () => {
+    // In float64 the script computes what the lab's cpu backend computes (whose kernels accumulate
+    // in float64 and store float32): losses within 1e-6 relative (measured: 1e-7), and α/β after
+    // the step within 1e-6 (measured: 2e-7). Adam's first step moves a weight by lr·g/(|g| + 1e-8):
+    // where |g| < 1e-5 (a move under 0.999·lr) the lab's float32 storage of g is amplified, and
+    // those few entries must agree within 1e-4 (measured: 1.4e-6).
+    // (factorized with the joint update: the float32 check below, from the CLI.)
+    const setups: Partial<SearchConfig>[] = [
+      { mode: 'factorized', archUpdate: 'sequential' },
+      { mode: 'factorized', order: 2, partialChannels: 2 },
+      { mode: 'darts', activation: 'rrelu', partialChannels: 2 },
+      // 40 ops an edge: a quarter of the work (the lab's cpu backend took 19 s for a step at batch 8).
+      { mode: 'nonfactorized', partialChannels: 2, batchSize: 4 },
+      { mode: 'fixed-beta', fixedBeta: fixedBetaRows() },
+    ];
+    for (const setup of setups) {
+      const config = makeConfig({ ...TINY, ...setup }, 'quick');
+      const what = JSON.stringify({ ...setup, fixedBeta: setup.fixedBeta ? 'rows' : undefined });
+      const scriptRun = scriptFirstStep(...(await exported(config)), true);
+      const labStep = await labFirstStep(config);
+      const script = await scriptRun;
+      expect(Math.abs(script.row.trainLoss - labStep.trainLoss), what).toBeLessThan(1e-6 * labStep.trainLoss);
+      expect(Math.abs(script.row.valLoss - labStep.valLoss), what).toBeLessThan(1e-6 * labStep.valLoss);
+      expect(script.row.valAccuracy, what).toBe(labStep.valAccuracy);
+      expect(Object.keys(script.after).sort(), what).toEqual(Object.keys(labStep.arch).sort());
+      const { clear, moved } = compareArch(config, labStep.arch, script, 1e-6, 1e-4, what);
+      expect(clear, what).toBeGreaterThan(0.9 * moved);
+    }
+  });
+
+  it('takes the lab’s first step in float32 too, from the CLI’s export-search and export-init', async () => {
+    // float32 sums in another order than the lab's float64 accumulation: losses agree within 1e-5
+    // relative (measured: 3e-6). Adam's first step moves a weight by lr·g/(|g| + 1e-8), about ±lr:
+    // where |g| is at float32's rounding noise (~1e-6 here) the sign can differ, so α/β agree within
+    // 1e-5 where the lab's move is clearly ±lr (|g| > 1e-5), and elsewhere differ by at most
+    // two moves (opposite signs).
+    const flags = ['--preset', 'quick', '--mode', 'factorized', '--channels', '4', '--layers', '3'];
+    flags.push('--batch-size', '8', '--steps', '3', '--seed', '5');
+    const config = makeConfig({ ...TINY, mode: 'factorized' }, 'quick');
+    const script = join(dir, 'cli-search.py');
+    const init = join(dir, 'cli-init.json');
+    const [exportedScript, exportedInit] = await Promise.all([
+      lab('export-search', '--out', script, ...flags),
+      lab('export-init', '--out', init, '--dataset', dataDir, ...flags),
+    ]);
+    expect(exportedScript.code, exportedScript.stderr).toBe(0);
+    expect(JSON.parse(exportedScript.stdout)).toEqual({ out: script, mode: 'factorized', config });
+    expect(exportedInit.code, exportedInit.stderr).toBe(0);
+    expect(JSON.parse(exportedInit.stdout)).toMatchObject({
+      out: init,
+      input: { height: 8, width: 8, channels: 1, classes: 10 },
+    });
+    const scriptRun = scriptFirstStep(script, init, false);
+    const labStep = await labFirstStep(config);
+    const scriptStep = await scriptRun;
+    expect(Math.abs(scriptStep.row.trainLoss - labStep.trainLoss)).toBeLessThan(1e-5 * labStep.trainLoss);
+    expect(Math.abs(scriptStep.row.valLoss - labStep.valLoss)).toBeLessThan(1e-5 * labStep.valLoss);
+    const { clear, moved } = compareArch(
+      config,
+      labStep.arch,
+      scriptStep,
+      1e-5,
+      2 * config.archLearningRate,
+      'float32',
+    );
+    expect(clear).toBeGreaterThan(0.9 * moved);
   });
 
   it('stops, checkpoints and resumes where an uninterrupted run would be', async () => {
