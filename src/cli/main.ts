@@ -35,6 +35,7 @@ import { runParity } from './parity';
 import { dispatchCostOptions, measureDispatchCost } from '../bench/dispatch-cost';
 import { exportSearchScript } from '../retrain/pytorch-search';
 import { makeSearchInit, stringifySearchInit } from '../retrain/search-init';
+import { decodeRunFile } from '../runs/format';
 
 // The cpu backend's "install tfjs-node" banner would only confuse a CLI user.
 tf.env().set('PROD', true);
@@ -59,7 +60,8 @@ const USAGE = `usage: npm run --silent lab -- COMMAND [--flags]
   export-search   --out search.py [--preset quick|paper] [--mode M] [--steps N] and the config flags of search:
                   the search as one PyTorch script (torchrun --nproc_per_node=N search.py --data PATH --out run.json)
   export-init     --out init.json --dataset NAME|PATH and the same setup flags: the lab's initial weights,
-                  first batches and random draws, for search.py --init-from`;
+                  first batches and random draws, for search.py --init-from
+  import-run      FILE: checks a run file (the lab's, or one search.py wrote) and prints its summary`;
 
 async function main(argv: string[]): Promise<unknown> {
   const [command, ...rest] = argv;
@@ -68,6 +70,7 @@ async function main(argv: string[]): Promise<unknown> {
     if (!command) throw new UsageError('no command given');
     return null;
   }
+  if (command === 'import-run') return importRunCommand(rest);
   const flags = parseFlags(rest);
   switch (command) {
     case 'count':
@@ -329,7 +332,7 @@ async function exportPytorchCommand(flags: Flags): Promise<unknown> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Searching on a cluster: the search as a PyTorch script and its start
+// Searching on a cluster: the search as a PyTorch script, its start, and its run file back
 
 /** A search config from the setup flags of `search` (preset, config fields, --steps, --fixed-beta-from). */
 async function setupFromFlags(flags: Flags): Promise<SearchConfig> {
@@ -373,6 +376,45 @@ async function exportInitCommand(flags: Flags): Promise<unknown> {
     input: init.input,
     variables: init.variables.length,
     rng: init.rng,
+  };
+}
+
+/** import-run FILE: the run as the lab would import it, or exit 1 naming the first problem. */
+async function importRunCommand(argv: string[]): Promise<unknown> {
+  const [file, ...rest] = argv;
+  if (!file || file.startsWith('--'))
+    throw new UsageError('import-run needs a FILE (a run file, a genotype file or a DARTS string)');
+  parseFlags(rest).assertAllUsed();
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new Error(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, {
+      cause: e,
+    });
+  }
+  const { summary, metrics, snapshots, checkpoint } = decodeRunFile(text, new Date().toISOString());
+  return {
+    file,
+    name: summary.name,
+    kind: summary.kind,
+    mode: summary.mode,
+    status: summary.status,
+    message: summary.message,
+    backend: summary.backend,
+    dataset: summary.dataset,
+    steps: summary.steps,
+    epoch: summary.epoch,
+    seconds: summary.seconds,
+    stepsTotal: summary.stepsTotal,
+    bestValAccuracy: summary.bestValAccuracy,
+    bestStep: summary.bestStep,
+    lastMetrics: summary.lastMetrics,
+    metrics: metrics.length,
+    snapshots: snapshots.length,
+    snapshotSteps: snapshots.length ? [snapshots[0]!.step, snapshots[snapshots.length - 1]!.step] : null,
+    checkpointStep: checkpoint ? checkpoint.step : null,
+    darts: summary.genotype?.darts ?? null,
   };
 }
 

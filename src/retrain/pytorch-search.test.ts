@@ -1,6 +1,6 @@
 // The search as a PyTorch script (export-search) and its start (export-init): the script is the
-// lab's search (its counts, its first step from the lab's start), resumes exactly, and refuses bad
-// input with a remedy. The parts that run Python need python3-torch.
+// lab's search (its counts, its first step from the lab's start), runs under torchrun on two
+// processes, and writes a run file the lab imports. The parts that run Python need python3-torch.
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,6 +24,8 @@ import { makeSearchStreams, makeSyntheticDataset, type Dataset } from '../data/i
 import { loadDatasetNode } from '../data/node';
 import { CIFAR_META, bytesOf, cifarBatch, gz, idxFile, tarFile } from '../data/test-fixtures';
 import { findTorchPython } from '../search/testdata/fixtures';
+import { decodeRunFile } from '../runs/format';
+import { deriveGenotype } from '../search/genotype';
 
 const PYTHON = findTorchPython();
 if (!PYTHON) console.log('skipped: python3-torch not installed, so the PyTorch search script was not run');
@@ -457,6 +459,49 @@ describe.skipIf(!PYTHON)('the PyTorch search script', () => {
       'float32',
     );
     expect(clear).toBeGreaterThan(0.9 * moved);
+  });
+
+  it('runs on two processes under torchrun (gloo) and writes a run file the lab imports', async () => {
+    const config = makeConfig({ ...TINY, maxSteps: 4 }, 'quick');
+    const out = join(dir, 'two.run.json');
+    const r = await torchrun(2, writeScript(config), ['--data', dataDir, '--out', out, '--device', 'cpu', '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    // Process 0 prints the summary; the two end with the same weights (averaged gradients).
+    const summary = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
+    expect(summary).toMatchObject({ steps: 4, status: 'done', processes: 2, replicasAgree: true });
+    const imported = await lab('import-run', out);
+    expect(imported.code, imported.stderr).toBe(0);
+    const seen = JSON.parse(imported.stdout) as Record<string, unknown>;
+    expect(seen).toMatchObject({
+      kind: 'search',
+      mode: 'factorized',
+      status: 'done',
+      backend: 'pytorch cpu x2 (gloo)',
+      dataset: { name: 'data', height: 8, width: 8, channels: 1, classes: 10, trainCount: 96, testCount: 20 },
+      steps: 4,
+      stepsTotal: 4,
+      metrics: 4,
+      snapshots: 5,
+      snapshotSteps: [0, 4],
+      darts: summary.darts,
+    });
+    // The genotype is the lab's derivation from the last α/β.
+    const text = readFileSync(out, 'utf8');
+    const run = decodeRunFile(text, '2026-12-06T00:00:00.000Z');
+    const last = run.snapshots[run.snapshots.length - 1]!;
+    const derived = deriveGenotype(last, 'factorized', { fixedActivation: config.activation });
+    expect(run.summary.genotype?.normal).toEqual(derived.normal);
+    expect(run.summary.genotype?.reduce).toEqual(derived.reduce);
+    expect(run.metrics.map((m) => m.step)).toEqual([1, 2, 3, 4]);
+    for (const m of run.metrics) expect(m.trainLoss).toBeGreaterThan(1); // 10 classes: ln 10 ≈ 2.3 at the start
+
+    // A damaged run file: import-run exits 1 and names the first thing wrong.
+    const damaged = JSON.parse(text) as { metrics: Record<string, unknown>[] };
+    damaged.metrics[1]!.valLoss = 'NaN';
+    writeFileSync(join(dir, 'damaged.json'), JSON.stringify(damaged));
+    const refused = await lab('import-run', join(dir, 'damaged.json'));
+    expect(refused.code).toBe(1);
+    expect(refused.stderr.trim()).toBe('error: run.metrics[1].valLoss: expected a number, got "NaN"');
   });
 
   it('stops, checkpoints and resumes where an uninterrupted run would be', async () => {
