@@ -25,6 +25,7 @@ import { loadDatasetNode } from '../data/node';
 import { CIFAR_META, bytesOf, cifarBatch, gz, idxFile, tarFile } from '../data/test-fixtures';
 import { findTorchPython } from '../search/testdata/fixtures';
 import { decodeRunFile } from '../runs/format';
+import { openRunStore } from '../runs/store';
 import { deriveGenotype } from '../search/genotype';
 
 const PYTHON = findTorchPython();
@@ -494,6 +495,13 @@ describe.skipIf(!PYTHON)('the PyTorch search script', () => {
     expect(run.summary.genotype?.reduce).toEqual(derived.reduce);
     expect(run.metrics.map((m) => m.step)).toEqual([1, 2, 3, 4]);
     for (const m of run.metrics) expect(m.trainLoss).toBeGreaterThan(1); // 10 classes: ln 10 ≈ 2.3 at the start
+    // The Runs panel's import: the run is stored with its curves and α/β history (the replay).
+    const store = await openRunStore({ indexedDB: null });
+    const stored = await store.getRun(await store.importRun(text));
+    expect(stored.problems).toEqual([]);
+    expect(stored.metrics.map((m) => m.trainLoss)).toEqual(run.metrics.map((m) => m.trainLoss));
+    expect(stored.snapshots.map((s) => s.step)).toEqual([0, 1, 2, 3, 4]);
+    expect(stored.genotype?.darts).toBe(summary.darts);
 
     // A damaged run file: import-run exits 1 and names the first thing wrong.
     const damaged = JSON.parse(text) as { metrics: Record<string, unknown>[] };
@@ -524,9 +532,11 @@ describe.skipIf(!PYTHON)('the PyTorch search script', () => {
     ]);
     expect(straightRun.code, straightRun.stderr).toBe(0);
     expect(stopped.code, stopped.stderr).toBe(0);
-    const halfway = JSON.parse(readFileSync(join(dir, 'split.json'), 'utf8')) as RunFileJson & { message: string };
-    expect(halfway).toMatchObject({ status: 'stopped', steps: 2 });
-    expect(halfway.message).toContain('--resume');
+    // A run file of a run that goes on later imports as it stands (stopped at step 2).
+    const halfway = decodeRunFile(readFileSync(join(dir, 'split.json'), 'utf8'), '2026-12-06T00:00:00.000Z');
+    expect(halfway.summary).toMatchObject({ status: 'stopped', steps: 2 });
+    expect(halfway.summary.message).toContain('--resume');
+    expect(halfway.metrics).toHaveLength(2);
     const resumed = await python(script, [...args(join(dir, 'split.json')), '--resume']);
     expect(resumed.code, resumed.stderr).toBe(0);
     const straight = JSON.parse(readFileSync(join(dir, 'straight.json'), 'utf8')) as RunFileJson;
