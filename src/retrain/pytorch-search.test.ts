@@ -360,23 +360,29 @@ describe.skipIf(!PYTHON)('the PyTorch search script', () => {
     expect(JSON.parse(own.stdout)).toEqual({ supernetParams: lab[3], alphaShape: [14, 8], betaShape: null });
   });
 
-  it('reads CIFAR-10 as the lab does: a test split made from the training batches, the same statistics', async () => {
+  it('reads CIFAR-10 as the lab does, archive or folder: its test split, order and statistics', async () => {
     const labels = Array.from({ length: 30 }, (_, i) => (i * 7) % 10);
+    const files = {
+      'batches.meta.txt': bytesOf(CIFAR_META),
+      'data_batch_2.bin': cifarBatch(labels.slice(20), undefined, 20),
+      'data_batch_1.bin': cifarBatch(labels.slice(0, 20)),
+    };
     const archive = join(dir, 'cifar-10-binary.tar.gz');
-    writeFileSync(
-      archive,
-      gz(
-        tarFile([
-          { path: 'cifar-10-batches-bin/', directory: true },
-          { path: 'cifar-10-batches-bin/batches.meta.txt', data: bytesOf(CIFAR_META) },
-          { path: 'cifar-10-batches-bin/data_batch_2.bin', data: cifarBatch(labels.slice(20), undefined, 20) },
-          { path: 'cifar-10-batches-bin/data_batch_1.bin', data: cifarBatch(labels.slice(0, 20)) },
-        ]),
-      ),
-    );
-    const r = await python(writeScript(makeConfig(TINY)), ['--describe-data', '--data', archive]);
+    const entries = Object.entries(files).map(([name, data]) => ({ path: `cifar-10-batches-bin/${name}`, data }));
+    writeFileSync(archive, gz(tarFile([{ path: 'cifar-10-batches-bin/', directory: true }, ...entries])));
+    // The archive unpacked: a folder holding cifar-10-batches-bin/.
+    const folder = join(dir, 'cifar-10', 'cifar-10-batches-bin');
+    mkdirSync(folder, { recursive: true });
+    for (const [name, data] of Object.entries(files)) writeFileSync(join(folder, name), data);
+    const script = writeScript(makeConfig(TINY));
+    const [r, fromFolder] = await Promise.all([
+      python(script, ['--describe-data', '--data', archive]),
+      python(script, ['--describe-data', '--data', join(dir, 'cifar-10')]),
+    ]);
     expect(r.code, r.stderr).toBe(0);
+    expect(fromFolder.code, fromFolder.stderr).toBe(0);
     const seen = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect({ ...(JSON.parse(fromFolder.stdout) as object), source: null }).toEqual({ ...seen, source: null });
     const lab = await loadDatasetNode(archive);
     const labLabels = Array.from(lab.train.labels);
     expect(seen).toMatchObject({
@@ -497,17 +503,30 @@ describe.skipIf(!PYTHON)('the PyTorch search script', () => {
     for (const m of run.metrics) expect(m.trainLoss).toBeGreaterThan(1); // 10 classes: ln 10 ≈ 2.3 at the start
     // The Runs panel's import: the run is stored with its curves and α/β history (the replay).
     const store = await openRunStore({ indexedDB: null });
-    const stored = await store.getRun(await store.importRun(text));
+    const id = await store.importRun(text);
+    const stored = await store.getRun(id);
     expect(stored.problems).toEqual([]);
     expect(stored.metrics.map((m) => m.trainLoss)).toEqual(run.metrics.map((m) => m.trainLoss));
     expect(stored.snapshots.map((s) => s.step)).toEqual([0, 1, 2, 3, 4]);
     expect(stored.genotype?.darts).toBe(summary.darts);
+    // Exported again by the lab, it is the same history: the script writes the lab's format.
+    const written = JSON.parse(text) as Record<string, unknown>;
+    const labExport = await store.exportRun(id);
+    const reexported = JSON.parse(labExport) as Record<string, unknown>;
+    for (const key of ['config', 'dataset', 'metrics', 'snapshots', 'steps', 'bestValAccuracy', 'genotype'])
+      expect(reexported[key], key).toEqual(written[key]);
 
-    // A damaged run file: import-run exits 1 and names the first thing wrong.
+    // import-run reads the lab's own export too, and refuses a damaged file naming the first problem.
     const damaged = JSON.parse(text) as { metrics: Record<string, unknown>[] };
     damaged.metrics[1]!.valLoss = 'NaN';
     writeFileSync(join(dir, 'damaged.json'), JSON.stringify(damaged));
-    const refused = await lab('import-run', join(dir, 'damaged.json'));
+    writeFileSync(join(dir, 'lab-export.json'), labExport);
+    const [fromLab, refused] = await Promise.all([
+      lab('import-run', join(dir, 'lab-export.json')),
+      lab('import-run', join(dir, 'damaged.json')),
+    ]);
+    expect(fromLab.code, fromLab.stderr).toBe(0);
+    expect(JSON.parse(fromLab.stdout)).toMatchObject({ status: 'done', steps: 4, metrics: 4, snapshots: 5 });
     expect(refused.code).toBe(1);
     expect(refused.stderr.trim()).toBe('error: run.metrics[1].valLoss: expected a number, got "NaN"');
   });
