@@ -37,6 +37,9 @@ const dir = mkdtempSync(join(tmpdir(), 'fnas-search-'));
 const dataDir = join(dir, 'data');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** The tests that run Python: a loaded 2-core machine took up to 50 s for the slowest. */
+const PYTHON_TIMEOUT = 300_000;
+
 /** A tiny setup: 8x8 grey images, C=4, 3 cells (a normal one, two reductions), batches of 8. */
 const TINY: Partial<SearchConfig> = { channels: 4, layers: 3, batchSize: 8, maxSteps: 3, seed: 5 };
 let dataset: Dataset;
@@ -317,268 +320,297 @@ describe('export-init: the network’s variables in the script’s names and lay
 });
 
 describe.skipIf(!PYTHON)('the PyTorch search script', () => {
-  it('has the lab’s parameter count in every mode', async () => {
-    const setups: Partial<SearchConfig>[] = [
-      { mode: 'darts' },
-      { mode: 'factorized' },
-      { mode: 'nonfactorized' },
-      { mode: 'darts', activation: 'prelu' },
-      { mode: 'darts', activation: 'swish' },
-      { mode: 'fixed-beta' },
-      { mode: 'factorized', partialChannels: 4 },
-      { mode: 'nonfactorized', partialChannels: 4 },
-    ];
-    const configs = setups.map((s) => makeConfig({ channels: 16, layers: 8, ...s }));
-    // One Python process builds them all: the script is a module too.
-    const driver = join(dir, 'counts.py');
-    writeFileSync(
-      driver,
-      [
-        'import importlib.util, json, sys',
-        'spec = importlib.util.spec_from_file_location("search", sys.argv[1])',
-        'search = importlib.util.module_from_spec(spec); spec.loader.exec_module(search)',
-        'configs = json.loads(sys.argv[2])',
-        'print(json.dumps([search.Supernet(c, 3, 10).count_weights() for c in configs]))',
-      ].join('\n'),
-    );
-    const counting = run(PYTHON!, [driver, writeScript(configs[0]!), JSON.stringify(configs)]);
-    const lab = configs.map((config) => {
-      const net = new Supernet({ config, input: { height: 32, width: 32, channels: 3, classes: 10 } }, new Random(0));
-      const n = net.countWeights();
-      net.dispose();
-      return n;
-    });
-    const r = await counting;
-    expect(r.code, r.stderr).toBe(0);
-    const counts = JSON.parse(r.stdout) as number[];
-    expect(counts).toEqual(lab);
-    expect(counts.slice(0, 3)).toEqual([1_930_618, 1_935_210, 16_256_874]);
-    // The script's own --check-counts, as a user runs it (the lab's `count` output).
-    const own = await python(writeScript(makeConfig({ mode: 'darts', activation: 'prelu', channels: 16, layers: 8 })), [
-      '--check-counts',
-    ]);
-    expect(JSON.parse(own.stdout)).toEqual({ supernetParams: lab[3], alphaShape: [14, 8], betaShape: null });
-  });
+  it(
+    'has the lab’s parameter count in every mode',
+    async () => {
+      const setups: Partial<SearchConfig>[] = [
+        { mode: 'darts' },
+        { mode: 'factorized' },
+        { mode: 'nonfactorized' },
+        { mode: 'darts', activation: 'prelu' },
+        { mode: 'darts', activation: 'swish' },
+        { mode: 'fixed-beta' },
+        { mode: 'factorized', partialChannels: 4 },
+        { mode: 'nonfactorized', partialChannels: 4 },
+      ];
+      const configs = setups.map((s) => makeConfig({ channels: 16, layers: 8, ...s }));
+      // One Python process builds them all: the script is a module too.
+      const driver = join(dir, 'counts.py');
+      writeFileSync(
+        driver,
+        [
+          'import importlib.util, json, sys',
+          'spec = importlib.util.spec_from_file_location("search", sys.argv[1])',
+          'search = importlib.util.module_from_spec(spec); spec.loader.exec_module(search)',
+          'configs = json.loads(sys.argv[2])',
+          'print(json.dumps([search.Supernet(c, 3, 10).count_weights() for c in configs]))',
+        ].join('\n'),
+      );
+      const counting = run(PYTHON!, [driver, writeScript(configs[0]!), JSON.stringify(configs)]);
+      const lab = configs.map((config) => {
+        const net = new Supernet({ config, input: { height: 32, width: 32, channels: 3, classes: 10 } }, new Random(0));
+        const n = net.countWeights();
+        net.dispose();
+        return n;
+      });
+      const r = await counting;
+      expect(r.code, r.stderr).toBe(0);
+      const counts = JSON.parse(r.stdout) as number[];
+      expect(counts).toEqual(lab);
+      expect(counts.slice(0, 3)).toEqual([1_930_618, 1_935_210, 16_256_874]);
+      // The script's own --check-counts, as a user runs it (the lab's `count` output).
+      const own = await python(
+        writeScript(makeConfig({ mode: 'darts', activation: 'prelu', channels: 16, layers: 8 })),
+        ['--check-counts'],
+      );
+      expect(JSON.parse(own.stdout)).toEqual({ supernetParams: lab[3], alphaShape: [14, 8], betaShape: null });
+    },
+    PYTHON_TIMEOUT,
+  );
 
-  it('reads CIFAR-10 as the lab does, archive or folder: its test split, order and statistics', async () => {
-    const labels = Array.from({ length: 30 }, (_, i) => (i * 7) % 10);
-    const files = {
-      'batches.meta.txt': bytesOf(CIFAR_META),
-      'data_batch_2.bin': cifarBatch(labels.slice(20), undefined, 20),
-      'data_batch_1.bin': cifarBatch(labels.slice(0, 20)),
-    };
-    const archive = join(dir, 'cifar-10-binary.tar.gz');
-    const entries = Object.entries(files).map(([name, data]) => ({ path: `cifar-10-batches-bin/${name}`, data }));
-    writeFileSync(archive, gz(tarFile([{ path: 'cifar-10-batches-bin/', directory: true }, ...entries])));
-    // The archive unpacked: a folder holding cifar-10-batches-bin/.
-    const folder = join(dir, 'cifar-10', 'cifar-10-batches-bin');
-    mkdirSync(folder, { recursive: true });
-    for (const [name, data] of Object.entries(files)) writeFileSync(join(folder, name), data);
-    const script = writeScript(makeConfig(TINY));
-    const [r, fromFolder] = await Promise.all([
-      python(script, ['--describe-data', '--data', archive]),
-      python(script, ['--describe-data', '--data', join(dir, 'cifar-10')]),
-    ]);
-    expect(r.code, r.stderr).toBe(0);
-    expect(fromFolder.code, fromFolder.stderr).toBe(0);
-    const seen = JSON.parse(r.stdout) as Record<string, unknown>;
-    expect({ ...(JSON.parse(fromFolder.stdout) as object), source: null }).toEqual({ ...seen, source: null });
-    const lab = await loadDatasetNode(archive);
-    const labLabels = Array.from(lab.train.labels);
-    expect(seen).toMatchObject({
-      name: 'cifar-10',
-      height: 32,
-      channels: 3,
-      classes: 10,
-      trainCount: lab.train.count,
-      testCount: lab.test.count,
-      augment: true,
-      mean: lab.mean,
-      std: lab.std,
-      trainLabels: labLabels,
-    });
-    expect(lab.test.count).toBe(3); // no test batch: 10% of the training images, one per class drawn
-  });
+  it(
+    'reads CIFAR-10 as the lab does, archive or folder: its test split, order and statistics',
+    async () => {
+      const labels = Array.from({ length: 30 }, (_, i) => (i * 7) % 10);
+      const files = {
+        'batches.meta.txt': bytesOf(CIFAR_META),
+        'data_batch_2.bin': cifarBatch(labels.slice(20), undefined, 20),
+        'data_batch_1.bin': cifarBatch(labels.slice(0, 20)),
+      };
+      const archive = join(dir, 'cifar-10-binary.tar.gz');
+      const entries = Object.entries(files).map(([name, data]) => ({ path: `cifar-10-batches-bin/${name}`, data }));
+      writeFileSync(archive, gz(tarFile([{ path: 'cifar-10-batches-bin/', directory: true }, ...entries])));
+      // The archive unpacked: a folder holding cifar-10-batches-bin/.
+      const folder = join(dir, 'cifar-10', 'cifar-10-batches-bin');
+      mkdirSync(folder, { recursive: true });
+      for (const [name, data] of Object.entries(files)) writeFileSync(join(folder, name), data);
+      const script = writeScript(makeConfig(TINY));
+      const [r, fromFolder] = await Promise.all([
+        python(script, ['--describe-data', '--data', archive]),
+        python(script, ['--describe-data', '--data', join(dir, 'cifar-10')]),
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(fromFolder.code, fromFolder.stderr).toBe(0);
+      const seen = JSON.parse(r.stdout) as Record<string, unknown>;
+      expect({ ...(JSON.parse(fromFolder.stdout) as object), source: null }).toEqual({ ...seen, source: null });
+      const lab = await loadDatasetNode(archive);
+      const labLabels = Array.from(lab.train.labels);
+      expect(seen).toMatchObject({
+        name: 'cifar-10',
+        height: 32,
+        channels: 3,
+        classes: 10,
+        trainCount: lab.train.count,
+        testCount: lab.test.count,
+        augment: true,
+        mean: lab.mean,
+        std: lab.std,
+        trainLabels: labLabels,
+      });
+      expect(lab.test.count).toBe(3); // no test batch: 10% of the training images, one per class drawn
+    },
+    PYTHON_TIMEOUT,
+  );
 
-  it('starts from the lab’s start and takes the lab’s first step, in every mode', async () => {
-    // In float64 the script computes what the lab's cpu backend computes (whose kernels accumulate
-    // in float64 and store float32): losses within 1e-6 relative (measured: 1e-7), and α/β after
-    // the step within 1e-6 (measured: 2e-7). Adam's first step moves a weight by lr·g/(|g| + 1e-8):
-    // where |g| < 1e-5 (a move under 0.999·lr) the lab's float32 storage of g is amplified, and
-    // those few entries must agree within 1e-4 (measured: 1.4e-6).
-    // (factorized with the joint update: the float32 check below, from the CLI.)
-    const setups: Partial<SearchConfig>[] = [
-      { mode: 'factorized', archUpdate: 'sequential' },
-      { mode: 'factorized', order: 2, partialChannels: 2 },
-      { mode: 'darts', activation: 'rrelu', partialChannels: 2 },
-      // 40 ops an edge: a quarter of the work (the lab's cpu backend took 19 s for a step at batch 8).
-      { mode: 'nonfactorized', partialChannels: 2, batchSize: 4 },
-      { mode: 'fixed-beta', fixedBeta: fixedBetaRows() },
-    ];
-    for (const setup of setups) {
-      const config = makeConfig({ ...TINY, ...setup }, 'quick');
-      const what = JSON.stringify({ ...setup, fixedBeta: setup.fixedBeta ? 'rows' : undefined });
-      const scriptRun = scriptFirstStep(...(await exported(config)), true);
+  it(
+    'starts from the lab’s start and takes the lab’s first step, in every mode',
+    async () => {
+      // In float64 the script computes what the lab's cpu backend computes (whose kernels accumulate
+      // in float64 and store float32): losses within 1e-6 relative (measured: 1e-7), and α/β after
+      // the step within 1e-6 (measured: 2e-7). Adam's first step moves a weight by lr·g/(|g| + 1e-8):
+      // where |g| < 1e-5 (a move under 0.999·lr) the lab's float32 storage of g is amplified, and
+      // those few entries must agree within 1e-4 (measured: 1.4e-6).
+      // (factorized with the joint update: the float32 check below, from the CLI.)
+      const setups: Partial<SearchConfig>[] = [
+        { mode: 'factorized', archUpdate: 'sequential' },
+        { mode: 'factorized', order: 2, partialChannels: 2 },
+        { mode: 'darts', activation: 'rrelu', partialChannels: 2 },
+        // 40 ops an edge: a quarter of the work (the lab's cpu backend took 19 s for a step at batch 8).
+        { mode: 'nonfactorized', partialChannels: 2, batchSize: 4 },
+        { mode: 'fixed-beta', fixedBeta: fixedBetaRows() },
+      ];
+      for (const setup of setups) {
+        const config = makeConfig({ ...TINY, ...setup }, 'quick');
+        const what = JSON.stringify({ ...setup, fixedBeta: setup.fixedBeta ? 'rows' : undefined });
+        const scriptRun = scriptFirstStep(...(await exported(config)), true);
+        const labStep = await labFirstStep(config);
+        const script = await scriptRun;
+        expect(Math.abs(script.row.trainLoss - labStep.trainLoss), what).toBeLessThan(1e-6 * labStep.trainLoss);
+        expect(Math.abs(script.row.valLoss - labStep.valLoss), what).toBeLessThan(1e-6 * labStep.valLoss);
+        expect(script.row.valAccuracy, what).toBe(labStep.valAccuracy);
+        expect(Object.keys(script.after).sort(), what).toEqual(Object.keys(labStep.arch).sort());
+        const { clear, moved } = compareArch(config, labStep.arch, script, 1e-6, 1e-4, what);
+        expect(clear, what).toBeGreaterThan(0.9 * moved);
+      }
+    },
+    PYTHON_TIMEOUT,
+  );
+
+  it(
+    'takes the lab’s first step in float32 too, from the CLI’s export-search and export-init',
+    async () => {
+      // float32 sums in another order than the lab's float64 accumulation: losses agree within 1e-5
+      // relative (measured: 3e-6). Adam's first step moves a weight by lr·g/(|g| + 1e-8), about ±lr:
+      // where |g| is at float32's rounding noise (~1e-6 here) the sign can differ, so α/β agree within
+      // 1e-5 where the lab's move is clearly ±lr (|g| > 1e-5), and elsewhere differ by at most
+      // two moves (opposite signs).
+      const flags = ['--preset', 'quick', '--mode', 'factorized', '--channels', '4', '--layers', '3'];
+      flags.push('--batch-size', '8', '--steps', '3', '--seed', '5');
+      const config = makeConfig({ ...TINY, mode: 'factorized' }, 'quick');
+      const script = join(dir, 'cli-search.py');
+      const init = join(dir, 'cli-init.json');
+      const [exportedScript, exportedInit] = await Promise.all([
+        lab('export-search', '--out', script, ...flags),
+        lab('export-init', '--out', init, '--dataset', dataDir, ...flags),
+      ]);
+      expect(exportedScript.code, exportedScript.stderr).toBe(0);
+      expect(JSON.parse(exportedScript.stdout)).toEqual({ out: script, mode: 'factorized', config });
+      expect(exportedInit.code, exportedInit.stderr).toBe(0);
+      expect(JSON.parse(exportedInit.stdout)).toMatchObject({
+        out: init,
+        input: { height: 8, width: 8, channels: 1, classes: 10 },
+      });
+      const scriptRun = scriptFirstStep(script, init, false);
       const labStep = await labFirstStep(config);
-      const script = await scriptRun;
-      expect(Math.abs(script.row.trainLoss - labStep.trainLoss), what).toBeLessThan(1e-6 * labStep.trainLoss);
-      expect(Math.abs(script.row.valLoss - labStep.valLoss), what).toBeLessThan(1e-6 * labStep.valLoss);
-      expect(script.row.valAccuracy, what).toBe(labStep.valAccuracy);
-      expect(Object.keys(script.after).sort(), what).toEqual(Object.keys(labStep.arch).sort());
-      const { clear, moved } = compareArch(config, labStep.arch, script, 1e-6, 1e-4, what);
-      expect(clear, what).toBeGreaterThan(0.9 * moved);
-    }
-  });
+      const scriptStep = await scriptRun;
+      expect(Math.abs(scriptStep.row.trainLoss - labStep.trainLoss)).toBeLessThan(1e-5 * labStep.trainLoss);
+      expect(Math.abs(scriptStep.row.valLoss - labStep.valLoss)).toBeLessThan(1e-5 * labStep.valLoss);
+      const { clear, moved } = compareArch(
+        config,
+        labStep.arch,
+        scriptStep,
+        1e-5,
+        2 * config.archLearningRate,
+        'float32',
+      );
+      expect(clear).toBeGreaterThan(0.9 * moved);
+    },
+    PYTHON_TIMEOUT,
+  );
 
-  it('takes the lab’s first step in float32 too, from the CLI’s export-search and export-init', async () => {
-    // float32 sums in another order than the lab's float64 accumulation: losses agree within 1e-5
-    // relative (measured: 3e-6). Adam's first step moves a weight by lr·g/(|g| + 1e-8), about ±lr:
-    // where |g| is at float32's rounding noise (~1e-6 here) the sign can differ, so α/β agree within
-    // 1e-5 where the lab's move is clearly ±lr (|g| > 1e-5), and elsewhere differ by at most
-    // two moves (opposite signs).
-    const flags = ['--preset', 'quick', '--mode', 'factorized', '--channels', '4', '--layers', '3'];
-    flags.push('--batch-size', '8', '--steps', '3', '--seed', '5');
-    const config = makeConfig({ ...TINY, mode: 'factorized' }, 'quick');
-    const script = join(dir, 'cli-search.py');
-    const init = join(dir, 'cli-init.json');
-    const [exportedScript, exportedInit] = await Promise.all([
-      lab('export-search', '--out', script, ...flags),
-      lab('export-init', '--out', init, '--dataset', dataDir, ...flags),
-    ]);
-    expect(exportedScript.code, exportedScript.stderr).toBe(0);
-    expect(JSON.parse(exportedScript.stdout)).toEqual({ out: script, mode: 'factorized', config });
-    expect(exportedInit.code, exportedInit.stderr).toBe(0);
-    expect(JSON.parse(exportedInit.stdout)).toMatchObject({
-      out: init,
-      input: { height: 8, width: 8, channels: 1, classes: 10 },
-    });
-    const scriptRun = scriptFirstStep(script, init, false);
-    const labStep = await labFirstStep(config);
-    const scriptStep = await scriptRun;
-    expect(Math.abs(scriptStep.row.trainLoss - labStep.trainLoss)).toBeLessThan(1e-5 * labStep.trainLoss);
-    expect(Math.abs(scriptStep.row.valLoss - labStep.valLoss)).toBeLessThan(1e-5 * labStep.valLoss);
-    const { clear, moved } = compareArch(
-      config,
-      labStep.arch,
-      scriptStep,
-      1e-5,
-      2 * config.archLearningRate,
-      'float32',
-    );
-    expect(clear).toBeGreaterThan(0.9 * moved);
-  });
+  it(
+    'runs on two processes under torchrun (gloo) and writes a run file the lab imports',
+    async () => {
+      const config = makeConfig({ ...TINY, maxSteps: 4 }, 'quick');
+      const out = join(dir, 'two.run.json');
+      const r = await torchrun(2, writeScript(config), ['--data', dataDir, '--out', out, '--device', 'cpu', '--quiet']);
+      expect(r.code, r.stderr).toBe(0);
+      // Process 0 prints the summary; the two end with the same weights (averaged gradients).
+      const summary = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
+      expect(summary).toMatchObject({ steps: 4, status: 'done', processes: 2, replicasAgree: true });
+      const imported = await lab('import-run', out);
+      expect(imported.code, imported.stderr).toBe(0);
+      const seen = JSON.parse(imported.stdout) as Record<string, unknown>;
+      expect(seen).toMatchObject({
+        kind: 'search',
+        mode: 'factorized',
+        status: 'done',
+        backend: 'pytorch cpu x2 (gloo)',
+        dataset: { name: 'data', height: 8, width: 8, channels: 1, classes: 10, trainCount: 96, testCount: 20 },
+        steps: 4,
+        stepsTotal: 4,
+        metrics: 4,
+        snapshots: 5,
+        snapshotSteps: [0, 4],
+        darts: summary.darts,
+      });
+      // The genotype is the lab's derivation from the last α/β.
+      const text = readFileSync(out, 'utf8');
+      const run = decodeRunFile(text, '2026-12-06T00:00:00.000Z');
+      const last = run.snapshots[run.snapshots.length - 1]!;
+      const derived = deriveGenotype(last, 'factorized', { fixedActivation: config.activation });
+      expect(run.summary.genotype?.normal).toEqual(derived.normal);
+      expect(run.summary.genotype?.reduce).toEqual(derived.reduce);
+      expect(run.metrics.map((m) => m.step)).toEqual([1, 2, 3, 4]);
+      for (const m of run.metrics) expect(m.trainLoss).toBeGreaterThan(1); // 10 classes: ln 10 ≈ 2.3 at the start
+      // The Runs panel's import: the run is stored with its curves and α/β history (the replay).
+      const store = await openRunStore({ indexedDB: null });
+      const id = await store.importRun(text);
+      const stored = await store.getRun(id);
+      expect(stored.problems).toEqual([]);
+      expect(stored.metrics.map((m) => m.trainLoss)).toEqual(run.metrics.map((m) => m.trainLoss));
+      expect(stored.snapshots.map((s) => s.step)).toEqual([0, 1, 2, 3, 4]);
+      expect(stored.genotype?.darts).toBe(summary.darts);
+      // Exported again by the lab, it is the same history: the script writes the lab's format.
+      const written = JSON.parse(text) as Record<string, unknown>;
+      const labExport = await store.exportRun(id);
+      const reexported = JSON.parse(labExport) as Record<string, unknown>;
+      for (const key of ['config', 'dataset', 'metrics', 'snapshots', 'steps', 'bestValAccuracy', 'genotype'])
+        expect(reexported[key], key).toEqual(written[key]);
 
-  it('runs on two processes under torchrun (gloo) and writes a run file the lab imports', async () => {
-    const config = makeConfig({ ...TINY, maxSteps: 4 }, 'quick');
-    const out = join(dir, 'two.run.json');
-    const r = await torchrun(2, writeScript(config), ['--data', dataDir, '--out', out, '--device', 'cpu', '--quiet']);
-    expect(r.code, r.stderr).toBe(0);
-    // Process 0 prints the summary; the two end with the same weights (averaged gradients).
-    const summary = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
-    expect(summary).toMatchObject({ steps: 4, status: 'done', processes: 2, replicasAgree: true });
-    const imported = await lab('import-run', out);
-    expect(imported.code, imported.stderr).toBe(0);
-    const seen = JSON.parse(imported.stdout) as Record<string, unknown>;
-    expect(seen).toMatchObject({
-      kind: 'search',
-      mode: 'factorized',
-      status: 'done',
-      backend: 'pytorch cpu x2 (gloo)',
-      dataset: { name: 'data', height: 8, width: 8, channels: 1, classes: 10, trainCount: 96, testCount: 20 },
-      steps: 4,
-      stepsTotal: 4,
-      metrics: 4,
-      snapshots: 5,
-      snapshotSteps: [0, 4],
-      darts: summary.darts,
-    });
-    // The genotype is the lab's derivation from the last α/β.
-    const text = readFileSync(out, 'utf8');
-    const run = decodeRunFile(text, '2026-12-06T00:00:00.000Z');
-    const last = run.snapshots[run.snapshots.length - 1]!;
-    const derived = deriveGenotype(last, 'factorized', { fixedActivation: config.activation });
-    expect(run.summary.genotype?.normal).toEqual(derived.normal);
-    expect(run.summary.genotype?.reduce).toEqual(derived.reduce);
-    expect(run.metrics.map((m) => m.step)).toEqual([1, 2, 3, 4]);
-    for (const m of run.metrics) expect(m.trainLoss).toBeGreaterThan(1); // 10 classes: ln 10 ≈ 2.3 at the start
-    // The Runs panel's import: the run is stored with its curves and α/β history (the replay).
-    const store = await openRunStore({ indexedDB: null });
-    const id = await store.importRun(text);
-    const stored = await store.getRun(id);
-    expect(stored.problems).toEqual([]);
-    expect(stored.metrics.map((m) => m.trainLoss)).toEqual(run.metrics.map((m) => m.trainLoss));
-    expect(stored.snapshots.map((s) => s.step)).toEqual([0, 1, 2, 3, 4]);
-    expect(stored.genotype?.darts).toBe(summary.darts);
-    // Exported again by the lab, it is the same history: the script writes the lab's format.
-    const written = JSON.parse(text) as Record<string, unknown>;
-    const labExport = await store.exportRun(id);
-    const reexported = JSON.parse(labExport) as Record<string, unknown>;
-    for (const key of ['config', 'dataset', 'metrics', 'snapshots', 'steps', 'bestValAccuracy', 'genotype'])
-      expect(reexported[key], key).toEqual(written[key]);
+      // import-run reads the lab's own export too, and refuses a damaged file naming the first problem.
+      const damaged = JSON.parse(text) as { metrics: Record<string, unknown>[] };
+      damaged.metrics[1]!.valLoss = 'NaN';
+      writeFileSync(join(dir, 'damaged.json'), JSON.stringify(damaged));
+      writeFileSync(join(dir, 'lab-export.json'), labExport);
+      const [fromLab, refused] = await Promise.all([
+        lab('import-run', join(dir, 'lab-export.json')),
+        lab('import-run', join(dir, 'damaged.json')),
+      ]);
+      expect(fromLab.code, fromLab.stderr).toBe(0);
+      expect(JSON.parse(fromLab.stdout)).toMatchObject({ status: 'done', steps: 4, metrics: 4, snapshots: 5 });
+      expect(refused.code).toBe(1);
+      expect(refused.stderr.trim()).toBe('error: run.metrics[1].valLoss: expected a number, got "NaN"');
+    },
+    PYTHON_TIMEOUT,
+  );
 
-    // import-run reads the lab's own export too, and refuses a damaged file naming the first problem.
-    const damaged = JSON.parse(text) as { metrics: Record<string, unknown>[] };
-    damaged.metrics[1]!.valLoss = 'NaN';
-    writeFileSync(join(dir, 'damaged.json'), JSON.stringify(damaged));
-    writeFileSync(join(dir, 'lab-export.json'), labExport);
-    const [fromLab, refused] = await Promise.all([
-      lab('import-run', join(dir, 'lab-export.json')),
-      lab('import-run', join(dir, 'damaged.json')),
-    ]);
-    expect(fromLab.code, fromLab.stderr).toBe(0);
-    expect(JSON.parse(fromLab.stdout)).toMatchObject({ status: 'done', steps: 4, metrics: 4, snapshots: 5 });
-    expect(refused.code).toBe(1);
-    expect(refused.stderr.trim()).toBe('error: run.metrics[1].valLoss: expected a number, got "NaN"');
-  });
+  it(
+    'stops, checkpoints and resumes where an uninterrupted run would be',
+    async () => {
+      const config = makeConfig({ ...TINY, maxSteps: 4, order: 2 }, 'quick');
+      const script = writeScript(config);
+      const args = (out: string) => [
+        '--data',
+        dataDir,
+        '--out',
+        out,
+        '--device',
+        'cpu',
+        '--quiet',
+        '--snapshot-every',
+        '1',
+      ];
+      const [straightRun, stopped] = await Promise.all([
+        python(script, args(join(dir, 'straight.json'))),
+        python(script, [...args(join(dir, 'split.json')), '--stop-after', '2']),
+      ]);
+      expect(straightRun.code, straightRun.stderr).toBe(0);
+      expect(stopped.code, stopped.stderr).toBe(0);
+      // A run file of a run that goes on later imports as it stands (stopped at step 2).
+      const halfway = decodeRunFile(readFileSync(join(dir, 'split.json'), 'utf8'), '2026-12-06T00:00:00.000Z');
+      expect(halfway.summary).toMatchObject({ status: 'stopped', steps: 2 });
+      expect(halfway.summary.message).toContain('--resume');
+      expect(halfway.metrics).toHaveLength(2);
+      const resumed = await python(script, [...args(join(dir, 'split.json')), '--resume']);
+      expect(resumed.code, resumed.stderr).toBe(0);
+      const straight = JSON.parse(readFileSync(join(dir, 'straight.json'), 'utf8')) as RunFileJson;
+      const split = JSON.parse(readFileSync(join(dir, 'split.json'), 'utf8')) as RunFileJson;
+      expect(split.status).toBe('done');
+      const losses = (f: RunFileJson) => f.metrics.map((m) => [m.step, m.trainLoss, m.valLoss]);
+      expect(losses(split)).toEqual(losses(straight));
+      expect(split.snapshots).toEqual(straight.snapshots);
+    },
+    PYTHON_TIMEOUT,
+  );
 
-  it('stops, checkpoints and resumes where an uninterrupted run would be', async () => {
-    const config = makeConfig({ ...TINY, maxSteps: 4, order: 2 }, 'quick');
-    const script = writeScript(config);
-    const args = (out: string) => [
-      '--data',
-      dataDir,
-      '--out',
-      out,
-      '--device',
-      'cpu',
-      '--quiet',
-      '--snapshot-every',
-      '1',
-    ];
-    const [straightRun, stopped] = await Promise.all([
-      python(script, args(join(dir, 'straight.json'))),
-      python(script, [...args(join(dir, 'split.json')), '--stop-after', '2']),
-    ]);
-    expect(straightRun.code, straightRun.stderr).toBe(0);
-    expect(stopped.code, stopped.stderr).toBe(0);
-    // A run file of a run that goes on later imports as it stands (stopped at step 2).
-    const halfway = decodeRunFile(readFileSync(join(dir, 'split.json'), 'utf8'), '2026-12-06T00:00:00.000Z');
-    expect(halfway.summary).toMatchObject({ status: 'stopped', steps: 2 });
-    expect(halfway.summary.message).toContain('--resume');
-    expect(halfway.metrics).toHaveLength(2);
-    const resumed = await python(script, [...args(join(dir, 'split.json')), '--resume']);
-    expect(resumed.code, resumed.stderr).toBe(0);
-    const straight = JSON.parse(readFileSync(join(dir, 'straight.json'), 'utf8')) as RunFileJson;
-    const split = JSON.parse(readFileSync(join(dir, 'split.json'), 'utf8')) as RunFileJson;
-    expect(split.status).toBe('done');
-    const losses = (f: RunFileJson) => f.metrics.map((m) => [m.step, m.trainLoss, m.valLoss]);
-    expect(losses(split)).toEqual(losses(straight));
-    expect(split.snapshots).toEqual(straight.snapshots);
-  });
-
-  it('refuses bad input with a message that names the remedy', async () => {
-    const script = writeScript(makeConfig(TINY, 'quick'));
-    const out = join(dir, 'refused.json');
-    const [noData, noFolder, threeWays] = await Promise.all([
-      python(script, ['--data', join(dir, 'nowhere'), '--out', out]),
-      python(script, ['--data', dataDir, '--out', join(dir, 'missing', 'run.json')]),
-      torchrun(3, script, ['--data', dataDir, '--out', out, '--device', 'cpu']),
-    ]);
-    expect(noData.code).toBe(2);
-    expect(noData.stderr).toContain(`error: --data ${join(dir, 'nowhere')}: no such file or directory (expected`);
-    expect(noFolder.code).toBe(2);
-    expect(noFolder.stderr).toContain(`is not a writable folder; give an --out in a folder that exists`);
-    expect(threeWays.code).not.toBe(0);
-    expect(threeWays.stderr).toContain('error: 3 processes do not divide the batch size 8');
-  });
+  it(
+    'refuses bad input with a message that names the remedy',
+    async () => {
+      const script = writeScript(makeConfig(TINY, 'quick'));
+      const out = join(dir, 'refused.json');
+      const [noData, noFolder, threeWays] = await Promise.all([
+        python(script, ['--data', join(dir, 'nowhere'), '--out', out]),
+        python(script, ['--data', dataDir, '--out', join(dir, 'missing', 'run.json')]),
+        torchrun(3, script, ['--data', dataDir, '--out', out, '--device', 'cpu']),
+      ]);
+      expect(noData.code).toBe(2);
+      expect(noData.stderr).toContain(`error: --data ${join(dir, 'nowhere')}: no such file or directory (expected`);
+      expect(noFolder.code).toBe(2);
+      expect(noFolder.stderr).toContain(`is not a writable folder; give an --out in a folder that exists`);
+      expect(threeWays.code).not.toBe(0);
+      expect(threeWays.stderr).toContain('error: 3 processes do not divide the batch size 8');
+    },
+    PYTHON_TIMEOUT,
+  );
 });
