@@ -34,6 +34,9 @@ import { runBench } from '../bench/node-bench';
 import { runParity } from './parity';
 import { dispatchCostOptions, measureDispatchCost } from '../bench/dispatch-cost';
 import { runCompiledCheck } from '../bench/compiled-check';
+import { exportSearchScript } from '../retrain/pytorch-search';
+import { makeSearchInit, stringifySearchInit } from '../retrain/search-init';
+import { decodeRunFile } from '../runs/format';
 
 // The cpu backend's "install tfjs-node" banner would only confuse a CLI user.
 tf.env().set('PROD', true);
@@ -58,7 +61,12 @@ const USAGE = `usage: npm run --silent lab -- COMMAND [--flags]
                   losses and weights bit for bit); exits 1 when they differ
   dispatch-cost   [--channels 16] [--layers 8] [--modes darts,factorized] [--steps 8] [--compare compiled|packed-sgd|fused|grouped]:
                   the CPU side of a webgpu step (compiled, the default; --compare compiled adds the
-                  uncompiled step), on Dawn's null adapter (no GPU runs anything)`;
+                  uncompiled step), on Dawn's null adapter (no GPU runs anything)
+  export-search   --out search.py [--preset quick|paper] [--mode M] [--steps N] and the config flags of search:
+                  the search as one PyTorch script (torchrun --nproc_per_node=N search.py --data PATH --out run.json)
+  export-init     --out init.json --dataset NAME|PATH and the same setup flags: the lab's initial weights,
+                  first batches and random draws, for search.py --init-from
+  import-run      FILE: checks a run file (the lab's, or one search.py wrote) and prints its summary`;
 
 async function main(argv: string[]): Promise<unknown> {
   const [command, ...rest] = argv;
@@ -67,6 +75,7 @@ async function main(argv: string[]): Promise<unknown> {
     if (!command) throw new UsageError('no command given');
     return null;
   }
+  if (command === 'import-run') return importRunCommand(rest);
   const flags = parseFlags(rest);
   switch (command) {
     case 'count':
@@ -109,6 +118,10 @@ async function main(argv: string[]): Promise<unknown> {
     }
     case 'dispatch-cost':
       return measureDispatchCost(dispatchCostOptions(flags), (line) => process.stderr.write(line + '\n'));
+    case 'export-search':
+      return exportSearchCommand(flags, rest);
+    case 'export-init':
+      return exportInitCommand(flags);
     default:
       throw new UsageError(`unknown command "${command}"\n${USAGE}`);
   }
@@ -340,6 +353,93 @@ async function exportPytorchCommand(flags: Flags): Promise<unknown> {
   const parsed = parseGenotypeInput(await readText(file));
   await writeAtomically(out, exportPytorch(parsed));
   return { out, darts: parsed.darts };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Searching on a cluster: the search as a PyTorch script, its start, and its run file back
+
+/** A search config from the setup flags of `search` (preset, config fields, --steps, --fixed-beta-from). */
+async function setupFromFlags(flags: Flags): Promise<SearchConfig> {
+  const preset = flags.enumOf('preset', ['quick', 'paper'] as const, 'quick');
+  const fixedBetaFile = flags.optionalString('fixed-beta-from');
+  const config = configFromFlags(flags, preset);
+  if (config.mode === 'fixed-beta' && fixedBetaFile)
+    config.fixedBeta = fixedBetaFromGenotypeFile(parseGenotypeInput(await readText(fixedBetaFile)));
+  return config;
+}
+
+async function exportSearchCommand(flags: Flags, argv: string[]): Promise<unknown> {
+  const out = flags.string('out');
+  const config = await setupFromFlags(flags);
+  flags.assertAllUsed();
+  const template = await readFile(new URL('../retrain/search_template.py', import.meta.url), 'utf8');
+  const setupFlags = argv.filter((a, i) => !(a === '--out' || argv[i - 1] === '--out' || a.startsWith('--out=')));
+  const script = exportSearchScript(template, config, {
+    createdAt: new Date().toISOString(),
+    flags: setupFlags.join(' '),
+  });
+  await writeAtomically(out, script);
+  return { out, mode: config.mode, config };
+}
+
+async function exportInitCommand(flags: Flags): Promise<unknown> {
+  const out = flags.string('out');
+  const datasetName = flags.string('dataset', 'fashion-mnist');
+  const config = await setupFromFlags(flags);
+  flags.assertAllUsed();
+  // The initial weights, batches and draws come from seeded JavaScript streams: any backend gives
+  // the same numbers, and cpu needs no setting up.
+  await useBackend('cpu');
+  const dataset = await loadDatasetNode(datasetName, {});
+  const init = await makeSearchInit(config, dataset, new Date().toISOString());
+  await writeAtomically(out, stringifySearchInit(init));
+  return {
+    out,
+    mode: config.mode,
+    dataset: dataset.name,
+    input: init.input,
+    variables: init.variables.length,
+    rng: init.rng,
+  };
+}
+
+/** import-run FILE: the run as the lab would import it, or exit 1 naming the first problem. */
+async function importRunCommand(argv: string[]): Promise<unknown> {
+  const [file, ...rest] = argv;
+  if (!file || file.startsWith('--'))
+    throw new UsageError('import-run needs a FILE (a run file, a genotype file or a DARTS string)');
+  parseFlags(rest).assertAllUsed();
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new Error(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, {
+      cause: e,
+    });
+  }
+  const { summary, metrics, snapshots, checkpoint } = decodeRunFile(text, new Date().toISOString());
+  return {
+    file,
+    name: summary.name,
+    kind: summary.kind,
+    mode: summary.mode,
+    status: summary.status,
+    message: summary.message,
+    backend: summary.backend,
+    dataset: summary.dataset,
+    steps: summary.steps,
+    epoch: summary.epoch,
+    seconds: summary.seconds,
+    stepsTotal: summary.stepsTotal,
+    bestValAccuracy: summary.bestValAccuracy,
+    bestStep: summary.bestStep,
+    lastMetrics: summary.lastMetrics,
+    metrics: metrics.length,
+    snapshots: snapshots.length,
+    snapshotSteps: snapshots.length ? [snapshots[0]!.step, snapshots[snapshots.length - 1]!.step] : null,
+    checkpointStep: checkpoint ? checkpoint.step : null,
+    darts: summary.genotype?.darts ?? null,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
