@@ -1,13 +1,13 @@
 // One derived cell as a DAG: inputs c_{k-2}, c_{k-1}, nodes 0–3 and the output c_{k} on a line,
-// each kept edge an arc labelled "op · activation". Arcs from even states go above the line,
-// from odd states below, with heights by span, so no two labels overlap (same side and span
-// means sources two apart, wider than a label; different spans differ in height).
+// each kept edge an arc labelled "op · activation" (the geometry, and labels kept apart, in
+// cell-layout.ts).
 import { useEffect, useRef } from 'react';
 import * as d3 from 'd3';
 import type { GenotypeEdge } from '../search/genotype';
 import { stateName } from './labels';
 import { saveBlob, setSubscriptText, svgToFile } from './svg';
 import { useDeferredDraw } from './deferred';
+import { BASE_Y, H, LABEL_HEIGHT, R, W, edgeGeometry, edgeText, posX } from './cell-layout';
 
 export interface CellDiagramProps {
   id: 'normal' | 'reduce';
@@ -18,20 +18,6 @@ export interface CellDiagramProps {
   /** Prefix for the SVG marker ids, so several diagrams of one cell type can share a page. */
   markerScope?: string;
 }
-
-const W = 480;
-const MARGIN_X = 26;
-const SPACING = (W - 2 * MARGIN_X) / 6;
-const UP_MAX = 5; // largest span above (c_{k-2} → node 3)
-const DOWN_MAX = 4; // largest span below (c_{k-1} → node 3)
-const R = 12;
-
-const arcHeight = (span: number) => 24 + 20 * (span - 1);
-const BASE_Y = arcHeight(UP_MAX) + 16;
-const H = BASE_Y + arcHeight(DOWN_MAX) + 18;
-
-/** Position on the line: 0 c_{k-2}, 1 c_{k-1}, 2..5 nodes 0..3, 6 c_{k}. */
-const posX = (pos: number) => MARGIN_X + pos * SPACING;
 
 export const OP_COLOURS: Record<string, string> = {
   sep_conv_3x3: '#1f6fb2',
@@ -61,10 +47,6 @@ function textWidth(text: string, font: string): number {
   }
   widthCache.set(key, w);
   return w;
-}
-
-export function edgeText(e: GenotypeEdge): string {
-  return e.activation ? `${e.op} · ${e.activation}` : e.op;
 }
 
 export function CellDiagram({ id, title, edges, step, markerScope = '' }: CellDiagramProps) {
@@ -209,20 +191,15 @@ function drawEdges(
   const labelLayer = svg.select<SVGGElement>('g.cell-labels');
   edgeLayer.selectAll('*').remove();
   labelLayer.selectAll('*').remove();
-  (edges ?? []).forEach((e, i) => {
-    const node = Math.floor(i / 2);
-    const source = e.from;
-    const target = node + 2;
-    const span = target - source;
-    const up = source % 2 === 0;
-    const h = arcHeight(span);
-    const sign = up ? -1 : 1;
+  // Measured with a canvas (no layout pass), not getBBox: redraws stay cheap during a run.
+  const geometry = edgeGeometry(edges ?? [], (text) => textWidth(text, LABEL_FONT));
+  const labelYs = geometry.map((g) => g.labelY);
+  for (const { edge: e, index: i, node, source, target, up, h, sign, label, width, labelY: ly } of geometry) {
     const sx = posX(source);
     const tx = posX(target);
     const y0 = BASE_Y + sign * (R - 2);
     const c = BASE_Y + sign * h * 1.33;
     const colour = OP_COLOURS[e.op] ?? '#444';
-    const label = edgeText(e);
     const g = edgeLayer
       .append('g')
       .attr('class', 'cell-edge')
@@ -240,28 +217,38 @@ function drawEdges(
       .attr('stroke-width', e.op === 'skip_connect' ? 1.6 : 2)
       .attr('stroke-dasharray', e.op === 'skip_connect' ? '5 3' : null)
       .attr('marker-end', `url(#arrow-${id}-${e.op})`);
-    const ly = BASE_Y + sign * h;
     const lx = (sx + tx) / 2;
     const lg = labelLayer
       .append('g')
       .attr('class', 'cell-edge-label')
       .attr('data-label-for', i)
       .attr('transform', `translate(${lx},${ly})`);
+    // A label moved off its arc's top is tied to it by a thin line.
+    if (Math.abs(ly - (BASE_Y + sign * h)) > 0.5)
+      lg.append('line')
+        .attr('class', 'cell-label-leader')
+        .attr('x1', 0)
+        .attr('x2', 0)
+        .attr('y1', 0)
+        .attr('y2', BASE_Y + sign * h - ly)
+        .attr('stroke', colour);
     const text = lg.append('text').attr('text-anchor', 'middle').attr('dy', '0.35em').attr('fill', colour);
     text.append('tspan').attr('class', 'op').text(e.op);
     if (e.activation) {
       text.append('tspan').attr('class', 'sep').text(' · ');
       text.append('tspan').attr('class', 'act').text(e.activation);
     }
-    // Measured with a canvas (no layout pass), not getBBox: redraws stay cheap during a run.
-    const width = textWidth(label, LABEL_FONT);
     lg.insert('rect', 'text')
       .attr('x', -width / 2 - 4)
-      .attr('y', -8)
+      .attr('y', -LABEL_HEIGHT / 2)
       .attr('width', width + 8)
-      .attr('height', 16)
+      .attr('height', LABEL_HEIGHT)
       .attr('rx', 3)
       .attr('class', 'cell-label-bg')
       .attr('stroke', colour);
-  });
+  }
+  // Labels moved outward may pass the drawing's edge: the view grows to hold them.
+  const top = Math.min(0, ...labelYs.map((y) => y - 10));
+  const bottom = Math.max(H, ...labelYs.map((y) => y + 10));
+  svg.attr('viewBox', `0 ${top} ${W} ${bottom - top}`);
 }
