@@ -211,6 +211,19 @@ test('colour scales, weights over time, entropy, genotype changes, saved charts'
     ]);
     const weightRows = parseCsv(await readFile(await weightsCsv.path(), 'utf8')).slice(1);
     assert.equal(weightRows.length, stored.snapshots.length * 2 * 14 * (8 + 9), 'every α and β of every snapshot');
+
+    // After a reload: the finished run is shown again, and Start says how long the same run takes here.
+    await page.reload();
+    await page.waitForFunction(() => window.__lab.state().openedRun !== null);
+    assert.equal(await page.evaluate(() => window.__lab.state().curve.length), STEPS, 'its curves are back');
+    const estimate = page.locator('.run-estimate');
+    await estimate.waitFor();
+    assert.match(
+      await estimate.textContent(),
+      new RegExp(
+        `^Estimated time: about [^(]+ \\(${STEPS} steps at [\\d.]+ m?s; this setup, measured here on wasm on \\d{4}-\\d\\d-\\d\\d\\)\\.$`,
+      ),
+    );
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();

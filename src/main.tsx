@@ -12,6 +12,7 @@ import {
   injectNaN,
   loadSelectedDataset,
   setStopTimeout,
+  showLastRunOnLoad,
 } from './store/controller';
 import { useLab } from './store/lab';
 import './ui/styles.css';
@@ -19,6 +20,7 @@ import './ui/styles.css';
 initSetupFromHash();
 void loadSelectedDataset();
 findResumable();
+showLastRunOnLoad();
 refreshRuns();
 
 // Hooks for tests and for poking at a run from the console.

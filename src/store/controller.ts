@@ -3,6 +3,8 @@
 // and the URL hash in step.
 import { genotypeOf, softmax, stringifyGenotypeFile, toDartsString } from '../search/genotype';
 import { compareRuns } from './compare';
+import { averageStepTime, rememberStepTime, type StepShape } from './step-times';
+import type { SearchConfig } from '../search/space';
 import type { ArchSnapshot, MetricRow, RunRecord, RunSummary } from '../runs/store';
 import {
   datasetKey,
@@ -184,6 +186,8 @@ const handlers: Handlers = {
   progress: (msg) => {
     const point = { step: msg.step, trainLoss: msg.trainLoss, valLoss: msg.valLoss, valAccuracy: msg.valAccuracy };
     set((s) => ({ progress: msg, curve: appendThinned(s.curve, point, MAX_CURVE_POINTS) }));
+    measuredStepMs = averageStepTime(measuredStepMs, msg.stepMilliseconds, msg.step);
+    if (msg.step % 20 === 0) rememberRunStepTime();
   },
   heldOut: ({ type: _type, ...e }) => {
     void _type;
@@ -252,6 +256,15 @@ const handlers: Handlers = {
   },
   runList: (msg) => {
     set({ runs: msg.runs, runProblems: msg.problems });
+    if (showLastRunPending) {
+      showLastRunPending = false;
+      const s = useLab.getState();
+      // The newest run, finished or stopped, comes back after a reload (an interrupted one is offered instead).
+      const last = msg.runs.find((r) => r.kind === 'search' && (r.status === 'done' || r.status === 'stopped'));
+      const newest = msg.runs[0];
+      if (last && newest?.id === last.id && s.phase === 'idle' && !s.openedRun && !s.resumable && !s.training)
+        send({ type: 'getRun', runId: last.id });
+    }
   },
   runRecord: (msg) => {
     showRecord(msg.record);
@@ -314,6 +327,7 @@ const handlers: Handlers = {
   },
   done: (msg) => {
     clearStopTimer();
+    rememberRunStepTime();
     set({ phase: 'done', done: { reason: msg.reason, step: msg.step, seconds: msg.seconds } });
     refreshRuns();
   },
@@ -429,6 +443,46 @@ function loaded(choice: DatasetChoice, info: DatasetInfo): void {
 /** The data set key of the search last started (its description may arrive after Start). */
 let runDatasetKey: string | null = null;
 
+/** The running search's average step time after its warm-up steps (for estimates before Start). */
+let measuredStepMs: number | null = null;
+
+/** Where step times are remembered (null where the page may not use localStorage). */
+export function stepTimeStorage(): Storage | null {
+  try {
+    return typeof localStorage === 'undefined' ? null : localStorage;
+  } catch {
+    return null;
+  }
+}
+
+/** The step's shape of the search on screen (its backend, settings and image size), or null. */
+export function runStepShape(
+  backend: string | null,
+  config: SearchConfig | null,
+  dataset: Pick<DatasetInfo, 'height' | 'width' | 'channels'> | null,
+): StepShape | null {
+  if (!backend || !config || !dataset) return null;
+  return {
+    backend,
+    mode: config.mode,
+    channels: config.channels,
+    layers: config.layers,
+    batchSize: config.batchSize,
+    partialChannels: config.partialChannels,
+    order: config.order,
+    height: dataset.height,
+    width: dataset.width,
+    imageChannels: dataset.channels,
+  };
+}
+
+function rememberRunStepTime(): void {
+  const s = useLab.getState();
+  const shape = runStepShape(s.backend?.backend ?? null, s.runConfig, s.runDataset);
+  if (!shape || measuredStepMs === null) return;
+  rememberStepTime(stepTimeStorage(), { shape, ms: measuredStepMs, at: new Date().toISOString() });
+}
+
 // ---------------------------------------------------------------------------------------------
 // Data sets
 
@@ -520,6 +574,7 @@ export async function startSearch(options: { fromCheckpoint?: boolean; resumeRun
   const setup = state.setup;
   const keepHistory = options.fromCheckpoint === true;
   runDatasetKey = datasetKey(datasetSpecOf(setup));
+  measuredStepMs = null;
   useLab.setState((s) => ({
     phase: 'starting',
     error: null,
@@ -722,6 +777,14 @@ export function resumableOf(r: RunSummary): ResumableRun | null {
 
 export function refreshRuns(): void {
   send({ type: 'listRuns' });
+}
+
+/** Set at page load: the first run list shows the newest run if it is a finished search. */
+let showLastRunPending = false;
+
+/** After a reload the page shows the run it showed last: the newest stored search, when it ended. */
+export function showLastRunOnLoad(): void {
+  showLastRunPending = true;
 }
 
 /** Shows a stored run read-only (its heatmaps, cells, curves and genotype). */

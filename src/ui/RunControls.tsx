@@ -6,11 +6,14 @@ import {
   requestCheckpoint,
   resumeSearch,
   resumeStoredRun,
+  runStepShape,
+  stepTimeStorage,
   startSearch,
   stopSearch,
 } from '../store/controller';
 import { formatDuration, formatEpochs, formatNumber } from './labels';
 import { setupProblems } from '../store/setup';
+import { estimateRun, plannedSteps } from '../store/step-times';
 
 /** The status line's word on the compiled step (webgpu): how the steps run, and why they do not replay. */
 export function compiledText(c: NonNullable<NonNullable<LabState['progress']>['compiled']>): string {
@@ -134,6 +137,7 @@ export function RunControls() {
           Continue from checkpoint{checkpointStep !== null ? ` (step ${checkpointStep})` : ''}
         </button>
       </div>
+      {!active && !blocked && <RunEstimate />}
       {blocked && (
         <p id="start-blocked" className="hint invalid">
           Start waits for the setup: {problems.join('; ')}.
@@ -205,6 +209,52 @@ export function RunControls() {
         </p>
       ))}
     </section>
+  );
+}
+
+/**
+ * Before Start: how long the run should take here, from this device's last measured step time
+ * for the same setup (or one scaled from another size), or a note that the first steps measure it.
+ */
+function RunEstimate() {
+  const setup = useLab((s) => s.setup);
+  const dataset = useLab((s) => s.datasets[s.setup.dataset]);
+  const lastBackend = useLab((s) => s.backend);
+  if (!dataset) return null;
+  const steps = plannedSteps(setup.config, dataset.trainCount);
+  // auto: the backend it chose last time here, else WebGPU, else wasm.
+  const candidates =
+    setup.backend !== 'auto'
+      ? [setup.backend]
+      : lastBackend?.requested === 'auto'
+        ? [lastBackend.backend]
+        : ['webgpu', 'wasm'];
+  const storage = stepTimeStorage();
+  let estimate = null;
+  let backend = candidates[0]!;
+  for (const b of candidates) {
+    const shape = runStepShape(b, setup.config, dataset);
+    estimate = shape && estimateRun(storage, shape, steps);
+    backend = b;
+    if (estimate) break;
+  }
+  if (!estimate)
+    return (
+      <p className="hint run-estimate" data-estimate="">
+        {`Estimated time: not known yet for this setup on this device; the first steps will measure it (${steps.toLocaleString('en-US')} steps planned).`}
+      </p>
+    );
+  const m = estimate.measured;
+  const ms = estimate.msPerStep;
+  const perStep = ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+  const basis =
+    estimate.basis === 'same'
+      ? `this setup, measured here on ${backend} on ${m.at.slice(0, 10)}`
+      : `scaled from C=${m.shape.channels}, ${m.shape.layers} cells, batch ${m.shape.batchSize}, measured here on ${backend}; rough`;
+  return (
+    <p className="hint run-estimate" data-estimate={Math.round(estimate.seconds)}>
+      {`Estimated time: about ${formatDuration(estimate.seconds)} (${steps.toLocaleString('en-US')} steps at ${perStep}; ${basis}).`}
+    </p>
   );
 }
 
