@@ -42,6 +42,9 @@ export const LIVE_STATUSES: readonly RunStatus[] = ['running', 'paused'];
 /** What a run did: search an architecture, or re-train a genotype's network from scratch.
  * Records and files without a kind were written before re-training existed: searches. */
 export const RUN_KINDS = ['search', 'train'] as const;
+
+/** A run's note is a line or two, not a document (a run file stays readable). */
+export const NOTE_MAX_LENGTH = 1000;
 export type RunKind = (typeof RUN_KINDS)[number];
 
 /** Which data set a run used: its identity and sizes (never the images). */
@@ -134,6 +137,9 @@ export interface ArchSnapshot extends RawArchWeights {
 export interface RunSummary {
   id: string;
   name: string;
+  /** The user's free-text note on the run (trimmed, at most NOTE_MAX_LENGTH characters); absent
+   * when there is none. Written by setNote, kept in run files. */
+  note?: string;
   kind: RunKind;
   /** The search mode (a re-training: the mode of the search that found the genotype, if known). */
   mode: SearchMode;
@@ -583,6 +589,14 @@ function checkGenotype(v: unknown, path: string, code: Code): GenotypeFile {
   }
 }
 
+/** A run's note: a string of at most NOTE_MAX_LENGTH characters once trimmed; '' means none. */
+export function checkNote(v: unknown, path: string, code: Code = 'invalid'): string {
+  const c = checks(code);
+  const note = c.str(v, path).trim();
+  if (note.length > NOTE_MAX_LENGTH) c.fail(path, `expected at most ${NOTE_MAX_LENGTH} characters, got ${note.length}`);
+  return note;
+}
+
 /** The summary fields shared by stored records and run files (everything but id and counts). */
 function checkSummaryFields(o: Record<string, unknown>, path: string, code: Code, strictConfig: boolean) {
   const c = checks(code);
@@ -590,6 +604,8 @@ function checkSummaryFields(o: Record<string, unknown>, path: string, code: Code
     o[key] === undefined ? null : c.nullable(o[key], `${path}.${key}`, f);
   // In the order a file lists them, so the first thing wrong is the one named.
   const name = c.str(o.name, `${path}.name`);
+  // Optional (runs and files from before notes have none); an empty note is no note.
+  const note = o.note === undefined || o.note === null ? '' : checkNote(o.note, `${path}.note`, code);
   const kind: RunKind = o.kind === undefined ? 'search' : c.oneOf(o.kind, RUN_KINDS, `${path}.kind`, 'kind');
   const mode = c.oneOf(o.mode, SEARCH_MODES, `${path}.mode`, 'mode');
   const status = c.oneOf(o.status, RUN_STATUSES, `${path}.status`, 'status');
@@ -617,6 +633,7 @@ function checkSummaryFields(o: Record<string, unknown>, path: string, code: Code
   const genotype = optional('genotype', (x, p) => checkGenotype(x, p, code));
   return {
     name,
+    ...(note ? { note } : {}),
     kind,
     mode,
     config,
@@ -928,6 +945,7 @@ export function encodeRunFile(run: RunRecord, checkpoint: SearchCheckpoint | nul
     version: RUN_FILE_VERSION,
     exportedAt,
     name: run.name,
+    ...(run.note ? { note: run.note } : {}),
     kind: run.kind,
     mode: run.mode,
     status: run.status,
