@@ -1,5 +1,5 @@
 // The stored runs (kept by the search worker in IndexedDB): open one read-only, delete or
-// export it, import a run file (or a genotype file), or tick two to compare them side by side.
+// export it, import a run file (or a genotype file), or tick 2 to 8 to compare them side by side.
 // Damaged stored runs are listed as a note.
 import { useState } from 'react';
 import { JsonFileButton } from './JsonFileButton';
@@ -13,6 +13,7 @@ import {
   resumeStoredRun,
   undoDeleteRun,
 } from '../store/controller';
+import { MAX_COMPARED_RUNS, RUN_LETTERS } from '../store/compare';
 import { isActive, isTraining, useLab } from '../store/lab';
 import { modeLabel } from '../store/setup';
 
@@ -25,13 +26,13 @@ export function RunsPanel() {
   const phase = useLab((s) => s.phase);
   const training = isTraining(useLab((s) => s.training));
   const active = isActive(phase);
-  // Ticked for comparison, in the order ticked: the first is A, the second B (a third drops A).
+  // Ticked for comparison, in the order ticked: the first is the reference (A), then B, C, …
   const [ticked, setTicked] = useState<string[]>([]);
   const picked = ticked.filter((id) => runs.some((r) => r.id === id));
   const toggle = (id: string) =>
     setTicked((t) => {
       const live = t.filter((x) => runs.some((r) => r.id === x));
-      return live.includes(id) ? live.filter((x) => x !== id) : [...live, id].slice(-2);
+      return live.includes(id) ? live.filter((x) => x !== id) : [...live, id].slice(0, MAX_COMPARED_RUNS);
     });
   return (
     <section className="card runs" aria-label="Runs">
@@ -41,11 +42,13 @@ export function RunsPanel() {
           <button
             type="button"
             className="small"
-            disabled={picked.length !== 2}
+            disabled={picked.length < 2}
             title={
-              picked.length === 2 ? 'Show the two ticked runs side by side (B − A)' : 'Tick two runs to compare them'
+              picked.length >= 2
+                ? `Show the ${picked.length} ticked runs side by side, against the first ticked (A)`
+                : `Tick 2 to ${MAX_COMPARED_RUNS} runs to compare them`
             }
-            onClick={() => compareStoredRuns(picked[0]!, picked[1]!)}
+            onClick={() => compareStoredRuns(picked)}
           >
             Compare selected
           </button>
@@ -116,10 +119,11 @@ export function RunsPanel() {
                     <input
                       type="checkbox"
                       checked={slot >= 0}
+                      disabled={slot < 0 && picked.length >= MAX_COMPARED_RUNS}
                       onChange={() => toggle(r.id)}
                       aria-label={`Compare ${r.name}`}
                     />
-                    {slot >= 0 && <span className="run-badge">{slot === 0 ? 'A' : 'B'}</span>}
+                    {slot >= 0 && <span className="run-badge">{RUN_LETTERS[slot]}</span>}
                   </td>
                   <th scope="row">{r.name}</th>
                   <td>
