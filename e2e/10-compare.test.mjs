@@ -321,6 +321,11 @@ test(
           [runA, runB, runC].map((r) => [r.id, String(STEPS)]),
           `${series}: one line per run, every stored step`,
         );
+      assert.deepEqual(
+        await curves.locator('.curve-panel.acc .x-axis .tick text').allTextContents(),
+        ['0', '1', '2', '3'],
+        'whole steps on the x axis',
+      );
       const legend = await curves.locator('.legend-run text').allTextContents();
       assert.deepEqual(legend, [`A: ${runA.name}`, `B: ${runB.name}`, `C: ${runC.name}`]);
       const colours = await curves

@@ -7,6 +7,7 @@ import * as d3 from 'd3';
 import type { ComparedPoint } from '../store/compare';
 import { useDeferredDraw } from './deferred';
 import { SaveChart } from './SaveChart';
+import { stepTicks } from './TimeChart';
 import {
   appendCurvePanels,
   drawPanelAxes,
@@ -92,6 +93,10 @@ export function CompareCurves({ title, runs, stepDomain }: CompareCurvesProps) {
       const g = svg.select(`.curve-panel.${panel.id}`);
       const y = valueScale(LAYOUT, domains[panel.id]);
       drawPanelAxes(g, panel.id, x, y, 5);
+      // Whole steps only: a short run's axis would otherwise read "500m" between steps.
+      g.select<SVGGElement>('.x-axis').call(
+        d3.axisBottom(x).tickValues(stepTicks(stepDomain, 5)).tickSizeOuter(0).tickFormat(d3.format('~s')),
+      );
       // Redrawn whole: the runs (and so the lines) come and go.
       const lines = g.select<SVGGElement>('.lines');
       lines.selectAll('*').remove();
