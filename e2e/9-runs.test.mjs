@@ -184,6 +184,25 @@ test(
       assert.match(rowText, /3 \/ 3/);
       assert.match(rowText, /done/);
 
+      // A note, typed in the row and saved with Enter, is stored with the run.
+      const runId = await rows.first().getAttribute('data-run-id');
+      const runName = await rows.first().locator('th').textContent();
+      const NOTE = 'baseline: tiny synthetic, 3 steps';
+      const noteField = () => runs.getByRole('textbox', { name: `Note for ${runName}`, exact: true });
+      const storedNote = (id) => page.evaluate((id) => window.__lab.state().runs.find((r) => r.id === id)?.note, id);
+      await noteField().fill(NOTE);
+      await noteField().press('Enter');
+      await page.waitForFunction(
+        ([id, note]) => window.__lab.state().runs.find((r) => r.id === id)?.note === note,
+        [runId, NOTE],
+        { timeout: 10_000 },
+      );
+      // Escape puts the stored note back; nothing is saved.
+      await noteField().fill('not this');
+      await noteField().press('Escape');
+      assert.equal(await noteField().inputValue(), NOTE);
+      assert.equal(await storedNote(runId), NOTE);
+
       // Garbage in the 'runs' object store: reported as a problem, the good run still opens.
       await page.evaluate(
         () =>
@@ -207,6 +226,7 @@ test(
       assert.match(await problems.textContent(), /broken-run/);
       await rows.first().waitFor();
       assert.equal(await rows.count(), 1, 'the damaged run is skipped');
+      assert.equal(await noteField().inputValue(), NOTE, 'the note survives a reload');
 
       await runs.getByRole('button', { name: 'Open' }).click();
       await runs.getByText('Showing the stored run').waitFor({ timeout: 30_000 });
@@ -226,6 +246,7 @@ test(
       const exported = await readFile(await download.path(), 'utf8');
       const file = JSON.parse(exported);
       assert.equal(file.format, 'factorized-nas-run');
+      assert.equal(file.note, NOTE, 'the run file carries the note');
 
       // A malformed import names the field and changes nothing.
       const input = runs.getByLabel('Import run or genotype');
@@ -246,6 +267,23 @@ test(
           timeout: 10_000,
         });
       await rowCount(2);
+      const copyId = await runs
+        .locator('tbody tr')
+        .evaluateAll((trs, id) => trs.map((tr) => tr.getAttribute('data-run-id')).find((x) => x !== id), runId);
+      const copyNote = runs.locator(`tr[data-run-id="${copyId}"]`).getByRole('textbox');
+      assert.equal(await copyNote.inputValue(), NOTE, 'the imported copy has the note');
+      assert.equal(await storedNote(copyId), NOTE);
+      // Leaving the field saves too; the copy's note is its own.
+      await copyNote.fill('imported copy');
+      await runs.getByRole('heading', { name: 'Runs', exact: true }).click();
+      await page.waitForFunction(
+        (id) => window.__lab.state().runs.find((r) => r.id === id)?.note === 'imported copy',
+        copyId,
+        {
+          timeout: 10_000,
+        },
+      );
+      assert.equal(await storedNote(runId), NOTE);
       const first = rows.first();
       const [deletedId, deletedName] = [
         await first.getAttribute('data-run-id'),

@@ -2,7 +2,7 @@
 //   docs/screenshots/lab-running.png   the page at 1280x800 while a search runs
 //   docs/screenshots/lab-cells.png     the cell diagrams, curves and genotype (scrolled down)
 //   docs/screenshots/lab-full.png      the whole page
-//   docs/screenshots/lab-compare.png   the "Compare runs" region: a factorized and a darts run
+//   docs/screenshots/lab-compare.png   the "Compare runs" region: two factorized runs and a darts run
 //   docs/screenshots/lab-retrain.png   the "Re-training" region after a tiny re-training
 //
 //   node scripts/screenshots.mjs [--only search,compare,retrain] [--steps N] [--compare-steps N]
@@ -14,7 +14,8 @@
 // visibly within a few steps even on a CPU backend. The compare and re-train pictures run on
 // wasm unless --backend says otherwise (fast enough for these tiny networks): run A
 // (factorized) is searched, its genotype re-trained from scratch (C=8, 3 cells, batch 32, 80
-// steps), then run B (darts with a fixed relu, another seed) is searched and the two compared.
+// steps), then run B (darts with a fixed relu, another seed) and run C (factorized, another seed
+// and learning rate for ω) are searched and the three compared, against A.
 // About 15 minutes on 2 CPU cores.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -216,14 +217,20 @@ async function compareAndRetrainShots() {
     // The lab takes the link and writes its own form of it back.
     await page.waitForFunction(() => new URLSearchParams(location.hash.slice(1)).get('mode') === 'darts');
     await search(page, 2);
-    const runs = await page.evaluate(() =>
-      window.__lab.state().runs.map((r) => ({ name: r.name, mode: r.mode, kind: r.kind ?? 'search' })),
+    // C: factorized again, another seed and a larger learning rate for ω.
+    await page.evaluate(
+      (h) => (location.hash = h),
+      labHash({ backend, maxSteps: String(compareSteps), seed: '4', learningRate: '0.1', ...retrain }),
     );
-    const a = runs.find((r) => r.kind !== 'train' && r.mode === 'factorized');
-    const b = runs.find((r) => r.kind !== 'train' && r.mode === 'darts');
+    await page.waitForFunction(() => new URLSearchParams(location.hash.slice(1)).get('seed') === '4');
+    await search(page, 3);
+    const runs = await page.evaluate(() =>
+      window.__lab.state().runs.map((r) => ({ name: r.name, seed: r.config?.seed, kind: r.kind ?? 'search' })),
+    );
+    const bySeed = (seed) => runs.find((r) => r.kind !== 'train' && r.seed === seed);
     const list = page.getByRole('region', { name: 'Runs', exact: true });
-    await list.getByRole('checkbox', { name: `Compare ${a.name}`, exact: true }).check();
-    await list.getByRole('checkbox', { name: `Compare ${b.name}`, exact: true }).check();
+    for (const run of [bySeed(2), bySeed(3), bySeed(4)])
+      await list.getByRole('checkbox', { name: `Compare ${run.name}`, exact: true }).check();
     await list.getByRole('button', { name: 'Compare selected' }).click();
     await page.waitForFunction(
       () => document.querySelector('[aria-label="Compare runs"]')?.getAttribute('aria-busy') === 'false',
@@ -239,7 +246,7 @@ async function compareAndRetrainShots() {
           [...el.querySelectorAll('svg[data-step]')].every(
             (s) => s.getAttribute('data-step') === el.getAttribute('data-step'),
           ),
-        ) && document.querySelector('[aria-label="Curves of both runs"] svg')?.getAttribute('data-x-domain'),
+        ) && document.querySelector('[aria-label="Curves of the compared runs"] svg')?.getAttribute('data-x-domain'),
       null,
       { timeout: 30_000, polling: 200 },
     );

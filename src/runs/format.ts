@@ -42,6 +42,9 @@ export const LIVE_STATUSES: readonly RunStatus[] = ['running', 'paused'];
 /** What a run did: search an architecture, or re-train a genotype's network from scratch.
  * Records and files without a kind were written before re-training existed: searches. */
 export const RUN_KINDS = ['search', 'train'] as const;
+
+/** A run's note is a line or two, not a document (a run file stays readable). */
+export const NOTE_MAX_LENGTH = 1000;
 export type RunKind = (typeof RUN_KINDS)[number];
 
 /** Which data set a run used: its identity and sizes (never the images). */
@@ -99,6 +102,11 @@ export interface TrainEvaluation {
 /** A search's scoring of its supernet on the data set's held-out test images (RunSummary.heldOut). */
 export type HeldOutEvaluation = TrainEvaluation;
 
+/** A search's validation accuracy: its latest held-out scoring, or null before the first. */
+export function validationOf(run: Pick<RunSummary, 'heldOut'>): HeldOutEvaluation | null {
+  return run.heldOut[run.heldOut.length - 1] ?? null;
+}
+
 /** What a re-training run trained and what it scored (RunSummary.training; null for searches). */
 export interface RunTraining {
   preset: TrainPresetName;
@@ -140,6 +148,9 @@ export interface ArchSnapshot extends RawArchWeights {
 export interface RunSummary {
   id: string;
   name: string;
+  /** The user's free-text note on the run (trimmed, at most NOTE_MAX_LENGTH characters); absent
+   * when there is none. Written by setNote, kept in run files. */
+  note?: string;
   kind: RunKind;
   /** The search mode (a re-training: the mode of the search that found the genotype, if known). */
   mode: SearchMode;
@@ -598,6 +609,14 @@ function checkGenotype(v: unknown, path: string, code: Code): GenotypeFile {
   }
 }
 
+/** A run's note: a string of at most NOTE_MAX_LENGTH characters once trimmed; '' means none. */
+export function checkNote(v: unknown, path: string, code: Code = 'invalid'): string {
+  const c = checks(code);
+  const note = c.str(v, path).trim();
+  if (note.length > NOTE_MAX_LENGTH) c.fail(path, `expected at most ${NOTE_MAX_LENGTH} characters, got ${note.length}`);
+  return note;
+}
+
 /** The summary fields shared by stored records and run files (everything but id and counts). */
 function checkSummaryFields(o: Record<string, unknown>, path: string, code: Code, strictConfig: boolean) {
   const c = checks(code);
@@ -605,6 +624,8 @@ function checkSummaryFields(o: Record<string, unknown>, path: string, code: Code
     o[key] === undefined ? null : c.nullable(o[key], `${path}.${key}`, f);
   // In the order a file lists them, so the first thing wrong is the one named.
   const name = c.str(o.name, `${path}.name`);
+  // Optional (runs and files from before notes have none); an empty note is no note.
+  const note = o.note === undefined || o.note === null ? '' : checkNote(o.note, `${path}.note`, code);
   const kind: RunKind = o.kind === undefined ? 'search' : c.oneOf(o.kind, RUN_KINDS, `${path}.kind`, 'kind');
   const mode = c.oneOf(o.mode, SEARCH_MODES, `${path}.mode`, 'mode');
   const status = c.oneOf(o.status, RUN_STATUSES, `${path}.status`, 'status');
@@ -636,6 +657,7 @@ function checkSummaryFields(o: Record<string, unknown>, path: string, code: Code
   const genotype = optional('genotype', (x, p) => checkGenotype(x, p, code));
   return {
     name,
+    ...(note ? { note } : {}),
     kind,
     mode,
     config,
@@ -948,6 +970,7 @@ export function encodeRunFile(run: RunRecord, checkpoint: SearchCheckpoint | nul
     version: RUN_FILE_VERSION,
     exportedAt,
     name: run.name,
+    ...(run.note ? { note: run.note } : {}),
     kind: run.kind,
     mode: run.mode,
     status: run.status,
@@ -1002,6 +1025,17 @@ function runFromGenotype(g: GenotypeFile, now: string): ImportedRun {
   const epoch =
     typeof info.epochs === 'number' && Number.isFinite(info.epochs) && info.epochs >= 0 ? Math.floor(info.epochs) : 0;
   const acc = info.metrics?.valAccuracy;
+  // A genotype the lab wrote says on how many held-out images its valAccuracy was scored.
+  const valImages = info.metrics?.valImages;
+  const heldOut =
+    typeof acc === 'number' &&
+    acc >= 0 &&
+    acc <= 1 &&
+    typeof valImages === 'number' &&
+    Number.isInteger(valImages) &&
+    valImages > 0
+      ? [{ step: steps, epoch, testLoss: NaN, testAccuracy: acc, testCount: valImages }]
+      : [];
   const createdAt =
     typeof info.createdAt === 'string' && !Number.isNaN(Date.parse(info.createdAt)) ? info.createdAt : now;
   const dataset = typeof info.dataset === 'string' ? info.dataset : 'unknown';
@@ -1025,7 +1059,7 @@ function runFromGenotype(g: GenotypeFile, now: string): ImportedRun {
       mode,
       config,
       training: null,
-      heldOut: [],
+      heldOut,
       dataset: { name: dataset, source: 'imported genotype' },
       backend: typeof info.backend === 'string' ? info.backend : null,
       status: 'done',
@@ -1036,7 +1070,7 @@ function runFromGenotype(g: GenotypeFile, now: string): ImportedRun {
       epoch,
       seconds: typeof info.seconds === 'number' && Number.isFinite(info.seconds) ? info.seconds : 0,
       stepsTotal: null,
-      bestValAccuracy: typeof acc === 'number' && Number.isFinite(acc) ? acc : null,
+      bestValAccuracy: typeof acc === 'number' && Number.isFinite(acc) && !heldOut.length ? acc : null,
       bestStep: null,
       lastMetrics: null,
       genotype: g,

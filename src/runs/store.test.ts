@@ -6,7 +6,9 @@ import { ACTIVATIONS, EDGES, OPS, QUICK_CONFIG } from '../search/space';
 import { QUICK_TRAIN_CONFIG } from '../retrain/train-config';
 import {
   DEFAULT_DB_NAME,
+  NOTE_MAX_LENGTH,
   openRunStore,
+  thinMetricRows,
   thinnedSteps,
   type ArchSnapshotInput,
   type MetricRow,
@@ -825,6 +827,15 @@ describe('damaged records', () => {
     void _h;
     await rawPut(factory, 'runs', { ...old, id: 'old-run' });
     expect((await store.getRun('old-run')).heldOut).toEqual([]);
+    // A genotype file says on how many held-out images its valAccuracy was scored: that is kept.
+    const file = genotypeFile();
+    const scored = { ...file, run: { ...file.run, metrics: { valAccuracy: 0.375, valImages: 200 } } };
+    const fromGenotype = await store.getRun(await store.importRun(JSON.stringify(scored)));
+    expect(fromGenotype.heldOut).toEqual([{ step: 30, epoch: 0, testLoss: NaN, testAccuracy: 0.375, testCount: 200 }]);
+    expect(fromGenotype.bestValAccuracy).toBeNull();
+    // An older file's valAccuracy (a batch average) is not taken for one.
+    const older = await store.getRun(await store.importRun(JSON.stringify(file)));
+    expect([older.heldOut, older.bestValAccuracy]).toEqual([[], 0.31]);
   });
 
   it('reads a record stored before runs had a kind as a search', async () => {
@@ -846,6 +857,112 @@ describe('damaged records', () => {
     delete file.kind;
     const copy = await store.importRun(JSON.stringify(file));
     expect((await store.getRun(copy)).kind).toBe('search');
+  });
+});
+
+describe('a note per run', () => {
+  it('is stored trimmed, listed, removed with an empty note, and leaves updatedAt (the order) alone', async () => {
+    const store = await open(new IDBFactory());
+    const older = await newRun(store, 'older');
+    const newer = await newRun(store, 'newer');
+    const before = (await store.listRuns()).runs;
+    expect(before.map((r) => r.name)).toEqual(['newer', 'older']);
+    expect(before[1]!.note).toBeUndefined();
+    await store.setNote(older, '  lr 3e-3 diverged after step 40 \n');
+    const after = (await store.listRuns()).runs;
+    expect(after.map((r) => r.name)).toEqual(['newer', 'older']);
+    expect(after[1]!.note).toBe('lr 3e-3 diverged after step 40');
+    expect(after[1]!.updatedAt).toBe(before[1]!.updatedAt);
+    expect((await store.getRun(older)).note).toBe('lr 3e-3 diverged after step 40');
+    await store.setNote(older, '   ');
+    expect((await store.getRun(older)).note).toBeUndefined();
+    expect('note' in (await store.getRun(older))).toBe(false);
+    await expect(store.setNote(newer, 'x'.repeat(NOTE_MAX_LENGTH + 1))).rejects.toThrow(
+      `note: expected at most ${NOTE_MAX_LENGTH} characters, got ${NOTE_MAX_LENGTH + 1}`,
+    );
+    await expect(store.setNote('no-such-run', 'x')).rejects.toThrow('run no-such-run: not found');
+  });
+
+  it('travels in the run file; a file without one (older) imports without one; a bad one is named', async () => {
+    const store = await open(new IDBFactory());
+    const id = await newRun(store, 'noted');
+    await store.appendMetrics(id, [1, 2].map(metric));
+    await store.setNote(id, 'baseline for the K=4 runs');
+    const text = await store.exportRun(id);
+    const file = JSON.parse(text);
+    expect(file.note).toBe('baseline for the K=4 runs');
+    expect(Object.keys(file).slice(3, 6)).toEqual(['name', 'note', 'kind']);
+    const copy = await store.importRun(text);
+    expect((await store.getRun(copy)).note).toBe('baseline for the K=4 runs');
+
+    delete file.note;
+    const old = await store.importRun(JSON.stringify(file));
+    expect((await store.getRun(old)).note).toBeUndefined();
+    expect(JSON.parse(await store.exportRun(old)).note).toBeUndefined();
+    const runs = (await store.listRuns()).runs.length;
+    await expect(store.importRun(JSON.stringify({ ...file, note: 42 }))).rejects.toThrow(
+      'run.note: expected a string, got 42',
+    );
+    await expect(store.importRun(JSON.stringify({ ...file, note: 'n'.repeat(NOTE_MAX_LENGTH + 5) }))).rejects.toThrow(
+      `run.note: expected at most ${NOTE_MAX_LENGTH} characters`,
+    );
+    expect((await store.listRuns()).runs).toHaveLength(runs);
+  });
+});
+
+describe('what the comparison reads of a run', () => {
+  it('thinMetricRows keeps about max rows evenly, with the first, the last, the best and the row at a step', () => {
+    const rows = Array.from({ length: 5000 }, (_, i) => metric(i + 1));
+    rows[3210]!.valAccuracy = 0.99; // the best, at step 3211
+    const thinned = thinMetricRows(rows, 100, [4444.5]);
+    expect(thinned.length).toBeGreaterThanOrEqual(100);
+    expect(thinned.length).toBeLessThanOrEqual(103);
+    expect(thinned[0]!.step).toBe(1);
+    expect(thinned.at(-1)!.step).toBe(5000);
+    expect(thinned.map((r) => r.step)).toContain(3211);
+    expect(thinned.map((r) => r.step)).toContain(4444); // the last row at or before 4444.5
+    expect(thinned.every((r, i) => i === 0 || r.step > thinned[i - 1]!.step)).toBe(true);
+    // Evenly spread: no gap is much wider than 5000 / 100 steps.
+    const gaps = thinned.slice(1).map((r, i) => r.step - thinned[i]!.step);
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(51);
+    expect(thinMetricRows(rows.slice(0, 40), 100)).toEqual(rows.slice(0, 40));
+  });
+
+  it('getRunOverviews: each run’s last snapshot only, and its curve thinned but exact where it is compared', async () => {
+    const store = await open(new IDBFactory(), { maxMetrics: 50_000 });
+    const long = await newRun(store, 'long');
+    const short = await newRun(store, 'short');
+    await store.appendMetrics(
+      long,
+      Array.from({ length: 3000 }, (_, i) => metric(i + 1)),
+    );
+    await store.appendMetrics(
+      short,
+      Array.from({ length: 1233 }, (_, i) => metric(i + 1)),
+    );
+    for (const step of [10, 700, 2999]) await store.appendSnapshot(long, snapshot(step));
+    const [l, s] = await store.getRunOverviews([long, short], 200);
+    expect(l!.name).toBe('long');
+    expect(l!.finalSnapshot!.step).toBe(2999);
+    expect(l!.finalSnapshot!.alphaNormal).toEqual(snapshot(2999).alphaNormal);
+    expect(s!.finalSnapshot).toBeNull();
+    expect(l!.metrics.length).toBeLessThanOrEqual(203);
+    expect(l!.metrics.at(-1)).toEqual(metric(3000));
+    // The last step both reached is 1233: the long run keeps its row there.
+    expect(l!.metrics.find((m) => m.step === 1233)).toEqual(metric(1233));
+    expect(s!.metrics.at(-1)).toEqual(metric(1233));
+    expect(l!.metricCount).toBe(3000);
+    await expect(store.getRunOverviews([long, 'gone'])).rejects.toThrow('run gone: not found');
+  });
+
+  it('reads the last snapshot in memory too (no IndexedDB)', async () => {
+    const store = await open(undefined as never);
+    expect(store.persistent).toBe(false);
+    const id = await newRun(store);
+    for (const step of [3, 9, 6]) await store.appendSnapshot(id, snapshot(step));
+    const [o] = await store.getRunOverviews([id]);
+    expect(o!.finalSnapshot!.step).toBe(9);
+    expect(o!.finalSnapshot!.betaNormal).toEqual(snapshot(9).betaNormal);
   });
 });
 

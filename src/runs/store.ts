@@ -24,6 +24,7 @@ import {
   checkCheckpoint,
   checkDataset,
   checkMetricRow,
+  checkNote,
   checkSnapshot,
   checkStoredMetric,
   checkStoredRun,
@@ -109,6 +110,21 @@ export interface RunProblem {
   message: string;
 }
 
+/** What the comparison view draws of a stored run (getRunOverviews): its summary, its last α/β
+ * snapshot, and its curve thinned to a few hundred rows. A long run's whole history and every
+ * snapshot would cross to the page only to be thrown away there. */
+export interface RunOverview extends RunSummary {
+  /** A search's curve points, thinned (first, last, best and `keepStep`'s kept); empty for a re-training. */
+  metrics: MetricRow[];
+  /** The last stored α/β snapshot, or null when the run stored none. */
+  finalSnapshot: ArchSnapshot | null;
+  /** Damaged rows that were skipped, one message each. */
+  problems: string[];
+}
+
+/** Metric rows per run that getRunOverviews sends at most (a chart draws 400 of them). */
+export const OVERVIEW_MAX_METRICS = 800;
+
 export interface RunList {
   /** Newest first (by updatedAt). */
   runs: RunSummary[];
@@ -131,6 +147,8 @@ interface Tx {
   rowSteps(store: RowStore, id: string): Promise<number[]>;
   /** Rows stored for a run, ascending by step. */
   getRows(store: RowStore, id: string): Promise<unknown[]>;
+  /** The row with the run's highest step, or undefined when it has none. */
+  lastRow(store: RowStore, id: string): Promise<unknown>;
   deleteRows(store: RowStore, id: string, steps: number[]): Promise<void>;
   getCheckpoint(id: string): Promise<unknown>;
   putCheckpoint(rec: StoredCheckpoint): Promise<void>;
@@ -210,6 +228,11 @@ class IdbBackend implements Backend {
         return keys.map((k) => (k as [string, number])[1]).sort((a, b) => a - b);
       },
       getRows: async (store, id) => request(s(store).index('runId').getAll(id)),
+      lastRow: async (store, id) => {
+        // Within one runId the index orders rows by their key [runId, step]: 'prev' opens at the last step.
+        const cursor = await request(s(store).index('runId').openCursor(id, 'prev'));
+        return cursor?.value;
+      },
       deleteRows: async (store, id, steps) => {
         const os = s(store);
         await Promise.all(steps.map((step) => request(os.delete([id, step]))));
@@ -343,6 +366,10 @@ class MemoryBackend implements Backend {
       },
       rowSteps: async (store, id) => [...rows(store, id).keys()].sort((a, b) => a - b),
       getRows: async (store, id) => [...rows(store, id).entries()].sort(([a], [b]) => a - b).map(([, v]) => clone(v)),
+      lastRow: async (store, id) => {
+        const steps = [...rows(store, id).keys()];
+        return steps.length ? clone(rows(store, id).get(Math.max(...steps))) : undefined;
+      },
       deleteRows: async (store, id, steps) => {
         const m = rows(store, id);
         for (const s of steps) m.delete(s);
@@ -375,6 +402,29 @@ export function thinnedSteps(steps: readonly number[], max: number): number[] {
     kept = next;
   }
   return drop;
+}
+
+/**
+ * At most about `max` rows, evenly spaced by index, plus the first, the last, the best validation
+ * accuracy, and for each step of `keepAt` the last row at or before it: what a chart of a long
+ * run needs, with the rows a summary names kept exact.
+ */
+export function thinMetricRows(rows: readonly MetricRow[], max: number, keepAt: readonly number[] = []): MetricRow[] {
+  if (rows.length <= max) return rows.slice();
+  const keep = new Set<number>([0, rows.length - 1]);
+  const stride = (rows.length - 1) / Math.max(1, max - 1);
+  for (let i = 0; i < max; i++) keep.add(Math.round(i * stride));
+  let best = -1;
+  rows.forEach((r, i) => {
+    if (beats(r.valAccuracy, best < 0 ? null : rows[best]!.valAccuracy)) best = i;
+  });
+  if (best >= 0) keep.add(best);
+  for (const step of keepAt) {
+    let at = -1;
+    rows.forEach((r, i) => (at = r.step <= step ? i : at));
+    if (at >= 0) keep.add(at);
+  }
+  return [...keep].sort((a, b) => a - b).map((i) => rows[i]!);
 }
 
 /** A validation accuracy beats the best so far (NaN never does). */
@@ -654,6 +704,21 @@ export class RunStore {
     await this.update(id, (row) => ({ ...row, name: name.trim() }));
   }
 
+  /**
+   * The run's free-text note (trimmed; '' removes it). A note is about the run, not part of it:
+   * updatedAt stays, so the list's order does not jump as a note is typed.
+   */
+  async setNote(id: string, note: string): Promise<void> {
+    const text = checkNote(note, 'note');
+    await this.exec(['runs'], 'readwrite', async (tx) => {
+      const { note: _old, ...row } = await this.readRow(tx, id);
+      void _old;
+      const next: StoredRun = text ? { ...row, note: text } : row;
+      await tx.putRun(next);
+      this.known.set(id, next);
+    });
+  }
+
   /** Keeps this checkpoint as the run's only one (typed arrays stored as they are). */
   async saveCheckpoint(id: string, checkpoint: SearchCheckpoint): Promise<void> {
     const cp = compactTypedArrays(checkCheckpoint(checkpoint, 'checkpoint'));
@@ -829,6 +894,51 @@ export class RunStore {
       const snapshots = read(await tx.getRows('snapshots', id), 'snapshots', checkStoredSnapshot);
       return { ...summaryOf(row), metrics, trainMetrics, snapshots, problems };
     });
+  }
+
+  /**
+   * What the comparison view draws of each run, in the order asked: the summary, the last α/β
+   * snapshot (read alone, not the whole series) and the curve thinned to `maxMetrics` rows.
+   * Each run keeps its row at the last step every run reached, so a head-to-head there is exact.
+   */
+  async getRunOverviews(ids: readonly string[], maxMetrics = OVERVIEW_MAX_METRICS): Promise<RunOverview[]> {
+    const read = await this.exec(['runs', 'metrics', 'snapshots'], 'readonly', async (tx) => {
+      const out: { row: StoredRun; metrics: MetricRow[]; finalSnapshot: ArchSnapshot | null; problems: string[] }[] =
+        [];
+      for (const id of ids) {
+        const row = await this.readRow(tx, id);
+        const problems: string[] = [];
+        const metrics: MetricRow[] = [];
+        if (row.kind === 'search')
+          (await tx.getRows('metrics', id)).forEach((r, i) => {
+            try {
+              metrics.push(checkStoredMetric(r, `metrics[${i}]`));
+            } catch (e) {
+              if (!(e instanceof RunStoreError)) throw e;
+              problems.push(`${e.message} (skipped)`);
+            }
+          });
+        let finalSnapshot: ArchSnapshot | null = null;
+        const last = await tx.lastRow('snapshots', id);
+        if (last !== undefined)
+          try {
+            finalSnapshot = checkStoredSnapshot(last, 'snapshots[last]');
+          } catch (e) {
+            if (!(e instanceof RunStoreError)) throw e;
+            problems.push(`${e.message} (skipped)`);
+          }
+        out.push({ row, metrics, finalSnapshot, problems });
+      }
+      return out;
+    });
+    const lastSteps = read.filter((r) => r.metrics.length).map((r) => r.metrics[r.metrics.length - 1]!.step);
+    const common = lastSteps.length ? [Math.min(...lastSteps)] : [];
+    return read.map(({ row, metrics, finalSnapshot, problems }) => ({
+      ...summaryOf(row),
+      metrics: thinMetricRows(metrics, maxMetrics, common),
+      finalSnapshot,
+      problems,
+    }));
   }
 
   /** The newest search that was interrupted, failed, or left running or paused (unless in

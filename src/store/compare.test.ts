@@ -3,15 +3,17 @@ import { describe, expect, it } from 'vitest';
 import { deriveGenotype } from '../search/genotype';
 import { ACTIVATIONS, EDGES, OPS, QUICK_CONFIG, candidateOps } from '../search/space';
 import {
-  alignCurves,
-  compareRuns,
+  compareAgainst,
+  comparedRuns,
   configDifferences,
   largestWeight,
+  MAX_COMPARED_RUNS,
+  pointAt,
   sharedWeightMax,
   weightDifference,
   type FinalWeights,
 } from './compare';
-import { openRunStore, type ArchSnapshot, type MetricRow, type RunRecord } from '../runs/store';
+import { openRunStore, type ArchSnapshot, type MetricRow, type RunOverview } from '../runs/store';
 
 const zeros = (cols: number) => Array.from({ length: EDGES }, () => Array.from({ length: cols }, () => 0));
 
@@ -35,7 +37,7 @@ function snapshot(step: number, cols: number, beta: boolean, edit?: (s: ArchSnap
   return s;
 }
 
-function record(over: Partial<RunRecord> & Pick<RunRecord, 'id' | 'mode'>): RunRecord {
+function overview(over: Partial<RunOverview> & Pick<RunOverview, 'id' | 'mode'>): RunOverview {
   return {
     name: `run ${over.id}`,
     config: { ...QUICK_CONFIG, mode: over.mode },
@@ -59,37 +61,36 @@ function record(over: Partial<RunRecord> & Pick<RunRecord, 'id' | 'mode'>): RunR
     metricCount: 0,
     snapshotCount: 0,
     metrics: [],
-    trainMetrics: [],
     kind: 'search',
     training: null,
-    snapshots: [],
+    finalSnapshot: null,
     problems: [],
     ...over,
   };
 }
 
-/** A factorized run (uniform β) against a darts run with fixed SELU (one-hot β), compared. */
-function factorizedAgainstSeluDarts() {
-  const a = record({ id: 'a', mode: 'factorized', snapshots: [snapshot(2, 8, true)] });
-  // The engine stores darts's fixed β as 0 on the activation and -1e9 elsewhere.
+/** The engine stores darts's fixed β as 0 on the activation and -1e9 elsewhere. */
+function seluDarts(id: string): RunOverview {
   const selu = ACTIVATIONS.indexOf('selu');
   const onehot = ACTIVATIONS.map((_, k) => (k === selu ? 0 : -1e9));
-  const b = record({
-    id: 'b',
+  return overview({
+    id,
     mode: 'darts',
     config: { ...QUICK_CONFIG, mode: 'darts', activation: 'selu' },
-    snapshots: [
-      snapshot(2, 8, true, (s) => (s.betaNormal = s.betaReduce = Array.from({ length: EDGES }, () => [...onehot]))),
-    ],
+    finalSnapshot: snapshot(
+      2,
+      8,
+      true,
+      (s) => (s.betaNormal = s.betaReduce = Array.from({ length: EDGES }, () => [...onehot])),
+    ),
   });
-  return { selu, c: compareRuns(a, b) };
 }
 
 describe('weightDifference', () => {
-  it('is B − A entry by entry and names the largest change', () => {
-    const a = { normal: [[0.5, 0.5]], reduce: [[0.25, 0.75]] };
-    const b = { normal: [[0.75, 0.25]], reduce: [[0.25, 0.45]] };
-    const d = weightDifference(a, b)!;
+  it('is X − R entry by entry and names the largest change', () => {
+    const reference = { normal: [[0.5, 0.5]], reduce: [[0.25, 0.75]] };
+    const run = { normal: [[0.75, 0.25]], reduce: [[0.25, 0.45]] };
+    const d = weightDifference(reference, run)!;
     expect(d.normal).toEqual([[0.25, -0.25]]);
     expect(d.reduce[0]![0]).toBe(0);
     expect(d.reduce[0]![1]).toBeCloseTo(-0.3, 15);
@@ -115,152 +116,174 @@ describe('sharedWeightMax', () => {
     betaReduce: beta?.[1] ?? null,
   });
 
-  it('is the larger run’s largest weight, over both cells: A 0.4, B 0.9 → both heatmaps 0.9', () => {
-    // A's largest α is 0.4 (reduction cell), B's 0.9 (normal cell); β: A 0.3, B 0.7.
+  it('is the largest weight of any run, over both cells: 0.4, 0.9, 0.6 → every heatmap tops at 0.9', () => {
+    // A's largest α is 0.4 (reduction cell), B's 0.9 (normal cell), C's 0.6; β: A 0.3, B 0.7, C none.
     const a = weights([[0.35, 0.35, 0.3]], [[0.4, 0.35, 0.25]], [[[0.3, 0.3, 0.2, 0.2]], [[0.25, 0.25, 0.25, 0.25]]]);
     const b = weights([[0.9, 0.05, 0.05]], [[0.6, 0.2, 0.2]], [[[0.7, 0.1, 0.1, 0.1]], [[0.4, 0.2, 0.2, 0.2]]]);
+    const c = weights([[0.6, 0.2, 0.2]], [[0.5, 0.25, 0.25]], null);
     expect(largestWeight(a.alphaNormal, a.alphaReduce)).toBe(0.4);
-    expect(largestWeight(b.alphaNormal, b.alphaReduce)).toBe(0.9);
-    expect(sharedWeightMax(a, b, 'alpha')).toBe(0.9);
-    expect(sharedWeightMax(b, a, 'alpha')).toBe(0.9); // the same after swapping A and B
-    expect(sharedWeightMax(a, b, 'beta')).toBe(0.7);
+    expect(sharedWeightMax([a, b, c], 'alpha')).toBe(0.9);
+    expect(sharedWeightMax([c, a, b], 'alpha')).toBe(0.9); // the order of the runs does not matter
+    expect(sharedWeightMax([a, c], 'alpha')).toBe(0.6);
+    expect(sharedWeightMax([a, b, c], 'beta')).toBe(0.7);
   });
 
   it('skips what a run lacks (no β, no stored weights) and entries that are not finite', () => {
     const a = weights([[0.2, NaN, 0.1]], [[Infinity, 0.25, 0.15]], [[[0.6, 0.4]], [[0.5, 0.5]]]);
     const nonfactorized = weights([[0.05, 0.3]], [[0.1, 0.12]], null);
-    expect(sharedWeightMax(a, nonfactorized, 'alpha')).toBe(0.3);
-    expect(sharedWeightMax(a, nonfactorized, 'beta')).toBe(0.6); // only A has β: its own top
-    expect(sharedWeightMax(null, nonfactorized, 'alpha')).toBe(0.3);
-    expect(sharedWeightMax(null, null, 'beta')).toBe(0); // nothing: the heatmap falls back to 1
-  });
-
-  it('on compared runs: factorized (uniform) vs darts (fixed one-hot β) share β’s top 1', () => {
-    const { c } = factorizedAgainstSeluDarts();
-    expect(largestWeight(c.a.weights!.betaNormal, c.a.weights!.betaReduce)).toBeCloseTo(1 / 9, 15);
-    expect(sharedWeightMax(c.a.weights, c.b.weights, 'beta')).toBe(1);
-    expect(sharedWeightMax(c.a.weights, c.b.weights, 'alpha')).toBeCloseTo(1 / 8, 15);
+    expect(sharedWeightMax([a, nonfactorized], 'alpha')).toBe(0.3);
+    expect(sharedWeightMax([a, nonfactorized], 'beta')).toBe(0.6); // only A has β: its own top
+    expect(sharedWeightMax([null, nonfactorized], 'alpha')).toBe(0.3);
+    expect(sharedWeightMax([null, null], 'beta')).toBe(0); // nothing: the heatmap falls back to 1
   });
 });
 
-describe('compareRuns', () => {
-  it('subtracts the softmaxed final α and β (B − A) of two factorized-space runs', () => {
-    // A: uniform everywhere (raw 0 → 1/8 and 1/9). B's last snapshot: α normal edge 0 has
-    // sep_conv_3x3 at ln 2 (weight 2/9, the other 7 ops 1/9); β reduce edge 13 has swish at ln 3
-    // (3/11, the other 8 activations 1/11). An earlier B snapshot must be ignored.
-    const sep = OPS.indexOf('sep_conv_3x3');
-    const swish = ACTIVATIONS.indexOf('swish');
-    const a = record({
-      id: 'a',
-      mode: 'factorized',
-      snapshots: [snapshot(3, 8, true)],
-      metrics: [1, 2, 3].map((s) => metric(s, 0.2 + s / 10)),
-    });
-    const b = record({
-      id: 'b',
-      mode: 'factorized',
-      config: { ...QUICK_CONFIG, mode: 'factorized', seed: 7 },
-      snapshots: [
-        snapshot(1, 8, true, (s) => (s.alphaNormal[0]![sep] = 5)),
-        snapshot(5, 8, true, (s) => {
-          s.alphaNormal[0]![sep] = Math.log(2);
-          s.betaReduce![13]![swish] = Math.log(3);
-        }),
-      ],
-      metrics: [2, 4, 5].map((s) => metric(s, 0.3 + s / 20)),
-    });
-    const c = compareRuns(a, b);
-    expect(c.a.weights!.step).toBe(3);
-    expect(c.b.weights!.step).toBe(5);
-    const da = c.alphaDifference!;
-    expect(da.normal).toHaveLength(EDGES);
-    expect(da.normal[0]![sep]).toBeCloseTo(2 / 9 - 1 / 8, 12); // 0.0972…
-    expect(da.normal[0]![0]).toBeCloseTo(1 / 9 - 1 / 8, 12); // −0.0138…
-    expect(da.normal[1]!.every((v) => Math.abs(v) < 1e-15)).toBe(true);
-    expect(da.largest).toMatchObject({ cell: 'normal', row: 0, col: sep });
-    const db = c.betaDifference!;
-    expect(db.reduce[13]![swish]).toBeCloseTo(3 / 11 - 1 / 9, 12);
-    expect(db.reduce[13]![0]).toBeCloseTo(1 / 11 - 1 / 9, 12);
-    expect(db.normal.flat().every((v) => Math.abs(v) < 1e-15)).toBe(true);
-    expect(c.alphaNote).toBeNull();
-    expect(c.betaNote).toBeNull();
+describe('compareAgainst', () => {
+  // A: uniform everywhere (raw 0 → 1/8 and 1/9). B: α normal edge 0 has sep_conv_3x3 at ln 2
+  // (weight 2/9, the other 7 ops 1/9); β reduce edge 13 has swish at ln 3 (3/11, the others
+  // 1/11). C: darts with SELU fixed (β one-hot).
+  const sep = OPS.indexOf('sep_conv_3x3');
+  const swish = ACTIVATIONS.indexOf('swish');
+  const selu = ACTIVATIONS.indexOf('selu');
+  const a = overview({
+    id: 'a',
+    mode: 'factorized',
+    finalSnapshot: snapshot(3, 8, true),
+    metrics: [1, 2, 3].map((s) => metric(s, 0.2 + s / 10)),
+  });
+  const b = overview({
+    id: 'b',
+    mode: 'factorized',
+    config: { ...QUICK_CONFIG, mode: 'factorized', seed: 7 },
+    finalSnapshot: snapshot(5, 8, true, (s) => {
+      s.alphaNormal[0]![sep] = Math.log(2);
+      s.betaReduce![13]![swish] = Math.log(3);
+    }),
+    metrics: [2, 4, 5].map((s) => metric(s, 0.3 + s / 20)),
+  });
+  const c = { ...seluDarts('c'), metrics: [1, 2, 3, 4].map((s) => metric(s, 0.25)) };
+  const runs = comparedRuns([a, b, c]);
 
-    // Curves on one axis: every step of either run, the shared domain, the last common step.
-    expect(c.aligned.map((p) => p.step)).toEqual([1, 2, 3, 4, 5]);
-    expect(c.aligned[0]).toMatchObject({ a: { step: 1 }, b: null });
-    expect(c.aligned[1]!.a!.valAccuracy).toBeCloseTo(0.4, 12);
-    expect(c.aligned[1]!.b!.valAccuracy).toBeCloseTo(0.4, 12);
-    expect(c.aligned[4]).toMatchObject({ a: null, b: { step: 5 } });
-    expect(c.stepDomain).toEqual([0, 5]);
-    expect(c.lastCommonStep).toBe(2);
-    expect(c.a.finalValAccuracy).toBeCloseTo(0.5, 12);
-    expect(c.configDifferences).toEqual(['seed: 2 → 7']);
-    expect(c.notes).toEqual([]);
+  it('letters the runs in the order picked and takes each run’s X − A of the softmaxed final α and β', () => {
+    expect(runs.map((r) => r.letter)).toEqual(['A', 'B', 'C']);
+    const cmp = compareAgainst(runs, 'a');
+    expect(cmp.differences.map((d) => d.runId)).toEqual(['b', 'c']);
+    const [db, dc] = cmp.differences;
+    expect(db!.alpha!.normal[0]![sep]).toBeCloseTo(2 / 9 - 1 / 8, 12); // 0.0972…
+    expect(db!.alpha!.normal[0]![0]).toBeCloseTo(1 / 9 - 1 / 8, 12); // −0.0138…
+    expect(db!.alpha!.normal[1]!.every((v) => Math.abs(v) < 1e-15)).toBe(true);
+    expect(db!.alpha!.largest).toMatchObject({ cell: 'normal', row: 0, col: sep });
+    expect(db!.beta!.reduce[13]![swish]).toBeCloseTo(3 / 11 - 1 / 9, 12);
+    expect(db!.beta!.normal.flat().every((v) => Math.abs(v) < 1e-15)).toBe(true);
+    expect([db!.alphaNote, db!.betaNote]).toEqual([null, null]);
+    expect(db!.configDifferences).toEqual(['seed: 2 → 7']);
+    // C − A: the same α (both uniform), β one-hot on SELU against uniform.
+    expect(dc!.alpha!.normal.flat().every((v) => v === 0)).toBe(true);
+    expect(dc!.beta!.normal[4]![selu]).toBeCloseTo(1 - 1 / 9, 12);
+    expect(dc!.beta!.normal[4]![0]).toBeCloseTo(-1 / 9, 12);
+    expect(dc!.betaNote).toBe('darts mode: C’s β is fixed one-hot on selu.');
+    expect(dc!.configDifferences).toEqual(['mode: factorized → darts', 'activation: relu → selu']);
+    // One diverging scale for each kind's maps: the largest |X − A| of any run.
+    expect(cmp.differenceMax.alpha).toBeCloseTo(2 / 9 - 1 / 8, 12);
+    expect(cmp.differenceMax.beta).toBeCloseTo(1 - 1 / 9, 12);
+    expect(cmp.weightMax).toEqual({ alpha: 2 / 9, beta: 1 });
+  });
 
+  it('a new reference gives every other run’s difference against it: A − B = −(B − A)', () => {
+    const byA = compareAgainst(runs, 'a');
+    const byB = compareAgainst(runs, 'b');
+    expect(byB.referenceId).toBe('b');
+    expect(byB.differences.map((d) => d.runId)).toEqual(['a', 'c']);
+    const [aMinusB, cMinusB] = byB.differences;
+    const bMinusA = byA.differences[0]!;
+    aMinusB!.alpha!.normal.forEach((row, r) =>
+      row.forEach((v, k) => expect(v + bMinusA.alpha!.normal[r]![k]!).toBe(0)),
+    );
+    expect(aMinusB!.alpha!.normal[0]![sep]).toBeCloseTo(1 / 8 - 2 / 9, 12);
+    expect(aMinusB!.configDifferences).toEqual(['seed: 7 → 2']);
+    // C − B: C's uniform α against B's; C's one-hot β against B's swish-tilted β.
+    expect(cMinusB!.alpha!.normal[0]![sep]).toBeCloseTo(1 / 8 - 2 / 9, 12);
+    expect(cMinusB!.beta!.reduce[13]![swish]).toBeCloseTo(0 - 3 / 11, 12);
+    expect(cMinusB!.beta!.reduce[13]![selu]).toBeCloseTo(1 - 1 / 11, 12);
+    expect(cMinusB!.betaNote).toBe('darts mode: C’s β is fixed one-hot on selu.');
+    expect(byB.differenceMax.beta).toBeCloseTo(1 - 1 / 11, 12);
+    // The runs themselves (letters, curves, weights) do not change with the reference.
+    expect(byB.runs).toEqual(byA.runs);
+    expect(() => compareAgainst(runs, 'z')).toThrow(/not one of the compared runs/);
+  });
+
+  it('puts every run’s curve on one step axis and names the last step all reached', () => {
+    const cmp = compareAgainst(runs, 'a');
+    expect(cmp.stepDomain).toEqual([0, 5]);
+    expect(cmp.lastCommonStep).toBe(3); // A ends at 3, B at 5, C at 4
+    // B has no row at step 3: its head-to-head value is its last point before it (step 2).
+    expect(pointAt(cmp.runs[1]!.curve, 3)!.step).toBe(2);
+    expect(pointAt(cmp.runs[1]!.curve, 3)!.valAccuracy).toBeCloseTo(0.4, 12);
+    expect(pointAt(cmp.runs[1]!.curve, 1)).toBeNull();
+    expect(cmp.runs[0]!.finalValAccuracy).toBeCloseTo(0.5, 12);
+    expect(cmp.notes).toEqual([]);
     // The cells are derived from the final raw weights, as the live view derives them.
-    expect(c.b.genotype).toEqual(deriveGenotype(b.snapshots[1]!, 'factorized'));
-    expect(c.b.genotype!.normal.some((e) => e.op === 'sep_conv_3x3' && e.from === 0)).toBe(true);
+    expect(cmp.runs[1]!.genotype).toEqual(deriveGenotype(b.finalSnapshot!, 'factorized'));
+    expect(cmp.runs[2]!.genotype!.normal.filter((e) => e.activation).every((e) => e.activation === 'selu')).toBe(true);
   });
 
-  it('factorized vs darts: α and β differences, β of darts being its fixed one-hot', () => {
-    const { selu, c } = factorizedAgainstSeluDarts();
-    expect(c.alphaDifference!.normal.flat().every((v) => v === 0)).toBe(true);
-    expect(c.betaDifference!.normal[4]![selu]).toBeCloseTo(1 - 1 / 9, 12);
-    expect(c.betaDifference!.normal[4]![0]).toBeCloseTo(-1 / 9, 12);
-    expect(c.betaNote).toBe('darts mode: B’s β is fixed one-hot on selu.');
-    expect(c.configDifferences).toEqual(['mode: factorized → darts', 'activation: relu → selu']);
-    expect(c.b.genotype!.normal.filter((e) => e.activation).every((e) => e.activation === 'selu')).toBe(true);
+  it('compares 2 to 8 runs, no fewer and no more', () => {
+    const many = Array.from({ length: MAX_COMPARED_RUNS + 1 }, (_, i) => overview({ id: `r${i}`, mode: 'darts' }));
+    expect(() => comparedRuns(many.slice(0, 1))).toThrow('compare 2 to 8 runs, not 1');
+    expect(() => comparedRuns(many)).toThrow('compare 2 to 8 runs, not 9');
+    expect(
+      comparedRuns(many.slice(0, 8))
+        .map((r) => r.letter)
+        .join(''),
+    ).toBe('ABCDEFGH');
   });
 
-  it('nonfactorized (40 candidates, no β) vs factorized: no differences, and says why', () => {
+  it('nonfactorized (40 candidates, no β) against factorized: no differences, and says why', () => {
     const wide = candidateOps('nonfactorized').length;
     expect(wide).toBe(40);
-    const a = record({
-      id: 'a',
+    const n = overview({
+      id: 'n',
       mode: 'nonfactorized',
-      snapshots: [snapshot(3, wide, false)],
+      finalSnapshot: snapshot(3, wide, false),
       dataset: { name: 'Fashion-MNIST', source: 'built-in' },
     });
-    const b = record({ id: 'b', mode: 'factorized', snapshots: [snapshot(3, 8, true)] });
-    const c = compareRuns(a, b);
-    expect(c.alphaDifference).toBeNull();
-    expect(c.alphaNote).toBe(
-      'No α difference: run A (nonfactorized) weighs 40 candidates per edge and run B (factorized) 8, so the columns are not the same ops.',
+    const f = overview({ id: 'f', mode: 'factorized', finalSnapshot: snapshot(3, 8, true) });
+    const cmp = compareAgainst(comparedRuns([f, n, { ...n, id: 'n2' }]), 'f');
+    const [nMinusF, n2MinusF] = cmp.differences;
+    expect(nMinusF!.alpha).toBeNull();
+    expect(nMinusF!.alphaNote).toBe(
+      'No α difference: run A (factorized) weighs 8 candidates per edge and run B (nonfactorized) 40, so the columns are not the same ops.',
     );
-    expect(c.betaDifference).toBeNull();
-    expect(c.betaNote).toBe('No β difference: run A (nonfactorized) has no β.');
-    expect(c.notes).toEqual([
-      'The runs used different data sets (A: Fashion-MNIST, B: Synthetic): their curves are not directly comparable.',
+    expect(nMinusF!.beta).toBeNull();
+    expect(nMinusF!.betaNote).toBe('No β difference: run B (nonfactorized) has no β.');
+    expect(n2MinusF!.alpha).toBeNull();
+    expect(cmp.differenceMax).toEqual({ alpha: 0, beta: 0 });
+    expect(cmp.notes).toEqual([
+      'The runs used different data sets (A: Synthetic, B: Fashion-MNIST, C: Fashion-MNIST): their curves are not directly comparable.',
     ]);
-    expect(c.a.weights!.alphaNormal[0]).toHaveLength(40);
-    expect(c.a.weights!.alphaNormal[0]![0]).toBeCloseTo(1 / 40, 15);
-    // Two nonfactorized runs share their 40 columns: then α is compared.
-    expect(compareRuns(a, { ...a, id: 'c' }).alphaDifference!.normal[0]).toHaveLength(40);
+    expect(cmp.runs[1]!.weights!.alphaNormal[0]).toHaveLength(40);
+    expect(cmp.runs[1]!.weights!.alphaNormal[0]![0]).toBeCloseTo(1 / 40, 15);
+    // Two nonfactorized runs share their 40 columns: against each other, α is compared.
+    const both = compareAgainst(cmp.runs, 'n');
+    expect(both.differences.find((d) => d.runId === 'n2')!.alpha!.normal[0]).toHaveLength(40);
   });
 
   it('a run without stored α/β (an imported bare genotype without weights) still compares curves', () => {
-    const a = record({ id: 'a', mode: 'darts', metrics: [metric(1, 0.3)] });
-    const b = record({ id: 'b', mode: 'darts', snapshots: [snapshot(1, 8, true)], metrics: [metric(1, 0.35)] });
-    const c = compareRuns(a, b);
-    expect(c.a.weights).toBeNull();
-    expect(c.alphaDifference).toBeNull();
-    expect(c.alphaNote).toBe('Run A stored no α/β, so there is nothing to subtract.');
-    expect(c.lastCommonStep).toBe(1);
-    expect(c.stepDomain).toEqual([0, 1]);
+    const bare = overview({ id: 'x', mode: 'darts', metrics: [metric(1, 0.3)] });
+    const other = overview({ id: 'y', mode: 'darts', finalSnapshot: snapshot(1, 8, true), metrics: [metric(1, 0.35)] });
+    const cmp = compareAgainst(comparedRuns([bare, other]), 'x');
+    expect(cmp.runs[0]!.weights).toBeNull();
+    expect(cmp.differences[0]!.alpha).toBeNull();
+    expect(cmp.differences[0]!.alphaNote).toBe('Run A stored no α/β, so there is nothing to subtract.');
+    expect(cmp.lastCommonStep).toBe(1);
+    expect(cmp.stepDomain).toEqual([0, 1]);
+    // A run without any metric: no step all runs reached.
+    expect(compareAgainst(comparedRuns([bare, { ...other, metrics: [] }]), 'x').lastCommonStep).toBeNull();
   });
 });
 
-describe('alignCurves and configDifferences', () => {
-  it('merges by step, keeping one point per run and step', () => {
-    const p = (step: number, v: number) => ({ step, trainLoss: v, valLoss: v, valAccuracy: v });
-    expect(alignCurves([p(2, 0.1), p(4, 0.2)], [p(1, 0.5), p(4, 0.6)])).toEqual([
-      { step: 1, a: null, b: p(1, 0.5) },
-      { step: 2, a: p(2, 0.1), b: null },
-      { step: 4, a: p(4, 0.2), b: p(4, 0.6) },
-    ]);
-  });
-
-  it('lists the setup fields that differ', () => {
+describe('configDifferences', () => {
+  it('lists the setup fields that differ, reference → run', () => {
     expect(configDifferences(QUICK_CONFIG, { ...QUICK_CONFIG })).toEqual([]);
     expect(configDifferences(QUICK_CONFIG, { ...QUICK_CONFIG, partialChannels: 4, batchSize: 16 })).toEqual([
       `partialChannels: ${QUICK_CONFIG.partialChannels} → 4`,
@@ -270,7 +293,7 @@ describe('alignCurves and configDifferences', () => {
   });
 });
 
-describe('compareRuns on runs read back from the run store', () => {
+describe('comparing runs read back from the run store', () => {
   it('uses the stored (float32) final α: B − A equals the softmax of the stored rows', async () => {
     const store = await openRunStore({ indexedDB: new IDBFactory() });
     try {
@@ -302,9 +325,10 @@ describe('compareRuns on runs read back from the run store', () => {
         await store.setStatus(id, 'done');
         ids.push(id);
       }
-      const [ra, rb] = [await store.getRun(ids[0]!), await store.getRun(ids[1]!)];
-      const c = compareRuns(ra, rb);
-      // Row 5 of α normal at step 3: raw a = 0.1·(5−k)·3/3·… — recomputed from float32 values.
+      const overviews = await store.getRunOverviews(ids);
+      expect(overviews.map((o) => o.finalSnapshot!.step)).toEqual([3, 3]); // the last snapshot only
+      const cmp = compareAgainst(comparedRuns(overviews), ids[0]!);
+      // Row 5 of α normal at step 3, recomputed from float32 values.
       const f32softmax = (row: number[]) => {
         const e = row.map((v) => Math.exp(Math.fround(v)));
         const s = e.reduce((x, y) => x + y, 0);
@@ -312,11 +336,12 @@ describe('compareRuns on runs read back from the run store', () => {
       };
       const rowA = f32softmax(Array.from({ length: 8 }, (_, k) => ((0.1 * (5 - k) * 1) / 3) * 3));
       const rowB = f32softmax(Array.from({ length: 8 }, (_, k) => ((0.1 * (5 - k) * 2) / 3) * 3));
-      c.alphaDifference!.normal[5]!.forEach((d, k) => expect(d).toBeCloseTo(rowB[k]! - rowA[k]!, 12));
-      expect(c.alphaDifference!.normal[5]![0]).toBeCloseTo(0.05431, 5); // B favours op 0 more strongly
-      expect(c.a.curve.map((p) => p.step)).toEqual([1, 2, 3]);
-      expect(c.b.finalValAccuracy).toBeCloseTo(0.31, 6);
-      expect(c.configDifferences).toEqual(['mode: factorized → darts', 'seed: 1 → 2']);
+      const diff = cmp.differences[0]!.alpha!;
+      diff.normal[5]!.forEach((d, k) => expect(d).toBeCloseTo(rowB[k]! - rowA[k]!, 12));
+      expect(diff.normal[5]![0]).toBeCloseTo(0.05431, 5); // B favours op 0 more strongly
+      expect(cmp.runs[0]!.curve.map((p) => p.step)).toEqual([1, 2, 3]);
+      expect(cmp.runs[1]!.finalValAccuracy).toBeCloseTo(0.31, 6);
+      expect(cmp.differences[0]!.configDifferences).toEqual(['mode: factorized → darts', 'seed: 1 → 2']);
     } finally {
       await store.close();
     }

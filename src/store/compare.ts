@@ -1,10 +1,23 @@
-// Two stored runs side by side: each run's final softmaxed α/β, derived cells and curves, and
-// what the comparison view draws from them — the B − A difference of the softmaxed weights
-// (only where both runs weigh the same candidates) and both runs' curves on one step axis.
-// Pure TypeScript (no DOM, React or worker APIs), so Node tests check it with real numbers.
+// Up to 8 stored runs side by side: each run's final softmaxed α/β, derived cells and curves, and
+// what the comparison view draws from them — each run's difference X − R of the softmaxed
+// weights against a chosen reference run R (only where both weigh the same candidates), and all
+// runs' curves on one step axis. Pure TypeScript (no DOM, React or worker APIs), so Node tests
+// check it with real numbers.
 import { deriveGenotype, genotypeOf, softmax, type Genotype } from '../search/genotype';
 import type { SearchConfig, SearchMode } from '../search/space';
-import type { ArchSnapshot, RunRecord, RunStatus } from '../runs/format';
+import {
+  validationOf,
+  type ArchSnapshot,
+  type HeldOutEvaluation,
+  type MetricRow,
+  type RunOverview,
+  type RunStatus,
+} from '../runs/store';
+
+/** More runs than this make neither a readable chart nor a readable page of heatmaps. */
+export const MAX_COMPARED_RUNS = 8;
+/** Each compared run's letter, in the order the runs were picked. */
+export const RUN_LETTERS = ['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H'] as const;
 
 /** One point of a run's curves (the fields of lab.ts's CurvePoint). */
 export interface ComparedPoint {
@@ -25,14 +38,19 @@ export interface FinalWeights {
 
 export interface ComparedRun {
   id: string;
+  /** "A", "B", …: the run's place in the comparison (the order picked). */
+  letter: string;
   name: string;
   mode: SearchMode;
   config: SearchConfig | null;
   datasetName: string;
   status: RunStatus;
   steps: number;
+  /** The run's validation accuracy: its latest held-out scoring (null: none). */
+  validation: HeldOutEvaluation | null;
+  /** The best validation batch's accuracy. */
   bestValAccuracy: number | null;
-  /** Validation accuracy of the last stored step; null without metrics. */
+  /** The last stored step's validation batch accuracy; null without metrics. */
   finalValAccuracy: number | null;
   /** null when the run stored no α/β. */
   weights: FinalWeights | null;
@@ -41,39 +59,44 @@ export interface ComparedRun {
   curve: ComparedPoint[];
 }
 
-/** B − A of softmaxed weights, per cell type (14 rows each). */
+/** X − R of softmaxed weights, per cell type (14 rows each). */
 export interface WeightDifference {
   normal: number[][];
   reduce: number[][];
-  /** The largest |B − A| and where it is (null when every entry is 0 or not finite). */
+  /** The largest |X − R| and where it is (null when every entry is 0 or not finite). */
   largest: { cell: 'normal' | 'reduce'; row: number; col: number; value: number } | null;
 }
 
-/** Both runs' metrics at one step (null where that run has no point there). */
-export interface AlignedPoint {
-  step: number;
-  a: ComparedPoint | null;
-  b: ComparedPoint | null;
+/** One run against the reference: X − R of its final weights, and what differs in its setup. */
+export interface RunDifference {
+  /** The run X (never the reference). */
+  runId: string;
+  /** null when the runs' α columns differ (e.g. nonfactorized's 40 against 8); see alphaNote. */
+  alpha: WeightDifference | null;
+  alphaNote: string | null;
+  /** null unless both runs have β (searched, frozen or fixed); see betaNote. */
+  beta: WeightDifference | null;
+  betaNote: string | null;
+  /** Setup fields that differ, "field: R's → X's": "mode: factorized → darts". */
+  configDifferences: string[];
 }
 
 export interface RunComparison {
-  a: ComparedRun;
-  b: ComparedRun;
-  /** null when the runs' α columns differ (e.g. nonfactorized's 40 against 8); see alphaNote. */
-  alphaDifference: WeightDifference | null;
-  alphaNote: string | null;
-  /** null unless both runs have β (searched, frozen or fixed); see betaNote. */
-  betaDifference: WeightDifference | null;
-  betaNote: string | null;
-  /** Every step either run has, ascending. */
-  aligned: AlignedPoint[];
-  /** The shared x domain of the curves, in steps: [0, the later run's last step]. */
+  /** In the order picked (letters A, B, …). */
+  runs: ComparedRun[];
+  referenceId: string;
+  /** One per run but the reference, in run order. */
+  differences: RunDifference[];
+  /** The top of the colour scale every run's α (β) heatmap shares: a colour is one weight. */
+  weightMax: { alpha: number; beta: number };
+  /** The largest |X − R| of every α (β) difference map: they share one diverging scale. */
+  differenceMax: { alpha: number; beta: number };
+  /** The shared x domain of the curves, in steps: [0, the latest run's last step]. */
   stepDomain: [number, number];
-  /** The last step both runs have a metric for (their head-to-head point), or null. */
+  /** The last step every run reached (each run's point there, or just before, is its
+   * head-to-head value), or null when a run has no metrics. */
   lastCommonStep: number | null;
-  /** Setup fields that differ between A and B: "mode: factorized → darts". */
-  configDifferences: string[];
-  /** Things to keep in mind when reading the comparison (different data sets, missing α). */
+  /** Things to keep in mind when reading the comparison (different data sets). */
   notes: string[];
 }
 
@@ -83,10 +106,8 @@ function softmaxRows(rows: number[][] | null): number[][] | null {
   return rows ? rows.map((r) => softmax(r)) : null;
 }
 
-/** The last snapshot's α/β as probabilities (a 'softmax' snapshot is already). */
-export function finalWeights(snapshots: readonly ArchSnapshot[]): FinalWeights | null {
-  let last: ArchSnapshot | null = null;
-  for (const s of snapshots) if (!last || s.step >= last.step) last = s;
+/** A snapshot's α/β as probabilities (a 'softmax' snapshot is already). */
+export function finalWeights(last: ArchSnapshot | null): FinalWeights | null {
   if (!last) return null;
   const sm = last.kind === 'raw' ? softmaxRows : (rows: number[][] | null) => rows;
   return {
@@ -98,13 +119,8 @@ export function finalWeights(snapshots: readonly ArchSnapshot[]): FinalWeights |
   };
 }
 
-function lastSnapshot(snapshots: readonly ArchSnapshot[]): ArchSnapshot | null {
-  let last: ArchSnapshot | null = null;
-  for (const s of snapshots) if (!last || s.step >= last.step) last = s;
-  return last;
-}
-
-function runGenotype(run: RunRecord, last: ArchSnapshot | null): Genotype | null {
+function runGenotype(run: RunOverview): Genotype | null {
+  const last = run.finalSnapshot;
   if (last && last.kind === 'raw') {
     try {
       return deriveGenotype(last, run.mode, { fixedActivation: run.config?.activation });
@@ -122,30 +138,39 @@ function runGenotype(run: RunRecord, last: ArchSnapshot | null): Genotype | null
   return null;
 }
 
-function curveOf(run: RunRecord): ComparedPoint[] {
+function curveOf(metrics: readonly MetricRow[]): ComparedPoint[] {
   const byStep = new Map<number, ComparedPoint>();
-  for (const m of run.metrics)
+  for (const m of metrics)
     byStep.set(m.step, { step: m.step, trainLoss: m.trainLoss, valLoss: m.valLoss, valAccuracy: m.valAccuracy });
   return [...byStep.values()].sort((x, y) => x.step - y.step);
 }
 
-export function comparedRun(run: RunRecord): ComparedRun {
-  const curve = curveOf(run);
-  const last = lastSnapshot(run.snapshots);
+/** A stored run as the comparison shows it; `letter` is its place ("A", "B", …). */
+export function comparedRun(run: RunOverview, letter: string): ComparedRun {
+  const curve = curveOf(run.metrics);
   return {
     id: run.id,
+    letter,
     name: run.name,
     mode: run.mode,
     config: run.config,
     datasetName: run.dataset.name,
     status: run.status,
     steps: run.steps,
+    validation: validationOf(run),
     bestValAccuracy: run.bestValAccuracy,
     finalValAccuracy: curve.length ? curve[curve.length - 1]!.valAccuracy : null,
-    weights: finalWeights(run.snapshots),
-    genotype: runGenotype(run, last),
+    weights: finalWeights(run.finalSnapshot),
+    genotype: runGenotype(run),
     curve,
   };
+}
+
+/** The runs in the order given, lettered A, B, …; throws beyond MAX_COMPARED_RUNS or with fewer than 2. */
+export function comparedRuns(runs: readonly RunOverview[]): ComparedRun[] {
+  if (runs.length < 2 || runs.length > MAX_COMPARED_RUNS)
+    throw new Error(`compare 2 to ${MAX_COMPARED_RUNS} runs, not ${runs.length}`);
+  return runs.map((r, i) => comparedRun(r, RUN_LETTERS[i]!));
 }
 
 /** The largest finite entry of the given matrices (missing ones skipped), 0 when there is none. */
@@ -157,14 +182,16 @@ export function largestWeight(...grids: (readonly (readonly number[])[] | null |
 }
 
 /**
- * The top of the colour scale that run A's and run B's α (or β) heatmaps share: the largest
- * softmaxed weight of either run, normal and reduction cell alike (each heatmap draws both cells
- * on one scale). With one scale per run the same colour would mean different weights in A and B.
+ * The top of the colour scale that every run's α (or β) heatmap shares: the largest softmaxed
+ * weight of any run, normal and reduction cell alike (each heatmap draws both cells on one
+ * scale). With one scale per run the same colour would mean different weights in different runs.
  */
-export function sharedWeightMax(a: FinalWeights | null, b: FinalWeights | null, which: 'alpha' | 'beta'): number {
-  const cells = (w: FinalWeights | null) =>
-    !w ? [] : which === 'alpha' ? [w.alphaNormal, w.alphaReduce] : [w.betaNormal, w.betaReduce];
-  return largestWeight(...cells(a), ...cells(b));
+export function sharedWeightMax(weights: readonly (FinalWeights | null)[], which: 'alpha' | 'beta'): number {
+  return largestWeight(
+    ...weights.flatMap((w) =>
+      !w ? [] : which === 'alpha' ? [w.alphaNormal, w.alphaReduce] : [w.betaNormal, w.betaReduce],
+    ),
+  );
 }
 
 /** Whether two matrices have the same number of rows and the same row lengths. */
@@ -172,17 +199,17 @@ function sameShape(a: number[][], b: number[][]): boolean {
   return a.length === b.length && a.every((row, i) => row.length === b[i]!.length);
 }
 
-/** B − A entry by entry, or null when the shapes differ. */
+/** X − R entry by entry (`run` minus `reference`), or null when the shapes differ. */
 export function weightDifference(
-  a: { normal: number[][]; reduce: number[][] },
-  b: { normal: number[][]; reduce: number[][] },
+  reference: { normal: number[][]; reduce: number[][] },
+  run: { normal: number[][]; reduce: number[][] },
 ): WeightDifference | null {
-  if (!sameShape(a.normal, b.normal) || !sameShape(a.reduce, b.reduce)) return null;
+  if (!sameShape(reference.normal, run.normal) || !sameShape(reference.reduce, run.reduce)) return null;
   let largest: WeightDifference['largest'] = null;
   const diff = (cell: 'normal' | 'reduce') =>
-    b[cell].map((row, r) =>
+    run[cell].map((row, r) =>
       row.map((v, k) => {
-        const d = v - a[cell][r]![k]!;
+        const d = v - reference[cell][r]![k]!;
         if (Number.isFinite(d) && d !== 0 && (!largest || Math.abs(d) > Math.abs(largest.value)))
           largest = { cell, row: r, col: k, value: d };
         return d;
@@ -193,26 +220,20 @@ export function weightDifference(
   return { normal, reduce, largest };
 }
 
-/** Every step of either curve, with both runs' points there. */
-export function alignCurves(a: readonly ComparedPoint[], b: readonly ComparedPoint[]): AlignedPoint[] {
-  const rows = new Map<number, AlignedPoint>();
-  const row = (step: number) => {
-    let r = rows.get(step);
-    if (!r) rows.set(step, (r = { step, a: null, b: null }));
-    return r;
-  };
-  for (const p of a) row(p.step).a = p;
-  for (const p of b) row(p.step).b = p;
-  return [...rows.values()].sort((x, y) => x.step - y.step);
+/** A curve's value at `step`: its last point at or before it (curves sent to the page are thinned). */
+export function pointAt(curve: readonly ComparedPoint[], step: number): ComparedPoint | null {
+  let at: ComparedPoint | null = null;
+  for (const p of curve) if (p.step <= step) at = p;
+  return at;
 }
 
 const CONFIG_SKIP = new Set(['fixedBeta']); // β arrays: named, not printed
 
-/** "field: A → B" for each setup field that differs (fields only one run has count too). */
-export function configDifferences(a: SearchConfig | null, b: SearchConfig | null): string[] {
-  if (!a || !b) return a === b ? [] : ['setup: only one of the runs has a stored setup'];
-  const ra = a as unknown as Record<string, unknown>;
-  const rb = b as unknown as Record<string, unknown>;
+/** "field: R → X" for each setup field that differs (fields only one run has count too). */
+export function configDifferences(reference: SearchConfig | null, run: SearchConfig | null): string[] {
+  if (!reference || !run) return reference === run ? [] : ['setup: only one of the runs has a stored setup'];
+  const ra = reference as unknown as Record<string, unknown>;
+  const rb = run as unknown as Record<string, unknown>;
   const keys = [...new Set([...Object.keys(ra), ...Object.keys(rb)])];
   const show = (v: unknown) => (v === undefined ? '(unset)' : typeof v === 'string' ? v : JSON.stringify(v));
   const out: string[] = [];
@@ -230,73 +251,90 @@ function columnsOf(rows: number[][]): number {
 }
 
 /**
- * Compares two stored runs (A and B). Differences are B − A of the softmaxed final weights:
- * α only when both runs weigh the same candidates (same column count: the 8 ops, or both
- * nonfactorized's 40), β only when both runs have β (a darts run's β is its fixed one-hot).
+ * One run X against the reference R: X − R of the softmaxed final weights, α only when both
+ * weigh the same candidates (same column count: the 8 ops, or both nonfactorized's 40), β only
+ * when both have β (a darts run's β is its fixed one-hot).
  */
-export function compareRuns(recordA: RunRecord, recordB: RunRecord): RunComparison {
-  const a = comparedRun(recordA);
-  const b = comparedRun(recordB);
-  const notes: string[] = [];
-  if (a.datasetName !== b.datasetName)
-    notes.push(
-      `The runs used different data sets (A: ${a.datasetName}, B: ${b.datasetName}): their curves are not directly comparable.`,
-    );
-
-  let alphaDifference: WeightDifference | null = null;
+export function differenceAgainst(reference: ComparedRun, run: ComparedRun): RunDifference {
+  const r = reference;
+  const x = run;
+  let alpha: WeightDifference | null = null;
   let alphaNote: string | null = null;
-  let betaDifference: WeightDifference | null = null;
+  let beta: WeightDifference | null = null;
   let betaNote: string | null = null;
-  const wa = a.weights;
-  const wb = b.weights;
-  if (!wa || !wb) {
-    const missing = [!wa && 'A', !wb && 'B'].filter(Boolean).join(' and ');
+  const wr = r.weights;
+  const wx = x.weights;
+  if (!wr || !wx) {
+    const missing = [!wr && r.letter, !wx && x.letter].filter(Boolean).join(' and ');
     alphaNote = betaNote = `Run ${missing} stored no α/β, so there is nothing to subtract.`;
   } else {
-    alphaDifference = weightDifference(
-      { normal: wa.alphaNormal, reduce: wa.alphaReduce },
-      { normal: wb.alphaNormal, reduce: wb.alphaReduce },
+    alpha = weightDifference(
+      { normal: wr.alphaNormal, reduce: wr.alphaReduce },
+      { normal: wx.alphaNormal, reduce: wx.alphaReduce },
     );
-    if (!alphaDifference)
+    if (!alpha)
       alphaNote =
-        `No α difference: run A (${a.mode}) weighs ${columnsOf(wa.alphaNormal)} candidates per edge and run B (${b.mode}) ` +
-        `${columnsOf(wb.alphaNormal)}, so the columns are not the same ops.`;
-    if (wa.betaNormal && wa.betaReduce && wb.betaNormal && wb.betaReduce) {
-      betaDifference = weightDifference(
-        { normal: wa.betaNormal, reduce: wa.betaReduce },
-        { normal: wb.betaNormal, reduce: wb.betaReduce },
+        `No α difference: run ${r.letter} (${r.mode}) weighs ${columnsOf(wr.alphaNormal)} candidates per edge and ` +
+        `run ${x.letter} (${x.mode}) ${columnsOf(wx.alphaNormal)}, so the columns are not the same ops.`;
+    if (wr.betaNormal && wr.betaReduce && wx.betaNormal && wx.betaReduce) {
+      beta = weightDifference(
+        { normal: wr.betaNormal, reduce: wr.betaReduce },
+        { normal: wx.betaNormal, reduce: wx.betaReduce },
       );
-      if (!betaDifference) betaNote = 'No β difference: the runs’ β have different shapes.';
+      if (!beta) betaNote = 'No β difference: the runs’ β have different shapes.';
       else {
-        const fixed = [a, b]
-          .filter((r) => r.mode === 'darts')
-          .map((r) => `${r === a ? 'A' : 'B'}’s β is fixed one-hot on ${r.config?.activation ?? 'relu'}`);
+        const fixed = [r, x]
+          .filter((run) => run.mode === 'darts')
+          .map((run) => `${run.letter}’s β is fixed one-hot on ${run.config?.activation ?? 'relu'}`);
         if (fixed.length) betaNote = `darts mode: ${fixed.join('; ')}.`;
       }
     } else {
-      const without = [a, b]
-        .filter((r) => !(r.weights?.betaNormal && r.weights.betaReduce))
-        .map((r) => `${r === a ? 'A' : 'B'} (${r.mode})`);
+      const without = [r, x]
+        .filter((run) => !(run.weights?.betaNormal && run.weights.betaReduce))
+        .map((run) => `${run.letter} (${run.mode})`);
       betaNote = `No β difference: run ${without.join(' and ')} has no β.`;
     }
   }
+  return { runId: x.id, alpha, alphaNote, beta, betaNote, configDifferences: configDifferences(r.config, x.config) };
+}
 
-  const aligned = alignCurves(a.curve, b.curve);
-  const lastStep = Math.max(a.curve[a.curve.length - 1]?.step ?? 0, b.curve[b.curve.length - 1]?.step ?? 0);
-  let lastCommonStep: number | null = null;
-  for (const p of aligned) if (p.a && p.b) lastCommonStep = p.step;
+/** The largest |entry| of the difference maps (0 when there is none). */
+function largestDifference(diffs: readonly (WeightDifference | null)[]): number {
+  return Math.max(0, ...diffs.map((d) => (d?.largest ? Math.abs(d.largest.value) : 0)));
+}
 
+/**
+ * Compares the runs against the reference run (one of them): each other run's X − R maps, the
+ * colour scales they share, and the curves' common axis. Changing the reference calls this
+ * again with the same runs; nothing is read again.
+ */
+export function compareAgainst(runs: readonly ComparedRun[], referenceId: string): RunComparison {
+  const reference = runs.find((r) => r.id === referenceId);
+  if (!reference) throw new Error(`the reference run ${referenceId} is not one of the compared runs`);
+  const differences = runs.filter((r) => r !== reference).map((r) => differenceAgainst(reference, r));
+
+  const notes: string[] = [];
+  const datasets = new Set(runs.map((r) => r.datasetName));
+  if (datasets.size > 1)
+    notes.push(
+      `The runs used different data sets (${runs.map((r) => `${r.letter}: ${r.datasetName}`).join(', ')}): their curves are not directly comparable.`,
+    );
+
+  const lastSteps = runs.map((r) => r.curve[r.curve.length - 1]?.step ?? null);
+  const reached = lastSteps.filter((s): s is number => s !== null);
+  const lastStep = Math.max(0, ...reached);
+  const weights = runs.map((r) => r.weights);
   return {
-    a,
-    b,
-    alphaDifference,
-    alphaNote,
-    betaDifference,
-    betaNote,
-    aligned,
+    runs: [...runs],
+    referenceId,
+    differences,
+    weightMax: { alpha: sharedWeightMax(weights, 'alpha'), beta: sharedWeightMax(weights, 'beta') },
+    differenceMax: {
+      alpha: largestDifference(differences.map((d) => d.alpha)),
+      beta: largestDifference(differences.map((d) => d.beta)),
+    },
     stepDomain: [0, Math.max(1, lastStep)],
-    lastCommonStep,
-    configDifferences: configDifferences(a.config, b.config),
+    lastCommonStep: reached.length === runs.length ? Math.min(...reached) : null,
     notes,
   };
 }

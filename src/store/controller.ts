@@ -2,10 +2,11 @@
 // updates, keeps the user's file bytes (to re-send to a fresh worker), and keeps the setup
 // and the URL hash in step.
 import { genotypeOf, softmax, stringifyGenotypeFile, toDartsString } from '../search/genotype';
-import { compareRuns } from './compare';
+import { compareAgainst, comparedRuns, MAX_COMPARED_RUNS, type ComparedRun } from './compare';
+import { useComparison } from './compare-state';
 import { averageStepTime, rememberStepTime, type StepShape } from './step-times';
 import type { SearchConfig } from '../search/space';
-import type { ArchSnapshot, MetricRow, RunRecord, RunSummary } from '../runs/store';
+import type { ArchSnapshot, MetricRow, RunOverview, RunRecord, RunSummary } from '../runs/store';
 import {
   datasetKey,
   datasetSpecOfKey,
@@ -270,7 +271,7 @@ const handlers: Handlers = {
     showRecord(msg.record);
   },
   runComparison: (msg) => {
-    showComparison(msg.records);
+    showComparison(msg.runIds, msg.runs);
   },
   runExported: (msg) => {
     downloadText(msg.text, `run-${fileStem(msg.name, msg.runId)}.json`, 'application/json');
@@ -292,11 +293,9 @@ const handlers: Handlers = {
     findResumable();
   },
   runStoreError: (msg) => {
+    set({ runsMessage: { kind: 'error', text: msg.message } });
     // A comparison still being read will not arrive: close it (the message says why).
-    set((s) => ({
-      runsMessage: { kind: 'error', text: msg.message },
-      comparison: s.comparison?.result === null ? null : s.comparison,
-    }));
+    if (useComparison.getState().comparison?.result === null) closeComparison();
   },
   resumable: (msg) => {
     set((s) => ({
@@ -801,42 +800,55 @@ export function openStoredRun(runId: string): void {
   send({ type: 'getRun', runId });
 }
 
-/** The two runs, read once from the run store, as the comparison view (A, B). */
-let comparedRecords: [RunRecord, RunRecord] | null = null;
+// ---------------------------------------------------------------------------------------------
+// Comparing stored runs (state in compare-state.ts)
 
-/** Opens the comparison of two stored runs (B − A); works during a search too. */
-export function compareStoredRuns(runIdA: string, runIdB: string): void {
-  comparedRecords = null;
-  useLab.setState({ runsMessage: null, comparison: { runIds: [runIdA, runIdB], result: null } });
-  send({ type: 'compareRuns', runIds: [runIdA, runIdB] });
+/** The compared runs, read once from the run store; a new reference reuses them. */
+let comparedRunsShown: ComparedRun[] | null = null;
+
+/** Opens the comparison of 2 to 8 stored runs (in the order given; the first is the reference);
+ * works during a search too. */
+export function compareStoredRuns(runIds: readonly string[]): void {
+  comparedRunsShown = null;
+  if (runIds.length < 2 || runIds.length > MAX_COMPARED_RUNS) {
+    set({ runsMessage: { kind: 'error', text: `Tick 2 to ${MAX_COMPARED_RUNS} runs to compare them.` } });
+    return;
+  }
+  set({ runsMessage: null });
+  useComparison.setState({ comparison: { runIds: [...runIds], referenceId: runIds[0]!, result: null } });
+  send({ type: 'compareRuns', runIds: [...runIds] });
 }
 
-function showComparison(records: [RunRecord, RunRecord]): void {
-  const asked = useLab.getState().comparison;
-  // Closed, or another pair asked for since: not wanted any more.
-  if (!asked || asked.runIds[0] !== records[0].id || asked.runIds[1] !== records[1].id) return;
-  comparedRecords = records;
+function showComparison(runIds: string[], runs: RunOverview[]): void {
+  const asked = useComparison.getState().comparison;
+  // Closed, or other runs asked for since: not wanted any more.
+  if (!asked || asked.runIds.join('\n') !== runIds.join('\n')) return;
   try {
-    useLab.setState({ comparison: { runIds: asked.runIds, result: compareRuns(records[0], records[1]) } });
+    comparedRunsShown = comparedRuns(runs);
+    useComparison.setState({ comparison: { ...asked, result: compareAgainst(comparedRunsShown, asked.referenceId) } });
   } catch (e) {
-    useLab.setState({
-      comparison: null,
-      runsMessage: { kind: 'error', text: `The runs could not be compared: ${(e as Error).message}` },
-    });
+    closeComparison();
+    set({ runsMessage: { kind: 'error', text: `The runs could not be compared: ${(e as Error).message}` } });
   }
 }
 
-/** B becomes A and A becomes B (the differences change sign); nothing is read again. */
-export function swapComparison(): void {
-  if (!comparedRecords) return;
-  const [a, b] = comparedRecords;
-  useLab.setState({ comparison: { runIds: [b.id, a.id], result: null } });
-  showComparison([b, a]);
+/** Every other run's difference maps are taken against this run; nothing is read again. */
+export function setComparisonReference(runId: string): void {
+  const asked = useComparison.getState().comparison;
+  if (!asked || !comparedRunsShown || !asked.runIds.includes(runId)) return;
+  useComparison.setState({
+    comparison: { ...asked, referenceId: runId, result: compareAgainst(comparedRunsShown, runId) },
+  });
 }
 
 export function closeComparison(): void {
-  comparedRecords = null;
-  useLab.setState({ comparison: null });
+  comparedRunsShown = null;
+  useComparison.setState({ comparison: null });
+}
+
+/** The run's free-text note ('' removes it); the worker stores it and sends the list back. */
+export function setRunNote(runId: string, note: string): void {
+  send({ type: 'setRunNote', runId, note });
 }
 
 export function deleteStoredRun(runId: string): void {

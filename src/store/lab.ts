@@ -12,7 +12,6 @@ import type {
   TrainingStartedMessage,
   WeightsMessage,
 } from '../worker/protocol';
-import type { RunComparison } from './compare';
 import type { HeldOutEvaluation, RunProblem, RunStatus, RunSummary, TrainEvaluation } from '../runs/store';
 import { defaultSetup, type DatasetChoice, type Setup } from './setup';
 
@@ -142,8 +141,6 @@ export interface LabState {
   openedRun: { id: string; name: string } | null;
   /** The re-training shown in the "Re-training" region (running, finished or opened). */
   training: TrainingState | null;
-  /** Two stored runs side by side (A, B); result is null while they are being read. */
-  comparison: { runIds: [string, string]; result: RunComparison | null } | null;
 
   setSetup(update: (s: Setup) => Setup): void;
   replaceSetup(setup: Setup, warnings?: string[]): void;
@@ -180,7 +177,6 @@ export const useLab = create<LabState>()((set) => ({
   runsMessage: null,
   openedRun: null,
   training: null,
-  comparison: null,
 
   setSetup: (update) => set((s) => ({ setup: update(s.setup) })),
   replaceSetup: (setup, warnings = []) => set({ setup, setupWarnings: warnings }),

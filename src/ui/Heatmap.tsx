@@ -41,6 +41,8 @@ export interface HeatmapProps {
    * the largest value in `panels`; rounded up to the same nice top. Left out: the panels' own.
    */
   domainMax?: number;
+  /** The legend's title instead of the scale's (the comparison names its runs: "C − A"). */
+  legendTitle?: string;
   /** The row picked (outlined label), and what picking a row (click, Enter) calls. */
   selectedRow?: { panel: 'normal' | 'reduce'; row: number } | null;
   onSelectRow?: (panel: 'normal' | 'reduce', row: number) => void;
@@ -207,6 +209,7 @@ function drawStructure(
   columns: string[],
   legendId: string,
   scale: HeatmapScale,
+  legendTitle: string,
 ): SVGRectElement[][][] {
   const { many, cellW, angle, headerH, panelW } = layout;
   svg.selectAll('*').remove();
@@ -281,7 +284,7 @@ function drawStructure(
   );
   legend.append('rect').attr('width', 150).attr('height', 8).attr('fill', `url(#${legendId})`).attr('rx', 1);
   legend.append('g').attr('class', 'hm-legend-axis').attr('transform', 'translate(0,8)');
-  legend.append('text').attr('class', 'hm-legend-title').attr('x', 158).attr('y', 8).text(LEGEND_TITLES[scale]);
+  legend.append('text').attr('class', 'hm-legend-title').attr('x', 158).attr('y', 8).text(legendTitle);
   // The keyboard cursor (hidden until the grid has focus).
   svg
     .append('rect')
@@ -341,6 +344,7 @@ export function Heatmap({
   step,
   scale = 'weight',
   domainMax,
+  legendTitle = LEGEND_TITLES[scale],
   selectedRow = null,
   onSelectRow,
 }: HeatmapProps) {
@@ -352,7 +356,13 @@ export function Heatmap({
   const [cursor, setCursor] = useState<CellRef | null>(null);
   const layout = heatmapLayout(columns, panels.length, rowLabels.length);
   // The structure's identity: it is redrawn when one of these changes, not on every snapshot.
-  const shape = [columns.join('|'), panels.map((p) => p.id + p.title).join('|'), rowLabels.join('|'), scale].join('/');
+  const shape = [
+    columns.join('|'),
+    panels.map((p) => p.id + p.title).join('|'),
+    rowLabels.join('|'),
+    scale,
+    legendTitle,
+  ].join('/');
   const select = useRef(onSelectRow);
   select.current = onSelectRow;
 
@@ -373,7 +383,16 @@ export function Heatmap({
 
   useEffect(() => {
     const svg = d3.select(svgRef.current!);
-    rects.current = drawStructure(svg, layout, panels, rowLabels, columns, `grad-${scale}-${columnKind}`, scale);
+    rects.current = drawStructure(
+      svg,
+      layout,
+      panels,
+      rowLabels,
+      columns,
+      `grad-${scale}-${columnKind}`,
+      scale,
+      legendTitle,
+    );
     legendTop.current = null;
     // Pointer handling: one listener on the svg (cheaper than one per cell).
     svg.on('mousemove', (event: MouseEvent) => {

@@ -4,7 +4,15 @@
 // `pause`, `resume`, `stop` and `injectNaN` go to whichever runs.
 import type { SearchConfig } from '../search/space';
 import type { TrainConfig, TrainPresetName } from '../retrain/train-config';
-import type { ArchSnapshot, HeldOutEvaluation, MetricRow, RunProblem, RunRecord, RunSummary } from '../runs/store';
+import type {
+  ArchSnapshot,
+  HeldOutEvaluation,
+  MetricRow,
+  RunOverview,
+  RunProblem,
+  RunRecord,
+  RunSummary,
+} from '../runs/store';
 import type { RawArchWeights } from '../search/supernet';
 import type { CsvTable } from '../runs/csv';
 import type { CompiledStepStatus } from '../search/engine';
@@ -131,8 +139,10 @@ export type ToWorker =
   | { type: 'listRuns' }
   /** One stored run with its history (answered with `runRecord`). */
   | { type: 'getRun'; runId: string }
-  /** Two stored runs for the comparison view (answered with `runComparison`). */
-  | { type: 'compareRuns'; runIds: [string, string] }
+  /** Stored runs (2 to 8) for the comparison view (answered with `runComparison`). */
+  | { type: 'compareRuns'; runIds: string[] }
+  /** Sets a stored run's note ('' removes it; answered with `runList`). */
+  | { type: 'setRunNote'; runId: string; note: string }
   /** Deletes a stored run (answered with `runDeleted`, which says what went). */
   | { type: 'deleteRun'; runId: string }
   /** Puts back a run deleted in this worker (answered with `runRestored`). */
@@ -308,8 +318,9 @@ export type FromWorker =
   | { type: 'storageWarning'; message: string }
   | { type: 'runList'; runs: RunSummary[]; problems: RunProblem[] }
   | { type: 'runRecord'; record: RunRecord }
-  /** The two runs asked for by `compareRuns`, in order (A, B), each with only its last snapshot. */
-  | { type: 'runComparison'; records: [RunRecord, RunRecord] }
+  /** The runs asked for by `compareRuns`, in that order: what the view draws of each (its last
+   * snapshot and its curve thinned), not the whole record. */
+  | { type: 'runComparison'; runIds: string[]; runs: RunOverview[] }
   | { type: 'runExported'; runId: string; name: string; text: string }
   | { type: 'csvExported'; runId: string; name: string; table: CsvTable; text: string }
   | { type: 'runImported'; runId: string }

@@ -339,13 +339,13 @@ const handlers: Handlers = {
   getRun: (msg) =>
     void storeRequest(async (store) => post({ type: 'runRecord', record: await store.getRun(msg.runId) })),
   compareRuns: (msg) =>
+    void storeRequest(async (store) =>
+      post({ type: 'runComparison', runIds: msg.runIds, runs: await store.getRunOverviews(msg.runIds) }),
+    ),
+  setRunNote: (msg) =>
     void storeRequest(async (store) => {
-      // The view shows final weights only: the older snapshots need not cross to the page.
-      const read = async (id: string) => {
-        const r = await store.getRun(id);
-        return { ...r, snapshots: r.snapshots.slice(-1) };
-      };
-      post({ type: 'runComparison', records: [await read(msg.runIds[0]), await read(msg.runIds[1])] });
+      await store.setNote(msg.runId, msg.note);
+      await postRunList(store);
     }),
   deleteRun: (msg) => {
     if ((search?.active && search.runId === msg.runId) || training?.runId === msg.runId) {

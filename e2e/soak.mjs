@@ -1,0 +1,163 @@
+// Feeds the page a long search's messages (progress every step, α/β and genotypes at the worker's
+// pace) and records the main thread's long tasks, the DOM's size and what the store keeps, so a
+// 10,000-step history can be checked for smoothness without computing 10,000 steps. The page
+// first runs one real step (its run config, data set and genotype are then the ones fed on).
+import { hashOf, launch, openLab, tinySetup, waitForPhase } from './lab.mjs';
+
+/**
+ * Runs the soak in a fresh page; returns the long tasks (with the step being fed when each
+ * began), samples of the DOM size and heap, and the store's sizes at the end.
+ */
+export async function soak({ steps = 10_000, stepsPerSecond = 100, stepsPerEpoch = 500, onProgress } = {}) {
+  const browser = await launch({ webgpu: false });
+  try {
+    const { page, errors } = await openLab(browser, hashOf(tinySetup({ backend: 'wasm', maxSteps: 1 })));
+    await page.getByRole('button', { name: 'Start search' }).click();
+    await waitForPhase(page, 'done', 300_000);
+    await page.evaluate(() => {
+      window.__soak = { longTasks: [], step: 0, samples: [] };
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries())
+          window.__soak.longTasks.push({ step: window.__soak.step, start: e.startTime, duration: e.duration });
+      }).observe({ type: 'longtask' });
+    });
+    const chunk = 1000;
+    for (let from = 1; from <= steps; from += chunk) {
+      const to = Math.min(steps, from + chunk - 1);
+      await page.evaluate(feedSteps, { from, to, steps, stepsPerSecond, stepsPerEpoch });
+      onProgress?.(to);
+    }
+    const result = await page.evaluate(() => {
+      const s = window.__lab.state();
+      return {
+        longTasks: window.__soak.longTasks,
+        samples: window.__soak.samples,
+        kept: { curve: s.curve.length, snapshots: s.snapshots.length, heldOut: s.heldOut.length },
+        phase: s.phase,
+      };
+    });
+    return { ...result, errors };
+  } finally {
+    await browser.close();
+  }
+}
+
+/** In the page: feeds steps from..to at the given pace, as the worker would send them. */
+async function feedSteps({ from, to, steps, stepsPerSecond, stepsPerEpoch }) {
+  const lab = window.__lab;
+  const soak = window.__soak;
+  const state = lab.state();
+  if (from === 1) {
+    lab.feed([{ type: 'ready', backend: 'wasm', requested: 'wasm', adapterInfo: null }]);
+    const last = state.snapshots[state.snapshots.length - 1];
+    soak.raw = {
+      alphaNormal: last.raw.alphaNormal,
+      alphaReduce: last.raw.alphaReduce,
+      betaNormal: last.raw.betaNormal,
+      betaReduce: last.raw.betaReduce,
+    };
+    soak.json = state.genotype.json;
+    soak.seed = 1;
+    soak.lastWeights = 0;
+    soak.lastGenotype = 0;
+  }
+  // A small seeded random walk (so runs are comparable).
+  const random = () => {
+    soak.seed = (soak.seed * 1664525 + 1013904223) >>> 0;
+    return soak.seed / 2 ** 32 - 0.5;
+  };
+  const softmax = (row) => {
+    const m = Math.max(...row);
+    const e = row.map((x) => Math.exp(x - m));
+    const sum = e.reduce((a, b) => a + b, 0);
+    return e.map((x) => x / sum);
+  };
+  const walk = (rows) => rows && rows.map((r) => r.map((x) => x + 0.01 * random()));
+  const epochsTotal = Math.ceil(steps / stepsPerEpoch);
+  const tick = 1000 / stepsPerSecond;
+  const started = performance.now();
+  for (let step = from; step <= to; step++) {
+    // Keep the pace: wait until this step's time has come.
+    const due = started + (step - from) * tick;
+    const wait = due - performance.now();
+    await new Promise((r) => setTimeout(r, Math.max(0, wait)));
+    soak.step = step;
+    const messages = [
+      {
+        type: 'progress',
+        epoch: Math.floor(step / stepsPerEpoch),
+        step,
+        stepsTotal: steps,
+        stepsPerEpoch,
+        epochsTotal,
+        learningRate: (0.025 * (1 + Math.cos((Math.PI * step) / steps))) / 2,
+        imagesPerSecond: 1600,
+        stepMilliseconds: tick,
+        recordMilliseconds: 1,
+        compiled: null,
+        seconds: step * (tick / 1000),
+        trainLoss: 2.3 * Math.exp(-step / 4000) + 0.1 * random(),
+        valLoss: 2.3 * Math.exp(-step / 4000) + 0.2 * random(),
+        valAccuracy: Math.min(1, Math.max(0, 0.1 + step / 12000 + random() / 4)),
+      },
+    ];
+    const now = performance.now();
+    if (now - soak.lastWeights >= 250) {
+      soak.lastWeights = now;
+      soak.raw = {
+        alphaNormal: walk(soak.raw.alphaNormal),
+        alphaReduce: walk(soak.raw.alphaReduce),
+        betaNormal: walk(soak.raw.betaNormal),
+        betaReduce: walk(soak.raw.betaReduce),
+      };
+      const sm = (rows) => rows && rows.map(softmax);
+      messages.push({
+        type: 'weights',
+        step,
+        epoch: Math.floor(step / stepsPerEpoch),
+        alphaNormal: sm(soak.raw.alphaNormal),
+        alphaReduce: sm(soak.raw.alphaReduce),
+        betaNormal: sm(soak.raw.betaNormal),
+        betaReduce: sm(soak.raw.betaReduce),
+        raw: { ...soak.raw, edgeNormal: null, edgeReduce: null },
+      });
+    }
+    if (now - soak.lastGenotype >= 1000) {
+      soak.lastGenotype = now;
+      messages.push({ type: 'genotype', step, json: soak.json, darts: '' });
+    }
+    if (step % stepsPerEpoch === 0 || step === steps)
+      messages.push({
+        type: 'heldOut',
+        step,
+        epoch: Math.floor(step / stepsPerEpoch),
+        testLoss: 1,
+        testAccuracy: 0.5,
+        testCount: 500,
+      });
+    if (step === steps) messages.push({ type: 'done', reason: 'finished', step, seconds: step * (tick / 1000) });
+    lab.feed(messages);
+    if (step % 250 === 0)
+      soak.samples.push({
+        step,
+        domNodes: document.getElementsByTagName('*').length,
+        heapBytes: performance.memory?.usedJSHeapSize ?? null,
+      });
+  }
+}
+
+/** The longest task per bin of `binSteps` steps: [{ from, to, longestMs, over50 }]. */
+export function longTasksByBin(longTasks, steps, binSteps) {
+  const bins = [];
+  for (let from = 1; from <= steps; from += binSteps) {
+    const to = Math.min(steps, from + binSteps - 1);
+    const inBin = longTasks.filter((t) => t.step >= from && t.step <= to);
+    bins.push({
+      from,
+      to,
+      longestMs: Math.round(Math.max(0, ...inBin.map((t) => t.duration))),
+      over50: inBin.filter((t) => t.duration > 50).length,
+    });
+  }
+  return bins;
+}
