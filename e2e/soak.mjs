@@ -21,10 +21,13 @@ export async function soak({ steps = 10_000, stepsPerSecond = 100, stepsPerEpoch
           window.__soak.longTasks.push({ step: window.__soak.step, start: e.startTime, duration: e.duration });
       }).observe({ type: 'longtask' });
     });
-    const chunk = 1000;
+    const chunk = Math.min(1000, steps);
+    const regions = [];
     for (let from = 1; from <= steps; from += chunk) {
       const to = Math.min(steps, from + chunk - 1);
       await page.evaluate(feedSteps, { from, to, steps, stepsPerSecond, stepsPerEpoch });
+      // Elements under each region: a count that grows with the history means something is not downsampled.
+      regions.push({ step: to, ...(await page.evaluate(domByRegion)) });
       onProgress?.(to);
     }
     const result = await page.evaluate(() => {
@@ -36,10 +39,38 @@ export async function soak({ steps = 10_000, stepsPerSecond = 100, stepsPerEpoch
         phase: s.phase,
       };
     });
-    return { ...result, errors };
+    // A task of 80 ms on purpose, after the soak: the observer must see it (else its silence means nothing).
+    const probe = await page.evaluate(async () => {
+      window.__soak.step = -1;
+      // In a task of the page's own (code run by page.evaluate is not reported as one).
+      setTimeout(() => {
+        const until = performance.now() + 80;
+        while (performance.now() < until);
+      }, 0);
+      await new Promise((r) => setTimeout(r, 500));
+      return Math.max(0, ...window.__soak.longTasks.filter((t) => t.step === -1).map((t) => t.duration));
+    });
+    return {
+      ...result,
+      longTasks: result.longTasks.filter((t) => t.step !== -1),
+      probeMs: probe,
+      regions,
+      domByRegion: regions.at(-1),
+      errors,
+    };
   } finally {
     await browser.close();
   }
+}
+
+/** In the page: the number of elements under each region, by its name. */
+function domByRegion() {
+  return Object.fromEntries(
+    [...document.querySelectorAll('section[aria-label]')].map((el) => [
+      el.getAttribute('aria-label'),
+      el.getElementsByTagName('*').length,
+    ]),
+  );
 }
 
 /** In the page: feeds steps from..to at the given pace, as the worker would send them. */

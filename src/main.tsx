@@ -4,6 +4,7 @@ import { createRoot } from 'react-dom/client';
 import { App } from './ui/App';
 import { ErrorBoundary } from './ui/ErrorBoundary';
 import {
+  feedMessages,
   findResumable,
   hangNextStep,
   holdCheckpointWrite,
@@ -31,11 +32,19 @@ declare global {
       hangNextStep(): void;
       holdCheckpointWrite(step: number, ms: number): void;
       setStopTimeout(ms: number | null): void;
+      feed(messages: Parameters<typeof feedMessages>[0]): void;
       state(): ReturnType<typeof useLab.getState>;
     };
   }
 }
-window.__lab = { injectNaN, hangNextStep, holdCheckpointWrite, setStopTimeout, state: () => useLab.getState() };
+window.__lab = {
+  injectNaN,
+  hangNextStep,
+  holdCheckpointWrite,
+  setStopTimeout,
+  feed: feedMessages,
+  state: () => useLab.getState(),
+};
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

@@ -1114,6 +1114,14 @@ export function injectNaN(): void {
   send({ type: 'injectNaN' });
 }
 
+/**
+ * Test hook: the page handles these messages as if its worker had sent them (the soak test
+ * feeds a 10,000-step run's progress, weights and genotypes to measure the page alone).
+ */
+export function feedMessages(messages: FromWorker[]): void {
+  for (const m of messages) handleMessage(m);
+}
+
 /** Test hook: the search's next step never ends (Stop must then give up on the worker). */
 export function hangNextStep(): void {
   send({ type: 'hangNextStep' });

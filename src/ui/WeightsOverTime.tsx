@@ -119,6 +119,9 @@ export function EdgeEntropy() {
   );
 }
 
+/** Changes listed at most (the latest ones). */
+const LISTED_CHANGES = 12;
+
 export function GenotypeChanges() {
   const { snapshots, config, cursorStep } = useHistory();
   const changes = useMemo(
@@ -128,6 +131,12 @@ export function GenotypeChanges() {
   // The change that made the genotype the replay shows.
   let current = -1;
   if (cursorStep !== null) changes.forEach((c, i) => (c.step <= cursorStep ? (current = i) : undefined));
+  // A long run changes its genotype hundreds of times: the latest few are listed (and the one the
+  // replay shows), so the list stays small however long the history.
+  const listed = changes
+    .map((c, i) => ({ c, i }))
+    .filter(({ i }) => i >= changes.length - LISTED_CHANGES || i === current);
+  const earlier = changes.length - listed.length;
   return (
     <section className="card genotype-changes" aria-label="Genotype changes" data-changes={changes.length}>
       <h2>
@@ -144,7 +153,12 @@ export function GenotypeChanges() {
         </p>
       ) : (
         <ol className="change-list">
-          {changes.map((c, i) => (
+          {earlier > 0 && (
+            <li className="muted change-earlier">
+              … {earlier} earlier change{earlier === 1 ? '' : 's'} (replay to one to see it here)
+            </li>
+          )}
+          {listed.map(({ c, i }) => (
             <li key={c.step} data-step={c.step} className={i === current ? 'current' : undefined}>
               <strong>
                 step {c.since + 1}–{c.step}

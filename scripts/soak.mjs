@@ -1,0 +1,38 @@
+// Soak: feeds the page a long search's messages (10,000 steps by default) and reports the main
+// thread's longest task per 1,000 steps, the DOM's size and heap over the run.
+//   node --import tsx scripts/soak.mjs [--steps 10000] [--rate 100]   (steps fed per second)
+import { serveBuiltLab } from '../e2e/server.mjs';
+
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const steps = arg('steps', 10_000);
+const rate = arg('rate', 100);
+const server = await serveBuiltLab({ reuse: Boolean(process.env.E2E_SKIP_BUILD) });
+process.env.E2E_BASE_URL = server.baseUrl;
+// Imported once the server's address is known (the e2e helpers read it as they load).
+const { longTasksByBin, soak } = await import('../e2e/soak.mjs');
+try {
+  const r = await soak({ steps, stepsPerSecond: rate, onProgress: (s) => process.stderr.write(`fed ${s} steps\n`) });
+  const bins = longTasksByBin(r.longTasks, steps, 1000);
+  console.log(
+    JSON.stringify(
+      {
+        steps,
+        rate,
+        bins,
+        kept: r.kept,
+        domByRegion: r.domByRegion,
+        samples: r.samples.filter((_, i) => i % 4 === 3),
+        errors: r.errors,
+      },
+      null,
+      1,
+    ),
+  );
+  const worst = Math.max(...bins.map((b) => b.longestMs));
+  console.error(`longest main-thread task: ${worst} ms; tasks over 50 ms: ${bins.reduce((a, b) => a + b.over50, 0)}`);
+} finally {
+  await server.close();
+}
