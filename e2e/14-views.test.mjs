@@ -172,6 +172,16 @@ test('colour scales, weights over time, entropy, genotype changes, saved charts'
     const svgText = await readFile(await svgFile.path(), 'utf8');
     assert.match(svgText, /^<\?xml/);
     assert.equal((svgText.match(/data-series=/g) ?? []).length, 14, 'the SVG file has the 14 lines');
+    const [heatmapFile] = await Promise.all([
+      page.waitForEvent('download'),
+      alpha.getByRole('button', { name: 'Save SVG' }).click(),
+    ]);
+    const heatmapSvg = await readFile(await heatmapFile.path(), 'utf8');
+    assert.equal(
+      (heatmapSvg.match(/class="hm-cell/g) ?? []).length,
+      2 * 14 * 8,
+      'the α heatmaps: 2 cells × 14 edges × 8 ops',
+    );
 
     // One validation accuracy: the held-out scoring at the run's end, in the legend and the genotype file.
     const heldOut = await page.evaluate(() => window.__lab.state().heldOut);

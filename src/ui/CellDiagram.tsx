@@ -5,7 +5,7 @@ import { useEffect, useRef } from 'react';
 import * as d3 from 'd3';
 import type { GenotypeEdge } from '../search/genotype';
 import { stateName } from './labels';
-import { saveBlob, setSubscriptText, svgToFile } from './svg';
+import { saveBlob, setSubscriptText, svgToFile, svgToPng } from './svg';
 import { useDeferredDraw } from './deferred';
 import { BASE_Y, H, LABEL_HEIGHT, R, W, edgeGeometry, edgeText, posX } from './cell-layout';
 
@@ -154,9 +154,10 @@ export function CellDiagram({ id, title, edges, step, markerScope = '' }: CellDi
     svgEl.setAttribute('data-step', step === null ? '' : String(step));
   }, [edgesKey, markers, step]);
 
-  const save = () => {
-    const blob = svgToFile(svgRef.current!, `${title}${step !== null ? ` (step ${step})` : ''}`);
-    saveBlob(blob, `${id === 'normal' ? 'normal' : 'reduction'}-cell${step !== null ? `-step${step}` : ''}.svg`);
+  const save = async (kind: 'png' | 'svg') => {
+    const caption = `${title}${step !== null ? ` (step ${step})` : ''}`;
+    const blob = kind === 'svg' ? svgToFile(svgRef.current!, caption) : await svgToPng(svgRef.current!, caption);
+    saveBlob(blob, `${id === 'normal' ? 'normal' : 'reduction'}-cell${step !== null ? `-step${step}` : ''}.${kind}`);
   };
 
   return (
@@ -166,15 +167,26 @@ export function CellDiagram({ id, title, edges, step, markerScope = '' }: CellDi
           {title}
           <small>{step !== null ? `derived at step ${step}` : 'not searched yet'}</small>
         </h2>
-        <button
-          type="button"
-          className="small"
-          onClick={save}
-          disabled={!edges}
-          aria-label={`Save ${title.toLowerCase()} as SVG`}
-        >
-          Save SVG
-        </button>
+        <span className="save-chart">
+          <button
+            type="button"
+            className="small"
+            onClick={() => void save('png')}
+            disabled={!edges}
+            aria-label={`Save ${title.toLowerCase()} as PNG`}
+          >
+            Save PNG
+          </button>
+          <button
+            type="button"
+            className="small"
+            onClick={() => void save('svg')}
+            disabled={!edges}
+            aria-label={`Save ${title.toLowerCase()} as SVG`}
+          >
+            Save SVG
+          </button>
+        </span>
       </div>
       <svg ref={svgRef} className="cell-svg" viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`${title} diagram`} />
     </section>

@@ -5,7 +5,7 @@
 // colour scale (the largest weight of any run), and so do the β heatmaps and the difference maps
 // of a kind. The runs are read once from the run store (controller.compareStoredRuns); a new
 // reference recomputes the differences from them.
-import { useMemo, useRef, type ReactNode, type RefObject } from 'react';
+import { useMemo, useRef, type ReactNode } from 'react';
 import { closeComparison, setComparisonReference } from '../store/controller';
 import { pointAt, type ComparedRun, type RunComparison, type RunDifference } from '../store/compare';
 import { useComparison } from '../store/compare-state';
@@ -15,7 +15,7 @@ import { CompareCurves, type ComparedCurve } from './CompareCurves';
 import { keptMarks } from './derived';
 import { EdgeName, Heatmap, type HeatmapPanel } from './Heatmap';
 import { alphaColumns, BETA_COLUMNS, EDGE_NAMES, formatNumber } from './labels';
-import { SaveChart } from './SaveChart';
+import { SaveChart, useSvgWithin } from './SaveChart';
 
 /** Each run's colour, by its place (A, B, …): in the curves, the legend and the summary's badges.
  * The difference maps keep their own diverging hues (blue: the reference weighs it more, red: the run). */
@@ -228,14 +228,7 @@ function HeatmapCard({
 }) {
   const box = useRef<HTMLDivElement>(null);
   // The Heatmap owns its svg; this ref finds it when a button is pressed.
-  const svg = useMemo<RefObject<SVGSVGElement | null>>(
-    () => ({
-      get current() {
-        return box.current?.querySelector<SVGSVGElement>('.heatmap svg') ?? null;
-      },
-    }),
-    [],
-  );
+  const svg = useSvgWithin(box, '.heatmap svg');
   const dataAttributes = Object.fromEntries(Object.entries(data).map(([k, v]) => [`data-${k}`, v]));
   return (
     <section className={`card ${className}`} aria-label={label} {...dataAttributes}>

@@ -1,5 +1,5 @@
 // "Save PNG" and "Save SVG" for a chart: the chart's SVG as a file, styles inlined.
-import type { RefObject } from 'react';
+import { useMemo, type RefObject } from 'react';
 import { saveBlob, svgToFile, svgToPng } from './svg';
 
 export function SaveChart({ svg, name, title }: { svg: RefObject<SVGSVGElement | null>; name: string; title: string }) {
@@ -18,5 +18,20 @@ export function SaveChart({ svg, name, title }: { svg: RefObject<SVGSVGElement |
         Save SVG
       </button>
     </span>
+  );
+}
+
+/**
+ * A ref to the svg that `selector` finds inside `within` when it is read: for a chart whose svg
+ * another component owns (a heatmap).
+ */
+export function useSvgWithin(within: RefObject<HTMLElement | null>, selector: string): RefObject<SVGSVGElement | null> {
+  return useMemo(
+    () => ({
+      get current() {
+        return within.current?.querySelector<SVGSVGElement>(selector) ?? null;
+      },
+    }),
+    [within, selector],
   );
 }

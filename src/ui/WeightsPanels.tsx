@@ -1,7 +1,8 @@
 // The α and β heatmap regions: normal and reduction cell side by side, the viewed snapshot, in
 // the colour scale the user picked; clicking a row (or Enter on it) picks the edge the time
 // charts follow.
-import { useId, useMemo } from 'react';
+import { useId, useMemo, useRef } from 'react';
+import { SaveChart, useSvgWithin } from './SaveChart';
 import { Heatmap, type HeatmapPanel } from './Heatmap';
 import { COLOUR_SCALES, COLOUR_SCALE_LABELS, useView, type ColourScale } from '../store/view';
 import { alphaColumns, BETA_COLUMNS, EDGE_NAMES } from './labels';
@@ -46,6 +47,8 @@ function useHeatmapView() {
 }
 
 export function AlphaHeatmaps() {
+  const box = useRef<HTMLElement>(null);
+  const svg = useSvgWithin(box, '.heatmap svg');
   const { snapshot, config, genotype, live } = useViewed();
   const view = useHeatmapView();
   const columns = useMemo(() => alphaColumns(config.mode), [config.mode]);
@@ -69,11 +72,20 @@ export function AlphaHeatmaps() {
     ];
   }, [snapshot, genotype, config]);
   return (
-    <section className="card weights" aria-label="Operator weights (alpha)" data-step={snapshot.step} data-live={live}>
-      <h2>
-        Operator weights <span className="greek">α</span>
-        <small>{live ? `step ${snapshot.step}` : 'uniform start'}</small>
-      </h2>
+    <section
+      ref={box}
+      className="card weights"
+      aria-label="Operator weights (alpha)"
+      data-step={snapshot.step}
+      data-live={live}
+    >
+      <div className="card-head">
+        <h2>
+          Operator weights <span className="greek">α</span>
+          <small>{live ? `step ${snapshot.step}` : 'uniform start'}</small>
+        </h2>
+        <SaveChart svg={svg} name={`alpha-step${snapshot.step}`} title="Operator weights (alpha)" />
+      </div>
       <Heatmap
         panels={panels}
         rowLabels={EDGE_NAMES}
@@ -92,6 +104,8 @@ export function AlphaHeatmaps() {
 }
 
 export function BetaHeatmaps() {
+  const box = useRef<HTMLElement>(null);
+  const svg = useSvgWithin(box, '.heatmap svg');
   const { snapshot, config, genotype, live } = useViewed();
   const view = useHeatmapView();
   const panels = useMemo<HeatmapPanel[] | null>(() => {
@@ -125,11 +139,14 @@ export function BetaHeatmaps() {
             ? `step ${snapshot.step}`
             : 'uniform start';
   return (
-    <section className="card weights" aria-label="Activation weights (beta)" data-step={snapshot.step}>
-      <h2>
-        Activation weights <span className="greek">β</span>
-        <small>{note}</small>
-      </h2>
+    <section ref={box} className="card weights" aria-label="Activation weights (beta)" data-step={snapshot.step}>
+      <div className="card-head">
+        <h2>
+          Activation weights <span className="greek">β</span>
+          <small>{note}</small>
+        </h2>
+        {panels && <SaveChart svg={svg} name={`beta-step${snapshot.step}`} title="Activation weights (beta)" />}
+      </div>
       {panels ? (
         <Heatmap
           panels={panels}
