@@ -132,7 +132,7 @@ test('colour scales, weights over time, entropy, genotype changes, saved charts'
     assert.ok(changed >= 0);
     if (changed > 0)
       assert.match(
-        await timeline.locator('ol > li[data-step]').first().textContent(),
+        await timeline.locator('ol > li').first().textContent(),
         /^step \d+–\d+(normal|reduce), node \d/,
       );
 

@@ -4,6 +4,9 @@
 //   docs/screenshots/lab-full.png      the whole page
 //   docs/screenshots/lab-compare.png   the "Compare runs" region: two factorized runs and a darts run
 //   docs/screenshots/lab-retrain.png   the "Re-training" region after a tiny re-training
+//   docs/screenshots/view-*.png        each view of a search on its own (α over time, β over time,
+//                                      edge entropy, genotype changes, training curves, the genotype
+//                                      panel with the derived network's size, the runs table)
 //
 //   node scripts/screenshots.mjs [--only search,compare,retrain] [--steps N] [--compare-steps N]
 //        [--retrain-steps N] [--backend auto|webgpu|wasm|...] [--dataset builtin|synthetic]
@@ -24,6 +27,16 @@ import { chromium } from 'playwright-core';
 import { root, serveBuiltLab } from '../e2e/server.mjs';
 
 const GROUPS = ['search', 'compare', 'retrain'];
+/** Each view of a search on its own: region name, file. */
+const VIEWS = [
+  ['α over time', 'view-alpha-over-time.png'],
+  ['β over time', 'view-beta-over-time.png'],
+  ['Edge entropy', 'view-edge-entropy.png'],
+  ['Genotype changes', 'view-genotype-changes.png'],
+  ['Training curves', 'view-training-curves.png'],
+  ['Genotype', 'view-genotype.png'],
+  ['Runs', 'view-runs.png'],
+];
 const { values: args } = parseArgs({
   options: {
     only: { type: 'string', default: GROUPS.join(',') },
@@ -95,6 +108,7 @@ async function openLab(hash) {
   return page;
 }
 
+
 async function searchShots() {
   const page = await openLab(labHash({ backend: args.backend ?? 'auto', maxSteps: String(steps + 200) }));
   await page.getByRole('button', { name: 'Start search' }).click();
@@ -125,7 +139,12 @@ async function searchShots() {
   await growToContent(page);
   await page.screenshot({ path: join(args.out, 'lab-full.png') });
   await page.getByRole('button', { name: 'Stop' }).click();
-  console.log(`saved lab-running.png, lab-cells.png, lab-full.png in ${args.out}`);
+  await page.waitForFunction(() => window.__lab.state().phase === 'done', null, { timeout: 120_000 });
+  await growToContent(page);
+  for (const [name, file] of VIEWS) {
+    await page.getByRole('region', { name, exact: true }).screenshot({ path: join(args.out, file) });
+  }
+  console.log(`saved lab-running.png, lab-cells.png, lab-full.png and ${VIEWS.length} views in ${args.out}`);
   await page.close();
 }
 

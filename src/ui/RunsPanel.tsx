@@ -195,7 +195,9 @@ export function RunsPanel() {
               ))}
             </Filter>
             <span className="hint" data-shown={shown.length}>
-              {shown.length === runs.length ? `${runs.length} runs` : `${shown.length} of ${runs.length} runs shown`}
+              {shown.length === runs.length
+                ? `${runs.length} run${runs.length === 1 ? '' : 's'}`
+                : `${shown.length} of ${runs.length} runs shown`}
               {sort ? '' : ', newest first'}
             </span>
           </div>

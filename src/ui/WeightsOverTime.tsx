@@ -152,25 +152,27 @@ export function GenotypeChanges() {
           {snapshots.length ? 'The derived genotype has not changed.' : 'Changes appear while the search runs.'}
         </p>
       ) : (
-        <ol className="change-list">
+        <>
           {earlier > 0 && (
-            <li className="muted change-earlier">
-              … {earlier} earlier change{earlier === 1 ? '' : 's'} (replay to one to see it here)
-            </li>
+            <p className="hint change-earlier">
+              {earlier} earlier change{earlier === 1 ? '' : 's'} not listed (replay to one to see it here).
+            </p>
           )}
-          {listed.map(({ c, i }) => (
-            <li key={c.step} data-step={c.step} className={i === current ? 'current' : undefined}>
-              <strong>
-                step {c.since + 1}–{c.step}
-              </strong>
-              <ul>
-                {c.changes.map((line) => (
-                  <li key={line}>{line.replace(/_\{([^}]*)\}/g, '$1')}</li>
-                ))}
-              </ul>
-            </li>
-          ))}
-        </ol>
+          <ol className="change-list">
+            {listed.map(({ c, i }) => (
+              <li key={c.step} value={i + 1} data-step={c.step} className={i === current ? 'current' : undefined}>
+                <strong>
+                  step {c.since + 1}–{c.step}
+                </strong>
+                <ul>
+                  {c.changes.map((line) => (
+                    <li key={line}>{line.replace(/_\{([^}]*)\}/g, '$1')}</li>
+                  ))}
+                </ul>
+              </li>
+            ))}
+          </ol>
+        </>
       )}
     </section>
   );
