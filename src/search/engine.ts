@@ -15,6 +15,7 @@ import { TriLevelOptimizer, cosineLearningRate, type OptimizerState } from './op
 import { deriveGenotype, type Genotype } from './genotype';
 import { DEFAULT_KERNEL_OPTIONS, withKernelOptions, type KernelOptions } from '../kernels/options';
 import { stepInput } from '../kernels/step-values';
+import { checkFits, chooseRecompute, memoryBackendOf, type FitCheck, type MemoryBackend } from './memory-estimate';
 import {
   CompileRefused,
   CompiledStep,
@@ -24,7 +25,10 @@ import {
   type StepDescription,
 } from '../kernels/compiled-step';
 
-/** How an engine computes (never what): the kernels it takes, whether edges run grouped, whether steps replay. */
+/**
+ * How an engine computes (never what): the kernels it takes, whether edges run grouped, whether
+ * steps replay, whether cells are recomputed, how much memory it may use.
+ */
 export interface EngineOptions extends KernelOptions {
   /** Run the convs of the edges leaving one state together (SupernetOptions.groupEdges). */
   groupEdges: boolean | 'auto';
@@ -33,12 +37,26 @@ export interface EngineOptions extends KernelOptions {
    * the same numbers without tfjs's bookkeeping per dispatch. Elsewhere it changes nothing.
    */
   compiledStep: boolean;
+  /**
+   * Recompute each cell in the backward pass instead of keeping its intermediates
+   * (SupernetOptions.recompute): a fraction of the memory, about a fifth more time a step, the
+   * same numbers bit for bit. 'auto': on when the step would not fit `memoryBudget` without it
+   * (memory-estimate.ts), so the default is the fastest step that fits.
+   */
+  recompute: boolean | 'auto';
+  /**
+   * Bytes a step may hold on this backend (webgpu's adapter reports no memory size); null: the
+   * backend's default (memory-estimate.ts: wasm's 4 GiB heap, 4 GiB elsewhere).
+   */
+  memoryBudget: number | null;
 }
 
 export const DEFAULT_ENGINE_OPTIONS: Readonly<EngineOptions> = Object.freeze({
   ...DEFAULT_KERNEL_OPTIONS,
   groupEdges: 'auto' as const,
   compiledStep: true,
+  recompute: 'auto' as const,
+  memoryBudget: null,
 });
 
 /** How the last step ran: replayed from a record, or its code run (and why not replayed). */
@@ -148,7 +166,10 @@ export class SearchEngine {
     }
     this.opts = { ...DEFAULT_ENGINE_OPTIONS, ...options };
     const seedStream = new Random(config.seed);
-    this.net = new Supernet({ config, input, groupEdges: this.opts.groupEdges }, seedStream.fork());
+    this.net = new Supernet(
+      { config, input, groupEdges: this.opts.groupEdges, recompute: this.resolveRecompute() },
+      seedStream.fork(),
+    );
     this.rng = seedStream.fork();
     this.optimizer = new TriLevelOptimizer(this.net, config);
     this.stepsPerEpoch = Math.max(1, data.train.batchesPerEpoch);
@@ -159,10 +180,30 @@ export class SearchEngine {
     return this.opts;
   }
 
+  /** Whether cells are recomputed in the backward pass (the recompute option, 'auto' resolved). */
+  get recomputes(): boolean {
+    return this.net.recomputes;
+  }
+
+  /** What a step of this search needs on the active backend, and whether it fits (memory-estimate.ts). */
+  memoryCheck(): FitCheck {
+    return checkFits(this.config, this.input, activeBackend(), {
+      recompute: this.net?.recomputes ?? this.resolveRecompute(),
+      budget: this.opts.memoryBudget,
+    });
+  }
+
+  /** The recompute option on the active backend: 'auto' is on when the step would not fit without it. */
+  private resolveRecompute(): boolean {
+    if (this.opts.recompute !== 'auto') return this.opts.recompute;
+    return chooseRecompute(this.config, this.input, activeBackend(), this.opts.memoryBudget);
+  }
+
   /** Changes how the next steps compute (benches alternate a feature step by step): same numbers, other kernels. */
   setOptions(options: Partial<EngineOptions>): void {
     this.opts = { ...this.opts, ...options };
     this.net.setGroupEdges(this.opts.groupEdges);
+    this.net.setRecompute(this.resolveRecompute());
     this.dropRecord('the engine options changed');
     this.refusals = 0;
   }
@@ -534,6 +575,11 @@ export class SearchEngine {
 
 /** Records refused in a row before the engine stops recording (each costs a step's bookkeeping twice). */
 const MAX_REFUSALS = 3;
+
+/** The active tfjs backend, as the memory estimate knows backends. */
+function activeBackend(): MemoryBackend {
+  return memoryBackendOf(tf.getBackend());
+}
 
 function now(): number {
   return typeof performance !== 'undefined' ? performance.now() : Date.now();
