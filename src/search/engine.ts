@@ -15,7 +15,15 @@ import { TriLevelOptimizer, cosineLearningRate, type OptimizerState } from './op
 import { deriveGenotype, type Genotype } from './genotype';
 import { DEFAULT_KERNEL_OPTIONS, withKernelOptions, type KernelOptions } from '../kernels/options';
 import { stepInput } from '../kernels/step-values';
-import { checkFits, chooseRecompute, memoryBackendOf, type FitCheck, type MemoryBackend } from './memory-estimate';
+import {
+  checkFits,
+  chooseRecompute,
+  memoryBackendOf,
+  outOfMemoryMessage,
+  type FitCheck,
+  type MemoryBackend,
+} from './memory-estimate';
+import { AllocationFailed, watchAllocations } from '../kernels/safety';
 import {
   CompileRefused,
   CompiledStep,
@@ -102,6 +110,38 @@ export interface SearchProgress {
 }
 
 export type SearchErrorCode = 'nan-loss' | 'bad-config' | 'bad-checkpoint';
+
+/**
+ * The backend could not allocate what a step needs: wasm's heap is full (it stops at 4 GiB), or
+ * the WebGPU device refused a buffer. `message` says so and names what to lower; `detail` is the
+ * backend's own words; `check` is the estimate for this search. The run cannot go on as it is;
+ * its last checkpoint can resume with less (a smaller batch, recomputation on) or elsewhere.
+ */
+export class OutOfMemoryError extends Error {
+  readonly code = 'out-of-memory' as const;
+  constructor(
+    message: string,
+    readonly detail: string,
+    readonly check: FitCheck,
+  ) {
+    super(message);
+    this.name = 'OutOfMemoryError';
+  }
+}
+
+/** Whether an error thrown by the backend is its memory running out. */
+export function isOutOfMemory(error: unknown): boolean {
+  if (error instanceof AllocationFailed) return true;
+  // wasm: a heap access past its end after a failed allocation, or an abort from C++'s allocator;
+  // JavaScript: an ArrayBuffer that could not be made.
+  return /memory access out of bounds|Aborted\((\)|OOM)|Cannot enlarge memory|out of memory|Array buffer allocation failed/i.test(
+    errorText(error),
+  );
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
 
 export class SearchError extends Error {
   constructor(
@@ -265,8 +305,15 @@ export class SearchEngine {
     return cosineLearningRate(this.epoch, this.epochsPlanned, this.config.learningRate, this.config.learningRateMin);
   }
 
-  /** Runs one tri-level step and reads its losses (one readback per step). */
-  async runStep(): Promise<SearchProgress> {
+  /**
+   * Runs one tri-level step and reads its losses (one readback per step). Throws
+   * OutOfMemoryError when the backend could not allocate what the step needs.
+   */
+  runStep(): Promise<SearchProgress> {
+    return this.failingOnMemory(() => this.tryStep());
+  }
+
+  private async tryStep(): Promise<SearchProgress> {
     const started = now();
     const trainBatch = this.data.train.next();
     const valBatch = this.data.val.next();
@@ -440,8 +487,38 @@ export class SearchEngine {
     if (this.compiledStatus) this.compiledStatus = { ...this.compiledStatus, reason: `recorded again: ${reason}` };
   }
 
+  /**
+   * Runs `work` and turns the backend running out of memory during it (wasm's heap full, a
+   * WebGPU allocation refused) into an OutOfMemoryError that names what to lower, instead of
+   * garbage numbers or a crash later.
+   */
+  private async failingOnMemory<T>(work: () => Promise<T>): Promise<T> {
+    const allocations = watchAllocations();
+    let result: T | undefined;
+    let failure: unknown = null;
+    try {
+      result = await work();
+    } catch (e) {
+      failure = e;
+    }
+    const refused = await allocations().catch(() => null);
+    if (refused !== null) throw this.outOfMemory(`WebGPU: ${refused}`);
+    if (failure !== null) throw isOutOfMemory(failure) ? this.outOfMemory(errorText(failure)) : failure;
+    return result as T;
+  }
+
+  private outOfMemory(detail: string): OutOfMemoryError {
+    const backend = activeBackend();
+    const message = outOfMemoryMessage(this.config, this.input, backend, this.recomputes, this.opts.memoryBudget);
+    return new OutOfMemoryError(`${message} (${detail})`, detail, this.memoryCheck());
+  }
+
   /** Loss and accuracy of the supernet over some batches (no updates; batch-statistics BN). */
-  async evaluate(batches: Iterable<Batch>): Promise<{ loss: number; accuracy: number; count: number }> {
+  evaluate(batches: Iterable<Batch>): Promise<{ loss: number; accuracy: number; count: number }> {
+    return this.failingOnMemory(() => this.tryEvaluate(batches));
+  }
+
+  private async tryEvaluate(batches: Iterable<Batch>): Promise<{ loss: number; accuracy: number; count: number }> {
     let loss = 0;
     let correct = 0;
     let count = 0;
