@@ -2,7 +2,7 @@
 // errors go to stderr with a non-zero exit, and nothing is written half-done.
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs';
-import { NODE_BACKENDS, useBackend, type NodeBackend } from '../platform/node';
+import { NODE_BACKENDS, useBackend, useNullWebGpu, type NodeBackend } from '../platform/node';
 import { FlagError, parseFlags, type Flags } from '../util/flags';
 import {
   ACTIVATIONS,
@@ -34,6 +34,8 @@ import { runBench } from '../bench/node-bench';
 import { runParity } from './parity';
 import { dispatchCostOptions, measureDispatchCost } from '../bench/dispatch-cost';
 import { runCompiledCheck } from '../bench/compiled-check';
+import { measureStepMemory, trackBuffers } from '../bench/memory';
+import { checkFits, memoryBackendOf } from '../search/memory-estimate';
 
 // The cpu backend's "install tfjs-node" banner would only confuse a CLI user.
 tf.env().set('PROD', true);
@@ -58,7 +60,10 @@ const USAGE = `usage: npm run --silent lab -- COMMAND [--flags]
                   losses and weights bit for bit); exits 1 when they differ
   dispatch-cost   [--channels 16] [--layers 8] [--modes darts,factorized] [--steps 8] [--compare compiled|packed-sgd|fused|grouped]:
                   the CPU side of a webgpu step (compiled, the default; --compare compiled adds the
-                  uncompiled step), on Dawn's null adapter (no GPU runs anything)`;
+                  uncompiled step), on Dawn's null adapter (no GPU runs anything)
+  memory          [--preset paper|quick] [--mode M] [--backend wasm|cpu|webgpu] [--null] [--recompute auto|on|off]
+                  [--budget-gb G] [--steps 1] and any config field (--batch-size, --channels, ...): one search
+                  step's memory, measured (peak and held bytes of live buffers, wasm's heap) and estimated`;
 
 async function main(argv: string[]): Promise<unknown> {
   const [command, ...rest] = argv;
@@ -109,6 +114,8 @@ async function main(argv: string[]): Promise<unknown> {
     }
     case 'dispatch-cost':
       return measureDispatchCost(dispatchCostOptions(flags), (line) => process.stderr.write(line + '\n'));
+    case 'memory':
+      return memory(flags);
     default:
       throw new UsageError(`unknown command "${command}"\n${USAGE}`);
   }
@@ -279,6 +286,41 @@ async function search(flags: Flags): Promise<unknown> {
   } finally {
     engine.dispose();
   }
+}
+
+/**
+ * `memory`: runs search steps of a preset (random images of its data set's shape: CIFAR-10's for
+ * paper, Fashion-MNIST's for quick) and prints what they held, measured, beside the estimate.
+ */
+async function memory(flags: Flags): Promise<unknown> {
+  const preset = flags.enumOf('preset', ['quick', 'paper'] as const, 'paper');
+  const onNull = flags.bool('null');
+  const backendName = flags.enumOf('backend', NODE_BACKENDS, onNull ? 'webgpu' : 'wasm') as NodeBackend;
+  const recomputeFlag = flags.enumOf('recompute', ['auto', 'on', 'off'] as const, 'auto');
+  const recompute: boolean | 'auto' = recomputeFlag === 'auto' ? 'auto' : recomputeFlag === 'on';
+  const budget = flags.has('budget-gb') ? flags.number('budget-gb') * 1e9 : null;
+  const steps = flags.int('steps', 1);
+  const config = configFromFlags(flags, preset);
+  flags.assertAllUsed();
+  if (onNull && backendName !== 'webgpu') throw new UsageError('--null: the null adapter is a webgpu device');
+  // Before any tensor exists, so that every buffer counts.
+  trackBuffers();
+  if (onNull) await useNullWebGpu();
+  else await useBackend(backendName);
+  const input =
+    preset === 'paper'
+      ? { height: 32, width: 32, channels: 3, classes: 10 }
+      : { height: 28, width: 28, channels: 1, classes: 10 };
+  const check = checkFits(config, input, memoryBackendOf(backendName), { recompute, budget });
+  const measured = await measureStepMemory(config, input, { steps, engine: { recompute, memoryBudget: budget } });
+  return {
+    preset,
+    ...measured,
+    nullAdapter: onNull,
+    fits: check.fits,
+    limitBytes: check.limit,
+    setupMessage: check.message,
+  };
 }
 
 async function train(flags: Flags): Promise<unknown> {
