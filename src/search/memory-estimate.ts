@@ -207,19 +207,16 @@ function modeCost(config: SearchConfig, recompute: boolean): CellCost {
 const PER_EDGE_ACTIVATIONS: ReadonlySet<string> = new Set(['prelu', 'rrelu', 'swish']);
 
 /**
- * How a backend's kernels change k, kept (all cells) or recomputed (one cell's forward and
- * backward): cpu's native convs keep more than wasm's portable ones (measured ×1.7 and ×1.27 at
- * C=4–8); webgl's composite ops keep more too (not measured: cpu's figures as a margin).
+ * How a backend's kernels change k. cpu's native convs keep more than wasm's portable ones, per
+ * conv op (measured +165u a cell at 4 conv ops an edge, C=4–8, every mode), and their recomputed
+ * cell's backward pass holds ×1.27 more; webgl's composite ops are not measured: cpu's figures
+ * stand in. webgpu: a recomputed cell's backward pass also holds the gradients of its grouped
+ * convs' results, which are whole grouped tensors where an edge's slot would do (measured on
+ * Dawn's null adapter at the paper's size: +82u a cell with factorized and darts, about nothing
+ * at K=4).
  */
-const KEPT_BY_BACKEND: Record<MemoryBackend, number> = { wasm: 1, webgpu: 1, cpu: 1.7, webgl: 1.7 };
-const RECOMPUTED_BY_BACKEND: Record<MemoryBackend, number> = { wasm: 1, webgpu: 1, cpu: 1.27, webgl: 1.27 };
-
-/**
- * webgpu: a recomputed cell's backward pass also holds the gradients of its grouped convs'
- * results, which are whole grouped tensors where an edge's slot would do (measured on Dawn's null
- * adapter at the paper's size: +82u a cell with factorized and darts, about nothing at K=4), per
- * 4 conv ops an edge.
- */
+const NATIVE_CONVS_KEPT = 165;
+const NATIVE_CONVS_RECOMPUTED = 1.27;
 const GROUPED_GRADIENTS = 82;
 
 /** k for this config: the mode's, with partial channels and the backend's share. */
@@ -229,12 +226,20 @@ function cellCost(config: SearchConfig, backend: MemoryBackend, recompute: boole
   // With partial channels the mixed ops' share shrinks by K; the bypass, concat, shuffle and
   // edge weights stay at full width (measured k ≈ 89 + 247/K for factorized normal cells).
   const fixed = { normal: 89, reduction: 120 };
-  const convOps = candidateOps(config.mode).filter((c) => c.op.includes('conv')).length;
-  const grouped = recompute && backend === 'webgpu' ? (GROUPED_GRADIENTS * convOps) / 4 / (K * K) : 0;
-  const scale = recompute ? RECOMPUTED_BY_BACKEND[backend] : KEPT_BY_BACKEND[backend];
+  // Per 4 conv ops an edge, each at 1/K of the channels.
+  const convs = candidateOps(config.mode).filter((c) => c.op.includes('conv')).length / 4 / K;
+  const native = backend === 'cpu' || backend === 'webgl';
+  const extra = recompute
+    ? backend === 'webgpu'
+      ? (GROUPED_GRADIENTS * convs) / K
+      : 0
+    : native
+      ? NATIVE_CONVS_KEPT * convs
+      : 0;
+  const scale = recompute && native ? NATIVE_CONVS_RECOMPUTED : 1;
   const part = (type: keyof CellCost) =>
     scale * (K === 1 ? full[type] : fixed[type] + (full[type] - fixed[type]) / K) +
-    grouped * (type === 'normal' ? 1 : 1.4);
+    extra * (type === 'normal' ? 1 : 1.4);
   return { normal: part('normal'), reduction: part('reduction') };
 }
 
