@@ -39,6 +39,7 @@ export const DEFAULT_MEMORY_BUDGET = 4 * GiB;
  * could not reuse (measured ×1.11–1.25 from batch 64 down to 8, more at tiny sizes).
  */
 const WASM_HEAP_OVERHEAD = 1.2;
+const WEBGPU_POOL_OVERHEAD = 1.1;
 
 /** The number of ω weights (everything the SGD updates), as Supernet.countWeights counts them. */
 export function countWeights(config: SearchConfig, input: InputShape): number {
@@ -164,10 +165,15 @@ export function estimateStepMemory(
   const heldBytes = 4 * (2 * weights + 3 * arch) + rreluPoolBytes(config, input, backend);
   // During a step also ω's gradient.
   const peakBytes = heldBytes + 4 * weights + B * perImageBytes;
-  // wasm's heap holds what its allocator could not reuse too; webgpu's packed SGD keeps ω and its
-  // momentum once more, in buffers tfjs does not count.
+  // wasm's heap holds what its allocator could not reuse too; webgpu's pool keeps buffers by exact
+  // size (measured ×1.06–1.13 of the live ones), and its packed SGD ω and its momentum once more,
+  // in buffers tfjs does not count.
   const deviceBytes =
-    backend === 'wasm' ? peakBytes * WASM_HEAP_OVERHEAD : backend === 'webgpu' ? peakBytes + 8 * weights : peakBytes;
+    backend === 'wasm'
+      ? peakBytes * WASM_HEAP_OVERHEAD
+      : backend === 'webgpu'
+        ? peakBytes * WEBGPU_POOL_OVERHEAD + 8 * weights
+        : peakBytes;
   return { peakBytes, heldBytes, perImageBytes, deviceBytes };
 }
 
