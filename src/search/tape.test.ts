@@ -8,6 +8,8 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
+// cpu: reading synchronously is safe here (the lint rule is for webgpu in a worker).
+// eslint-disable-next-line no-restricted-syntax
 const bits = (t: tf.Tensor) => Array.from(new Uint32Array(Float32Array.from(t.dataSync()).buffer));
 
 /** Bytes of the engine's distinct buffers, and their peak while `f` runs. */
