@@ -53,6 +53,7 @@ const USAGE = `usage: npm run --silent lab -- COMMAND [--flags]
   train           --genotype FILE --dataset NAME|PATH [--preset quick|full] [--epochs N] [--steps N]
   export-pytorch  --genotype FILE --out model.py
   bench           [--backend wasm|cpu|webgpu] [--sizes quick,paper] [--modes darts,factorized,nonfactorized] [--steps N] [--row-seconds N] [--no-compiled]
+                  [--recompute auto|on|off] [--budget-gb G] (a GPU's memory: cells are kept when the step fits it)
   parity          [--backend webgpu|wasm|cpu] [--search-steps 20]: every op, gradient and a short search
                   against the cpu reference; exits 1 when a check fails
   compiled-check  [--null] [--steps 20] [--modes M,M]: the compiled webgpu step against the uncompiled
