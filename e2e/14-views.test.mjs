@@ -131,10 +131,7 @@ test('colour scales, weights over time, entropy, genotype changes, saved charts'
     const changed = Number(await timeline.getAttribute('data-changes'));
     assert.ok(changed >= 0);
     if (changed > 0)
-      assert.match(
-        await timeline.locator('ol > li').first().textContent(),
-        /^step \d+–\d+(normal|reduce), node \d/,
-      );
+      assert.match(await timeline.locator('ol > li').first().textContent(), /^step \d+–\d+(normal|reduce), node \d/);
 
     // The derived network's size, at the search's size and DARTS's, as the genotype gives it.
     await slider.fill(String(await slider.getAttribute('max')));

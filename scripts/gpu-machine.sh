@@ -48,20 +48,24 @@ log "node $($NODE --version), VK_DRIVER_FILES=${VK_DRIVER_FILES:-default}"
 # past it) and reports what it timed: a killed phase would print nothing. Factorized is two rows
 # (joint and sequential architecture updates).
 ROW=${ROW_SECONDS:-40}
-phase webgpu-darts 100 webgpu-darts.json $NODE $G/lab.mjs bench --backend webgpu --sizes paper --modes darts --paper-steps "$STEPS" --row-seconds "$ROW"
-phase webgpu-factorized 170 webgpu-factorized.json $NODE $G/lab.mjs bench --backend webgpu --sizes paper --modes factorized --paper-steps "$STEPS" --row-seconds "$ROW"
+# The GPU's memory (90% of it) as the lab's budget, so "auto" keeps every cell as a GPU's step
+# can (the default 4 GiB would recompute cells at the paper's size, a slower step).
+GPU_GB=${GPU_GB:-$(nvidia-smi --query-gpu=memory.total --format=csv,noheader,nounits 2>/dev/null | head -1 | awk '{ printf "%d", $1 / 1024 * 0.9 }')}
+GPU_GB=${GPU_GB:-16}
+phase webgpu-darts 100 webgpu-darts.json $NODE $G/lab.mjs bench --backend webgpu --sizes paper --modes darts --paper-steps "$STEPS" --row-seconds "$ROW" --budget-gb "$GPU_GB"
+phase webgpu-factorized 170 webgpu-factorized.json $NODE $G/lab.mjs bench --backend webgpu --sizes paper --modes factorized --paper-steps "$STEPS" --row-seconds "$ROW" --budget-gb "$GPU_GB"
 # PyTorch in float32 (tfjs has no TF32).
 [ -n "${SKIP_PYTORCH:-}" ] || phase pytorch 60 pytorch.json python3 bench/pytorch_supernet.py --device cuda --steps 10 --fp32 --modes darts,factorized
 # The compiled step against the uncompiled one in every mode, 20 steps: what each step issues,
 # and the losses and weights bit for bit on this GPU.
 phase compiled-check 150 compiled-check.json $NODE $G/lab.mjs compiled-check --steps 20
 # The same step uncompiled (each step runs its code): what the compiled step buys on this GPU.
-phase webgpu-uncompiled 120 webgpu-uncompiled.json $NODE $G/lab.mjs bench --backend webgpu --sizes paper --modes darts,factorized --paper-steps "$STEPS" --row-seconds "$ROW" --no-compiled --no-split
+phase webgpu-uncompiled 120 webgpu-uncompiled.json $NODE $G/lab.mjs bench --backend webgpu --sizes paper --modes darts,factorized --paper-steps "$STEPS" --row-seconds "$ROW" --budget-gb "$GPU_GB" --no-compiled --no-split
 # The steps' CPU side alone (Dawn's null adapter runs no command), compiled and uncompiled.
 phase dispatch-cost 90 dispatch-cost.json $NODE $G/lab.mjs dispatch-cost --steps 5 --compare compiled
 # PyTorch with its default TF32 convolutions.
 [ -n "${SKIP_PYTORCH:-}" ] || phase pytorch-tf32 40 pytorch-tf32.json python3 bench/pytorch_supernet.py --device cuda --steps 10 --modes darts,factorized
 phase parity 90 parity-webgpu.json $NODE $G/lab.mjs parity --backend webgpu --search-steps 20
-phase webgpu-nonfactorized 100 webgpu-nonfactorized.json $NODE $G/lab.mjs bench --backend webgpu --sizes paper --modes nonfactorized --paper-steps "$STEPS" --row-seconds "$ROW"
+phase webgpu-nonfactorized 100 webgpu-nonfactorized.json $NODE $G/lab.mjs bench --backend webgpu --sizes paper --modes nonfactorized --paper-steps "$STEPS" --row-seconds "$ROW" --budget-gb "$GPU_GB"
 [ -n "${SKIP_PYTORCH:-}" ] || phase pytorch-nonfactorized 40 pytorch-nonfactorized.json python3 bench/pytorch_supernet.py --device cuda --steps 5 --fp32 --modes nonfactorized
 log "done"

@@ -108,7 +108,6 @@ async function openLab(hash) {
   return page;
 }
 
-
 async function searchShots() {
   const page = await openLab(labHash({ backend: args.backend ?? 'auto', maxSteps: String(steps + 200) }));
   await page.getByRole('button', { name: 'Start search' }).click();

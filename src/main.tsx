@@ -8,6 +8,7 @@ import {
   findResumable,
   hangNextStep,
   holdCheckpointWrite,
+  refuseNextAllocation,
   refreshRuns,
   initSetupFromHash,
   injectNaN,
@@ -30,6 +31,7 @@ declare global {
     __lab: {
       injectNaN(): void;
       hangNextStep(): void;
+      refuseNextAllocation(bytes: number): void;
       holdCheckpointWrite(step: number, ms: number): void;
       setStopTimeout(ms: number | null): void;
       feed(messages: Parameters<typeof feedMessages>[0]): void;
@@ -41,6 +43,7 @@ window.__lab = {
   injectNaN,
   hangNextStep,
   holdCheckpointWrite,
+  refuseNextAllocation,
   setStopTimeout,
   feed: feedMessages,
   state: () => useLab.getState(),

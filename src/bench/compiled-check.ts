@@ -83,10 +83,18 @@ export async function compareCompiled(
     at,
     numbers = false,
     tamper,
-  }: { steps: number; at: number[]; numbers?: boolean; tamper?: (engine: SearchEngine) => void },
+    engine = {},
+  }: {
+    steps: number;
+    at: number[];
+    numbers?: boolean;
+    tamper?: (engine: SearchEngine) => void;
+    /** How both searches compute besides the compiled step (e.g. with cells recomputed). */
+    engine?: Partial<EngineOptions>;
+  },
 ): Promise<ComparisonResult> {
-  const compiled = checkEngine(overrides, { compiledStep: true });
-  const fresh = checkEngine(overrides, { compiledStep: false });
+  const compiled = checkEngine(overrides, { ...engine, compiledStep: true });
+  const fresh = checkEngine(overrides, { ...engine, compiledStep: false });
   tamper?.(compiled);
   const differences: string[] = [];
   const losses: [number[], number[]] = [[], []];

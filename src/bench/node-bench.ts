@@ -25,6 +25,11 @@ export async function runBench(flags: Flags) {
   const compiledStep = !flags.bool('no-compiled');
   // --no-split: no forward and forward/backward passes timed apart (minutes of a software GPU's time).
   const split = !flags.bool('no-split');
+  // How much memory a step may use (webgpu's adapter reports none: 4 GiB by default, which makes a
+  // paper-size step recompute its cells; a GPU with room should say so), and recomputation.
+  const memoryBudget = flags.has('budget-gb') ? flags.number('budget-gb') * 1e9 : null;
+  const recomputeFlag = flags.enumOf('recompute', ['auto', 'on', 'off'] as const, 'auto');
+  const recompute = recomputeFlag === 'auto' ? ('auto' as const) : recomputeFlag === 'on';
   flags.assertAllUsed();
   for (const s of sizes) if (!isBenchSize(s)) throw new Error(`--sizes: unknown size "${s}" (tiny, quick, paper)`);
   const info = await useBackend(backendName);
@@ -41,7 +46,7 @@ export async function runBench(flags: Flags) {
             steps: size === 'paper' ? paperSteps : steps,
             split,
             budgetSeconds: rowSeconds,
-            engine: { fused, compiledStep },
+            engine: { fused, compiledStep, recompute, memoryBudget },
           });
           process.stderr.write(
             `${row.backend} ${row.size} ${row.mode}${mode === 'factorized' ? ` (${archUpdate})` : ''}: ${row.msPerStep.toFixed(0)} ms/step, ${row.imagesPerSecond.toFixed(1)} img/s\n`,

@@ -2,7 +2,7 @@
 // errors go to stderr with a non-zero exit, and nothing is written half-done.
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs';
-import { NODE_BACKENDS, useBackend, type NodeBackend } from '../platform/node';
+import { NODE_BACKENDS, useBackend, useNullWebGpu, type NodeBackend } from '../platform/node';
 import { FlagError, parseFlags, type Flags } from '../util/flags';
 import {
   ACTIVATIONS,
@@ -37,6 +37,8 @@ import { runCompiledCheck } from '../bench/compiled-check';
 import { exportSearchScript } from '../retrain/pytorch-search';
 import { makeSearchInit, stringifySearchInit } from '../retrain/search-init';
 import { decodeRunFile } from '../runs/format';
+import { measureStepMemory, trackBuffers } from '../bench/memory';
+import { checkFits, memoryBackendOf } from '../search/memory-estimate';
 
 // The cpu backend's "install tfjs-node" banner would only confuse a CLI user.
 tf.env().set('PROD', true);
@@ -54,6 +56,7 @@ const USAGE = `usage: npm run --silent lab -- COMMAND [--flags]
   train           --genotype FILE --dataset NAME|PATH [--preset quick|full] [--epochs N] [--steps N]
   export-pytorch  --genotype FILE --out model.py
   bench           [--backend wasm|cpu|webgpu] [--sizes quick,paper] [--modes darts,factorized,nonfactorized] [--steps N] [--row-seconds N] [--no-compiled]
+                  [--recompute auto|on|off] [--budget-gb G] (a GPU's memory: cells are kept when the step fits it)
   parity          [--backend webgpu|wasm|cpu] [--search-steps 20]: every op, gradient and a short search
                   against the cpu reference; exits 1 when a check fails
   compiled-check  [--null] [--steps 20] [--modes M,M]: the compiled webgpu step against the uncompiled
@@ -66,7 +69,10 @@ const USAGE = `usage: npm run --silent lab -- COMMAND [--flags]
                   the search as one PyTorch script (torchrun --nproc_per_node=N search.py --data PATH --out run.json)
   export-init     --out init.json --dataset NAME|PATH and the same setup flags: the lab's initial weights,
                   first batches and random draws, for search.py --init-from
-  import-run      FILE: checks a run file (the lab's, or one search.py wrote) and prints its summary`;
+  import-run      FILE: checks a run file (the lab's, or one search.py wrote) and prints its summary
+  memory          [--preset paper|quick] [--mode M] [--backend wasm|cpu|webgpu] [--null] [--recompute auto|on|off]
+                  [--budget-gb G] [--steps 1] and any config field (--batch-size, --channels, ...): one search
+                  step's memory, measured (peak and held bytes of live buffers, wasm's heap) and estimated`;
 
 async function main(argv: string[]): Promise<unknown> {
   const [command, ...rest] = argv;
@@ -122,6 +128,8 @@ async function main(argv: string[]): Promise<unknown> {
       return exportSearchCommand(flags, rest);
     case 'export-init':
       return exportInitCommand(flags);
+    case 'memory':
+      return memory(flags);
     default:
       throw new UsageError(`unknown command "${command}"\n${USAGE}`);
   }
@@ -295,6 +303,41 @@ async function search(flags: Flags): Promise<unknown> {
   } finally {
     engine.dispose();
   }
+}
+
+/**
+ * `memory`: runs search steps of a preset (random images of its data set's shape: CIFAR-10's for
+ * paper, Fashion-MNIST's for quick) and prints what they held, measured, beside the estimate.
+ */
+async function memory(flags: Flags): Promise<unknown> {
+  const preset = flags.enumOf('preset', ['quick', 'paper'] as const, 'paper');
+  const onNull = flags.bool('null');
+  const backendName = flags.enumOf('backend', NODE_BACKENDS, onNull ? 'webgpu' : 'wasm') as NodeBackend;
+  const recomputeFlag = flags.enumOf('recompute', ['auto', 'on', 'off'] as const, 'auto');
+  const recompute: boolean | 'auto' = recomputeFlag === 'auto' ? 'auto' : recomputeFlag === 'on';
+  const budget = flags.has('budget-gb') ? flags.number('budget-gb') * 1e9 : null;
+  const steps = flags.int('steps', 1);
+  const config = configFromFlags(flags, preset);
+  flags.assertAllUsed();
+  if (onNull && backendName !== 'webgpu') throw new UsageError('--null: the null adapter is a webgpu device');
+  // Before any tensor exists, so that every buffer counts.
+  trackBuffers();
+  if (onNull) await useNullWebGpu();
+  else await useBackend(backendName);
+  const input =
+    preset === 'paper'
+      ? { height: 32, width: 32, channels: 3, classes: 10 }
+      : { height: 28, width: 28, channels: 1, classes: 10 };
+  const check = checkFits(config, input, memoryBackendOf(backendName), { recompute, budget });
+  const measured = await measureStepMemory(config, input, { steps, engine: { recompute, memoryBudget: budget } });
+  return {
+    preset,
+    ...measured,
+    nullAdapter: onNull,
+    fits: check.fits,
+    limitBytes: check.limit,
+    setupMessage: check.message,
+  };
 }
 
 async function train(flags: Flags): Promise<unknown> {

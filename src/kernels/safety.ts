@@ -74,10 +74,86 @@ export function installSharedIdentity(backendName: string = tf.getBackend()): vo
   sharing.add(backendName);
 }
 
+/** A backend could not allocate a tensor's memory (wasm: its heap is full and cannot grow). */
+export class AllocationFailed extends Error {
+  constructor(
+    readonly bytes: number,
+    readonly backendName: string,
+  ) {
+    super(`${backendName} could not allocate ${bytes} bytes: its memory is full`);
+    this.name = 'AllocationFailed';
+  }
+}
+
+interface WasmModule {
+  _malloc(bytes: number): number;
+}
+
+const checkedMallocs = new WeakSet<object>();
+
+/** Test hook (refuseNextAllocation): the next wasm request of at least this many bytes fails. */
+let refuseFrom = Infinity;
+
+/**
+ * Test hook: the next wasm allocation of at least `bytes` fails as a full heap's would (once), so
+ * an end-to-end test can check what the user sees when memory runs out.
+ */
+export function refuseNextAllocation(bytes: number): void {
+  refuseFrom = bytes;
+}
+
+/**
+ * tfjs-backend-wasm 4.22 takes a failed malloc's null pointer for an address (tfjs issue #4208)
+ * and writes the tensor over the start of the heap: the run then computes garbage or dies later
+ * with "memory access out of bounds". Here a failed allocation throws AllocationFailed at once,
+ * before anything is written, and the heap stays sound.
+ */
+export function installAllocationCheck(backendName: string = tf.getBackend()): void {
+  if (backendName !== 'wasm') return;
+  const wasm = (tf.findBackend('wasm') as unknown as { wasm?: WasmModule } | null)?.wasm;
+  if (!wasm || checkedMallocs.has(wasm)) return;
+  const malloc = wasm._malloc.bind(wasm);
+  const checked = (bytes: number) => {
+    if (bytes >= refuseFrom) {
+      refuseFrom = Infinity;
+      throw new AllocationFailed(bytes, 'wasm');
+    }
+    const address = malloc(bytes);
+    if (address === 0 && bytes > 0) throw new AllocationFailed(bytes, 'wasm');
+    return address;
+  };
+  // A property that stays: emscripten's lazy export replaces Module._malloc on its first call.
+  Object.defineProperty(wasm, '_malloc', { configurable: true, enumerable: true, get: () => checked, set: () => {} });
+  checkedMallocs.add(wasm);
+}
+
 /** The kernel patches above for a backend the lab is about to use (every caller selecting one). */
 export function patchBackend(backendName: string = tf.getBackend()): void {
   installSafeAddN(backendName);
   installSharedIdentity(backendName);
+  installAllocationCheck(backendName);
+}
+
+/**
+ * Watches the work that follows for WebGPU allocations that fail (an 'out-of-memory' error scope:
+ * tfjs would go on with invalid buffers and read back garbage). Returns the function that ends the
+ * watch and gives the first such error's message, or null; elsewhere it gives null.
+ */
+export function watchAllocations(): () => Promise<string | null> {
+  const device =
+    tf.getBackend() === 'webgpu'
+      ? (
+          tf.backend() as unknown as {
+            device?: {
+              pushErrorScope(filter: string): void;
+              popErrorScope(): Promise<{ message: string } | null>;
+            };
+          }
+        ).device
+      : undefined;
+  if (!device) return async () => null;
+  device.pushErrorScope('out-of-memory');
+  return async () => (await device.popErrorScope())?.message ?? null;
 }
 
 /** What a GPU error looks like to the user. */

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useNullWebGpu } from '../platform/node';
 import type { SearchEngine } from './engine';
+import type { SearchConfig } from './space';
 import { CHECKED_MODES, checkEngine, compareCompiled } from '../bench/compiled-check';
 
 let gpuFailure: () => unknown = () => null;
@@ -55,6 +56,29 @@ describe("a replayed step issues what a freshly recorded one does (Dawn's null a
     expect(differences).toHaveLength(1);
     expect(differences[0]).toMatch(/^step 9 \(epoch 2\): per-step value \d+: value:/);
   }, 300_000);
+});
+
+describe("with cells recomputed (checkpoint.ts), a replayed step still issues what a fresh one does (Dawn's null adapter)", () => {
+  // A recomputation reads the random values its forward pass drew (RReLU's windows) instead of
+  // drawing again, so each is one per-step value of the record, computed once a replay.
+  const cases: [string, Partial<SearchConfig>][] = [
+    ['factorized (grouped edges, RReLU windows per state)', { mode: 'factorized' }],
+    ['fixed-beta (its 9-term activation recomputed inside the recomputed cell)', { mode: 'fixed-beta' }],
+  ];
+  for (const [label, overrides] of cases)
+    it(
+      label,
+      async () => {
+        const { differences, replays } = await compareCompiled(overrides, {
+          steps: 6,
+          at: [3, 5],
+          engine: { recompute: true },
+        });
+        expect(differences).toEqual([]);
+        expect(replays).toBe(4);
+      },
+      300_000,
+    );
 });
 
 describe('the compiled step on webgpu', () => {

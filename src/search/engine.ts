@@ -16,6 +16,15 @@ import { deriveGenotype, type Genotype } from './genotype';
 import { DEFAULT_KERNEL_OPTIONS, withKernelOptions, type KernelOptions } from '../kernels/options';
 import { stepInput } from '../kernels/step-values';
 import {
+  checkFits,
+  chooseRecompute,
+  memoryBackendOf,
+  outOfMemoryMessage,
+  type FitCheck,
+  type MemoryBackend,
+} from './memory-estimate';
+import { AllocationFailed, watchAllocations } from '../kernels/safety';
+import {
   CompileRefused,
   CompiledStep,
   StepRecording,
@@ -24,7 +33,10 @@ import {
   type StepDescription,
 } from '../kernels/compiled-step';
 
-/** How an engine computes (never what): the kernels it takes, whether edges run grouped, whether steps replay. */
+/**
+ * How an engine computes (never what): the kernels it takes, whether edges run grouped, whether
+ * steps replay, whether cells are recomputed, how much memory it may use.
+ */
 export interface EngineOptions extends KernelOptions {
   /** Run the convs of the edges leaving one state together (SupernetOptions.groupEdges). */
   groupEdges: boolean | 'auto';
@@ -33,12 +45,26 @@ export interface EngineOptions extends KernelOptions {
    * the same numbers without tfjs's bookkeeping per dispatch. Elsewhere it changes nothing.
    */
   compiledStep: boolean;
+  /**
+   * Recompute each cell in the backward pass instead of keeping its intermediates
+   * (SupernetOptions.recompute): a fraction of the memory, about a fifth more time a step, the
+   * same numbers bit for bit. 'auto': on when the step would not fit `memoryBudget` without it
+   * (memory-estimate.ts), so the default is the fastest step that fits.
+   */
+  recompute: boolean | 'auto';
+  /**
+   * Bytes a step may hold on this backend (webgpu's adapter reports no memory size); null: the
+   * backend's default (memory-estimate.ts: wasm's 4 GiB heap, 4 GiB elsewhere).
+   */
+  memoryBudget: number | null;
 }
 
 export const DEFAULT_ENGINE_OPTIONS: Readonly<EngineOptions> = Object.freeze({
   ...DEFAULT_KERNEL_OPTIONS,
   groupEdges: 'auto' as const,
   compiledStep: true,
+  recompute: 'auto' as const,
+  memoryBudget: null,
 });
 
 /** How the last step ran: replayed from a record, or its code run (and why not replayed). */
@@ -84,6 +110,38 @@ export interface SearchProgress {
 }
 
 export type SearchErrorCode = 'nan-loss' | 'bad-config' | 'bad-checkpoint';
+
+/**
+ * The backend could not allocate what a step needs: wasm's heap is full (it stops at 4 GiB), or
+ * the WebGPU device refused a buffer. `message` says so and names what to lower; `detail` is the
+ * backend's own words; `check` is the estimate for this search. The run cannot go on as it is;
+ * its last checkpoint can resume with less (a smaller batch, recomputation on) or elsewhere.
+ */
+export class OutOfMemoryError extends Error {
+  readonly code = 'out-of-memory' as const;
+  constructor(
+    message: string,
+    readonly detail: string,
+    readonly check: FitCheck,
+  ) {
+    super(message);
+    this.name = 'OutOfMemoryError';
+  }
+}
+
+/** Whether an error thrown by the backend is its memory running out. */
+export function isOutOfMemory(error: unknown): boolean {
+  if (error instanceof AllocationFailed) return true;
+  // wasm: a heap access past its end after a failed allocation, or an abort from C++'s allocator;
+  // JavaScript: an ArrayBuffer that could not be made.
+  return /memory access out of bounds|Aborted\((\)|OOM)|Cannot enlarge memory|out of memory|Array buffer allocation failed/i.test(
+    errorText(error),
+  );
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
 
 export class SearchError extends Error {
   constructor(
@@ -148,7 +206,10 @@ export class SearchEngine {
     }
     this.opts = { ...DEFAULT_ENGINE_OPTIONS, ...options };
     const seedStream = new Random(config.seed);
-    this.net = new Supernet({ config, input, groupEdges: this.opts.groupEdges }, seedStream.fork());
+    this.net = new Supernet(
+      { config, input, groupEdges: this.opts.groupEdges, recompute: this.resolveRecompute() },
+      seedStream.fork(),
+    );
     this.rng = seedStream.fork();
     this.optimizer = new TriLevelOptimizer(this.net, config);
     this.stepsPerEpoch = Math.max(1, data.train.batchesPerEpoch);
@@ -159,10 +220,30 @@ export class SearchEngine {
     return this.opts;
   }
 
+  /** Whether cells are recomputed in the backward pass (the recompute option, 'auto' resolved). */
+  get recomputes(): boolean {
+    return this.net.recomputes;
+  }
+
+  /** What a step of this search needs on the active backend, and whether it fits (memory-estimate.ts). */
+  memoryCheck(): FitCheck {
+    return checkFits(this.config, this.input, activeBackend(), {
+      recompute: this.net?.recomputes ?? this.resolveRecompute(),
+      budget: this.opts.memoryBudget,
+    });
+  }
+
+  /** The recompute option on the active backend: 'auto' is on when the step would not fit without it. */
+  private resolveRecompute(): boolean {
+    if (this.opts.recompute !== 'auto') return this.opts.recompute;
+    return chooseRecompute(this.config, this.input, activeBackend(), this.opts.memoryBudget);
+  }
+
   /** Changes how the next steps compute (benches alternate a feature step by step): same numbers, other kernels. */
   setOptions(options: Partial<EngineOptions>): void {
     this.opts = { ...this.opts, ...options };
     this.net.setGroupEdges(this.opts.groupEdges);
+    this.net.setRecompute(this.resolveRecompute());
     this.dropRecord('the engine options changed');
     this.refusals = 0;
   }
@@ -224,8 +305,15 @@ export class SearchEngine {
     return cosineLearningRate(this.epoch, this.epochsPlanned, this.config.learningRate, this.config.learningRateMin);
   }
 
-  /** Runs one tri-level step and reads its losses (one readback per step). */
-  async runStep(): Promise<SearchProgress> {
+  /**
+   * Runs one tri-level step and reads its losses (one readback per step). Throws
+   * OutOfMemoryError when the backend could not allocate what the step needs.
+   */
+  runStep(): Promise<SearchProgress> {
+    return this.failingOnMemory(() => this.tryStep());
+  }
+
+  private async tryStep(): Promise<SearchProgress> {
     const started = now();
     const trainBatch = this.data.train.next();
     const valBatch = this.data.val.next();
@@ -399,8 +487,38 @@ export class SearchEngine {
     if (this.compiledStatus) this.compiledStatus = { ...this.compiledStatus, reason: `recorded again: ${reason}` };
   }
 
+  /**
+   * Runs `work` and turns the backend running out of memory during it (wasm's heap full, a
+   * WebGPU allocation refused) into an OutOfMemoryError that names what to lower, instead of
+   * garbage numbers or a crash later.
+   */
+  private async failingOnMemory<T>(work: () => Promise<T>): Promise<T> {
+    const allocations = watchAllocations();
+    let result: T | undefined;
+    let failure: unknown = null;
+    try {
+      result = await work();
+    } catch (e) {
+      failure = e;
+    }
+    const refused = await allocations().catch(() => null);
+    if (refused !== null) throw this.outOfMemory(`WebGPU: ${refused}`);
+    if (failure !== null) throw isOutOfMemory(failure) ? this.outOfMemory(errorText(failure)) : failure;
+    return result as T;
+  }
+
+  private outOfMemory(detail: string): OutOfMemoryError {
+    const backend = activeBackend();
+    const message = outOfMemoryMessage(this.config, this.input, backend, this.recomputes, this.opts.memoryBudget);
+    return new OutOfMemoryError(`${message} (${detail})`, detail, this.memoryCheck());
+  }
+
   /** Loss and accuracy of the supernet over some batches (no updates; batch-statistics BN). */
-  async evaluate(batches: Iterable<Batch>): Promise<{ loss: number; accuracy: number; count: number }> {
+  evaluate(batches: Iterable<Batch>): Promise<{ loss: number; accuracy: number; count: number }> {
+    return this.failingOnMemory(() => this.tryEvaluate(batches));
+  }
+
+  private async tryEvaluate(batches: Iterable<Batch>): Promise<{ loss: number; accuracy: number; count: number }> {
     let loss = 0;
     let correct = 0;
     let count = 0;
@@ -534,6 +652,11 @@ export class SearchEngine {
 
 /** Records refused in a row before the engine stops recording (each costs a step's bookkeeping twice). */
 const MAX_REFUSALS = 3;
+
+/** The active tfjs backend, as the memory estimate knows backends. */
+function activeBackend(): MemoryBackend {
+  return memoryBackendOf(tf.getBackend());
+}
 
 function now(): number {
   return typeof performance !== 'undefined' ? performance.now() : Date.now();

@@ -3,7 +3,7 @@
 // (memory.null.test.ts: every dispatch recorded and validated, none run).
 import { expect } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { SearchEngine } from './engine';
+import { SearchEngine, type EngineOptions } from './engine';
 import { makeConfig, type SearchMode } from './space';
 import { makeSearchStreams, makeSyntheticDataset } from '../data/index';
 
@@ -24,9 +24,15 @@ const SIZE = 8;
 /**
  * Runs totalSteps search steps (at least 3) of the smallest supernet with every op (C=2, 3 cells so 2 are
  * reduction cells, batch 2, 8x8x3 images) and checks that tensors and GPU bytes stay what they
- * were after the first step. `logEvery`: print every n-th step's memory.
+ * were after the first step. `logEvery`: print every n-th step's memory; `options`: how the engine
+ * computes (cells recomputed, say).
  */
-export async function expectNoGrowth(mode: SearchMode, totalSteps: number, logEvery = 1): Promise<void> {
+export async function expectNoGrowth(
+  mode: SearchMode,
+  totalSteps: number,
+  logEvery = 1,
+  options: Partial<EngineOptions> = {},
+): Promise<void> {
   const dataset = makeSyntheticDataset({
     seed: 1,
     height: SIZE,
@@ -51,7 +57,7 @@ export async function expectNoGrowth(mode: SearchMode, totalSteps: number, logEv
     seed: config.seed,
     trainPortion: config.trainPortion,
   });
-  const engine = new SearchEngine(config, { height: SIZE, width: SIZE, channels: 3, classes: 4 }, streams);
+  const engine = new SearchEngine(config, { height: SIZE, width: SIZE, channels: 3, classes: 4 }, streams, options);
   expect(engine.stepsPerEpoch).toBe(1);
   const started = performance.now();
   // Warm-up: the first step compiles the shaders; on webgpu the second is recorded (the compiled

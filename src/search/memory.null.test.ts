@@ -21,4 +21,8 @@ describe("webgpu memory over 200 search steps (Dawn's null adapter)", () => {
   it('factorized: tensors and GPU bytes stay constant after the warm-up step', async () => {
     await expectNoGrowth('factorized', 200, 50);
   }, 600_000);
+
+  it('factorized, cells recomputed: the same over 50 steps', async () => {
+    await expectNoGrowth('factorized', 50, 25, { recompute: true });
+  }, 600_000);
 });

@@ -40,6 +40,17 @@ export interface ForwardContext {
   training: boolean;
   /** Draws random slopes (RReLU) and drop-path masks; seeded, part of a checkpoint. */
   rng: Random;
+  /**
+   * Set while a forward pass is checkpointed (checkpoint.ts): it keeps the random values the pass
+   * draws, and the pass recomputed in the backward reads them back instead of drawing again.
+   */
+  draws?: DrawLog;
+}
+
+/** Random per-step values as a forward pass drew them (see ForwardContext.draws). */
+export interface DrawLog {
+  /** `draw()`'s result: drawn now (and kept), or the one kept when the pass first ran. */
+  take(draw: () => { tensor: tf.Tensor1D; values: number[] }): { tensor: tf.Tensor1D; values: number[] };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -522,15 +533,20 @@ const rreluNoise = new Map<string, tf.Tensor1D>();
  * from the seed, and identical on every backend. The window is gathered at an offset held in a
  * tensor (a per-step value: kernels/step-values.ts), not sliced at a constant one.
  */
-export function rreluSlopes(size: number, rng: Random): tf.Tensor1D {
-  const offsets = rreluOffsets(size, 1, rng);
+export function rreluSlopes(size: number, ctx: Pick<ForwardContext, 'rng' | 'draws'>): tf.Tensor1D {
+  const offsets = rreluOffsets(size, 1, ctx);
   const window = cachedConstant(`rrelu-window:${size}`, () => tf.range(0, size, 1, 'int32'));
   return tf.gather(rreluPool(size), tf.add(window, offsets.tensor));
 }
 
 /** `count` windows' offsets into the pool of `size`-element windows (the fused kernel reads them in place). */
-function rreluOffsets(size: number, count: number, rng: Random): { tensor: tf.Tensor1D; values: number[] } {
-  return stepInts(() => Array.from({ length: count }, () => rng.int(size + 1)));
+function rreluOffsets(
+  size: number,
+  count: number,
+  ctx: Pick<ForwardContext, 'rng' | 'draws'>,
+): { tensor: tf.Tensor1D; values: number[] } {
+  const draw = () => stepInts(() => Array.from({ length: count }, () => ctx.rng.int(size + 1)));
+  return ctx.draws ? ctx.draws.take(draw) : draw();
 }
 
 /** The seeded pool of 2·size slopes that windows of `size` elements are taken from. */
@@ -588,7 +604,7 @@ export function activation(
     case 'rrelu': {
       const negative = tf.minimum(x, 0);
       if (!ctx.training) return tf.add(tf.relu(x), tf.mul(negative, (RRELU_LOWER + RRELU_UPPER) / 2)) as tf.Tensor4D;
-      const slopes = tf.reshape(rreluSlopes(x.size, ctx.rng), x.shape);
+      const slopes = tf.reshape(rreluSlopes(x.size, ctx), x.shape);
       return tf.add(tf.relu(x), tf.mul(negative, slopes)) as tf.Tensor4D;
     }
     case 'elu':
@@ -704,10 +720,10 @@ export function mixedActivationOf(
     if (!ctx.training) {
       return fusedMixedActivation(x, coefficients, params.preluSlope, params.swishBeta, meanRreluSlope());
     }
-    const offsets = rreluOffsets(x.size, 1, ctx.rng);
+    const offsets = rreluOffsets(x.size, 1, ctx);
     return fusedMixedActivation(x, coefficients, params.preluSlope, params.swishBeta, rreluPool(x.size), offsets);
   }
-  const drawn = ctx.training ? rreluSlopes(x.size, ctx.rng) : null;
+  const drawn = ctx.training ? rreluSlopes(x.size, ctx) : null;
   const slopes = drawn ? tf.reshape(drawn, x.shape) : tf.scalar((RRELU_LOWER + RRELU_UPPER) / 2);
   const values = tf.unstack(coefficients) as tf.Scalar[];
   const c = Object.fromEntries(COEFFICIENT_NAMES.map((name, i) => [name, values[i]])) as Record<
@@ -805,7 +821,7 @@ export function groupedMixedActivation(
     preluSlope,
     swishBeta,
     rreluPool(x.size),
-    rreluOffsets(x.size, groups, ctx.rng),
+    rreluOffsets(x.size, groups, ctx),
   );
 }
 

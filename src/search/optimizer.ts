@@ -10,6 +10,7 @@ import { sumTensors, type ForwardContext } from './ops';
 import { fusedKernelsActive, fusedSgdPackedStep, fusedSgdStep, fusedSumsOfSquares } from '../kernels/fused';
 import { PackedSgdBuffers, packedSgdSupported } from '../kernels/packed-sgd';
 import { stepEffect, stepScalar } from '../kernels/step-values';
+import { variableGrads } from './tape';
 
 /** PyTorch CosineAnnealingLR(T_max = epochs, eta_min), stepped once per epoch as DARTS does. */
 export function cosineLearningRate(epoch: number, epochs: number, lrMax: number, lrMin: number): number {
@@ -431,7 +432,8 @@ export class TriLevelOptimizer {
   }
 
   private gradients(f: () => tf.Scalar, vars: tf.Variable[]): { value: tf.Scalar; grads: Grads } {
-    const { value, grads } = tf.variableGrads(f, vars);
+    // tape.ts: tf.variableGrads's numbers, with each gradient freed once used.
+    const { value, grads } = variableGrads(f, vars);
     const byVariable: Grads = new Map();
     for (const v of vars) {
       const g = grads[v.name];

@@ -422,7 +422,7 @@ class FastWeights {
               : [n, h, w, c / partialChannels];
           const size = inputShape.reduce((a, b) => a * b, 1);
           params[edge.index].rreluSlopes = ctx.training
-            ? tf.reshape(rreluSlopes(size, ctx.rng), inputShape)
+            ? tf.reshape(rreluSlopes(size, ctx), inputShape)
             : tf.scalar((RRELU_LOWER + RRELU_UPPER) / 2);
         }
       }

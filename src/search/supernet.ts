@@ -54,6 +54,8 @@ import {
   type ForwardContext,
 } from './ops';
 import { fusedFanOut, fusedKernelsActive, fusedWeightedSum, weightedSumKernels } from '../kernels/fused';
+import { checkpoint } from './checkpoint';
+import { tapeRecording } from './tape';
 import { WHOLE, type TermView } from '../kernels/fused-names';
 
 export interface InputShape {
@@ -113,6 +115,13 @@ export interface SupernetOptions {
    * each edge convolves with its slot of the group's weights.
    */
   groupEdges?: boolean | 'auto';
+  /**
+   * Recompute each cell in the backward pass instead of keeping its intermediates (checkpoint.ts;
+   * with fixed β also each edge's 9-term activation): a step holds one cell's intermediates at a
+   * time, for one more forward pass of each cell. The same values and gradients, bit for bit.
+   * Default false.
+   */
+  recompute?: boolean;
 }
 
 /** Backends whose steps are bound by kernel dispatch and where grouped convs were measured to pay. */
@@ -364,11 +373,19 @@ export class Supernet {
   private readonly termsPerEdge: number;
   private readonly fanOutReaders: boolean;
   private groupEdges: boolean | 'auto';
+  private recompute: boolean;
   /** Fan-out handles the last forward passes planned but did not use, or used beyond the plan (see Readers); 0 when right. */
   unreadHandles = 0;
 
   constructor(
-    { config, input, shareInputWork = true, fanOutReaders = true, groupEdges = 'auto' }: SupernetOptions,
+    {
+      config,
+      input,
+      shareInputWork = true,
+      fanOutReaders = true,
+      groupEdges = 'auto',
+      recompute = false,
+    }: SupernetOptions,
     rng: Random,
   ) {
     this.config = config;
@@ -376,6 +393,7 @@ export class Supernet {
     this.shareInputWork = shareInputWork;
     this.fanOutReaders = fanOutReaders;
     this.groupEdges = shareInputWork ? groupEdges : false;
+    this.recompute = recompute;
     this.candidates = candidateOps(config.mode);
     this.inputPlan = inputPlanOf(config, this.candidates);
     this.termsPerEdge = this.candidates.filter((c) => c.op !== 'none').length;
@@ -538,10 +556,17 @@ export class Supernet {
       normal: this.cellArch('Normal'),
       reduce: this.cellArch('Reduce'),
     };
+    const taped = tapeRecording();
     let s0 = s;
     let s1 = s;
     this.cells.forEach((cell, i) => {
-      const out = this.cellForward(i, cell, cell.reduction ? arch.reduce : arch.normal, s0, s1, ctx);
+      const a = cell.reduction ? arch.reduce : arch.normal;
+      let out: tf.Tensor4D;
+      // No gradient to take (evaluation, the warm-up's validation pass): a cell's intermediates
+      // are freed as soon as it has run, not when the pass ends.
+      if (!taped) out = tf.tidy(() => this.cellForward(i, cell, a, s0, s1, ctx));
+      else if (this.recompute) out = this.recomputedCell(i, cell, a, s0, s1, ctx);
+      else out = this.cellForward(i, cell, a, s0, s1, ctx);
       s0 = s1;
       s1 = out;
     });
@@ -550,6 +575,38 @@ export class Supernet {
       tf.matMul(pooled, this.get('classifier.weight') as tf.Tensor2D),
       this.get('classifier.bias'),
     ) as tf.Tensor2D;
+  }
+
+  /**
+   * cellForward checkpointed (checkpoint.ts): the backward pass keeps the cell's inputs and runs
+   * the cell again. Its inputs are s1, then s0 (cell 0 reads the stem's output as both: the
+   * whole network's backward pass adds pre1's gradient of it before pre0's), then the
+   * architecture tensors it reads, which every cell of its type shares.
+   */
+  private recomputedCell(
+    index: number,
+    cell: { reduction: boolean; reductionPrev: boolean; c: number },
+    arch: CellArch,
+    s0: tf.Tensor4D,
+    s1: tf.Tensor4D,
+    ctx: ForwardContext,
+  ): tf.Tensor4D {
+    const shared = archTensors(arch);
+    return checkpoint(
+      ([x1, x0, ...given], c) =>
+        this.cellForward(index, cell, withArchTensors(arch, given), x0 as tf.Tensor4D, x1 as tf.Tensor4D, c),
+      [s1, s0, ...shared],
+      this.variablesOfCell(index),
+      ctx,
+    ) as tf.Tensor4D;
+  }
+
+  /** The variables cell `index` reads (its preprocessing, conv groups, activation parameters). */
+  private variablesOfCell(index: number): tf.Variable[] {
+    const prefix = `cells.${index}.`;
+    return this.namedVariables()
+      .filter((p) => p.name.startsWith(prefix))
+      .map((p) => p.variable);
   }
 
   loss(images: tf.Tensor4D, labels: tf.Tensor1D, ctx: ForwardContext): tf.Scalar {
@@ -567,16 +624,21 @@ export class Supernet {
     let beta: tf.Tensor1D[] | null = null;
     let activationMix: MixCoefficients | null = null;
     // Factorized: the mixed activation's coefficients of all 14 edges in one matMul, shared by
-    // every cell of this type.
-    const edgesByState = () => this.constant('edges-by-state', () => tf.tensor1d(EDGES_BY_STATE, 'int32'));
-    if (this.config.mode === 'factorized')
-      activationMix = new MixCoefficients(
+    // every cell of this type, in the form the cells read them (made here, before any cell: a
+    // cell may run in a scope of its own).
+    if (this.config.mode === 'factorized') {
+      const mixedPlan = this.inputPlan.activations.find((a) => a.single === null)!;
+      const byState = this.groups(2) && this.activatesAllAtOnce(mixedPlan);
+      activationMix = MixCoefficients.of(
         activationCoefficientMatrix(tf.softmax(this.get(`beta${type}`), -1) as tf.Tensor2D),
-        edgesByState,
+        // A state with one edge reads its state's row when grouping; edges read alone otherwise
+        // (and when the work is not shared, a test of the sharing).
+        { rows: !byState || !this.shareInputWork, byState },
+        () => this.constant('edges-by-state', () => tf.tensor1d(EDGES_BY_STATE, 'int32')),
       );
-    else if (this.config.mode === 'fixed-beta' && this.fixedMix) {
+    } else if (this.config.mode === 'fixed-beta' && this.fixedMix) {
       const fixed = type === 'Normal' ? this.fixedMix.normal : this.fixedMix.reduce;
-      beta = fixed.weights.map((row) => tf.tensor1d(row));
+      beta = fixed.weights.map((row, e) => this.constant(`fixed-beta:${type}:${e}`, () => tf.tensor1d(row)));
     }
     let edgeWeights: tf.Tensor[] | null = null;
     if (this.config.partialChannels > 1) {
@@ -772,6 +834,16 @@ export class Supernet {
     this.groupEdges = this.shareInputWork ? groupEdges : false;
   }
 
+  /** Recomputes cells in the backward pass from the next forward pass on (SupernetOptions.recompute): the same numbers either way. */
+  setRecompute(recompute: boolean): void {
+    this.recompute = recompute;
+  }
+
+  /** Whether cells are recomputed in the backward pass (SupernetOptions.recompute). */
+  get recomputes(): boolean {
+    return this.recompute;
+  }
+
   /** Whether `edges` edges leaving one state run grouped (see SupernetOptions.groupEdges). */
   private groups(edges: number): boolean {
     return edges > 1 && (this.groupEdges === 'auto' ? DISPATCH_BOUND_BACKENDS.has(tf.getBackend()) : this.groupEdges);
@@ -889,7 +961,24 @@ export class Supernet {
               (w) => w === 0,
             )
           : undefined;
-        return mixedActivation(source.input.take(), arch.beta![edge.index], ACTIVATIONS, params, ctx, skip);
+        const beta = arch.beta![edge.index];
+        if (!this.recompute) return mixedActivation(source.input.take(), beta, ACTIVATIONS, params, ctx, skip);
+        // Recomputed too: its 9 activations and their products are most of a fixed-β cell.
+        const { preluSlope, swishBeta } = params;
+        return checkpoint(
+          ([x, prelu, swish], c) =>
+            mixedActivation(
+              x as tf.Tensor4D,
+              beta,
+              ACTIVATIONS,
+              { preluSlope: prelu as tf.Tensor1D, swishBeta: swish },
+              c,
+              skip,
+            ),
+          [source.input.take(), preluSlope!, swishBeta!],
+          [],
+          ctx,
+        ) as tf.Tensor4D;
       });
       if (grouped) activated.set(plan.key, [source.readers.of(concatChannels(perEdge), plan.convs)]);
       else
@@ -1054,30 +1143,71 @@ const EDGES_BY_STATE = EDGES_FROM.flat().map((edge) => edge.index);
 
 /**
  * A cell type's mixed-activation coefficients ([14, 7], rows in edge order), as each edge's [7]
- * (edges that run alone) or each state's [edges, 7] (edges that run grouped), made when first asked.
+ * (edges that run alone) and/or each state's [edges, 7] (edges that run grouped).
  */
 class MixCoefficients {
-  private rows: tf.Tensor1D[] | null = null;
-  private byState: tf.Tensor2D[] | null = null;
   constructor(
-    private readonly matrix: tf.Tensor2D,
-    private readonly edgesByState: () => tf.Tensor1D,
+    private readonly rows: tf.Tensor1D[] | null,
+    private readonly byState: tf.Tensor2D[] | null,
   ) {}
+  static of(
+    matrix: tf.Tensor2D,
+    forms: { rows: boolean; byState: boolean },
+    edgesByState: () => tf.Tensor1D,
+  ): MixCoefficients {
+    const rows = forms.rows ? (tf.unstack(matrix) as tf.Tensor1D[]) : null;
+    const byState = forms.byState
+      ? (tf.split(
+          tf.gather(matrix, edgesByState()),
+          EDGES_FROM.map((edges) => edges.length).filter((n) => n > 0),
+          0,
+        ) as tf.Tensor2D[])
+      : null;
+    return new MixCoefficients(rows, byState);
+  }
   row(edgeIndex: number): tf.Tensor1D {
-    this.rows ??= tf.unstack(this.matrix) as tf.Tensor1D[];
-    return this.rows[edgeIndex];
+    if (!this.rows) throw new Error('MixCoefficients: rows were not made (the edges run grouped)');
+    return this.rows[edgeIndex]!;
   }
   ofState(from: number): tf.Tensor2D {
-    if (!this.byState) {
-      const reordered = tf.gather(this.matrix, this.edgesByState());
-      this.byState = tf.split(
-        reordered,
-        EDGES_FROM.map((edges) => edges.length).filter((n) => n > 0),
-        0,
-      ) as tf.Tensor2D[];
-    }
-    return this.byState[from];
+    if (!this.byState) throw new Error("MixCoefficients: states' rows were not made (the edges run alone)");
+    return this.byState[from]!;
   }
+  /** Every tensor, in the order `with` takes them. */
+  get tensors(): tf.Tensor[] {
+    return [...(this.rows ?? []), ...(this.byState ?? [])];
+  }
+  /** The same forms over other tensors (a checkpoint's saved clones). */
+  with(tensors: tf.Tensor[]): MixCoefficients {
+    const rows = this.rows ? (tensors.slice(0, this.rows.length) as tf.Tensor1D[]) : null;
+    const byState = this.byState ? (tensors.slice(rows?.length ?? 0) as tf.Tensor2D[]) : null;
+    return new MixCoefficients(rows, byState);
+  }
+}
+
+/**
+ * The architecture tensors a cell reads that may be differentiated, in a fixed order (fixed β's
+ * rows are constants and are left out).
+ */
+function archTensors(arch: CellArch): tf.Tensor[] {
+  return [
+    ...(arch.alphaFlat ? [arch.alphaFlat] : []),
+    ...(arch.alpha ?? []).flat(),
+    ...(arch.activationMix?.tensors ?? []),
+    ...(arch.edgeWeights ?? []),
+  ];
+}
+
+/** `arch` with archTensors(arch) replaced by `tensors`. */
+function withArchTensors(arch: CellArch, tensors: tf.Tensor[]): CellArch {
+  let at = 0;
+  const take = (n: number) => tensors.slice(at, (at += n));
+  const alphaFlat = arch.alphaFlat ? (take(1)[0] as tf.Tensor1D) : null;
+  const alpha = arch.alpha ? arch.alpha.map((row) => take(row.length)) : null;
+  const activationMix = arch.activationMix ? arch.activationMix.with(take(arch.activationMix.tensors.length)) : null;
+  const edgeWeights = arch.edgeWeights ? take(arch.edgeWeights.length) : null;
+  if (at !== tensors.length) throw new Error(`withArchTensors: ${tensors.length} tensors for ${at}`);
+  return { ...arch, alphaFlat, alpha, activationMix, edgeWeights };
 }
 
 export function isReductionLayer(i: number, layers: number): boolean {

@@ -34,8 +34,10 @@ import {
   decodeSetup,
   encodeSetup,
   fieldProblems,
+  memoryOptions,
   retrainConfig,
   retrainProblems,
+  setupMemoryChecks,
   setupProblems,
   type DatasetChoice,
   type Setup,
@@ -343,8 +345,10 @@ const handlers: Handlers = {
             phase: msg.code === 'busy' ? s.phase : 'error',
           },
     );
-    if (msg.job === 'training') refreshRuns();
+    if (msg.code !== 'busy') refreshRuns();
     flushDeriveWaiters(null);
+    // A run that ran out of memory is offered to resume, after the change the message names.
+    if (msg.code === 'out-of-memory' && !msg.restartWorker) findResumable();
     if (msg.restartWorker) {
       abandonWorker();
       // The checkpoint went with the worker, but the stored one did not: offer it (the user
@@ -563,7 +567,9 @@ export async function startSearch(options: { fromCheckpoint?: boolean; resumeRun
     return;
   }
   useLab.setState({ resumable: null });
-  const problems = setupProblems(state.setup, state.datasets[state.setup.dataset]);
+  const data = state.datasets[state.setup.dataset];
+  const memory = setupMemoryChecks(state.setup, data, state.backend);
+  const problems = setupProblems(state.setup, data, memory.refusal);
   if (problems.length) {
     useLab.setState({
       error: { code: 'bad-config', message: `Fix the setup first: ${problems.join('; ')}`, recoverable: true },
@@ -614,6 +620,7 @@ export async function startSearch(options: { fromCheckpoint?: boolean; resumeRun
     resumeRunId: options.resumeRunId,
     checkpointEverySteps: setup.checkpointEvery,
     compiledStep: setup.compiledStep,
+    ...memoryOptions(setup),
     heldOutImages: setup.heldOutImages,
     heldOutEveryEpochs: setup.heldOutEvery,
   });
@@ -1120,6 +1127,11 @@ export function injectNaN(): void {
  */
 export function feedMessages(messages: FromWorker[]): void {
   for (const m of messages) handleMessage(m);
+}
+
+/** Test hook: the worker's next wasm allocation of at least `bytes` fails, as a full heap's would. */
+export function refuseNextAllocation(bytes: number): void {
+  send({ type: 'refuseNextAllocation', bytes });
 }
 
 /** Test hook: the search's next step never ends (Stop must then give up on the worker). */

@@ -15,6 +15,8 @@ import {
   presetOf,
   retrainConfig,
   retrainProblems,
+  memoryOptions,
+  setupMemoryChecks,
   setupProblems,
   type Setup,
 } from './setup';
@@ -310,3 +312,54 @@ describe('fields are checked as they are typed', () => {
 function escape(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+describe('memory before Start', () => {
+  const cifar = { height: 32, width: 32, channels: 3, classNames: Array.from({ length: 10 }, (_, i) => `c${i}`) };
+  const fashion = { height: 28, width: 28, channels: 1, classNames: cifar.classNames };
+
+  it('says what a step needs on the chosen backend, and refuses what cannot fit, naming what to lower', () => {
+    const quick = { ...defaultSetup(), backend: 'wasm' as const };
+    for (const mode of ['factorized', 'darts', 'nonfactorized', 'fixed-beta'] as const) {
+      const { checks, refusal } = setupMemoryChecks({ ...quick, config: { ...quick.config, mode } }, fashion, null);
+      expect(checks.map((c) => c.backend)).toEqual(['wasm']);
+      expect(checks[0]!.check.message, mode).toMatch(/^about [\d.]+ (GB|MB) on wasm/);
+      expect(refusal, `the quick ${mode} fits wasm`).toBeNull();
+    }
+    const paper = { ...quick, config: { ...PAPER_CONFIG, mode: 'nonfactorized' as const } };
+    const { refusal } = setupMemoryChecks(paper, cifar, null);
+    expect(refusal).toMatch(/more than wasm's heap can hold .*lower the batch size to \d+ or less \(now 64\)/);
+    expect(setupProblems(paper, { trainCount: 50_000 }, refusal)).toEqual([refusal]);
+    // The paper's factorized search fits, with cells recomputed (auto); forcing them kept does not.
+    const factorized = { ...paper, config: { ...PAPER_CONFIG } };
+    expect(setupMemoryChecks(factorized, cifar, null).checks[0]!.check.message).toMatch(/cells recomputed/);
+    expect(setupMemoryChecks({ ...factorized, recompute: 'off' }, cifar, null).refusal).toMatch(
+      /Turn "Recompute cells" on/,
+    );
+  });
+
+  it('auto checks the backend it picked last time here, else webgpu and wasm, refusing only if neither fits', () => {
+    const setup = { ...defaultSetup(), config: { ...PAPER_CONFIG, mode: 'nonfactorized' as const } };
+    const unknown = setupMemoryChecks(setup, cifar, null);
+    expect(unknown.checks.map((c) => c.backend)).toEqual(['webgpu', 'wasm']);
+    // 4 GiB on a GPU by default: non-factorized at the paper's size needs more.
+    expect(unknown.refusal).toMatch(/more than the memory budget \(4\.3 GB\)/);
+    const bigGpu = setupMemoryChecks({ ...setup, gpuBudgetGiB: 24 }, cifar, null);
+    expect(bigGpu.refusal, 'a 24 GiB GPU holds it').toBeNull();
+    const lastWasm = setupMemoryChecks({ ...setup, gpuBudgetGiB: 24 }, cifar, { requested: 'auto', backend: 'wasm' });
+    expect(lastWasm.checks.map((c) => c.backend)).toEqual(['wasm']);
+    expect(lastWasm.refusal).not.toBeNull();
+  });
+
+  it('keeps the memory settings in the link, only when changed', () => {
+    const setup = { ...defaultSetup(), recompute: 'on' as const, gpuBudgetGiB: 12 };
+    const hash = encodeSetup(setup);
+    expect(hash).toContain('recompute=on');
+    expect(hash).toContain('gpuGiB=12');
+    expect(decodeSetup(hash).setup).toMatchObject({ recompute: 'on', gpuBudgetGiB: 12 });
+    expect(encodeSetup(defaultSetup())).not.toMatch(/recompute|gpuGiB/);
+    expect(decodeSetup('#recompute=sometimes').warnings).toEqual([
+      'recompute: "sometimes" is not one of auto, on, off; auto is selected',
+    ]);
+    expect(memoryOptions(setup)).toEqual({ recompute: true, memoryBudget: 12 * 2 ** 30 });
+  });
+});

@@ -1,5 +1,6 @@
 // The lab's setup: one serialisable object (data set, backend, every search setting), the
 // presets, and its URL-hash form, so a link reproduces an experiment.
+import { checkFits, DEFAULT_MEMORY_BUDGET, memoryBackendOf, type FitCheck } from '../search/memory-estimate';
 import {
   ACTIVATIONS,
   EDGES,
@@ -39,6 +40,10 @@ export interface Setup {
   heldOutEvery: number;
   /** webgpu: record one step and replay it every step after (the default); false runs each step's code. */
   compiledStep: boolean;
+  /** "Recompute cells" in the backward pass: auto (only when a step would not fit otherwise), on or off. */
+  recompute: RecomputeChoice;
+  /** What a step may hold on a GPU (whose adapter reports no memory size), in GiB. */
+  gpuBudgetGiB: number;
   /** How "Re-train" trains a genotype (same data set and backend as the search). */
   retrain: RetrainSetup;
   /** Text in a number field (by FieldId) that is not a number, as typed or as a link had it:
@@ -218,6 +223,8 @@ export function defaultSetup(): Setup {
     heldOutImages: DEFAULT_HELD_OUT_IMAGES,
     heldOutEvery: 1,
     compiledStep: true,
+    recompute: 'auto',
+    gpuBudgetGiB: DEFAULT_GPU_BUDGET_GIB,
     retrain: { ...DEFAULT_RETRAIN },
     drafts: {},
   };
@@ -491,7 +498,7 @@ export function parseNumber(text: string): number | null {
 // is said beside the field, by its label, with what would work; Start waits until there is none.
 
 /** The run's own number settings (how it checkpoints and scores), beside the search's config. */
-export const RUN_FIELD_IDS = ['checkpointEvery', 'heldOutImages', 'heldOutEvery'] as const;
+export const RUN_FIELD_IDS = ['checkpointEvery', 'heldOutImages', 'heldOutEvery', 'gpuBudgetGiB'] as const;
 export type RunFieldId = (typeof RUN_FIELD_IDS)[number];
 
 /** Held-out test images a search scores on unless the setup says otherwise. */
@@ -531,6 +538,7 @@ export const NUMBER_FIELDS: NumberSpec[] = [
   { id: 'checkpointEvery', label: 'Checkpoint every (steps)', integer: true, min: 0, why: '0: every minute' },
   { id: 'heldOutImages', label: 'Held-out images', integer: true, min: 1, max: 10000 },
   { id: 'heldOutEvery', label: 'Score held-out every (epochs)', integer: true, min: 0, why: '0: at the end only' },
+  { id: 'gpuBudgetGiB', label: 'GPU memory budget (GiB)', integer: false, min: 0, minExclusive: true, max: 1024 },
   { id: 'synthetic.size', label: 'Image size', integer: true, min: 8, max: 64 },
   { id: 'synthetic.channels', label: 'Colour channels', integer: true, min: 1, max: 3 },
   { id: 'synthetic.classes', label: 'Classes', integer: true, min: 2, max: 100 },
@@ -672,11 +680,12 @@ export function fieldProblems(setup: Setup, data?: DataSize | null): Partial<Rec
 const isRetrainField = (id: string) => id.startsWith('retrain.');
 
 /** Why a search cannot start with this setup, one message per field (empty when it can). */
-export function setupProblems(setup: Setup, data?: DataSize | null): string[] {
+export function setupProblems(setup: Setup, data?: DataSize | null, memoryRefusal?: string | null): string[] {
   const problems = Object.entries(fieldProblems(setup, data))
     .filter(([id]) => !isRetrainField(id))
     .map(([, p]) => p!);
   if (problems.length) return problems;
+  if (memoryRefusal) problems.push(memoryRefusal);
   try {
     validateConfig(setup.config); // what no field shows (e.g. a fixed β's shape)
   } catch (e) {
@@ -686,6 +695,63 @@ export function setupProblems(setup: Setup, data?: DataSize | null): string[] {
     problems.push(field ? `${field.label}: ${m![2]}` : msg);
   }
   return problems;
+}
+
+/** "Recompute cells": auto keeps every cell unless a step would not fit without recomputing. */
+export const RECOMPUTE_CHOICES = ['auto', 'on', 'off'] as const;
+export type RecomputeChoice = (typeof RECOMPUTE_CHOICES)[number];
+
+/** The GPU memory budget unless the user sets one (the engine's default, in GiB). */
+export const DEFAULT_GPU_BUDGET_GIB = DEFAULT_MEMORY_BUDGET / 2 ** 30;
+
+/** The engine options the memory settings make: recompute and the budget (in bytes; wasm ignores it). */
+export function memoryOptions(setup: Pick<Setup, 'recompute' | 'gpuBudgetGiB'>): {
+  recompute: boolean | 'auto';
+  memoryBudget: number;
+} {
+  return {
+    recompute: setup.recompute === 'auto' ? 'auto' : setup.recompute === 'on',
+    memoryBudget: setup.gpuBudgetGiB * 2 ** 30,
+  };
+}
+
+/**
+ * What a step of this setup needs on `backend` and whether it fits ("about 1.9 GB on wasm"),
+ * once the data set's shape is known; null before.
+ */
+export function setupMemory(
+  setup: Setup,
+  data: { height: number; width: number; channels: number; classNames: readonly string[] } | null | undefined,
+  backend: string,
+): FitCheck | null {
+  if (!data || !data.height) return null;
+  const input = { height: data.height, width: data.width, channels: data.channels, classes: data.classNames.length };
+  const b = memoryBackendOf(backend);
+  const { recompute, memoryBudget } = memoryOptions(setup);
+  try {
+    return checkFits(setup.config, input, b, { recompute, budget: b === 'wasm' ? null : memoryBudget });
+  } catch {
+    return null; // a config the fields already mark as wrong
+  }
+}
+
+/**
+ * The memory checks Start goes by: the chosen backend's; for auto, the backend auto picked last
+ * time here, or (not known yet) webgpu's and wasm's. `refusal` is the message when none fits.
+ */
+export function setupMemoryChecks(
+  setup: Setup,
+  data: Parameters<typeof setupMemory>[1],
+  last: { requested: string; backend: string } | null,
+): { checks: { backend: string; check: FitCheck }[]; refusal: string | null } {
+  const backends =
+    setup.backend !== 'auto' ? [setup.backend] : last?.requested === 'auto' ? [last.backend] : ['webgpu', 'wasm'];
+  const checks = backends.flatMap((backend) => {
+    const check = setupMemory(setup, data, backend);
+    return check ? [{ backend, check }] : [];
+  });
+  const refusal = checks.length && checks.every((c) => !c.check.fits) ? checks[0]!.check.message : null;
+  return { checks, refusal };
 }
 
 /** Why a re-training cannot start with these settings (empty when it can). */
@@ -716,6 +782,8 @@ export function encodeSetup(setup: Setup): string {
   if (setup.heldOutImages !== DEFAULT_HELD_OUT_IMAGES) p.set('heldOut', String(setup.heldOutImages));
   if (setup.heldOutEvery !== 1) p.set('heldOutEvery', String(setup.heldOutEvery));
   if (!setup.compiledStep) p.set('compiled', '0');
+  if (setup.recompute !== 'auto') p.set('recompute', setup.recompute);
+  if (setup.gpuBudgetGiB !== DEFAULT_GPU_BUDGET_GIB) p.set('gpuGiB', String(setup.gpuBudgetGiB));
   for (const f of CONFIG_FIELDS) p.set(f.key, String(setup.config[f.key]));
   if (setup.config.fixedBeta) p.set('fixedBeta', encodeBeta(setup.config.fixedBeta));
   // Re-training settings only where they differ from the defaults (older links stay as they were).
@@ -766,6 +834,11 @@ export function decodeSetup(hash: string, base: Setup = defaultSetup()): Decoded
     if (compiled === '0' || compiled === '1') setup.compiledStep = compiled === '1';
     else warnings.push(`compiled: "${compiled}" is not 0 or 1; the compiled step is on`);
   }
+  const recompute = p.get('recompute');
+  if (recompute !== null) {
+    if ((RECOMPUTE_CHOICES as readonly string[]).includes(recompute)) setup.recompute = recompute as RecomputeChoice;
+    else warnings.push(`recompute: "${recompute}" is not one of ${RECOMPUTE_CHOICES.join(', ')}; auto is selected`);
+  }
   for (const f of CONFIG_FIELDS) {
     const v = p.get(f.key);
     if (v === null || f.kind !== 'select') continue;
@@ -799,6 +872,7 @@ export function decodeSetup(hash: string, base: Setup = defaultSetup()): Decoded
     ['ckptSteps', 'checkpointEvery'],
     ['heldOut', 'heldOutImages'],
     ['heldOutEvery', 'heldOutEvery'],
+    ['gpuGiB', 'gpuBudgetGiB'],
     ...CONFIG_FIELDS.filter((f) => f.kind !== 'select').map((f): [string, FieldId] => [f.key, f.key]),
     ...RETRAIN_FIELDS.map((f): [string, FieldId] => [f.hash, `retrain.${f.key}`]),
   ];

@@ -12,7 +12,7 @@ import {
   stopSearch,
 } from '../store/controller';
 import { formatDuration, formatEpochs, formatNumber } from './labels';
-import { setupProblems } from '../store/setup';
+import { setupMemoryChecks, setupProblems } from '../store/setup';
 import { estimateRun, plannedSteps } from '../store/step-times';
 
 /** The status line's word on the compiled step (webgpu): how the steps run, and why they do not replay. */
@@ -69,7 +69,8 @@ export function RunControls() {
   const datasets = useLab((s) => s.datasets);
   const active = isActive(phase);
   // Start waits for a setup that can run, and says why.
-  const problems = setupProblems(setup, datasets[setup.dataset]);
+  const data = datasets[setup.dataset];
+  const problems = setupProblems(setup, data, setupMemoryChecks(setup, data, backend).refusal);
   const blocked = !active && problems.length > 0;
   // cpu and wasm compute as they record: there the whole step is CPU.
   const onGpu = backend?.backend === 'webgpu' || backend?.backend === 'webgl';

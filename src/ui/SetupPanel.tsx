@@ -10,7 +10,10 @@ import {
   fixedBetaFromJson,
   parseFieldValue,
   presetOf,
+  setupMemoryChecks,
   withoutConfigDrafts,
+  RECOMPUTE_CHOICES,
+  type RecomputeChoice,
   type ConfigField,
   type DatasetChoice,
 } from '../store/setup';
@@ -94,6 +97,18 @@ export function SetupPanel() {
           same numbers). Off: every step runs its code.
         </small>
       </div>
+      <SelectField
+        label="Recompute cells"
+        value={setup.recompute}
+        onChange={(v) => setSetup((s) => ({ ...s, recompute: v as RecomputeChoice }))}
+        options={RECOMPUTE_CHOICES.map((c) => ({ value: c, label: RECOMPUTE_LABELS[c] }))}
+        help="Keep only each cell's input and run the cell again in the backward pass: a fraction of the memory, about a fifth more time a step, the same numbers."
+      />
+      <NumberField
+        id="gpuBudgetGiB"
+        help="What a step may hold on a GPU (WebGPU does not say how much memory it has). wasm's limit is its 4 GiB heap."
+      />
+      <MemoryEstimate />
       <NumberField
         id="checkpointEvery"
         help="Runs are stored in this browser. 0: a checkpoint every minute (one is taken at least once a minute anyway)."
@@ -311,5 +326,32 @@ function FixedBetaInput() {
         </button>
       )}
     </div>
+  );
+}
+
+const RECOMPUTE_LABELS: Record<RecomputeChoice, string> = {
+  auto: 'auto (only when a step would not fit otherwise)',
+  on: 'on',
+  off: 'off',
+};
+
+/** What a step of this setup needs, on the backend it will run on: "about 1.9 GB on wasm". */
+function MemoryEstimate() {
+  const setup = useLab((s) => s.setup);
+  const data = useLab((s) => s.datasets[s.setup.dataset]);
+  const last = useLab((s) => s.backend);
+  const { checks } = setupMemoryChecks(setup, data, last);
+  if (!checks.length) return null;
+  return (
+    <p className="hint memory-estimate" data-bytes={checks.map((c) => c.check.bytes).join(',')}>
+      Memory a step needs:{' '}
+      {checks.map(({ backend, check }, i) => (
+        <span key={backend} className={check.fits ? undefined : 'invalid'}>
+          {i > 0 ? '; ' : ''}
+          {check.fits ? check.message : `too much on ${backend}`}
+        </span>
+      ))}
+      .
+    </p>
   );
 }

@@ -74,6 +74,10 @@ export interface StartMessage {
   heldOutImages?: number;
   /** ...at the end of every this many epochs, and at the run's end; 0 or absent: at the end only. */
   heldOutEveryEpochs?: number;
+  /** Recompute cells in the backward pass: true, false, or 'auto' (absent: only when a step would not fit). */
+  recompute?: boolean | 'auto';
+  /** Bytes a step may hold on a GPU (absent: 4 GiB); wasm's limit is its heap. */
+  memoryBudget?: number;
 }
 
 /** Re-trains a genotype's discrete network from scratch (DARTS's train.py recipe, by preset). */
@@ -127,6 +131,8 @@ export type ToWorker =
   | { type: 'injectNaN' }
   /** Test hook: the search's next step never ends (as a GPU read that never returns). */
   | { type: 'hangNextStep' }
+  /** Test hook: the next wasm allocation of at least `bytes` fails, as a full heap's would. */
+  | { type: 'refuseNextAllocation'; bytes: number }
   /** Test hook: the write of the checkpoint at `step` stays in flight (uncommitted) `ms` longer. */
   | { type: 'holdCheckpointWrite'; step: number; ms: number }
   /** The page gave up on a worker (it hung or crashed) running this run: mark it interrupted. */
@@ -217,6 +223,7 @@ export type ErrorCode =
   | 'gpu-error'
   | 'backend'
   | 'dataset'
+  | 'out-of-memory'
   | 'busy'
   | 'internal'
   | 'worker-crash';

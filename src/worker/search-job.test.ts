@@ -233,4 +233,18 @@ describe('SearchJob and its stored run', () => {
     const sparse = await searched(5, 2, 11);
     expect(of(sparse.messages, 'heldOut').map((e) => [e.step, e.testCount])).toEqual([[7, 5]]);
   }, 240_000);
+  it('refuses a step the memory budget cannot hold before storing anything, naming what to lower', async () => {
+    const store = await openRunStore({ indexedDB: new IDBFactory() });
+    const { h, messages } = host(store);
+    const job = new SearchJob(h, null);
+    // The stand-in host runs on cpu, whose limit is the budget: 1 MB holds no step of this network.
+    await job.run({ ...start({ maxSteps: 2 }), memoryBudget: 1e6 });
+    const [error] = of(messages, 'error');
+    expect(error?.code).toBe('out-of-memory');
+    expect(error?.message).toMatch(
+      /^A step needs about [\d.]+ (MB|kB) on cpu.*more than the memory budget \(1 MB\)\. /,
+    );
+    expect(of(messages, 'progress')).toEqual([]);
+    expect((await store.listRuns()).runs).toEqual([]);
+  });
 });

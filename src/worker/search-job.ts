@@ -3,7 +3,14 @@
 // step loop (yielding between steps so pause and stop arrive), reports progress, α/β and
 // genotypes, and stores the run as it goes. Every store write is awaited where the user is told
 // it happened (a checkpoint, the final status); a write that fails is reported, never swallowed.
-import { SearchEngine, SearchError, type SearchCheckpoint, type SearchProgress } from '../search/engine';
+import {
+  OutOfMemoryError,
+  SearchEngine,
+  SearchError,
+  type SearchCheckpoint,
+  type SearchProgress,
+} from '../search/engine';
+import { checkFits, memoryBackendOf } from '../search/memory-estimate';
 import { deriveGenotype, softmax, stringifyGenotypeFile, toDartsString, toGenotypeFile } from '../search/genotype';
 import { validateConfig, type SearchConfig } from '../search/space';
 import { evalBatches, makeSearchStreams, type Dataset } from '../data/index';
@@ -211,11 +218,26 @@ export class SearchJob {
         `${errorText(e)}. Train portion splits the ${dataset.train.count} training images in two, and a batch must fit in each part: lower Batch size (or move Train portion toward 0.5) and start again.`,
       );
     }
+    const input = {
+      height: dataset.height,
+      width: dataset.width,
+      channels: dataset.channels,
+      classes: dataset.classNames.length,
+    };
+    const memory = { recompute: msg.recompute ?? 'auto', memoryBudget: msg.memoryBudget ?? null };
+    // A step that cannot fit is refused before anything is allocated (the page checks too, when
+    // it knows the backend; "auto" learns it only here).
+    const backend = memoryBackendOf(sel.backend);
+    const fit = checkFits(config, input, backend, {
+      recompute: memory.recompute,
+      budget: backend === 'wasm' ? null : memory.memoryBudget,
+    });
+    if (!fit.fits) throw new JobError('out-of-memory', fit.message);
     const engine = new SearchEngine(
       config,
-      { height: dataset.height, width: dataset.width, channels: dataset.channels, classes: dataset.classNames.length },
+      input,
       { train: streams.train, val: streams.val },
-      { compiledStep: msg.compiledStep ?? true },
+      { compiledStep: msg.compiledStep ?? true, ...memory },
     );
     this.engine = engine;
     const history = await this.startFrom(msg, engine);
@@ -551,6 +573,12 @@ export class SearchJob {
     let restartWorker = false;
     if (e instanceof JobError) {
       ({ code, message, restartWorker } = e);
+    } else if (e instanceof OutOfMemoryError) {
+      // Before any GPU error that followed it (a refused allocation leaves invalid buffers behind).
+      code = 'out-of-memory';
+      const step = this.held?.checkpoint.step;
+      message = `${e.message}${step !== undefined ? ` The run keeps its checkpoint of step ${step}: after the change, resume it from Runs (or on another backend).` : ''}`;
+      restartWorker = this.backendName === 'webgpu';
     } else if (e instanceof SearchError) {
       code = e.code;
       const step = this.held?.checkpoint.step;
@@ -568,8 +596,9 @@ export class SearchJob {
       restartWorker = gpu;
     }
     this.finished = true;
-    this.host.post({ type: 'error', code, message, recoverable: true, restartWorker });
+    // Stored first: the page lists the run as failed when it is told.
     await this.write('mark the run failed', (s, id) => s.setStatus(id, 'failed', message));
+    this.host.post({ type: 'error', code, message, recoverable: true, restartWorker });
     // After a device failure its tensors went with the device; otherwise free them now.
     if (!restartWorker) this.dispose();
     else this.engine = null;

@@ -4,7 +4,7 @@
 // runs one job at a time: a search (search-job.ts) or a re-training (training-job.ts).
 import '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { watchWebGpuDevice } from '../kernels/safety';
+import { refuseNextAllocation, watchWebGpuDevice } from '../kernels/safety';
 import {
   DatasetError,
   loadBuiltinDataset,
@@ -329,6 +329,7 @@ const handlers: Handlers = {
   },
   injectNaN: () => (training ?? search)?.injectNaN(),
   hangNextStep: () => search?.hangNextStep(),
+  refuseNextAllocation: (msg) => refuseNextAllocation(msg.bytes),
   holdCheckpointWrite: (msg) =>
     void storeRequest(async (store) => {
       store.holdCheckpointWrite = { step: msg.step, ms: msg.ms };
