@@ -1,3 +1,4 @@
+import { runSummaryFixture } from '../runs/summary-fixture';
 import { IDBFactory } from 'fake-indexeddb';
 import { describe, expect, it } from 'vitest';
 import { deriveGenotype } from '../search/genotype';
@@ -39,30 +40,13 @@ function snapshot(step: number, cols: number, beta: boolean, edit?: (s: ArchSnap
 
 function overview(over: Partial<RunOverview> & Pick<RunOverview, 'id' | 'mode'>): RunOverview {
   return {
-    name: `run ${over.id}`,
-    config: { ...QUICK_CONFIG, mode: over.mode },
-    dataset: { name: 'Synthetic', source: 'synthetic:seed=1' },
-    backend: 'wasm',
-    status: 'done',
-    message: null,
-    createdAt: '2026-01-01T00:00:00.000Z',
-    updatedAt: '2026-01-01T00:00:00.000Z',
-    steps: 3,
-    epoch: 0,
-    seconds: 3,
-    stepsTotal: 3,
-    bestValAccuracy: null,
-    bestStep: null,
-    lastMetrics: null,
-    heldOut: [],
-    genotype: null,
-    checkpointStep: null,
-    checkpointAt: null,
-    metricCount: 0,
-    snapshotCount: 0,
+    ...runSummaryFixture(over.id, {
+      config: { ...QUICK_CONFIG, mode: over.mode },
+      steps: 3,
+      seconds: 3,
+      stepsTotal: 3,
+    }),
     metrics: [],
-    kind: 'search',
-    training: null,
     finalSnapshot: null,
     problems: [],
     ...over,

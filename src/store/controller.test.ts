@@ -1,5 +1,6 @@
 // The page's side of the worker, with a stand-in Worker: what the user is shown when the worker
 // hangs, crashes or reports a failed write, and what the page asks a fresh worker to do.
+import { runSummaryFixture } from '../runs/summary-fixture';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { FromWorker, ToWorker } from '../worker/protocol';
 import type { RunSummary } from '../runs/store';
@@ -184,35 +185,21 @@ describe('Stop always works for a re-training too', () => {
 });
 
 describe('what a stored run offers', () => {
-  const summary = (over: Partial<RunSummary>): RunSummary => ({
-    id: 'a',
-    name: 'a run',
-    kind: 'search',
-    mode: 'factorized',
-    config: QUICK_CONFIG,
-    training: null,
-    dataset: { name: 'fashion', source: 'built-in', key: 'builtin' },
-    backend: 'wasm',
-    status: 'interrupted',
-    message:
-      'Interrupted at step 9 (the page was closed or reloaded, or its worker stopped); resume it from its checkpoint at step 8.',
-    createdAt: '2026-01-01T00:00:00.000Z',
-    updatedAt: '2026-01-01T00:00:00.000Z',
-    steps: 9,
-    epoch: 0,
-    seconds: 3,
-    stepsTotal: 300,
-    bestValAccuracy: null,
-    bestStep: null,
-    lastMetrics: null,
-    heldOut: [],
-    genotype: null,
-    checkpointStep: 8,
-    checkpointAt: '2026-01-01T00:00:00.000Z',
-    metricCount: 9,
-    snapshotCount: 0,
-    ...over,
-  });
+  const summary = (over: Partial<RunSummary>): RunSummary =>
+    runSummaryFixture('a', {
+      name: 'a run',
+      dataset: { name: 'fashion', source: 'built-in', key: 'builtin' },
+      status: 'interrupted',
+      message:
+        'Interrupted at step 9 (the page was closed or reloaded, or its worker stopped); resume it from its checkpoint at step 8.',
+      steps: 9,
+      seconds: 3,
+      stepsTotal: 300,
+      checkpointStep: 8,
+      checkpointAt: '2026-01-01T00:00:00.000Z',
+      metricCount: 9,
+      ...over,
+    });
 
   it('resume from its checkpoint when it was interrupted, failed or stopped; not when live, done or without one', () => {
     expect(c.resumableOf(summary({}))).toMatchObject({ id: 'a', step: 8, datasetKey: 'builtin' });

@@ -1,3 +1,4 @@
+import { runSummaryFixture } from '../runs/summary-fixture';
 import { describe, expect, it } from 'vitest';
 import { QUICK_CONFIG, type SearchConfig } from '../search/space';
 import { QUICK_TRAIN_CONFIG } from '../retrain/train-config';
@@ -21,34 +22,7 @@ function scoring(testAccuracy: number) {
 }
 
 function run(id: string, over: Partial<RunSummary> = {}, config: Partial<SearchConfig> = {}): RunSummary {
-  return {
-    id,
-    name: `run ${id}`,
-    kind: 'search',
-    mode: config.mode ?? 'factorized',
-    config: { ...QUICK_CONFIG, ...config },
-    training: null,
-    dataset: { name: 'Synthetic', source: 'synthetic:seed=1' },
-    backend: 'wasm',
-    status: 'done',
-    message: null,
-    createdAt: '2026-01-01T00:00:00.000Z',
-    updatedAt: '2026-01-01T00:00:00.000Z',
-    steps: 10,
-    epoch: 0,
-    seconds: 1,
-    stepsTotal: 10,
-    bestValAccuracy: null,
-    bestStep: null,
-    lastMetrics: null,
-    heldOut: [],
-    genotype: null,
-    checkpointStep: null,
-    checkpointAt: null,
-    metricCount: 0,
-    snapshotCount: 0,
-    ...over,
-  };
+  return runSummaryFixture(id, { mode: config.mode ?? 'factorized', config: { ...QUICK_CONFIG, ...config }, ...over });
 }
 
 const retraining = run(
