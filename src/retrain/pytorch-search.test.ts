@@ -535,8 +535,11 @@ describe.skipIf(!PYTHON)('the PyTorch search script', () => {
       const written = JSON.parse(text) as Record<string, unknown>;
       const labExport = await store.exportRun(id);
       const reexported = JSON.parse(labExport) as Record<string, unknown>;
-      for (const key of ['config', 'dataset', 'metrics', 'snapshots', 'steps', 'bestValAccuracy', 'genotype'])
+      for (const key of ['config', 'dataset', 'metrics', 'snapshots', 'steps', 'bestValAccuracy', 'genotype', 'origin'])
         expect(reexported[key], key).toEqual(written[key]);
+      // The file names its run, so importing it again (as it grows) updates this run.
+      expect(written.origin).toMatch(/^search\.py:[0-9a-f-]{36}$/);
+      expect(await store.importRun(text)).toBe(id);
 
       // import-run reads the lab's own export too, and refuses a damaged file naming the first problem.
       const damaged = JSON.parse(text) as { metrics: Record<string, unknown>[] };

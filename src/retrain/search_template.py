@@ -31,6 +31,7 @@ import os
 import re
 import struct
 import sys
+import uuid
 import tarfile
 import time
 from datetime import datetime, timezone
@@ -1173,6 +1174,8 @@ class RunFile:
         self.path, self.name, self.config, self.dataset, self.backend = path, name, config, dataset, backend
         self.steps_per_epoch, self.steps_total = steps_per_epoch, steps_total
         self.created_at = now_iso()
+        # Names this run wherever its file is imported: a later import of it updates that run.
+        self.origin = f'search.py:{uuid.uuid4()}'
         self.metrics, self.snapshots = [], []
         self.best = None
         self.status, self.message = 'running', None
@@ -1223,7 +1226,7 @@ class RunFile:
     def document(self):
         return {
             'format': RUN_FORMAT, 'version': 1, 'exportedAt': now_iso(),
-            'name': self.name, 'kind': 'search', 'mode': self.config['mode'],
+            'name': self.name, 'origin': self.origin, 'kind': 'search', 'mode': self.config['mode'],
             'status': self.status, 'message': self.message,
             'createdAt': self.created_at, 'updatedAt': now_iso(),
             'backend': self.backend, 'dataset': self.dataset, 'config': self.config,
@@ -1239,11 +1242,12 @@ class RunFile:
         write_atomically(self.path, compact_json(self.document()))
 
     def state(self):
-        return {'createdAt': self.created_at, 'metrics': self.metrics, 'snapshots': self.snapshots,
+        return {'createdAt': self.created_at, 'origin': self.origin, 'metrics': self.metrics, 'snapshots': self.snapshots,
                 'best': self.best, 'step': self.step, 'epoch': self.epoch, 'seconds': self.seconds}
 
     def load_state(self, s):
         self.created_at, self.metrics, self.snapshots = s['createdAt'], s['metrics'], s['snapshots']
+        self.origin = s.get('origin', self.origin)
         self.best = tuple(s['best']) if s['best'] else None
         self.step, self.epoch, self.seconds = s['step'], s['epoch'], s['seconds']
 

@@ -151,6 +151,9 @@ export interface RunSummary {
   /** The user's free-text note on the run (trimmed, at most NOTE_MAX_LENGTH characters); absent
    * when there is none. Written by setNote, kept in run files. */
   note?: string;
+  /** Where the run was made, when its file says (search.py's runs): importing a file of the same
+   * origin again updates this run instead of adding another. Absent for the lab's own runs. */
+  origin?: string;
   kind: RunKind;
   /** The search mode (a re-training: the mode of the search that found the genotype, if known). */
   mode: SearchMode;
@@ -609,6 +612,14 @@ function checkGenotype(v: unknown, path: string, code: Code): GenotypeFile {
   }
 }
 
+/** Where a run was made, as its file names it (search.py writes "search.py:<uuid>"): at most 200 characters. */
+function checkOrigin(v: unknown, path: string, code: Code): string {
+  const c = checks(code);
+  const origin = c.str(v, path);
+  if (origin.length > 200) c.fail(path, `expected at most 200 characters, got ${origin.length}`);
+  return origin;
+}
+
 /** A run's note: a string of at most NOTE_MAX_LENGTH characters once trimmed; '' means none. */
 export function checkNote(v: unknown, path: string, code: Code = 'invalid'): string {
   const c = checks(code);
@@ -626,6 +637,7 @@ function checkSummaryFields(o: Record<string, unknown>, path: string, code: Code
   const name = c.str(o.name, `${path}.name`);
   // Optional (runs and files from before notes have none); an empty note is no note.
   const note = o.note === undefined || o.note === null ? '' : checkNote(o.note, `${path}.note`, code);
+  const origin = o.origin === undefined || o.origin === null ? '' : checkOrigin(o.origin, `${path}.origin`, code);
   const kind: RunKind = o.kind === undefined ? 'search' : c.oneOf(o.kind, RUN_KINDS, `${path}.kind`, 'kind');
   const mode = c.oneOf(o.mode, SEARCH_MODES, `${path}.mode`, 'mode');
   const status = c.oneOf(o.status, RUN_STATUSES, `${path}.status`, 'status');
@@ -658,6 +670,7 @@ function checkSummaryFields(o: Record<string, unknown>, path: string, code: Code
   return {
     name,
     ...(note ? { note } : {}),
+    ...(origin ? { origin } : {}),
     kind,
     mode,
     config,
@@ -971,6 +984,7 @@ export function encodeRunFile(run: RunRecord, checkpoint: SearchCheckpoint | nul
     exportedAt,
     name: run.name,
     ...(run.note ? { note: run.note } : {}),
+    ...(run.origin ? { origin: run.origin } : {}),
     kind: run.kind,
     mode: run.mode,
     status: run.status,

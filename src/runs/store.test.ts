@@ -446,6 +446,28 @@ describe('export and import', () => {
     expect((await store.listRuns()).runs).toHaveLength(2);
   });
 
+  it('a file of the same origin imported again updates that run (a growing search.py file)', async () => {
+    const store = await open(new IDBFactory());
+    const source = await storedRun(store);
+    const file = JSON.parse(await store.exportRun(source));
+    const early = { ...file, origin: 'search.py:1234', metrics: file.metrics.slice(0, 2), status: 'running' };
+    const id = await store.importRun(JSON.stringify(early));
+    await store.setNote(id, 'cluster run');
+    const later = { ...file, origin: 'search.py:1234', status: 'done' };
+    expect(await store.importRun(JSON.stringify(later))).toBe(id);
+    const run = await store.getRun(id);
+    expect(run.metrics).toEqual((await store.getRun(source)).metrics);
+    expect([run.status, run.note, run.origin]).toEqual(['done', 'cluster run', 'search.py:1234']);
+    expect((await store.listRuns()).runs).toHaveLength(2);
+    // Another origin, or none, adds a run as before.
+    expect(await store.importRun(JSON.stringify({ ...later, origin: 'search.py:5678' }))).not.toBe(id);
+    expect(await store.importRun(JSON.stringify(file))).not.toBe(id);
+    expect((await store.listRuns()).runs).toHaveLength(4);
+    await expect(store.importRun(JSON.stringify({ ...file, origin: 7 }))).rejects.toThrow(
+      /run\.origin: expected a string/,
+    );
+  });
+
   it('carries the checkpoint as base64 when asked, exactly', async () => {
     const store = await open(new IDBFactory());
     const id = await storedRun(store);

@@ -967,13 +967,18 @@ export class RunStore {
 
   /**
    * Stores a run file (or a genotype file / DARTS string, as a finished run with only a
-   * genotype) under a new id. A malformed file throws RunStoreError('invalid') naming the first
-   * thing wrong, and stores nothing.
+   * genotype) under a new id; a file whose origin is a stored run's (search.py's file, imported
+   * again as it grows) replaces that run's history under its id. A malformed file throws
+   * RunStoreError('invalid') naming the first thing wrong, and stores nothing.
    */
   async importRun(text: string): Promise<string> {
     if (typeof text !== 'string') throw new RunStoreError('invalid', 'run: expected the text of a run file');
     const imported = decodeRunFile(text, this.stamp());
-    const id = newId();
+    // A file of a run imported before (search.py's, still growing) updates that run, note kept.
+    const origin = imported.summary.origin;
+    const earlier = origin ? (await this.listRuns()).runs.find((r) => r.origin === origin) : undefined;
+    const id = earlier?.id ?? newId();
+    if (earlier?.note) imported.summary.note = earlier.note;
     const cp = imported.checkpoint;
     const row: StoredRun = {
       schema: RUN_SCHEMA,
@@ -982,6 +987,11 @@ export class RunStore {
       ...(cp ? { bestAtCheckpoint: bestRow(imported.metrics.filter((m) => m.step <= cp.step)) } : {}),
     };
     await this.exec(ALL_STORES, 'readwrite', async (tx) => {
+      if (earlier) {
+        for (const store of ['metrics', 'snapshots'] as const)
+          await tx.deleteRows(store, id, await tx.rowSteps(store, id));
+        await tx.deleteCheckpoint(id);
+      }
       await tx.putRows(
         'metrics',
         [...imported.metrics, ...imported.trainMetrics].map((m) => ({ runId: id, ...m })),

@@ -281,8 +281,11 @@ const handlers: Handlers = {
   csvExported: (msg) => {
     downloadText(msg.text, `run-${fileStem(msg.name, msg.runId)}-${msg.table}.csv`, 'text/csv');
   },
-  runImported: () => {
-    set({ runsMessage: { kind: 'info', text: 'Imported: the run is in the list.' } });
+  runImported: (msg) => {
+    const text = msg.updated
+      ? 'Updated: the run imported before from the same search now shows its latest state.'
+      : 'Imported: the run is in the list.';
+    set({ runsMessage: { kind: 'info', text } });
   },
   runDeleted: (msg) => {
     set((s) => ({

@@ -330,7 +330,8 @@ export type FromWorker =
   | { type: 'runComparison'; runIds: string[]; runs: RunOverview[] }
   | { type: 'runExported'; runId: string; name: string; text: string }
   | { type: 'csvExported'; runId: string; name: string; table: CsvTable; text: string }
-  | { type: 'runImported'; runId: string }
+  /** `updated`: the file was of a run imported before (the same origin), which it replaced. */
+  | { type: 'runImported'; runId: string; updated: boolean }
   /** A run was deleted: `message` says what (its history, snapshots, checkpoint); undo is possible. */
   | { type: 'runDeleted'; runId: string; message: string }
   | { type: 'runRestored'; runId: string; message: string }

@@ -386,8 +386,9 @@ const handlers: Handlers = {
     }),
   importRun: (msg) =>
     void storeRequest(async (store) => {
+      const before = new Set((await store.listRuns()).runs.map((r) => r.id));
       const runId = await store.importRun(msg.text);
-      post({ type: 'runImported', runId });
+      post({ type: 'runImported', runId, updated: before.has(runId) });
       await postRunList(store);
     }),
   discardRun: (msg) => {
