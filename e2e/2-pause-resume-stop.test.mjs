@@ -30,7 +30,7 @@ test('pause, resume and stop', { timeout: 300_000 }, async () => {
     const text = await status(page).textContent();
     assert.match(text, /done/i);
     assert.match(text, new RegExp(`stopped at step ${finalStep}\\b`));
-    const genotype = page.getByRole('region', { name: 'Genotype' });
+    const genotype = page.getByRole('region', { name: 'Genotype', exact: true });
     assert.equal(
       await genotype.getAttribute('data-step'),
       String(finalStep),
