@@ -330,6 +330,18 @@ test(
           [runA, runB, runC].map((r) => [r.id, String(STEPS)]),
           `${series}: one line per run, every stored step`,
         );
+      // The accuracy panel's validation accuracy is each run's held-out scorings, as in the table.
+      assert.deepEqual(
+        await curves
+          .locator('path.held-out')
+          .evaluateAll((els) => els.map((e) => [e.getAttribute('data-run-id'), e.getAttribute('data-points')])),
+        [runA, runB, runC].map((r) => [r.id, String(r.heldOut.length)]),
+        'one held-out line per run, a point per scoring',
+      );
+      assert.equal(
+        await curves.locator('.held-out-dots circle').count(),
+        [runA, runB, runC].reduce((n, r) => n + r.heldOut.length, 0),
+      );
       assert.deepEqual(
         await curves.locator('.curve-panel.acc .x-axis .tick text').allTextContents(),
         ['0', '1', '2', '3'],

@@ -102,9 +102,15 @@ export interface TrainEvaluation {
 /** A search's scoring of its supernet on the data set's held-out test images (RunSummary.heldOut). */
 export type HeldOutEvaluation = TrainEvaluation;
 
-/** A search's validation accuracy: its latest held-out scoring, or null before the first. */
+/**
+ * A search's validation accuracy: its latest held-out scoring (by step: an imported file may list
+ * them in any order; of two at one step, the later listed), or null before the first.
+ */
 export function validationOf(run: Pick<RunSummary, 'heldOut'>): HeldOutEvaluation | null {
-  return run.heldOut[run.heldOut.length - 1] ?? null;
+  return run.heldOut.reduce<HeldOutEvaluation | null>(
+    (latest, e) => (!latest || e.step >= latest.step ? e : latest),
+    null,
+  );
 }
 
 /** What a re-training run trained and what it scored (RunSummary.training; null for searches). */

@@ -134,6 +134,8 @@ describe('compareAgainst', () => {
     mode: 'factorized',
     finalSnapshot: snapshot(3, 8, true),
     metrics: [1, 2, 3].map((s) => metric(s, 0.2 + s / 10)),
+    // Stored out of order (an import may list them so): the chart draws them by step.
+    heldOut: [3, 1].map((step) => ({ step, epoch: step, testLoss: 1, testAccuracy: step / 10, testCount: 500 })),
   });
   const b = overview({
     id: 'b',
@@ -147,6 +149,16 @@ describe('compareAgainst', () => {
   });
   const c = { ...seluDarts('c'), metrics: [1, 2, 3, 4].map((s) => metric(s, 0.25)) };
   const runs = comparedRuns([a, b, c]);
+
+  it('gives each run its held-out scorings (its validation accuracy) in step order, the latest as its figure', () => {
+    expect(runs[0]!.heldOut.map((e) => [e.step, e.testAccuracy])).toEqual([
+      [1, 0.1],
+      [3, 0.3],
+    ]);
+    expect(runs[0]!.validation?.testAccuracy).toBe(0.3);
+    expect(runs[1]!.heldOut).toEqual([]);
+    expect(runs[1]!.validation).toBeNull();
+  });
 
   it('letters the runs in the order picked and takes each run’s X − A of the softmaxed final α and β', () => {
     expect(runs.map((r) => r.letter)).toEqual(['A', 'B', 'C']);

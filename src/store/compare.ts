@@ -48,6 +48,8 @@ export interface ComparedRun {
   steps: number;
   /** The run's validation accuracy: its latest held-out scoring (null: none). */
   validation: HeldOutEvaluation | null;
+  /** Every held-out scoring, in step order (the compare chart's validation accuracy). */
+  heldOut: HeldOutEvaluation[];
   /** The best validation batch's accuracy. */
   bestValAccuracy: number | null;
   /** The last stored step's validation batch accuracy; null without metrics. */
@@ -158,6 +160,7 @@ export function comparedRun(run: RunOverview, letter: string): ComparedRun {
     status: run.status,
     steps: run.steps,
     validation: validationOf(run),
+    heldOut: [...run.heldOut].sort((x, y) => x.step - y.step),
     bestValAccuracy: run.bestValAccuracy,
     finalValAccuracy: curve.length ? curve[curve.length - 1]!.valAccuracy : null,
     weights: finalWeights(run.finalSnapshot),

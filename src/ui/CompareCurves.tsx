@@ -1,10 +1,12 @@
-// The compared runs' training curves on shared axes: loss (validation solid, train dashed; the
-// axis spans the losses, not from 0) and validation accuracy per step, one x scale (in steps) for
+// The compared runs' training curves on shared axes: loss (validation batch solid, train dashed;
+// the axis spans the losses, not from 0) and accuracy (the batch accuracy solid; each run's
+// validation accuracy, its held-out scorings, dashed with dots), one x scale (in steps) for
 // both panels and every run, so a position means the same step in each run. The legend is part
 // of the SVG, so a saved chart names its runs too. Fed plain points; D3 draws.
 import { useEffect, useRef, type ReactNode } from 'react';
 import * as d3 from 'd3';
 import type { ComparedPoint } from '../store/compare';
+import type { HeldOutEvaluation } from '../runs/format';
 import { useDeferredDraw } from './deferred';
 import { SaveChart } from './SaveChart';
 import {
@@ -28,6 +30,8 @@ export interface ComparedCurve {
   name: string;
   colour: string;
   points: ComparedPoint[];
+  /** The run's held-out scorings (its validation accuracy), in step order. */
+  heldOut: HeldOutEvaluation[];
 }
 
 export interface CompareCurvesProps {
@@ -59,7 +63,7 @@ function legendColumns(runs: ComparedCurve[]): number {
 type SeriesKey = 'trainLoss' | 'valLoss' | 'valAccuracy';
 const PANELS: (CurvePanelFrame & { series: SeriesKey[] })[] = [
   { id: 'loss', title: 'Loss (cross-entropy)', series: ['valLoss', 'trainLoss'], x: 0 },
-  { id: 'acc', title: 'Validation accuracy', series: ['valAccuracy'], x: LAYOUT.panelWidth + 30 },
+  { id: 'acc', title: 'Accuracy', series: ['valAccuracy'], x: LAYOUT.panelWidth + 30 },
 ];
 
 function legendHeight(runs: ComparedCurve[]): number {
@@ -121,6 +125,32 @@ export function CompareCurves({ title, runs, stepDomain }: CompareCurvesProps) {
             .attr('stroke-dasharray', dash)
             .attr('d', smoothPath(r.points, key, x, y));
         }
+      if (panel.id !== 'acc') continue;
+      const heldOutLine = d3
+        .line<HeldOutEvaluation>()
+        .x((e) => x(e.step))
+        .y((e) => y(e.testAccuracy));
+      for (const r of runs) {
+        lines
+          .append('path')
+          .attr('class', 'held-out')
+          .attr('data-run', r.letter)
+          .attr('data-run-id', r.id)
+          .attr('data-points', r.heldOut.length)
+          .attr('stroke', r.colour)
+          .attr('fill', 'none')
+          .attr('d', heldOutLine(r.heldOut) ?? '');
+        lines
+          .append('g')
+          .attr('class', 'held-out-dots')
+          .attr('fill', r.colour)
+          .selectAll('circle')
+          .data(r.heldOut)
+          .join('circle')
+          .attr('r', 2.5)
+          .attr('cx', (e) => x(e.step))
+          .attr('cy', (e) => y(e.testAccuracy));
+      }
     }
     drawLegend(svg.select<SVGGElement>('.compare-legend'), runs);
     el.setAttribute('data-x-domain', stepDomain.join(','));
@@ -137,7 +167,7 @@ export function CompareCurves({ title, runs, stepDomain }: CompareCurvesProps) {
         viewBox={`0 0 ${LAYOUT.width} ${height}`}
         className="curves-svg"
         role="img"
-        aria-label={`Loss and validation accuracy per step of runs ${runs.map((r) => r.letter).join(', ')}`}
+        aria-label={`Loss, batch accuracy and validation (held-out) accuracy per step of runs ${runs.map((r) => r.letter).join(', ')}`}
       />
     </div>
   );
@@ -168,5 +198,5 @@ function drawLegend(g: d3.Selection<SVGGElement, unknown, null, undefined>, runs
   g.append('text')
     .attr('class', 'legend-text muted')
     .attr('y', Math.ceil(runs.length / columns) * LEGEND_ROW + 9)
-    .text('solid: validation · dashed: train loss · faint: per batch');
+    .text('solid: validation batch · dashed: train loss · dots: validation accuracy (held-out) · faint: per batch');
 }

@@ -75,6 +75,7 @@ function ComparisonBody({ c }: { c: RunComparison }) {
         name: run.name,
         colour: colourOf(run, c),
         points: run.curve,
+        heldOut: run.heldOut,
       })),
     // The runs stay when only the reference changes: the chart need not redraw.
     // eslint-disable-next-line react-hooks/exhaustive-deps
