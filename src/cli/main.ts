@@ -36,7 +36,7 @@ import { dispatchCostOptions, measureDispatchCost } from '../bench/dispatch-cost
 import { runCompiledCheck } from '../bench/compiled-check';
 import { exportSearchScript } from '../retrain/pytorch-search';
 import { makeSearchInit, stringifySearchInit } from '../retrain/search-init';
-import { decodeRunFile } from '../runs/format';
+import { DEFAULT_HELD_OUT_IMAGES, decodeRunFile } from '../runs/format';
 import { measureStepMemory, trackBuffers } from '../bench/memory';
 import { checkFits, memoryBackendOf } from '../search/memory-estimate';
 
@@ -52,7 +52,8 @@ const USAGE = `usage: npm run --silent lab -- COMMAND [--flags]
   search          --dataset NAME|PATH [--preset quick|paper] [--mode M] [--steps N] [--seed S] --out FILE
                   [--backend wasm|cpu|webgpu] and any config field as a flag (--channels, --layers,
                   --batch-size, --partial-channels, --order, --activation, --learning-rate, ...);
-                  --eval-images N (default 1000) held-out test images the final supernet is scored on (valAccuracy)
+                  --eval-images N (default 500, the page's "Held-out images"): the held-out test images
+                  the final supernet is scored on (valAccuracy)
   train           --genotype FILE --dataset NAME|PATH [--preset quick|full] [--epochs N] [--steps N]
   export-pytorch  --genotype FILE --out model.py
   bench           [--backend wasm|cpu|webgpu] [--sizes quick,paper] [--modes darts,factorized,nonfactorized] [--steps N] [--row-seconds N] [--no-compiled]
@@ -230,7 +231,7 @@ async function search(flags: Flags): Promise<unknown> {
   const fixedBetaFile = flags.optionalString('fixed-beta-from');
   const config = configFromFlags(flags, preset);
   const quiet = flags.bool('quiet');
-  const evalImages = flags.int('eval-images', 1000);
+  const evalImages = flags.int('eval-images', DEFAULT_HELD_OUT_IMAGES);
   flags.assertAllUsed();
   if (config.mode === 'fixed-beta' && fixedBetaFile) {
     const source = parseGenotypeInput(await readText(fixedBetaFile));

@@ -102,6 +102,9 @@ export interface TrainEvaluation {
 /** A search's scoring of its supernet on the data set's held-out test images (RunSummary.heldOut). */
 export type HeldOutEvaluation = TrainEvaluation;
 
+/** Held-out test images a search scores on unless told otherwise (the page and the CLI alike). */
+export const DEFAULT_HELD_OUT_IMAGES = 500;
+
 /**
  * A search's validation accuracy: its latest held-out scoring (by step: an imported file may list
  * them in any order; of two at one step, the later listed), or null before the first.

@@ -1,5 +1,6 @@
 // The lab's setup: one serialisable object (data set, backend, every search setting), the
 // presets, and its URL-hash form, so a link reproduces an experiment.
+import { DEFAULT_HELD_OUT_IMAGES } from '../runs/format';
 import { checkFits, DEFAULT_MEMORY_BUDGET, memoryBackendOf, type FitCheck } from '../search/memory-estimate';
 import {
   ACTIVATIONS,
@@ -501,8 +502,7 @@ export function parseNumber(text: string): number | null {
 export const RUN_FIELD_IDS = ['checkpointEvery', 'heldOutImages', 'heldOutEvery', 'gpuBudgetGiB'] as const;
 export type RunFieldId = (typeof RUN_FIELD_IDS)[number];
 
-/** Held-out test images a search scores on unless the setup says otherwise. */
-export const DEFAULT_HELD_OUT_IMAGES = 500;
+export { DEFAULT_HELD_OUT_IMAGES };
 
 export function isRunField(id: string): id is RunFieldId {
   return (RUN_FIELD_IDS as readonly string[]).includes(id);
