@@ -137,7 +137,7 @@ test(
       // Each cell saves as a standalone SVG with its 8 edges.
       const [svgDownload] = await Promise.all([
         page.waitForEvent('download'),
-        page.getByRole('button', { name: 'Save normal cell as SVG' }).click(),
+        page.getByRole('region', { name: 'Normal cell' }).getByRole('button', { name: 'Save SVG' }).click(),
       ]);
       const svg = await readFile(await svgDownload.path(), 'utf8');
       assert.match(svg, /^<\?xml[^>]*>\s*<svg[^>]+xmlns="http:\/\/www.w3.org\/2000\/svg"/);

@@ -173,7 +173,7 @@ export function CellDiagram({ id, title, edges, step, markerScope = '' }: CellDi
             className="small"
             onClick={() => void save('png')}
             disabled={!edges}
-            aria-label={`Save ${title.toLowerCase()} as PNG`}
+            title={`Save ${title.toLowerCase()} as PNG`}
           >
             Save PNG
           </button>
@@ -182,7 +182,7 @@ export function CellDiagram({ id, title, edges, step, markerScope = '' }: CellDi
             className="small"
             onClick={() => void save('svg')}
             disabled={!edges}
-            aria-label={`Save ${title.toLowerCase()} as SVG`}
+            title={`Save ${title.toLowerCase()} as SVG`}
           >
             Save SVG
           </button>
