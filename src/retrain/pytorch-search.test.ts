@@ -20,7 +20,7 @@ import { makeConfig, type SearchConfig } from '../search/space';
 import { SearchEngine } from '../search/engine';
 import { Supernet, regroupPerEdgeVariables } from '../search/supernet';
 import { Random } from '../util/random';
-import { makeSearchStreams, makeSyntheticDataset, type Dataset } from '../data/index';
+import { evalBatches, makeSearchStreams, makeSyntheticDataset, type Dataset } from '../data/index';
 import { loadDatasetNode } from '../data/node';
 import { CIFAR_META, bytesOf, cifarBatch, gz, idxFile, tarFile } from '../data/test-fixtures';
 import { findTorchPython } from '../search/testdata/fixtures';
@@ -123,6 +123,7 @@ interface RunFileJson {
   backend: string;
   metrics: { step: number; trainLoss: number; valLoss: number; valAccuracy: number }[];
   snapshots: { step: number; [key: string]: unknown }[];
+  heldOut: { step: number; epoch: number; testLoss: number; testAccuracy: number; testCount: number }[];
 }
 
 const ARCH_KEYS = ['alphaNormal', 'alphaReduce', 'betaNormal', 'betaReduce', 'edgeNormal', 'edgeReduce'] as const;
@@ -143,7 +144,10 @@ async function labFirstStep(config: SearchConfig) {
   const engine = new SearchEngine(config, { height: 8, width: 8, channels: 1, classes: 10 }, streams);
   try {
     const p = await engine.runStep();
-    return { ...p, arch: flatArch((await engine.archWeights()) as unknown as Record<string, unknown>) };
+    const arch = flatArch((await engine.archWeights()) as unknown as Record<string, unknown>);
+    // The run's validation accuracy after the step, as the page scores it (search-job.ts).
+    const heldOut = await engine.evaluate(evalBatches(dataset, 'test', config.batchSize, { limit: 500 }));
+    return { ...p, arch, heldOut };
   } finally {
     engine.dispose();
   }
@@ -169,7 +173,7 @@ async function scriptFirstStep(script: string, init: string, float64: boolean) {
   expect(r.code, r.stderr).toBe(0);
   const file = JSON.parse(readFileSync(out, 'utf8')) as RunFileJson;
   const at = (step: number) => flatArch(file.snapshots.find((s) => s.step === step)!);
-  return { row: file.metrics[0]!, before: at(0), after: at(1) };
+  return { row: file.metrics[0]!, before: at(0), after: at(1), heldOut: file.heldOut };
 }
 
 /** The script and init file of `config`, written in-process (the CLI's path is tested once, below). */
@@ -438,6 +442,14 @@ describe.skipIf(!PYTHON)('the PyTorch search script', () => {
         expect(Math.abs(script.row.trainLoss - labStep.trainLoss), what).toBeLessThan(1e-6 * labStep.trainLoss);
         expect(Math.abs(script.row.valLoss - labStep.valLoss), what).toBeLessThan(1e-6 * labStep.valLoss);
         expect(script.row.valAccuracy, what).toBe(labStep.valAccuracy);
+        // Scored at the run's end (step 1) on the same held-out images: the lab's validation accuracy.
+        expect(
+          script.heldOut.map((e) => [e.step, e.testCount, e.testAccuracy]),
+          what,
+        ).toEqual([[1, labStep.heldOut.count, labStep.heldOut.accuracy]]);
+        expect(Math.abs(script.heldOut[0]!.testLoss - labStep.heldOut.loss), what).toBeLessThan(
+          1e-6 * labStep.heldOut.loss,
+        );
         expect(Object.keys(script.after).sort(), what).toEqual(Object.keys(labStep.arch).sort());
         const { clear, moved } = compareArch(config, labStep.arch, script, 1e-6, 1e-4, what);
         expect(clear, what).toBeGreaterThan(0.9 * moved);
@@ -522,6 +534,9 @@ describe.skipIf(!PYTHON)('the PyTorch search script', () => {
       expect(run.summary.genotype?.normal).toEqual(derived.normal);
       expect(run.summary.genotype?.reduce).toEqual(derived.reduce);
       expect(run.metrics.map((m) => m.step)).toEqual([1, 2, 3, 4]);
+      // Its validation accuracy: the held-out images scored at the run's end (4 steps, under an epoch).
+      expect(run.summary.heldOut.map((e) => [e.step, e.testCount])).toEqual([[4, 20]]);
+      expect(run.summary.genotype?.run?.metrics?.valAccuracy).toBe(run.summary.heldOut[0]!.testAccuracy);
       for (const m of run.metrics) expect(m.trainLoss).toBeGreaterThan(1); // 10 classes: ln 10 ≈ 2.3 at the start
       // The Runs panel's import: the run is stored with its curves and α/β history (the replay).
       const store = await openRunStore({ indexedDB: null });
@@ -535,7 +550,7 @@ describe.skipIf(!PYTHON)('the PyTorch search script', () => {
       const written = JSON.parse(text) as Record<string, unknown>;
       const labExport = await store.exportRun(id);
       const reexported = JSON.parse(labExport) as Record<string, unknown>;
-      for (const key of ['config', 'dataset', 'metrics', 'snapshots', 'steps', 'bestValAccuracy', 'genotype', 'origin'])
+      for (const key of ['config', 'dataset', 'metrics', 'snapshots', 'heldOut', 'steps', 'genotype', 'origin'])
         expect(reexported[key], key).toEqual(written[key]);
       // The file names its run, so importing it again (as it grows) updates this run.
       expect(written.origin).toMatch(/^search\.py:[0-9a-f-]{36}$/);

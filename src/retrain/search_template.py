@@ -208,6 +208,13 @@ class LabDraws:
 # ---------------------------------------------------------------------------------------------
 # Data: the lab's readers (src/data) for CIFAR-10 binary and IDX, its split and normalisation
 
+class MeanDraws:
+    """No draws: out of training, RReLU takes its mean slope (ops.ts)."""
+
+    def rrelu_slopes(self, x):
+        return (RRELU_LOWER + RRELU_UPPER) / 2
+
+
 class Dataset:
     def __init__(self, name, source, train, test, classes):
         self.name, self.source, self.classes = name, source, classes
@@ -485,6 +492,12 @@ def mix_seed(*parts):
     return h & 0x7FFFFFFFFFFFFFFF
 
 
+def normalisation_table(data, device, dtype):
+    """Each channel's 256 byte values, normalised: the lab's float32 values, in the computation's precision."""
+    tables = [[(v / 255 - data.mean[c]) / data.std[c] for v in range(256)] for c in range(data.channels)]
+    return torch.tensor(tables, dtype=torch.float32).to(device=device, dtype=dtype)  # [C, 256]
+
+
 class Batches:
     """One half of the training images (omega's or the architecture's), in a fresh seeded order
     every epoch; batch b of the search is a function of b alone, so a resumed run sees the same
@@ -500,9 +513,7 @@ class Batches:
             raise SearchError(f'the batch size {batch_size} is larger than the {len(indices)} images in this half '
                               'of the training images: re-export with a smaller --batch-size')
         self.images, self.labels = data.training_set(device)
-        tables = [[(v / 255 - data.mean[c]) / data.std[c] for v in range(256)] for c in range(data.channels)]
-        # The lab's float32 values, in the computation's precision.
-        self.table = torch.tensor(tables, dtype=torch.float32).to(device=device, dtype=dtype)  # [C, 256]
+        self.table = normalisation_table(data, device, dtype)
         self.order_epoch, self.order = -1, None
 
     def batch(self, number):
@@ -871,6 +882,24 @@ class Supernet(nn.Module):
 # The tri-level step (src/search/optimizer.ts): omega by SGD on a train batch, then alpha and
 # beta by their Adams on a validation batch; first order, or DARTS's unrolled second order.
 
+def score_held_out(net, data, count, batch_size, device, dtype):
+    """The run's validation accuracy as the lab scores it (search-job.ts): the first `count` test
+    images in batches of the search's batch size, unaugmented, batch-statistics BN, RReLU at its
+    mean slope, nothing drawn from the search's random streams. Returns loss, accuracy, count."""
+    count = min(count, int(data.test_labels.numel()))
+    table = normalisation_table(data, device, dtype)
+    c = torch.arange(data.channels, device=device).view(1, 1, 1, -1)
+    loss = correct = 0.0
+    with torch.no_grad():
+        for start in range(0, count, batch_size):
+            images = data.test_images[start:min(start + batch_size, count)].to(device)
+            labels = data.test_labels[start:min(start + batch_size, count)].to(device).long()
+            logits = net(table[c, images.long()].permute(0, 3, 1, 2).contiguous(), MeanDraws())
+            loss += F.cross_entropy(logits.float(), labels, reduction='sum').item()
+            correct += (logits.argmax(1) == labels).sum().item()
+    return loss / max(count, 1), correct / max(count, 1), count
+
+
 def cosine_learning_rate(epoch, epochs, lr_max, lr_min):
     """CosineAnnealingLR(T_max=epochs, eta_min), stepped once per epoch as DARTS does."""
     if epochs <= 0:
@@ -1176,7 +1205,7 @@ class RunFile:
         self.created_at = now_iso()
         # Names this run wherever its file is imported: a later import of it updates that run.
         self.origin = f'search.py:{uuid.uuid4()}'
-        self.metrics, self.snapshots = [], []
+        self.metrics, self.snapshots, self.held_out = [], [], []
         self.best = None
         self.status, self.message = 'running', None
         self.step, self.epoch, self.seconds = 0, 0, 0.0
@@ -1187,6 +1216,10 @@ class RunFile:
         if self.best is None or row['valAccuracy'] > self.best[0]:
             self.best = (row['valAccuracy'], row['step'])
         self.step, self.epoch, self.seconds = row['step'], row['epoch'], row['seconds']
+
+    def add_held_out(self, step, epoch, loss, accuracy, count):
+        self.held_out = [e for e in self.held_out if e['step'] < step] + [
+            {'step': step, 'epoch': epoch, 'testLoss': loss, 'testAccuracy': accuracy, 'testCount': count}]
 
     def add_snapshot(self, step, epoch, weights):
         self.last_arch = weights
@@ -1204,6 +1237,7 @@ class RunFile:
         weights = {k: short_rows(v) for k, v in self.last_arch.items() if v is not None}
         recent = [m['valAccuracy'] for m in self.metrics[-20:]]
         last = self.metrics[-1] if self.metrics else None
+        held_out = self.held_out[-1] if self.held_out else None
         return {
             'format': GENOTYPE_FORMAT, 'version': 1,
             'space': {'ops': OPS, 'activations': ACTIVATIONS, 'nodes': NODES},
@@ -1214,8 +1248,10 @@ class RunFile:
             'run': {'mode': self.config['mode'], 'dataset': self.dataset['name'], 'datasetSource': self.dataset['source'],
                     'config': self.config, 'backend': self.backend, 'steps': self.step,
                     'epochs': self.step / self.steps_per_epoch, 'seconds': self.seconds,
-                    # As the lab writes them; the script scores no held-out images, so valAccuracy is null.
-                    'metrics': {'valAccuracy': None, 'valImages': 0, 'valStep': None,
+                    # As the lab writes them: valAccuracy is the latest held-out scoring.
+                    'metrics': {'valAccuracy': held_out['testAccuracy'] if held_out else None,
+                                'valImages': held_out['testCount'] if held_out else 0,
+                                'valStep': held_out['step'] if held_out else None,
                                 'batchAccuracy': sum(recent) / len(recent) if recent else None,
                                 'batchAccuracySteps': len(recent),
                                 'trainLoss': last['trainLoss'] if last else None,
@@ -1236,6 +1272,7 @@ class RunFile:
             'genotype': self.genotype(),
             'metrics': self.metrics,
             'snapshots': self.snapshots,
+            'heldOut': self.held_out,
         }
 
     def write(self):
@@ -1243,11 +1280,13 @@ class RunFile:
 
     def state(self):
         return {'createdAt': self.created_at, 'origin': self.origin, 'metrics': self.metrics, 'snapshots': self.snapshots,
-                'best': self.best, 'step': self.step, 'epoch': self.epoch, 'seconds': self.seconds}
+                'heldOut': self.held_out, 'best': self.best, 'step': self.step, 'epoch': self.epoch,
+                'seconds': self.seconds}
 
     def load_state(self, s):
         self.created_at, self.metrics, self.snapshots = s['createdAt'], s['metrics'], s['snapshots']
         self.origin = s.get('origin', self.origin)
+        self.held_out = s.get('heldOut', [])
         self.best = tuple(s['best']) if s['best'] else None
         self.step, self.epoch, self.seconds = s['step'], s['epoch'], s['seconds']
 
@@ -1389,6 +1428,10 @@ def parse_args(argv):
     p.add_argument('--write-every', type=float, default=30, help='rewrite the run file at most every S seconds')
     p.add_argument('--snapshot-every', type=int, help='alpha/beta snapshot every N steps (default: 1/400 of the run)')
     p.add_argument('--stop-after', type=int, help='stop after N steps of this session (checkpointed; --resume goes on)')
+    p.add_argument('--held-out-images', type=int, default=500,
+                   help='test images the supernet is scored on (the run\'s validation accuracy; 0: none)')
+    p.add_argument('--held-out-every', type=int, default=1,
+                   help='score them every N epochs (0: only at the end)')
     p.add_argument('--quiet', action='store_true')
     p.add_argument('--check-counts', action='store_true', help='print the supernet\'s parameter count and exit')
     p.add_argument('--in-channels', type=int, default=3, help='with --check-counts')
@@ -1563,6 +1606,14 @@ def main(argv):
                 log(f'step {step}/{steps_total} train {train_loss:.3f} val {val_loss:.3f} acc {accuracy:.3f} '
                     f'({elapsed * 1000:.0f} ms)')
             stopping = args.stop_after is not None and session_steps >= args.stop_after and step < steps_total
+            # The validation accuracy: at the end of every --held-out-every epochs and of the run or
+            # session, as the lab scores it (process 0 alone: the others wait at the next step).
+            epochs_done, epoch_end = divmod(step, steps_per_epoch)
+            held_out_due = epoch_end == 0 and args.held_out_every > 0 and epochs_done % args.held_out_every == 0
+            if run and args.held_out_images > 0 and (held_out_due or stopping or step == steps_total):
+                loss, acc, count = score_held_out(net, data, args.held_out_images, config['batchSize'], device, dtype)
+                run.add_held_out(step, step // steps_per_epoch, loss, acc, count)
+                log(f'step {step}: validation accuracy {acc:.3f} on {count} held-out images')
             due = (args.checkpoint_every and step % args.checkpoint_every == 0) or \
                 time.time() - last_checkpoint >= 60 * args.checkpoint_minutes
             if due or stopping or step == steps_total:
@@ -1598,9 +1649,11 @@ def main(argv):
         run.write()
     if run:
         last = run.metrics[-1] if run.metrics else {}
+        held_out = run.held_out[-1] if run.held_out else {}
         print(json.dumps({'out': args.out, 'mode': config['mode'], 'dataset': data.name, 'backend': backend,
                           'steps': step, 'seconds': seconds, 'trainLoss': last.get('trainLoss'),
-                          'valLoss': last.get('valLoss'), 'valAccuracy': last.get('valAccuracy'),
+                          'valLoss': last.get('valLoss'), 'batchAccuracy': last.get('valAccuracy'),
+                          'valAccuracy': held_out.get('testAccuracy'), 'valImages': held_out.get('testCount', 0),
                           'params': net.count_weights(), 'status': run.status, 'processes': world,
                           'replicasAgree': agree,
                           'darts': darts_string(derive_genotype(net.arch_weights(), config))}), flush=True)
