@@ -2,7 +2,7 @@
 // once sat at step 0 at 4.4 GB; the setup says what a step needs before Start and refuses one that
 // cannot fit, naming what to lower; and a failed allocation (forced through a test hook, as a
 // full heap's) ends the run at once with a message saying memory ran out, the run kept as failed
-// at its checkpoint, and the page starts another run.
+// at its checkpoint, which resumes with cells recomputed; and the page starts another run.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { defaultSetup } from '../src/store/setup.ts';
@@ -60,6 +60,25 @@ test(
       const runs = await page.evaluate(() => window.__lab.state().runs);
       assert.equal(runs[0].status, 'failed');
       assert.ok(runs[0].checkpointStep >= 2, 'its checkpoint is kept');
+      // It resumes, as the message offers, with cells recomputed: the same run goes on to its end.
+      const runId = await page.evaluate(() => window.__lab.state().runId);
+      const notice = page.getByRole('region', { name: 'Interrupted run' });
+      await notice.waitFor({ timeout: 30_000 });
+      assert.match(await notice.textContent(), new RegExp(`from step ${runs[0].checkpointStep}(?!\\d)`));
+      await page.getByLabel('Recompute cells', { exact: true }).selectOption('on');
+      await page.getByRole('button', { name: 'Resume run' }).click();
+      await waitForPhase(page, 'done', 300_000);
+      const resumed = await page.evaluate(() => ({
+        runId: window.__lab.state().runId,
+        steps: window.__lab.state().curve.map((p) => p.step),
+        status: window.__lab.state().runs.find((r) => r.id === window.__lab.state().runId)?.status,
+      }));
+      assert.equal(resumed.runId, runId, 'the failed run goes on');
+      assert.deepEqual(
+        resumed.steps,
+        Array.from({ length: 40 }, (_, i) => i + 1),
+      );
+      assert.equal(resumed.status, 'done');
       // The page is usable: another run starts and finishes.
       await page.goto(page.url().split('#')[0] + hashOf(tinySetup({ backend: 'wasm', maxSteps: 2 })));
       await page.reload();
