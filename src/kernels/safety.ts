@@ -162,7 +162,7 @@ export interface DeviceFailure {
   message: string;
 }
 
-interface MinimalGpuDevice {
+export interface MinimalGpuDevice {
   addEventListener?(
     type: 'uncapturederror',
     listener: (event: { error: { message: string; constructor: { name: string } } }) => void,
@@ -179,6 +179,12 @@ export function watchWebGpuDevice(onFailure: (failure: DeviceFailure) => void): 
   const backend = tf.backend() as unknown as { device?: MinimalGpuDevice };
   const device = backend.device;
   if (!device) return false;
+  watchDevice(device, onFailure);
+  return true;
+}
+
+/** watchWebGpuDevice's work on a given device: its uncaptured errors and its loss, reported once. */
+export function watchDevice(device: MinimalGpuDevice, onFailure: (failure: DeviceFailure) => void): void {
   let reported = false;
   const report = (f: DeviceFailure) => {
     if (reported) return;
@@ -188,17 +194,21 @@ export function watchWebGpuDevice(onFailure: (failure: DeviceFailure) => void): 
   device.addEventListener?.('uncapturederror', (event) => {
     const name = event.error?.constructor?.name ?? '';
     const kind = name.includes('OutOfMemory') ? 'out-of-memory' : name.includes('Internal') ? 'internal' : 'validation';
+    const remedy =
+      kind === 'out-of-memory'
+        ? ' The GPU ran out of memory: lower the batch size or set Recompute cells to on, then resume from the last checkpoint.'
+        : '';
     report({
       kind,
-      message: `WebGPU ${kind} error: ${event.error?.message ?? 'unknown'}. Results after this point would be wrong, so the search stopped.`,
+      message: `WebGPU ${kind} error: ${event.error?.message ?? 'unknown'}. Results after this point would be wrong, so the search stopped.${remedy}`,
     });
   });
   device.lost?.then((info) => {
     if (info.reason === 'destroyed') return; // we disposed it ourselves
     report({
       kind: 'device-lost',
-      message: `The GPU device was lost (${info.reason || 'unknown reason'}: ${info.message}). Resume from the last checkpoint, on this or another backend.`,
+      // A GPU out of memory often loses the device rather than failing one allocation.
+      message: `The GPU device was lost (${info.reason || 'unknown reason'}: ${info.message}). Resume from the last checkpoint, on this or another backend; if the setup is large for this GPU, lower the batch size or set Recompute cells to on first.`,
     });
   });
-  return true;
 }
