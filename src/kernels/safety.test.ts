@@ -1,4 +1,5 @@
 // Backend patches (safety.ts) on the CPU backends: wasm's Identity shares its input's buffer.
+// And what the GPU watcher tells the user, on a fake device.
 import { afterAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../platform/node';
