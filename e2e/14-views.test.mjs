@@ -1,6 +1,6 @@
 // What a researcher reads off a search: the heatmaps' colour scales (and the values by keyboard),
-// one edge's α and β over time, the edges' entropy, the genotype timeline, and charts saved as
-// PNG and SVG. Checked against what the page holds (the kept snapshots).
+// one edge's α and β over time, the edges' entropy, the genotype timeline, charts saved as PNG
+// and SVG, and the "What am I looking at?" panel. Checked against what the page holds.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -221,6 +221,16 @@ test('colour scales, weights over time, entropy, genotype changes, saved charts'
     ]);
     const weightRows = parseCsv(await readFile(await weightsCsv.path(), 'utf8')).slice(1);
     assert.equal(weightRows.length, stored.snapshots.length * 2 * 14 * (8 + 9), 'every α and β of every snapshot');
+
+    // "What am I looking at?" opens on the words the views use: α, β, the cell's inputs, derived.
+    const explain = page.locator('details.explain');
+    assert.equal(await explain.evaluate((d) => d.open), false, 'closed until asked');
+    await explain.getByText('What am I looking at?').click();
+    assert.equal(await explain.evaluate((d) => d.open), true);
+    const words = await explain.locator('dl').innerText();
+    for (const term of ['α (operator weights)', 'β (activation weights)', 'ck−2', 'Derived', '14 edges'])
+      assert.ok(words.includes(term), `the explanation speaks of ${term}`);
+    assert.ok(await explain.locator('dl').isVisible());
 
     // After a reload: the finished run is shown again, and Start says how long the same run takes here.
     await page.reload();
