@@ -1,6 +1,7 @@
 // Long runs stay smooth: the page is fed a 2,000-step search (progress every step, α/β and
 // genotypes at the worker's pace, twice as fast as a tiny wasm search) and must keep what it
-// holds and draws bounded: the store's history capped, no region's DOM growing with the steps.
+// holds and draws bounded: the store's history capped, no region's DOM growing with the steps;
+// then its replay is scrubbed over that history.
 // The longest main-thread task is reported (scripts/soak.mjs runs 10,000 steps and reports it
 // per 1,000); only a blow-up far past the 50 ms goal fails here, as timings vary with the machine.
 import { test } from 'node:test';
@@ -24,4 +25,8 @@ test('a 2,000-step history: bounded store, flat DOM, no runaway main-thread task
   console.log(`longest main-thread task per 500 steps (ms): ${bins.map((b) => b.longestMs).join(', ')}`);
   const late = r.longTasks.filter((t) => t.step > 100);
   assert.ok(Math.max(0, ...late.map((t) => t.duration)) < 400, `no runaway task: ${JSON.stringify(bins)}`);
+  // Scrubbing the replay over the whole history moves it, and no step of it runs away either.
+  console.log(`replay: ${JSON.stringify(r.replay)}`);
+  assert.ok(r.replay.positions >= 10, `the replay moved through the history: ${JSON.stringify(r.replay)}`);
+  assert.ok(r.replay.longestMs < 400, `no runaway task while replaying: ${JSON.stringify(r.replay)}`);
 });

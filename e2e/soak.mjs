@@ -1,7 +1,8 @@
 // Feeds the page a long search's messages (progress every step, α/β and genotypes at the worker's
 // pace) and records the main thread's long tasks, the DOM's size and what the store keeps, so a
-// 10,000-step history can be checked for smoothness without computing 10,000 steps. The page
-// first runs one real step (its run config, data set and genotype are then the ones fed on).
+// 10,000-step history can be checked for smoothness without computing 10,000 steps, then scrubs
+// the replay slider over that history. The page first runs one real step (its run config, data
+// set and genotype are then the ones fed on).
 import { hashOf, launch, openLab, tinySetup, waitForPhase } from './lab.mjs';
 
 /**
@@ -39,6 +40,18 @@ export async function soak({ steps = 10_000, stepsPerSecond = 100, stepsPerEpoch
         phase: s.phase,
       };
     });
+    // Then a user scrubs the replay over the whole history with the keyboard (the page's own tasks).
+    await page.evaluate(() => (window.__soak.step = -2));
+    const slider = page.getByLabel('Replay step', { exact: true });
+    await slider.focus();
+    const keys = ['Home', ...Array(12).fill('PageUp'), 'End', ...Array(20).fill('ArrowLeft'), 'Home'];
+    const positions = [];
+    for (const key of keys) {
+      await page.keyboard.press(key);
+      await page.waitForTimeout(60);
+      positions.push(await page.evaluate(() => window.__lab.state().viewIndex));
+    }
+    const replayTasks = await page.evaluate(() => window.__soak.longTasks.filter((t) => t.step === -2));
     // A task of 80 ms on purpose, after the soak: the observer must see it (else its silence means nothing).
     const probe = await page.evaluate(async () => {
       window.__soak.step = -1;
@@ -52,7 +65,13 @@ export async function soak({ steps = 10_000, stepsPerSecond = 100, stepsPerEpoch
     });
     return {
       ...result,
-      longTasks: result.longTasks.filter((t) => t.step !== -1),
+      longTasks: result.longTasks.filter((t) => t.step > 0),
+      replay: {
+        moves: keys.length,
+        positions: new Set(positions).size,
+        longestMs: Math.round(Math.max(0, ...replayTasks.map((t) => t.duration))),
+        over50: replayTasks.filter((t) => t.duration > 50).length,
+      },
       probeMs: probe,
       regions,
       domByRegion: regions.at(-1),

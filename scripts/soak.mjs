@@ -1,5 +1,6 @@
 // Soak: feeds the page a long search's messages (10,000 steps by default) and reports the main
-// thread's longest task per 1,000 steps, the DOM's size and heap over the run.
+// thread's longest task per 1,000 steps, the DOM's size and heap over the run, and the longest
+// task while the replay slider is scrubbed over the whole history.
 //   node --import tsx scripts/soak.mjs [--steps 10000] [--rate 100]   (steps fed per second)
 import { serveBuiltLab } from '../e2e/server.mjs';
 
@@ -23,6 +24,7 @@ try {
         rate,
         bins,
         kept: r.kept,
+        replay: r.replay,
         domByRegion: r.domByRegion,
         samples: r.samples.filter((_, i) => i % 4 === 3),
         errors: r.errors,
@@ -33,6 +35,9 @@ try {
   );
   const worst = Math.max(...bins.map((b) => b.longestMs));
   console.error(`longest main-thread task: ${worst} ms; tasks over 50 ms: ${bins.reduce((a, b) => a + b.over50, 0)}`);
+  console.error(
+    `replay over the history (${r.replay.moves} moves): longest task ${r.replay.longestMs} ms, ${r.replay.over50} over 50 ms`,
+  );
 } finally {
   await server.close();
 }
