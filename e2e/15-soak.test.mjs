@@ -1,7 +1,7 @@
 // Long runs stay smooth: the page is fed a 2,000-step search (progress every step, α/β and
 // genotypes at the worker's pace, twice as fast as a tiny wasm search) and must keep what it
 // holds and draws bounded: the store's history capped, no region's DOM growing with the steps;
-// then its replay is scrubbed over that history.
+// then its replay is scrubbed over that history, and a stored run as long is imported and opened.
 // The longest main-thread task is reported (scripts/soak.mjs runs 10,000 steps and reports it
 // per 1,000); only a blow-up far past the 50 ms goal fails here, as timings vary with the machine.
 import { test } from 'node:test';
@@ -29,4 +29,12 @@ test('a 2,000-step history: bounded store, flat DOM, no runaway main-thread task
   console.log(`replay: ${JSON.stringify(r.replay)}`);
   assert.ok(r.replay.positions >= 10, `the replay moved through the history: ${JSON.stringify(r.replay)}`);
   assert.ok(r.replay.longestMs < 400, `no runaway task while replaying: ${JSON.stringify(r.replay)}`);
+  // A stored run of the same length opens whole: its last step shown, no runaway task.
+  console.log(`stored run: ${JSON.stringify(r.storedRun)}`);
+  assert.equal(r.storedRun.lastStep, STEPS);
+  assert.ok(r.storedRun.snapshots >= 150, `its α/β history: ${JSON.stringify(r.storedRun)}`);
+  assert.ok(
+    Math.max(r.storedRun.importLongestMs, r.storedRun.longestMs) < 400,
+    `no runaway task importing or opening it: ${JSON.stringify(r.storedRun)}`,
+  );
 });

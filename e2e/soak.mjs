@@ -1,9 +1,15 @@
 // Feeds the page a long search's messages (progress every step, α/β and genotypes at the worker's
 // pace) and records the main thread's long tasks, the DOM's size and what the store keeps, so a
 // 10,000-step history can be checked for smoothness without computing 10,000 steps, then scrubs
-// the replay slider over that history. The page first runs one real step (its run config, data
-// set and genotype are then the ones fed on).
+// the replay slider over that history, then imports and opens a stored run of the same length.
+// The page first runs one real step (its run config, data set and genotype are then the ones fed
+// on).
 import { hashOf, launch, openLab, tinySetup, waitForPhase } from './lab.mjs';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openRunStore } from '../src/runs/store.ts';
+import { QUICK_CONFIG } from '../src/search/space.ts';
 
 /**
  * Runs the soak in a fresh page; returns the long tasks (with the step being fed when each
@@ -52,6 +58,35 @@ export async function soak({ steps = 10_000, stepsPerSecond = 100, stepsPerEpoch
       positions.push(await page.evaluate(() => window.__lab.state().viewIndex));
     }
     const replayTasks = await page.evaluate(() => window.__soak.longTasks.filter((t) => t.step === -2));
+    // Then a stored run of the same length is imported and opened from the Runs panel.
+    await page.evaluate(() => (window.__soak.step = -3));
+    const runs = page.getByRole('region', { name: 'Runs', exact: true });
+    const before = await runs.locator('tbody tr').count();
+    // From a file on disk: a buffer would be decoded by Playwright's script in the page, a long
+    // task of its own (150 ms for 2 MB) that the observer would blame on the lab.
+    const file = join(await mkdtemp(join(tmpdir(), 'soak-')), 'long-run.json');
+    await writeFile(file, await longRunFile(steps, stepsPerEpoch));
+    await runs.getByLabel('Import run or genotype').setInputFiles(file);
+    await page.waitForFunction(
+      (n) => document.querySelectorAll('[aria-label="Runs"] tbody tr').length === n + 1,
+      before,
+      {
+        timeout: 60_000,
+      },
+    );
+    await page.waitForTimeout(500);
+    await page.evaluate(() => (window.__soak.step = -4));
+    const imported = runs.locator('tbody tr').filter({ hasText: LONG_RUN_NAME });
+    await imported.getByRole('button', { name: 'Open' }).click();
+    await runs.getByText('Showing the stored run').waitFor({ timeout: 60_000 });
+    await page.waitForTimeout(1000);
+    const opened = await page.evaluate(() => ({
+      curve: window.__lab.state().curve.length,
+      snapshots: window.__lab.state().snapshots.length,
+      lastStep: window.__lab.state().curve.at(-1)?.step ?? null,
+      importTasks: window.__soak.longTasks.filter((t) => t.step === -3),
+      tasks: window.__soak.longTasks.filter((t) => t.step === -4),
+    }));
     // A task of 80 ms on purpose, after the soak: the observer must see it (else its silence means nothing).
     const probe = await page.evaluate(async () => {
       window.__soak.step = -1;
@@ -66,6 +101,14 @@ export async function soak({ steps = 10_000, stepsPerSecond = 100, stepsPerEpoch
     return {
       ...result,
       longTasks: result.longTasks.filter((t) => t.step > 0),
+      storedRun: {
+        curve: opened.curve,
+        snapshots: opened.snapshots,
+        lastStep: opened.lastStep,
+        importLongestMs: Math.round(Math.max(0, ...opened.importTasks.map((t) => t.duration))),
+        longestMs: Math.round(Math.max(0, ...opened.tasks.map((t) => t.duration))),
+        over50: opened.tasks.filter((t) => t.duration > 50).length,
+      },
       replay: {
         moves: keys.length,
         positions: new Set(positions).size,
@@ -80,6 +123,50 @@ export async function soak({ steps = 10_000, stepsPerSecond = 100, stepsPerEpoch
   } finally {
     await browser.close();
   }
+}
+
+const LONG_RUN_NAME = 'soak: a long stored run';
+
+/**
+ * The lab's run file of a finished `steps`-step quick factorized search (made with the run store
+ * itself): a metrics row a step, 400 raw α/β snapshots on a seeded walk, a held-out scoring an epoch.
+ */
+async function longRunFile(steps, stepsPerEpoch) {
+  const store = await openRunStore({ indexedDB: null });
+  const id = await store.createRun({
+    name: LONG_RUN_NAME,
+    config: { ...QUICK_CONFIG, maxSteps: steps },
+    dataset: { name: 'synthetic', source: 'synthetic:seed=1' },
+    backend: 'wasm',
+    stepsTotal: steps,
+  });
+  let seed = 7;
+  const random = () => (seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32 - 0.5;
+  const rows = [];
+  for (let step = 1; step <= steps; step++)
+    rows.push({
+      step,
+      epoch: Math.floor(step / stepsPerEpoch),
+      trainLoss: 2.3 * Math.exp(-step / 4000) + 0.1 * random(),
+      valLoss: 2.3 * Math.exp(-step / 4000) + 0.2 * random(),
+      valAccuracy: Math.min(1, Math.max(0, 0.1 + step / 12000 + random() / 4)),
+      imagesPerSecond: 1600,
+      seconds: step / 100,
+    });
+  await store.appendMetrics(id, rows);
+  const table = (width) => Array.from({ length: 14 }, () => Array.from({ length: width }, () => 0));
+  let weights = { alphaNormal: table(8), alphaReduce: table(8), betaNormal: table(9), betaReduce: table(9) };
+  const every = Math.max(1, Math.floor(steps / 400));
+  for (let step = 0; step <= steps; step += every) {
+    weights = Object.fromEntries(
+      Object.entries(weights).map(([k, rows]) => [k, rows.map((r) => r.map((x) => x + 0.05 * random()))]),
+    );
+    await store.appendSnapshot(id, { step, epoch: Math.floor(step / stepsPerEpoch), ...weights });
+  }
+  for (let step = stepsPerEpoch; step <= steps; step += stepsPerEpoch)
+    await store.addHeldOut(id, { step, epoch: step / stepsPerEpoch, testLoss: 1, testAccuracy: 0.5, testCount: 500 });
+  await store.setStatus(id, 'done');
+  return store.exportRun(id);
 }
 
 /** In the page: the number of elements under each region, by its name. */

@@ -1,6 +1,7 @@
 // Soak: feeds the page a long search's messages (10,000 steps by default) and reports the main
 // thread's longest task per 1,000 steps, the DOM's size and heap over the run, and the longest
-// task while the replay slider is scrubbed over the whole history.
+// task while the replay slider is scrubbed over the whole history and while a stored run of the
+// same length is imported and opened.
 //   node --import tsx scripts/soak.mjs [--steps 10000] [--rate 100]   (steps fed per second)
 import { serveBuiltLab } from '../e2e/server.mjs';
 
@@ -25,6 +26,7 @@ try {
         bins,
         kept: r.kept,
         replay: r.replay,
+        storedRun: r.storedRun,
         domByRegion: r.domByRegion,
         samples: r.samples.filter((_, i) => i % 4 === 3),
         errors: r.errors,
@@ -37,6 +39,9 @@ try {
   console.error(`longest main-thread task: ${worst} ms; tasks over 50 ms: ${bins.reduce((a, b) => a + b.over50, 0)}`);
   console.error(
     `replay over the history (${r.replay.moves} moves): longest task ${r.replay.longestMs} ms, ${r.replay.over50} over 50 ms`,
+  );
+  console.error(
+    `a stored ${steps}-step run: longest task ${r.storedRun.importLongestMs} ms importing it, ${r.storedRun.longestMs} ms opening it`,
   );
 } finally {
   await server.close();
