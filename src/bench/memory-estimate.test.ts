@@ -30,6 +30,10 @@ describe('the estimate against a measured step (wasm)', () => {
     ['fixed-beta, kept', { mode: 'fixed-beta' }, false],
     ['fixed-beta, recomputed', { mode: 'fixed-beta' }, true],
     ['partial channels K=2, recomputed', { mode: 'factorized', partialChannels: 2 }, true],
+    ['darts relu, kept', { mode: 'darts' }, false],
+    // 40 ops an edge: the baseline whose 16 GB claim at paper size rests on this estimate.
+    ['non-factorized, kept', { mode: 'nonfactorized', channels: 2 }, false],
+    ['non-factorized, recomputed', { mode: 'nonfactorized', channels: 2 }, true],
   ];
   for (const [label, overrides, recompute] of cases)
     it(`${label}: within 25%`, async () => {

@@ -217,3 +217,20 @@ describe('search', () => {
     600_000,
   );
 });
+
+describe('memory', () => {
+  it('measures and estimates one step, and refuses the null adapter off webgpu', async () => {
+    const r = await lab('memory', '--preset', 'quick', '--channels', '2', '--layers', '3', '--batch-size', '2');
+    expect(r.code, r.stderr).toBe(0);
+    const m = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect(m).toMatchObject({ preset: 'quick', backend: 'wasm', mode: 'factorized', batchSize: 2, fits: true });
+    const [peak, held, estimate] = [m.peakBytes, m.heldBytes, m.estimateBytes] as number[];
+    expect(held).toBeGreaterThan(0);
+    expect(peak).toBeGreaterThan(held);
+    expect(Math.abs(estimate / peak - 1)).toBeLessThan(0.25);
+    expect(m.setupMessage).toMatch(/^about [\d.]+ (MB|GB) on wasm/);
+    const refused = await lab('memory', '--null', '--backend', 'wasm');
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/--null: the null adapter is a webgpu device/);
+  });
+});
