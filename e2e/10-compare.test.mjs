@@ -408,7 +408,8 @@ test(
         `a diverging legend: ${diffLegend}`,
       );
       assert.equal(await region(page, 'α difference (C − A)').locator('.hm-legend-title').textContent(), 'C − A');
-      assert.equal(await compare.getByRole('button', { name: 'Save PNG' }).count(), 1 + 6 + 4, 'every chart saves');
+      // The curves, 3 runs' α and β, 4 difference maps, and 3 runs' two derived cells.
+      assert.equal(await compare.getByRole('button', { name: 'Save PNG' }).count(), 1 + 6 + 4 + 6, 'every chart saves');
       await page.evaluate(() => document.querySelector('[aria-label="Compare runs"]').scrollIntoView());
       await page.screenshot({ path: new URL('compare-3-runs-1280.png', SCREENSHOTS).pathname });
       await compare.getByRole('heading', { name: 'Final α and β of each run' }).evaluate((h) => h.scrollIntoView());

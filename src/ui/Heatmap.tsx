@@ -60,7 +60,7 @@ interface Hover {
 }
 
 /** A cell of the grid, addressed by panel index, row and column. */
-interface CellRef {
+export interface CellRef {
   p: number;
   r: number;
   k: number;
@@ -423,33 +423,9 @@ export function Heatmap({
     const legendKey = `${scale}:${top}`;
     if (legendTop.current !== legendKey) {
       legendTop.current = legendKey;
-      const legendScale = d3
-        .scaleLinear()
-        .domain(scale === 'rank' ? [1, top] : diverging(scale) ? [-top, top] : [0, top])
-        .range([0, 150]);
-      const axis = d3
-        .axisBottom(legendScale)
-        .ticks(scale === 'rank' ? Math.min(4, top - 1) : 4)
-        .tickSize(3)
-        .tickFormat(
-          scale === 'rank'
-            ? d3.format('d')
-            : diverging(scale)
-              ? signed(legendScale.tickFormat(4, '+~g'))
-              : d3.format('.2~f'),
-        );
-      d3.select(svgEl).select<SVGGElement>('.hm-legend-axis').call(axis);
+      drawLegendAxis(svgEl, scale, top);
     }
-    d3.select(svgEl)
-      .selectAll<SVGTextElement, unknown>('.hm-row-label')
-      .classed('hm-row-selected', function () {
-        const panel = this.getAttribute('data-panel');
-        return (
-          selectedRow !== null &&
-          Number(this.getAttribute('data-row')) === selectedRow.row &&
-          (panel === 'all' || panel === selectedRow.panel)
-        );
-      });
+    markSelectedRow(svgEl, selectedRow);
     svgEl.setAttribute('data-step', String(step));
   }, [panels, step, columns.length, domainMax, scale, selectedRow?.panel, selectedRow?.row]);
 
@@ -478,18 +454,8 @@ export function Heatmap({
     };
     if (e.key in move) {
       e.preventDefault();
-      const [dr, dk] = move[e.key]!;
-      setCursor((c) => {
-        if (!c) return { p: 0, r: 0, k: 0 };
-        let { p, r, k } = c;
-        r = Math.max(0, Math.min(rowLabels.length - 1, r + dr));
-        k += dk;
-        // Past the last column of a panel, into the next panel (and back).
-        if (k >= columns.length && p < panels.length - 1) [p, k] = [p + 1, 0];
-        else if (k < 0 && p > 0) [p, k] = [p - 1, columns.length - 1];
-        k = Math.max(0, Math.min(columns.length - 1, k));
-        return { p, r, k };
-      });
+      const size = { panels: panels.length, rows: rowLabels.length, columns: columns.length };
+      setCursor((c) => moveCursor(c, move[e.key]!, size));
     } else if ((e.key === 'Enter' || e.key === ' ') && cursor) {
       e.preventDefault();
       onSelectRow?.(panels[cursor.p]!.id, cursor.r);
@@ -522,6 +488,59 @@ export function Heatmap({
       {tooltip && <Tooltip hover={tooltip} />}
     </div>
   );
+}
+
+/** The legend's axis for the colour scale's range (0..top, ±top, or ranks 1..top). */
+function drawLegendAxis(svgEl: SVGSVGElement, scale: HeatmapScale, top: number): void {
+  const legendScale = d3
+    .scaleLinear()
+    .domain(scale === 'rank' ? [1, top] : diverging(scale) ? [-top, top] : [0, top])
+    .range([0, 150]);
+  const axis = d3
+    .axisBottom(legendScale)
+    .ticks(scale === 'rank' ? Math.min(4, top - 1) : 4)
+    .tickSize(3)
+    .tickFormat(
+      scale === 'rank'
+        ? d3.format('d')
+        : diverging(scale)
+          ? signed(legendScale.tickFormat(4, '+~g'))
+          : d3.format('.2~f'),
+    );
+  d3.select(svgEl).select<SVGGElement>('.hm-legend-axis').call(axis);
+}
+
+/** Marks the picked edge's row label (in its panel, or in the labels shared by all panels). */
+function markSelectedRow(svgEl: SVGSVGElement, selectedRow: { panel: string; row: number } | null): void {
+  d3.select(svgEl)
+    .selectAll<SVGTextElement, unknown>('.hm-row-label')
+    .classed('hm-row-selected', function () {
+      const panel = this.getAttribute('data-panel');
+      return (
+        selectedRow !== null &&
+        Number(this.getAttribute('data-row')) === selectedRow.row &&
+        (panel === 'all' || panel === selectedRow.panel)
+      );
+    });
+}
+
+/**
+ * The keyboard cursor after an arrow key: rows clamp; past a panel's last column it enters the
+ * next panel's first (and back); with no cursor yet it starts at the first cell.
+ */
+export function moveCursor(
+  c: CellRef | null,
+  [dr, dk]: [number, number],
+  size: { panels: number; rows: number; columns: number },
+): CellRef {
+  if (!c) return { p: 0, r: 0, k: 0 };
+  let { p, k } = c;
+  const r = Math.max(0, Math.min(size.rows - 1, c.r + dr));
+  k += dk;
+  if (k >= size.columns && p < size.panels - 1) [p, k] = [p + 1, 0];
+  else if (k < 0 && p > 0) [p, k] = [p - 1, size.columns - 1];
+  k = Math.max(0, Math.min(size.columns - 1, k));
+  return { p, r, k };
 }
 
 function Tooltip({ hover }: { hover: Hover }) {
