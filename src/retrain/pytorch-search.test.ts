@@ -550,8 +550,8 @@ describe.skipIf(!PYTHON)('the PyTorch search script', () => {
       const written = JSON.parse(text) as Record<string, unknown>;
       const labExport = await store.exportRun(id);
       const reexported = JSON.parse(labExport) as Record<string, unknown>;
-      for (const key of ['config', 'dataset', 'metrics', 'snapshots', 'heldOut', 'steps', 'genotype', 'origin'])
-        expect(reexported[key], key).toEqual(written[key]);
+      const keys = ['config', 'dataset', 'metrics', 'snapshots', 'heldOut', 'steps', 'bestValAccuracy', 'bestStep'];
+      for (const key of [...keys, 'genotype', 'origin']) expect(reexported[key], key).toEqual(written[key]);
       // The file names its run, so importing it again (as it grows) updates this run.
       expect(written.origin).toMatch(/^search\.py:[0-9a-f-]{36}$/);
       expect(await store.importRun(text)).toBe(id);
@@ -608,6 +608,10 @@ describe.skipIf(!PYTHON)('the PyTorch search script', () => {
       const losses = (f: RunFileJson) => f.metrics.map((m) => [m.step, m.trainLoss, m.valLoss]);
       expect(losses(split)).toEqual(losses(straight));
       expect(split.snapshots).toEqual(straight.snapshots);
+      // Scored at the stop (as the lab scores at Stop) and at the end, where it equals the straight run's.
+      expect(straight.heldOut.map((e) => e.step)).toEqual([4]);
+      expect(split.heldOut.map((e) => e.step)).toEqual([2, 4]);
+      expect(split.heldOut.at(-1)).toEqual(straight.heldOut.at(-1));
     },
     PYTHON_TIMEOUT,
   );

@@ -1610,7 +1610,8 @@ def main(argv):
             # session, as the lab scores it (process 0 alone: the others wait at the next step).
             epochs_done, epoch_end = divmod(step, steps_per_epoch)
             held_out_due = epoch_end == 0 and args.held_out_every > 0 and epochs_done % args.held_out_every == 0
-            if run and args.held_out_images > 0 and (held_out_due or stopping or step == steps_total):
+            if run and args.held_out_images > 0 and data.test_labels.numel() > 0 and \
+                    (held_out_due or stopping or step == steps_total):
                 loss, acc, count = score_held_out(net, data, args.held_out_images, config['batchSize'], device, dtype)
                 run.add_held_out(step, step // steps_per_epoch, loss, acc, count)
                 log(f'step {step}: validation accuracy {acc:.3f} on {count} held-out images')
@@ -1652,7 +1653,7 @@ def main(argv):
         held_out = run.held_out[-1] if run.held_out else {}
         print(json.dumps({'out': args.out, 'mode': config['mode'], 'dataset': data.name, 'backend': backend,
                           'steps': step, 'seconds': seconds, 'trainLoss': last.get('trainLoss'),
-                          'valLoss': last.get('valLoss'), 'batchAccuracy': last.get('valAccuracy'),
+                          'valLoss': last.get('valLoss'), 'lastBatchAccuracy': last.get('valAccuracy'),
                           'valAccuracy': held_out.get('testAccuracy'), 'valImages': held_out.get('testCount', 0),
                           'params': net.count_weights(), 'status': run.status, 'processes': world,
                           'replicasAgree': agree,

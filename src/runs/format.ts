@@ -105,10 +105,7 @@ export type HeldOutEvaluation = TrainEvaluation;
 /** Held-out test images a search scores on unless told otherwise (the page and the CLI alike). */
 export const DEFAULT_HELD_OUT_IMAGES = 500;
 
-/**
- * A search's validation accuracy: its latest held-out scoring (by step: an imported file may list
- * them in any order; of two at one step, the later listed), or null before the first.
- */
+/** A search's validation accuracy: its latest held-out scoring (by step), or null before the first. */
 export function validationOf(run: Pick<RunSummary, 'heldOut'>): HeldOutEvaluation | null {
   return run.heldOut.reduce<HeldOutEvaluation | null>(
     (latest, e) => (!latest || e.step >= latest.step ? e : latest),

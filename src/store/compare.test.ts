@@ -134,7 +134,7 @@ describe('compareAgainst', () => {
     mode: 'factorized',
     finalSnapshot: snapshot(3, 8, true),
     metrics: [1, 2, 3].map((s) => metric(s, 0.2 + s / 10)),
-    // Stored out of order (an import may list them so): the chart draws them by step.
+    // Listed out of order here (stored runs keep them in step order): the chart draws them by step.
     heldOut: [3, 1].map((step) => ({ step, epoch: step, testLoss: 1, testAccuracy: step / 10, testCount: 500 })),
   });
   const b = overview({

@@ -323,7 +323,12 @@ export function compareAgainst(runs: readonly ComparedRun[], referenceId: string
       `The runs used different data sets (${runs.map((r) => `${r.letter}: ${r.datasetName}`).join(', ')}): their curves are not directly comparable.`,
     );
 
-  const lastSteps = runs.map((r) => r.curve[r.curve.length - 1]?.step ?? null);
+  // A run's last step: its curve's, or its last held-out scoring's (an imported genotype has no curve).
+  const lastSteps = runs.map((r) => {
+    const steps = [r.curve[r.curve.length - 1]?.step, r.heldOut[r.heldOut.length - 1]?.step];
+    const known = steps.filter((s): s is number => s !== undefined);
+    return known.length ? Math.max(...known) : null;
+  });
   const reached = lastSteps.filter((s): s is number => s !== null);
   const lastStep = Math.max(0, ...reached);
   const weights = runs.map((r) => r.weights);

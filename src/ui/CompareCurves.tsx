@@ -198,5 +198,7 @@ function drawLegend(g: d3.Selection<SVGGElement, unknown, null, undefined>, runs
   g.append('text')
     .attr('class', 'legend-text muted')
     .attr('y', Math.ceil(runs.length / columns) * LEGEND_ROW + 9)
-    .text('solid: validation batch · dashed: train loss · dots: validation accuracy (held-out) · faint: per batch');
+    .text(
+      'solid: validation batch · dashed: train loss · dashed with dots: validation accuracy (held-out) · faint: per batch',
+    );
 }

@@ -14,7 +14,7 @@ describe('the heatmap keyboard cursor', () => {
     expect(press({ p: 1, r: 13, k: 3 }, 'down')).toEqual({ p: 1, r: 13, k: 3 });
   });
 
-  it('walks every cell of both panels left to right, and back, without leaving the grid', () => {
+  it('walks one row across both panels’ columns, and back, without leaving the grid', () => {
     let at: CellRef | null = { p: 0, r: 5, k: 0 };
     const seen: string[] = [];
     for (let i = 0; i < 2 * 8 + 3; i++) {
