@@ -76,6 +76,16 @@ test('colour scales, weights over time, entropy, genotype changes, saved charts'
     await page.keyboard.press('Enter');
     const alphaChart = page.getByRole('region', { name: 'α over time' });
     await alphaChart.getByText('ck−1 → node 0', { exact: false }).first().waitFor();
+    // The chart redraws in a task of its own: wait until it has drawn the latest snapshot of that edge.
+    await page.waitForFunction(() => {
+      const s = window.__lab.state().snapshots;
+      const none = document.querySelector('[aria-label="α over time"] path[data-series="none"]');
+      return (
+        none !== null &&
+        Number(none.dataset.points) === s.length &&
+        Math.abs(Number(none.dataset.last) - s[s.length - 1].alphaNormal[1][0]) < 1e-9
+      );
+    });
     const lines = await alphaChart
       .locator('path[data-series]')
       .evaluateAll((ps) =>
