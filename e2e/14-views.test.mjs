@@ -8,6 +8,7 @@ import { hashOf, launch, openLab, tinySetup, waitForPhase } from './lab.mjs';
 import { networkSize } from '../src/retrain/size.ts';
 import { parseGenotypeFile } from '../src/search/genotype.ts';
 import { parseCsv } from '../src/runs/csv.ts';
+import { OPS } from '../src/search/space.ts';
 
 const ALPHA = 'Operator weights (alpha)';
 const STEPS = 12;
@@ -97,16 +98,7 @@ test('colour scales, weights over time, entropy, genotype changes, saved charts'
       const s = window.__lab.state().snapshots;
       return { row: s[s.length - 1].alphaNormal[1], count: s.length };
     });
-    for (const [k, op] of [
-      'none',
-      'max_pool_3x3',
-      'avg_pool_3x3',
-      'skip_connect',
-      'sep_conv_3x3',
-      'sep_conv_5x5',
-      'dil_conv_3x3',
-      'dil_conv_5x5',
-    ].entries()) {
+    for (const [k, op] of OPS.entries()) {
       const line = lines.find((l) => l.name === op);
       assert.ok(line, `a line for ${op}`);
       assert.ok(Math.abs(line.last - latest.row[k]) < 1e-9, `${op} ends at ${latest.row[k]}, got ${line.last}`);

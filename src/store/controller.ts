@@ -13,6 +13,7 @@ import {
   type DatasetInfo,
   type FileBytes,
   type FromWorker,
+  resumableRunOf,
   type ResumableRun,
   type CsvTable,
   type ToWorker,
@@ -768,17 +769,8 @@ export async function resumeStoredRun(run?: ResumableRun): Promise<void> {
  * interrupted; a run still 'running' or 'paused' is live in some tab), or null.
  */
 export function resumableOf(r: RunSummary): ResumableRun | null {
-  if (r.kind !== 'search' || !r.config || r.checkpointStep === null) return null;
   if (r.status !== 'stopped' && r.status !== 'failed' && r.status !== 'interrupted') return null;
-  return {
-    id: r.id,
-    name: r.name,
-    step: r.checkpointStep,
-    config: r.config,
-    datasetKey: r.dataset.key ?? null,
-    datasetName: r.dataset.name,
-    backend: r.backend,
-  };
+  return resumableRunOf(r);
 }
 
 // ---------------------------------------------------------------------------------------------

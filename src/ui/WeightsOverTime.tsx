@@ -22,6 +22,18 @@ function useHistory() {
 
 const cellName = (cell: 'normal' | 'reduce') => (cell === 'normal' ? 'normal cell' : 'reduction cell');
 
+/** "α over time" (or β) and the picked edge, as the two charts title themselves. */
+function EdgeChartTitle({ symbol, chosen }: { symbol: string; chosen: ReturnType<typeof useHistory>['chosen'] }) {
+  return (
+    <>
+      <span className="greek">{symbol}</span> over time{' '}
+      <small>
+        {cellName(chosen.cell)}, <EdgeName name={EDGE_NAMES[chosen.edge]!} />
+      </small>
+    </>
+  );
+}
+
 export function AlphaOverTime() {
   const { snapshots, config, cursorStep, chosen } = useHistory();
   const series = useMemo(
@@ -31,14 +43,7 @@ export function AlphaOverTime() {
   return (
     <TimeChart
       label="α over time"
-      title={
-        <>
-          <span className="greek">α</span> over time{' '}
-          <small>
-            {cellName(chosen.cell)}, <EdgeName name={EDGE_NAMES[chosen.edge]!} />
-          </small>
-        </>
-      }
+      title={<EdgeChartTitle symbol="α" chosen={chosen} />}
       note="softmax(α) of each op on the edge picked on a heatmap (click a row)."
       series={series}
       yDomain="auto"
@@ -70,14 +75,7 @@ export function BetaOverTime() {
   return (
     <TimeChart
       label="β over time"
-      title={
-        <>
-          <span className="greek">β</span> over time{' '}
-          <small>
-            {cellName(chosen.cell)}, <EdgeName name={EDGE_NAMES[chosen.edge]!} />
-          </small>
-        </>
-      }
+      title={<EdgeChartTitle symbol="β" chosen={chosen} />}
       note={note}
       series={series}
       yDomain="auto"

@@ -118,6 +118,21 @@ export interface ResumableRun {
   datasetName: string;
   backend: string | null;
 }
+
+/** A stored search's resume offer, from its checkpoint; null for a run without one. */
+export function resumableRunOf(r: RunSummary): ResumableRun | null {
+  if (r.kind !== 'search' || !r.config || r.checkpointStep === null) return null;
+  return {
+    id: r.id,
+    name: r.name,
+    step: r.checkpointStep,
+    config: r.config,
+    datasetKey: r.dataset.key ?? null,
+    datasetName: r.dataset.name,
+    backend: r.backend,
+  };
+}
+
 export type ToWorker =
   | LoadDatasetMessage
   | StartMessage

@@ -21,6 +21,7 @@ import { SearchJob, type HeldCheckpoint, type SearchHost } from './search-job';
 import { TrainingJob, type TrainingHost } from './training-job';
 import {
   datasetKey,
+  resumableRunOf,
   type DatasetInfo,
   type DatasetSpec,
   type FromWorker,
@@ -192,18 +193,7 @@ async function findResumable(): Promise<void> {
     const r = await store.findResumable(live);
     post({
       type: 'resumable',
-      run:
-        r && r.config && r.checkpointStep !== null
-          ? {
-              id: r.id,
-              name: r.name,
-              step: r.checkpointStep,
-              config: r.config,
-              datasetKey: r.dataset.key ?? null,
-              datasetName: r.dataset.name,
-              backend: r.backend,
-            }
-          : null,
+      run: r && resumableRunOf(r),
     });
   } catch (e) {
     post({ type: 'resumable', run: null, problem: `Could not look for an interrupted run: ${errorText(e)}` });
